@@ -1,0 +1,43 @@
+"""respguard: refuse to render a response that carries another user's personal data.
+
+The core (this package minus :mod:`respguard.flask` and :mod:`respguard.starlette`)
+imports no web framework.
+"""
+
+from ._context import add_owner, rebind, set_requester, unbind
+from ._events import Action, AuditEvent, EventKind
+from ._extractors import CustomExtractor, Extractor, HtmlAttribute, JsonKeys, OwnerHeader, ScanError
+from ._guard import DEFAULT_MAX_BODY_BYTES, BlockPage, Exchange, Guard, Owner, Verdict
+from ._identity import Identity
+from ._scan import RequestInfo, ResponseView
+from .asgi import ASGIMiddleware
+from .wsgi import WSGIMiddleware
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "DEFAULT_MAX_BODY_BYTES",
+    "ASGIMiddleware",
+    "Action",
+    "AuditEvent",
+    "BlockPage",
+    "CustomExtractor",
+    "EventKind",
+    "Exchange",
+    "Extractor",
+    "Guard",
+    "HtmlAttribute",
+    "Identity",
+    "JsonKeys",
+    "Owner",
+    "OwnerHeader",
+    "RequestInfo",
+    "ResponseView",
+    "ScanError",
+    "Verdict",
+    "WSGIMiddleware",
+    "add_owner",
+    "rebind",
+    "set_requester",
+    "unbind",
+]

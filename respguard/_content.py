@@ -1,0 +1,174 @@
+"""What a response body is: its media class, its charset, its decoded bytes."""
+
+from __future__ import annotations
+
+import re
+import zlib
+from collections.abc import Callable
+
+JSON = "json"
+HTML = "html"
+TEXT = "text"
+OTHER = "other"
+
+_CHARSET = re.compile(r";\s*charset\s*=\s*\"?([A-Za-z0-9._:-]+)", re.IGNORECASE)
+_META_CHARSET = re.compile(rb"<meta[^>]+charset\s*=\s*[\"']?([A-Za-z0-9._:-]+)", re.IGNORECASE)
+
+
+class BodyDecodeError(Exception):
+    """The body cannot be turned into text or un-compressed; the guard blocks it."""
+
+
+class DecodedTooLarge(Exception):
+    """Un-compressing the body would exceed the size limit (a decompression bomb)."""
+
+
+def media_class(content_type: str | None) -> tuple[str, str]:
+    """Map a ``Content-Type`` to ``(class, media type)``; class is json, html, text or other."""
+    if not content_type:
+        return OTHER, ""
+    media = content_type.split(";", 1)[0].strip().lower()
+    if media == "application/json" or media.endswith("+json"):
+        return JSON, media
+    if media in ("text/html", "application/xhtml+xml"):
+        return HTML, media
+    if media.startswith("text/"):
+        return TEXT, media
+    return OTHER, media
+
+
+def declared_charset(content_type: str | None) -> str | None:
+    if not content_type:
+        return None
+    match = _CHARSET.search(content_type)
+    return match.group(1).lower() if match else None
+
+
+def sniff_html_charset(body: bytes) -> str | None:
+    """The ``<meta charset>`` in the first 1024 bytes, as browsers look for it."""
+    match = _META_CHARSET.search(body, 0, 1024)
+    return match.group(1).decode("ascii").lower() if match else None
+
+
+#: Encodings whose ASCII characters are the same single bytes, so a byte search for
+#: an ASCII attribute or key finds exactly what a text search would.
+ASCII_SAFE = frozenset(
+    {
+        "utf-8",
+        "utf8",
+        "us-ascii",
+        "ascii",
+        "iso-8859-1",
+        "latin-1",
+        "latin1",
+        "windows-1252",
+        "cp1252",
+        "shift_jis",
+        "shift-jis",
+        "sjis",
+        "cp932",
+        "windows-31j",
+        "euc-jp",
+        "eucjp",
+        "iso-8859-15",
+        "windows-1251",
+        "koi8-r",
+        "gbk",
+        "gb2312",
+        "gb18030",
+        "euc-kr",
+        "big5",
+    }
+)
+
+
+def _inflate(body: bytes, wbits: int, limit: int) -> bytes:
+    decoder = zlib.decompressobj(wbits)
+    try:
+        out = decoder.decompress(body, limit + 1)
+    except zlib.error as exc:
+        raise BodyDecodeError("body cannot be decompressed") from exc
+    if len(out) > limit:
+        raise DecodedTooLarge
+    if not decoder.eof:
+        raise BodyDecodeError("compressed body is truncated")
+    return out
+
+
+def _gunzip(body: bytes, limit: int) -> bytes:
+    return _inflate(body, 16 + zlib.MAX_WBITS, limit)
+
+
+def _deflate(body: bytes, limit: int) -> bytes:
+    # "deflate" is zlib-wrapped by the RFC, raw by some servers: accept both, as browsers do.
+    try:
+        return _inflate(body, zlib.MAX_WBITS, limit)
+    except BodyDecodeError:
+        return _inflate(body, -zlib.MAX_WBITS, limit)
+
+
+def _brotli_decoder() -> Callable[[bytes, int], bytes] | None:
+    try:
+        import brotli  # type: ignore[import-not-found,import-untyped,unused-ignore]
+    except ImportError:
+        return None
+
+    def decode(body: bytes, limit: int) -> bytes:
+        decoder = brotli.Decompressor()
+        try:
+            out = b""
+            # Feed in slices so a bomb is stopped near the limit, not after it is inflated.
+            for start in range(0, len(body), 4096):
+                out += decoder.process(body[start : start + 4096])
+                if len(out) > limit:
+                    raise DecodedTooLarge
+            if not decoder.is_finished():
+                raise BodyDecodeError("compressed body is truncated")
+        except brotli.error as exc:
+            raise BodyDecodeError("body cannot be decompressed") from exc
+        return bytes(out)
+
+    return decode
+
+
+def _zstd_decoder() -> Callable[[bytes, int], bytes] | None:
+    try:
+        import zstandard  # type: ignore[import-not-found,import-untyped,unused-ignore]
+    except ImportError:
+        return None
+
+    def decode(body: bytes, limit: int) -> bytes:
+        try:
+            reader = zstandard.ZstdDecompressor().stream_reader(body)
+            out = reader.read(limit + 1)
+            if len(out) > limit:
+                raise DecodedTooLarge
+            # A multi-frame or oversized stream still has bytes left to give.
+            if reader.read(1):
+                raise DecodedTooLarge
+        except zstandard.ZstdError as exc:
+            raise BodyDecodeError("body cannot be decompressed") from exc
+        return out
+
+    return decode
+
+
+DECODERS: dict[str, Callable[[bytes, int], bytes]] = {"gzip": _gunzip, "x-gzip": _gunzip, "deflate": _deflate}
+for _name, _factory in (("br", _brotli_decoder), ("zstd", _zstd_decoder)):
+    _decoder = _factory()
+    if _decoder is not None:
+        DECODERS[_name] = _decoder
+
+
+def decode_content(body: bytes, content_encoding: str | None, limit: int) -> bytes:
+    """Undo ``Content-Encoding`` (possibly several, applied in order) within ``limit`` bytes."""
+    if not content_encoding or not body:
+        return body
+    for coding in reversed([c.strip().lower() for c in content_encoding.split(",")]):
+        if coding in ("", "identity"):
+            continue
+        decoder = DECODERS.get(coding)
+        if decoder is None:
+            raise BodyDecodeError("unsupported content-encoding")
+        body = decoder(body, limit)
+    return body

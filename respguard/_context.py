@@ -1,0 +1,87 @@
+"""The per-request holder the app talks to through the helpers.
+
+The adapters put one :class:`RequestContext` in the ASGI scope
+(``scope["respguard"]``) or the WSGI environ (``environ["respguard.context"]``).
+It is a mutable object, so code that copies the scope still reaches it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from ._identity import Identity, RequesterLike, as_identity, normalise, owner_text
+
+ASGI_KEY = "respguard"
+WSGI_KEY = "respguard.context"
+
+_UNSET: Any = object()
+
+
+class RequestContext:
+    """What the app told respguard about this request."""
+
+    __slots__ = ("requester", "rebind", "unbind", "owners")
+
+    def __init__(self) -> None:
+        self.requester: Identity | None = _UNSET
+        self.rebind = False
+        self.unbind = False
+        self.owners: list[tuple[str, str]] = []
+
+    @property
+    def requester_set(self) -> bool:
+        return self.requester is not _UNSET
+
+
+def context_of(request: object) -> RequestContext:
+    """Find the :class:`RequestContext` of a Starlette/Flask/Werkzeug request, scope or environ."""
+    holder: object = request
+    scope = getattr(request, "scope", None)
+    if isinstance(scope, Mapping):
+        holder = scope
+    else:
+        environ = getattr(request, "environ", None)
+        if isinstance(environ, Mapping):
+            holder = environ
+    if isinstance(holder, Mapping):
+        ctx = holder.get(ASGI_KEY)
+        if not isinstance(ctx, RequestContext):
+            ctx = holder.get(WSGI_KEY)
+        if isinstance(ctx, RequestContext):
+            return ctx
+    raise LookupError(
+        "respguard is not guarding this request: add respguard's ASGI/WSGI middleware "
+        "(or the Flask extension) around the app"
+    )
+
+
+def set_requester(request: object, identity: RequesterLike) -> None:
+    """Tell respguard who is asking: an id (str/int), an :class:`Identity`, or ``None``.
+
+    Call it from the view/endpoint once the app has authenticated the user.
+    """
+    context_of(request).requester = as_identity(identity)
+
+
+def rebind(request: object, identity: RequesterLike) -> None:
+    """Bind this browser to ``identity`` (log-in, switch user): no drift is reported."""
+    ctx = context_of(request)
+    ctx.requester = as_identity(identity)
+    ctx.rebind = True
+    ctx.unbind = ctx.requester is None
+
+
+def unbind(request: object) -> None:
+    """Forget this browser's binding (log-out); the next authenticated response binds anew."""
+    ctx = context_of(request)
+    ctx.requester = None
+    ctx.rebind = True
+    ctx.unbind = True
+
+
+def add_owner(request: object, owner: object, kind: str = "id") -> None:
+    """Declare that the response carries ``owner``'s data (for bodies no extractor reads)."""
+    text = owner_text(owner)
+    if text is not None:
+        context_of(request).owners.append((kind, normalise(kind, text)))

@@ -1,0 +1,346 @@
+"""Owner extractors: whose personal data a response carries.
+
+Each extractor has an exact method, :meth:`Extractor.owners`, and may have a cheap
+one, :meth:`Extractor.only_own`, that proves from a byte search that the body
+carries no owner but the requester. The cheap pass may only answer "proved clean"
+or "can't tell"; whenever it can't tell, the exact method decides.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
+
+from ._content import ASCII_SAFE, HTML, JSON, TEXT, BodyDecodeError, declared_charset, sniff_html_charset
+from ._identity import ID, normalise, owner_text
+
+if TYPE_CHECKING:
+    from ._headers import Headers
+    from ._scan import ResponseView
+
+
+class ScanError(Exception):
+    """An extractor could not read the body; the guard blocks the response."""
+
+
+@runtime_checkable
+class Extractor(Protocol):
+    """What the guard asks of an extractor."""
+
+    name: str
+    kind: str
+    media: frozenset[str]  # media classes scanned: "json", "html", "text", "other"; empty: headers only
+
+    def owners(self, view: ResponseView) -> Iterable[str]:
+        """Every owner id in the response, exactly (normalised text)."""
+        ...
+
+    def only_own(self, view: ResponseView, own: str | None) -> bool:
+        """``True`` only if the response provably carries no owner but ``own``."""
+        ...
+
+
+# --------------------------------------------------------------------------- JSON
+
+_JSON_INT = re.compile(r"-?(?:0|[1-9][0-9]*)")
+
+
+class JsonKeys:
+    """Owners are the values of the given keys, at any depth of a JSON body.
+
+    Strings and numbers compare as the same text (``7`` == ``"7"``); a list under
+    an owner key gives one owner per item; ``null`` and ``""`` are no owner.
+
+    :param keys: the JSON keys that name an owner (``"user_id"``, ``"owner_id"``...).
+    :param kind: the identity kind these owners are compared with (default ``"id"``).
+    """
+
+    __slots__ = ("keys", "kind", "name", "media", "_fast", "_own_literals")
+
+    def __init__(self, *keys: str, kind: str = ID) -> None:
+        if not keys or not all(isinstance(k, str) and k for k in keys):
+            raise ValueError("JsonKeys(keys=...) needs at least one non-empty key name")
+        self.keys = frozenset(keys)
+        self.kind = kind
+        self.name = "json:" + ",".join(sorted(self.keys))
+        self.media = frozenset({JSON})
+        # The byte search is sound only for keys a serialiser writes as plain ASCII.
+        self._fast = all(k.isascii() and k.isprintable() and '"' not in k and "\\" not in k for k in keys)
+        self._own_literals: dict[str | None, tuple[list[bytes], re.Pattern[bytes] | None]] = {}
+
+    # exact ---------------------------------------------------------------
+    def owners(self, view: ResponseView) -> list[str]:
+        body = view.body
+        if not body.strip():
+            return []
+        found: list[str] = []
+        keys = self.keys
+        kind = self.kind
+
+        def collect(pairs: list[tuple[str, object]]) -> None:
+            for key, value in pairs:
+                if key in keys:
+                    items = value if isinstance(value, list) else (value,)
+                    for item in items:
+                        if isinstance(item, str) and item:
+                            found.append(normalise(kind, item))
+
+        try:
+            json.loads(body, object_pairs_hook=collect, parse_int=str, parse_float=str, parse_constant=str)
+        except RecursionError as exc:
+            raise ScanError("JSON nested too deeply") from exc
+        except ValueError as exc:  # includes UnicodeDecodeError and JSONDecodeError
+            raise ScanError("malformed JSON") from exc
+        return found
+
+    # cheap ---------------------------------------------------------------
+    def _literals(self, own: str | None) -> tuple[list[bytes], re.Pattern[bytes] | None]:
+        cached = self._own_literals.get(own)
+        if cached is not None:
+            return cached
+        literals: list[bytes] = []
+        pattern: re.Pattern[bytes] | None = None
+        if own is not None:
+            forms = {json.dumps(own).encode(), json.dumps(own, ensure_ascii=False).encode()}
+            values = [re.escape(f) for f in forms]
+            if _JSON_INT.fullmatch(own):
+                values.append(re.escape(own.encode()) + rb"(?![0-9.eE])")
+            for key in self.keys:
+                quoted = json.dumps(key).encode()
+                for form in forms:
+                    literals.append(quoted + b":" + form)
+                    literals.append(quoted + b": " + form)
+            keys_alt = b"|".join(re.escape(json.dumps(k).encode()) for k in sorted(self.keys))
+            pattern = re.compile(rb"(?:" + keys_alt + rb")[ \t\r\n]*:[ \t\r\n]*(?:" + b"|".join(values) + rb")")
+        if len(self._own_literals) > 1024:
+            self._own_literals.clear()
+        self._own_literals[own] = (literals, pattern)
+        return literals, pattern
+
+    def only_own(self, view: ResponseView, own: str | None) -> bool:
+        if not self._fast:
+            return False
+        body = view.body
+        if not _utf8_json(view):
+            return False
+        if b"\\" in body and _ASCII_ESCAPE.search(body):
+            return False  # an escaped key could hide from the byte search
+        total = 0
+        for key in self.keys:
+            total += body.count(b'"' + key.encode() + b'"')
+        if total == 0:
+            return True
+        if own is None:
+            return False
+        literals, pattern = self._literals(own)
+        quoted_total = 0
+        for lit in literals:
+            quoted_total += body.count(lit)
+        if quoted_total == total and _quoted_only(own):
+            return True
+        return pattern is not None and len(pattern.findall(body)) == total
+
+
+_ASCII_ESCAPE = re.compile(rb"\\(?:u00[0-7]|/)")
+
+
+def _quoted_only(own: str) -> bool:
+    """Quoted literals end in a closing quote, so a count of them can't over-match."""
+    return _JSON_INT.fullmatch(own) is None
+
+
+def _utf8_json(view: ResponseView) -> bool:
+    charset = view.charset
+    if charset is not None and charset not in ("utf-8", "utf8"):
+        return False
+    head = view.body[:4]
+    return b"\x00" not in head and not head.startswith((b"\xff\xfe", b"\xfe\xff"))
+
+
+# --------------------------------------------------------------------------- HTML
+
+
+class HtmlAttribute:
+    """Owners are the values of an HTML attribute (default ``data-owner``).
+
+    Attribute names match case-insensitively, values may be quoted or bare, and
+    character references are decoded. The body is decoded by its declared
+    charset, or a ``<meta charset>``, or UTF-8; a body that won't decode blocks.
+    """
+
+    __slots__ = ("attribute", "kind", "name", "media", "_pattern", "_needle", "_own_literals")
+
+    def __init__(self, attribute: str = "data-owner", *, kind: str = ID) -> None:
+        if not attribute or not re.fullmatch(r"[A-Za-z_:][-A-Za-z0-9_:.]*", attribute):
+            raise ValueError(f"HtmlAttribute(attribute={attribute!r}) is not a valid attribute name")
+        self.attribute = attribute.lower()
+        self.kind = kind
+        self.name = "html:" + self.attribute
+        self.media = frozenset({HTML})
+        self._pattern = re.compile(
+            r"(?<![-\w:.])" + re.escape(self.attribute) + r"\s*=\s*(?:\"([^\"]*)\"|'([^']*)'|([^\s\"'=<>`]+))",
+            re.IGNORECASE,
+        )
+        self._needle = self.attribute.encode("ascii")
+        self._own_literals: dict[str, list[bytes]] = {}
+
+    def owners(self, view: ResponseView) -> list[str]:
+        text = view.text()
+        kind = self.kind
+        found = []
+        for match in self._pattern.finditer(text):
+            raw = match.group(1)
+            if raw is None:
+                raw = match.group(2)
+            if raw is None:
+                raw = match.group(3)
+            value = html.unescape(raw).strip()
+            if value:
+                found.append(normalise(kind, value))
+        return found
+
+    def only_own(self, view: ResponseView, own: str | None) -> bool:
+        if view.html_charset() not in ASCII_SAFE:
+            return False
+        body = view.body
+        lowered = body.lower()
+        total = lowered.count(self._needle)
+        if total == 0:
+            return True
+        if own is None or not own.isprintable() or any(c in own for c in "\"'&<>") or own != own.strip():
+            return False
+        literals = self._own_literals.get(own)
+        if literals is None:
+            try:
+                value = own.encode(view.html_charset() or "utf-8")
+            except (LookupError, UnicodeEncodeError):
+                return False
+            literals = [self._needle + b'="' + value + b'"', self._needle + b"='" + value + b"'"]
+            if len(self._own_literals) > 1024:
+                self._own_literals.clear()
+            self._own_literals[own] = literals
+        return sum(body.count(lit) for lit in literals) == total
+
+
+# --------------------------------------------------------------------------- headers
+
+
+class OwnerHeader:
+    """Owners named by a response header the app sets (default ``X-Data-Owner``).
+
+    The header may repeat or hold a comma-separated list. respguard removes it
+    before the response leaves, so it never reaches the client.
+    """
+
+    __slots__ = ("header", "kind", "name", "media", "raw_name")
+
+    def __init__(self, header: str = "X-Data-Owner", *, kind: str = ID) -> None:
+        if not header or not re.fullmatch(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+", header):
+            raise ValueError(f"OwnerHeader(header={header!r}) is not a valid header name")
+        self.header = header
+        self.raw_name = header.lower().encode("latin-1")
+        self.kind = kind
+        self.name = "header:" + header.lower()
+        self.media: frozenset[str] = frozenset()
+
+    def owners(self, view: ResponseView) -> list[str]:
+        return header_owners(view.headers, self.raw_name, self.kind)
+
+    def only_own(self, view: ResponseView, own: str | None) -> bool:
+        return False
+
+
+def header_owners(headers: Headers, raw_name: bytes, kind: str) -> list[str]:
+    found = []
+    for key, value in headers.raw:
+        if key.lower() == raw_name:
+            for part in value.decode("latin-1").split(","):
+                part = part.strip()
+                if part:
+                    found.append(normalise(kind, part))
+    return found
+
+
+# --------------------------------------------------------------------------- custom
+
+OwnerFunction = Callable[[bytes, "Headers", "ResponseView"], Iterable[object]]
+
+
+class CustomExtractor:
+    """Owners from your own function ``(body, headers, context) -> iterable of ids``.
+
+    ``body`` is the decoded (un-compressed) body, ``headers`` the response headers,
+    ``context`` the :class:`~respguard.ResponseView` (request, media type, text()).
+    An exception in the function blocks the response (scan error).
+
+    :param media: which media classes it sees: any of ``"json"``, ``"html"``,
+        ``"text"``, ``"other"`` (default: json, html and text).
+    """
+
+    __slots__ = ("function", "kind", "name", "media")
+
+    def __init__(
+        self,
+        function: OwnerFunction,
+        *,
+        kind: str = ID,
+        media: Iterable[str] = (JSON, HTML, TEXT),
+        name: str | None = None,
+    ) -> None:
+        if not callable(function):
+            raise ValueError("CustomExtractor(function=...) must be callable")
+        media_set = frozenset(media)
+        unknown = media_set - {JSON, HTML, TEXT, "other"}
+        if unknown:
+            raise ValueError(f"CustomExtractor(media=...) has unknown media classes: {sorted(unknown)}")
+        self.function = function
+        self.kind = kind
+        self.media = media_set
+        self.name = name or "custom:" + getattr(function, "__name__", "function")
+
+    def owners(self, view: ResponseView) -> list[str]:
+        found = []
+        for value in self.function(view.body, view.headers, view):
+            text = owner_text(value)
+            if text is not None:
+                found.append(normalise(self.kind, text))
+        return found
+
+    def only_own(self, view: ResponseView, own: str | None) -> bool:
+        return False
+
+
+def as_extractor(item: object) -> Extractor:
+    """Accept an extractor, or a bare function as a :class:`CustomExtractor`."""
+    if isinstance(item, (JsonKeys, HtmlAttribute, OwnerHeader, CustomExtractor)):
+        return item
+    if isinstance(item, Extractor):
+        return item
+    if callable(item):
+        return CustomExtractor(item)
+    raise ValueError(f"extractors: {item!r} is not an extractor or a callable")
+
+
+def decode_text(body: bytes, content_type_charset: str | None, media: str) -> tuple[str, str]:
+    """Decode ``body`` for a text scan; returns (text, charset)."""
+    charset = content_type_charset or (sniff_html_charset(body) if media == HTML else None) or "utf-8"
+    try:
+        return body.decode(charset), charset
+    except (LookupError, UnicodeDecodeError) as exc:
+        raise BodyDecodeError("body cannot be decoded as " + charset) from exc
+
+
+__all__ = [
+    "CustomExtractor",
+    "Extractor",
+    "HtmlAttribute",
+    "JsonKeys",
+    "OwnerHeader",
+    "ScanError",
+    "as_extractor",
+    "declared_charset",
+    "decode_text",
+]

@@ -1,0 +1,503 @@
+"""The framework-neutral core: configuration, and the decision for one response.
+
+Adapters (ASGI, WSGI) only translate: they hand an :class:`Exchange` the status
+and headers when the app starts its response, the body if the exchange asks for
+it, and send whatever :class:`Verdict` comes back.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Literal, NamedTuple
+
+from ._binding import Binding, BindingCodec, BindingRejected
+from ._content import OTHER, BodyDecodeError, DecodedTooLarge, decode_content, media_class
+from ._context import RequestContext
+from ._events import MAX_EVENT_OWNERS, Action, AuditEvent, EventKind, EventSink, OwnerHasher, emit
+from ._extractors import Extractor, JsonKeys, OwnerHeader, ScanError, as_extractor
+from ._headers import Headers, RawHeaders, cookie_values
+from ._identity import ID, Identity, RequesterLike, as_identity
+from ._scan import RequestInfo, ResponseView
+
+DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024  # 4 MiB
+DEFAULT_BINDING_MAX_AGE = 14 * 24 * 60 * 60  # 14 days, in seconds
+DEFAULT_BLOCK_BODY = b"Forbidden: respguard withheld this response because it carried another person's data.\n"
+
+_NO_BODY_STATUSES = frozenset({204, 205, 304})
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+
+
+class Owner(NamedTuple):
+    """A foreign owner handed to a policy: its kind (``"id"``, ``"email"``...) and id."""
+
+    kind: str
+    id: str
+
+
+Policy = Callable[[Identity | None, Owner, RequestInfo], bool]
+RequesterFunction = Callable[[RequestInfo], RequesterLike]
+
+
+@dataclass(frozen=True)
+class BlockPage:
+    """What a blocked request gets instead of the app's response."""
+
+    status: int = 403
+    body: bytes = DEFAULT_BLOCK_BODY
+    content_type: str = "text/plain; charset=utf-8"
+
+
+class Verdict:
+    """What the adapter sends: ``body is None`` means "the app's own body, as it was"."""
+
+    __slots__ = ("status", "headers", "body", "blocked")
+
+    def __init__(self, status: int, headers: RawHeaders, body: bytes | None, blocked: bool) -> None:
+        self.status = status
+        self.headers = headers
+        self.body = body
+        self.blocked = blocked
+
+
+def _secret_keys(secret_key: object) -> list[bytes]:
+    items = [secret_key] if isinstance(secret_key, (str, bytes)) else secret_key
+    if not isinstance(items, (list, tuple)) or not items:
+        raise ValueError("secret_key must be a non-empty str/bytes, or a list of them (oldest first)")
+    keys = []
+    for item in items:
+        if isinstance(item, str):
+            item = item.encode("utf-8")
+        if not isinstance(item, bytes) or not item:
+            raise ValueError("secret_key must not be empty")
+        keys.append(item)
+    return keys
+
+
+def _path_rule(paths: Iterable[str], option: str) -> Callable[[str], bool]:
+    exact: set[str] = set()
+    prefixes: list[str] = []
+    if isinstance(paths, str):
+        raise ValueError(f"{option} must be a list of paths, not a single string")
+    for path in paths:
+        if not isinstance(path, str) or not path.startswith("/"):
+            raise ValueError(f"{option}: {path!r} must be a path starting with '/'")
+        if path.endswith("*"):
+            prefixes.append(path[:-1])
+        else:
+            exact.add(path)
+    prefix_tuple = tuple(prefixes)
+    return lambda p: p in exact or (bool(prefix_tuple) and p.startswith(prefix_tuple))
+
+
+class Guard:
+    """respguard's configuration and core, shared by every adapter.
+
+    Every option is keyword-only and checked here, so a wrong configuration fails
+    at start-up with the option's name. See the README for the full table.
+    """
+
+    def __init__(
+        self,
+        *,
+        secret_key: str | bytes | Sequence[str | bytes],
+        extractors: Sequence[Extractor | Callable[..., Iterable[object]]],
+        mode: Literal["enforce", "report"] = "enforce",
+        requester: RequesterFunction | None = None,
+        policy: Policy | None = None,
+        exempt_paths: Iterable[str] = (),
+        exempt: Callable[[RequestInfo], bool] | None = None,
+        login_paths: Iterable[str] = (),
+        bind_sessions: bool = True,
+        binding_cookie: str = "respguard_bind",
+        binding_max_age: int = DEFAULT_BINDING_MAX_AGE,
+        binding_secure: bool | None = None,
+        binding_same_site: Literal["lax", "strict", "none"] = "lax",
+        binding_path: str = "/",
+        binding_domain: str | None = None,
+        max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+        on_oversize: Literal["block", "pass"] = "block",
+        strict_json: bool = False,
+        block_page: BlockPage = BlockPage(),
+        block_response: Callable[[AuditEvent], BlockPage] | None = None,
+        on_event: EventSink | None = None,
+        request_id_header: str | None = "x-request-id",
+    ) -> None:
+        keys = _secret_keys(secret_key)
+        if mode not in ("enforce", "report"):
+            raise ValueError(f"mode must be 'enforce' or 'report', not {mode!r}")
+        if isinstance(extractors, (str, bytes)) or not extractors:
+            raise ValueError("extractors must list at least one extractor (JsonKeys, HtmlAttribute, OwnerHeader, ...)")
+        self.extractors: tuple[Extractor, ...] = tuple(as_extractor(e) for e in extractors)
+        for option, value in (
+            ("requester", requester),
+            ("policy", policy),
+            ("exempt", exempt),
+            ("block_response", block_response),
+            ("on_event", on_event),
+        ):
+            if value is not None and not callable(value):
+                raise ValueError(f"{option} must be callable")
+        if not isinstance(max_body_bytes, int) or max_body_bytes <= 0:
+            raise ValueError("max_body_bytes must be a positive int")
+        if on_oversize not in ("block", "pass"):
+            raise ValueError(f"on_oversize must be 'block' or 'pass', not {on_oversize!r}")
+        if not isinstance(binding_max_age, int) or binding_max_age <= 0:
+            raise ValueError("binding_max_age must be a positive int (seconds)")
+        if binding_same_site not in ("lax", "strict", "none"):
+            raise ValueError(f"binding_same_site must be 'lax', 'strict' or 'none', not {binding_same_site!r}")
+        if binding_same_site == "none" and binding_secure is not True:
+            raise ValueError("binding_same_site='none' needs binding_secure=True (browsers require it)")
+        if not binding_cookie or not re.fullmatch(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+", binding_cookie):
+            raise ValueError(f"binding_cookie {binding_cookie!r} is not a valid cookie name")
+        if not isinstance(block_page, BlockPage) or not 400 <= block_page.status <= 599:
+            raise ValueError("block_page must be a BlockPage with a 4xx or 5xx status")
+
+        self.mode = mode
+        self.enforce = mode == "enforce"
+        self.requester = requester
+        self.policy = policy
+        self.exempt = exempt
+        self._exempt_path = _path_rule(exempt_paths, "exempt_paths")
+        self._login_path = _path_rule(login_paths, "login_paths")
+        self.bind_sessions = bind_sessions
+        self.codec = BindingCodec(
+            keys,
+            cookie_name=binding_cookie,
+            max_age=binding_max_age,
+            secure=binding_secure,
+            path=binding_path,
+            domain=binding_domain,
+            same_site=binding_same_site,
+        )
+        self.hasher = OwnerHasher(keys[-1])
+        self.max_body_bytes = max_body_bytes
+        self.on_oversize = on_oversize
+        self.strict_json = strict_json
+        self.block_page = block_page
+        self.block_response = block_response
+        self.on_event = on_event
+        self.request_id_header = request_id_header.lower() if request_id_header else None
+
+        self.header_extractors = tuple(e for e in self.extractors if isinstance(e, OwnerHeader))
+        self.strip_headers = frozenset(e.raw_name for e in self.header_extractors)
+        self._by_media: dict[str, tuple[Extractor, ...]] = {}
+        for media in ("json", "html", "text", OTHER):
+            self._by_media[media] = tuple(e for e in self.extractors if media in e.media)
+
+    def body_extractors(self, media: str) -> tuple[Extractor, ...]:
+        return self._by_media[media]
+
+    def is_exempt(self, request: RequestInfo) -> bool:
+        if self._exempt_path(request.path):
+            return True
+        return self.exempt is not None and bool(self.exempt(request))
+
+    def is_login_path(self, path: str) -> bool:
+        return self._login_path(path)
+
+    def exchange(
+        self,
+        request: RequestInfo,
+        context: RequestContext,
+        fallback_requester: Callable[[], RequesterLike] | None = None,
+    ) -> Exchange:
+        return Exchange(self, request, context, fallback_requester)
+
+
+class Exchange:
+    """One request/response through the guard; nothing request-specific lives on the Guard."""
+
+    __slots__ = (
+        "guard",
+        "request",
+        "context",
+        "fallback",
+        "status",
+        "headers",
+        "requester",
+        "owners",
+        "binding",
+        "binding_header",
+        "needs_body",
+        "media",
+        "media_type",
+        "extractors",
+        "verdict",
+        "exempt",
+    )
+
+    def __init__(
+        self,
+        guard: Guard,
+        request: RequestInfo,
+        context: RequestContext,
+        fallback: Callable[[], RequesterLike] | None,
+    ) -> None:
+        self.guard = guard
+        self.request = request
+        self.context = context
+        self.fallback = fallback
+        self.status = 0
+        self.headers: RawHeaders = []
+        self.requester: Identity | None = None
+        self.owners: list[tuple[str, str]] = []
+        self.binding: Binding | None = None
+        self.binding_header: bytes | None = None
+        self.needs_body = False
+        self.media = OTHER
+        self.media_type = ""
+        self.extractors: tuple[Extractor, ...] = ()
+        self.verdict: Verdict | None = None
+        self.exempt = False
+
+    # ------------------------------------------------------------------ start
+    def start(self, status: int, headers: RawHeaders) -> None:
+        """The app started its response: decide now, or ask for the body (``needs_body``)."""
+        guard = self.guard
+        self.status = status
+        self.headers = headers
+        try:
+            self.exempt = guard.is_exempt(self.request)
+        except Exception:
+            self.verdict = self._violation(EventKind.SCAN_ERROR, "exempt predicate raised", ())
+            return
+        if self.exempt:
+            self.verdict = self._pass()
+            return
+        try:
+            self.requester = self._resolve_requester()
+        except Exception:
+            self.verdict = self._violation(EventKind.SCAN_ERROR, "requester function raised", ())
+            return
+        if guard.bind_sessions and self._check_binding():
+            return
+        owners = self.owners
+        if guard.header_extractors:
+            view = self._view(b"")
+            for extractor in guard.header_extractors:
+                owners.extend((extractor.kind, o) for o in extractor.owners(view))
+        owners.extend(self.context.owners)
+
+        if self.request.method == "HEAD" or status in _NO_BODY_STATUSES or status < 200:
+            self.verdict = self._decide()
+            return
+        content_type = None
+        for key, value in headers:
+            if key.lower() == b"content-type":
+                content_type = value.decode("latin-1")
+                break
+        self.media, self.media_type = media_class(content_type)
+        self.extractors = guard.body_extractors(self.media)
+        if not self.extractors:
+            self.verdict = self._decide()
+            return
+        self.needs_body = True
+
+    def _resolve_requester(self) -> Identity | None:
+        context = self.context
+        if context.requester_set:
+            return context.requester
+        if self.guard.requester is not None:
+            return as_identity(self.guard.requester(self.request))
+        if self.fallback is not None:
+            return as_identity(self.fallback())
+        return None
+
+    def _check_binding(self) -> bool:
+        """Load the binding cookie and check the requester against it; ``True`` if decided."""
+        guard = self.guard
+        codec = guard.codec
+        requester = self.requester
+        context = self.context
+        if context.rebind or guard.is_login_path(self.request.path):
+            if context.unbind or requester is None:
+                self.binding_header = codec.clear_cookie(self._https())
+            else:
+                self.binding_header = codec.set_cookie(requester, self._https())
+            return False
+        cookie = self.request.headers.get("cookie") if requester is not None else None
+        values = cookie_values(cookie, codec.cookie_name) if cookie else []
+        bindings: list[Binding] = []
+        for value in values:
+            try:
+                bindings.append(codec.loads(value))
+            except BindingRejected as exc:
+                self._event(EventKind.BINDING_REJECTED, Action.IGNORED, "binding cookie " + exc.reason, ())
+        if requester is None:
+            return False
+        if not bindings:
+            self.binding_header = codec.set_cookie(requester, self._https())
+            return False
+        for binding in bindings:
+            if not codec.matches(binding, requester):
+                self.verdict = self._violation(EventKind.SESSION_DRIFT, "requester differs from the bound identity", ())
+                return self.verdict.blocked
+        self.binding = bindings[-1]
+        if codec.needs_refresh(self.binding):
+            self.binding_header = codec.set_cookie(requester, self._https())
+        return False
+
+    def _https(self) -> bool:
+        return self.request.scheme in ("https", "wss")
+
+    # ------------------------------------------------------------------ body
+    def finish(self, body: bytes) -> Verdict:
+        """The whole body is here (at most ``max_body_bytes``): scan it and decide."""
+        guard = self.guard
+        try:
+            decoded = decode_content(body, self._header(b"content-encoding"), guard.max_body_bytes)
+        except DecodedTooLarge:
+            return self.oversize("decompressed body over max_body_bytes")
+        except BodyDecodeError as exc:
+            return self._violation(EventKind.SCAN_ERROR, str(exc), ())
+        if not decoded:
+            return self._decide()
+        view = self._view(decoded)
+        requester = self.requester
+        owners = self.owners
+        for extractor in self.extractors:
+            own = requester.value(extractor.kind) if requester is not None else None
+            try:
+                if not (guard.strict_json and isinstance(extractor, JsonKeys)) and extractor.only_own(view, own):
+                    continue
+                kind = extractor.kind
+                owners.extend((kind, o) for o in extractor.owners(view))
+            except ScanError as exc:
+                return self._violation(EventKind.SCAN_ERROR, f"{extractor.name}: {exc}", (), extractor.name)
+            except BodyDecodeError as exc:
+                return self._violation(EventKind.SCAN_ERROR, f"{extractor.name}: {exc}", (), extractor.name)
+            except Exception as exc:
+                reason = f"{extractor.name} raised {type(exc).__name__}"
+                return self._violation(EventKind.SCAN_ERROR, reason, (), extractor.name)
+        return self._decide()
+
+    def fail(self, reason: str) -> Verdict:
+        """The adapter could not read the body (a fixed phrase, no data): a scan error."""
+        return self._violation(EventKind.SCAN_ERROR, reason, ())
+
+    def oversize(self, reason: str = "body over max_body_bytes") -> Verdict:
+        """The body outgrew ``max_body_bytes``: block, or pass unscanned if configured."""
+        if self.guard.on_oversize == "pass":
+            self._event(EventKind.OVERSIZE, Action.PASSED, reason, ())
+            return self._pass()
+        return self._violation(EventKind.OVERSIZE, reason, ())
+
+    # ------------------------------------------------------------------ decision
+    def _is_own(self, kind: str, text: str) -> bool:
+        requester = self.requester
+        if requester is None:
+            return False
+        value = requester.value(kind)
+        if value is not None:
+            return value == text
+        if kind != ID and self.binding is not None:
+            return self.guard.codec.facet_matches(self.binding, kind, text) is True
+        return False
+
+    def _decide(self) -> Verdict:
+        if not self.owners:
+            return self._pass()
+        foreign = sorted({o for o in self.owners if not self._is_own(*o)})
+        if not foreign:
+            return self._pass()
+        policy = self.guard.policy
+        if policy is not None:
+            try:
+                allowed = all(policy(self.requester, Owner(kind, text), self.request) for kind, text in foreign)
+            except Exception:
+                return self._violation(EventKind.SCAN_ERROR, "policy raised", foreign)
+            if allowed:
+                self._event(EventKind.CROSS_OWNER_VIEW, Action.ALLOWED, "policy allowed a cross-owner view", foreign)
+                return self._pass()
+        if self.requester is None:
+            return self._violation(EventKind.ANONYMOUS_PERSONAL_DATA, "personal data in a response to nobody", foreign)
+        return self._violation(EventKind.OWNER_MISMATCH, "response carries another owner's data", foreign)
+
+    def _violation(
+        self, kind: EventKind, reason: str, foreign: Sequence[tuple[str, str]], extractor: str | None = None
+    ) -> Verdict:
+        guard = self.guard
+        if not guard.enforce:
+            self._event(kind, Action.REPORTED, reason, foreign, extractor)
+            return self._pass()
+        event = self._event(kind, Action.BLOCKED, reason, foreign, extractor)
+        return self._block(event)
+
+    def _pass(self) -> Verdict:
+        headers = self.headers
+        strip = self.guard.strip_headers
+        if strip and any(k.lower() in strip for k, _ in headers):
+            headers = [(k, v) for k, v in headers if k.lower() not in strip]
+        if self.binding_header is not None and not self.exempt:
+            headers = [*headers, (b"set-cookie", self.binding_header)]
+        return Verdict(self.status, headers, None, False)
+
+    def _block(self, event: AuditEvent) -> Verdict:
+        guard = self.guard
+        page = guard.block_page
+        if guard.block_response is not None:
+            try:
+                page = guard.block_response(event)
+                if not isinstance(page, BlockPage):
+                    raise TypeError("block_response must return a BlockPage")
+            except Exception:
+                page = guard.block_page
+        headers: RawHeaders = [
+            (b"content-type", page.content_type.encode("latin-1")),
+            (b"content-length", str(len(page.body)).encode("ascii")),
+            (b"cache-control", b"no-store"),
+            (b"x-content-type-options", b"nosniff"),
+        ]
+        # Clear the binding, except on drift: the browser stays bound to who logged in,
+        # or its next request would re-bind it to the wrong person.
+        if guard.bind_sessions and event.kind is not EventKind.SESSION_DRIFT:
+            headers.append((b"set-cookie", guard.codec.clear_cookie(self._https())))
+        body = b"" if self.request.method == "HEAD" else page.body
+        return Verdict(page.status, headers, body, True)
+
+    # ------------------------------------------------------------------ helpers
+    def _header(self, key: bytes) -> str | None:
+        for k, v in self.headers:
+            if k.lower() == key:
+                return v.decode("latin-1")
+        return None
+
+    def _view(self, body: bytes) -> ResponseView:
+        return ResponseView(self.request, self.status, Headers(self.headers), self.media, self.media_type, body)
+
+    def _request_id(self) -> str | None:
+        name = self.guard.request_id_header
+        if name is None:
+            return None
+        value = self.request.headers.get(name)
+        if value is None or not _REQUEST_ID.fullmatch(value):
+            return None
+        return value
+
+    def _event(
+        self,
+        kind: EventKind,
+        action: Action,
+        reason: str,
+        foreign: Sequence[tuple[str, str]],
+        extractor: str | None = None,
+    ) -> AuditEvent:
+        hasher = self.guard.hasher
+        requester = self.requester
+        event = AuditEvent(
+            kind=kind,
+            action=action,
+            method=self.request.method,
+            path=self.request.path,
+            status=self.status,
+            reason=reason,
+            requester=hasher(requester.id) if requester is not None else None,
+            owners=tuple(hasher(text if k == ID else k + ":" + text) for k, text in foreign[:MAX_EVENT_OWNERS]),
+            owner_count=len(foreign),
+            request_id=self._request_id(),
+            extractor=extractor,
+        )
+        emit(event, self.guard.on_event)
+        return event

@@ -1,0 +1,60 @@
+"""Raw header lists: ``list[(bytes, bytes)]``, duplicates kept, names compared lower-case."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+
+RawHeaders = list[tuple[bytes, bytes]]
+
+
+class Headers:
+    """A case-insensitive, read-only view over a raw header list (duplicates survive)."""
+
+    __slots__ = ("raw",)
+
+    def __init__(self, raw: RawHeaders) -> None:
+        self.raw = raw
+
+    def get(self, name: str, default: str | None = None) -> str | None:
+        key = name.lower().encode("latin-1")
+        for k, v in self.raw:
+            if k.lower() == key:
+                return v.decode("latin-1")
+        return default
+
+    def get_all(self, name: str) -> list[str]:
+        key = name.lower().encode("latin-1")
+        return [v.decode("latin-1") for k, v in self.raw if k.lower() == key]
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and self.get(name) is not None
+
+    def __iter__(self) -> Iterator[tuple[str, str]]:
+        for k, v in self.raw:
+            yield k.decode("latin-1").lower(), v.decode("latin-1")
+
+
+def header_value(raw: Iterable[tuple[bytes, bytes]], key: bytes) -> bytes | None:
+    """First value of the lower-case header ``key``."""
+    for k, v in raw:
+        if k.lower() == key:
+            return v
+    return None
+
+
+def without(raw: Iterable[tuple[bytes, bytes]], keys: frozenset[bytes]) -> RawHeaders:
+    """A copy of ``raw`` without the lower-case header names in ``keys``."""
+    return [(k, v) for k, v in raw if k.lower() not in keys]
+
+
+def cookie_values(cookie_header: str, name: str) -> list[str]:
+    """Every value the ``Cookie`` header gives ``name`` (browsers may send several)."""
+    found: list[str] = []
+    for part in cookie_header.split(";"):
+        key, sep, value = part.strip().partition("=")
+        if sep and key == name:
+            value = value.strip()
+            if len(value) >= 2 and value[0] == value[-1] == '"':
+                value = value[1:-1]
+            found.append(value)
+    return found

@@ -1,0 +1,78 @@
+"""Neutral views of the request and the response that extractors and policies see."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from ._content import HTML, declared_charset, sniff_html_charset
+from ._extractors import decode_text
+from ._headers import Headers, RawHeaders
+
+
+class RequestInfo:
+    """The request as respguard sees it, the same for ASGI and WSGI.
+
+    ``raw`` is the ASGI scope or the WSGI environ, for callables that need more.
+    """
+
+    __slots__ = ("method", "path", "scheme", "raw", "_raw_headers", "_headers")
+
+    def __init__(
+        self, method: str, path: str, scheme: str, raw: Mapping[str, Any], raw_headers: Callable[[], RawHeaders]
+    ) -> None:
+        self.method = method
+        self.path = path
+        self.scheme = scheme
+        self.raw = raw
+        self._raw_headers = raw_headers
+        self._headers: Headers | None = None
+
+    @property
+    def headers(self) -> Headers:
+        """The request headers (built on first use: most requests never need them)."""
+        if self._headers is None:
+            self._headers = Headers(self._raw_headers())
+        return self._headers
+
+    def __repr__(self) -> str:
+        return f"RequestInfo({self.method} {self.path})"
+
+
+class ResponseView:
+    """A response under scan: status, headers, media class and un-compressed body."""
+
+    __slots__ = ("request", "status", "headers", "media", "media_type", "charset", "body", "_text", "_html_charset")
+
+    def __init__(
+        self,
+        request: RequestInfo,
+        status: int,
+        headers: Headers,
+        media: str,
+        media_type: str,
+        body: bytes,
+    ) -> None:
+        self.request = request
+        self.status = status
+        self.headers = headers
+        self.media = media
+        self.media_type = media_type
+        self.charset = declared_charset(headers.get("content-type"))
+        self.body = body
+        self._text: str | None = None
+        self._html_charset: str | None = None
+
+    def html_charset(self) -> str:
+        """The charset an HTML body is read in: declared, then ``<meta>``, then UTF-8."""
+        if self._html_charset is None:
+            self._html_charset = (
+                self.charset or (sniff_html_charset(self.body) if self.media == HTML else None) or "utf-8"
+            )
+        return self._html_charset
+
+    def text(self) -> str:
+        """The body as text; raises :class:`BodyDecodeError` if it won't decode."""
+        if self._text is None:
+            self._text, _ = decode_text(self.body, self.charset, self.media)
+        return self._text

@@ -1,0 +1,163 @@
+"""Pure ASGI middleware: holds ``http.response.start`` until the body is decided.
+
+Usage::
+
+    from respguard import ASGIMiddleware, JsonKeys
+    app = ASGIMiddleware(app, secret_key=SECRET, extractors=[JsonKeys("user_id")])
+
+or, with Starlette/FastAPI, ``app.add_middleware(ASGIMiddleware, secret_key=..., extractors=[...])``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+from ._context import ASGI_KEY, RequestContext
+from ._guard import Exchange, Guard, Verdict
+from ._identity import RequesterLike
+from ._scan import RequestInfo
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+
+def scope_user(scope: Scope) -> RequesterLike:
+    """The requester Starlette's ``AuthenticationMiddleware`` put in ``scope["user"]``."""
+    user = scope.get("user")
+    if user is None or not getattr(user, "is_authenticated", False):
+        return None
+    identity = getattr(user, "identity", None)
+    if isinstance(identity, (str, int)) and not isinstance(identity, bool) and identity != "":
+        return identity
+    return None
+
+
+class ASGIMiddleware:
+    """Guard every HTTP response of an ASGI app; ``websocket``/``lifespan`` pass untouched.
+
+    :param app: the ASGI app to guard.
+    :param guard: a configured :class:`~respguard.Guard`; or pass its options as keywords.
+    """
+
+    def __init__(self, app: ASGIApp, guard: Guard | None = None, **options: Any) -> None:
+        if guard is not None and options:
+            raise ValueError("pass either guard=Guard(...) or Guard options, not both")
+        self.app = app
+        self.guard = guard if guard is not None else Guard(**options)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        context = RequestContext()
+        scope[ASGI_KEY] = context
+        path = scope.get("root_path", "") + scope.get("path", "")
+        request = RequestInfo(
+            scope.get("method", "GET"), path, scope.get("scheme", "http"), scope, lambda: scope.get("headers", [])
+        )
+        exchange = self.guard.exchange(request, context, lambda: scope_user(scope))
+        await _Responder(exchange, send).run(self.app, scope, receive)
+
+
+_BUFFER, _PASS, _DISCARD = 0, 1, 2
+
+
+class _Responder:
+    """One response's state: a fresh object per request, as Starlette's gzip does it."""
+
+    __slots__ = ("exchange", "send", "state", "start", "chunks", "size", "limit")
+
+    def __init__(self, exchange: Exchange, send: Send) -> None:
+        self.exchange = exchange
+        self.send = send
+        self.state = _BUFFER
+        self.start: Message | None = None
+        self.chunks: list[bytes] = []
+        self.size = 0
+        self.limit = exchange.guard.max_body_bytes
+
+    async def run(self, app: ASGIApp, scope: Scope, receive: Receive) -> None:
+        await app(scope, receive, self.on_send)
+
+    async def _send_verdict_start(self, verdict: Verdict) -> None:
+        start = self.start
+        assert start is not None
+        message: Message = {**start, "status": verdict.status, "headers": verdict.headers}
+        if verdict.blocked:
+            message.pop("trailers", None)
+        await self.send(message)
+
+    async def _send_block(self, verdict: Verdict) -> None:
+        self.state = _DISCARD
+        await self._send_verdict_start(verdict)
+        await self.send({"type": "http.response.body", "body": verdict.body or b"", "more_body": False})
+
+    async def on_send(self, message: Message) -> None:
+        kind = message["type"]
+        state = self.state
+        if kind == "http.response.start":
+            self.start = message
+            exchange = self.exchange
+            exchange.start(message["status"], list(message.get("headers", ())))
+            verdict = exchange.verdict
+            if verdict is None:
+                return  # hold the start until the body is decided
+            if verdict.blocked:
+                await self._send_block(verdict)
+            else:
+                self.state = _PASS
+                await self._send_verdict_start(verdict)
+            return
+        if state == _PASS:
+            await self.send(message)
+            return
+        if state == _DISCARD:
+            return
+        if kind == "http.response.body":
+            body = message.get("body", b"")
+            more = message.get("more_body", False)
+            if body:
+                self.chunks.append(body)
+                self.size += len(body)
+            if self.size > self.limit:
+                await self._release(self.exchange.oversize(), more)
+            elif not more:
+                await self._release(self.exchange.finish(b"".join(self.chunks)), False)
+        elif kind == "http.response.pathsend":
+            await self._pathsend(message)
+        else:
+            await self.send(message)
+
+    async def _release(self, verdict: Verdict, more: bool) -> None:
+        """Send the decided response: the block page, or what was held so far."""
+        if verdict.blocked:
+            await self._send_block(verdict)
+            return
+        self.state = _PASS
+        await self._send_verdict_start(verdict)
+        body = b"".join(self.chunks) if verdict.body is None else verdict.body
+        self.chunks = []
+        await self.send({"type": "http.response.body", "body": body, "more_body": more})
+
+    async def _pathsend(self, message: Message) -> None:
+        """A file sent by path: read it (within the limit) so it is scanned like a body."""
+        try:
+            with open(message["path"], "rb") as file:
+                data = file.read(self.limit + 1)
+        except OSError:
+            await self._send_block(self.exchange.fail("file to send cannot be read"))
+            return
+        if len(data) > self.limit:
+            verdict = self.exchange.oversize()
+            if verdict.blocked:
+                await self._send_block(verdict)
+            else:
+                self.state = _PASS
+                await self._send_verdict_start(verdict)
+                await self.send(message)
+            return
+        await self._release(self.exchange.finish(data), False)

@@ -1,0 +1,198 @@
+"""WSGI middleware: buffers the response until the body is decided.
+
+Usage::
+
+    from respguard import WSGIMiddleware, JsonKeys
+    app.wsgi_app = WSGIMiddleware(app.wsgi_app, secret_key=SECRET, extractors=[JsonKeys("user_id")])
+
+It calls the app iterable's ``close()`` exactly once, whatever happens, and
+keeps iterating until ``start_response`` was really called (as Werkzeug's
+``run_wsgi_app`` does).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from types import TracebackType
+from typing import Any
+
+from ._context import WSGI_KEY, RequestContext
+from ._guard import Guard, Verdict
+from ._headers import RawHeaders
+from ._scan import RequestInfo
+
+ExcInfo = tuple[type[BaseException], BaseException, TracebackType | None]
+StartResponse = Callable[..., Callable[[bytes], object]]
+WSGIEnviron = dict[str, Any]
+WSGIApp = Callable[[WSGIEnviron, StartResponse], Iterable[bytes]]
+
+_REASONS = {403: "Forbidden", 451: "Unavailable For Legal Reasons", 500: "Internal Server Error"}
+
+
+def environ_headers(environ: WSGIEnviron) -> RawHeaders:
+    """The request headers of a WSGI environ, as a raw header list."""
+    headers: RawHeaders = []
+    for key, value in environ.items():
+        if key.startswith("HTTP_"):
+            name = key[5:].replace("_", "-").lower()
+        elif key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+            name = key.replace("_", "-").lower()
+        else:
+            continue
+        headers.append((name.encode("latin-1"), str(value).encode("latin-1", "replace")))
+    return headers
+
+
+def _status_line(status: int, original: str | None) -> str:
+    if original is not None and original[:3] == str(status):
+        return original
+    try:
+        from http import HTTPStatus
+
+        return f"{status} {HTTPStatus(status).phrase}"
+    except ValueError:
+        return f"{status} {_REASONS.get(status, 'Blocked')}"
+
+
+def _str_headers(raw: RawHeaders) -> list[tuple[str, str]]:
+    return [(k.decode("latin-1"), v.decode("latin-1")) for k, v in raw]
+
+
+class _Closing:
+    """Yields the held chunks, then the rest of the app's iterator; ``close()`` closes the app's."""
+
+    __slots__ = ("_held", "_rest", "_close", "_closed")
+
+    def __init__(self, held: list[bytes], rest: Iterator[bytes], close: Callable[[], object] | None) -> None:
+        self._held = held
+        self._rest = rest
+        self._close = close
+        self._closed = False
+
+    def __iter__(self) -> Iterator[bytes]:
+        held = self._held
+        self._held = []
+        yield from held
+        yield from self._rest
+
+    def close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            if self._close is not None:
+                self._close()
+
+
+class WSGIMiddleware:
+    """Guard every response of a WSGI app.
+
+    :param app: the WSGI app to guard (for Flask: ``app.wsgi_app``).
+    :param guard: a configured :class:`~respguard.Guard`; or pass its options as keywords.
+    """
+
+    def __init__(self, app: WSGIApp, guard: Guard | None = None, **options: Any) -> None:
+        if guard is not None and options:
+            raise ValueError("pass either guard=Guard(...) or Guard options, not both")
+        self.app = app
+        self.guard = guard if guard is not None else Guard(**options)
+
+    def __call__(self, environ: WSGIEnviron, start_response: StartResponse) -> Iterable[bytes]:
+        context = environ.get(WSGI_KEY)
+        if not isinstance(context, RequestContext):
+            context = RequestContext()
+            environ[WSGI_KEY] = context
+        path = environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")
+        try:
+            path = path.encode("latin-1").decode("utf-8")
+        except UnicodeError:
+            pass
+        request = RequestInfo(
+            environ.get("REQUEST_METHOD", "GET"),
+            path,
+            environ.get("wsgi.url_scheme", "http"),
+            environ,
+            lambda: environ_headers(environ),
+        )
+        exchange = self.guard.exchange(request, context)
+        captured: list[Any] = []  # [status line, headers, exc_info]
+        written: list[bytes] = []
+        sent = [False]
+
+        def capture(
+            status: str, headers: list[tuple[str, str]], exc_info: ExcInfo | None = None
+        ) -> Callable[[bytes], object]:
+            if exc_info is not None and sent[0]:
+                # Headers already went out: let the server re-raise, as PEP 3333 says.
+                return start_response(status, headers, exc_info)
+            captured[:] = [status, headers, exc_info]
+            return written.append
+
+        app_iter = self.app(environ, capture)
+        close = getattr(app_iter, "close", None)
+        handed_over = False
+        try:
+            iterator = iter(app_iter)
+            held = written
+            while not captured:
+                try:
+                    chunk = next(iterator)
+                except StopIteration:
+                    break
+                if chunk:
+                    held.append(chunk)
+            if not captured:
+                raise RuntimeError("the WSGI app returned without calling start_response")
+            status_line, app_headers, exc_info = captured
+            status = int(status_line[:3])
+            raw = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in app_headers]
+            exchange.start(status, raw)
+            verdict = exchange.verdict
+            if verdict is None:
+                limit = self.guard.max_body_bytes
+                size = sum(len(c) for c in held)
+                oversize = size > limit
+                if not oversize:
+                    for chunk in iterator:
+                        if chunk:
+                            held.append(chunk)
+                            size += len(chunk)
+                            if size > limit:
+                                oversize = True
+                                break
+                if oversize:
+                    verdict = exchange.oversize()
+                else:
+                    verdict = exchange.finish(b"".join(held))
+                    if not verdict.blocked:
+                        verdict = Verdict(
+                            verdict.status,
+                            verdict.headers,
+                            b"".join(held) if verdict.body is None else verdict.body,
+                            False,
+                        )
+                if verdict.blocked or not oversize:
+                    self._start(start_response, verdict, status_line, exc_info, sent)
+                    return [verdict.body or b""]
+                # on_oversize="pass": stream what was held, then the rest.
+                self._start(start_response, verdict, status_line, exc_info, sent)
+                handed_over = True
+                return _Closing(held, iterator, close)
+            self._start(start_response, verdict, status_line, exc_info, sent)
+            if verdict.blocked:
+                return [verdict.body or b""]
+            handed_over = True
+            if not held and iterator is app_iter:
+                return app_iter  # untouched: the server may still use wsgi.file_wrapper
+            return _Closing(held, iterator, close)
+        finally:
+            if not handed_over and close is not None:
+                close()
+
+    @staticmethod
+    def _start(
+        start_response: StartResponse, verdict: Verdict, status_line: str, exc_info: ExcInfo | None, sent: list[bool]
+    ) -> None:
+        sent[0] = True
+        if verdict.blocked:
+            start_response(_status_line(verdict.status, None), _str_headers(verdict.headers), exc_info)
+        else:
+            start_response(_status_line(verdict.status, status_line), _str_headers(verdict.headers), exc_info)

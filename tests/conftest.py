@@ -1,0 +1,1 @@
+"""Shared factories for respguard tests."""
