@@ -3,7 +3,8 @@
 Each extractor has an exact method, :meth:`Extractor.owners`, and may have a cheap
 one, :meth:`Extractor.only_own`, that proves from a byte search that the body
 carries no owner but the requester. The cheap pass may only answer "proved clean"
-or "can't tell"; whenever it can't tell, the exact method decides.
+(:data:`ABSENT` or :data:`OWN`) or "can't tell" (:data:`UNPROVEN`, falsy); whenever
+it can't tell, the exact method decides.
 """
 
 from __future__ import annotations
@@ -22,6 +23,12 @@ if TYPE_CHECKING:
     from ._scan import ResponseView
 
 
+#: ``only_own`` results. UNPROVEN is falsy so ``if only_own(...)`` reads "proved clean".
+UNPROVEN = 0
+ABSENT = 1  # proved: no owner of this extractor in the body
+OWN = 2  # proved: owners present, every one is the requester
+
+
 class ScanError(Exception):
     """An extractor could not read the body; the guard blocks the response."""
 
@@ -38,8 +45,8 @@ class Extractor(Protocol):
         """Every owner id in the response, exactly (normalised text)."""
         ...
 
-    def only_own(self, view: ResponseView, own: str | None) -> bool:
-        """``True`` only if the response provably carries no owner but ``own``."""
+    def only_own(self, view: ResponseView, own: str | None) -> int:
+        """:data:`ABSENT` or :data:`OWN` only if provably no owner but ``own``; else :data:`UNPROVEN`."""
         ...
 
 
@@ -120,28 +127,30 @@ class JsonKeys:
         self._own_literals[own] = (literals, pattern)
         return literals, pattern
 
-    def only_own(self, view: ResponseView, own: str | None) -> bool:
+    def only_own(self, view: ResponseView, own: str | None) -> int:
         if not self._fast:
-            return False
+            return UNPROVEN
         body = view.body
         if not _utf8_json(view):
-            return False
+            return UNPROVEN
         if b"\\" in body and _ASCII_ESCAPE.search(body):
-            return False  # an escaped key could hide from the byte search
+            return UNPROVEN  # an escaped key could hide from the byte search
         total = 0
         for key in self.keys:
             total += body.count(b'"' + key.encode() + b'"')
         if total == 0:
-            return True
+            return ABSENT
         if own is None:
-            return False
+            return UNPROVEN
         literals, pattern = self._literals(own)
         quoted_total = 0
         for lit in literals:
             quoted_total += body.count(lit)
         if quoted_total == total and _quoted_only(own):
-            return True
-        return pattern is not None and len(pattern.findall(body)) == total
+            return OWN
+        if pattern is not None and len(pattern.findall(body)) == total:
+            return OWN
+        return UNPROVEN
 
 
 _ASCII_ESCAPE = re.compile(rb"\\(?:u00[0-7]|/)")
@@ -202,27 +211,27 @@ class HtmlAttribute:
                 found.append(normalise(kind, value))
         return found
 
-    def only_own(self, view: ResponseView, own: str | None) -> bool:
+    def only_own(self, view: ResponseView, own: str | None) -> int:
         if view.html_charset() not in ASCII_SAFE:
-            return False
+            return UNPROVEN
         body = view.body
         lowered = body.lower()
         total = lowered.count(self._needle)
         if total == 0:
-            return True
+            return ABSENT
         if own is None or not own.isprintable() or any(c in own for c in "\"'&<>") or own != own.strip():
-            return False
+            return UNPROVEN
         literals = self._own_literals.get(own)
         if literals is None:
             try:
                 value = own.encode(view.html_charset() or "utf-8")
             except (LookupError, UnicodeEncodeError):
-                return False
+                return UNPROVEN
             literals = [self._needle + b'="' + value + b'"', self._needle + b"='" + value + b"'"]
             if len(self._own_literals) > 1024:
                 self._own_literals.clear()
             self._own_literals[own] = literals
-        return sum(body.count(lit) for lit in literals) == total
+        return OWN if sum(body.count(lit) for lit in literals) == total else UNPROVEN
 
 
 # --------------------------------------------------------------------------- headers
@@ -249,8 +258,8 @@ class OwnerHeader:
     def owners(self, view: ResponseView) -> list[str]:
         return header_owners(view.headers, self.raw_name, self.kind)
 
-    def only_own(self, view: ResponseView, own: str | None) -> bool:
-        return False
+    def only_own(self, view: ResponseView, own: str | None) -> int:
+        return UNPROVEN
 
 
 def header_owners(headers: Headers, raw_name: bytes, kind: str) -> list[str]:
@@ -309,8 +318,8 @@ class CustomExtractor:
                 found.append(normalise(self.kind, text))
         return found
 
-    def only_own(self, view: ResponseView, own: str | None) -> bool:
-        return False
+    def only_own(self, view: ResponseView, own: str | None) -> int:
+        return UNPROVEN
 
 
 def as_extractor(item: object) -> Extractor:

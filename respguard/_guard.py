@@ -16,7 +16,7 @@ from ._binding import Binding, BindingCodec, BindingRejected
 from ._content import OTHER, BodyDecodeError, DecodedTooLarge, decode_content, media_class
 from ._context import RequestContext
 from ._events import MAX_EVENT_OWNERS, Action, AuditEvent, EventKind, EventSink, OwnerHasher, emit
-from ._extractors import Extractor, JsonKeys, OwnerHeader, ScanError, as_extractor
+from ._extractors import OWN, UNPROVEN, Extractor, JsonKeys, OwnerHeader, ScanError, as_extractor
 from ._headers import Headers, RawHeaders, cookie_values
 from ._identity import ID, Identity, RequesterLike, as_identity
 from ._scan import RequestInfo, ResponseView
@@ -226,6 +226,7 @@ class Exchange:
         "extractors",
         "verdict",
         "exempt",
+        "personal",
     )
 
     def __init__(
@@ -251,6 +252,7 @@ class Exchange:
         self.extractors: tuple[Extractor, ...] = ()
         self.verdict: Verdict | None = None
         self.exempt = False
+        self.personal = False  # proved by a cheap pass to carry the requester's own data
 
     # ------------------------------------------------------------------ start
     def start(self, status: int, headers: RawHeaders) -> None:
@@ -360,7 +362,11 @@ class Exchange:
         for extractor in self.extractors:
             own = requester.value(extractor.kind) if requester is not None else None
             try:
-                if not (guard.strict_json and isinstance(extractor, JsonKeys)) and extractor.only_own(view, own):
+                strict = guard.strict_json and isinstance(extractor, JsonKeys)
+                proof = UNPROVEN if strict else extractor.only_own(view, own)
+                if proof:
+                    if proof == OWN:
+                        self.personal = True
                     continue
                 kind = extractor.kind
                 owners.extend((kind, o) for o in extractor.owners(view))
