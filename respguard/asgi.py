@@ -160,4 +160,6 @@ class _Responder:
                 await self._send_verdict_start(verdict)
                 await self.send(message)
             return
+        # The bytes scanned are the bytes sent (a pass sends them as the body).
+        self.chunks = [data]
         await self._release(self.exchange.finish(data), False)
