@@ -526,3 +526,44 @@ def make_stack(stack_kind: str) -> Callable[..., GuardedStack]:
         return GuardedStack(stack_kind, guard, **options)
 
     return make
+
+
+# ------------------------------------------------------------------ session-wide event audit (issue 4 §3)
+
+#: Every AuditEvent the ``respguard`` logger emitted in this session (appended by the fixture below).
+SESSION_EVENTS: list[AuditEvent] = []
+
+
+@pytest.fixture(scope="session", autouse=True)
+def audit_every_event() -> Iterator[list[AuditEvent]]:
+    """Capture every event of the session; at the end, fail if any carried raw data.
+
+    A handler on the ``respguard`` logger (events are logged with
+    ``extra={"respguard_event": event}``); the logger is opened to INFO so the
+    ``ignored``/``allowed`` events are seen too. The checks are in ``tests/_audit.py``.
+    """
+    import logging
+
+    from _audit import audit
+    from ids import RAW_IDS as REGISTRY
+
+    class _Capture(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            event = getattr(record, "respguard_event", None)
+            if event is not None:
+                SESSION_EVENTS.append(event)
+
+    logger = logging.getLogger("respguard")
+    handler = _Capture(logging.DEBUG)
+    old_level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        yield SESSION_EVENTS
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(old_level)
+    problems = audit(SESSION_EVENTS, {*RAW_IDS, *REGISTRY})
+    assert not problems, f"{len(problems)} audit problem(s) in {len(SESSION_EVENTS)} events:\n" + "\n".join(
+        problems[:50]
+    )
