@@ -86,7 +86,7 @@ def make_record(n: int) -> Record:
         "customer_id": cid,
         "email": f"{cid}@example.test",
         "name": f"{_GIVEN[n % len(_GIVEN)]} {_FAMILY[(n * 7) % len(_FAMILY)]}",
-        "postal_address": f"{n % 9 + 1}-{n % 30 + 1}-{n % 12 + 1} {_WARDS[n % len(_WARDS)]}, Tokyo {100 + n:03d}-{n:04d}",
+        "postal_address": f"{n % 9 + 1}-{n % 30 + 1}-{n % 12 + 1} {_WARDS[n % len(_WARDS)]}, Tokyo 1{n:02d}-{n:04d}",
         "phone": f"03-{1000 + n:04d}-{(n * 7919) % 10000:04d}",
         "card_last4": f"{(n * 4271) % 10000:04d}",
         "plan": _PLANS[n % len(_PLANS)],
@@ -114,8 +114,8 @@ def render_mypage(record: Record) -> str:
         )
     )
     return (
-        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>My page</title></head>\n"
-        f"<body><h1>My page</h1>\n<section data-owner=\"{esc(record['customer_id'])}\">\n<dl>\n{rows}</dl>\n"
+        '<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><title>My page</title></head>\n'
+        f'<body><h1>My page</h1>\n<section data-owner="{esc(record["customer_id"])}">\n<dl>\n{rows}</dl>\n'
         "</section></body></html>\n"
     )
 
