@@ -9,6 +9,8 @@ from ._events import Action, AuditEvent, EventKind
 from ._extractors import CustomExtractor, Extractor, HtmlAttribute, JsonKeys, OwnerHeader, ScanError
 from ._guard import DEFAULT_MAX_BODY_BYTES, BlockPage, Exchange, Guard, Owner, Verdict
 from ._identity import Identity
+from ._inbound import FormOwner, JsonBodyOwner, PathOwner, QueryOwner
+from ._pii import BulkPII
 from ._scan import RequestInfo, ResponseView
 from .asgi import ASGIMiddleware
 from .wsgi import WSGIMiddleware
@@ -21,16 +23,21 @@ __all__ = [
     "Action",
     "AuditEvent",
     "BlockPage",
+    "BulkPII",
     "CustomExtractor",
     "EventKind",
     "Exchange",
     "Extractor",
+    "FormOwner",
     "Guard",
     "HtmlAttribute",
     "Identity",
+    "JsonBodyOwner",
     "JsonKeys",
     "Owner",
     "OwnerHeader",
+    "PathOwner",
+    "QueryOwner",
     "RequestInfo",
     "ResponseView",
     "ScanError",

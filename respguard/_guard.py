@@ -13,19 +13,34 @@ from dataclasses import dataclass
 from typing import Literal, NamedTuple
 
 from ._binding import Binding, BindingCodec, BindingRejected
-from ._content import OTHER, BodyDecodeError, DecodedTooLarge, decode_content, media_class
+from ._cache import private_headers, shared_cacheable
+from ._content import HTML, JSON, OTHER, TEXT, BodyDecodeError, DecodedTooLarge, decode_content, media_class
 from ._context import RequestContext
 from ._events import MAX_EVENT_OWNERS, Action, AuditEvent, EventKind, EventSink, OwnerHasher, emit
 from ._extractors import OWN, UNPROVEN, Extractor, JsonKeys, OwnerHeader, ScanError, as_extractor
+from ._filter import filter_records
 from ._headers import Headers, RawHeaders, cookie_values
-from ._identity import ID, Identity, RequesterLike, as_identity
+from ._identity import ID, Identity, RequesterLike, as_identity, normalise
+from ._inbound import InboundError, InboundRequest, InboundRule
+from ._pii import PHONE, BulkPII
 from ._scan import RequestInfo, ResponseView
 
 DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024  # 4 MiB
 DEFAULT_BINDING_MAX_AGE = 14 * 24 * 60 * 60  # 14 days, in seconds
 DEFAULT_BLOCK_BODY = b"Forbidden: respguard withheld this response because it carried another person's data.\n"
 
+#: E-mail addresses only, more than 20 distinct ones blocks (phones/cards are opt-in).
+DEFAULT_BULK_PII = BulkPII()
+
 _NO_BODY_STATUSES = frozenset({204, 205, 304})
+_WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
+_TEXT_MEDIA = frozenset({JSON, HTML, TEXT})
+#: Headers that describe the original body and are wrong for a filtered one.
+_BODY_HEADERS = frozenset(
+    {b"content-length", b"content-encoding", b"etag", b"content-md5", b"digest", b"last-modified"}
+)
+#: Blocks that keep the browser's binding: clearing it would let the next request re-bind wrongly.
+_KEEP_BINDING = frozenset({"session_drift", "cross_owner_write"})
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 
 
@@ -123,6 +138,12 @@ class Guard:
         block_response: Callable[[AuditEvent], BlockPage] | None = None,
         on_event: EventSink | None = None,
         request_id_header: str | None = "x-request-id",
+        inbound: Sequence[InboundRule] = (),
+        inbound_methods: Iterable[str] = _WRITE_METHODS,
+        bulk_pii: BulkPII | None = DEFAULT_BULK_PII,
+        cache_control: Literal["private", "off"] = "private",
+        on_shared_cache: Literal["block", "report"] = "block",
+        on_foreign_records: Literal["block", "filter"] = "block",
     ) -> None:
         keys = _secret_keys(secret_key)
         if mode not in ("enforce", "report"):
@@ -153,6 +174,34 @@ class Guard:
             raise ValueError(f"binding_cookie {binding_cookie!r} is not a valid cookie name")
         if not isinstance(block_page, BlockPage) or not 400 <= block_page.status <= 599:
             raise ValueError("block_page must be a BlockPage with a 4xx or 5xx status")
+
+        from ._inbound import FormOwner, JsonBodyOwner, PathOwner, QueryOwner
+
+        if isinstance(inbound, (str, bytes)) or not all(
+            isinstance(r, (PathOwner, JsonBodyOwner, FormOwner, QueryOwner)) for r in inbound
+        ):
+            raise ValueError("inbound must list PathOwner/JsonBodyOwner/FormOwner/QueryOwner rules")
+        if isinstance(inbound_methods, str):
+            raise ValueError("inbound_methods must be a list of HTTP methods, not a single string")
+        if bulk_pii is not None and not isinstance(bulk_pii, BulkPII):
+            raise ValueError("bulk_pii must be a BulkPII(...) or None")
+        if cache_control not in ("private", "off"):
+            raise ValueError(f"cache_control must be 'private' or 'off', not {cache_control!r}")
+        if on_shared_cache not in ("block", "report"):
+            raise ValueError(f"on_shared_cache must be 'block' or 'report', not {on_shared_cache!r}")
+        if on_foreign_records not in ("block", "filter"):
+            raise ValueError(f"on_foreign_records must be 'block' or 'filter', not {on_foreign_records!r}")
+        self.inbound: tuple[InboundRule, ...] = tuple(inbound)
+        self.inbound_methods = frozenset(m.upper() for m in inbound_methods)
+        self.inbound_needs_body = any(r.needs_body for r in self.inbound)
+        self.bulk_pii = bulk_pii
+        self.cache_control = cache_control == "private"
+        self.on_shared_cache = on_shared_cache
+        self.filter_records = on_foreign_records == "filter"
+        self.json_keys: dict[str, str] = {}
+        for extractor in extractors:
+            if isinstance(extractor, JsonKeys):
+                self.json_keys.update(dict.fromkeys(extractor.keys, extractor.kind))
 
         self.mode = mode
         self.enforce = mode == "enforce"
@@ -197,6 +246,15 @@ class Guard:
     def is_login_path(self, path: str) -> bool:
         return self._login_path(path)
 
+    def checks_inbound(self, request: RequestInfo) -> bool:
+        """Does this request get the inbound owner check before the app runs?"""
+        return (
+            bool(self.inbound)
+            and request.method in self.inbound_methods
+            and not self._login_path(request.path)
+            and not self._exempt_path(request.path)
+        )
+
     def exchange(
         self,
         request: RequestInfo,
@@ -227,6 +285,7 @@ class Exchange:
         "verdict",
         "exempt",
         "personal",
+        "_bindings",
     )
 
     def __init__(
@@ -253,6 +312,7 @@ class Exchange:
         self.verdict: Verdict | None = None
         self.exempt = False
         self.personal = False  # proved by a cheap pass to carry the requester's own data
+        self._bindings: list[Binding] | None = None
 
     # ------------------------------------------------------------------ start
     def start(self, status: int, headers: RawHeaders) -> None:
@@ -292,7 +352,7 @@ class Exchange:
                 break
         self.media, self.media_type = media_class(content_type)
         self.extractors = guard.body_extractors(self.media)
-        if not self.extractors:
+        if not self.extractors and (guard.bulk_pii is None or self.media not in _TEXT_MEDIA):
             self.verdict = self._decide()
             return
         self.needs_body = True
@@ -319,16 +379,9 @@ class Exchange:
             else:
                 self.binding_header = codec.set_cookie(requester, self._https())
             return False
-        cookie = self.request.headers.get("cookie") if requester is not None else None
-        values = cookie_values(cookie, codec.cookie_name) if cookie else []
-        bindings: list[Binding] = []
-        for value in values:
-            try:
-                bindings.append(codec.loads(value))
-            except BindingRejected as exc:
-                self._event(EventKind.BINDING_REJECTED, Action.IGNORED, "binding cookie " + exc.reason, ())
         if requester is None:
             return False
+        bindings = self._load_bindings()
         if not bindings:
             self.binding_header = codec.set_cookie(requester, self._https())
             return False
@@ -340,6 +393,75 @@ class Exchange:
         if codec.needs_refresh(self.binding):
             self.binding_header = codec.set_cookie(requester, self._https())
         return False
+
+    def _load_bindings(self) -> list[Binding]:
+        """The valid binding cookies of the request (bad ones are logged once and ignored)."""
+        if self._bindings is None:
+            codec = self.guard.codec
+            cookie = self.request.headers.get("cookie")
+            bindings: list[Binding] = []
+            for value in cookie_values(cookie, codec.cookie_name) if cookie else ():
+                try:
+                    bindings.append(codec.loads(value))
+                except BindingRejected as exc:
+                    self._event(EventKind.BINDING_REJECTED, Action.IGNORED, "binding cookie " + exc.reason, ())
+            self._bindings = bindings
+        return self._bindings
+
+    # ------------------------------------------------------------------ inbound
+    def check_inbound(self, path: str, query: bytes, content_type: str, body: bytes) -> Verdict | None:
+        """Before the app runs: refuse a write naming another owner. ``None``: let it run."""
+        guard = self.guard
+        request = InboundRequest(path, query, content_type, body)
+        owners: list[tuple[str, str]] = []
+        try:
+            for rule in guard.inbound:
+                owners.extend((rule.kind, o) for o in rule.owners(request))
+        except InboundError as exc:
+            return self._refuse(EventKind.SCAN_ERROR, str(exc), ())
+        if not owners:
+            return None
+        try:
+            requester = self._resolve_requester()
+        except Exception:
+            return self._refuse(EventKind.SCAN_ERROR, "requester function raised", ())
+        self.requester = requester
+        bindings = self._load_bindings() if guard.bind_sessions else []
+        codec = guard.codec
+
+        def own(kind: str, text: str) -> bool:
+            if requester is not None:
+                value = requester.value(kind)
+                if value is not None:
+                    return value == text
+            if not bindings:
+                return False
+            if kind == ID:
+                return all(codec.hash(text, b.key_index) == b.id_hash for b in bindings)
+            return all(codec.facet_matches(b, kind, text) is True for b in bindings)
+
+        foreign = sorted({o for o in owners if not own(*o)})
+        if not foreign:
+            return None
+        if guard.policy is not None:
+            try:
+                allowed = all(guard.policy(requester, Owner(k, t), self.request) for k, t in foreign)
+            except Exception:
+                return self._refuse(EventKind.SCAN_ERROR, "policy raised", foreign)
+            if allowed:
+                self._event(EventKind.CROSS_OWNER_VIEW, Action.ALLOWED, "policy allowed a cross-owner write", foreign)
+                return None
+        return self._refuse(EventKind.CROSS_OWNER_WRITE, "request names another owner's record", foreign)
+
+    def _refuse(self, kind: EventKind, reason: str, foreign: Sequence[tuple[str, str]]) -> Verdict | None:
+        if not self.guard.enforce:
+            self._event(kind, Action.REPORTED, reason, foreign)
+            return None
+        return self._block(self._event(kind, Action.BLOCKED, reason, foreign))
+
+    def inbound_oversize(self) -> Verdict | None:
+        """The request body outgrew ``max_body_bytes`` before the inbound check could read it."""
+        return self._refuse(EventKind.OVERSIZE, "request body over max_body_bytes", ())
 
     def _https(self) -> bool:
         return self.request.scheme in ("https", "wss")
@@ -357,6 +479,8 @@ class Exchange:
         if not decoded:
             return self._decide()
         view = self._view(decoded)
+        if not self.extractors:
+            return self._bulk_check(decoded) or self._decide()
         requester = self.requester
         owners = self.owners
         for extractor in self.extractors:
@@ -377,7 +501,62 @@ class Exchange:
             except Exception as exc:
                 reason = f"{extractor.name} raised {type(exc).__name__}"
                 return self._violation(EventKind.SCAN_ERROR, reason, (), extractor.name)
-        return self._decide()
+        if guard.filter_records and self.media == JSON and self.owners:
+            filtered = self._filter(decoded)
+            if filtered is not None:
+                return filtered
+        return self._decide() if self._foreign() else (self._bulk_check(decoded) or self._decide())
+
+    def _bulk_check(self, body: bytes) -> Verdict | None:
+        """Too many distinct people's e-mails/phones/cards in one response (incident 3)."""
+        bulk = self.guard.bulk_pii
+        if bulk is None or self.media not in _TEXT_MEDIA:
+            return None
+        counts = bulk.over(body, self.media, self.request.path, self._own_pii)
+        if not counts:
+            return None
+        return self._violation(
+            EventKind.BULK_PERSONAL_DATA, "response carries many people's personal data", (), counts=counts
+        )
+
+    def _own_pii(self, kind: str, value: str) -> bool:
+        requester = self.requester
+        if requester is None:
+            return False
+        if requester.id.casefold() == value:
+            return True
+        facet = requester.value(kind)
+        if facet is not None:
+            if kind == PHONE:
+                facet = "".join(c for c in facet if c.isdigit())
+            return facet == value
+        if self.binding is not None:
+            return self.guard.codec.facet_matches(self.binding, kind, value) is True
+        return False
+
+    def _filter(self, body: bytes) -> Verdict | None:
+        """``on_foreign_records="filter"``: drop foreign list items instead of blocking."""
+        if any(not self._is_own(kind, text) for kind, text in self.context.owners) or any(
+            not self._is_own(kind, text)
+            for e in self.guard.header_extractors
+            for kind, text in ((e.kind, o) for o in e.owners(self._view(b"")))
+        ):
+            return None
+        result = filter_records(body, self.guard.json_keys, lambda k, t: self._is_own(k, normalise(k, t)))
+        if result is None:
+            return None
+        new_body, removed = result
+        if removed == 0:
+            return None
+        foreign = self._foreign()
+        self.owners = [o for o in self.owners if self._is_own(*o)]
+        self._event(
+            EventKind.FILTERED, Action.FILTERED, "foreign records removed", foreign, counts={"records_removed": removed}
+        )
+        verdict = self._pass()
+        headers = [(k, v) for k, v in verdict.headers if k.lower() not in _BODY_HEADERS]
+        headers.append((b"content-length", str(len(new_body)).encode("ascii")))
+        return Verdict(verdict.status, headers, new_body, False)
 
     def fail(self, reason: str) -> Verdict:
         """The adapter could not read the body (a fixed phrase, no data): a scan error."""
@@ -402,10 +581,13 @@ class Exchange:
             return self.guard.codec.facet_matches(self.binding, kind, text) is True
         return False
 
+    def _foreign(self) -> list[tuple[str, str]]:
+        return sorted({o for o in self.owners if not self._is_own(*o)})
+
     def _decide(self) -> Verdict:
         if not self.owners:
             return self._pass()
-        foreign = sorted({o for o in self.owners if not self._is_own(*o)})
+        foreign = self._foreign()
         if not foreign:
             return self._pass()
         policy = self.guard.policy
@@ -422,21 +604,36 @@ class Exchange:
         return self._violation(EventKind.OWNER_MISMATCH, "response carries another owner's data", foreign)
 
     def _violation(
-        self, kind: EventKind, reason: str, foreign: Sequence[tuple[str, str]], extractor: str | None = None
+        self,
+        kind: EventKind,
+        reason: str,
+        foreign: Sequence[tuple[str, str]],
+        extractor: str | None = None,
+        counts: dict[str, int] | None = None,
     ) -> Verdict:
         guard = self.guard
         if not guard.enforce:
-            self._event(kind, Action.REPORTED, reason, foreign, extractor)
-            return self._pass()
-        event = self._event(kind, Action.BLOCKED, reason, foreign, extractor)
+            self._event(kind, Action.REPORTED, reason, foreign, extractor, counts)
+            return self._pass(reported=True)
+        event = self._event(kind, Action.BLOCKED, reason, foreign, extractor, counts)
         return self._block(event)
 
-    def _pass(self) -> Verdict:
+    def _pass(self, reported: bool = False) -> Verdict:
         headers = self.headers
-        strip = self.guard.strip_headers
+        guard = self.guard
+        strip = guard.strip_headers
         if strip and any(k.lower() in strip for k, _ in headers):
             headers = [(k, v) for k, v in headers if k.lower() not in strip]
-        if self.binding_header is not None and not self.exempt:
+        if self.exempt:
+            return Verdict(self.status, headers, None, False)
+        if guard.cache_control and (self.personal or self.owners):
+            if shared_cacheable(headers) and not reported:
+                if guard.on_shared_cache == "block":
+                    return self._violation(EventKind.SHARED_CACHE, "personal data marked for shared caches", ())
+                self._event(EventKind.SHARED_CACHE, Action.REPORTED, "personal data marked for shared caches", ())
+            else:
+                headers = private_headers(headers, vary_cookie=self.request.headers.get("cookie") is not None)
+        if self.binding_header is not None:
             headers = [*headers, (b"set-cookie", self.binding_header)]
         return Verdict(self.status, headers, None, False)
 
@@ -456,9 +653,9 @@ class Exchange:
             (b"cache-control", b"no-store"),
             (b"x-content-type-options", b"nosniff"),
         ]
-        # Clear the binding, except on drift: the browser stays bound to who logged in,
-        # or its next request would re-bind it to the wrong person.
-        if guard.bind_sessions and event.kind is not EventKind.SESSION_DRIFT:
+        # Clear the binding, except on drift or a refused write: the browser stays bound to
+        # who logged in, or its next request would re-bind it to the wrong person.
+        if guard.bind_sessions and event.kind.value not in _KEEP_BINDING:
             headers.append((b"set-cookie", guard.codec.clear_cookie(self._https())))
         body = b"" if self.request.method == "HEAD" else page.body
         return Verdict(page.status, headers, body, True)
@@ -489,6 +686,7 @@ class Exchange:
         reason: str,
         foreign: Sequence[tuple[str, str]],
         extractor: str | None = None,
+        counts: dict[str, int] | None = None,
     ) -> AuditEvent:
         hasher = self.guard.hasher
         requester = self.requester
@@ -504,6 +702,7 @@ class Exchange:
             owner_count=len(foreign),
             request_id=self._request_id(),
             extractor=extractor,
+            counts=tuple(sorted(counts.items())) if counts else (),
         )
         emit(event, self.guard.on_event)
         return event

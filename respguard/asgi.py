@@ -55,12 +55,79 @@ class ASGIMiddleware:
             return
         context = RequestContext()
         scope[ASGI_KEY] = context
-        path = scope.get("root_path", "") + scope.get("path", "")
         request = RequestInfo(
-            scope.get("method", "GET"), path, scope.get("scheme", "http"), scope, lambda: scope.get("headers", [])
+            scope.get("method", "GET"),
+            scope.get("path", ""),
+            scope.get("scheme", "http"),
+            scope,
+            lambda: scope.get("headers", []),
         )
-        exchange = self.guard.exchange(request, context, lambda: scope_user(scope))
+        guard = self.guard
+        exchange = guard.exchange(request, context, lambda: scope_user(scope))
+        if guard.inbound and guard.checks_inbound(request):
+            replay = await _check_inbound(exchange, scope, receive, send)
+            if replay is None:
+                return  # refused before the app ran
+            receive = replay
         await _Responder(exchange, send).run(self.app, scope, receive)
+
+
+async def _check_inbound(exchange: Exchange, scope: Scope, receive: Receive, send: Send) -> Receive | None:
+    """Read the request body once (if a rule needs it), check it, and return a replaying ``receive``."""
+    guard = exchange.guard
+    content_type = ""
+    for key, value in scope.get("headers", ()):
+        if key.lower() == b"content-type":
+            content_type = value.decode("latin-1")
+            break
+    read: list[Message] = []
+    chunks: list[bytes] = []
+    verdict = None
+    if guard.inbound_needs_body and _readable(content_type):
+        size = 0
+        while True:
+            message = await receive()
+            read.append(message)
+            if message["type"] != "http.request":
+                break
+            chunk = message.get("body", b"")
+            chunks.append(chunk)
+            size += len(chunk)
+            if size > guard.max_body_bytes:
+                verdict = exchange.inbound_oversize()
+                if verdict is None:
+                    return _replay(read, receive)
+                break
+            if not message.get("more_body", False):
+                break
+    if verdict is None:
+        verdict = exchange.check_inbound(
+            scope.get("path", ""), scope.get("query_string", b""), content_type, b"".join(chunks)
+        )
+    if verdict is not None:
+        await send({"type": "http.response.start", "status": verdict.status, "headers": verdict.headers})
+        await send({"type": "http.response.body", "body": verdict.body or b"", "more_body": False})
+        return None
+    return _replay(read, receive) if read else receive
+
+
+def _readable(content_type: str) -> bool:
+    media = content_type.split(";", 1)[0].strip().lower()
+    return media in ("application/json", "application/x-www-form-urlencoded", "multipart/form-data") or media.endswith(
+        "+json"
+    )
+
+
+def _replay(messages: list[Message], receive: Receive) -> Receive:
+    """A ``receive`` that hands the app the messages already read, unchanged, then the rest."""
+    pending = list(messages)
+
+    async def replay() -> Message:
+        if pending:
+            return pending.pop(0)
+        return await receive()
+
+    return replay
 
 
 _BUFFER, _PASS, _DISCARD = 0, 1, 2

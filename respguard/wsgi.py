@@ -12,12 +12,13 @@ keeps iterating until ``start_response`` was really called (as Werkzeug's
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable, Iterable, Iterator
 from types import TracebackType
 from typing import Any
 
 from ._context import WSGI_KEY, RequestContext
-from ._guard import Guard, Verdict
+from ._guard import Exchange, Guard, Verdict
 from ._headers import RawHeaders
 from ._scan import RequestInfo
 
@@ -82,6 +83,58 @@ class _Closing:
                 self._close()
 
 
+class _PrefixedInput:
+    """``wsgi.input`` replayed: the bytes respguard already read, then the rest of the stream."""
+
+    def __init__(self, prefix: bytes, rest: Any) -> None:
+        self._buffer = io.BytesIO(prefix)
+        self._rest = rest
+
+    def read(self, size: int | None = -1) -> bytes:
+        data = self._buffer.read(size if size is not None else -1)
+        if self._rest is not None and (size is None or size < 0 or len(data) < size):
+            more = self._rest.read(-1 if size is None or size < 0 else size - len(data))
+            data += more
+        return data
+
+    def readline(self, size: int | None = -1) -> bytes:
+        line = self._buffer.readline(-1 if size is None else size)
+        if self._rest is not None and not line.endswith(b"\n") and (size is None or size < 0 or len(line) < size):
+            line += self._rest.readline(-1 if size is None or size < 0 else size - len(line))
+        return line
+
+    def readlines(self, hint: int = -1) -> list[bytes]:
+        return list(iter(self.readline, b""))
+
+    def __iter__(self) -> Iterator[bytes]:
+        return iter(self.readline, b"")
+
+
+def _check_inbound(exchange: Exchange, environ: WSGIEnviron) -> Verdict | None:
+    """Read the request body once (if a rule needs it) and check it before the app runs."""
+    guard = exchange.guard
+    content_type = environ.get("CONTENT_TYPE", "") or ""
+    body = b""
+    media = content_type.split(";", 1)[0].strip().lower()
+    readable = media in ("application/json", "application/x-www-form-urlencoded", "multipart/form-data")
+    if guard.inbound_needs_body and (readable or media.endswith("+json")):
+        stream = environ.get("wsgi.input")
+        try:
+            length = int(environ.get("CONTENT_LENGTH") or -1)
+        except ValueError:
+            length = -1
+        limit = guard.max_body_bytes
+        if stream is not None and (length >= 0 or environ.get("wsgi.input_terminated")):
+            body = stream.read(min(length, limit + 1) if length >= 0 else limit + 1)
+            if len(body) > limit:
+                environ["wsgi.input"] = _PrefixedInput(body, stream)
+                return exchange.inbound_oversize()
+            environ["wsgi.input"] = io.BytesIO(body)
+            environ["CONTENT_LENGTH"] = str(len(body))
+    query = environ.get("QUERY_STRING", "").encode("latin-1")
+    return exchange.check_inbound(exchange.request.path, query, content_type, body)
+
+
 class WSGIMiddleware:
     """Guard every response of a WSGI app.
 
@@ -112,7 +165,13 @@ class WSGIMiddleware:
             environ,
             lambda: environ_headers(environ),
         )
-        exchange = self.guard.exchange(request, context)
+        guard = self.guard
+        exchange = guard.exchange(request, context)
+        if guard.inbound and guard.checks_inbound(request):
+            refusal = _check_inbound(exchange, environ)
+            if refusal is not None:
+                self._start(start_response, refusal, "", None, [False])
+                return [refusal.body or b""]
         captured: list[Any] = []  # [status line, headers, exc_info]
         written: list[bytes] = []
         sent = [False]

@@ -1,0 +1,65 @@
+"""Filter instead of block (opt-in): drop the list items a requester does not own.
+
+Like Spring Security's ``@PostFilter``: in a JSON body, an object inside an array
+that carries a foreign owner (at any depth) is removed. Anything else foreign
+(an owner outside such an array) cannot be filtered, and the response is blocked.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+
+_REMOVE = object()
+
+
+def filter_records(
+    body: bytes, keys: Mapping[str, str], is_own: Callable[[str, str], bool]
+) -> tuple[bytes, int] | None:
+    """Return ``(new body, records removed)``, or ``None`` if the body can't be made clean.
+
+    ``keys`` maps each owner key to its kind.
+    """
+    try:
+        document = json.loads(body)
+    except (ValueError, RecursionError):
+        return None
+    removed = 0
+
+    def foreign_in(node: object) -> bool:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                kind = keys.get(key)
+                if kind is not None:
+                    for item in value if isinstance(value, list) else (value,):
+                        if isinstance(item, (str, int, float)) and not isinstance(item, bool):
+                            text = item if isinstance(item, str) else json.dumps(item)
+                            if text and not is_own(kind, text):
+                                return True
+                if foreign_in(value):
+                    return True
+        elif isinstance(node, list):
+            return any(foreign_in(item) for item in node)
+        return False
+
+    def prune(node: object) -> object:
+        nonlocal removed
+        if isinstance(node, list):
+            kept = []
+            for item in node:
+                if isinstance(item, dict) and foreign_in(item):
+                    removed += 1
+                    continue
+                kept.append(prune(item))
+            return kept
+        if isinstance(node, dict):
+            return {key: prune(value) for key, value in node.items()}
+        return node
+
+    try:
+        pruned = prune(document)
+        if foreign_in(pruned):
+            return None
+    except RecursionError:
+        return None
+    return json.dumps(pruned, ensure_ascii=False, separators=(",", ":")).encode("utf-8"), removed
