@@ -19,7 +19,7 @@ from typing import Any
 
 from flask import Flask, Response, request
 
-from ._context import WSGI_KEY, RequestContext
+from ._context import WSGI_KEY, RequestContext, rebind, unbind
 from ._guard import Guard
 from .wsgi import WSGIMiddleware
 
@@ -51,6 +51,7 @@ class RespGuard:
         app.wsgi_app = WSGIMiddleware(app.wsgi_app, guard)  # type: ignore[method-assign]
         app.extensions["respguard"] = guard
         app.after_request(_publish_requester)
+        _follow_flask_login(app)
 
 
 def _publish_requester(response: Response) -> Response:
@@ -61,6 +62,25 @@ def _publish_requester(response: Response) -> Response:
         if requester is not None:
             context.requester = requester
     return response
+
+
+def _follow_flask_login(app: Flask) -> None:
+    """``login_user()``/``logout_user()`` re-bind the browser, like a configured login path."""
+    try:
+        from flask_login import user_logged_in, user_logged_out
+    except ImportError:  # pragma: no cover - flask_login not installed
+        return
+
+    def logged_in(sender: Flask, user: Any, **extra: Any) -> None:
+        if request and isinstance(request.environ.get(WSGI_KEY), RequestContext):
+            rebind(request, user.get_id())
+
+    def logged_out(sender: Flask, user: Any = None, **extra: Any) -> None:
+        if request and isinstance(request.environ.get(WSGI_KEY), RequestContext):
+            unbind(request)
+
+    user_logged_in.connect(logged_in, app, weak=False)
+    user_logged_out.connect(logged_out, app, weak=False)
 
 
 def _flask_login_requester() -> Any:
