@@ -567,3 +567,35 @@ def audit_every_event() -> Iterator[list[AuditEvent]]:
     assert not problems, f"{len(problems)} audit problem(s) in {len(SESSION_EVENTS)} events:\n" + "\n".join(
         problems[:50]
     )
+
+
+# ------------------------------------------------------------------ passed responses
+
+#: Headers respguard may add to a passed response that carried personal data (issue 5's
+#: shared-cache rule: ``Cache-Control: private, no-store`` and ``Vary: Cookie``).
+PERSONAL_PAGE_HEADERS = frozenset({("cache-control", "private, no-store"), ("vary", "Cookie")})
+
+
+def assert_passed_headers(
+    got: Iterable[tuple[Any, Any]],
+    original: Iterable[tuple[Any, Any]],
+    *,
+    binding: bool,
+    stripped: str = "x-data-owner",
+) -> None:
+    """The app's headers, in order, minus the owner header; plus only respguard's own additions.
+
+    ``binding``: exactly one binding Set-Cookie (that sets, not clears) was added;
+    else none. Personal-page cache headers (``PERSONAL_PAGE_HEADERS``) may be added.
+    """
+    got_pairs = header_list(got)
+    want = [(k, v) for k, v in header_list(original) if k != stripped]
+    added = [p for p in got_pairs if p not in want or (p[0] == "set-cookie" and p[1].startswith(BINDING + "="))]
+    kept = [p for p in got_pairs if p not in added]
+    assert kept == want
+    cookies = binding_cookies(added)
+    assert len(cookies) == (1 if binding else 0), added
+    if binding:
+        binding_value(added)
+    extra = [p for p in added if not (p[0] == "set-cookie" and p[1].startswith(BINDING + "="))]
+    assert set(extra) <= PERSONAL_PAGE_HEADERS, extra
