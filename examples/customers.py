@@ -39,7 +39,7 @@ from collections import Counter
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from respguard import HtmlAttribute, JsonKeys
+from respguard import HtmlAttribute, JsonBodyOwner, JsonKeys, PathOwner
 
 #: The secret the examples use unless told otherwise (never use it in production).
 DEMO_SECRET = "respguard-example-secret-change-me"
@@ -142,6 +142,10 @@ def guard_options(secret: str) -> dict[str, Any]:
             HtmlAttribute("data-email", kind="email"),
         ],
         "login_paths": ["/login", "/signup"],
+        # Incident 2, writes: refuse a card change for another customer before the view runs.
+        "inbound": [PathOwner("/api/customers/{customer_id}/card"), JsonBodyOwner("customer_id")],
+        # Incident 3: bulk_pii is on by default (more than 20 distinct e-mails blocks).
+        # Shared caches: cache_control="private" is the default.
     }
 
 
