@@ -215,6 +215,10 @@ class HtmlAttribute:
         if view.html_charset() not in ASCII_SAFE:
             return UNPROVEN
         body = view.body
+        if body.startswith((b"\xff\xfe", b"\xfe\xff")):
+            # A UTF-16 byte-order mark: browsers read the page as UTF-16 whatever the charset
+            # says, so a byte search for the ASCII attribute would miss it.
+            return UNPROVEN
         lowered = body.lower()
         total = lowered.count(self._needle)
         if total == 0:
