@@ -352,7 +352,9 @@ class Exchange:
                 break
         self.media, self.media_type = media_class(content_type)
         self.extractors = guard.body_extractors(self.media)
-        if not self.extractors and (guard.bulk_pii is None or self.media not in _TEXT_MEDIA):
+        # An event stream never ends: buffering it for the bulk count alone would hold it forever.
+        bulk = guard.bulk_pii is not None and self.media in _TEXT_MEDIA and self.media_type != "text/event-stream"
+        if not self.extractors and not bulk:
             self.verdict = self._decide()
             return
         self.needs_body = True
