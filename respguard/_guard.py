@@ -11,6 +11,7 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal, NamedTuple
+from urllib.parse import unquote
 
 from ._binding import Binding, BindingCodec, BindingRejected
 from ._cache import private_headers, shared_cacheable
@@ -104,6 +105,33 @@ def _path_rule(paths: Iterable[str], option: str) -> Callable[[str], bool]:
             exact.add(path)
     prefix_tuple = tuple(prefixes)
     return lambda p: p in exact or (bool(prefix_tuple) and p.startswith(prefix_tuple))
+
+
+def _redact_path(path: str, requester: Identity | None, foreign: Sequence[tuple[str, str]]) -> str:
+    """The path for an event, with every id the event is about replaced by ``{id}``.
+
+    Ids often sit in paths (``/users/alice/card``); an event must not carry them.
+    """
+    known = {text for _, text in foreign}
+    if requester is not None:
+        known.add(requester.id)
+        known.update(requester.facets.values())
+    known.discard("")
+    if not known or path == "/":
+        return path
+    segments = path.split("/")
+    for index, segment in enumerate(segments):
+        if not segment:
+            continue
+        decoded = unquote(segment)
+        if segment in known or decoded in known or decoded.casefold() in known:
+            segments[index] = "{id}"
+            continue
+        for value in known:
+            if len(value) >= 4 and value in segment:
+                segment = segment.replace(value, "{id}")
+        segments[index] = segment
+    return "/".join(segments)
 
 
 class Guard:
@@ -286,6 +314,7 @@ class Exchange:
         "exempt",
         "personal",
         "_bindings",
+        "named",
     )
 
     def __init__(
@@ -313,6 +342,7 @@ class Exchange:
         self.exempt = False
         self.personal = False  # proved by a cheap pass to carry the requester's own data
         self._bindings: list[Binding] | None = None
+        self.named: list[tuple[str, str]] = []  # owners the request itself named (inbound)
 
     # ------------------------------------------------------------------ start
     def start(self, status: int, headers: RawHeaders) -> None:
@@ -445,6 +475,7 @@ class Exchange:
         foreign = sorted({o for o in owners if not own(*o)})
         if not foreign:
             return None
+        self.named = owners  # so events can redact every id the request named
         if guard.policy is not None:
             try:
                 allowed = all(guard.policy(requester, Owner(k, t), self.request) for k, t in foreign)
@@ -696,7 +727,7 @@ class Exchange:
             kind=kind,
             action=action,
             method=self.request.method,
-            path=self.request.path,
+            path=_redact_path(self.request.path, requester, [*foreign, *self.owners, *self.named]),
             status=self.status,
             reason=reason,
             requester=hasher(requester.id) if requester is not None else None,
