@@ -608,3 +608,7 @@ def assert_passed_headers(
         binding_value(added)
     extra = [p for p in added if not (p[0] == "set-cookie" and p[1].startswith(BINDING + "="))]
     assert set(extra) <= PERSONAL_PAGE_HEADERS, extra
+
+
+# Helper modules of the edge-case/fuzz/audit tests get pytest's assertion messages too.
+pytest.register_assert_rewrite("_reflector", "_audit")
