@@ -3,8 +3,9 @@
 Both example apps (``examples/``: Flask under Werkzeug's threaded server, Starlette
 under uvicorn) run with the ``shared-state`` bug, each on its own port on
 127.0.0.1, first unguarded, then guarded. Many simulated customers log in at once,
-each with its own cookie jar, then fetch ``GET /api/me`` and ``GET /mypage`` over
-and over. The client knows every customer's data and classifies each response:
+each with its own cookie jar, then fetch ``GET /api/me`` and ``GET /mypage`` in
+turn, pausing a random moment between two requests. The client knows every
+customer's data and classifies each response:
 
 - **correct**: the customer's own data;
 - **leak**: another customer's data reached the client;
@@ -29,6 +30,7 @@ import http.client
 import importlib
 import json
 import logging
+import random
 import re
 import socket
 import sys
@@ -47,8 +49,10 @@ from ._guard import BlockPage
 
 APPS = ("flask", "starlette")
 BUG = "shared-state"
-DEFAULT_BROWSERS = 40
+DEFAULT_BROWSERS = 30
+MAX_BROWSERS = 200  # one per fake customer
 DEFAULT_ROUNDS = 10
+DEFAULT_THINK_MS = 250.0  # a customer pauses up to this long (uniformly) between two requests
 DEFAULT_TIME_LIMIT = 50.0  # seconds, for the whole demo
 _REQUEST_TIMEOUT = 10.0  # seconds, per HTTP request
 _BLOCK_BODY = BlockPage().body
@@ -244,7 +248,13 @@ def _classify(row: Row, status: int, body: bytes, path: str, own: str, expected:
 
 
 def _run_one(
-    name: str, guard: bool, modules: dict[str, ModuleType], browsers: int, rounds: int, deadline: float
+    name: str,
+    guard: bool,
+    modules: dict[str, ModuleType],
+    browsers: int,
+    rounds: int,
+    think: float,
+    deadline: float,
 ) -> Row:
     customers = modules["customers"]
     app = modules[name].create_app(bug=BUG, guard=guard)
@@ -260,6 +270,7 @@ def _run_one(
         record = customers.make_record(n)
         expected = {"/api/me": record, "/mypage": customers.render_mypage(record).encode()}
         browser = _Browser(port)
+        pause = random.Random(n).uniform
         try:
             status, body = browser.request("POST", "/login", {"customer_id": cid, "password": "pw-" + cid})
             if status != 200:
@@ -270,6 +281,8 @@ def _run_one(
                     if time.monotonic() > deadline:
                         row.complete = False
                         return
+                    if think:
+                        time.sleep(pause(0, think))
                     request_id = uuid.uuid4().hex
                     status, body = browser.request("GET", path, headers={"X-Request-Id": request_id})
                     with lock:
@@ -334,11 +347,12 @@ def run_demo(
     browsers: int = DEFAULT_BROWSERS,
     rounds: int = DEFAULT_ROUNDS,
     apps: Sequence[str] = APPS,
+    think_ms: float = DEFAULT_THINK_MS,
     time_limit: float = DEFAULT_TIME_LIMIT,
 ) -> list[Row]:
     """Run every app without, then with the guard; one :class:`Row` each."""
-    if browsers < 2 or rounds < 1:
-        raise ValueError("the demo needs at least 2 browsers and 1 round")
+    if not 2 <= browsers <= MAX_BROWSERS or rounds < 1 or think_ms < 0:
+        raise ValueError(f"the demo needs 2 to {MAX_BROWSERS} browsers, 1 round or more, and a think time >= 0")
     unknown = set(apps) - set(APPS)
     if unknown:
         raise ValueError(f"unknown demo app(s): {sorted(unknown)}")
@@ -349,7 +363,7 @@ def run_demo(
         for name in apps:
             for guard in (False, True):
                 before = Counter(counter.counts)
-                row = _run_one(name, guard, modules, browsers, rounds, deadline)
+                row = _run_one(name, guard, modules, browsers, rounds, think_ms / 1000, deadline)
                 row.events = counter.counts - before
                 rows.append(row)
     return rows
@@ -403,13 +417,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="print the rows as a JSON list, and nothing else")
     parser.add_argument("--browsers", type=int, default=DEFAULT_BROWSERS, help="simulated customers at once")
     parser.add_argument("--rounds", type=int, default=DEFAULT_ROUNDS, help="GET /api/me + /mypage per customer")
+    parser.add_argument(
+        "--think-ms", type=float, default=DEFAULT_THINK_MS, help="longest pause of a customer between two requests"
+    )
     parser.add_argument("--app", choices=APPS, action="append", help="run only this app (repeatable)")
     parser.add_argument("--time-limit", type=float, default=DEFAULT_TIME_LIMIT, help="seconds for the whole demo")
     args = parser.parse_args(argv)
-    if args.browsers < 2 or args.rounds < 1 or not 1 <= args.time_limit <= 600:
-        parser.error("--browsers must be >= 2, --rounds >= 1, --time-limit between 1 and 600 seconds")
+    limits_ok = 2 <= args.browsers <= MAX_BROWSERS and args.rounds >= 1 and 0 <= args.think_ms <= 1000
+    if not limits_ok or not 1 <= args.time_limit <= 600:
+        parser.error(
+            f"--browsers must be between 2 and {MAX_BROWSERS}, --rounds >= 1, --think-ms between 0 and 1000,"
+            " --time-limit between 1 and 600 seconds"
+        )
     try:
-        rows = run_demo(browsers=args.browsers, rounds=args.rounds, apps=args.app or APPS, time_limit=args.time_limit)
+        rows = run_demo(
+            browsers=args.browsers,
+            rounds=args.rounds,
+            apps=args.app or APPS,
+            think_ms=args.think_ms,
+            time_limit=args.time_limit,
+        )
     except DemoError as exc:
         print(f"respguard demo: {exc}", file=sys.stderr)
         return 2
@@ -423,7 +450,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return status
     print(
         f"respguard demo: the '{BUG}' bug (incident 1), {args.browsers} customers at once, "
-        f"{args.rounds} x (GET /api/me, GET /mypage) each, over 127.0.0.1\n"
+        f"{args.rounds} x (GET /api/me, GET /mypage) each with pauses of 0-{args.think_ms:g} ms, over 127.0.0.1\n"
     )
     print(format_table(rows))
     print()

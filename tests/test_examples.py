@@ -302,6 +302,7 @@ def test_login_mixup_leaks_and_the_guard_blocks(name: str, guard: bool) -> None:
     calm(shop)
     # Both logins took the global "last login": the earlier one got the other's session.
     intruder = customers._last_login
+    assert intruder in (C1, C2)
     victim = C1 if intruder == C2 else C2
     mixed, mixed_browser, other = (ra, a, rb) if victim == C1 else (rb, b, ra)
     assert other.status == 200 and other.json() == {"customer_id": intruder}
