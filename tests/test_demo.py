@@ -130,3 +130,12 @@ def test_cli_usage_and_unknown_command(capsys: pytest.CaptureFixture[str]) -> No
         cli_main(["demo", "--browsers", "1"])
     assert exc.value.code == 2
     assert "--browsers must be between 2 and 200" in capsys.readouterr().err
+
+
+def test_text_table_in_process(capsys: pytest.CaptureFixture[str]) -> None:
+    status = cli_main(["demo", "--browsers", "6", "--rounds", "2", "--think-ms", "0", "--app", "starlette"])
+    out = capsys.readouterr().out.splitlines()
+    assert status == 0, out
+    assert out[2] == "app        guard responses  leaks  blocked false_blocks  correct"
+    assert [line.split()[:3] for line in out[3:5]] == [["starlette", "off", "24"], ["starlette", "on", "24"]]
+    assert out[-1].startswith("OK: without the guard ")
