@@ -77,6 +77,23 @@ class Verdict:
         self.blocked = blocked
 
 
+_HEADER_TEXT = re.compile(r"[\x20-\x7e\xa0-\xff]+")
+_COOKIE_PATH = re.compile(r"/[\x21-\x3a\x3c-\x7e]*")
+_COOKIE_DOMAIN = re.compile(r"\.?[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?")
+
+
+def _valid_page(page: object) -> bool:
+    """A page that really blocks and whose headers can't be split."""
+    return (
+        isinstance(page, BlockPage)
+        and isinstance(page.status, int)
+        and 400 <= page.status <= 599
+        and isinstance(page.body, bytes)
+        and isinstance(page.content_type, str)
+        and _HEADER_TEXT.fullmatch(page.content_type) is not None
+    )
+
+
 def _secret_keys(secret_key: object) -> list[bytes]:
     items = [secret_key] if isinstance(secret_key, (str, bytes)) else secret_key
     if not isinstance(items, (list, tuple)) or not items:
@@ -200,8 +217,14 @@ class Guard:
             raise ValueError("binding_same_site='none' needs binding_secure=True (browsers require it)")
         if not binding_cookie or not re.fullmatch(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+", binding_cookie):
             raise ValueError(f"binding_cookie {binding_cookie!r} is not a valid cookie name")
-        if not isinstance(block_page, BlockPage) or not 400 <= block_page.status <= 599:
-            raise ValueError("block_page must be a BlockPage with a 4xx or 5xx status")
+        if not _valid_page(block_page):
+            raise ValueError(
+                "block_page must be a BlockPage with a 4xx/5xx status, bytes body and a printable latin-1 content_type"
+            )
+        if not isinstance(binding_path, str) or not _COOKIE_PATH.fullmatch(binding_path):
+            raise ValueError(f"binding_path {binding_path!r} must start with '/' and hold no ';', space or control")
+        if binding_domain is not None and not _COOKIE_DOMAIN.fullmatch(binding_domain):
+            raise ValueError(f"binding_domain {binding_domain!r} is not a valid cookie domain")
 
         from ._inbound import FormOwner, JsonBodyOwner, PathOwner, QueryOwner
 
@@ -676,8 +699,8 @@ class Exchange:
         if guard.block_response is not None:
             try:
                 page = guard.block_response(event)
-                if not isinstance(page, BlockPage):
-                    raise TypeError("block_response must return a BlockPage")
+                if not _valid_page(page):  # would not block, or would split the headers
+                    raise TypeError("block_response must return a valid BlockPage")
             except Exception:
                 page = guard.block_page
         headers: RawHeaders = [
