@@ -155,6 +155,8 @@ def test_login_me_mypage_logout(name: str, guard: bool) -> None:
     logout = browser.post("/logout")
     assert (logout.status, logout.body) == (204, b"")
     assert any(c.startswith("sid=") for c in logout.cookies_set())
+    cleared = [c for c in logout.cookies_set() if c.startswith("respguard_bind=;")]
+    assert len(cleared) == (1 if guard else 0)  # unbind(): the binding goes with the session
     after = browser.get("/api/me")
     assert after.status == 401
     assert after.json() == {"error": "login required"}
@@ -272,6 +274,21 @@ def test_fake_customers_are_deterministic() -> None:
 
 
 # --------------------------------------------------------------------------- the bugs
+
+
+@pytest.mark.parametrize("path", ["/api/me", "/mypage"])
+def test_the_correct_app_under_the_same_race_serves_each_their_own(name: str, guard: bool, path: str) -> None:
+    app, shop = build(name, guard=guard)
+    a, b = Browser(app), Browser(app)
+    assert a.login(C1).status == 200 and b.login(C2).status == 200
+    race(shop)
+    ra, rb = together(lambda: a.get(path), lambda: b.get(path))
+    for reply, n in ((ra, 1), (rb, 2)):
+        assert reply.status == 200
+        if path == "/mypage":
+            assert reply.body == render_mypage(make_record(n)).encode()
+        else:
+            assert reply.json() == make_record(n)
 
 
 @pytest.mark.parametrize("path", ["/api/me", "/mypage"])
