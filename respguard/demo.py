@@ -461,3 +461,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"({sum(r.seconds for r in rows):.1f} s)")
     print(message)
     return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())
