@@ -1,8 +1,9 @@
 """Starlette/FastAPI helpers.
 
-The middleware itself is :class:`respguard.ASGIMiddleware` (pure ASGI)::
+The middleware is :class:`respguard.ASGIMiddleware` (pure ASGI); for ``add_middleware``
+use its typed twin::
 
-    app.add_middleware(RespGuardMiddleware, secret_key=SECRET, extractors=[JsonKeys("user_id")])
+    app.add_middleware(RespGuardMiddleware, guard=Guard(secret_key=SECRET, extractors=[JsonKeys("user_id")]))
 
 With Starlette's ``AuthenticationMiddleware`` the requester is ``scope["user"].identity``;
 otherwise tell respguard from the endpoint (:func:`set_requester`) or from a
@@ -18,10 +19,22 @@ from typing import Any
 from starlette.requests import Request
 
 from ._context import rebind, set_requester, unbind
+from ._guard import Guard
 from ._identity import RequesterLike
-from .asgi import ASGIMiddleware
+from .asgi import ASGIApp, ASGIMiddleware
 
-RespGuardMiddleware = ASGIMiddleware
+
+class RespGuardMiddleware(ASGIMiddleware):
+    """:class:`~respguard.ASGIMiddleware` with one typed argument, for ``add_middleware``.
+
+    Starlette's typed ``add_middleware`` can't check a class taking ``**options``
+    under ``mypy --strict``; this one takes a prepared :class:`~respguard.Guard`::
+
+        app.add_middleware(RespGuardMiddleware, guard=Guard(secret_key=..., extractors=[...]))
+    """
+
+    def __init__(self, app: ASGIApp, guard: Guard) -> None:
+        super().__init__(app, guard)
 
 
 def requester_dependency(
