@@ -21,6 +21,7 @@ from conftest import (
     assert_block,
     assert_no_raw_ids,
     assert_passed_headers,
+    deflated,
     guard_options,
     gzipped,
     kinds,
@@ -167,14 +168,20 @@ def test_add_owner_from_the_view(events: list[AuditEvent]) -> None:
     assert kinds(events) == [("owner_mismatch", "blocked")]
 
 
-def test_gzip_scanned_and_sent_as_it_was(events: list[AuditEvent]) -> None:
-    headers = [*JSON_HEADERS, ("Content-Encoding", "gzip")]
-    own = gzipped(OWN)
-    app = wsgi_reply(headers=headers, chunks=[own])
+@pytest.mark.parametrize(
+    ("coding", "encode"),
+    [("gzip", gzipped), ("deflate", deflated), ("deflate", lambda b: deflated(b, raw=True))],
+    ids=["gzip", "deflate-zlib", "deflate-raw"],
+)
+def test_compressed_bodies_scanned_and_sent_as_they_were(events: list[AuditEvent], coding: str, encode: Any) -> None:
+    headers = [*JSON_HEADERS, ("Content-Encoding", coding)]
+    own = encode(OWN)
+    app = wsgi_reply(headers=headers, chunks=[own[:7], own[7:]])
     got = wsgi_call(guarded(app, events))
     assert got.status == 200 and got.body == own
-    assert values(got.headers, "content-encoding") == ["gzip"]
-    foreign = gzipped(FOREIGN)
+    assert values(got.headers, "content-encoding") == [coding]
+    assert values(got.headers, "content-length") == [str(len(own))]
+    foreign = encode(FOREIGN)
     got = wsgi_call(guarded(wsgi_reply(headers=headers, chunks=[foreign]), events))
     assert_block(got.status, got.headers, got.body, original=foreign)
     assert kinds(events) == [("owner_mismatch", "blocked")]
