@@ -34,7 +34,7 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.testclient import TestClient
 from starlette.websockets import WebSocket
 
-from respguard import AuditEvent, set_requester
+from respguard import AuditEvent, Guard, set_requester
 from respguard.starlette import RespGuardMiddleware, rebind, requester_dependency, unbind
 
 PROFILES = {
@@ -128,7 +128,7 @@ def auth_app(events: list[AuditEvent], lifespan_log: list[str] | None = None, **
         lifespan=lifespan,
     )
     app.add_middleware(AuthenticationMiddleware, backend=BearerBackend())
-    app.add_middleware(RespGuardMiddleware, **guard_options(events, **options))
+    app.add_middleware(RespGuardMiddleware, guard=Guard(**guard_options(events, **options)))
     return app
 
 
@@ -205,7 +205,7 @@ def test_gzip_inside_the_guard_is_scanned_and_sent_compressed(events: list[Audit
 
     inner = Starlette(routes=[Route("/history", history)])
     inner.add_middleware(GZipMiddleware, minimum_size=100)
-    app = RespGuardMiddleware(inner, **guard_options(events, requester=lambda request: ALICE))
+    app = RespGuardMiddleware(inner, Guard(**guard_options(events, requester=lambda request: ALICE)))
     with TestClient(app) as client:
         response = client.get("/history", headers={"Accept-Encoding": "gzip"})
         assert response.status_code == 200
@@ -268,7 +268,7 @@ def test_file_response(events: list[AuditEvent], tmp_path: Path) -> None:
         set_requester(request, ALICE)
         return FileResponse(tmp_path / f"{request.path_params['name']}.json", media_type="application/json")
 
-    app = RespGuardMiddleware(Starlette(routes=[Route("/export/{name}", export)]), **guard_options(events))
+    app = RespGuardMiddleware(Starlette(routes=[Route("/export/{name}", export)]), Guard(**guard_options(events)))
     with TestClient(app) as client:
         own = client.get("/export/alice")
         assert own.status_code == 200 and own.content == (tmp_path / "alice.json").read_bytes()
@@ -312,7 +312,7 @@ def test_fastapi_requester_dependency(events: list[AuditEvent], dependency: Any)
     def profile(user_id: str, user: User | None = Depends(current_user)) -> dict[str, str]:  # noqa: B008
         return {"user_id": user_id, "viewer": user.id if user else "nobody"}
 
-    api.add_middleware(RespGuardMiddleware, **guard_options(events))
+    api.add_middleware(RespGuardMiddleware, guard=Guard(**guard_options(events)))
     with TestClient(api) as client:
         own = client.get(f"/profile/{ALICE}", headers={"X-User": ALICE})
         assert own.status_code == 200 and own.json() == {"user_id": ALICE, "viewer": ALICE}
