@@ -270,3 +270,34 @@ def test_flask_login_session_swap_is_drift_and_login_user_rebinds(events: list[A
     assert client.post("/login", data={"user": ALICE}).status_code == 200
     assert client.get("/me").json == PROFILES[ALICE]
     assert kinds(events) == [("session_drift", "blocked")]
+
+
+def test_streamed_generator_is_closed_once_whether_passed_or_blocked(events: list[AuditEvent]) -> None:
+    closed: list[str] = []
+    app = Flask(__name__)
+    app.secret_key = "flask-session-secret"
+
+    @app.get("/rows")
+    def rows() -> Response:
+        set_requester(request, ALICE)
+        shown = request.args.get("shown", ALICE)
+
+        def generate() -> Iterator[str]:
+            try:
+                yield "["
+                yield f'{{"owner_id": "{shown}"}}'
+                yield "]"
+            finally:
+                closed.append(shown)
+
+        return Response(generate(), mimetype="application/json")
+
+    RespGuard(app, **guard_options(events))
+    app.wsgi_app = LintMiddleware(app.wsgi_app)  # type: ignore[method-assign]
+    client = app.test_client()
+    own = client.get("/rows")
+    assert own.status_code == 200 and own.data == b'[{"owner_id": "alice-7f3a"}]'
+    foreign = client.get("/rows", query_string={"shown": BOB})
+    assert_block(foreign.status_code, all_headers(foreign), foreign.data)
+    assert closed == [ALICE, BOB]
+    assert kinds(events) == [("owner_mismatch", "blocked")]

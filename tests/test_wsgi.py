@@ -326,3 +326,32 @@ def _environ(path: str = "/", script_name: str = "") -> dict[str, Any]:
     environ["SCRIPT_NAME"] = script_name
     environ["PATH_INFO"] = path
     return environ
+
+
+def test_threads_sharing_one_guard_get_their_own_decisions(events: list[AuditEvent]) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    def app(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        user = environ["HTTP_X_USER"]
+        shown = environ.get("HTTP_X_SHOWN", user)
+        set_requester(environ, user)
+        start_response("200 OK", JSON_HEADERS)
+        return [f'{{"user_id": "{shown}"}}'.encode()]
+
+    middleware = WSGIMiddleware(app, **guard_options(events))
+    users = [f"member-{i}" for i in range(8)]
+
+    def one(i: int) -> tuple[int, int, bytes]:
+        user = users[i % 8]
+        shown = users[(i + 1) % 8] if i % 3 == 0 else user
+        got = wsgi_call(middleware, headers=[("X-User", user), ("X-Shown", shown)])
+        return i, got.status, got.body
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(one, range(120)))
+    for i, status, body in results:
+        if i % 3 == 0:
+            assert (status, body) == (403, BLOCK_BODY)
+        else:
+            assert (status, body) == (200, f'{{"user_id": "{users[i % 8]}"}}'.encode())
+    assert kinds(events) == [("owner_mismatch", "blocked")] * 40
