@@ -1,0 +1,340 @@
+"""Fuzzing (issue 4 §3): byte soups, hostile headers and chunkings through both middlewares.
+
+``tests/test_properties.py`` checks well-formed documents against a model. This file
+throws bytes at the guard instead:
+
+- **soundness of the fast path**: bodies built from the tokens that matter (owner
+  keys, ids, quotes, escapes, BOMs, charsets, entities) in any order. Whatever is
+  passed, respguard's own *exact* scan of the same bytes must find no foreign
+  owner: the cheap byte search may only ever say "clean" when it is.
+- **no crash**: any status, headers (content type, encoding, owner header,
+  cookies), chunking, requester and binding cookie: the middleware never raises
+  out of the app, sends one well-formed response, and that response is either the
+  app's, byte-identical, or the exact block page.
+- **chunking never changes the decision**, and ASGI and WSGI decide alike.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import os
+import zlib
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+import brotli
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from ids import ALICE, BOB, NUMERIC, YAMADA
+
+from respguard import ASGIMiddleware, AuditEvent, Guard, HtmlAttribute, JsonKeys, OwnerHeader, WSGIMiddleware
+from respguard._content import decode_content, media_class
+from respguard._headers import Headers
+from respguard._scan import RequestInfo, ResponseView
+
+BLOCK = b"Forbidden: respguard withheld this response because it carried another person's data.\n"
+#: ``RESPGUARD_FUZZ_EXAMPLES=5000 pytest tests/test_fuzz.py`` for a long hunt; the suite default is quick.
+FUZZ = settings(
+    max_examples=int(os.environ.get("RESPGUARD_FUZZ_EXAMPLES", "100")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+EVENTS: list[AuditEvent] = []
+EXTRACTORS = [JsonKeys("user_id", "owner_id"), HtmlAttribute(), OwnerHeader()]
+GUARD = Guard(secret_key="fuzz-secret-77aa", extractors=EXTRACTORS, on_event=EVENTS.append, max_body_bytes=1 << 16)
+STRICT = Guard(
+    secret_key="fuzz-secret-77aa",
+    extractors=EXTRACTORS,
+    on_event=EVENTS.append,
+    max_body_bytes=1 << 16,
+    strict_json=True,
+)
+
+
+class AppError(Exception):
+    pass
+
+
+# --------------------------------------------------------------------------- drivers
+
+
+def asgi(
+    guard: Guard, requester: object, status: int, headers: list[tuple[bytes, bytes]], chunks: list[bytes], **req: Any
+) -> tuple[int, list[tuple[bytes, bytes]], bytes, list[dict[str, Any]]]:
+    from respguard import set_requester
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        if requester is not None:
+            set_requester(scope, requester)  # type: ignore[arg-type]
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        for i, chunk in enumerate(chunks):
+            await send({"type": "http.response.body", "body": chunk, "more_body": i < len(chunks) - 1})
+
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b""}
+
+    async def send(message: Any) -> None:
+        sent.append(dict(message))
+
+    scope = {
+        "type": "http",
+        "method": req.get("method", "GET"),
+        "path": "/fuzz",
+        "scheme": "http",
+        "headers": req.get("request_headers", []),
+    }
+    asyncio.run(ASGIMiddleware(app, guard)(scope, receive, send))
+    assert sent and sent[0]["type"] == "http.response.start", sent
+    assert all(m["type"] == "http.response.body" for m in sent[1:]), sent
+    assert sent[-1]["type"] == "http.response.body" and not sent[-1].get("more_body", False), sent
+    assert not any(m.get("more_body", False) is False for m in sent[1:-1]), "only the last message ends it"
+    body = b"".join(m.get("body", b"") for m in sent[1:])
+    return sent[0]["status"], list(sent[0]["headers"]), body, sent
+
+
+class _Iterable:
+    def __init__(self, chunks: list[bytes]) -> None:
+        self.chunks = chunks
+        self.closes = 0
+
+    def __iter__(self) -> Iterator[bytes]:
+        return iter(self.chunks)
+
+    def close(self) -> None:
+        self.closes += 1
+
+
+def wsgi(
+    guard: Guard, requester: object, status: int, headers: list[tuple[bytes, bytes]], chunks: list[bytes], **req: Any
+) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+    from werkzeug.test import create_environ
+
+    from respguard import set_requester
+
+    bodies: list[_Iterable] = []
+
+    def app(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        if requester is not None:
+            set_requester(environ, requester)  # type: ignore[arg-type]
+        start_response(f"{status} Fuzz", [(k.decode("latin-1"), v.decode("latin-1")) for k, v in headers])
+        body = _Iterable(chunks)
+        bodies.append(body)
+        return body
+
+    request_headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in req.get("request_headers", [])]
+    environ = create_environ("/fuzz", method=req.get("method", "GET"), headers=request_headers)
+    got: list[Any] = []
+    result = WSGIMiddleware(app, guard)(environ, lambda s, h, e=None: got.extend([s, h]))
+    try:
+        body = b"".join(result)
+    finally:
+        getattr(result, "close", lambda: None)()
+    assert [b.closes for b in bodies] == [1], "the app's iterable is closed exactly once"
+    return int(got[0][:3]), [(k.encode("latin-1"), v.encode("latin-1")) for k, v in got[1]], body
+
+
+def split(body: bytes, cuts: list[int]) -> list[bytes]:
+    points = sorted({c % (len(body) + 1) for c in cuts})
+    out, last = [], 0
+    for p in points:
+        out.append(body[last:p])
+        last = p
+    out.append(body[last:])
+    return out
+
+
+def exact_foreign(body: bytes, headers: list[tuple[bytes, bytes]], own: str) -> set[str] | None:
+    """Foreign owners respguard's exact scan finds in these bytes; ``None`` if it can't read them."""
+    raw = Headers(headers)
+    media, media_type = media_class(raw.get("content-type"))
+    try:
+        decoded = decode_content(body, raw.get("content-encoding"), 1 << 24)
+        request = RequestInfo("GET", "/", "http", {}, lambda: [])
+        view = ResponseView(request, 200, raw, media, media_type, decoded)
+        found: set[str] = set()
+        for extractor in EXTRACTORS:
+            if media in extractor.media:
+                found.update(extractor.owners(view))
+    except Exception:
+        return None
+    return {o for o in found if o != own}
+
+
+# --------------------------------------------------------------------------- soundness of the fast path
+
+JSON_TOKENS = [
+    b'"user_id"', b'"owner_id"', b'"user\\u005fid"', b'"user_id\\"', b'"USER_ID"', b"user_id",
+    b":", b": ", b",", b"{", b"}", b"[", b"]", b" ", b"\n", b'"', b"\\", b"\\\\", b"\\/",
+    b'"alice-7f3a"', b'"bob-9c2e"', b"8812345", b'"8812345"', b"88123450", b"8812345.0", b"8812345e0",
+    b"-8812345", b"null", b"true", b'""', b'"alice-7f3a\\u0000"', b'"\\u0061lice-7f3a"', b"\xef\xbb\xbf",
+    b"\xff\xfe", b"\x00", "\"山田-4e2a\"".encode(), b'"x"', b"0",
+]  # fmt: skip
+HTML_TOKENS = [
+    b"data-owner", b"DATA-OWNER", b"Data-Owner", b"my-data-owner", b"data-ownerx", b"=", b" = ", b'"', b"'",
+    b"alice-7f3a", b"bob-9c2e", b"&#98;ob-9c2e", b"&#x61;lice-7f3a", b"&amp;", b"<div ", b">", b"<", b" ", b"\n",
+    b'<meta charset="shift_jis">', b'<meta charset="utf-16">', b"<meta charset=euc-jp>", b"\xff\xfe", b"\xfe\xff",
+    b"\x00", b"\x83", b"\x82\xa0", "山田".encode("shift_jis"), "山田".encode(), b"`", b"\t",
+]  # fmt: skip
+CONTENT_TYPES = {
+    "json": [b"application/json", b"application/problem+json", b"application/json; charset=utf-8",
+             b"application/json; charset=utf-16", b"application/json; charset=latin-1"],
+    "html": [b"text/html", b"text/html; charset=utf-8", b"text/html; charset=shift_jis", b"TEXT/HTML; charset=EUC-JP",
+             b"text/html; charset=utf-16", b"application/xhtml+xml", b'text/html; charset="iso-8859-1"'],
+}  # fmt: skip
+ENCODINGS: list[tuple[bytes | None, Any]] = [
+    (None, lambda b: b),
+    (b"gzip", lambda b: gzip.compress(b, mtime=0)),
+    (b"deflate", zlib.compress),
+    (b"br", brotli.compress),
+    (b"identity", lambda b: b),
+]
+
+
+@st.composite
+def soups(draw: st.DrawFn, kind: str) -> tuple[list[tuple[bytes, bytes]], bytes, list[int]]:
+    tokens = JSON_TOKENS if kind == "json" else HTML_TOKENS
+    parts = draw(st.lists(st.sampled_from(tokens) | st.binary(max_size=3), max_size=24))
+    plain = b"".join(parts)
+    ctype = draw(st.sampled_from(CONTENT_TYPES[kind]))
+    name, encode = draw(st.sampled_from(ENCODINGS))
+    headers = [(b"content-type", ctype)]
+    if name is not None:
+        headers.append((b"content-encoding", name))
+    body = encode(plain)
+    headers.append((b"content-length", str(len(body)).encode()))
+    cuts = draw(st.lists(st.integers(0, 1 << 16), max_size=4))
+    return headers, body, cuts
+
+
+def _check_sound(kind: str, guard: Guard, headers: list[tuple[bytes, bytes]], body: bytes, cuts: list[int]) -> None:
+    chunks = split(body, cuts)
+    for stack in ("asgi", "wsgi"):
+        EVENTS.clear()
+        if stack == "asgi":
+            status, out_headers, out_body, _ = asgi(guard, ALICE, 200, headers, chunks)
+        else:
+            status, out_headers, out_body = wsgi(guard, ALICE, 200, headers, chunks)
+        if status == 200:
+            assert out_body == body, "a pass is byte-identical"
+            foreign = exact_foreign(body, headers, ALICE)
+            assert not foreign, f"{stack} passed a body whose exact scan finds {foreign}"
+            assert EVENTS == []
+        else:
+            assert (status, out_body) == (403, BLOCK)
+            assert len(EVENTS) == 1 and EVENTS[0].action.value == "blocked"
+
+
+@FUZZ
+@given(soups("json"))
+def test_json_soup_passed_only_if_the_exact_scan_is_clean(soup: Any) -> None:
+    _check_sound("json", GUARD, *soup)
+
+
+@FUZZ
+@given(soups("html"))
+def test_html_soup_passed_only_if_the_exact_scan_is_clean(soup: Any) -> None:
+    _check_sound("html", GUARD, *soup)
+
+
+@FUZZ
+@given(soups("json"))
+def test_strict_json_soup_passes_only_json_the_exact_scan_reads(soup: Any) -> None:
+    headers, body, cuts = soup
+    status, _, out_body, _ = asgi(STRICT, ALICE, 200, headers, split(body, cuts))
+    if status == 200:
+        assert out_body == body
+        media = media_class(Headers(headers).get("content-type"))[0]
+        assert media != "json" or exact_foreign(body, headers, ALICE) == set() or not body
+
+
+# --------------------------------------------------------------------------- no crash, one well-formed answer
+
+header_names = st.sampled_from(
+    [b"content-type", b"content-encoding", b"x-data-owner", b"set-cookie", b"cache-control", b"vary", b"etag",
+     b"content-length", b"X-Data-Owner", b"Content-Type", b"transfer-encoding"]
+)  # fmt: skip
+header_values = st.one_of(
+    st.sampled_from(
+        [b"application/json", b"text/html", b"text/event-stream", b"image/png", b"gzip", b"br", b"zstd", b"deflate",
+         b"gzip, br", b"x-unknown", ALICE.encode(), BOB.encode(), b"alice-7f3a, bob-9c2e", b"public, max-age=60",
+         b"private", b"no-store", b"s-maxage=5", b"*", b"", b"text/html; charset=utf-16", b"text/plain; charset=bogus"]
+    ),
+    st.binary(max_size=12).map(lambda b: bytes(c for c in b if c not in b"\r\n")),
+)  # fmt: skip
+requesters = st.one_of(
+    st.none(),
+    st.sampled_from([ALICE, BOB, YAMADA, int(NUMERIC), NUMERIC, "x\r\ny", "", 0, True]),
+    st.text(max_size=6),
+)
+request_headers = st.lists(
+    st.tuples(
+        st.sampled_from([b"cookie", b"x-data-owner", b"x-request-id", b"accept-encoding"]),
+        st.one_of(
+            st.sampled_from([b"respguard_bind=garbage", b"respguard_bind=", b"respguard_bind=a; respguard_bind=b",
+                             BOB.encode(), b"req-42", b"gzip"]),
+            st.binary(max_size=40).map(lambda b: bytes(c for c in b if 32 <= c < 127)),
+        ),
+    ),
+    max_size=3,
+)  # fmt: skip
+
+
+@FUZZ
+@given(
+    status=st.sampled_from([200, 201, 204, 206, 301, 304, 400, 404, 500, 503]),
+    headers=st.lists(st.tuples(header_names, header_values), max_size=6),
+    body=st.one_of(st.binary(max_size=64), st.sampled_from([b'{"user_id": "bob-9c2e"}', b'<p data-owner="x">'])),
+    cuts=st.lists(st.integers(0, 200), max_size=3),
+    requester=requesters,
+    req=request_headers,
+    method=st.sampled_from(["GET", "HEAD", "POST"]),
+)
+def test_no_input_makes_the_middleware_raise(
+    status: int,
+    headers: list[tuple[bytes, bytes]],
+    body: bytes,
+    cuts: list[int],
+    requester: object,
+    req: list[tuple[bytes, bytes]],
+    method: str,
+) -> None:
+    chunks = split(body, cuts)
+    decisions = set()
+    for stack in ("asgi", "wsgi"):
+        EVENTS.clear()
+        if stack == "asgi":
+            out_status, out_headers, out_body, _ = asgi(
+                GUARD, requester, status, headers, chunks, request_headers=req, method=method
+            )
+        else:
+            out_status, out_headers, out_body = wsgi(
+                GUARD, requester, status, headers, chunks, request_headers=req, method=method
+            )
+        blocked = any(e.action.value == "blocked" for e in EVENTS)
+        decisions.add(blocked)
+        if blocked:
+            assert out_status == 403
+            assert out_body == (b"" if method == "HEAD" else BLOCK)
+            names = [k.lower() for k, _ in out_headers]
+            assert b"content-encoding" not in names and b"x-data-owner" not in names and b"etag" not in names
+            assert (b"content-length", str(len(BLOCK)).encode()) in out_headers
+        else:
+            assert out_status == status
+            assert out_body == body, "a pass is byte-identical"
+            assert b"x-data-owner" not in [k.lower() for k, _ in out_headers]
+    assert len(decisions) == 1, "ASGI and WSGI decide alike"
+
+
+# --------------------------------------------------------------------------- chunking never matters
+
+
+@FUZZ
+@given(soup=soups("json"), other_cuts=st.lists(st.integers(0, 1 << 16), max_size=6))
+def test_chunking_never_changes_the_decision(soup: Any, other_cuts: list[int]) -> None:
+    headers, body, cuts = soup
+    first = asgi(GUARD, ALICE, 200, headers, split(body, cuts))
+    second = asgi(GUARD, ALICE, 200, headers, split(body, other_cuts))
+    assert (first[0], first[2]) == (second[0], second[2])
