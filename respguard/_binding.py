@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from itsdangerous import BadPayload, BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from ._identity import Identity
 
@@ -125,6 +125,8 @@ class BindingCodec:
                 continue
             except BadSignature:
                 continue
+            except BadPayload:  # signed by this key, but not base64/JSON: never a crash
+                raise BindingRejected("malformed payload") from None
             binding = self._binding(payload, index, issued.timestamp())
             if len(self._verified) >= 8192:
                 self._verified.clear()
