@@ -310,3 +310,21 @@ def test_a_bad_page_from_block_response_falls_back_to_the_default_block(kind: st
     assert_block(result.status, result.headers, result.body, original=FOREIGN)
     _no_crlf(result.headers)
     assert kinds(events) == [("owner_mismatch", "blocked")]
+
+
+def _signed_raw(raw: bytes) -> str:
+    """A value signed with the real key whose payload is not base64/JSON (e.g. another format)."""
+    import base64
+
+    signer = URLSafeTimedSerializer(SECRET.encode(), salt="respguard.binding").make_signer()
+    return signer.sign(base64.urlsafe_b64encode(raw).rstrip(b"=")).decode()
+
+
+@pytest.mark.parametrize("raw", [b"{not json", b"\xff\xfe", b'"just a string"', b"[]"])
+def test_a_signed_but_unreadable_payload_is_rejected_not_a_crash(kind: str, raw: bytes) -> None:
+    events: list[AuditEvent] = []
+    s = stack(kind, events)
+    result = s.send(own_reply(), headers=[("Cookie", f"{BINDING}={_signed_raw(raw)}")], cookie="")
+    assert result.status == 200 and result.body == OWN
+    assert new_binding(result.headers)
+    assert [(e.kind.value, e.reason) for e in events] == [("binding_rejected", "binding cookie malformed payload")]
