@@ -442,8 +442,11 @@ class Exchange:
             return False
         for binding in bindings:
             if not codec.matches(binding, requester):
-                self.verdict = self._violation(EventKind.SESSION_DRIFT, "requester differs from the bound identity", ())
-                return self.verdict.blocked
+                verdict = self._violation(EventKind.SESSION_DRIFT, "requester differs from the bound identity", ())
+                if verdict.blocked:
+                    self.verdict = verdict
+                    return True
+                return False  # report-only: logged; the body is still scanned (and reported)
         self.binding = bindings[-1]
         if codec.needs_refresh(self.binding):
             self.binding_header = codec.set_cookie(requester, self._https())

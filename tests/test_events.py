@@ -151,6 +151,16 @@ def test_report_only_drift_passes_and_keeps_the_binding(make_stack: MakeStack, e
     assert kinds(events) == [("session_drift", "reported")]
 
 
+def test_report_only_drift_still_scans_and_reports_the_body(make_stack: MakeStack, events: list[AuditEvent]) -> None:
+    stack = make_stack(**guard_options(events, mode="report"))
+    stack.send(Reply(requester=ALICE, headers=JSON_CT, chunks=[b"{}"]))
+    body = b'{"user_id": "carol-51d0"}'
+    got = stack.send(Reply(requester=BOB, headers=JSON_CT, chunks=[body]))
+    assert got.status == 200 and got.body == body
+    assert kinds(events) == [("session_drift", "reported"), ("owner_mismatch", "reported")]
+    assert_no_raw_ids(events)
+
+
 # ------------------------------------------------------------------ what an event holds
 
 
