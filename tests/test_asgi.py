@@ -353,3 +353,15 @@ def test_one_guard_serves_concurrent_requests_without_sharing_state(events: list
     bodies = [b"".join(m.get("body", b"") for m in box if m["type"] == "http.response.body") for box in sent]
     assert bodies == [OWN, BLOCK_BODY, OWN]
     assert kinds(events) == [("owner_mismatch", "blocked")]
+
+
+def test_path_is_the_full_path_under_a_root_path(events: list[AuditEvent]) -> None:
+    """ASGI servers put the root path in ``path`` too (uvicorn --root-path): no double prefix."""
+    app = guarded(asgi_reply(chunks=[FOREIGN]), events, exempt_paths=["/api/health"])
+    scope = asgi_scope(path="/api/health")
+    scope["root_path"] = "/api"
+    assert asgi_call(app, scope=scope).body == FOREIGN
+    scope = asgi_scope(path="/api/me")
+    scope["root_path"] = "/api"
+    assert asgi_call(app, scope=scope).body == BLOCK_BODY
+    assert [(e.kind.value, e.path) for e in events] == [("owner_mismatch", "/api/me")]
