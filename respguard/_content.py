@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 JSON = "json"
 HTML = "html"
@@ -35,6 +35,23 @@ def media_class(content_type: str | None) -> tuple[str, str]:
     if media.startswith("text/"):
         return TEXT, media
     return OTHER, media
+
+
+def content_types(headers: Iterable[tuple[bytes, bytes]]) -> list[str]:
+    """Every media type the response names: repeated and comma-joined Content-Type values.
+
+    Browsers use the last valid one (Fetch's "extract a MIME type"); respguard reads
+    the first, so the guard refuses a response whose values disagree.
+    """
+    found = []
+    for key, value in headers:
+        if key.lower() == b"content-type":
+            for item in value.decode("latin-1").split(","):
+                item = item.strip()
+                essence = item.split(";", 1)[0].strip()
+                if "/" in essence and essence != "*/*":
+                    found.append(item)
+    return found
 
 
 def declared_charset(content_type: str | None) -> str | None:

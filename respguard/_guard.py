@@ -15,7 +15,17 @@ from urllib.parse import unquote
 
 from ._binding import Binding, BindingCodec, BindingRejected
 from ._cache import private_headers, shared_cacheable
-from ._content import HTML, JSON, OTHER, TEXT, BodyDecodeError, DecodedTooLarge, decode_content, media_class
+from ._content import (
+    HTML,
+    JSON,
+    OTHER,
+    TEXT,
+    BodyDecodeError,
+    DecodedTooLarge,
+    content_types,
+    decode_content,
+    media_class,
+)
 from ._context import RequestContext
 from ._events import MAX_EVENT_OWNERS, Action, AuditEvent, EventKind, EventSink, OwnerHasher, emit
 from ._extractors import OWN, UNPROVEN, Extractor, JsonKeys, OwnerHeader, ScanError, as_extractor
@@ -405,6 +415,13 @@ class Exchange:
                 break
         self.media, self.media_type = media_class(content_type)
         self.extractors = guard.body_extractors(self.media)
+        types = content_types(headers)
+        if len({" ".join(t.lower().split()) for t in types}) > 1 and any(
+            guard.body_extractors(media_class(t)[0]) for t in types
+        ):
+            # Browsers read the last Content-Type, the scan would read the first: refuse to guess.
+            self.verdict = self._violation(EventKind.SCAN_ERROR, "conflicting Content-Type values", ())
+            return
         # An event stream never ends: buffering it for the bulk count alone would hold it forever.
         bulk = guard.bulk_pii is not None and self.media in _TEXT_MEDIA and self.media_type != "text/event-stream"
         if not self.extractors and not bulk:
