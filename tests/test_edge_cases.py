@@ -365,6 +365,55 @@ CASES: list[Case] = [
         expect="block",
         events=("owner_mismatch",),
     ),
+    # ------------------------------------------------------------- what the browser reads as the Content-Type
+    # Repeated or comma-joined Content-Type values that disagree: browsers use the last valid one
+    # (Fetch "extract a MIME type"), a scan would read the first. Refused: scan_error. (Decided at the
+    # start, so the app's body is closed unread: the inner lint would call that a length mismatch.)
+    Case(
+        "content-type-repeated-last-is-html",
+        headers=(("Content-Type", "image/png"), ("Content-Type", "text/html; charset=utf-8")),
+        chunks=(b'<div data-owner="' + BOB.encode() + b'">x</div>',),
+        expect="block",
+        events=("scan_error",),
+        lint_inner=False,
+    ),
+    Case(
+        "content-type-comma-joined-last-is-json",
+        headers=(("Content-Type", "text/plain, application/json"),),
+        chunks=(FOREIGN,),
+        expect="block",
+        events=("scan_error",),
+        lint_inner=False,
+    ),
+    Case(
+        "content-type-repeated-last-is-png",
+        headers=(("Content-Type", "application/json"), ("Content-Type", "image/png")),
+        chunks=(OWN,),
+        expect="block",
+        events=("scan_error",),
+        lint_inner=False,
+    ),
+    Case(
+        "content-type-charsets-disagree",
+        requester=YAMADA,
+        headers=(("Content-Type", "text/html; charset=utf-8"), ("Content-Type", "text/html; charset=shift_jis")),
+        chunks=(html(YAMADA, "shift_jis"),),
+        expect="block",
+        events=("scan_error",),
+        lint_inner=False,
+    ),
+    # The same value twice is no conflict; nor are two types no extractor reads.
+    Case(
+        "content-type-repeated-same",
+        headers=(JSON_CT, ("content-type", "application/json")),
+        chunks=(OWN,),
+        personal=True,
+    ),
+    Case(
+        "content-type-two-image-types",
+        headers=(("Content-Type", "image/png"), ("Content-Type", "image/webp")),
+        chunks=(b"\x89PNG....",),
+    ),
     # ------------------------------------------------------------- charsets
     Case(
         "sjis-declared-own",
