@@ -429,3 +429,17 @@ def test_client_sent_owner_header_has_no_influence(make_stack: MakeStack, events
     assert_block(got.status, got.headers, got.body)
     got = stack.send(Reply(headers=JSON_CT, chunks=[b'{"user_id": "alice-7f3a"}']), headers=[("X-Data-Owner", BOB)])
     assert got.status == 200
+
+
+@pytest.mark.parametrize(("coding", "status"), [("identity", 200), ("compress", 403), ("gzip", 403)])
+def test_content_encoding_that_cannot_be_undone_is_a_scan_error(
+    make_stack: MakeStack, events: list[AuditEvent], coding: str, status: int
+) -> None:
+    body = b'{"user_id": "alice-7f3a"}'  # plain bytes: "gzip" is a lie here
+    headers = (*JSON_CT, ("Content-Encoding", coding))
+    got = make_stack(**guard_options(events)).send(Reply(headers=headers, chunks=[body]))
+    if status == 200:
+        assert (got.status, got.body) == (200, body) and events == []
+    else:
+        assert_block(got.status, got.headers, got.body, original=body)
+        assert kinds(events) == [("scan_error", "blocked")]
