@@ -8,7 +8,11 @@ tests but these functions.
 - ``asgi_reply`` / ``asgi_call``: a raw ASGI app that answers what it is told, and a
   driver that runs scope/receive/send by hand (the TestClient would hide chunking).
 - ``wsgi_reply`` / ``wsgi_call``: the same for WSGI; ``ClosingBody`` counts ``close()``.
-- ``assert_block(...)`` / ``assert_no_raw_ids(...)``: the exact checks of a block and of events.
+- ``assert_block(...)`` / ``assert_no_raw_ids(...)``: the exact checks of a block and of events;
+  ``assert_passed_headers(...)``: a passed response kept the app's headers (plus respguard's own).
+- ``Reply`` + ``GuardedStack`` / the ``make_stack`` fixture: one API over both middlewares; a test
+  that takes ``make_stack`` runs once on ASGI and once on WSGI (Lint inside and out), with a
+  binding-cookie jar like a browser's.
 """
 
 from __future__ import annotations
