@@ -99,21 +99,33 @@ ASCII_SAFE = frozenset(
 )
 
 
-def _inflate(body: bytes, wbits: int, limit: int) -> bytes:
-    decoder = zlib.decompressobj(wbits)
-    try:
-        out = decoder.decompress(body, limit + 1)
-    except zlib.error as exc:
-        raise BodyDecodeError("body cannot be decompressed") from exc
-    if len(out) > limit:
-        raise DecodedTooLarge
-    if not decoder.eof:
-        raise BodyDecodeError("compressed body is truncated")
-    return out
+def _inflate(body: bytes, wbits: int, limit: int, members: bool = False) -> bytes:
+    """Inflate within ``limit``; bytes after the stream are further gzip ``members``, or an error.
+
+    A gzip body may hold several members (RFC 1952), and decoders read them all:
+    scanning only the first would let the others through unread.
+    """
+    out = b""
+    data = body
+    while True:
+        decoder = zlib.decompressobj(wbits)
+        try:
+            out += decoder.decompress(data, limit + 1 - len(out))
+        except zlib.error as exc:
+            raise BodyDecodeError("body cannot be decompressed") from exc
+        if len(out) > limit:
+            raise DecodedTooLarge
+        if not decoder.eof:
+            raise BodyDecodeError("compressed body is truncated")
+        data = decoder.unused_data
+        if not data:
+            return out
+        if not members:
+            raise BodyDecodeError("data after the compressed body")
 
 
 def _gunzip(body: bytes, limit: int) -> bytes:
-    return _inflate(body, 16 + zlib.MAX_WBITS, limit)
+    return _inflate(body, 16 + zlib.MAX_WBITS, limit, members=True)
 
 
 def _deflate(body: bytes, limit: int) -> bytes:
@@ -156,12 +168,15 @@ def _zstd_decoder() -> Callable[[bytes, int], bytes] | None:
 
     def decode(body: bytes, limit: int) -> bytes:
         try:
-            reader = zstandard.ZstdDecompressor().stream_reader(body)
-            out = reader.read(limit + 1)
+            # Every frame is read (decoders read them all), until the end or past the limit.
+            reader = zstandard.ZstdDecompressor().stream_reader(body, read_across_frames=True)
+            out = b""
+            while len(out) <= limit:
+                chunk = reader.read(limit + 1 - len(out))
+                if not chunk:
+                    break
+                out += chunk
             if len(out) > limit:
-                raise DecodedTooLarge
-            # A multi-frame or oversized stream still has bytes left to give.
-            if reader.read(1):
                 raise DecodedTooLarge
         except zstandard.ZstdError as exc:
             raise BodyDecodeError("body cannot be decompressed") from exc
