@@ -234,6 +234,44 @@ CASES: list[Case] = [
         expect="block",
         events=("scan_error",),
     ),
+    # Several gzip members / zstd frames: decoders read them all, so the scan must too.
+    Case(
+        "gzip-two-members-foreign-second",
+        headers=(HTML_CT, ("Content-Encoding", "gzip")),
+        chunks=(gz(html(ALICE, "utf-8")) + gz(html(BOB, "utf-8")),),
+        expect="block",
+        events=("owner_mismatch",),
+    ),
+    Case(
+        "gzip-two-members-own",
+        headers=(HTML_CT, ("Content-Encoding", "gzip")),
+        chunks=thirds(gz(html(ALICE, "utf-8")) + gz(html(ALICE, "utf-8"))),
+        personal=True,
+    ),
+    Case(
+        "gzip-trailing-plain-foreign",
+        headers=(JSON_CT, ("Content-Encoding", "gzip")),
+        chunks=(gz(OWN) + FOREIGN,),
+        expect="block",
+        events=("scan_error",),
+    ),
+    Case(
+        "deflate-trailing-data",
+        headers=(JSON_CT, ("Content-Encoding", "deflate")),
+        chunks=(zlib.compress(OWN) + FOREIGN,),
+        expect="block",
+        events=("scan_error",),
+    ),
+    Case(
+        "zstd-two-frames-foreign-second",
+        headers=(HTML_CT, ("Content-Encoding", "zstd")),
+        chunks=(
+            zstandard.ZstdCompressor().compress(html(ALICE, "utf-8"))
+            + zstandard.ZstdCompressor().compress(html(BOB, "utf-8")),
+        ),
+        expect="block",
+        events=("owner_mismatch",),
+    ),
     *[
         Case(
             f"bomb-{name}",
