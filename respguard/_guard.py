@@ -746,12 +746,15 @@ class Exchange:
     def _view(self, body: bytes) -> ResponseView:
         return ResponseView(self.request, self.status, Headers(self.headers), self.media, self.media_type, body)
 
-    def _request_id(self) -> str | None:
+    def _request_id(self, requester: Identity | None, named: Sequence[tuple[str, str]]) -> str | None:
+        """The client's request id, if it is a plain token and carries none of the event's ids."""
         name = self.guard.request_id_header
         if name is None:
             return None
         value = self.request.headers.get(name)
         if value is None or not _REQUEST_ID.fullmatch(value):
+            return None
+        if _redact_path("/" + value, requester, named) != "/" + value:
             return None
         return value
 
@@ -766,17 +769,18 @@ class Exchange:
     ) -> AuditEvent:
         hasher = self.guard.hasher
         requester = self.requester
+        named = [*foreign, *self.owners, *self.named]
         event = AuditEvent(
             kind=kind,
             action=action,
             method=self.request.method,
-            path=_redact_path(self.request.path, requester, [*foreign, *self.owners, *self.named]),
+            path=_redact_path(self.request.path, requester, named),
             status=self.status,
             reason=reason,
             requester=hasher(requester.id) if requester is not None else None,
             owners=tuple(hasher(text if k == ID else k + ":" + text) for k, text in foreign[:MAX_EVENT_OWNERS]),
             owner_count=len(foreign),
-            request_id=self._request_id(),
+            request_id=self._request_id(requester, named),
             extractor=extractor,
             counts=tuple(sorted(counts.items())) if counts else (),
         )
