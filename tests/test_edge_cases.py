@@ -812,3 +812,28 @@ def test_block_page_is_the_same_with_custom_page(stack: str) -> None:
     assert out.status == 451 and out.body == b"<p>withheld</p>"
     assert ("content-length", "15") in out.headers and ("content-type", "text/html; charset=utf-8") in out.headers
     assert PRIVATE not in out.headers
+
+
+@pytest.mark.parametrize("name", ["gzip", "deflate", "br", "zstd"])
+def test_a_decompression_bomb_is_capped_in_memory_not_only_in_verdict(name: str) -> None:
+    """64 MiB of zeros in a few hundred bytes: decoding stops near the 1 MiB limit (peak well under 64 MiB)."""
+    import tracemalloc
+
+    from respguard._content import DECODERS, DecodedTooLarge
+
+    packers = {
+        "gzip": gz,
+        "deflate": lambda data: zlib.compress(data, 9),
+        "br": lambda data: brotli.compress(data, quality=5),
+        "zstd": zstandard.ZstdCompressor(level=3).compress,
+    }
+    packed = packers[name](bytes(64 * 1024 * 1024))
+    assert len(packed) < 128 * 1024
+    tracemalloc.start()
+    try:
+        with pytest.raises(DecodedTooLarge):
+            DECODERS[name](packed, 1024 * 1024)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 16 * 1024 * 1024, f"{name}: {peak} bytes allocated for a 1 MiB limit"
