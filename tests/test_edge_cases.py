@@ -19,6 +19,7 @@ import gzip
 import io
 import json
 import zlib
+from collections.abc import Iterator
 from typing import Any
 
 import brotli
@@ -837,3 +838,63 @@ def test_a_decompression_bomb_is_capped_in_memory_not_only_in_verdict(name: str)
     finally:
         tracemalloc.stop()
     assert peak < 16 * 1024 * 1024, f"{name}: {peak} bytes allocated for a 1 MiB limit"
+
+
+def _wsgi_run(app: Any, **options: Any) -> tuple[str, list[tuple[str, str]], bytes, list[Any]]:
+    """Call ``app`` under respguard with lint inside and outside; returns status, headers, body, events."""
+    from werkzeug.middleware.lint import LintMiddleware
+    from werkzeug.test import create_environ
+
+    from respguard import WSGIMiddleware
+
+    events: list[Any] = []
+    guarded = LintMiddleware(
+        WSGIMiddleware(LintMiddleware(app), secret_key="k", extractors=[JsonKeys("user_id")], on_event=events.append)
+    )
+    got: list[Any] = []
+    result = guarded(create_environ("/"), lambda status, headers, exc_info=None: got.extend([status, headers]))
+    try:
+        body = b"".join(result)
+    finally:
+        result.close()
+    return got[0], [(k.lower(), v) for k, v in got[1]], body, events
+
+
+@pytest.mark.parametrize(("owner", "status"), [(ALICE, "200 OK"), (BOB, "403 Forbidden")])
+def test_wsgi_lazy_generator_start_response_is_scanned(owner: str, status: str) -> None:
+    """start_response called inside the generator (as Werkzeug's run_wsgi_app allows) is still scanned."""
+    from respguard import set_requester
+
+    body = owner_json(owner)
+
+    def app(environ: dict[str, Any], start_response: Any) -> Iterator[bytes]:
+        set_requester(environ, ALICE)
+        start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+        yield body[:5]
+        yield body[5:]
+
+    got_status, _, got_body, events = _wsgi_run(app)
+    assert got_status == status
+    assert got_body == (body if owner == ALICE else BLOCK_BODY)
+    assert [e.kind.value for e in events] == ([] if owner == ALICE else ["owner_mismatch"])
+
+
+def test_wsgi_error_handler_start_response_with_exc_info_replaces_the_first() -> None:
+    """An app that catches its own error and re-starts with exc_info before any byte went out."""
+    import sys
+
+    from respguard import set_requester
+
+    def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        set_requester(environ, ALICE)
+        start_response("200 OK", [("Content-Type", "application/json")])
+        try:
+            raise AppError("half-way")
+        except AppError:
+            start_response("500 Internal Server Error", [("Content-Type", "application/json")], sys.exc_info())
+            return [FOREIGN]
+
+    status, _, body, events = _wsgi_run(app)
+    assert (status, body) == ("403 Forbidden", BLOCK_BODY)
+    assert [e.kind.value for e in events] == ["owner_mismatch"]
+    assert events[0].status == 500
