@@ -1,0 +1,73 @@
+"""``python -m benchmarks [--quick] [--json PATH]``: run the suite, print the table, write the plot."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sys
+import time
+from datetime import datetime, timezone
+from typing import Any
+
+from . import report
+from .inprocess import run_inprocess
+from .scan import run_memory, run_scan
+from .servers import run_servers
+
+
+def _log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="fewer, shorter rounds (CI smoke; under 2 minutes)")
+    parser.add_argument("--json", metavar="PATH", help="write the results as JSON to PATH")
+    parser.add_argument("--plot", metavar="PATH", default="docs/bench.png", help="PNG plot (default docs/bench.png)")
+    parser.add_argument("--no-plot", action="store_true", help="do not write the plot")
+    parser.add_argument("--no-servers", action="store_true", help="skip the uvicorn/gunicorn runs")
+    parser.add_argument("--rounds", type=int, help="rounds per in-process comparison (default 5 quick, 21 full)")
+    args = parser.parse_args(argv)
+
+    rounds = args.rounds or (5 if args.quick else 21)
+    started = time.monotonic()
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    result: dict[str, Any] = {
+        "meta": {
+            "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+            "command": "python -m benchmarks" + (" --quick" if args.quick else ""),
+            "quick": args.quick,
+            "rounds": rounds,
+            "python": platform.python_version(),
+            "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, load {load:.2f} at start",
+        }
+    }
+    _log(f"respguard benchmarks ({'quick' if args.quick else 'full'}, {rounds} rounds)")
+    _log("in-process (ratio to bare, median of rounds):")
+    result["inprocess"] = [c.row() for c in run_inprocess(rounds, args.quick, log=_log)]
+    _log("scan throughput:")
+    result["scan"] = run_scan(rounds, args.quick, log=_log)
+    _log("memory:")
+    result["memory"] = run_memory(log=_log)
+    if not args.no_servers:
+        _log("real servers on 127.0.0.1:")
+        server_rounds = 2 if args.quick else 5
+        result["server"] = run_servers(server_rounds, 1.0 if args.quick else 3.0, log=_log)
+    else:
+        result["server"] = []
+    end_load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    result["meta"]["machine"] += f", {end_load:.2f} at end"
+    result["meta"]["seconds"] = round(time.monotonic() - started, 1)
+
+    print(report.markdown(result))
+    if args.json:
+        report.write_json(result, args.json)
+        _log(f"wrote {args.json}")
+    if not args.no_plot and report.plot(result, args.plot):
+        _log(f"wrote {args.plot}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

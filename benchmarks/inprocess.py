@@ -1,0 +1,245 @@
+"""In-process drivers: Starlette through raw scope/receive/send, Flask through a prepared environ.
+
+No TestClient (it costs far more than the request itself) and no sockets: the
+figures are what the middleware adds to the app's own work.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import statistics
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from .apps import VARIANTS, binding_cookie, flask_app, starlette_app
+from .bodies import OWN_ID, Body, all_bodies
+
+
+@dataclass
+class Cell:
+    """One (stack, body, variant): the per-round µs and ratios to bare."""
+
+    stack: str
+    body: str
+    variant: str
+    us: list[float] = field(default_factory=list)
+    ratios: list[float] = field(default_factory=list)
+
+    def row(self) -> dict[str, object]:
+        return {
+            "stack": self.stack,
+            "body": self.body,
+            "variant": self.variant,
+            "us_median": round(statistics.median(self.us), 3),
+            "ratio_to_bare": round(statistics.median(self.ratios), 4),
+            "rounds": len(self.us),
+        }
+
+
+def _headers(cookie: str) -> list[tuple[bytes, bytes]]:
+    return [
+        (b"host", b"127.0.0.1:8000"),
+        (b"user-agent", b"respguard-bench/1"),
+        (b"accept", b"*/*"),
+        (b"accept-encoding", b"identity"),
+        (b"cookie", cookie.encode("latin-1")),
+        (b"x-user", str(OWN_ID).encode()),
+    ]
+
+
+# --------------------------------------------------------------------------- ASGI
+
+
+def asgi_scope(path: str, cookie: str) -> dict[str, Any]:
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0", "spec_version": "2.4"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "root_path": "",
+        "query_string": b"",
+        "headers": _headers(cookie),
+        "client": ("127.0.0.1", 50000),
+        "server": ("127.0.0.1", 8000),
+        "state": {},
+    }
+
+
+_REQUEST = {"type": "http.request", "body": b"", "more_body": False}
+
+
+async def _receive() -> dict[str, Any]:
+    return _REQUEST
+
+
+async def _discard(message: Any) -> None:
+    return None
+
+
+async def asgi_batch(app: Any, scope: dict[str, Any], n: int) -> float:
+    """Seconds for ``n`` requests, each with a fresh copy of ``scope``."""
+    receive, send = _receive, _discard
+    start = time.perf_counter()
+    for _ in range(n):
+        await app(scope.copy(), receive, send)
+    return time.perf_counter() - start
+
+
+async def asgi_fetch(app: Any, scope: dict[str, Any]) -> tuple[int, dict[bytes, bytes], bytes]:
+    """One request, recorded: (status, headers, body)."""
+    messages: list[Any] = []
+
+    async def send(message: Any) -> None:
+        messages.append(message)
+
+    await app(scope.copy(), _receive, send)
+    start = messages[0]
+    body = b"".join(m.get("body", b"") for m in messages[1:])
+    return start["status"], dict(start.get("headers", [])), body
+
+
+# --------------------------------------------------------------------------- WSGI
+
+
+def wsgi_environ(path: str, cookie: str) -> dict[str, Any]:
+    environ: dict[str, Any] = {
+        "REQUEST_METHOD": "GET",
+        "SCRIPT_NAME": "",
+        "PATH_INFO": path,
+        "QUERY_STRING": "",
+        "SERVER_NAME": "127.0.0.1",
+        "SERVER_PORT": "8000",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "REMOTE_ADDR": "127.0.0.1",
+        "wsgi.version": (1, 0),
+        "wsgi.url_scheme": "http",
+        "wsgi.input": io.BytesIO(b""),
+        "wsgi.errors": sys.stderr,
+        "wsgi.multithread": False,
+        "wsgi.multiprocess": False,
+        "wsgi.run_once": False,
+    }
+    for key, value in _headers(cookie):
+        environ["HTTP_" + key.decode().upper().replace("-", "_")] = value.decode("latin-1")
+    return environ
+
+
+def _start_response(status: str, headers: Any, exc_info: Any = None) -> Callable[[bytes], object]:
+    return _write
+
+
+def _write(data: bytes) -> None:
+    return None
+
+
+def wsgi_batch(app: Any, environ: dict[str, Any], n: int) -> float:
+    start_response = _start_response
+    start = time.perf_counter()
+    for _ in range(n):
+        result = app(environ.copy(), start_response)
+        try:
+            for _chunk in result:
+                pass
+        finally:
+            close = getattr(result, "close", None)
+            if close is not None:
+                close()
+    return time.perf_counter() - start
+
+
+def wsgi_fetch(app: Any, environ: dict[str, Any]) -> tuple[int, dict[bytes, bytes], bytes]:
+    got: list[Any] = []
+
+    def start_response(status: str, headers: Any, exc_info: Any = None) -> Callable[[bytes], object]:
+        got[:] = [status, headers]
+        return _write
+
+    result = app(environ.copy(), start_response)
+    try:
+        body = b"".join(result)
+    finally:
+        close = getattr(result, "close", None)
+        if close is not None:
+            close()
+    headers = {k.lower().encode(): v.encode("latin-1") for k, v in got[1]}
+    return int(got[0][:3]), headers, body
+
+
+# --------------------------------------------------------------------------- rounds
+
+
+def batch_size(body: Body, quick: bool) -> int:
+    """Requests per variant per round, so a batch lasts a few ms whatever the body."""
+    per = {"1k": 120, "64k": 40, "256k": 120, "1m": 4}[body.size_label]
+    return max(2, per // 3) if quick else per
+
+
+def check(stack: str, variant: str, body: Body, status: int, headers: dict[bytes, bytes], data: bytes) -> None:
+    """Every variant must really serve the body (not a block page) before it is timed."""
+    if status != 200 or data != body.data:
+        raise SystemExit(f"benchmarks: {stack}/{variant}/{body.name} answered {status}, not the body")
+    if variant.startswith("respguard") and b"x-data-owner" in headers:
+        raise SystemExit("benchmarks: the owner header leaked")
+
+
+def run_inprocess(
+    rounds: int,
+    quick: bool,
+    stacks: Sequence[str] = ("asgi", "wsgi"),
+    bodies: Sequence[Body] | None = None,
+    variants: Sequence[str] = VARIANTS,
+    log: Callable[[str], None] = lambda s: None,
+) -> list[Cell]:
+    """Interleave variants round by round (rotating their order), for each stack and body."""
+    bodies = list(bodies) if bodies is not None else all_bodies()
+    cookie = binding_cookie()
+    cells: list[Cell] = []
+    for stack in stacks:
+        apps = {v: (starlette_app(v) if stack == "asgi" else flask_app(v)) for v in variants}
+        loop = asyncio.new_event_loop() if stack == "asgi" else None
+        try:
+            for body in bodies:
+                path = "/b/" + body.name
+                n = batch_size(body, quick)
+                row = {v: Cell(stack, body.name, v) for v in variants}
+                if loop is not None:
+                    scope = asgi_scope(path, cookie)
+                    for v in variants:
+                        check(stack, v, body, *loop.run_until_complete(asgi_fetch(apps[v], scope)))
+
+                    def timed(v: str, n: int = n, scope: dict[str, Any] = scope) -> float:
+                        assert loop is not None
+                        return loop.run_until_complete(asgi_batch(apps[v], scope, n))
+                else:
+                    environ = wsgi_environ(path, cookie)
+                    for v in variants:
+                        check(stack, v, body, *wsgi_fetch(apps[v], environ))
+
+                    def timed(v: str, n: int = n, environ: dict[str, Any] = environ) -> float:
+                        return wsgi_batch(apps[v], environ, n)
+
+                for v in variants:  # warm-up
+                    timed(v)
+                for r in range(rounds):
+                    order = list(variants[r % len(variants) :]) + list(variants[: r % len(variants)])
+                    took = {v: timed(v) / n * 1e6 for v in order}
+                    for v in variants:
+                        row[v].us.append(took[v])
+                        row[v].ratios.append(took[v] / took["bare"])
+                cells.extend(row.values())
+                log(
+                    f"  {stack} {body.name:<10} "
+                    + "  ".join(f"{v}={statistics.median(row[v].ratios):.3f}x" for v in variants)
+                    + f"  (bare {statistics.median(row['bare'].us):.1f} µs)"
+                )
+        finally:
+            if loop is not None:
+                loop.close()
+    return cells
