@@ -8,6 +8,7 @@ it, and send whatever :class:`Verdict` comes back.
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal, NamedTuple
@@ -26,7 +27,7 @@ from ._content import (
     decode_content,
     media_class,
 )
-from ._context import RequestContext
+from ._context import _UNSET, RequestContext
 from ._events import MAX_EVENT_OWNERS, Action, AuditEvent, EventKind, EventSink, OwnerHasher, emit
 from ._extractors import OWN, UNPROVEN, Extractor, JsonKeys, OwnerHeader, ScanError, as_extractor
 from ._filter import filter_records
@@ -269,6 +270,10 @@ class Guard:
         self.requester = requester
         self.policy = policy
         self.exempt = exempt
+        if not isinstance(exempt_paths, str):
+            exempt_paths = tuple(exempt_paths)
+        if not isinstance(login_paths, str):
+            login_paths = tuple(login_paths)
         self._exempt_path = _path_rule(exempt_paths, "exempt_paths")
         self._login_path = _path_rule(login_paths, "login_paths")
         self.bind_sessions = bind_sessions
@@ -295,6 +300,25 @@ class Guard:
         self._by_media: dict[str, tuple[Extractor, ...]] = {}
         for media in ("json", "html", "text", OTHER):
             self._by_media[media] = tuple(e for e in self.extractors if media in e.media)
+        # Speed only, never a decision: what Exchange._start_fast may take for granted, and its caches.
+        self._fast_start = (
+            not exempt_paths and exempt is None and all(type(e) is OwnerHeader for e in self.header_extractors)
+        )
+        self._has_login_paths = bool(login_paths)
+        self._plans: dict[bytes, tuple[str, str, tuple[Extractor, ...], bool]] = {}
+        self._bound: dict[tuple[str, Identity], tuple[float, Binding, float]] = {}
+
+    def _media_plan(self, content_type: bytes) -> tuple[str, str, tuple[Extractor, ...], bool]:
+        """(media class, media type, body extractors, needs the body) for one Content-Type value."""
+        media, media_type = media_class(content_type.decode("latin-1"))
+        extractors = self._by_media[media]
+        # An event stream never ends: buffering it for the bulk count alone would hold it forever.
+        bulk = self.bulk_pii is not None and media in _TEXT_MEDIA and media_type != "text/event-stream"
+        plan = (media, media_type, extractors, bool(extractors) or bulk)
+        if len(self._plans) >= 256:
+            self._plans.clear()
+        self._plans[content_type] = plan
+        return plan
 
     def body_extractors(self, media: str) -> tuple[Extractor, ...]:
         return self._by_media[media]
@@ -347,6 +371,8 @@ class Exchange:
         "exempt",
         "personal",
         "_bindings",
+        "_bind_cookie",
+        "_clean",
         "named",
     )
 
@@ -375,6 +401,8 @@ class Exchange:
         self.exempt = False
         self.personal = False  # proved by a cheap pass to carry the requester's own data
         self._bindings: list[Binding] | None = None
+        self._bind_cookie: str | None = None  # the Cookie header, when every binding in it loaded
+        self._clean = False  # start() saw no header an extractor strips
         self.named: list[tuple[str, str]] = []  # owners the request itself named (inbound)
 
     # ------------------------------------------------------------------ start
@@ -383,6 +411,8 @@ class Exchange:
         guard = self.guard
         self.status = status
         self.headers = headers
+        if guard._fast_start and self._start_fast(status, headers):
+            return
         try:
             self.exempt = guard.is_exempt(self.request)
         except Exception:
@@ -429,6 +459,62 @@ class Exchange:
             return
         self.needs_body = True
 
+    def _start_fast(self, status: int, headers: RawHeaders) -> bool:
+        """The common case in one pass, exactly as the full ``start()`` decides it; ``False``: not this case.
+
+        It applies when nothing is exempt, the app set an authenticated requester, the
+        browser's binding was verified before for this Cookie header and requester, the
+        response has one plain Content-Type, no owner header and a body. It returns
+        ``False`` before any side effect, and the full path decides.
+        """
+        context = self.context
+        requester = context.requester
+        if requester is _UNSET or requester is None or context.rebind or context.owners:
+            return False
+        request = self.request
+        if status < 200 or status in _NO_BODY_STATUSES or request.method == "HEAD":
+            return False
+        guard = self.guard
+        strip = guard.strip_headers
+        content_type = None
+        for key, value in headers:
+            name = key.lower()
+            if name == b"content-type":
+                if content_type is not None:
+                    return False
+                content_type = value
+            elif name in strip:
+                return False
+        if content_type is None or b"," in content_type:
+            return False
+        if guard.bind_sessions:
+            if guard._has_login_paths and guard._login_path(request.path):
+                return False
+            cookie = request.headers.get("cookie")
+            if cookie is None:
+                return False
+            entry = guard._bound.get((cookie, requester))
+            if entry is None:
+                return False
+            valid_until, binding, refresh_at = entry
+            now = time.time()
+            if now > valid_until:
+                return False
+            self.binding = binding
+            if now > refresh_at:
+                self.binding_header = guard.codec.set_cookie(requester, self._https())
+        plan = guard._plans.get(content_type)
+        if plan is None:
+            plan = guard._media_plan(content_type)
+        self.requester = requester
+        self._clean = True
+        self.media, self.media_type, self.extractors, needs_body = plan
+        if needs_body:
+            self.needs_body = True
+        else:
+            self.verdict = self._decide()
+        return True
+
     def _resolve_requester(self) -> Identity | None:
         context = self.context
         if context.requester_set:
@@ -467,6 +553,17 @@ class Exchange:
         self.binding = bindings[-1]
         if codec.needs_refresh(self.binding):
             self.binding_header = codec.set_cookie(requester, self._https())
+        if self._bind_cookie is not None:  # remember the verified binding for _start_fast
+            bound = guard._bound
+            if len(bound) >= 8192:
+                bound.clear()
+            last = self.binding
+            refresh_at = last.issued_at + codec.max_age / 2 if last.key_index == 0 else float("-inf")
+            bound[(self._bind_cookie, requester)] = (
+                min(b.issued_at for b in bindings) + codec.max_age,
+                last,
+                refresh_at,
+            )
         return False
 
     def _load_bindings(self) -> list[Binding]:
@@ -475,12 +572,16 @@ class Exchange:
             codec = self.guard.codec
             cookie = self.request.headers.get("cookie")
             bindings: list[Binding] = []
+            rejected = False
             for value in cookie_values(cookie, codec.cookie_name) if cookie else ():
                 try:
                     bindings.append(codec.loads(value))
                 except BindingRejected as exc:
+                    rejected = True
                     self._event(EventKind.BINDING_REJECTED, Action.IGNORED, "binding cookie " + exc.reason, ())
             self._bindings = bindings
+            if cookie is not None and not rejected:
+                self._bind_cookie = cookie
         return self._bindings
 
     # ------------------------------------------------------------------ inbound
@@ -698,7 +799,7 @@ class Exchange:
         headers = self.headers
         guard = self.guard
         strip = guard.strip_headers
-        if strip and any(k.lower() in strip for k, _ in headers):
+        if strip and not self._clean and any(k.lower() in strip for k, _ in headers):
             headers = [(k, v) for k, v in headers if k.lower() not in strip]
         if self.exempt:
             return Verdict(self.status, headers, None, False)
