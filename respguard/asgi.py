@@ -196,8 +196,12 @@ class _Responder:
                 await self._release(self.exchange.finish(b"".join(self.chunks)), False)
         elif kind == "http.response.pathsend":
             await self._pathsend(message)
+        elif self.start is None:
+            await self.send(message)  # before the start: nothing of the body yet
         else:
-            await self.send(message)
+            # Held start, body undecided: a message respguard can't read (zerocopysend...) may
+            # carry the body, and sending it now would also put it before the start.
+            await self._send_block(self.exchange.fail("response message respguard cannot scan"))
 
     async def _release(self, verdict: Verdict, more: bool) -> None:
         """Send the decided response: the block page, or what was held so far."""
