@@ -898,3 +898,60 @@ def test_wsgi_error_handler_start_response_with_exc_info_replaces_the_first() ->
     assert (status, body) == ("403 Forbidden", BLOCK_BODY)
     assert [e.kind.value for e in events] == ["owner_mismatch"]
     assert events[0].status == 500
+
+
+def _asgi_messages(app: Any) -> tuple[list[dict[str, Any]], list[Any]]:
+    import asyncio
+
+    from respguard import ASGIMiddleware
+
+    events: list[Any] = []
+    guarded = ASGIMiddleware(app, secret_key="k", extractors=[JsonKeys("user_id")], on_event=events.append)
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b""}
+
+    async def send(message: Any) -> None:
+        sent.append(dict(message))
+
+    scope = {"type": "http", "method": "GET", "path": "/", "headers": [], "extensions": {"http.response.trailers": {}}}
+    asyncio.run(guarded(scope, receive, send))
+    return sent, events
+
+
+def test_asgi_zerocopysend_while_undecided_blocks_instead_of_jumping_the_start() -> None:
+    """A body-carrying message respguard can't read is never forwarded unscanned (nor before the start)."""
+    from respguard import set_requester
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        set_requester(scope, ALICE)
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"application/json")]})
+        await send({"type": "http.response.zerocopysend", "file": 99, "count": 10})
+        await send({"type": "http.response.body", "body": FOREIGN})
+
+    sent, events = _asgi_messages(app)
+    assert [m["type"] for m in sent] == ["http.response.start", "http.response.body"]
+    assert sent[0]["status"] == 403 and sent[1]["body"] == BLOCK_BODY
+    assert [(e.kind.value, e.reason) for e in events] == [("scan_error", "response message respguard cannot scan")]
+
+
+@pytest.mark.parametrize(("body", "blocked"), [(OWN, False), (FOREIGN, True)], ids=["own", "foreign"])
+def test_asgi_trailers_follow_a_pass_and_are_dropped_with_a_block(body: bytes, blocked: bool) -> None:
+    from respguard import set_requester
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        set_requester(scope, ALICE)
+        headers = [(b"content-type", b"application/json")]
+        await send({"type": "http.response.start", "status": 200, "headers": headers, "trailers": True})
+        await send({"type": "http.response.body", "body": body})
+        await send({"type": "http.response.trailers", "headers": [(b"x-checksum", b"abc")], "more_trailers": False})
+
+    sent, events = _asgi_messages(app)
+    if blocked:
+        assert [m["type"] for m in sent] == ["http.response.start", "http.response.body"]
+        assert "trailers" not in sent[0] and sent[1]["body"] == BLOCK_BODY
+    else:
+        assert [m["type"] for m in sent] == ["http.response.start", "http.response.body", "http.response.trailers"]
+        assert sent[0]["trailers"] is True and sent[1]["body"] == OWN
+    assert [e.kind.value for e in events] == (["owner_mismatch"] if blocked else [])

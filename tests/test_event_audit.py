@@ -119,8 +119,10 @@ def test_a_raw_id_anywhere_but_the_path_fails_the_audit() -> None:
         f"owner_mismatch//me: reason is not a fixed phrase: {YAMADA!r}",
         f"owner_mismatch//me: raw id {YAMADA!r} in the event",
     ]
-    # The path is the URL the app chose, recorded by design: not flagged.
+    # The path (the URL the app chose) and the client's request id are recorded by design: not flagged.
     assert audit([good(path="/users/" + ALICE)], RAW_IDS) == []
+    assert audit([good(request_id=ALICE)], RAW_IDS) == []
+    assert audit([good(extractor=ALICE)], RAW_IDS) == [f"owner_mismatch//me: raw id {ALICE!r} in the event"]
     assert audit(["not an event"], RAW_IDS) == ["?: not an AuditEvent: str"]
 
 
