@@ -328,3 +328,20 @@ def test_a_signed_but_unreadable_payload_is_rejected_not_a_crash(kind: str, raw:
     assert result.status == 200 and result.body == OWN
     assert new_binding(result.headers)
     assert [(e.kind.value, e.reason) for e in events] == [("binding_rejected", "binding cookie malformed payload")]
+
+
+def test_a_cached_verified_binding_still_catches_drift_and_foreign_data(kind: str) -> None:
+    """After a binding was verified once (and may be cached for speed), the same cookie still decides."""
+    events: list[AuditEvent] = []
+    s = stack(kind, events)
+    cookie = cookie_for(ALICE)
+    for _ in range(3):
+        ok = s.send(own_reply(), cookie=cookie)
+        assert ok.status == 200 and ok.body == OWN and binding_cookies(ok.headers) == []
+    foreign = s.send(Reply(requester=ALICE, chunks=(FOREIGN,)), cookie=cookie)
+    assert_block(foreign.status, foreign.headers, foreign.body, original=FOREIGN)
+    drift = s.send(own_reply(requester=BOB, body=FOREIGN), cookie=cookie)
+    assert_block(drift.status, drift.headers, drift.body, clears_binding=False, original=FOREIGN)
+    facet = s.send(own_reply(requester=Identity(ALICE, email="bob@example.test")), cookie=cookie)
+    assert facet.status == 200  # no e-mail was bound: a facet added later is not drift
+    assert kinds(events) == [("owner_mismatch", "blocked"), ("session_drift", "blocked")]
