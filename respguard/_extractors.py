@@ -65,7 +65,7 @@ class JsonKeys:
     :param kind: the identity kind these owners are compared with (default ``"id"``).
     """
 
-    __slots__ = ("keys", "kind", "name", "media", "_fast", "_own_literals")
+    __slots__ = ("keys", "kind", "name", "media", "_fast", "_own_literals", "_quoted")
 
     def __init__(self, *keys: str, kind: str = ID) -> None:
         if not keys or not all(isinstance(k, str) and k for k in keys):
@@ -77,6 +77,7 @@ class JsonKeys:
         # The byte search is sound only for keys a serialiser writes as plain ASCII.
         self._fast = all(k.isascii() and k.isprintable() and '"' not in k and "\\" not in k for k in keys)
         self._own_literals: dict[str | None, tuple[list[bytes], re.Pattern[bytes] | None]] = {}
+        self._quoted = [b'"' + k.encode() + b'"' for k in sorted(self.keys)] if self._fast else []
 
     # exact ---------------------------------------------------------------
     def owners(self, view: ResponseView) -> list[str]:
@@ -115,11 +116,17 @@ class JsonKeys:
             values = [re.escape(f) for f in forms]
             if _JSON_INT.fullmatch(own):
                 values.append(re.escape(own.encode()) + rb"(?![0-9.eE])")
-            for key in self.keys:
+            # Each literal ends where its value provably ends: a closing quote, or a byte
+            # that cannot continue a JSON number. Counting them can't over-match.
+            number = own.encode() if _JSON_INT.fullmatch(own) else None
+            for key in sorted(self.keys):
                 quoted = json.dumps(key).encode()
-                for form in forms:
-                    literals.append(quoted + b":" + form)
-                    literals.append(quoted + b": " + form)
+                for sep in (b":", b": "):
+                    for form in sorted(forms):
+                        literals.append(quoted + sep + form)
+                    if number is not None:
+                        for end in (b",", b"}", b" ", b"\n"):
+                            literals.append(quoted + sep + number + end)
             keys_alt = b"|".join(re.escape(json.dumps(k).encode()) for k in sorted(self.keys))
             pattern = re.compile(rb"(?:" + keys_alt + rb")[ \t\r\n]*:[ \t\r\n]*(?:" + b"|".join(values) + rb")")
         if len(self._own_literals) > 1024:
@@ -135,18 +142,35 @@ class JsonKeys:
             return UNPROVEN
         if b"\\" in body and _ASCII_ESCAPE.search(body):
             return UNPROVEN  # an escaped key could hide from the byte search
-        total = 0
-        for key in self.keys:
-            total += body.count(b'"' + key.encode() + b'"')
+        quoted = self._quoted
+        if len(quoted) == 1:
+            total = body.count(quoted[0])
+        else:
+            total = sum(body.count(q) for q in quoted)
         if total == 0:
             return ABSENT
         if own is None:
             return UNPROVEN
         literals, pattern = self._literals(own)
-        quoted_total = 0
-        for lit in literals:
-            quoted_total += body.count(lit)
-        if quoted_total == total and _quoted_only(own):
+        # Every literal match is at a distinct key occurrence, so when the counts of
+        # literals add up to the count of keys, every key holds ``own``. Count first the
+        # literal found at the first key (the serialiser's style), stop once they add up.
+        first = body.find(quoted[0]) if len(quoted) == 1 else -1
+        found = 0
+        counted = None
+        if first >= 0:
+            for lit in literals:
+                if body.startswith(lit, first):
+                    counted = lit
+                    found = body.count(lit)
+                    break
+        if found != total:
+            for lit in literals:
+                if lit is not counted:
+                    found += body.count(lit)
+                    if found == total:
+                        break
+        if found == total:
             return OWN
         if pattern is not None and len(pattern.findall(body)) == total:
             return OWN
@@ -154,11 +178,6 @@ class JsonKeys:
 
 
 _ASCII_ESCAPE = re.compile(rb"\\(?:u00[0-7]|/)")
-
-
-def _quoted_only(own: str) -> bool:
-    """Quoted literals end in a closing quote, so a count of them can't over-match."""
-    return _JSON_INT.fullmatch(own) is None
 
 
 def _utf8_json(view: ResponseView) -> bool:
