@@ -61,6 +61,17 @@ def declared_charset(content_type: str | None) -> str | None:
     return match.group(1).lower() if match else None
 
 
+def bom_charset(body: bytes) -> str | None:
+    """The encoding a byte-order mark names: browsers obey it over any declared charset."""
+    if body.startswith(b"\xef\xbb\xbf"):
+        return "utf-8"
+    if body.startswith(b"\xff\xfe"):
+        return "utf-16-le"
+    if body.startswith(b"\xfe\xff"):
+        return "utf-16-be"
+    return None
+
+
 def sniff_html_charset(body: bytes) -> str | None:
     """The ``<meta charset>`` in the first 1024 bytes, as browsers look for it."""
     match = _META_CHARSET.search(body, 0, 1024)

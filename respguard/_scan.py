@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from ._content import HTML, declared_charset, sniff_html_charset
+from ._content import HTML, bom_charset, declared_charset, sniff_html_charset
 from ._extractors import decode_text
 from ._headers import Headers, RawHeaders
 
@@ -58,7 +58,8 @@ class ResponseView:
         self.headers = headers
         self.media = media
         self.media_type = media_type
-        self.charset = declared_charset(headers.get("content-type"))
+        # A byte-order mark wins over the declared charset, as in browsers (WHATWG "decode").
+        self.charset = bom_charset(body) or declared_charset(headers.get("content-type"))
         self.body = body
         self._text: str | None = None
         self._html_charset: str | None = None
