@@ -510,20 +510,47 @@ CASES: list[Case] = [
         expect="block",
         events=("owner_mismatch",),
     ),
-    # A UTF-16 page with a byte-order mark: browsers read it as UTF-16 whatever the header says.
+    # A page with a byte-order mark: browsers read it in the BOM's encoding whatever the header
+    # or <meta> says (WHATWG "decode"), and so does the scan.
+    *[
+        Case(
+            f"bom-{name}-declared-{declared.split('=')[-1]}-foreign",
+            headers=(("Content-Type", declared),),
+            chunks=(bom + f'<div data-owner="{BOB}">x</div>'.encode(name),),
+            expect="block",
+            events=("owner_mismatch",),
+        )
+        for name, bom in (("utf-16-le", b"\xff\xfe"), ("utf-16-be", b"\xfe\xff"))
+        for declared in (
+            "text/html",
+            "text/html; charset=utf-8",
+            "text/html; charset=iso-8859-1",
+            "text/html; charset=windows-1252",
+            "text/html; charset=shift_jis",
+        )
+    ],
     Case(
-        "utf16-bom-undeclared-foreign",
-        headers=(("Content-Type", "text/html"),),
-        chunks=(html(BOB, "utf-16"),),
-        expect="block",
-        events=("scan_error",),
+        "bom-utf-16-own",
+        headers=(("Content-Type", "text/html; charset=iso-8859-1"),),
+        chunks=(html(ALICE, "utf-16"),),
+        personal=True,
     ),
     Case(
-        "utf16-bom-declared-utf8-foreign",
-        headers=(HTML_CT,),
-        chunks=(html(BOB, "utf-16"),),
+        "bom-utf-8-declared-sjis-japanese-own",
+        requester=YAMADA,
+        headers=(("Content-Type", "text/html; charset=shift_jis"),),
+        chunks=(b"\xef\xbb\xbf" + html(YAMADA, "utf-8"),),
+        personal=True,
+    ),
+    Case(
+        "bom-utf-8-meta-sjis-japanese-foreign",
+        requester=YAMADA,
+        headers=(("Content-Type", "text/html"),),
+        chunks=(
+            b"\xef\xbb\xbf" + html(SUZUKI, "utf-8", meta=False).replace(b"<head>", b'<head><meta charset="shift_jis">'),
+        ),
         expect="block",
-        events=("scan_error",),
+        events=("owner_mismatch",),
     ),
     Case(
         "latin1-own",
