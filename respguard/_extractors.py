@@ -209,7 +209,9 @@ class HtmlAttribute:
         self.name = "html:" + self.attribute
         self.media = frozenset({HTML})
         self._pattern = re.compile(
-            r"(?<![-\w:.])" + re.escape(self.attribute) + r"\s*=\s*(?:\"([^\"]*)\"|'([^']*)'|([^\s\"'=<>`]+))",
+            # An unquoted value runs to whitespace or '>' (HTML's unquoted-value state keeps '<', '=',
+            # quotes and backticks in it), so a malformed marker is read as the browser reads it.
+            r"(?<![-\w:.])" + re.escape(self.attribute) + r"\s*=\s*(?:\"([^\"]*)\"|'([^']*)'|([^\s\"'>][^\s>]*))",
             re.IGNORECASE,
         )
         self._needle = self.attribute.encode("ascii")
