@@ -567,6 +567,30 @@ CASES: list[Case] = [
         expect="block",
         events=("owner_mismatch",),
     ),
+    # A malformed data-owner marker is read as the browser's HTML parser reads it.
+    Case(
+        "html-unquoted-value-with-equals",
+        headers=(HTML_CT,),
+        chunks=(b"<div data-owner==" + BOB.encode() + b">card 417</div>",),
+        expect="block",
+        events=("owner_mismatch",),
+    ),
+    Case(
+        "html-unquoted-value-runs-into-a-tag",
+        headers=(HTML_CT,),
+        chunks=(b"<div data-owner=" + ALICE.encode() + b"<b>x</b>",),
+        expect="block",
+        events=("owner_mismatch",),
+    ),
+    Case(
+        "html-attribute-forms-own",
+        headers=(HTML_CT,),
+        chunks=(
+            b"<div data-owner=alice-7f3a><p DATA-OWNER = 'alice-7f3a'/><i data-owner=\"&#97;lice-7f3a\"></i>"
+            b"<b x=1 data-owner=\nalice-7f3a>",
+        ),
+        personal=True,
+    ),
     Case(
         "undecodable-declared-utf8",
         headers=(HTML_CT,),

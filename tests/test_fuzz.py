@@ -19,8 +19,10 @@ from __future__ import annotations
 import asyncio
 import gzip
 import os
+import re
 import zlib
 from collections.abc import Iterable, Iterator
+from html.parser import HTMLParser
 from typing import Any
 
 import brotli
@@ -193,10 +195,42 @@ ENCODINGS: list[tuple[bytes | None, Any]] = [
 ]
 
 
+PAGE_CODECS = [
+    ("utf-8", b""),
+    ("utf-8", b"\xef\xbb\xbf"),
+    ("utf-16-le", b"\xff\xfe"),
+    ("utf-16-be", b"\xfe\xff"),
+    ("shift_jis", b""),
+    ("euc_jp", b""),
+    ("latin-1", b""),
+]
+html_fragments = st.one_of(
+    st.builds(
+        lambda tag, name, sp1, sp2, quote, value, tail: f"<{tag} {name}{sp1}={sp2}{quote}{value}{quote}{tail}",
+        st.sampled_from(["div", "p", "DIV", "a href=x", "img src='y'", "b/"]),
+        st.sampled_from(["data-owner", "DATA-OWNER", "Data-Owner", "data-owner "]),
+        st.sampled_from(["", " ", "\n", "\t"]),
+        st.sampled_from(["", " ", "\r\n"]),
+        st.sampled_from(['"', "'", ""]),
+        st.sampled_from(
+            [ALICE, BOB, YAMADA, "&#98;ob-9c2e", "b&#111;b-9c2e", " bob-9c2e ", "ali&#x63;e-7f3a", "&amp;x", ""]
+        ),
+        st.sampled_from([">", "/>", " x>", ">山田太郎 様</div>", "", "\n>"]),
+    ),
+    st.sampled_from(["<!-- c -->", "<p>", "</div>", "山田", "é", " ", "<script>x='<a data-owner=q>'</script>"]),
+    st.sampled_from(['<meta charset="shift_jis">', '<meta charset="utf-8">', "<meta charset=latin-1>"]),
+)
+
+
 @st.composite
 def soups(draw: st.DrawFn, kind: str) -> tuple[list[tuple[bytes, bytes]], bytes, list[int]]:
     tokens = JSON_TOKENS if kind == "json" else HTML_TOKENS
     parts = draw(st.lists(st.sampled_from(tokens) | st.binary(max_size=3), max_size=24))
+    if kind == "html" and draw(st.booleans()):
+        # Well-formed tags in some encoding (maybe with its BOM), whatever the header declares.
+        codec, bom = draw(st.sampled_from(PAGE_CODECS))
+        text = "".join(draw(st.lists(html_fragments, min_size=1, max_size=5)))
+        parts = [bom + text.encode(codec, "replace"), *parts[:3]]
     plain = b"".join(parts)
     ctype = draw(st.sampled_from(CONTENT_TYPES[kind]))
     name, encode = draw(st.sampled_from(ENCODINGS))
@@ -207,6 +241,44 @@ def soups(draw: st.DrawFn, kind: str) -> tuple[list[tuple[bytes, bytes]], bytes,
     headers.append((b"content-length", str(len(body)).encode()))
     cuts = draw(st.lists(st.integers(0, 1 << 16), max_size=4))
     return headers, body, cuts
+
+
+class _Attributes(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.owners: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.owners.extend((v or "").strip() for k, v in attrs if k == "data-owner")
+
+    handle_startendtag = handle_starttag
+
+
+def browser_foreign(body: bytes, headers: list[tuple[bytes, bytes]], own: str) -> set[str]:
+    """An independent model of what a browser shows: decode as WHATWG does, parse tags with
+    Python's HTMLParser (not respguard's code); the data-owner values other than ``own``."""
+    raw = Headers(headers)
+    try:
+        body = decode_content(body, raw.get("content-encoding"), 1 << 24)
+    except Exception:
+        return set()
+    content_type = (raw.get("content-type") or "").lower()
+    declared = re.search(r"charset=\"?([\w.:-]+)", content_type)
+    meta = re.search(rb"<meta[^>]+charset\s*=\s*[\"']?([\w.:-]+)", body[:1024], re.IGNORECASE)
+    boms = {b"\xef\xbb\xbf": "utf-8", b"\xff\xfe": "utf-16-le", b"\xfe\xff": "utf-16-be"}
+    charset = next((name for bom, name in boms.items() if body.startswith(bom)), None)
+    if charset is not None:
+        body = body[2 if charset != "utf-8" else 3 :]
+    else:
+        charset = declared.group(1) if declared else meta.group(1).decode() if meta else "utf-8"
+    try:
+        text = body.decode(charset, "replace")
+    except LookupError:
+        return set()  # a charset the browser would not know either
+    parser = _Attributes()
+    parser.feed(text)
+    parser.close()
+    return {o for o in parser.owners if o and o != own}
 
 
 def _check_sound(kind: str, guard: Guard, headers: list[tuple[bytes, bytes]], body: bytes, cuts: list[int]) -> None:
@@ -221,6 +293,9 @@ def _check_sound(kind: str, guard: Guard, headers: list[tuple[bytes, bytes]], bo
             assert out_body == body, "a pass is byte-identical"
             foreign = exact_foreign(body, headers, ALICE)
             assert not foreign, f"{stack} passed a body whose exact scan finds {foreign}"
+            if kind == "html":
+                shown = browser_foreign(body, headers, ALICE)
+                assert not shown, f"{stack} passed a page a browser shows with {shown}"
             assert EVENTS == []
         else:
             assert (status, out_body) == (403, BLOCK)
