@@ -199,7 +199,7 @@ class HtmlAttribute:
     charset, or a ``<meta charset>``, or UTF-8; a body that won't decode blocks.
     """
 
-    __slots__ = ("attribute", "kind", "name", "media", "_pattern", "_needle", "_own_literals")
+    __slots__ = ("attribute", "kind", "name", "media", "_pattern", "_needle", "_own_literals", "_folds")
 
     def __init__(self, attribute: str = "data-owner", *, kind: str = ID) -> None:
         if not attribute or not re.fullmatch(r"[A-Za-z_:][-A-Za-z0-9_:.]*", attribute):
@@ -215,6 +215,7 @@ class HtmlAttribute:
             re.IGNORECASE,
         )
         self._needle = self.attribute.encode("ascii")
+        self._folds = any(c in self.attribute for c in "iks")
         self._own_literals: dict[str, list[bytes]] = {}
 
     def owners(self, view: ResponseView) -> list[str]:
@@ -240,6 +241,10 @@ class HtmlAttribute:
             # A UTF-16 byte-order mark: browsers read the page as UTF-16 whatever the charset
             # says, so a byte search for the ASCII attribute would miss it.
             return UNPROVEN
+        if self._folds and _has_fold(body, view.html_charset()):
+            # The exact pattern ignores case the Unicode way: "\u0131" matches "i", "\u017f"
+            # "s", "\u212a" "k", which a lower-cased byte search cannot see.
+            return UNPROVEN
         lowered = body.lower()
         total = lowered.count(self._needle)
         if total == 0:
@@ -256,7 +261,31 @@ class HtmlAttribute:
             if len(self._own_literals) > 1024:
                 self._own_literals.clear()
             self._own_literals[own] = literals
-        return OWN if sum(body.count(lit) for lit in literals) == total else UNPROVEN
+        found = body.count(literals[0])
+        if found != total:
+            found += body.count(literals[1])
+        return OWN if found == total else UNPROVEN
+
+
+#: Non-ASCII characters Python's case-insensitive matching takes for "i", "s" or "k".
+_FOLD_CHARS = "\u0130\u0131\u017f\u212a"
+_FOLD_BYTES: dict[str, tuple[bytes, ...]] = {}
+
+
+def _has_fold(body: bytes, charset: str) -> bool:
+    """Could ``body`` hold a character that case-folds onto an ASCII letter of an attribute?"""
+    if body.isascii():
+        return False
+    forms = _FOLD_BYTES.get(charset)
+    if forms is None:
+        encoded = []
+        for char in _FOLD_CHARS:
+            try:
+                encoded.append(char.encode(charset))
+            except (LookupError, UnicodeEncodeError):
+                continue
+        forms = _FOLD_BYTES[charset] = tuple(encoded)
+    return any(form in body for form in forms)
 
 
 # --------------------------------------------------------------------------- headers
