@@ -34,12 +34,13 @@ SECRET = "benchmark-secret-key-not-for-production"
 _BODIES = {b.name: b for b in all_bodies()}
 
 
-def make_guard(mode: str = "enforce") -> Guard:
-    """The realistic configuration every guarded variant uses."""
+def make_guard(mode: str = "enforce", **options: Any) -> Guard:
+    """The realistic configuration every guarded variant uses (every other option at its default)."""
     return Guard(
         secret_key=SECRET,
         extractors=[JsonKeys("user_id"), HtmlAttribute("data-owner"), OwnerHeader("X-Data-Owner")],
         mode=mode,  # type: ignore[arg-type]
+        **options,
     )
 
 

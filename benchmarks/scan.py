@@ -66,11 +66,13 @@ def find_once(body: Body, count: int) -> float:
 
 
 def run_scan(rounds: int, quick: bool, log: Callable[[str], None] = lambda s: None) -> list[dict[str, object]]:
-    guard = make_guard()
+    """Per body: the guard as configured (default, with the bulk-PII count) and with ``bulk_pii=None``."""
+    configs = {"default": make_guard(), "no-bulk-pii": make_guard(bulk_pii=None)}
     rows = []
-    for body in all_bodies():
+    for body, config in ((b, c) for b in all_bodies() for c in configs):
         if body.name not in SCAN_BODIES:
             continue
+        guard = configs[config]
         count = 2 if body.size_label == "1m" else 20
         if not quick:
             count *= 3
@@ -84,11 +86,12 @@ def run_scan(rounds: int, quick: bool, log: Callable[[str], None] = lambda s: No
         find_speed = len(body.data) / find_once(body, count) / 1e6
         row = {
             "body": body.name,
+            "config": config,
             "mb_per_s": round(statistics.median(speeds), 1),
             "ratio_to_find": round(statistics.median(ratios), 4),
             "find_mb_per_s": round(find_speed, 1),
         }
-        log(f"  scan {body.name:<9} {row['mb_per_s']:>8} MB/s  {row['ratio_to_find']:.3f}x bytes.find")
+        log(f"  scan {body.name:<9} {config:<12} {row['mb_per_s']:>8} MB/s  {row['ratio_to_find']:.3f}x bytes.find")
         rows.append(row)
     return rows
 
