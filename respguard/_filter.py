@@ -13,6 +13,19 @@ from collections.abc import Callable, Mapping
 _REMOVE = object()
 
 
+class _DuplicateKey(ValueError):
+    pass
+
+
+def _unique_keys(pairs: list[tuple[str, object]]) -> dict[str, object]:
+    """A JSON object whose keys repeat can't be filtered: json.loads would keep only the last
+    value, so a record naming another owner first and the requester last would pass, relabelled."""
+    document = dict(pairs)
+    if len(document) != len(pairs):
+        raise _DuplicateKey
+    return document
+
+
 def filter_records(
     body: bytes, keys: Mapping[str, str], is_own: Callable[[str, str], bool]
 ) -> tuple[bytes, int] | None:
@@ -21,8 +34,8 @@ def filter_records(
     ``keys`` maps each owner key to its kind.
     """
     try:
-        document = json.loads(body)
-    except (ValueError, RecursionError):
+        document = json.loads(body, object_pairs_hook=_unique_keys)
+    except (ValueError, RecursionError):  # _DuplicateKey is a ValueError
         return None
     removed = 0
 
