@@ -78,6 +78,8 @@ class Case:
     #: Expected headers of a pass (lower-case names, binding cookie excluded); default: the app's,
     #: minus X-Data-Owner, plus Cache-Control when ``personal``.
     pass_headers: tuple[tuple[str, str], ...] | None = None
+    #: The body a pass must carry when respguard replaces it (filter mode); default: the app's, byte-identical.
+    pass_body: bytes | None = None
     owner_count: int | None = None  # of the last event
     #: ASGI only: how many body messages reach the client (None: don't care).
     asgi_messages: int | None = None
@@ -378,7 +380,7 @@ def check(case: Case, out: Outcome) -> None:
     else:
         assert case.expect == "pass"
         assert out.status == case.status
-        expected_body = b"" if case.method == "HEAD" else case.body
+        expected_body = b"" if case.method == "HEAD" else case.body if case.pass_body is None else case.pass_body
         assert out.body == expected_body, "a pass must be byte-identical"
         if case.pass_headers is not None:
             expected = list(case.pass_headers)

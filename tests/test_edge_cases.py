@@ -126,6 +126,16 @@ def many(owners: list[str]) -> bytes:
     return json.dumps([{"user_id": o, "email": f"{o}@example.test"} for o in owners]).encode()
 
 
+LIST = json.dumps(
+    {"items": [{"user_id": ALICE, "name": "Alice"}, {"user_id": BOB, "name": "Bob", "card": "4111"}]}
+).encode()
+FILTERED = json.dumps({"items": [{"user_id": ALICE, "name": "Alice"}]}, separators=(",", ":")).encode()
+# A record naming Bob first and Alice last: json.loads would keep only the last value.
+DUPLICATE_KEY_LIST = (
+    b'{"items":[{"user_id":"carol-51d0"},{"user_id":"bob-9c2e","name":"Bob","card":"4111","user_id":"alice-7f3a"}]}'
+)
+
+
 def file_chunks(body: bytes) -> tuple[bytes, ...]:
     return thirds(body)
 
@@ -710,6 +720,29 @@ CASES: list[Case] = [
         expect="block",
         events=("owner_mismatch",),
         owner_count=25,
+    ),
+    # ------------------------------------------------------------- filter mode: a replaced body
+    Case(
+        "filter-drops-foreign-records-and-stale-headers",
+        headers=(
+            JSON_CT,
+            ("Content-Encoding", "gzip"),
+            ("ETag", '"v7"'),
+            ("Last-Modified", "Sat, 21 Nov 2026 00:00:00 GMT"),
+        ),
+        chunks=thirds(gz(LIST)),
+        options={"on_foreign_records": "filter"},
+        events=("filtered",),
+        actions=("filtered",),
+        pass_body=FILTERED,
+        pass_headers=(("content-type", "application/json"), ("content-length", str(len(FILTERED))), PRIVATE),
+    ),
+    Case(
+        "filter-duplicate-owner-key-blocks",
+        chunks=(DUPLICATE_KEY_LIST,),
+        options={"on_foreign_records": "filter"},
+        expect="block",
+        events=("owner_mismatch",),
     ),
     # ------------------------------------------------------------- owner header, anonymous, report-only
     Case("owner-header-own-stripped", headers=(JSON_CT, ("X-Data-Owner", ALICE)), chunks=(b"{}",), personal=True),
