@@ -24,8 +24,16 @@ import re
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
-from respguard import ASGIMiddleware, Guard, HtmlAttribute, Identity, JsonKeys, OwnerHeader, WSGIMiddleware
-from respguard import set_requester
+from respguard import (
+    ASGIMiddleware,
+    Guard,
+    HtmlAttribute,
+    Identity,
+    JsonKeys,
+    OwnerHeader,
+    WSGIMiddleware,
+    set_requester,
+)
 
 from .bodies import OWN_ID, all_bodies
 

@@ -214,15 +214,16 @@ def run_inprocess(
                     for v in variants:
                         check(stack, v, body, *loop.run_until_complete(asgi_fetch(apps[v], scope)))
 
-                    def timed(v: str, n: int = n, scope: dict[str, Any] = scope) -> float:
-                        assert loop is not None
+                    def timed(
+                        v: str, n: int = n, scope: dict[str, Any] = scope, loop: Any = loop, apps: Any = apps
+                    ) -> float:
                         return loop.run_until_complete(asgi_batch(apps[v], scope, n))
                 else:
                     environ = wsgi_environ(path, cookie)
                     for v in variants:
                         check(stack, v, body, *wsgi_fetch(apps[v], environ))
 
-                    def timed(v: str, n: int = n, environ: dict[str, Any] = environ) -> float:
+                    def timed(v: str, n: int = n, environ: dict[str, Any] = environ, apps: Any = apps) -> float:
                         return wsgi_batch(apps[v], environ, n)
 
                 for v in variants:  # warm-up

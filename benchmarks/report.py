@@ -33,8 +33,9 @@ def targets(result: dict[str, Any]) -> list[tuple[str, str, bool | None]]:
         r = ratio(stack, "json-1k", "respguard")
         if r is not None:
             out.append((f"{stack.upper()} respguard json-1k ≤ {limit}× bare", f"{r:.3f}×", r <= limit))
-    a, n = _get(inproc, stack="asgi", body="json-1k", variant="respguard"), _get(
-        inproc, stack="asgi", body="json-1k", variant="naive"
+    a, n = (
+        _get(inproc, stack="asgi", body="json-1k", variant="respguard"),
+        _get(inproc, stack="asgi", body="json-1k", variant="naive"),
     )
     if a and n:
         speedup = float(n["us_median"]) / float(a["us_median"])
@@ -108,9 +109,8 @@ def markdown(result: dict[str, Any]) -> str:
         lines.append("| memory | stack | peak extra bytes | × body |")
         lines.append("|---|---|---:|---:|")
         for row in memory:
-            lines.append(
-                f"| {row['body']} | {row.get('stack', '')} | {row['peak_extra_bytes']} | {row.get('ratio_to_body', '')} |"
-            )
+            extra, ratio = row["peak_extra_bytes"], row.get("ratio_to_body", "")
+            lines.append(f"| {row['body']} | {row.get('stack', '')} | {extra} | {ratio} |")
         lines.append("")
     checks = targets(result)
     if checks:
@@ -137,7 +137,7 @@ def plot(result: dict[str, Any], path: str) -> bool:
         return False
     inproc = result.get("inprocess", [])
     fig, axes = plt.subplots(1, 2, figsize=(10, 4), sharey=True)
-    for ax, stack in zip(axes, ("asgi", "wsgi")):
+    for ax, stack in zip(axes, ("asgi", "wsgi"), strict=True):
         for variant, style in (("noop", ":"), ("respguard", "-"), ("respguard-report", "--"), ("naive", "-.")):
             xs, ys = [], []
             for body, kib in SIZES.items():

@@ -125,12 +125,12 @@ def run_memory(log: Callable[[str], None] = lambda s: None) -> list[dict[str, ob
             scope = asgi_scope("/b/json-1m", cookie)
             loop.run_until_complete(asgi_batch(asgi, scope, 2))
             peaks["asgi"][variant] = min(
-                _peak(lambda: loop.run_until_complete(asgi_batch(asgi, scope, 1))) for _ in range(3)
+                _peak(lambda a=asgi, s=scope: loop.run_until_complete(asgi_batch(a, s, 1))) for _ in range(3)
             )
             wsgi = flask_app(variant)
             environ = wsgi_environ("/b/json-1m", cookie)
             wsgi_batch(wsgi, environ, 2)
-            peaks["wsgi"][variant] = min(_peak(lambda: wsgi_batch(wsgi, environ, 1)) for _ in range(3))
+            peaks["wsgi"][variant] = min(_peak(lambda a=wsgi, e=environ: wsgi_batch(a, e, 1)) for _ in range(3))
     finally:
         loop.close()
     for stack in ("asgi", "wsgi"):

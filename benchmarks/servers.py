@@ -144,9 +144,7 @@ async def _load(port: int, keep_alive: bool, connections: int, seconds: float, l
     errors: list[str] = []
     start = time.perf_counter()
     deadline = start + seconds
-    await asyncio.gather(
-        *(_client(port, keep_alive, deadline, latencies, errors, limit) for _ in range(connections))
-    )
+    await asyncio.gather(*(_client(port, keep_alive, deadline, latencies, errors, limit) for _ in range(connections)))
     took = time.perf_counter() - start
     if errors and len(errors) > len(latencies) // 100:
         raise RuntimeError(f"load on port {port}: {len(errors)} errors, e.g. {errors[0]}")
@@ -155,9 +153,7 @@ async def _load(port: int, keep_alive: bool, connections: int, seconds: float, l
     return len(latencies) / took, p99 * 1e3, len(errors)
 
 
-def run_servers(
-    rounds: int, seconds: float, log: Callable[[str], None] = lambda s: None
-) -> list[dict[str, object]]:
+def run_servers(rounds: int, seconds: float, log: Callable[[str], None] = lambda s: None) -> list[dict[str, object]]:
     rows: list[dict[str, object]] = []
     for server, keep_alive, connections in (("uvicorn", True, 16), ("gunicorn", False, 4)):
         procs = {v: Server(server, v) for v in ("bare", "respguard")}
@@ -168,7 +164,7 @@ def run_servers(
             try:
                 stats: dict[str, dict[str, list[float]]] = {v: {"rps": [], "p99": []} for v in procs}
                 ratios: dict[str, list[float]] = {"rps": [], "p99": []}
-                for v, proc in procs.items():  # warm-up
+                for proc in procs.values():  # warm-up
                     loop.run_until_complete(_load(proc.port, keep_alive, connections, min(0.5, seconds), 10**6))
                 for r in range(rounds):
                     order = ["bare", "respguard"] if r % 2 == 0 else ["respguard", "bare"]

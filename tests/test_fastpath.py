@@ -1,0 +1,283 @@
+"""The fast path never changes a decision.
+
+``only_own()`` is a byte search that may only answer "proved clean" (ABSENT/OWN) or
+"can't tell". These properties compare it, on generated JSON and HTML bodies, with
+the exact ``owners()``: whenever the cheap pass proves a body clean, the exact scan
+finds no owner but the requester (ABSENT: none at all). And the guard's allow/block
+decision and event kinds with the fast path are the ones with it disabled.
+
+Also: a tiny in-process round of ``python -m benchmarks`` (no servers), so the suite
+CI runs in ``--quick`` mode can't rot.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from ids import ALICE, BOB, NUMERIC, RENEE, YAMADA
+
+from respguard import AuditEvent, Guard, HtmlAttribute, Identity, JsonKeys
+from respguard._context import RequestContext
+from respguard._extractors import ABSENT, UNPROVEN, ScanError
+from respguard._headers import Headers
+from respguard._scan import RequestInfo, ResponseView
+
+PROPS = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+OWNERS = [ALICE, BOB, NUMERIC, YAMADA, RENEE, "8812346"]
+REQUESTERS = [ALICE, NUMERIC, YAMADA, RENEE, None]
+
+
+def view(body: bytes, content_type: str) -> ResponseView:
+    request = RequestInfo("GET", "/me", "http", {}, lambda: [])
+    headers = Headers([(b"content-type", content_type.encode("latin-1"))])
+    media = "json" if "json" in content_type else "html"
+    return ResponseView(request, 200, headers, media, content_type.split(";")[0], body)
+
+
+def check_sound(extractor: Any, v: ResponseView, own: str | None) -> None:
+    proof = extractor.only_own(v, own)
+    if not proof:
+        return
+    try:
+        found = extractor.owners(v)
+    except ScanError:  # pragma: no cover - generated bodies are valid
+        raise AssertionError("the fast path proved clean a body the exact scan cannot read") from None
+    if proof == ABSENT:
+        assert found == [], f"ABSENT, but the exact scan finds {found}"
+    else:
+        assert set(found) <= {own}, f"OWN for {own!r}, but the exact scan finds {found}"
+
+
+# --------------------------------------------------------------------------- JSON
+
+KEYS = ("user_id", "owner_id")
+owner_values = st.one_of(
+    st.sampled_from(OWNERS),
+    st.sampled_from(OWNERS).filter(lambda o: o.isdigit()).map(int),
+    st.just(""),
+    st.none(),
+    st.sampled_from([8812345.0, 1e3, True, -0]),
+)
+owner_fields = st.one_of(owner_values, st.lists(owner_values, max_size=3))
+plain = st.one_of(
+    st.none(), st.booleans(), st.integers(-(10**6), 10**6), st.text(max_size=8), st.sampled_from(["user_id", KEYS[1]])
+)
+json_values = st.recursive(
+    plain,
+    lambda children: st.one_of(
+        st.lists(children, max_size=4),
+        st.lists(
+            st.tuples(st.one_of(st.sampled_from([*KEYS, "name", "x"]), st.text(max_size=6)), children),
+            max_size=4,
+        ),
+        st.lists(st.tuples(st.sampled_from(KEYS), owner_fields), min_size=1, max_size=3),
+    ),
+    max_leaves=12,
+)
+
+
+def write(value: Any, style: dict[str, Any]) -> str:
+    """JSON text for ``value``, where a list of 2-tuples is an object (duplicate keys kept)."""
+    sep_item, sep_key = style["separators"]
+    ascii_ = style["ensure_ascii"]
+    if isinstance(value, list) and value and all(isinstance(p, tuple) for p in value):
+        parts = [string(k, style) + sep_key + write(v, style) for k, v in value]
+        return "{" + sep_item.join(parts) + "}"
+    if isinstance(value, list):
+        return "[" + sep_item.join(write(v, style) for v in value) + "]"
+    if isinstance(value, str):
+        return string(value, style)
+    return json.dumps(value, ensure_ascii=ascii_)
+
+
+def string(text: str, style: dict[str, Any]) -> str:
+    """A JSON string; with ``escape_every`` n, every n-th letter or digit written as \\uXXXX."""
+    every = style["escape_every"]
+    if not every:
+        return json.dumps(text, ensure_ascii=style["ensure_ascii"])
+    out = []
+    for i, char in enumerate(text):
+        if char.isalnum() and i % every == 0 and ord(char) < 0x10000:
+            out.append(f"\\u{ord(char):04x}")
+        else:
+            out.append(json.dumps(char, ensure_ascii=style["ensure_ascii"])[1:-1])
+    return '"' + "".join(out) + '"'
+
+
+styles = st.fixed_dictionaries(
+    {
+        "separators": st.sampled_from([(",", ":"), (", ", ": "), (",", ": "), (",\n  ", " : "), ("\t,", ":\r\n")]),
+        "ensure_ascii": st.booleans(),
+        "escape_every": st.sampled_from([0, 0, 1, 3]),
+    }
+)
+
+
+@PROPS
+@given(json_values, styles, st.sampled_from(REQUESTERS), st.data())
+def test_json_fast_path_proves_only_what_the_exact_scan_finds(
+    value: Any, style: dict[str, Any], own: str | None, data: st.DataObject
+) -> None:
+    text = write(value, style)
+    pad = data.draw(st.sampled_from(["", " ", "\n", "\r\n\t "]), label="pad")
+    body = (pad + text + pad).encode("utf-8")
+    json.loads(body)  # the generator only makes valid JSON
+    for extractor in (JsonKeys("user_id"), JsonKeys("user_id", "owner_id"), JsonKeys("owner_id")):
+        check_sound(extractor, view(body, "application/json"), own)
+
+
+@PROPS
+@given(st.lists(st.tuples(st.sampled_from(OWNERS + [8812345]), st.sampled_from(["", " ", "\n"])), max_size=6))
+def test_json_records_of_numbers_and_strings(records: list[tuple[Any, str]]) -> None:
+    """The benchmark shape: lists of records with a number or string owner, compact or spaced."""
+    parts = [f'{{"user_id":{ws}{json.dumps(o)}{ws},"n":1}}' for o, ws in records]
+    body = ('{"items":[' + ",".join(parts) + "]}").encode()
+    for own in REQUESTERS:
+        check_sound(JsonKeys("user_id"), view(body, "application/json"), own)
+
+
+# --------------------------------------------------------------------------- HTML
+
+attr_names = st.sampled_from(["data-owner", "DATA-OWNER", "Data-Owner", "xdata-owner", "data-owner-x", "data-uid"])
+attr_values = st.one_of(
+    st.sampled_from(OWNERS),
+    st.sampled_from(OWNERS).map(lambda o: "".join(f"&#{ord(c)};" for c in o[:2]) + o[2:]),
+    st.sampled_from([" " + ALICE, ALICE + " ", "", "a&amp;b", "<x>"]),
+)
+quotes = st.sampled_from(['"', "'", ""])
+spaces = st.sampled_from(["", " ", "\n", "\u00a0"])
+fillers = st.sampled_from(
+    ["<div>", "</div>", "text ", "日本語 ", "renée ", "\u0131", "\u017f", "\u212a", "<p class=x>"]
+)
+
+
+@st.composite
+def html_pages(draw: st.DrawFn) -> str:
+    pieces = []
+    for _ in range(draw(st.integers(0, 6))):
+        if draw(st.booleans()):
+            pieces.append(draw(fillers))
+            continue
+        name = draw(attr_names)
+        if draw(st.integers(0, 5)) == 0:  # a name whose letters Unicode case-folding can reach
+            name = name.replace("i", "\u0131")
+        q = draw(quotes)
+        value = draw(attr_values)
+        if q == "" and (not value or any(c in value for c in " \"'=<>`")):
+            q = '"'
+        pieces.append(f"<tr {name}{draw(spaces)}={draw(spaces)}{q}{value}{q}>")
+    return "".join(pieces)
+
+
+@PROPS
+@given(html_pages(), st.sampled_from(REQUESTERS), st.sampled_from(["utf-8", "shift_jis", None]))
+def test_html_fast_path_proves_only_what_the_exact_scan_finds(page: str, own: str | None, charset: str | None) -> None:
+    try:
+        body = page.encode(charset or "utf-8")
+    except UnicodeEncodeError:
+        body = page.encode("utf-8")
+        charset = "utf-8"
+    content_type = "text/html" + (f"; charset={charset}" if charset else "")
+    for extractor in (HtmlAttribute(), HtmlAttribute("data-uid"), HtmlAttribute("data-owner-x")):
+        check_sound(extractor, view(body, content_type), own)
+
+
+# --------------------------------------------------------------------------- the guard's decision
+
+
+class Exact:
+    """The same extractor with the fast path disabled."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.name = inner.name
+        self.kind = inner.kind
+        self.media = inner.media
+
+    def owners(self, v: ResponseView) -> Iterable[str]:
+        result: Iterable[str] = self.inner.owners(v)
+        return result
+
+    def only_own(self, v: ResponseView, own: str | None) -> int:
+        return UNPROVEN
+
+
+def decide(extractors: list[Any], requester: str | None, content_type: str, body: bytes) -> tuple[bool, int, list[str]]:
+    events: list[AuditEvent] = []
+    guard = Guard(secret_key="fastpath-secret", extractors=extractors, bind_sessions=False, on_event=events.append)
+    context = RequestContext()
+    context.requester = Identity(requester) if requester is not None else None
+    exchange = guard.exchange(RequestInfo("GET", "/me", "http", {}, lambda: []), context)
+    exchange.start(200, [(b"content-type", content_type.encode())])
+    verdict = exchange.verdict if not exchange.needs_body else exchange.finish(body)
+    assert verdict is not None
+    return verdict.blocked, verdict.status, [e.kind.value for e in events]
+
+
+@PROPS
+@given(json_values, styles, html_pages(), st.sampled_from(REQUESTERS))
+def test_guard_decides_the_same_with_and_without_the_fast_path(
+    value: Any, style: dict[str, Any], page: str, requester: str | None
+) -> None:
+    json_body = write(value, style).encode()
+    html_body = page.encode()
+    for content_type, body in (("application/json", json_body), ("text/html; charset=utf-8", html_body)):
+        fast = [JsonKeys("user_id", "owner_id"), HtmlAttribute()]
+        exact = [Exact(e) for e in fast]
+        assert decide(fast, requester, content_type, body) == decide(exact, requester, content_type, body)
+
+
+def test_known_traps_are_not_proved_clean() -> None:
+    """Hand-picked bodies where a naive byte search would be fooled."""
+    json_traps = [
+        b'{"user\\u005fid": "' + BOB.encode() + b'"}',  # escaped key
+        b'{"user_id": 88123456}',  # a longer number than the requester's
+        b'{"user_id": 8812345.0}',  # a float
+        b'{"user_id": ["' + ALICE.encode() + b'", "' + BOB.encode() + b'"]}',  # a list under the key
+        b'{"user_id" :\t"' + BOB.encode() + b'"}',
+    ]
+    for body in json_traps:
+        for own in (ALICE, NUMERIC):
+            v = view(body, "application/json")
+            proof = JsonKeys("user_id").only_own(v, own)
+            assert not proof or set(JsonKeys("user_id").owners(v)) <= {own}, body
+    html_traps = ['<a data-\u0131d="bob-9c2e">', '<a DATA-OWNER="bob-9c2e">', '<a data-owner = "bob-9c2e">']
+    for page in html_traps:
+        for extractor in (HtmlAttribute("data-id"), HtmlAttribute()):
+            v = view(page.encode(), "text/html; charset=utf-8")
+            proof = extractor.only_own(v, ALICE)
+            assert not proof or set(extractor.owners(v)) <= {ALICE}, page
+
+
+def test_records_of_own_data_are_proved_by_the_fast_path() -> None:
+    """The common case really takes the fast path (else the benchmarks measure the slow one)."""
+    body = json.dumps({"items": [{"user_id": 8812345, "x": 1}] * 50}, separators=(",", ":")).encode()
+    assert JsonKeys("user_id").only_own(view(body, "application/json"), NUMERIC)
+    page = ('<tr data-owner="' + ALICE + '">' + "<td>x</td></tr>") * 50
+    assert HtmlAttribute().only_own(view(page.encode(), "text/html; charset=utf-8"), ALICE)
+    assert re.search(rb"\d", body)
+
+
+# --------------------------------------------------------------------------- benchmarks smoke
+
+
+def test_benchmarks_quick_round_runs() -> None:
+    """One tiny in-process round of ``python -m benchmarks``, both stacks, and its table."""
+    from benchmarks import report
+    from benchmarks.bodies import all_bodies
+    from benchmarks.inprocess import run_inprocess
+
+    small = [b for b in all_bodies() if b.name in ("json-1k", "image-256k")]
+    cells = run_inprocess(1, True, bodies=small, variants=("bare", "respguard", "naive"))
+    rows = [c.row() for c in cells]
+    assert {(r["stack"], r["body"], r["variant"]) for r in rows} == {
+        (s, b.name, v) for s in ("asgi", "wsgi") for b in small for v in ("bare", "respguard", "naive")
+    }
+    assert all(r["ratio_to_bare"] > 0 for r in rows)
+    table = report.markdown({"meta": {"date": "today", "command": "test"}, "inprocess": rows})
+    assert "| asgi | json-1k |" in table
