@@ -24,6 +24,9 @@ from dataclasses import dataclass
 from ._http import HTTPError, Response, request
 
 CACHE_HEADER = "x-replay-cache"
+#: On a 502: why the upstream request failed (the harness attributes it like its own failures).
+UPSTREAM_ERROR_HEADER = "x-replay-upstream-error"
+UPSTREAM_STARTED_HEADER = "x-replay-upstream-started"
 _HOP = frozenset({"connection", "keep-alive", "transfer-encoding", "content-length", "te", "upgrade"})
 
 
@@ -63,6 +66,10 @@ def shared_ttl(req_headers: dict[str, str], response: Response) -> float | None:
             except ValueError:
                 return None
     return None  # no explicit freshness: the proxy does not guess heuristically
+
+
+def _started(exc: HTTPError) -> list[tuple[str, str]]:
+    return [(UPSTREAM_STARTED_HEADER, "1")] if exc.started else []
 
 
 class CachingProxy:
@@ -131,8 +138,12 @@ class CachingProxy:
                 forward = [(k, v) for k, v in headers.items() if k not in _HOP and k != "host"]
                 try:
                     response = await request(self.upstream, method, path, headers=forward, body=body)
-                except HTTPError:
-                    response = Response(502, [("content-type", "text/plain")], b"bad gateway\n")
+                except HTTPError as exc:
+                    response = Response(
+                        502,
+                        [("content-type", "text/plain"), (UPSTREAM_ERROR_HEADER, exc.reason), *_started(exc)],
+                        b"bad gateway\n",
+                    )
                 else:
                     if method == "GET":
                         self.store(path, headers, response)

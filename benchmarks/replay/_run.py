@@ -34,7 +34,7 @@ from examples.customers import CUSTOMER_COUNT, make_record, password_of
 from ._apps import RENDERED_HEADER, WORKER_HEADER, read_events
 from ._classify import Outcome, Person, Tally, World, classify, classify_record, is_block, resolve_block
 from ._http import CookieJar, HTTPError, Response, request
-from ._proxy import CachingProxy
+from ._proxy import UPSTREAM_ERROR_HEADER, UPSTREAM_STARTED_HEADER, CachingProxy
 
 BINDING_COOKIE = "respguard_bind"
 
@@ -163,12 +163,10 @@ class Run:
             )
         except HTTPError as exc:
             response = None
-            reasons = self.stats.error_reasons
-            reasons[exc.reason] = reasons.get(exc.reason, 0) + 1
-            if self.restart_at is not None and time.monotonic() - self.restart_at < RESTART_WINDOW:
-                self.stats.errors_at_restart += 1
-                if not exc.started:
-                    self.stats.resets_at_restart += 1
+            self._failed(exc.reason, exc.started)
+        if response is not None and response.status == 502 and response.header(UPSTREAM_ERROR_HEADER):
+            # The caching proxy could not reach the server: the same failure, one hop further.
+            self._failed(str(response.header(UPSTREAM_ERROR_HEADER)), bool(response.header(UPSTREAM_STARTED_HEADER)))
         if response is not None:
             self._observe(browser, response, bool(cookie and BINDING_COOKIE + "=" in cookie))
         if self.trace is not None:
@@ -187,6 +185,14 @@ class Run:
                 ],
             }
         return rid, response
+
+    def _failed(self, reason: str, started: bool) -> None:
+        reasons = self.stats.error_reasons
+        reasons[reason] = reasons.get(reason, 0) + 1
+        if self.restart_at is not None and time.monotonic() - self.restart_at < RESTART_WINDOW:
+            self.stats.errors_at_restart += 1
+            if not started:
+                self.stats.resets_at_restart += 1
 
     def _observe(self, browser: Browser, response: Response, sent_binding: bool) -> None:
         stats = self.stats
