@@ -53,6 +53,8 @@ def row(spec: ServerSpec, bug: str, guard: bool, run: Run) -> dict[str, Any]:
         "cross_worker_checks": stats.cross_worker,
         "worker_restarts": stats.restarts,
         "restart_replaced": stats.restart_replaced,
+        "requests_served_by_new_worker": stats.new_worker_requests,
+        "bindings_from_old_workers_checked_by_new_worker": stats.new_worker_binding_checks,
         "connection_errors_at_restart": stats.errors_at_restart,
         "resets_before_any_response_byte_at_restart": stats.resets_at_restart,
         "retried_gets": stats.retried,
@@ -97,7 +99,10 @@ def table(rows: Sequence[dict[str, Any]]) -> str:
         d = r["details"]
         notes = [verdict(r)]
         if d["worker_restarts"]:
-            notes.append("worker restarted" + ("" if d["restart_replaced"] else " (no replacement seen)"))
+            note = "worker restarted" + ("" if d["restart_replaced"] else " (no replacement seen)")
+            if d["bindings_from_old_workers_checked_by_new_worker"]:
+                note += f" (new worker checked {d['bindings_from_old_workers_checked_by_new_worker']} old bindings)"
+            notes.append(note)
         if d["cross_worker_checks"]:
             notes.append(f"{d['cross_worker_checks']} cross-worker binding checks")
         if d["writes_that_happened"]:

@@ -74,6 +74,9 @@ class Stats:
     retried: int = 0
     restarts: int = 0
     restart_replaced: bool = False
+    #: responses from the worker started by the restart, and those checking a binding an old worker issued
+    new_worker_requests: int = 0
+    new_worker_binding_checks: int = 0
     #: connection failures while a worker restarted, and those with no response byte at all
     errors_at_restart: int = 0
     resets_at_restart: int = 0
@@ -121,6 +124,7 @@ class Run:
         self.pending: list[tuple[str, Person, str, str | None]] = []
         self.member_serial = 0
         self.restart_at: float | None = None
+        self.workers_before_restart: set[str] | None = None
         self.trace: list[dict[str, Any]] | None = [] if trace else None
         self.trace_path = trace
         self._sent: dict[str, dict[str, Any]] = {}
@@ -141,6 +145,7 @@ class Run:
         assert self.restart is not None
         self.restart_at = time.monotonic()
         before = set(self.stats.workers_seen)
+        self.workers_before_restart = before
         self.stats.restarts += 1
         self.stats.restart_replaced = await self.restart(before)
 
@@ -202,6 +207,11 @@ class Run:
             stats.workers_seen.add(worker)
             if sent_binding and browser.bound_by is not None and worker != browser.bound_by:
                 stats.cross_worker += 1
+            before = self.workers_before_restart
+            if before is not None and worker not in before:
+                stats.new_worker_requests += 1
+                if sent_binding and browser.bound_by in before:
+                    stats.new_worker_binding_checks += 1
         for line in response.header_values("set-cookie"):
             if line.startswith(BINDING_COOKIE + "="):
                 value = line.split(";", 1)[0].split("=", 1)[1]
