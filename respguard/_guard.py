@@ -53,6 +53,10 @@ _BODY_HEADERS = frozenset(
 )
 #: Blocks that keep the browser's binding: clearing it would let the next request re-bind wrongly.
 _KEEP_BINDING = frozenset({"session_drift", "cross_owner_write"})
+#: Every spelling of the header name ``Headers.get("cookie")`` matches (it compares lower-cased).
+_COOKIE_NAMES = frozenset(
+    "".join(c.upper() if (i >> n) & 1 else c for n, c in enumerate("cookie")).encode() for i in range(64)
+)
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 
 
@@ -306,7 +310,7 @@ class Guard:
         )
         self._has_login_paths = bool(login_paths)
         self._plans: dict[bytes, tuple[str, str, tuple[Extractor, ...], bool]] = {}
-        self._bound: dict[tuple[str, Identity], tuple[float, Binding, float]] = {}
+        self._bound: dict[str, tuple[Identity, float, Binding, float]] = {}
 
     def _media_plan(self, content_type: bytes) -> tuple[str, str, tuple[Extractor, ...], bool]:
         """(media class, media type, body extractors, needs the body) for one Content-Type value."""
@@ -373,6 +377,8 @@ class Exchange:
         "_bindings",
         "_bind_cookie",
         "_clean",
+        "_cookie",
+        "_cookie_read",
         "named",
     )
 
@@ -403,6 +409,8 @@ class Exchange:
         self._bindings: list[Binding] | None = None
         self._bind_cookie: str | None = None  # the Cookie header, when every binding in it loaded
         self._clean = False  # start() saw no header an extractor strips
+        self._cookie: str | None = None
+        self._cookie_read = False
         self.named: list[tuple[str, str]] = []  # owners the request itself named (inbound)
 
     # ------------------------------------------------------------------ start
@@ -490,13 +498,15 @@ class Exchange:
         if guard.bind_sessions:
             if guard._has_login_paths and guard._login_path(request.path):
                 return False
-            cookie = request.headers.get("cookie")
+            cookie = self._request_cookie()
             if cookie is None:
                 return False
-            entry = guard._bound.get((cookie, requester))
+            entry = guard._bound.get(cookie)
             if entry is None:
                 return False
-            valid_until, binding, refresh_at = entry
+            bound_to, valid_until, binding, refresh_at = entry
+            if bound_to != requester:
+                return False
             now = time.time()
             if now > valid_until:
                 return False
@@ -559,7 +569,8 @@ class Exchange:
                 bound.clear()
             last = self.binding
             refresh_at = last.issued_at + codec.max_age / 2 if last.key_index == 0 else float("-inf")
-            bound[(self._bind_cookie, requester)] = (
+            bound[self._bind_cookie] = (
+                requester,
                 min(b.issued_at for b in bindings) + codec.max_age,
                 last,
                 refresh_at,
@@ -570,7 +581,7 @@ class Exchange:
         """The valid binding cookies of the request (bad ones are logged once and ignored)."""
         if self._bindings is None:
             codec = self.guard.codec
-            cookie = self.request.headers.get("cookie")
+            cookie = self._request_cookie()
             bindings: list[Binding] = []
             rejected = False
             for value in cookie_values(cookie, codec.cookie_name) if cookie else ():
@@ -809,7 +820,7 @@ class Exchange:
                     return self._violation(EventKind.SHARED_CACHE, "personal data marked for shared caches", ())
                 self._event(EventKind.SHARED_CACHE, Action.REPORTED, "personal data marked for shared caches", ())
             else:
-                headers = private_headers(headers, vary_cookie=self.request.headers.get("cookie") is not None)
+                headers = private_headers(headers, vary_cookie=self._request_cookie() is not None)
         if self.binding_header is not None:
             headers = [*headers, (b"set-cookie", self.binding_header)]
         return Verdict(self.status, headers, None, False)
@@ -838,6 +849,16 @@ class Exchange:
         return Verdict(page.status, headers, body, True)
 
     # ------------------------------------------------------------------ helpers
+    def _request_cookie(self) -> str | None:
+        """The request's Cookie header exactly as ``request.headers.get("cookie")`` gives it, read once."""
+        if not self._cookie_read:
+            self._cookie_read = True
+            for key, value in self.request.headers.raw:
+                if key in _COOKIE_NAMES:
+                    self._cookie = value.decode("latin-1")
+                    break
+        return self._cookie
+
     def _header(self, key: bytes) -> str | None:
         for k, v in self.headers:
             if k.lower() == key:
