@@ -69,8 +69,17 @@ def row(spec: ServerSpec, bug: str, guard: bool, run: Run) -> dict[str, Any]:
     return out
 
 
+def failed_row(spec: ServerSpec, bug: str, guard: bool, error: str) -> dict[str, Any]:
+    out: dict[str, Any] = {"server": spec.name, "workers": spec.workers, "bug": bug, "guard": "on" if guard else "off"}
+    out.update({"requests": 0, **dict.fromkeys(COUNTERS, 0)})
+    out["details"] = {"error": error}
+    return out
+
+
 def verdict(r: dict[str, Any]) -> str:
     """The goal of each row: guard off shows the leak; guard on has 0 leaks, false blocks, errors."""
+    if "error" in r["details"]:
+        return "FAIL " + r["details"]["error"]
     if r["guard"] == "on":
         bad = [f"{k}={r[k]}" for k in ("leaks", "false_blocks", "server_errors") if r[k]]
         if not bad:
@@ -98,6 +107,9 @@ def table(rows: Sequence[dict[str, Any]]) -> str:
     for r in rows:
         d = r["details"]
         notes = [verdict(r)]
+        if "error" in d:
+            body.append([str(r[c]) for c in _COLUMNS] + notes)
+            continue
         if d["worker_restarts"]:
             note = "worker restarted" + ("" if d["restart_replaced"] else " (no replacement seen)")
             if d["bindings_from_old_workers_checked_by_new_worker"]:
@@ -123,6 +135,15 @@ def table(rows: Sequence[dict[str, Any]]) -> str:
     lines.append("-|-".join("-" * w for w in widths))
     lines += [" | ".join(c.ljust(w) for c, w in zip(b, widths, strict=True)).rstrip() for b in body]
     return "\n".join(lines)
+
+
+LEGEND = """\
+correct: the browser's own data, or the answer it expected (an app's own refusal of an attack);
+leaks: another person's id or e-mail reached it, or its write to another's record happened;
+blocked: respguard's block page over someone else's data (resolved with the audit event of the request id);
+false_blocks: respguard's block page over the browser's own data; server_errors: a 5xx other than the
+block page, or no complete response; other: any other 4xx from the app. Goal: guard off, leaks > 0;
+guard on, 0 leaks, 0 false blocks, 0 server errors."""
 
 
 def markdown(rows: Sequence[dict[str, Any]]) -> str:
@@ -254,7 +275,11 @@ async def amain(args: argparse.Namespace) -> list[dict[str, Any]]:
             trace = None
             if args.trace:
                 trace = os.path.join(args.trace, f"{spec.name}-{spec.workers}-{bug}-{'on' if guard else 'off'}.jsonl")
-            r = await run_one(spec, bug, guard, mode, args.seed, workdir, not args.no_restart, trace)
+            try:
+                r = await run_one(spec, bug, guard, mode, args.seed, workdir, not args.no_restart, trace)
+            except RuntimeError as exc:  # the server did not start: report the row, go on
+                print(f"  {spec.label:<20} {bug:<18} {exc}", file=sys.stderr, flush=True)
+                r = failed_row(spec, bug, guard, str(exc).splitlines()[0])
             results[index] = r
             counts = " ".join(f"{k}={r[k]}" for k in ("requests", *COUNTERS))
             print(
@@ -297,6 +322,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         signal.signal(signal.SIGTERM, previous[0])
         signal.signal(signal.SIGINT, previous[1])
     print(table(rows))
+    print()
+    print(LEGEND)
     if args.markdown:
         print()
         print(markdown(rows))

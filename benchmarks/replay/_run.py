@@ -1,4 +1,4 @@
-"""One replay run: a server (or an in-process target), one bug, guard off or on, many browsers.
+"""One replay run: one server, one bug, guard off or on, many browsers.
 
 Every simulated browser has its own cookie jar and knows who it is; every
 request carries a unique ``X-Request-Id``; every response is classified by
@@ -12,8 +12,10 @@ request carries a unique ``X-Request-Id``; every response is classified by
   seen even when the response to the attacker was blocked;
 - ``bulk-emails``: browsers opening the newsletter preview;
 - ``shared-cache``: browsers reading ``/api/me`` through :class:`._proxy.CachingProxy`;
-- ``none``: the correct app under a mix of all of it (attacks included, which the
-  app refuses itself): with the guard on, every block here would be a false block.
+- ``none``: the correct app under a mix of all of it (sign-ups and attacks
+  included; the app refuses the attacks itself, the guard refuses them first):
+  the control row, where any leak or block of a browser's own data is the
+  harness's or the guard's fault, never the app's.
 
 With 2 workers, one worker is restarted (SIGTERM, its supervisor starts a new
 one) when 40 % of the requests were sent.
