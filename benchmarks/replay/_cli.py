@@ -59,6 +59,8 @@ def row(spec: ServerSpec, bug: str, guard: bool, run: Run) -> dict[str, Any]:
         "resets_before_any_response_byte_at_restart": stats.resets_at_restart,
         "retried_gets": stats.retried,
         "unresolved_blocks": stats.unresolved_blocks,
+        "blocks_checked_against_app_truth": stats.truth_checked,
+        "event_vs_app_truth_disagreements": stats.truth_disagreements,
         "attacks": stats.attacks,
         "writes_that_happened": stats.side_effects,
         "cache_hits": stats.cache_hits,
@@ -125,6 +127,11 @@ def table(rows: Sequence[dict[str, Any]]) -> str:
             notes.append(f"{d['cache_hits']} cache hits")
         if d["own_pages_withheld_for_shared_cache"]:
             notes.append(f"{d['own_pages_withheld_for_shared_cache']} own pages withheld (public cache policy)")
+        if d["event_vs_app_truth_disagreements"] or d["unresolved_blocks"]:
+            notes.append(
+                f"CHECK: {d['event_vs_app_truth_disagreements']} event/app-truth disagreements, "
+                f"{d['unresolved_blocks']} blocks without an event"
+            )
         if d["retried_gets"]:
             notes.append(f"{d['retried_gets']} GETs retried")
         if r["guard"] == "off" and r["server_errors"]:

@@ -83,6 +83,9 @@ class Stats:
     errors_at_restart: int = 0
     resets_at_restart: int = 0
     unresolved_blocks: int = 0
+    #: blocks resolved by the app's own note of whose record it rendered, and how often the event disagreed
+    truth_checked: int = 0
+    truth_disagreements: int = 0
     cache_hits: int = 0
     own_withheld_for_cache: int = 0
     attacks: int = 0
@@ -258,8 +261,12 @@ class Run:
                 if rendered == me.id:
                     self.stats.own_withheld_for_cache += 1
             elif rendered and me.id not in self.world.shared_ids:
-                # The app's own note of whose record it rendered for this request.
+                # The app's own note of whose record it rendered for this request; the event
+                # must agree with it (a cross-check of the event-based resolution).
                 outcome = Outcome.FALSE_BLOCK if rendered == me.id else Outcome.BLOCKED
+                self.stats.truth_checked += 1
+                if kinds and resolve_block(found, me, self.world) is not outcome:
+                    self.stats.truth_disagreements += 1
             else:
                 outcome = resolve_block(found, me, self.world)
             self._add(rid, outcome, note)
