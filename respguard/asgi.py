@@ -69,7 +69,7 @@ class ASGIMiddleware:
             if replay is None:
                 return  # refused before the app ran
             receive = replay
-        await _Responder(exchange, send).run(self.app, scope, receive)
+        await self.app(scope, receive, _Responder(exchange, send).on_send)
 
 
 async def _check_inbound(exchange: Exchange, scope: Scope, receive: Receive, send: Send) -> Receive | None:
@@ -147,9 +147,6 @@ class _Responder:
         self.size = 0
         self.limit = exchange.guard.max_body_bytes
 
-    async def run(self, app: ASGIApp, scope: Scope, receive: Receive) -> None:
-        await app(scope, receive, self.on_send)
-
     async def _send_verdict_start(self, verdict: Verdict) -> None:
         start = self.start
         assert start is not None
@@ -177,7 +174,7 @@ class _Responder:
                 await self._send_block(verdict)
             else:
                 self.state = _PASS
-                await self._send_verdict_start(verdict)
+                await self.send({**message, "status": verdict.status, "headers": verdict.headers})
             return
         if state == _PASS:
             await self.send(message)
@@ -193,7 +190,25 @@ class _Responder:
             if self.size > self.limit:
                 await self._release(self.exchange.oversize(), more)
             elif not more:
-                await self._release(self.exchange.finish(b"".join(self.chunks)), False)
+                chunks = self.chunks
+                whole = chunks[0] if len(chunks) == 1 and type(chunks[0]) is bytes else b"".join(chunks)
+                verdict = self.exchange.finish(whole)
+                if verdict.blocked:
+                    await self._send_block(verdict)
+                    return
+                # The common end, inlined from _release: the held start, then the whole body.
+                self.state = _PASS
+                self.chunks = []
+                start = self.start
+                assert start is not None
+                await self.send({**start, "status": verdict.status, "headers": verdict.headers})
+                await self.send(
+                    {
+                        "type": "http.response.body",
+                        "body": whole if verdict.body is None else verdict.body,
+                        "more_body": False,
+                    }
+                )
         elif kind == "http.response.pathsend":
             await self._pathsend(message)
         elif self.start is None:
