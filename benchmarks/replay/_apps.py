@@ -19,7 +19,6 @@ Served as ``uvicorn --factory benchmarks.replay._apps:starlette_app`` and
 
 from __future__ import annotations
 
-import fcntl
 import json
 import logging
 import os
@@ -291,6 +290,8 @@ class _FileLock:
         self._pid = -1
 
     def __enter__(self) -> _FileLock:
+        import fcntl  # POSIX only; imported here so that the module imports anywhere
+
         self._thread_lock.acquire()
         if self._pid != os.getpid():
             self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
@@ -299,6 +300,8 @@ class _FileLock:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        import fcntl
+
         fcntl.flock(self._fd, fcntl.LOCK_UN)
         self._thread_lock.release()
 

@@ -101,6 +101,16 @@ atexit.register(stop_all)
 def children(pid: int) -> list[int]:
     """Direct child processes of ``pid`` (Linux ``/proc``), minus multiprocessing's resource tracker."""
     out = []
+    if not os.path.isdir("/proc/self/task"):  # not Linux: ask pgrep
+        try:
+            found = subprocess.run(["pgrep", "-fl", "-P", str(pid)], capture_output=True, text=True, timeout=5)
+        except (OSError, subprocess.SubprocessError):
+            return out
+        for line in found.stdout.splitlines():
+            child, _, command = line.partition(" ")
+            if child.isdigit() and "resource_tracker" not in command:
+                out.append(int(child))
+        return out
     try:
         with open(f"/proc/{pid}/task/{pid}/children") as file:
             pids = [int(p) for p in file.read().split()]
