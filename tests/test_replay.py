@@ -116,6 +116,37 @@ def test_cookie_jar_sets_and_clears() -> None:
     assert jar.header() is None
 
 
+def test_the_client_reads_chunked_and_close_delimited_bodies() -> None:
+    async def scenario() -> tuple[bytes, bytes]:
+        async def chunked(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            await reader.readuntil(b"\r\n\r\n")
+            writer.write(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n1\r\n!\r\n0\r\n\r\n")
+            await writer.drain()
+            writer.close()
+
+        async def until_close(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            await reader.readuntil(b"\r\n\r\n")
+            writer.write(b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n")
+            for _ in range(3):
+                writer.write(b"x" * 70000)
+                await writer.drain()
+                await asyncio.sleep(0.01)
+            writer.close()
+
+        servers = [await asyncio.start_server(h, "127.0.0.1", 0) for h in (chunked, until_close)]
+        try:
+            first, second = [await request(s.sockets[0].getsockname()[1], "GET", "/") for s in servers]
+        finally:
+            for server in servers:
+                server.close()
+                await server.wait_closed()
+        return first.body, second.body
+
+    first, second = asyncio.run(asyncio.wait_for(scenario(), 10))
+    assert first == b"hello!"
+    assert second == b"x" * 210000
+
+
 @pytest.mark.parametrize(
     ("headers", "ttl"),
     [

@@ -143,7 +143,7 @@ async def _exchange(
         writer.close()
         try:
             await writer.wait_closed()
-        except (OSError, asyncio.CancelledError):
+        except OSError:
             pass
 
 
@@ -182,8 +182,15 @@ async def _read_response(reader: asyncio.StreamReader, method: str) -> Response:
             if not length.isdigit() or int(length) > MAX_BODY:
                 raise HTTPError("bad content-length", started=True)
             response.body = await reader.readexactly(int(length))
-        else:
-            response.body = await reader.read(MAX_BODY)
+        else:  # delimited by the end of the connection
+            chunks: list[bytes] = []
+            total = 0
+            while chunk := await reader.read(65536):
+                total += len(chunk)
+                if total > MAX_BODY:
+                    raise HTTPError("body too large", started=True)
+                chunks.append(chunk)
+            response.body = b"".join(chunks)
     except asyncio.IncompleteReadError:
         raise HTTPError("truncated body", started=True) from None
     except OSError as exc:
