@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import json
 import os
 import re
 import zlib
@@ -281,6 +282,37 @@ def browser_foreign(body: bytes, headers: list[tuple[bytes, bytes]], own: str) -
     return {o for o in parser.owners if o and o != own}
 
 
+def client_foreign(body: bytes, headers: list[tuple[bytes, bytes]], own: str) -> set[str]:
+    """An independent model of a JavaScript client: ``await response.json()`` decodes UTF-8
+    (BOM dropped, bad bytes replaced) and JSON.parse reads every key; the owners other than ``own``."""
+    raw = Headers(headers)
+    try:
+        body = decode_content(body, raw.get("content-encoding"), 1 << 24)
+    except Exception:
+        return set()
+    text = body.decode("utf-8", "replace").removeprefix("\ufeff")
+    found: set[str] = set()
+
+    def pairs(items: list[tuple[str, object]]) -> dict[str, object]:
+        for key, value in items:
+            if key in ("user_id", "owner_id"):
+                for item in value if isinstance(value, list) else [value]:
+                    if isinstance(item, str) and item:
+                        found.add(item)
+                    elif isinstance(item, (int, float)) and not isinstance(item, bool):
+                        found.add(json.dumps(item))
+        return dict(items)
+
+    def no_constants(name: str) -> object:
+        raise ValueError(name)  # JSON.parse knows no NaN/Infinity
+
+    try:
+        json.loads(text, object_pairs_hook=pairs, parse_constant=no_constants)
+    except (ValueError, RecursionError):
+        return set()  # the client gets an error, not data
+    return {o for o in found if o != own}
+
+
 def _check_sound(kind: str, guard: Guard, headers: list[tuple[bytes, bytes]], body: bytes, cuts: list[int]) -> None:
     chunks = split(body, cuts)
     for stack in ("asgi", "wsgi"):
@@ -296,6 +328,9 @@ def _check_sound(kind: str, guard: Guard, headers: list[tuple[bytes, bytes]], bo
             if kind == "html":
                 shown = browser_foreign(body, headers, ALICE)
                 assert not shown, f"{stack} passed a page a browser shows with {shown}"
+            else:
+                shown = client_foreign(body, headers, ALICE)
+                assert not shown, f"{stack} passed JSON a client reads with {shown}"
             assert EVENTS == []
         else:
             assert (status, out_body) == (403, BLOCK)
