@@ -849,6 +849,12 @@ class Exchange:
         return Verdict(page.status, headers, body, True)
 
     # ------------------------------------------------------------------ helpers
+    def known_cookie(self, cookie: str | None) -> None:
+        """An adapter read the request's Cookie header more cheaply: exactly what
+        ``request.headers.get("cookie")`` would give (``None`` if there is none)."""
+        self._cookie = cookie
+        self._cookie_read = True
+
     def _request_cookie(self) -> str | None:
         """The request's Cookie header exactly as ``request.headers.get("cookie")`` gives it, read once."""
         if not self._cookie_read:
