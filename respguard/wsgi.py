@@ -30,6 +30,13 @@ WSGIApp = Callable[[WSGIEnviron, StartResponse], Iterable[bytes]]
 _REASONS = {403: "Forbidden", 451: "Unavailable For Legal Reasons", 500: "Internal Server Error"}
 
 
+#: Environ keys other than ``HTTP_COOKIE`` that environ_headers() would also name ``cookie``.
+_ODD_COOKIE_KEYS = frozenset(
+    "HTTP_" + "".join(c.lower() if (i >> n) & 1 else c for n, c in enumerate("COOKIE")) for i in range(1, 64)
+)
+_NO_COOKIE: Any = object()
+
+
 def environ_headers(environ: WSGIEnviron) -> RawHeaders:
     """The request headers of a WSGI environ, as a raw header list."""
     headers: RawHeaders = []
@@ -167,6 +174,12 @@ class WSGIMiddleware:
         )
         guard = self.guard
         exchange = guard.exchange(request, context)
+        if not environ.keys() & _ODD_COOKIE_KEYS:  # else environ_headers() decides which comes first
+            cookie = environ.get("HTTP_COOKIE", _NO_COOKIE)
+            if cookie is _NO_COOKIE:
+                exchange.known_cookie(None)
+            else:  # as environ_headers() and Headers.get() would give it
+                exchange.known_cookie(str(cookie).encode("latin-1", "replace").decode("latin-1"))
         if guard.inbound and guard.checks_inbound(request):
             refusal = _check_inbound(exchange, environ)
             if refusal is not None:
