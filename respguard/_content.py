@@ -28,7 +28,8 @@ def media_class(content_type: str | None) -> tuple[str, str]:
     if not content_type:
         return OTHER, ""
     media = content_type.split(";", 1)[0].strip().lower()
-    if media == "application/json" or media.endswith("+json"):
+    # WHATWG's "JSON MIME type": application/json, text/json, or any */*+json.
+    if media in ("application/json", "text/json") or media.endswith("+json"):
         return JSON, media
     if media in ("text/html", "application/xhtml+xml"):
         return HTML, media
