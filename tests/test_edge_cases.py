@@ -463,6 +463,22 @@ CASES: list[Case] = [
         headers=(("Content-Type", "image/png"), ("Content-Type", "image/webp")),
         chunks=(b"\x89PNG....",),
     ),
+    # WHATWG's JSON MIME types: application/json, text/json, */*+json.
+    Case(
+        "text-json-foreign",
+        headers=(("Content-Type", "text/json; charset=utf-8"),),
+        chunks=(FOREIGN,),
+        expect="block",
+        events=("owner_mismatch",),
+    ),
+    Case(
+        "vnd-api-json-foreign",
+        headers=(("Content-Type", "application/vnd.api+json"),),
+        chunks=(FOREIGN,),
+        expect="block",
+        events=("owner_mismatch",),
+    ),
+    Case("text-json-own", headers=(("Content-Type", "TEXT/JSON"),), chunks=(OWN,), personal=True),
     # ------------------------------------------------------------- charsets
     Case(
         "sjis-declared-own",
