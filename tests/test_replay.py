@@ -1,9 +1,10 @@
 """The incident replay harness (``benchmarks/replay``): its truth, and one tiny real replay.
 
 The unit tests pin the classification the README's replay table rests on; the
-last tests start one uvicorn worker (127.0.0.1, a free port, stopped in
-``finally``) and prove the harness sees a leak without the guard and a block
-with it.
+last tests start real servers (127.0.0.1, a free port, stopped in ``finally``):
+one uvicorn worker, to prove the harness sees a leak without the guard and a
+block with it; two gunicorn workers, one restarted mid-run, to prove a binding
+made on one worker holds on the other and on the replacement.
 """
 
 from __future__ import annotations
@@ -26,10 +27,11 @@ from benchmarks.replay._classify import (
     is_block,
     resolve_block,
 )
+from benchmarks.replay._cli import restarter
 from benchmarks.replay._http import CookieJar, Response, request
 from benchmarks.replay._proxy import CachingProxy, shared_ttl
-from benchmarks.replay._run import replay
-from benchmarks.replay._servers import SERVERS, children, start_server
+from benchmarks.replay._run import Run, replay
+from benchmarks.replay._servers import SERVERS, ServerSpec, children, start_server
 from examples.customers import Shop, all_records, make_record, write_card
 
 SECRET = "replay-test-secret"
@@ -222,45 +224,62 @@ def test_the_shared_store_is_seen_by_every_shop(tmp_path: Any) -> None:
 # ---------------------------------------------------------------------- one tiny real replay
 
 
-def _tiny_replay(tmp_path: Any, *, bug: str, guard: bool) -> tuple[dict[str, int], dict[str, Any]]:
-    spec = SERVERS[0]  # one uvicorn worker
+def _tiny_replay(
+    tmp_path: Any, *, bug: str, guard: bool, spec: ServerSpec = SERVERS[0], budget: int = 60
+) -> tuple[Run, dict[str, Any]]:
     run_dir = str(tmp_path / f"{bug}-{guard}")
     os.makedirs(run_dir)
+    store = None
+    if spec.workers > 1:
+        store = os.path.join(run_dir, "shop.sqlite")
+        create_store(store, all_records())
 
-    async def scenario() -> tuple[dict[str, int], dict[str, Any]]:
-        server = await start_server(spec, bug=bug, guard=guard, secret=SECRET, run_dir=run_dir, store=None)
+    async def scenario() -> tuple[Run, dict[str, Any]]:
+        server = await start_server(spec, bug=bug, guard=guard, secret=SECRET, run_dir=run_dir, store=store)
         try:
             run = await replay(
                 port=server.port,
                 bug=bug,
                 guard=guard,
-                budget=60,
+                budget=budget,
                 users=6,
                 seconds=8.0,
                 secret=SECRET,
                 seed=7,
                 events_dir=server.events_dir,
+                restart=restarter(server) if spec.workers > 1 else None,
             )
             events = read_events(server.events_dir)
         finally:
             server.stop()
         assert server.proc.poll() is not None
         assert children(server.proc.pid) == []
-        return run.tally.counts, events
+        return run, events
 
     return asyncio.run(asyncio.wait_for(scenario(), 40))
 
 
 def test_a_real_replay_sees_the_leak_without_the_guard(tmp_path: Any) -> None:
-    counts, events = _tiny_replay(tmp_path, bug="bulk-emails", guard=False)
+    run, events = _tiny_replay(tmp_path, bug="bulk-emails", guard=False)
+    counts = run.tally.counts
     assert counts["leaks"] > 0
     assert counts["blocked"] == counts["false_blocks"] == counts["server_errors"] == 0
     assert events == {}
 
 
 def test_a_real_replay_sees_the_block_with_the_guard(tmp_path: Any) -> None:
-    counts, events = _tiny_replay(tmp_path, bug="bulk-emails", guard=True)
+    run, events = _tiny_replay(tmp_path, bug="bulk-emails", guard=True)
+    counts = run.tally.counts
     assert counts["blocked"] > 0
     assert counts["leaks"] == counts["false_blocks"] == counts["server_errors"] == 0
     kinds = {e["kind"] for found in events.values() for e in found if e["action"] == "blocked"}
     assert kinds == {"bulk_personal_data"}
+
+
+def test_bindings_hold_across_two_workers_and_a_worker_restart(tmp_path: Any) -> None:
+    spec = next(s for s in SERVERS if s.name == "gunicorn-sync")
+    run, _ = _tiny_replay(tmp_path, bug="none", guard=True, spec=spec, budget=150)
+    counts = run.tally.counts
+    assert run.stats.cross_worker > 0  # a browser bound on one worker was checked on the other
+    assert run.stats.restarts == 1 and run.stats.restart_replaced
+    assert counts["leaks"] == counts["false_blocks"] == counts["server_errors"] == counts["other"] == 0

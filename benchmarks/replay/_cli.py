@@ -188,7 +188,7 @@ async def run_one(
             secret=SECRET,
             seed=seed,
             events_dir=server.events_dir,
-            restart=_restarter(server) if restart and spec.workers > 1 else None,
+            restart=restarter(server) if restart and spec.workers > 1 else None,
             trace=trace,
         )
     finally:
@@ -196,7 +196,7 @@ async def run_one(
     return row(spec, bug, guard, result)
 
 
-def _restarter(server: Server) -> Any:
+def restarter(server: Server) -> Any:
     async def restart(seen: set[str]) -> bool:
         workers = server.workers()
         serving = [int(p) for p in sorted(seen) if p.isdigit() and int(p) in workers]
