@@ -34,7 +34,7 @@ class Mode:
 
 
 FULL = Mode(requests=2400, users=64, seconds=120.0)
-QUICK = Mode(requests=240, users=24, seconds=20.0)
+QUICK = Mode(requests=240, users=24, seconds=10.0)
 
 
 def row(spec: ServerSpec, bug: str, guard: bool, run: Run) -> dict[str, Any]:
