@@ -448,3 +448,67 @@ def test_chunking_never_changes_the_decision(soup: Any, other_cuts: list[int]) -
     first = asgi(GUARD, ALICE, 200, headers, split(body, cuts))
     second = asgi(GUARD, ALICE, 200, headers, split(body, other_cuts))
     assert (first[0], first[2]) == (second[0], second[2])
+
+
+# --------------------------------------------------------------------------- own data always passes, byte-identical
+
+own_values = st.sampled_from([ALICE, None, "", []])
+own_docs = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(-1000, 1000), st.text(max_size=6)),
+    lambda children: st.one_of(
+        st.lists(children, max_size=4),
+        st.dictionaries(st.sampled_from(["name", "items", "note", "user"]), children, max_size=3),
+        st.fixed_dictionaries({"user_id": own_values}, optional={"data": children, "owner_id": own_values}),
+    ),
+    max_leaves=12,
+)
+ENCODE_OWN = [
+    (None, lambda b: b),
+    (b"gzip", lambda b: gzip.compress(b, mtime=0)),
+    (b"br", brotli.compress),
+    (b"deflate", zlib.compress),
+]
+
+
+@FUZZ
+@given(
+    doc=own_docs,
+    ascii_only=st.booleans(),
+    indent=st.sampled_from([None, 0, 2]),
+    coding=st.sampled_from(ENCODE_OWN),
+    cuts=st.lists(st.integers(0, 4096), max_size=5),
+    extra=st.lists(
+        st.sampled_from(
+            [(b"etag", b'"x1"'), (b"set-cookie", b"a=1"), (b"set-cookie", b"b=2"), (b"x-frame-options", b"DENY")]
+        ),
+        max_size=3,
+    ),
+    html_page=st.booleans(),
+)
+def test_own_data_always_passes_byte_identical(
+    doc: Any, ascii_only: bool, indent: int | None, coding: Any, cuts: list[int], extra: Any, html_page: bool
+) -> None:
+    if html_page:
+        text = json.dumps(doc, ensure_ascii=ascii_only)
+        plain = f'<div data-owner="{ALICE}"><pre>{text.replace("<", "&lt;")}</pre></div>'.encode()
+        content_type = b"text/html; charset=utf-8"
+    else:
+        plain = json.dumps(doc, ensure_ascii=ascii_only, indent=indent).encode()
+        content_type = b"application/json"
+    name, encode = coding
+    body = encode(plain)
+    headers = [(b"content-type", content_type), *extra]
+    if name is not None:
+        headers.append((b"content-encoding", name))
+    headers.append((b"content-length", str(len(body)).encode()))
+    chunks = split(body, cuts)
+    for stack in ("asgi", "wsgi"):
+        EVENTS.clear()
+        if stack == "asgi":
+            status, out_headers, out_body, _ = asgi(GUARD, ALICE, 200, headers, chunks)
+        else:
+            status, out_headers, out_body = wsgi(GUARD, ALICE, 200, headers, chunks)
+        assert (status, out_body) == (200, body), f"{stack}: own data must pass byte-identical"
+        assert EVENTS == []
+        for header in headers:
+            assert header in out_headers
