@@ -379,6 +379,7 @@ class Exchange:
         "_clean",
         "_cookie",
         "_cookie_read",
+        "_plain",
         "named",
     )
 
@@ -411,6 +412,7 @@ class Exchange:
         self._clean = False  # start() saw no header an extractor strips
         self._cookie: str | None = None
         self._cookie_read = False
+        self._plain = False  # start() saw no Content-Encoding: the body is scanned as it is
         self.named: list[tuple[str, str]] = []  # owners the request itself named (inbound)
 
     # ------------------------------------------------------------------ start
@@ -485,6 +487,7 @@ class Exchange:
         guard = self.guard
         strip = guard.strip_headers
         content_type = None
+        encoded = False
         for key, value in headers:
             name = key.lower()
             if name == b"content-type":
@@ -493,6 +496,8 @@ class Exchange:
                 content_type = value
             elif name in strip:
                 return False
+            elif name == b"content-encoding":
+                encoded = True
         if content_type is None or b"," in content_type:
             return False
         if guard.bind_sessions:
@@ -518,6 +523,7 @@ class Exchange:
             plan = guard._media_plan(content_type)
         self.requester = requester
         self._clean = True
+        self._plain = not encoded
         self.media, self.media_type, self.extractors, needs_body = plan
         if needs_body:
             self.needs_body = True
@@ -658,12 +664,15 @@ class Exchange:
     def finish(self, body: bytes) -> Verdict:
         """The whole body is here (at most ``max_body_bytes``): scan it and decide."""
         guard = self.guard
-        try:
-            decoded = decode_content(body, self._header(b"content-encoding"), guard.max_body_bytes)
-        except DecodedTooLarge:
-            return self.oversize("decompressed body over max_body_bytes")
-        except BodyDecodeError as exc:
-            return self._violation(EventKind.SCAN_ERROR, str(exc), ())
+        if self._plain:
+            decoded = body
+        else:
+            try:
+                decoded = decode_content(body, self._header(b"content-encoding"), guard.max_body_bytes)
+            except DecodedTooLarge:
+                return self.oversize("decompressed body over max_body_bytes")
+            except BodyDecodeError as exc:
+                return self._violation(EventKind.SCAN_ERROR, str(exc), ())
         if not decoded:
             return self._decide()
         view = self._view(decoded)
@@ -693,7 +702,9 @@ class Exchange:
             filtered = self._filter(decoded)
             if filtered is not None:
                 return filtered
-        return self._decide() if self._foreign() else (self._bulk_check(decoded) or self._decide())
+        if self.owners and self._foreign():
+            return self._decide()
+        return self._bulk_check(decoded) or self._decide()
 
     def _bulk_check(self, body: bytes) -> Verdict | None:
         """Too many distinct people's e-mails/phones/cards in one response (incident 3)."""
