@@ -174,7 +174,7 @@ class WSGIMiddleware:
         )
         guard = self.guard
         exchange = guard.exchange(request, context)
-        if not environ.keys() & _ODD_COOKIE_KEYS:  # else environ_headers() decides which comes first
+        if _ODD_COOKIE_KEYS.isdisjoint(environ):  # else environ_headers() decides which comes first
             cookie = environ.get("HTTP_COOKIE", _NO_COOKIE)
             if cookie is _NO_COOKIE:
                 exchange.known_cookie(None)
