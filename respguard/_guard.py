@@ -861,19 +861,21 @@ class Exchange:
 
     # ------------------------------------------------------------------ helpers
     def known_cookie(self, cookie: str | None) -> None:
-        """An adapter read the request's Cookie header more cheaply: exactly what
-        ``request.headers.get("cookie")`` would give (``None`` if there is none)."""
+        """An adapter read the request's Cookie header more cheaply: all its Cookie headers
+        joined with ``"; "`` (``None`` if there is none)."""
         self._cookie = cookie
         self._cookie_read = True
 
     def _request_cookie(self) -> str | None:
-        """The request's Cookie header exactly as ``request.headers.get("cookie")`` gives it, read once."""
+        """The request's Cookie headers, joined with ``"; "`` (``None`` if there is none), read once.
+
+        HTTP/2 sends cookies as several Cookie fields and ASGI servers pass them on as
+        repeated headers: a binding in any of them must be seen (RFC 9113 8.2.3).
+        """
         if not self._cookie_read:
             self._cookie_read = True
-            for key, value in self.request.headers.raw:
-                if key in _COOKIE_NAMES:
-                    self._cookie = value.decode("latin-1")
-                    break
+            values = [value.decode("latin-1") for key, value in self.request.headers.raw if key in _COOKIE_NAMES]
+            self._cookie = "; ".join(values) if values else None
         return self._cookie
 
     def _header(self, key: bytes) -> str | None:

@@ -50,7 +50,9 @@ def without(raw: Iterable[tuple[bytes, bytes]], keys: frozenset[bytes]) -> RawHe
 def cookie_values(cookie_header: str, name: str) -> list[str]:
     """Every value the ``Cookie`` header gives ``name`` (browsers may send several)."""
     found: list[str] = []
-    for part in cookie_header.split(";"):
+    # Servers join repeated Cookie headers with ',' (gunicorn, werkzeug) or '; ': split on both.
+    # A binding value (itsdangerous, URL-safe) never holds either.
+    for part in cookie_header.replace(",", ";").split(";"):
         key, sep, value = part.strip().partition("=")
         if sep and key == name:
             value = value.strip()
