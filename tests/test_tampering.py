@@ -345,3 +345,28 @@ def test_a_cached_verified_binding_still_catches_drift_and_foreign_data(kind: st
     facet = s.send(own_reply(requester=Identity(ALICE, email="bob@example.test")), cookie=cookie)
     assert facet.status == 200  # no e-mail was bound: a facet added later is not drift
     assert kinds(events) == [("owner_mismatch", "blocked"), ("session_drift", "blocked")]
+
+
+@pytest.mark.parametrize("order", ["binding-second", "binding-first"])
+def test_a_binding_in_a_second_cookie_header_is_still_checked(kind: str, order: str) -> None:
+    """HTTP/2 sends cookies as several Cookie fields; ASGI servers pass them as repeated headers,
+    WSGI servers (gunicorn, werkzeug) join them with a comma. Another user's binding in any of
+    them is still drift, never a fresh binding for the current requester."""
+    events: list[AuditEvent] = []
+    s = stack(kind, events)
+    cookies = [("Cookie", "theme=dark"), ("Cookie", f"{BINDING}={cookie_for(BOB)}")]
+    if order == "binding-first":
+        cookies.reverse()
+    result = s.send(own_reply(), headers=cookies, cookie="")
+    assert_block(result.status, result.headers, result.body, clears_binding=False, original=OWN)
+    assert kinds(events) == [("session_drift", "blocked")]
+    ok = s.send(own_reply(), headers=[("Cookie", "theme=dark"), ("Cookie", f"{BINDING}={cookie_for(ALICE)}")])
+    assert ok.status == 200 and binding_cookies(ok.headers) == []
+
+
+def test_comma_joined_cookie_header_is_read(kind: str) -> None:
+    """gunicorn joins repeated Cookie headers with ',' (no space)."""
+    events: list[AuditEvent] = []
+    s = stack(kind, events)
+    result = s.send(own_reply(), headers=[("Cookie", f"theme=dark,{BINDING}={cookie_for(BOB)}")], cookie="")
+    assert result.status == 403 and kinds(events) == [("session_drift", "blocked")]
