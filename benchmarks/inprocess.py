@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import random
 import statistics
 import sys
 import time
@@ -177,7 +178,7 @@ def wsgi_fetch(app: Any, environ: dict[str, Any]) -> tuple[int, dict[bytes, byte
 
 def batch_size(body: Body, quick: bool) -> int:
     """Requests per variant per round, so a batch lasts a few ms whatever the body."""
-    per = {"1k": 120, "64k": 40, "256k": 120, "1m": 4}[body.size_label]
+    per = {"1k": 120, "64k": 40, "256k": 120, "1m": 6}[body.size_label]
     return max(2, per // 3) if quick else per
 
 
@@ -197,7 +198,7 @@ def run_inprocess(
     variants: Sequence[str] = VARIANTS,
     log: Callable[[str], None] = lambda s: None,
 ) -> list[Cell]:
-    """Interleave variants round by round (rotating their order), for each stack and body."""
+    """Interleave variants round by round (in a shuffled order), for each stack and body."""
     bodies = list(bodies) if bodies is not None else all_bodies()
     cookie = binding_cookie()
     cells: list[Cell] = []
@@ -226,10 +227,14 @@ def run_inprocess(
                     def timed(v: str, n: int = n, environ: dict[str, Any] = environ, apps: Any = apps) -> float:
                         return wsgi_batch(apps[v], environ, n)
 
+                shuffle = random.Random(f"{stack}/{body.name}")
                 for v in variants:  # warm-up
                     timed(v)
-                for r in range(rounds):
-                    order = list(variants[r % len(variants) :]) + list(variants[: r % len(variants)])
+                for _ in range(rounds):
+                    # A fresh order each round: no variant always runs after the same one (a big
+                    # json.loads just before would tax whoever comes next).
+                    order = list(variants)
+                    shuffle.shuffle(order)
                     took = {v: timed(v) / n * 1e6 for v in order}
                     for v in variants:
                         row[v].us.append(took[v])
