@@ -668,7 +668,7 @@ class Exchange:
             decoded = body
         else:
             try:
-                decoded = decode_content(body, self._header(b"content-encoding"), guard.max_body_bytes)
+                decoded = decode_content(body, self._codings(), guard.max_body_bytes)
             except DecodedTooLarge:
                 return self.oversize("decompressed body over max_body_bytes")
             except BodyDecodeError as exc:
@@ -877,6 +877,12 @@ class Exchange:
             values = [value.decode("latin-1") for key, value in self.request.headers.raw if key in _COOKIE_NAMES]
             self._cookie = "; ".join(values) if values else None
         return self._cookie
+
+    def _codings(self) -> str | None:
+        """Every Content-Encoding value, in order: repeated headers combine as one list, as
+        clients decode them ('identity' then 'br' is br, not identity)."""
+        values = [v.decode("latin-1") for k, v in self.headers if k.lower() == b"content-encoding"]
+        return ", ".join(values) if values else None
 
     def _header(self, key: bytes) -> str | None:
         for k, v in self.headers:
