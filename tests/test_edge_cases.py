@@ -283,6 +283,23 @@ CASES: list[Case] = [
         expect="block",
         events=("owner_mismatch",),
     ),
+    # Repeated Content-Encoding headers combine into one list, as clients decode them.
+    *[
+        Case(
+            f"content-encoding-repeated-identity-then-{name}",
+            headers=(HTML_CT, ("Content-Encoding", "identity"), ("Content-Encoding", name)),
+            chunks=(pack(html(BOB, "utf-8")),),
+            expect="block",
+            events=("owner_mismatch",),
+        )
+        for name, pack in (("gzip", gz), ("br", brotli.compress), ("zstd", zstandard.ZstdCompressor().compress))
+    ],
+    Case(
+        "content-encoding-repeated-gzip-then-br-own",
+        headers=(HTML_CT, ("Content-Encoding", "gzip"), ("Content-Encoding", "br")),
+        chunks=(brotli.compress(gz(html(ALICE, "utf-8"))),),
+        personal=True,
+    ),
     *[
         Case(
             f"bomb-{name}",
