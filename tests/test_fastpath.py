@@ -263,6 +263,63 @@ def test_records_of_own_data_are_proved_by_the_fast_path() -> None:
     assert re.search(rb"\d", body)
 
 
+# --------------------------------------------------------------------------- the bulk e-mail shortcut
+
+addresses = st.sampled_from(
+    ["alice@example.test", "bob@example.test", "a.b+c@mail.example.co.jp", "x@y", "-@x.jp", "a@b.c-", "x@y.z@w.v"]
+)
+email_strings = st.one_of(
+    addresses,
+    addresses.map(lambda a: "mail " + a),
+    addresses.map(lambda a: a + ".extra"),
+    addresses.map(lambda a: a.replace("@", "\\u0040")),
+    st.just("no address"),
+)
+
+
+@PROPS
+@given(st.lists(st.tuples(st.sampled_from(["email", "to", "note"]), email_strings), max_size=30), st.integers(1, 3))
+def test_one_email_shortcut_never_changes_the_bulk_decision(fields: list[tuple[str, str]], threshold: int) -> None:
+    from respguard import _guard
+    from respguard._pii import EMAIL, BulkPII, _count
+
+    body = ("[" + ",".join(f'{{"{k}":"{v}"}}' for k, v in fields) + "]").encode()
+    if _guard._one_email(body):
+        assert _count(EMAIL, body, lambda kind, value: False, 0) <= 1
+
+    def decide_bulk(shortcut: bool) -> tuple[bool, list[str]]:
+        events: list[AuditEvent] = []
+        guard = Guard(
+            secret_key="fastpath-secret",
+            extractors=[JsonKeys("user_id")],
+            bind_sessions=False,
+            bulk_pii=BulkPII(threshold=threshold),
+            on_event=events.append,
+        )
+        context = RequestContext()
+        context.requester = Identity(ALICE)
+        exchange = guard.exchange(RequestInfo("GET", "/me", "http", {}, lambda: []), context)
+        exchange.start(200, [(b"content-type", b"application/json")])
+        saved = _guard._one_email
+        if not shortcut:
+            _guard._one_email = lambda body: False
+        try:
+            verdict = exchange.finish(body)
+        finally:
+            _guard._one_email = saved
+        return verdict.blocked, [e.kind.value for e in events]
+
+    assert decide_bulk(True) == decide_bulk(False)
+
+
+def test_one_email_shortcut_takes_the_common_case() -> None:
+    from respguard import _guard
+
+    body = json.dumps([{"user_id": 1, "email": "hanako@example.jp"}] * 40, separators=(",", ":")).encode()
+    assert _guard._one_email(body)
+    assert not _guard._one_email(body.replace(b"hanako@", b"taro@", 1))
+
+
 # --------------------------------------------------------------------------- benchmarks smoke
 
 
