@@ -313,23 +313,25 @@ def client_foreign(body: bytes, headers: list[tuple[bytes, bytes]], own: str) ->
     return {o for o in found if o != own}
 
 
-def _check_sound(kind: str, guard: Guard, headers: list[tuple[bytes, bytes]], body: bytes, cuts: list[int]) -> None:
+def _check_sound(
+    kind: str, guard: Guard, headers: list[tuple[bytes, bytes]], body: bytes, cuts: list[int], own: str = ALICE
+) -> None:
     chunks = split(body, cuts)
     for stack in ("asgi", "wsgi"):
         EVENTS.clear()
         if stack == "asgi":
-            status, out_headers, out_body, _ = asgi(guard, ALICE, 200, headers, chunks)
+            status, out_headers, out_body, _ = asgi(guard, own, 200, headers, chunks)
         else:
-            status, out_headers, out_body = wsgi(guard, ALICE, 200, headers, chunks)
+            status, out_headers, out_body = wsgi(guard, own, 200, headers, chunks)
         if status == 200:
             assert out_body == body, "a pass is byte-identical"
-            foreign = exact_foreign(body, headers, ALICE)
+            foreign = exact_foreign(body, headers, own)
             assert not foreign, f"{stack} passed a body whose exact scan finds {foreign}"
             if kind == "html":
-                shown = browser_foreign(body, headers, ALICE)
+                shown = browser_foreign(body, headers, own)
                 assert not shown, f"{stack} passed a page a browser shows with {shown}"
             else:
-                shown = client_foreign(body, headers, ALICE)
+                shown = client_foreign(body, headers, own)
                 assert not shown, f"{stack} passed JSON a client reads with {shown}"
             assert EVENTS == []
         else:
@@ -338,15 +340,15 @@ def _check_sound(kind: str, guard: Guard, headers: list[tuple[bytes, bytes]], bo
 
 
 @FUZZ
-@given(soups("json"))
-def test_json_soup_passed_only_if_the_exact_scan_is_clean(soup: Any) -> None:
-    _check_sound("json", GUARD, *soup)
+@given(soups("json"), st.sampled_from([ALICE, NUMERIC]))
+def test_json_soup_passed_only_if_the_exact_scan_is_clean(soup: Any, own: str) -> None:
+    _check_sound("json", GUARD, *soup, own=own)
 
 
 @FUZZ
-@given(soups("html"))
-def test_html_soup_passed_only_if_the_exact_scan_is_clean(soup: Any) -> None:
-    _check_sound("html", GUARD, *soup)
+@given(soups("html"), st.sampled_from([ALICE, YAMADA]))
+def test_html_soup_passed_only_if_the_exact_scan_is_clean(soup: Any, own: str) -> None:
+    _check_sound("html", GUARD, *soup, own=own)
 
 
 @FUZZ
