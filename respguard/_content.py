@@ -73,10 +73,25 @@ def bom_charset(body: bytes) -> str | None:
     return None
 
 
+#: WHATWG's labels of UTF-16: a <meta> naming one means UTF-8 (the page's bytes were read as
+#: ASCII to find it), and x-user-defined means windows-1252 (HTML "prescan a byte stream").
+_META_UTF16 = frozenset(
+    {"utf-16", "utf-16le", "utf-16be", "utf-16-le", "utf-16-be", "ucs-2", "unicode", "csunicode", "unicodefffe",
+     "unicodefeff", "iso-10646-ucs-2"}
+)  # fmt: skip
+
+
 def sniff_html_charset(body: bytes) -> str | None:
     """The ``<meta charset>`` in the first 1024 bytes, as browsers look for it."""
     match = _META_CHARSET.search(body, 0, 1024)
-    return match.group(1).decode("ascii").lower() if match else None
+    if not match:
+        return None
+    label = match.group(1).decode("ascii").lower()
+    if label in _META_UTF16:
+        return "utf-8"
+    if label == "x-user-defined":
+        return "windows-1252"
+    return label
 
 
 #: Encodings whose ASCII characters are the same single bytes, so a byte search for
