@@ -634,6 +634,17 @@ CASES: list[Case] = [
         ),
         personal=True,
     ),
+    # A <meta> naming UTF-16 in a page read as ASCII means UTF-8 (HTML's prescan), whatever its length.
+    *[
+        Case(
+            f"meta-utf16-means-utf8-{parity}",
+            headers=(("Content-Type", "text/html"),),
+            chunks=(b'<meta charset="utf-16"><div data-owner="' + BOB.encode() + b'">Bob</div>' + pad,),
+            expect="block",
+            events=("owner_mismatch",),
+        )
+        for parity, pad in (("even", b""), ("odd", b" "))
+    ],
     Case(
         "undecodable-declared-utf8",
         headers=(HTML_CT,),

@@ -271,7 +271,9 @@ def browser_foreign(body: bytes, headers: list[tuple[bytes, bytes]], own: str) -
     if charset is not None:
         body = body[2 if charset != "utf-8" else 3 :]
     else:
-        charset = declared.group(1) if declared else meta.group(1).decode() if meta else "utf-8"
+        charset = declared.group(1) if declared else meta.group(1).decode().lower() if meta else "utf-8"
+        if not declared and (charset.startswith("utf-16") or charset in ("unicode", "ucs-2")):
+            charset = "utf-8"  # HTML's prescan: a <meta> read as ASCII can't mean UTF-16
     try:
         text = body.decode(charset, "replace")
     except LookupError:
