@@ -178,6 +178,29 @@ CASES: list[Case] = [
         expect="block",
         events=("oversize",),
     ),
+    # The limit also holds for the decoded size of a compressed body (-1/0/+1 bytes after gunzip).
+    Case(
+        "limit-1-decoded-gzip",
+        headers=(JSON_CT, ("Content-Encoding", "gzip")),
+        chunks=thirds(gz(jbody(4 * L - 1, ALICE))),
+        options={"max_body_bytes": 4 * L},
+        personal=True,
+    ),
+    Case(
+        "limit-0-decoded-gzip",
+        headers=(JSON_CT, ("Content-Encoding", "gzip")),
+        chunks=(gz(jbody(4 * L, ALICE)),),
+        options={"max_body_bytes": 4 * L},
+        personal=True,
+    ),
+    Case(
+        "limit+1-decoded-gzip",
+        headers=(JSON_CT, ("Content-Encoding", "gzip")),
+        chunks=thirds(gz(jbody(4 * L + 1, ALICE))),
+        options={"max_body_bytes": 4 * L},
+        expect="block",
+        events=("oversize",),
+    ),
     # The documented fail-open option: over the limit passes unscanned, with an event.
     Case(
         "limit+1-on-oversize-pass",
