@@ -283,7 +283,8 @@ def test_one_email_shortcut_never_changes_the_bulk_decision(fields: list[tuple[s
     from respguard import _guard
     from respguard._pii import EMAIL, BulkPII, _count
 
-    body = ("[" + ",".join(f'{{"{k}":"{v}"}}' for k, v in fields) + "]").encode()
+    pad = '{"pad":"' + "x" * 5000 + '"}'  # the shortcut only runs on bodies over 4 KB
+    body = ("[" + ",".join([*(f'{{"{k}":"{v}"}}' for k, v in fields), pad]) + "]").encode()
     if _guard._one_email(body):
         assert _count(EMAIL, body, lambda kind, value: False, 0) <= 1
 
@@ -315,7 +316,7 @@ def test_one_email_shortcut_never_changes_the_bulk_decision(fields: list[tuple[s
 def test_one_email_shortcut_takes_the_common_case() -> None:
     from respguard import _guard
 
-    body = json.dumps([{"user_id": 1, "email": "hanako@example.jp"}] * 40, separators=(",", ":")).encode()
+    body = json.dumps([{"user_id": 1, "email": "hanako@example.jp"}] * 200, separators=(",", ":")).encode()
     assert _guard._one_email(body)
     assert not _guard._one_email(body.replace(b"hanako@", b"taro@", 1))
 
