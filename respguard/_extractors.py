@@ -138,7 +138,11 @@ class JsonKeys:
         if not self._fast:
             return UNPROVEN
         body = view.body
-        if not _utf8_json(view):
+        charset = view.charset  # _utf8_json(view), inlined
+        if charset is not None and charset not in ("utf-8", "utf8"):
+            return UNPROVEN
+        head = body[:4]
+        if b"\x00" in head or head.startswith((b"\xff\xfe", b"\xfe\xff")):
             return UNPROVEN
         if b"\\" in body and _ASCII_ESCAPE.search(body):
             return UNPROVEN  # an escaped key could hide from the byte search
@@ -151,7 +155,8 @@ class JsonKeys:
             return ABSENT
         if own is None:
             return UNPROVEN
-        literals, pattern = self._literals(own)
+        cached = self._own_literals.get(own)
+        literals, pattern = cached if cached is not None else self._literals(own)
         # Every literal match is at a distinct key occurrence, so when the counts of
         # literals add up to the count of keys, every key holds ``own``. Count first the
         # literal found at the first key (the serialiser's style), stop once they add up.
