@@ -143,6 +143,8 @@ def starlette_app(variant: str) -> Any:
         return ASGIMiddleware(app, make_guard())
     if variant == "respguard-report":
         return ASGIMiddleware(app, make_guard("report"))
+    if variant == "respguard-exact":  # the exact JSON parse on every response (no fast path)
+        return ASGIMiddleware(app, make_guard(strict_json=True))
     return app
 
 
@@ -191,6 +193,8 @@ def flask_app(variant: str) -> Any:
         app.wsgi_app = WSGIMiddleware(wsgi, make_guard())  # type: ignore[method-assign]
     elif variant == "respguard-report":
         app.wsgi_app = WSGIMiddleware(wsgi, make_guard("report"))  # type: ignore[method-assign]
+    elif variant == "respguard-exact":
+        app.wsgi_app = WSGIMiddleware(wsgi, make_guard(strict_json=True))  # type: ignore[method-assign]
     return app
 
 

@@ -56,7 +56,8 @@ def targets(result: dict[str, Any]) -> list[tuple[str, str, bool | None]]:
             out.append((f"{row['server']} p99 ≤ 1.10× bare", f"{p99:.3f}×", p99 <= 1.10))
     for row in result.get("memory", []):
         r = float(row["peak_extra_bytes"]) / (1024 * 1024)
-        out.append((f"peak extra memory {row.get('stack', '')} json-1m ≤ 2.5× body", f"{r:.2f}×", r <= 2.5))
+        name = f"peak extra memory {row.get('stack', '')} json-1m ({row.get('path', 'fast')}) ≤ 2.5× body"
+        out.append((name, f"{r:.2f}×", r <= 2.5))
     return out
 
 
@@ -106,11 +107,11 @@ def markdown(result: dict[str, Any]) -> str:
         lines.append("")
     memory = result.get("memory", [])
     if memory:
-        lines.append("| memory | stack | peak extra bytes | × body |")
-        lines.append("|---|---|---:|---:|")
+        lines.append("| memory | stack | path | peak extra bytes | × body |")
+        lines.append("|---|---|---|---:|---:|")
         for row in memory:
             extra, ratio = row["peak_extra_bytes"], row.get("ratio_to_body", "")
-            lines.append(f"| {row['body']} | {row.get('stack', '')} | {extra} | {ratio} |")
+            lines.append(f"| {row['body']} | {row.get('stack', '')} | {row.get('path', '')} | {extra} | {ratio} |")
         lines.append("")
     checks = targets(result)
     if checks:

@@ -120,7 +120,7 @@ def run_memory(log: Callable[[str], None] = lambda s: None) -> list[dict[str, ob
     loop = asyncio.new_event_loop()
     try:
         peaks: dict[str, dict[str, int]] = {"asgi": {}, "wsgi": {}}
-        for variant in ("bare", "respguard"):
+        for variant in ("bare", "respguard", "respguard-exact"):
             asgi = starlette_app(variant)
             scope = asgi_scope("/b/json-1m", cookie)
             loop.run_until_complete(asgi_batch(asgi, scope, 2))
@@ -134,14 +134,16 @@ def run_memory(log: Callable[[str], None] = lambda s: None) -> list[dict[str, ob
     finally:
         loop.close()
     for stack in ("asgi", "wsgi"):
-        extra = max(0, peaks[stack]["respguard"] - peaks[stack]["bare"])
-        rows.append(
-            {
-                "body": "json-1m",
-                "stack": stack,
-                "peak_extra_bytes": extra,
-                "ratio_to_body": round(extra / len(body.data), 3),
-            }
-        )
-        log(f"  memory {stack} json-1m: +{extra} bytes ({extra / len(body.data):.2f}x the body)")
+        for variant, path in (("respguard", "fast"), ("respguard-exact", "exact (strict_json)")):
+            extra = max(0, peaks[stack][variant] - peaks[stack]["bare"])
+            rows.append(
+                {
+                    "body": "json-1m",
+                    "stack": stack,
+                    "path": path,
+                    "peak_extra_bytes": extra,
+                    "ratio_to_body": round(extra / len(body.data), 3),
+                }
+            )
+            log(f"  memory {stack} json-1m {path}: +{extra} bytes ({extra / len(body.data):.2f}x the body)")
     return rows
