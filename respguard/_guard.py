@@ -27,7 +27,7 @@ from ._content import (
     decode_content,
     media_class,
 )
-from ._context import _UNSET, RequestContext
+from ._context import RequestContext
 from ._events import MAX_EVENT_OWNERS, Action, AuditEvent, EventKind, EventSink, OwnerHasher, emit
 from ._extractors import OWN, UNPROVEN, Extractor, JsonKeys, OwnerHeader, ScanError, as_extractor
 from ._filter import filter_records
@@ -442,21 +442,29 @@ class Exchange:
         guard = self.guard
         self.status = status
         self.headers = headers
-        if guard._fast_start and self._start_fast(status, headers):
-            return
-        try:
-            self.exempt = guard.is_exempt(self.request)
-        except Exception:
-            self.verdict = self._violation(EventKind.SCAN_ERROR, "exempt predicate raised", ())
-            return
-        if self.exempt:
-            self.verdict = self._pass()
-            return
-        try:
-            self.requester = self._resolve_requester()
-        except Exception:
-            self.verdict = self._violation(EventKind.SCAN_ERROR, "requester function raised", ())
-            return
+        if guard._fast_start:
+            # Nothing can be exempt: resolve the requester, then try the common case in one pass.
+            try:
+                self.requester = self._resolve_requester()
+            except Exception:
+                self.verdict = self._violation(EventKind.SCAN_ERROR, "requester function raised", ())
+                return
+            if self._start_fast(status, headers):
+                return
+        else:
+            try:
+                self.exempt = guard.is_exempt(self.request)
+            except Exception:
+                self.verdict = self._violation(EventKind.SCAN_ERROR, "exempt predicate raised", ())
+                return
+            if self.exempt:
+                self.verdict = self._pass()
+                return
+            try:
+                self.requester = self._resolve_requester()
+            except Exception:
+                self.verdict = self._violation(EventKind.SCAN_ERROR, "requester function raised", ())
+                return
         if guard.bind_sessions and self._check_binding():
             return
         owners = self.owners
@@ -493,14 +501,14 @@ class Exchange:
     def _start_fast(self, status: int, headers: RawHeaders) -> bool:
         """The common case in one pass, exactly as the full ``start()`` decides it; ``False``: not this case.
 
-        It applies when nothing is exempt, the app set an authenticated requester, the
-        browser's binding was verified before for this Cookie header and requester, the
+        It applies when nothing is exempt, the requester (resolved by ``start()``) is
+        authenticated, the browser's binding was verified before for this Cookie header and requester, the
         response has one plain Content-Type, no owner header and a body. It returns
         ``False`` before any side effect, and the full path decides.
         """
         context = self.context
-        requester = context.requester
-        if requester is _UNSET or requester is None or context.rebind or context.owners:
+        requester = self.requester
+        if requester is None or context.rebind or context.owners:
             return False
         request = self.request
         if status < 200 or status in _NO_BODY_STATUSES or request.method == "HEAD":
@@ -542,7 +550,6 @@ class Exchange:
         plan = guard._plans.get(content_type)
         if plan is None:
             plan = guard._media_plan(content_type)
-        self.requester = requester
         self._clean = True
         self._plain = not encoded
         self.media, self.media_type, self.extractors, needs_body = plan
