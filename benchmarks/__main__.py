@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from . import report
-from .inprocess import run_inprocess
+from .inprocess import run_breakdown, run_inprocess
 from .scan import run_memory, run_scan
 from .servers import run_servers
 
@@ -46,6 +46,8 @@ def main(argv: list[str] | None = None) -> int:
     _log(f"respguard benchmarks ({'quick' if args.quick else 'full'}, {rounds} rounds)")
     _log("in-process (ratio to bare, median of rounds):")
     result["inprocess"] = [c.row() for c in run_inprocess(rounds, args.quick, log=_log)]
+    _log("where respguard's time goes (µs over bare, one default feature off at a time):")
+    result["breakdown"] = run_breakdown(rounds, args.quick, log=_log)
     _log("scan throughput:")
     result["scan"] = run_scan(rounds, args.quick, log=_log)
     _log("memory:")

@@ -102,7 +102,7 @@ class Noop:
         await self.app(scope, receive, send)
 
 
-def starlette_app(variant: str) -> Any:
+def starlette_app(variant: str, **guard_options: Any) -> Any:
     from starlette.applications import Starlette
     from starlette.middleware import Middleware
     from starlette.middleware.base import BaseHTTPMiddleware
@@ -140,7 +140,7 @@ def starlette_app(variant: str) -> Any:
     if variant == "noop":
         return Noop(app)
     if variant == "respguard":
-        return ASGIMiddleware(app, make_guard())
+        return ASGIMiddleware(app, make_guard(**guard_options))
     if variant == "respguard-report":
         return ASGIMiddleware(app, make_guard("report"))
     if variant == "respguard-exact":  # the exact JSON parse on every response (no fast path)
@@ -151,7 +151,7 @@ def starlette_app(variant: str) -> Any:
 # --------------------------------------------------------------------------- WSGI (Flask)
 
 
-def flask_app(variant: str) -> Any:
+def flask_app(variant: str, **guard_options: Any) -> Any:
     from flask import Flask, Response, g, request
 
     guarded = variant.startswith("respguard")
@@ -190,7 +190,7 @@ def flask_app(variant: str) -> Any:
 
         app.wsgi_app = noop  # type: ignore[method-assign]
     elif variant == "respguard":
-        app.wsgi_app = WSGIMiddleware(wsgi, make_guard())  # type: ignore[method-assign]
+        app.wsgi_app = WSGIMiddleware(wsgi, make_guard(**guard_options))  # type: ignore[method-assign]
     elif variant == "respguard-report":
         app.wsgi_app = WSGIMiddleware(wsgi, make_guard("report"))  # type: ignore[method-assign]
     elif variant == "respguard-exact":

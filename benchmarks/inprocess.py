@@ -249,3 +249,70 @@ def run_inprocess(
             if loop is not None:
                 loop.close()
     return cells
+
+
+#: Guard options switched off one at a time (all else at the brief's configuration), for the breakdown.
+BREAKDOWN = {
+    "as configured": {},
+    "bulk_pii=None": {"bulk_pii": None},
+    'cache_control="off"': {"cache_control": "off"},
+    "bind_sessions=False": {"bind_sessions": False},
+    "all three off": {"bulk_pii": None, "cache_control": "off", "bind_sessions": False},
+}
+
+
+def run_breakdown(
+    rounds: int, quick: bool, body_names: Sequence[str] = ("json-1k", "image-256k"), log: Callable[[str], None] = print
+) -> list[dict[str, object]]:
+    """What each default feature adds: µs over bare per configuration, ASGI and WSGI, interleaved."""
+    cookie = binding_cookie()
+    rows: list[dict[str, object]] = []
+    bodies = [b for b in all_bodies() if b.name in body_names]
+    for stack in ("asgi", "wsgi"):
+        make = starlette_app if stack == "asgi" else flask_app
+        apps = {"bare": make("bare"), **{name: make("respguard", **opts) for name, opts in BREAKDOWN.items()}}
+        loop = asyncio.new_event_loop() if stack == "asgi" else None
+        try:
+            for body in bodies:
+                path = "/b/" + body.name
+                n = batch_size(body, quick)
+                if loop is not None:
+                    scope = asgi_scope(path, cookie)
+
+                    def timed(
+                        v: str, n: int = n, scope: dict[str, Any] = scope, loop: Any = loop, apps: Any = apps
+                    ) -> float:
+                        return loop.run_until_complete(asgi_batch(apps[v], scope, n))
+                else:
+                    environ = wsgi_environ(path, cookie)
+
+                    def timed(v: str, n: int = n, environ: dict[str, Any] = environ, apps: Any = apps) -> float:
+                        return wsgi_batch(apps[v], environ, n)
+
+                for v in apps:
+                    timed(v)
+                extra: dict[str, list[float]] = {v: [] for v in BREAKDOWN}
+                shuffle = random.Random(f"breakdown/{stack}/{body.name}")
+                for _ in range(rounds):
+                    order = list(apps)
+                    shuffle.shuffle(order)
+                    took = {v: timed(v) / n * 1e6 for v in order}
+                    for v in BREAKDOWN:
+                        extra[v].append(took[v] - took["bare"])
+                for v in BREAKDOWN:
+                    rows.append(
+                        {
+                            "stack": stack,
+                            "body": body.name,
+                            "config": v,
+                            "us_over_bare": round(statistics.median(extra[v]), 2),
+                        }
+                    )
+                log(
+                    f"  {stack} {body.name:<10} "
+                    + "  ".join(f"{v}: +{statistics.median(extra[v]):.1f} µs" for v in BREAKDOWN)
+                )
+        finally:
+            if loop is not None:
+                loop.close()
+    return rows

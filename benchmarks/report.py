@@ -85,6 +85,18 @@ def markdown(result: dict[str, Any]) -> str:
                 if any(cells):
                     lines.append(f"| {stack} | {body} | " + " | ".join(cells) + " |")
         lines.append("")
+    breakdown = result.get("breakdown", [])
+    if breakdown:
+        configs = list(dict.fromkeys(str(r["config"]) for r in breakdown))
+        lines.append("| µs over bare | body | " + " | ".join(configs) + " |")
+        lines.append("|---|---|" + "---:|" * len(configs))
+        for stack, body in dict.fromkeys((r["stack"], r["body"]) for r in breakdown):
+            cells = []
+            for config in configs:
+                row = _get(breakdown, stack=stack, body=body, config=config)
+                cells.append("" if row is None else f"+{row['us_over_bare']:.1f}")
+            lines.append(f"| {stack} | {body} | " + " | ".join(cells) + " |")
+        lines.append("")
     scan = result.get("scan", [])
     if scan:
         lines.append("| scan | config | MB/s | bytes.find MB/s | ratio to find |")
