@@ -24,7 +24,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="fewer, shorter rounds (CI smoke; under 2 minutes)")
     parser.add_argument("--json", metavar="PATH", help="write the results as JSON to PATH")
-    parser.add_argument("--plot", metavar="PATH", default="docs/bench.png", help="PNG plot (default docs/bench.png)")
+    parser.add_argument(
+        "--plot", metavar="PATH", help="PNG plot (default: docs/bench.png for a full run; none for --quick)"
+    )
     parser.add_argument("--no-plot", action="store_true", help="do not write the plot")
     parser.add_argument("--no-servers", action="store_true", help="skip the uvicorn/gunicorn runs")
     parser.add_argument("--rounds", type=int, help="rounds per in-process comparison (default 5 quick, 21 full)")
@@ -52,12 +54,15 @@ def main(argv: list[str] | None = None) -> int:
     result["scan"] = run_scan(rounds, args.quick, log=_log)
     _log("memory:")
     result["memory"] = run_memory(log=_log)
+    result["server"] = []
     if not args.no_servers:
         _log("real servers on 127.0.0.1:")
         server_rounds = 2 if args.quick else 5
-        result["server"] = run_servers(server_rounds, 1.0 if args.quick else 3.0, log=_log)
-    else:
-        result["server"] = []
+        try:
+            result["server"] = run_servers(server_rounds, 1.0 if args.quick else 3.0, log=_log)
+        except (OSError, RuntimeError) as exc:  # a server that won't start must not hide the rest
+            result["meta"]["server_error"] = str(exc)[:300]
+            _log(f"  server run failed: {exc}")
     end_load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     result["meta"]["machine"] += f", {end_load:.2f} at end"
     result["meta"]["seconds"] = round(time.monotonic() - started, 1)
@@ -66,8 +71,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         report.write_json(result, args.json)
         _log(f"wrote {args.json}")
-    if not args.no_plot and report.plot(result, args.plot):
-        _log(f"wrote {args.plot}")
+    plot = args.plot or (None if args.quick else "docs/bench.png")
+    if plot and not args.no_plot and report.plot(result, plot):
+        _log(f"wrote {plot}")
     return 0
 
 

@@ -108,6 +108,9 @@ def markdown(result: dict[str, Any]) -> str:
             )
         lines.append("")
     server = result.get("server", [])
+    if meta.get("server_error"):
+        lines.append(f"Real servers: the run failed ({meta['server_error']}).")
+        lines.append("")
     if server:
         lines.append("| server | variant | req/s | ratio | p99 ms | p99 ratio |")
         lines.append("|---|---|---:|---:|---:|---:|")
