@@ -69,6 +69,8 @@ def markdown(result: dict[str, Any]) -> str:
     lines.append("")
     inproc = result.get("inprocess", [])
     if inproc:
+        lines.append("In-process: `bare` is µs per request; the other columns, the median per-round ratio to bare.")
+        lines.append("")
         lines.append("| stack | body | " + " | ".join(VARIANTS) + " |")
         lines.append("|---|---|" + "---:|" * len(VARIANTS))
         for stack in ("asgi", "wsgi"):
