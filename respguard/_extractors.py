@@ -138,7 +138,7 @@ class JsonKeys:
         if not self._fast:
             return UNPROVEN
         body = view.body
-        charset = view.charset  # _utf8_json(view), inlined
+        charset = view.charset  # UTF-8 only (a UTF-16/32 body would hide the ASCII keys)
         if charset is not None and charset not in ("utf-8", "utf8"):
             return UNPROVEN
         head = body[:4]
@@ -183,14 +183,6 @@ class JsonKeys:
 
 
 _ASCII_ESCAPE = re.compile(rb"\\(?:u00[0-7]|/)")
-
-
-def _utf8_json(view: ResponseView) -> bool:
-    charset = view.charset
-    if charset is not None and charset not in ("utf-8", "utf8"):
-        return False
-    head = view.body[:4]
-    return b"\x00" not in head and not head.startswith((b"\xff\xfe", b"\xfe\xff"))
 
 
 # --------------------------------------------------------------------------- HTML
