@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import zlib
 from collections.abc import Callable, Iterable
@@ -23,6 +24,7 @@ class DecodedTooLarge(Exception):
     """Un-compressing the body would exceed the size limit (a decompression bomb)."""
 
 
+@functools.lru_cache(maxsize=512)  # a pure function of a header value apps repeat
 def media_class(content_type: str | None) -> tuple[str, str]:
     """Map a ``Content-Type`` to ``(class, media type)``; class is json, html, text or other."""
     if not content_type:
@@ -55,6 +57,7 @@ def content_types(headers: Iterable[tuple[bytes, bytes]]) -> list[str]:
     return found
 
 
+@functools.lru_cache(maxsize=512)
 def declared_charset(content_type: str | None) -> str | None:
     if not content_type:
         return None

@@ -37,17 +37,20 @@ class RequestContext:
 def context_of(request: object) -> RequestContext:
     """Find the :class:`RequestContext` of a Starlette/Flask/Werkzeug request, scope or environ."""
     holder: object = request
-    scope = getattr(request, "scope", None)
-    if isinstance(scope, Mapping):
-        holder = scope
-    else:
+    if type(request) is not dict:  # a scope or an environ is a plain dict: the common, fast case
+        # environ first: on Flask's request proxy a missing ``.scope`` costs a slow lookup.
         environ = getattr(request, "environ", None)
         if isinstance(environ, Mapping):
             holder = environ
+        else:
+            scope = getattr(request, "scope", None)
+            if isinstance(scope, Mapping):
+                holder = scope
     if isinstance(holder, Mapping):
         ctx = holder.get(ASGI_KEY)
-        if not isinstance(ctx, RequestContext):
-            ctx = holder.get(WSGI_KEY)
+        if ctx.__class__ is RequestContext:
+            return ctx
+        ctx = holder.get(WSGI_KEY)
         if isinstance(ctx, RequestContext):
             return ctx
     raise LookupError(

@@ -15,7 +15,7 @@ from typing import Literal, NamedTuple
 from urllib.parse import unquote
 
 from ._binding import Binding, BindingCodec, BindingRejected
-from ._cache import private_headers, shared_cacheable
+from ._cache import personal_headers
 from ._content import (
     HTML,
     JSON,
@@ -858,12 +858,14 @@ class Exchange:
         if self.exempt:
             return Verdict(self.status, headers, None, False)
         if guard.cache_control and (self.personal or self.owners):
-            if shared_cacheable(headers) and not reported:
-                if guard.on_shared_cache == "block":
-                    return self._violation(EventKind.SHARED_CACHE, "personal data marked for shared caches", ())
-                self._event(EventKind.SHARED_CACHE, Action.REPORTED, "personal data marked for shared caches", ())
+            # Report-only lets the response out, but never to a shared cache.
+            private = personal_headers(headers, self._request_cookie() is not None, rewrite_shared=reported)
+            if private is not None:
+                headers = private
+            elif guard.on_shared_cache == "block":
+                return self._violation(EventKind.SHARED_CACHE, "personal data marked for shared caches", ())
             else:
-                headers = private_headers(headers, vary_cookie=self._request_cookie() is not None)
+                self._event(EventKind.SHARED_CACHE, Action.REPORTED, "personal data marked for shared caches", ())
         if self.binding_header is not None:
             headers = [*headers, (b"set-cookie", self.binding_header)]
         return Verdict(self.status, headers, None, False)

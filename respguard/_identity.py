@@ -72,10 +72,23 @@ class Identity:
 RequesterLike = Identity | str | int | None
 
 
+_IDENTITIES: dict[str | int, Identity] = {}  # plain ids seen lately: identities are immutable
+
+
 def as_identity(value: object) -> Identity | None:
     """Coerce what an app hands us (an ``Identity``, a str or an int) to an identity."""
     if value is None or isinstance(value, Identity):
         return value
+    key = value if type(value) is str or type(value) is int else None  # never bool: True == 1
+    if key is not None:
+        cached = _IDENTITIES.get(key)
+        if cached is not None:
+            return cached
     if owner_text(value) is None:
         return None
-    return Identity(value)
+    identity = Identity(value)
+    if key is not None:
+        if len(_IDENTITIES) >= 4096:
+            _IDENTITIES.clear()
+        _IDENTITIES[key] = identity
+    return identity

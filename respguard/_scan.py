@@ -42,7 +42,7 @@ class RequestInfo:
 class ResponseView:
     """A response under scan: status, headers, media class and un-compressed body."""
 
-    __slots__ = ("request", "status", "headers", "media", "media_type", "charset", "body", "_text", "_html_charset")
+    __slots__ = ("request", "status", "headers", "media", "media_type", "_charset", "body", "_text", "_html_charset")
 
     def __init__(
         self,
@@ -58,11 +58,18 @@ class ResponseView:
         self.headers = headers
         self.media = media
         self.media_type = media_type
-        # A byte-order mark wins over the declared charset, as in browsers (WHATWG "decode").
-        self.charset = bom_charset(body) or declared_charset(headers.get("content-type"))
+        self._charset: str | None | bool = False  # False: not worked out yet
         self.body = body
         self._text: str | None = None
         self._html_charset: str | None = None
+
+    @property
+    def charset(self) -> str | None:
+        """The declared charset; a byte-order mark wins over it, as in browsers (WHATWG "decode")."""
+        charset = self._charset
+        if charset is False:
+            charset = self._charset = bom_charset(self.body) or declared_charset(self.headers.get("content-type"))
+        return charset  # type: ignore[return-value]
 
     def html_charset(self) -> str:
         """The charset an HTML body is read in: declared, then ``<meta>``, then UTF-8."""
