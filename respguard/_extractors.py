@@ -52,6 +52,29 @@ class Extractor(Protocol):
 
 # --------------------------------------------------------------------------- JSON
 
+
+def json_owner_values(body: bytes, keys: frozenset[str], kind: str) -> list[str]:
+    """The values of ``keys`` at any depth of a JSON document, every duplicate key included.
+
+    Numbers keep their literal text (``7`` == ``"7"``); a list under a key gives one
+    value per item; ``null`` and ``""`` give none. Raises ``ValueError`` (malformed)
+    or ``RecursionError`` (nested too deeply).
+    """
+    if not body.strip():
+        return []
+    found: list[str] = []
+
+    def collect(pairs: list[tuple[str, object]]) -> None:
+        for key, value in pairs:
+            if key in keys:
+                for item in value if isinstance(value, list) else (value,):
+                    if isinstance(item, str) and item:
+                        found.append(normalise(kind, item))
+
+    json.loads(body, object_pairs_hook=collect, parse_int=str, parse_float=str, parse_constant=str)
+    return found
+
+
 _JSON_INT = re.compile(r"-?(?:0|[1-9][0-9]*)")
 
 
@@ -81,28 +104,12 @@ class JsonKeys:
 
     # exact ---------------------------------------------------------------
     def owners(self, view: ResponseView) -> list[str]:
-        body = view.body
-        if not body.strip():
-            return []
-        found: list[str] = []
-        keys = self.keys
-        kind = self.kind
-
-        def collect(pairs: list[tuple[str, object]]) -> None:
-            for key, value in pairs:
-                if key in keys:
-                    items = value if isinstance(value, list) else (value,)
-                    for item in items:
-                        if isinstance(item, str) and item:
-                            found.append(normalise(kind, item))
-
         try:
-            json.loads(body, object_pairs_hook=collect, parse_int=str, parse_float=str, parse_constant=str)
+            return json_owner_values(view.body, self.keys, self.kind)
         except RecursionError as exc:
             raise ScanError("JSON nested too deeply") from exc
         except ValueError as exc:  # includes UnicodeDecodeError and JSONDecodeError
             raise ScanError("malformed JSON") from exc
-        return found
 
     # cheap ---------------------------------------------------------------
     def _literals(self, own: str | None) -> tuple[list[bytes], re.Pattern[bytes] | None]:

@@ -7,11 +7,11 @@ with the requester it can know *before* the app runs (see the README).
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable
 from urllib.parse import parse_qsl
 
+from ._extractors import json_owner_values
 from ._identity import ID, normalise
 
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -89,23 +89,12 @@ class JsonBodyOwner(_Fields):
 
     def owners(self, request: InboundRequest) -> list[str]:
         media = request.content_type.split(";", 1)[0].strip().lower()
-        if not request.body.strip() or not (media == "application/json" or media.endswith("+json")):
+        if not (media == "application/json" or media.endswith("+json")):
             return []
-        found: list[str] = []
-        names, kind = self.names, self.kind
-
-        def collect(pairs: list[tuple[str, object]]) -> None:
-            for key, value in pairs:
-                if key in names:
-                    for item in value if isinstance(value, list) else (value,):
-                        if isinstance(item, str) and item:
-                            found.append(normalise(kind, item))
-
         try:
-            json.loads(request.body, object_pairs_hook=collect, parse_int=str, parse_float=str, parse_constant=str)
+            return json_owner_values(request.body, self.names, self.kind)
         except (ValueError, RecursionError) as exc:
             raise InboundError("malformed JSON request body") from exc
-        return found
 
 
 _MULTIPART_FIELD = re.compile(
