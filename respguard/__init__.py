@@ -6,12 +6,14 @@ imports no web framework.
 
 from ._context import add_owner, rebind, set_requester, unbind
 from ._events import Action, AuditEvent, EventKind
+from ._exchange import Exchange
 from ._extractors import CustomExtractor, Extractor, HtmlAttribute, JsonKeys, OwnerHeader, ScanError
-from ._guard import DEFAULT_MAX_BODY_BYTES, BlockPage, Exchange, Guard, Owner, Verdict
+from ._guard import DEFAULT_MAX_BODY_BYTES, Guard
 from ._identity import Identity
 from ._inbound import FormOwner, JsonBodyOwner, PathOwner, QueryOwner
 from ._pii import BulkPII
 from ._scan import RequestInfo, ResponseView
+from ._verdict import BlockPage, Owner, Verdict
 from .asgi import ASGIMiddleware
 from .wsgi import WSGIMiddleware
 

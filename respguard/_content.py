@@ -11,6 +11,8 @@ JSON = "json"
 HTML = "html"
 TEXT = "text"
 OTHER = "other"
+#: The media classes that are text (scanned by text extractors and the bulk check).
+TEXT_MEDIA = frozenset({JSON, HTML, TEXT})
 
 _CHARSET = re.compile(r";\s*charset\s*=\s*\"?([A-Za-z0-9._:-]+)", re.IGNORECASE)
 _META_CHARSET = re.compile(rb"<meta[^>]+charset\s*=\s*[\"']?([A-Za-z0-9._:-]+)", re.IGNORECASE)

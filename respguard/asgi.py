@@ -14,9 +14,11 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 from ._context import ASGI_KEY, RequestContext
-from ._guard import Exchange, Guard, Verdict
+from ._exchange import Exchange
+from ._guard import Guard
 from ._identity import RequesterLike
 from ._scan import RequestInfo
+from ._verdict import Verdict
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]

@@ -45,7 +45,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from ._guard import BlockPage
+from ._verdict import BlockPage
 
 APPS = ("flask", "starlette")
 BUG = "shared-state"

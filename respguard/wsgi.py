@@ -18,9 +18,11 @@ from types import TracebackType
 from typing import Any
 
 from ._context import WSGI_KEY, RequestContext
-from ._guard import Exchange, Guard, Verdict
+from ._exchange import Exchange
+from ._guard import Guard
 from ._headers import RawHeaders
 from ._scan import RequestInfo
+from ._verdict import Verdict
 
 ExcInfo = tuple[type[BaseException], BaseException, TracebackType | None]
 StartResponse = Callable[..., Callable[[bytes], object]]

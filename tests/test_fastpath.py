@@ -280,12 +280,12 @@ email_strings = st.one_of(
 @PROPS
 @given(st.lists(st.tuples(st.sampled_from(["email", "to", "note"]), email_strings), max_size=30), st.integers(1, 3))
 def test_one_email_shortcut_never_changes_the_bulk_decision(fields: list[tuple[str, str]], threshold: int) -> None:
-    from respguard import _guard
+    from respguard import _exchange
     from respguard._pii import EMAIL, BulkPII, _count
 
     pad = '{"pad":"' + "x" * 5000 + '"}'  # the shortcut only runs on bodies over 4 KB
     body = ("[" + ",".join([*(f'{{"{k}":"{v}"}}' for k, v in fields), pad]) + "]").encode()
-    if _guard._one_email(body):
+    if _exchange._one_email(body):
         assert _count(EMAIL, body, lambda kind, value: False, 0) <= 1
 
     def decide_bulk(shortcut: bool) -> tuple[bool, list[str]]:
@@ -301,24 +301,24 @@ def test_one_email_shortcut_never_changes_the_bulk_decision(fields: list[tuple[s
         context.requester = Identity(ALICE)
         exchange = guard.exchange(RequestInfo("GET", "/me", "http", {}, lambda: []), context)
         exchange.start(200, [(b"content-type", b"application/json")])
-        saved = _guard._one_email
+        saved = _exchange._one_email
         if not shortcut:
-            _guard._one_email = lambda body: False
+            _exchange._one_email = lambda body: False
         try:
             verdict = exchange.finish(body)
         finally:
-            _guard._one_email = saved
+            _exchange._one_email = saved
         return verdict.blocked, [e.kind.value for e in events]
 
     assert decide_bulk(True) == decide_bulk(False)
 
 
 def test_one_email_shortcut_takes_the_common_case() -> None:
-    from respguard import _guard
+    from respguard import _exchange
 
     body = json.dumps([{"user_id": 1, "email": "hanako@example.jp"}] * 200, separators=(",", ":")).encode()
-    assert _guard._one_email(body)
-    assert not _guard._one_email(body.replace(b"hanako@", b"taro@", 1))
+    assert _exchange._one_email(body)
+    assert not _exchange._one_email(body.replace(b"hanako@", b"taro@", 1))
 
 
 # --------------------------------------------------------------------------- benchmarks smoke

@@ -1,0 +1,696 @@
+"""One request/response through the guard: the framework-neutral decision.
+
+Adapters (ASGI, WSGI) only translate: they hand an :class:`Exchange` the status
+and headers when the app starts its response, the body if the exchange asks for
+it, and send whatever :class:`~respguard.Verdict` comes back.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
+from urllib.parse import unquote
+
+from ._binding import Binding, BindingRejected
+from ._cache import personal_headers
+from ._content import (
+    JSON,
+    OTHER,
+    TEXT_MEDIA,
+    BodyDecodeError,
+    DecodedTooLarge,
+    content_types,
+    decode_content,
+    media_class,
+)
+from ._context import RequestContext
+from ._events import MAX_EVENT_OWNERS, Action, AuditEvent, EventKind, emit
+from ._extractors import OWN, UNPROVEN, Extractor, JsonKeys, ScanError
+from ._filter import filter_records
+from ._headers import Headers, RawHeaders, cookie_values
+from ._identity import ID, Identity, RequesterLike, as_identity, normalise
+from ._inbound import InboundError, InboundRequest
+from ._pii import _EMAIL, EMAIL, PHONE
+from ._scan import RequestInfo, ResponseView
+from ._verdict import Owner, Verdict, valid_page
+
+if TYPE_CHECKING:
+    from ._guard import Guard
+
+_NO_BODY_STATUSES = frozenset({204, 205, 304})
+#: Headers that describe the original body and are wrong for a filtered one.
+_BODY_HEADERS = frozenset(
+    {b"content-length", b"content-encoding", b"etag", b"content-md5", b"digest", b"last-modified"}
+)
+#: Blocks that keep the browser's binding: clearing it would let the next request re-bind wrongly.
+_KEEP_BINDING = frozenset({"session_drift", "cross_owner_write"})
+#: Every spelling of the header name ``Headers.get("cookie")`` matches (it compares lower-cased).
+_COOKIE_NAMES = frozenset(
+    "".join(c.upper() if (i >> n) & 1 else c for n, c in enumerate("cookie")).encode() for i in range(64)
+)
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+
+
+def _redact_path(path: str, requester: Identity | None, foreign: Sequence[tuple[str, str]]) -> str:
+    """The path for an event, with every id the event is about replaced by ``{id}``.
+
+    Ids often sit in paths (``/users/alice/card``); an event must not carry them.
+    """
+    known = {text for _, text in foreign}
+    if requester is not None:
+        known.add(requester.id)
+        known.update(requester.facets.values())
+    known.discard("")
+    if not known or path == "/":
+        return path
+    segments = path.split("/")
+    for index, segment in enumerate(segments):
+        if not segment:
+            continue
+        decoded = unquote(segment)
+        if segment in known or decoded in known or decoded.casefold() in known:
+            segments[index] = "{id}"
+            continue
+        for value in known:
+            if len(value) >= 4 and value in segment:
+                segment = segment.replace(value, "{id}")
+        segments[index] = segment
+    return "/".join(segments)
+
+
+def _one_email(body: bytes) -> bool:
+    """Speed only: is every ``@`` of this JSON body inside a ``"..."`` copy of one same address?
+
+    Then the bulk count's e-mail pattern (no quote in it) matches that address at
+    every ``@`` and nothing else, so the body holds at most one distinct address.
+    ``False`` means "can't tell": the full count decides.
+    """
+    at = body.count(b"@")
+    if not at or b"\\" in body:  # escapes: the count reads unescaped strings
+        return False
+    first = body.find(b"@")
+    start = body.rfind(b'"', 0, first)
+    end = body.find(b'"', first)
+    if start < 0 or end < 0:
+        return False
+    address = body[start + 1 : end]
+    if _EMAIL.fullmatch(address) is None:
+        return False
+    return body.count(b'"' + address + b'"') == at
+
+
+class Exchange:
+    """One request/response through the guard; nothing request-specific lives on the Guard."""
+
+    __slots__ = (
+        "guard",
+        "request",
+        "context",
+        "fallback",
+        "status",
+        "headers",
+        "requester",
+        "owners",
+        "binding",
+        "binding_header",
+        "needs_body",
+        "media",
+        "media_type",
+        "extractors",
+        "verdict",
+        "exempt",
+        "personal",
+        "_bindings",
+        "_bind_cookie",
+        "_clean",
+        "_cookie",
+        "_cookie_read",
+        "_plain",
+        "named",
+    )
+
+    def __init__(
+        self,
+        guard: Guard,
+        request: RequestInfo,
+        context: RequestContext,
+        fallback: Callable[[], RequesterLike] | None,
+    ) -> None:
+        self.guard = guard
+        self.request = request
+        self.context = context
+        self.fallback = fallback
+        self.status = 0
+        self.headers: RawHeaders = []
+        self.requester: Identity | None = None
+        self.owners: list[tuple[str, str]] = []
+        self.binding: Binding | None = None
+        self.binding_header: bytes | None = None
+        self.needs_body = False
+        self.media = OTHER
+        self.media_type = ""
+        self.extractors: tuple[Extractor, ...] = ()
+        self.verdict: Verdict | None = None
+        self.exempt = False
+        self.personal = False  # proved by a cheap pass to carry the requester's own data
+        self._bindings: list[Binding] | None = None
+        self._bind_cookie: str | None = None  # the Cookie header, when every binding in it loaded
+        self._clean = False  # start() saw no header an extractor strips
+        self._cookie: str | None = None
+        self._cookie_read = False
+        self._plain = False  # start() saw no Content-Encoding: the body is scanned as it is
+        self.named: list[tuple[str, str]] = []  # owners the request itself named (inbound)
+
+    # ------------------------------------------------------------------ start
+    def start(self, status: int, headers: RawHeaders) -> None:
+        """The app started its response: decide now, or ask for the body (``needs_body``)."""
+        guard = self.guard
+        self.status = status
+        self.headers = headers
+        if guard._fast_start:
+            # Nothing can be exempt: resolve the requester, then try the common case in one pass.
+            try:
+                self.requester = self._resolve_requester()
+            except Exception:
+                self.verdict = self._violation(EventKind.SCAN_ERROR, "requester function raised", ())
+                return
+            if self._start_fast(status, headers):
+                return
+        else:
+            try:
+                self.exempt = guard.is_exempt(self.request)
+            except Exception:
+                self.verdict = self._violation(EventKind.SCAN_ERROR, "exempt predicate raised", ())
+                return
+            if self.exempt:
+                self.verdict = self._pass()
+                return
+            try:
+                self.requester = self._resolve_requester()
+            except Exception:
+                self.verdict = self._violation(EventKind.SCAN_ERROR, "requester function raised", ())
+                return
+        if guard.bind_sessions and self._check_binding():
+            return
+        owners = self.owners
+        if guard.header_extractors:
+            view = self._view(b"")
+            for extractor in guard.header_extractors:
+                owners.extend((extractor.kind, o) for o in extractor.owners(view))
+        owners.extend(self.context.owners)
+
+        if self.request.method == "HEAD" or status in _NO_BODY_STATUSES or status < 200:
+            self.verdict = self._decide()
+            return
+        content_type = None
+        for key, value in headers:
+            if key.lower() == b"content-type":
+                content_type = value.decode("latin-1")
+                break
+        self.media, self.media_type = media_class(content_type)
+        self.extractors = guard.body_extractors(self.media)
+        types = content_types(headers)
+        if len({" ".join(t.lower().split()) for t in types}) > 1 and any(
+            guard.body_extractors(media_class(t)[0]) for t in types
+        ):
+            # Browsers read the last Content-Type, the scan would read the first: refuse to guess.
+            self.verdict = self._violation(EventKind.SCAN_ERROR, "conflicting Content-Type values", ())
+            return
+        # An event stream never ends: buffering it for the bulk count alone would hold it forever.
+        bulk = guard.bulk_pii is not None and self.media in TEXT_MEDIA and self.media_type != "text/event-stream"
+        if not self.extractors and not bulk:
+            self.verdict = self._decide()
+            return
+        self.needs_body = True
+
+    def _start_fast(self, status: int, headers: RawHeaders) -> bool:
+        """The common case in one pass, exactly as the full ``start()`` decides it; ``False``: not this case.
+
+        It applies when nothing is exempt, the requester (resolved by ``start()``) is
+        authenticated, the browser's binding was verified before for this Cookie header and requester, the
+        response has one plain Content-Type, no owner header and a body. It returns
+        ``False`` before any side effect, and the full path decides.
+        """
+        context = self.context
+        requester = self.requester
+        if requester is None or context.rebind or context.owners:
+            return False
+        request = self.request
+        if status < 200 or status in _NO_BODY_STATUSES or request.method == "HEAD":
+            return False
+        guard = self.guard
+        strip = guard.strip_headers
+        content_type = None
+        encoded = False
+        for key, value in headers:
+            name = key.lower()
+            if name == b"content-type":
+                if content_type is not None:
+                    return False
+                content_type = value
+            elif name in strip:
+                return False
+            elif name == b"content-encoding":
+                encoded = True
+        if content_type is None or b"," in content_type:
+            return False
+        if guard.bind_sessions:
+            if guard._has_login_paths and guard._login_path(request.path):
+                return False
+            cookie = self._request_cookie()
+            if cookie is None:
+                return False
+            entry = guard._bound.get(cookie)
+            if entry is None:
+                return False
+            bound_to, valid_until, binding, refresh_at = entry
+            if bound_to != requester:
+                return False
+            now = time.time()
+            if now > valid_until:
+                return False
+            self.binding = binding
+            if now > refresh_at:
+                self.binding_header = guard.codec.set_cookie(requester, self._https())
+        plan = guard._plans.get(content_type)
+        if plan is None:
+            plan = guard._media_plan(content_type)
+        self._clean = True
+        self._plain = not encoded
+        self.media, self.media_type, self.extractors, needs_body = plan
+        if needs_body:
+            self.needs_body = True
+        else:
+            self.verdict = self._decide()
+        return True
+
+    def _resolve_requester(self) -> Identity | None:
+        context = self.context
+        if context.requester_set:
+            return context.requester
+        if self.guard.requester is not None:
+            return as_identity(self.guard.requester(self.request))
+        if self.fallback is not None:
+            return as_identity(self.fallback())
+        return None
+
+    def _check_binding(self) -> bool:
+        """Load the binding cookie and check the requester against it; ``True`` if decided."""
+        guard = self.guard
+        codec = guard.codec
+        requester = self.requester
+        context = self.context
+        if context.rebind or guard.is_login_path(self.request.path):
+            if context.unbind or requester is None:
+                self.binding_header = codec.clear_cookie(self._https())
+            else:
+                self.binding_header = codec.set_cookie(requester, self._https())
+            return False
+        if requester is None:
+            return False
+        bindings = self._load_bindings()
+        if not bindings:
+            self.binding_header = codec.set_cookie(requester, self._https())
+            return False
+        for binding in bindings:
+            if not codec.matches(binding, requester):
+                verdict = self._violation(EventKind.SESSION_DRIFT, "requester differs from the bound identity", ())
+                if verdict.blocked:
+                    self.verdict = verdict
+                    return True
+                return False  # report-only: logged; the body is still scanned (and reported)
+        self.binding = bindings[-1]
+        if codec.needs_refresh(self.binding):
+            self.binding_header = codec.set_cookie(requester, self._https())
+        if self._bind_cookie is not None:  # remember the verified binding for _start_fast
+            bound = guard._bound
+            if len(bound) >= 8192:
+                bound.clear()
+            last = self.binding
+            refresh_at = last.issued_at + codec.max_age / 2 if last.key_index == 0 else float("-inf")
+            bound[self._bind_cookie] = (
+                requester,
+                min(b.issued_at for b in bindings) + codec.max_age,
+                last,
+                refresh_at,
+            )
+        return False
+
+    def _load_bindings(self) -> list[Binding]:
+        """The valid binding cookies of the request (bad ones are logged once and ignored)."""
+        if self._bindings is None:
+            codec = self.guard.codec
+            cookie = self._request_cookie()
+            bindings: list[Binding] = []
+            rejected = False
+            for value in cookie_values(cookie, codec.cookie_name) if cookie else ():
+                try:
+                    bindings.append(codec.loads(value))
+                except BindingRejected as exc:
+                    rejected = True
+                    self._event(EventKind.BINDING_REJECTED, Action.IGNORED, "binding cookie " + exc.reason, ())
+            self._bindings = bindings
+            if cookie is not None and not rejected:
+                self._bind_cookie = cookie
+        return self._bindings
+
+    # ------------------------------------------------------------------ inbound
+    def check_inbound(self, path: str, query: bytes, content_type: str, body: bytes) -> Verdict | None:
+        """Before the app runs: refuse a write naming another owner. ``None``: let it run."""
+        guard = self.guard
+        request = InboundRequest(path, query, content_type, body)
+        owners: list[tuple[str, str]] = []
+        try:
+            for rule in guard.inbound:
+                owners.extend((rule.kind, o) for o in rule.owners(request))
+        except InboundError as exc:
+            return self._refuse(EventKind.SCAN_ERROR, str(exc), ())
+        if not owners:
+            return None
+        try:
+            requester = self._resolve_requester()
+        except Exception:
+            return self._refuse(EventKind.SCAN_ERROR, "requester function raised", ())
+        self.requester = requester
+        bindings = self._load_bindings() if guard.bind_sessions else []
+        codec = guard.codec
+
+        def own(kind: str, text: str) -> bool:
+            if requester is not None:
+                value = requester.value(kind)
+                if value is not None:
+                    return value == text
+            if not bindings:
+                return False
+            if kind == ID:
+                return all(codec.hash(text, b.key_index) == b.id_hash for b in bindings)
+            return all(codec.facet_matches(b, kind, text) is True for b in bindings)
+
+        foreign = sorted({o for o in owners if not own(*o)})
+        if not foreign:
+            return None
+        self.named = owners  # so events can redact every id the request named
+        if guard.policy is not None:
+            try:
+                allowed = all(guard.policy(requester, Owner(k, t), self.request) for k, t in foreign)
+            except Exception:
+                return self._refuse(EventKind.SCAN_ERROR, "policy raised", foreign)
+            if allowed:
+                self._event(EventKind.CROSS_OWNER_VIEW, Action.ALLOWED, "policy allowed a cross-owner write", foreign)
+                return None
+        return self._refuse(EventKind.CROSS_OWNER_WRITE, "request names another owner's record", foreign)
+
+    def _refuse(self, kind: EventKind, reason: str, foreign: Sequence[tuple[str, str]]) -> Verdict | None:
+        if not self.guard.enforce:
+            self._event(kind, Action.REPORTED, reason, foreign)
+            return None
+        return self._block(self._event(kind, Action.BLOCKED, reason, foreign))
+
+    def inbound_oversize(self) -> Verdict | None:
+        """The request body outgrew ``max_body_bytes`` before the inbound check could read it."""
+        return self._refuse(EventKind.OVERSIZE, "request body over max_body_bytes", ())
+
+    def _https(self) -> bool:
+        return self.request.scheme in ("https", "wss")
+
+    # ------------------------------------------------------------------ body
+    def finish(self, body: bytes) -> Verdict:
+        """The whole body is here (at most ``max_body_bytes``): scan it and decide."""
+        guard = self.guard
+        if self._plain:
+            decoded = body
+        else:
+            try:
+                decoded = decode_content(body, self._codings(), guard.max_body_bytes)
+            except DecodedTooLarge:
+                return self.oversize("decompressed body over max_body_bytes")
+            except BodyDecodeError as exc:
+                return self._violation(EventKind.SCAN_ERROR, str(exc), ())
+        if not decoded:
+            return self._decide()
+        view = self._view(decoded)
+        if not self.extractors:
+            return self._bulk_check(decoded) or self._decide()
+        requester = self.requester
+        owners = self.owners
+        for extractor in self.extractors:
+            own = requester.value(extractor.kind) if requester is not None else None
+            try:
+                strict = guard.strict_json and isinstance(extractor, JsonKeys)
+                proof = UNPROVEN if strict else extractor.only_own(view, own)
+                if proof:
+                    if proof == OWN:
+                        self.personal = True
+                    continue
+                kind = extractor.kind
+                owners.extend((kind, o) for o in extractor.owners(view))
+            except ScanError as exc:
+                return self._violation(EventKind.SCAN_ERROR, f"{extractor.name}: {exc}", (), extractor.name)
+            except BodyDecodeError as exc:
+                return self._violation(EventKind.SCAN_ERROR, f"{extractor.name}: {exc}", (), extractor.name)
+            except Exception as exc:
+                reason = f"{extractor.name} raised {type(exc).__name__}"
+                return self._violation(EventKind.SCAN_ERROR, reason, (), extractor.name)
+        if guard.filter_records and self.media == JSON and self.owners:
+            filtered = self._filter(decoded)
+            if filtered is not None:
+                return filtered
+        if self.owners and self._foreign():
+            return self._decide()
+        return self._bulk_check(decoded) or self._decide()
+
+    def _bulk_check(self, body: bytes) -> Verdict | None:
+        """Too many distinct people's e-mails/phones/cards in one response (incident 3)."""
+        bulk = self.guard.bulk_pii
+        if bulk is None or self.media not in TEXT_MEDIA:
+            return None
+        if self.media == JSON and len(body) > 4096 and bulk.kinds == (EMAIL,) and _one_email(body):
+            threshold = bulk.threshold_for(self.request.path)
+            if threshold is None or threshold >= 1:
+                return None  # at most one distinct address: never over a threshold
+        counts = bulk.over(body, self.media, self.request.path, self._own_pii)
+        if not counts:
+            return None
+        return self._violation(
+            EventKind.BULK_PERSONAL_DATA, "response carries many people's personal data", (), counts=counts
+        )
+
+    def _own_pii(self, kind: str, value: str) -> bool:
+        requester = self.requester
+        if requester is None:
+            return False
+        if requester.id.casefold() == value:
+            return True
+        facet = requester.value(kind)
+        if facet is not None:
+            if kind == PHONE:
+                facet = "".join(c for c in facet if c.isdigit())
+            return facet == value
+        if self.binding is not None:
+            return self.guard.codec.facet_matches(self.binding, kind, value) is True
+        return False
+
+    def _filter(self, body: bytes) -> Verdict | None:
+        """``on_foreign_records="filter"``: drop foreign list items instead of blocking."""
+        if any(not self._is_own(kind, text) for kind, text in self.context.owners) or any(
+            not self._is_own(kind, text)
+            for e in self.guard.header_extractors
+            for kind, text in ((e.kind, o) for o in e.owners(self._view(b"")))
+        ):
+            return None
+        result = filter_records(body, self.guard.json_keys, lambda k, t: self._is_own(k, normalise(k, t)))
+        if result is None:
+            return None
+        new_body, removed = result
+        if removed == 0:
+            return None
+        foreign = self._foreign()
+        self.owners = [o for o in self.owners if self._is_own(*o)]
+        self._event(
+            EventKind.FILTERED, Action.FILTERED, "foreign records removed", foreign, counts={"records_removed": removed}
+        )
+        verdict = self._pass()
+        headers = [(k, v) for k, v in verdict.headers if k.lower() not in _BODY_HEADERS]
+        headers.append((b"content-length", str(len(new_body)).encode("ascii")))
+        return Verdict(verdict.status, headers, new_body, False)
+
+    def fail(self, reason: str) -> Verdict:
+        """The adapter could not read the body (a fixed phrase, no data): a scan error."""
+        return self._violation(EventKind.SCAN_ERROR, reason, ())
+
+    def oversize(self, reason: str = "body over max_body_bytes") -> Verdict:
+        """The body outgrew ``max_body_bytes``: block, or pass unscanned if configured."""
+        if self.guard.on_oversize == "pass":
+            self._event(EventKind.OVERSIZE, Action.PASSED, reason, ())
+            return self._pass()
+        return self._violation(EventKind.OVERSIZE, reason, ())
+
+    # ------------------------------------------------------------------ decision
+    def _is_own(self, kind: str, text: str) -> bool:
+        requester = self.requester
+        if requester is None:
+            return False
+        value = requester.value(kind)
+        if value is not None:
+            return value == text
+        if kind != ID and self.binding is not None:
+            return self.guard.codec.facet_matches(self.binding, kind, text) is True
+        return False
+
+    def _foreign(self) -> list[tuple[str, str]]:
+        return sorted({o for o in self.owners if not self._is_own(*o)})
+
+    def _decide(self) -> Verdict:
+        if not self.owners:
+            return self._pass()
+        foreign = self._foreign()
+        if not foreign:
+            return self._pass()
+        policy = self.guard.policy
+        if policy is not None:
+            try:
+                allowed = all(policy(self.requester, Owner(kind, text), self.request) for kind, text in foreign)
+            except Exception:
+                return self._violation(EventKind.SCAN_ERROR, "policy raised", foreign)
+            if allowed:
+                self._event(EventKind.CROSS_OWNER_VIEW, Action.ALLOWED, "policy allowed a cross-owner view", foreign)
+                return self._pass()
+        if self.requester is None:
+            return self._violation(EventKind.ANONYMOUS_PERSONAL_DATA, "personal data in a response to nobody", foreign)
+        return self._violation(EventKind.OWNER_MISMATCH, "response carries another owner's data", foreign)
+
+    def _violation(
+        self,
+        kind: EventKind,
+        reason: str,
+        foreign: Sequence[tuple[str, str]],
+        extractor: str | None = None,
+        counts: dict[str, int] | None = None,
+    ) -> Verdict:
+        guard = self.guard
+        if not guard.enforce:
+            self._event(kind, Action.REPORTED, reason, foreign, extractor, counts)
+            return self._pass(reported=True)
+        event = self._event(kind, Action.BLOCKED, reason, foreign, extractor, counts)
+        return self._block(event)
+
+    def _pass(self, reported: bool = False) -> Verdict:
+        headers = self.headers
+        guard = self.guard
+        strip = guard.strip_headers
+        if strip and not self._clean and any(k.lower() in strip for k, _ in headers):
+            headers = [(k, v) for k, v in headers if k.lower() not in strip]
+        if self.exempt:
+            return Verdict(self.status, headers, None, False)
+        if guard.cache_control and (self.personal or self.owners):
+            # Report-only lets the response out, but never to a shared cache.
+            private = personal_headers(headers, self._request_cookie() is not None, rewrite_shared=reported)
+            if private is not None:
+                headers = private
+            elif guard.on_shared_cache == "block":
+                return self._violation(EventKind.SHARED_CACHE, "personal data marked for shared caches", ())
+            else:
+                self._event(EventKind.SHARED_CACHE, Action.REPORTED, "personal data marked for shared caches", ())
+        if self.binding_header is not None:
+            headers = [*headers, (b"set-cookie", self.binding_header)]
+        return Verdict(self.status, headers, None, False)
+
+    def _block(self, event: AuditEvent) -> Verdict:
+        guard = self.guard
+        page = guard.block_page
+        if guard.block_response is not None:
+            try:
+                page = guard.block_response(event)
+                if not valid_page(page):  # would not block, or would split the headers
+                    raise TypeError("block_response must return a valid BlockPage")
+            except Exception:
+                page = guard.block_page
+        headers: RawHeaders = [
+            (b"content-type", page.content_type.encode("latin-1")),
+            (b"content-length", str(len(page.body)).encode("ascii")),
+            (b"cache-control", b"no-store"),
+            (b"x-content-type-options", b"nosniff"),
+        ]
+        # Clear the binding, except on drift or a refused write: the browser stays bound to
+        # who logged in, or its next request would re-bind it to the wrong person.
+        if guard.bind_sessions and event.kind.value not in _KEEP_BINDING:
+            headers.append((b"set-cookie", guard.codec.clear_cookie(self._https())))
+        body = b"" if self.request.method == "HEAD" else page.body
+        return Verdict(page.status, headers, body, True)
+
+    # ------------------------------------------------------------------ helpers
+    def known_cookie(self, cookie: str | None) -> None:
+        """An adapter read the request's Cookie header more cheaply: all its Cookie headers
+        joined with ``"; "`` (``None`` if there is none)."""
+        self._cookie = cookie
+        self._cookie_read = True
+
+    def _request_cookie(self) -> str | None:
+        """The request's Cookie headers, joined with ``"; "`` (``None`` if there is none), read once.
+
+        HTTP/2 sends cookies as several Cookie fields and ASGI servers pass them on as
+        repeated headers: a binding in any of them must be seen (RFC 9113 8.2.3).
+        """
+        if not self._cookie_read:
+            self._cookie_read = True
+            values = [value.decode("latin-1") for key, value in self.request.headers.raw if key in _COOKIE_NAMES]
+            self._cookie = "; ".join(values) if values else None
+        return self._cookie
+
+    def _codings(self) -> str | None:
+        """Every Content-Encoding value, in order: repeated headers combine as one list, as
+        clients decode them ('identity' then 'br' is br, not identity)."""
+        values = [v.decode("latin-1") for k, v in self.headers if k.lower() == b"content-encoding"]
+        return ", ".join(values) if values else None
+
+    def _header(self, key: bytes) -> str | None:
+        for k, v in self.headers:
+            if k.lower() == key:
+                return v.decode("latin-1")
+        return None
+
+    def _view(self, body: bytes) -> ResponseView:
+        return ResponseView(self.request, self.status, Headers(self.headers), self.media, self.media_type, body)
+
+    def _request_id(self, requester: Identity | None, named: Sequence[tuple[str, str]]) -> str | None:
+        """The client's request id, if it is a plain token and carries none of the event's ids."""
+        name = self.guard.request_id_header
+        if name is None:
+            return None
+        value = self.request.headers.get(name)
+        if value is None or not _REQUEST_ID.fullmatch(value):
+            return None
+        if _redact_path("/" + value, requester, named) != "/" + value:
+            return None
+        return value
+
+    def _event(
+        self,
+        kind: EventKind,
+        action: Action,
+        reason: str,
+        foreign: Sequence[tuple[str, str]],
+        extractor: str | None = None,
+        counts: dict[str, int] | None = None,
+    ) -> AuditEvent:
+        hasher = self.guard.hasher
+        requester = self.requester
+        named = [*foreign, *self.owners, *self.named]
+        event = AuditEvent(
+            kind=kind,
+            action=action,
+            method=self.request.method,
+            path=_redact_path(self.request.path, requester, named),
+            status=self.status,
+            reason=reason,
+            requester=hasher(requester.id) if requester is not None else None,
+            owners=tuple(hasher(text if k == ID else k + ":" + text) for k, text in foreign[:MAX_EVENT_OWNERS]),
+            owner_count=len(foreign),
+            request_id=self._request_id(requester, named),
+            extractor=extractor,
+            counts=tuple(sorted(counts.items())) if counts else (),
+        )
+        emit(event, self.guard.on_event)
+        return event
