@@ -11,6 +11,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from . import report
+from .features import run_features
 from .inprocess import run_breakdown, run_inprocess
 from .scan import run_memory, run_scan
 from .servers import run_servers
@@ -50,6 +51,8 @@ def main(argv: list[str] | None = None) -> int:
     result["inprocess"] = [c.row() for c in run_inprocess(rounds, args.quick, log=_log)]
     _log("where respguard's time goes (µs over bare, one default feature off at a time):")
     result["breakdown"] = run_breakdown(rounds, args.quick, log=_log)
+    _log("opt-in features, each on its own (µs per request):")
+    result["features"] = run_features(rounds, args.quick, log=_log)
     _log("scan throughput:")
     result["scan"] = run_scan(rounds, args.quick, log=_log)
     _log("memory:")

@@ -99,6 +99,16 @@ def markdown(result: dict[str, Any]) -> str:
                 cells.append("" if row is None else f"+{row['us_over_bare']:.1f}")
             lines.append(f"| {stack} | {body} | " + " | ".join(cells) + " |")
         lines.append("")
+    features = result.get("features", [])
+    if features:
+        lines.append("| opt-in feature | case | µs | over bare | over the guard without it |")
+        lines.append("|---|---|---:|---:|---:|")
+        for row in features:
+            lines.append(
+                f"| {row['feature']} | {row['case']} | {row['us_median']:.1f} | {row['us_over_bare']:+.1f} | "
+                f"{row['us_over_baseline']:+.1f} |"
+            )
+        lines.append("")
     scan = result.get("scan", [])
     if scan:
         lines.append("| scan | config | MB/s | bytes.find MB/s | ratio to find |")
