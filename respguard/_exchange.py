@@ -51,6 +51,19 @@ _COOKIE_NAMES = frozenset(
     "".join(c.upper() if (i >> n) & 1 else c for n, c in enumerate("cookie")).encode() for i in range(64)
 )
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+_EVENT_END = re.compile(rb"\r\n\r\n|\n\n|\r\r")
+_LINE = re.compile(rb"\r\n|\r|\n")
+
+
+def _event_ends(data: bytes) -> list[int]:
+    """Offsets just past each blank line that ends an event (SSE: CRLF, LF or CR lines)."""
+    return [match.end() for match in _EVENT_END.finditer(data)]
+
+
+def _events_end(data: bytes) -> int:
+    """Offset just past the last complete event (0: none complete yet)."""
+    ends = _event_ends(data)
+    return ends[-1] if ends else 0
 
 
 def _redact_path(path: str, requester: Identity | None, foreign: Sequence[tuple[str, str]]) -> str:
@@ -129,6 +142,8 @@ class Exchange:
         "_cookie_read",
         "_plain",
         "named",
+        "streaming",
+        "_stream_rest",
     )
 
     def __init__(
@@ -162,6 +177,8 @@ class Exchange:
         self._cookie_read = False
         self._plain = False  # start() saw no Content-Encoding: the body is scanned as it is
         self.named: list[tuple[str, str]] = []  # owners the request itself named (inbound)
+        self.streaming = False  # an event stream, scanned event by event through feed()
+        self._stream_rest = b""
 
     # ------------------------------------------------------------------ start
     def start(self, status: int, headers: RawHeaders) -> None:
@@ -218,8 +235,16 @@ class Exchange:
             # Browsers read the last Content-Type, the scan would read the first: refuse to guess.
             self.verdict = self._violation(EventKind.SCAN_ERROR, "conflicting Content-Type values", ())
             return
-        # An event stream never ends: buffering it for the bulk count alone would hold it forever.
-        bulk = guard.bulk_pii is not None and self.media in TEXT_MEDIA and self.media_type != "text/event-stream"
+        if self.media_type == "text/event-stream":
+            # It never ends, so it is never buffered: each event is scanned as it comes (feed()).
+            if guard.event_extractors:
+                if self._codings():
+                    self.verdict = self._violation(EventKind.SCAN_ERROR, "compressed event stream", ())
+                    return
+                self.streaming = True
+            self.verdict = self._decide()
+            return
+        bulk = guard.bulk_pii is not None and self.media in TEXT_MEDIA
         if not self.extractors and not bulk:
             self.verdict = self._decide()
             return
@@ -254,7 +279,7 @@ class Exchange:
                 return False
             elif name == b"content-encoding":
                 encoded = True
-        if content_type is None or b"," in content_type:
+        if content_type is None or b"," in content_type or content_type[:17].lower() == b"text/event-stream":
             return False
         if guard.bind_sessions:
             if guard._has_login_paths and guard._login_path(request.path):
@@ -545,21 +570,92 @@ class Exchange:
     def _decide(self) -> Verdict:
         if not self.owners:
             return self._pass()
-        foreign = self._foreign()
-        if not foreign:
+        judged = self._judge(self._foreign())
+        if judged is None:
             return self._pass()
+        kind, reason, foreign = judged
+        return self._violation(kind, reason, foreign)
+
+    def _judge(self, foreign: list[tuple[str, str]]) -> tuple[EventKind, str, list[tuple[str, str]]] | None:
+        """The violation foreign owners make, or ``None`` (none, or a policy allowed them: audited)."""
+        if not foreign:
+            return None
         policy = self.guard.policy
         if policy is not None:
             try:
                 allowed = all(policy(self.requester, Owner(kind, text), self.request) for kind, text in foreign)
             except Exception:
-                return self._violation(EventKind.SCAN_ERROR, "policy raised", foreign)
+                return EventKind.SCAN_ERROR, "policy raised", foreign
             if allowed:
                 self._event(EventKind.CROSS_OWNER_VIEW, Action.ALLOWED, "policy allowed a cross-owner view", foreign)
-                return self._pass()
+                return None
         if self.requester is None:
-            return self._violation(EventKind.ANONYMOUS_PERSONAL_DATA, "personal data in a response to nobody", foreign)
-        return self._violation(EventKind.OWNER_MISMATCH, "response carries another owner's data", foreign)
+            return EventKind.ANONYMOUS_PERSONAL_DATA, "personal data in a response to nobody", foreign
+        return EventKind.OWNER_MISMATCH, "response carries another owner's data", foreign
+
+    # ------------------------------------------------------------------ event streams
+    def feed(self, chunk: bytes, more: bool) -> tuple[bytes, bool]:
+        """``text/event-stream``: scan each complete event before it goes out.
+
+        Returns the bytes to send now and whether the stream must end here. Whole events
+        are released once scanned; the first event that carries another owner's data
+        ends the stream before it (the status went out with the first event, so the
+        stream is cut rather than replaced).
+        """
+        buffer = self._stream_rest + chunk if self._stream_rest else chunk
+        cut = len(buffer) if not more else _events_end(buffer)
+        ready, self._stream_rest = buffer[:cut], buffer[cut:]
+        if len(self._stream_rest) > self.guard.max_body_bytes:
+            self._stream_rest = b""
+            if self.guard.enforce:
+                self._event(EventKind.OVERSIZE, Action.BLOCKED, "event over max_body_bytes", ())
+                return b"", True
+            self._event(EventKind.OVERSIZE, Action.REPORTED, "event over max_body_bytes", ())
+        start = 0
+        for end in _event_ends(ready):
+            if self._event_violates(ready[start:end]):
+                return ready[:start], True
+            start = end
+        if start < len(ready) and self._event_violates(ready[start:]):
+            return ready[:start], True
+        return ready, False
+
+    def _event_violates(self, event: bytes) -> bool:
+        """Scan one event; ``True`` if it must not be sent (an event is emitted).
+
+        JSON extractors read the event's ``data`` (its ``data:`` lines joined); other
+        extractors read the whole event, as they would a text body.
+        """
+        if not event.strip():
+            return False
+        lines = [line[5:] for line in _LINE.split(event) if line.startswith(b"data:")]
+        data = b"\n".join(line[1:] if line.startswith(b" ") else line for line in lines)
+        headers = Headers(self.headers)
+        whole = ResponseView(self.request, self.status, headers, self.media, self.media_type, event)
+        payload = ResponseView(self.request, self.status, headers, self.media, self.media_type, data)
+        owners: list[tuple[str, str]] = []
+        for extractor in self.guard.event_extractors:
+            try:
+                view = payload if isinstance(extractor, JsonKeys) else whole
+                owners.extend((extractor.kind, o) for o in extractor.owners(view))
+            except ScanError as exc:
+                if isinstance(extractor, JsonKeys):
+                    continue  # data that is not JSON carries no JSON keys; text extractors still read it
+                return self._stream_violation(EventKind.SCAN_ERROR, f"{extractor.name}: {exc}", [])
+            except Exception as exc:
+                reason = f"{extractor.name} raised {type(exc).__name__}"
+                return self._stream_violation(EventKind.SCAN_ERROR, reason, [])
+        judged = self._judge(sorted({o for o in owners if not self._is_own(*o)}))
+        if judged is None:
+            return False
+        return self._stream_violation(*judged)
+
+    def _stream_violation(self, kind: EventKind, reason: str, foreign: list[tuple[str, str]]) -> bool:
+        if not self.guard.enforce:
+            self._event(kind, Action.REPORTED, reason, foreign)
+            return False
+        self._event(kind, Action.BLOCKED, reason, foreign)
+        return True
 
     def _violation(
         self,

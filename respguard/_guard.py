@@ -216,6 +216,8 @@ class Guard:
         self._has_login_paths = bool(login_paths)
         self._plans: dict[bytes, tuple[str, str, tuple[Extractor, ...], bool]] = {}
         self._bound: dict[str, tuple[Identity, float, Binding, float]] = {}
+        # An event stream's events are scanned by the JSON and the text extractors.
+        self.event_extractors = tuple(dict.fromkeys(self._by_media["json"] + self._by_media["text"]))
 
     def _media_plan(self, content_type: bytes) -> tuple[str, str, tuple[Extractor, ...], bool]:
         """(media class, media type, body extractors, needs the body) for one Content-Type value."""

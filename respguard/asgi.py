@@ -132,7 +132,7 @@ def _replay(messages: list[Message], receive: Receive) -> Receive:
     return replay
 
 
-_BUFFER, _PASS, _DISCARD = 0, 1, 2
+_BUFFER, _PASS, _DISCARD, _STREAM = 0, 1, 2, 3
 
 
 class _Responder:
@@ -175,7 +175,7 @@ class _Responder:
             if verdict.blocked:
                 await self._send_block(verdict)
             else:
-                self.state = _PASS
+                self.state = _STREAM if exchange.streaming else _PASS
                 await self.send({**message, "status": verdict.status, "headers": verdict.headers})
             return
         if state == _PASS:
@@ -183,6 +183,16 @@ class _Responder:
             return
         if state == _DISCARD:
             return
+        if state == _STREAM:
+            if kind == "http.response.body":
+                more = message.get("more_body", False)
+                out, stop = self.exchange.feed(message.get("body", b""), more)
+                if stop:
+                    self.state = _DISCARD
+                    more = False
+                if out or not more:
+                    await self.send({"type": "http.response.body", "body": out, "more_body": more})
+            return  # anything else on an event stream (a file, trailers) can't be scanned event by event
         if kind == "http.response.body":
             body = message.get("body", b"")
             more = message.get("more_body", False)

@@ -13,6 +13,7 @@ keeps iterating until ``start_response`` was really called (as Werkzeug's
 from __future__ import annotations
 
 import io
+import itertools
 from collections.abc import Callable, Iterable, Iterator
 from types import TracebackType
 from typing import Any
@@ -69,21 +70,44 @@ def _str_headers(raw: RawHeaders) -> list[tuple[str, str]]:
 
 
 class _Closing:
-    """Yields the held chunks, then the rest of the app's iterator; ``close()`` closes the app's."""
+    """Yields the held chunks, then the rest of the app's iterator; ``close()`` closes the app's.
 
-    __slots__ = ("_held", "_rest", "_close", "_closed")
+    With ``feed`` (an event stream), every chunk goes through the exchange's
+    event-by-event scan, and the stream ends where the scan says so.
+    """
 
-    def __init__(self, held: list[bytes], rest: Iterator[bytes], close: Callable[[], object] | None) -> None:
+    __slots__ = ("_held", "_rest", "_close", "_closed", "_feed")
+
+    def __init__(
+        self,
+        held: list[bytes],
+        rest: Iterator[bytes],
+        close: Callable[[], object] | None,
+        feed: Callable[[bytes, bool], tuple[bytes, bool]] | None = None,
+    ) -> None:
         self._held = held
         self._rest = rest
         self._close = close
         self._closed = False
+        self._feed = feed
 
     def __iter__(self) -> Iterator[bytes]:
         held = self._held
         self._held = []
-        yield from held
-        yield from self._rest
+        feed = self._feed
+        if feed is None:
+            yield from held
+            yield from self._rest
+            return
+        for chunk in itertools.chain(held, self._rest):
+            out, stop = feed(chunk, True)
+            if out:
+                yield out
+            if stop:
+                return
+        out, _ = feed(b"", False)
+        if out:
+            yield out
 
     def close(self) -> None:
         if not self._closed:
@@ -254,6 +278,8 @@ class WSGIMiddleware:
             if verdict.blocked:
                 return [verdict.body or b""]
             handed_over = True
+            if exchange.streaming:
+                return _Closing(held, iterator, close, exchange.feed)
             if not held and iterator is app_iter:
                 return app_iter  # untouched: the server may still use wsgi.file_wrapper
             return _Closing(held, iterator, close)

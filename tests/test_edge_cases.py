@@ -371,9 +371,33 @@ CASES: list[Case] = [
     Case("404-json-own", status=404, chunks=(OWN,), personal=True),
     Case("500-json-foreign", status=500, chunks=(FOREIGN,), expect="block", events=("owner_mismatch",)),
     # ------------------------------------------------------------- text/event-stream
-    # Default extractors: not body-scanned, streamed chunk by chunk; headers still checked.
+    # An event stream is never buffered: each event is scanned as it comes and released; the first
+    # event with another owner's data ends the stream there (the 200 already went out).
     Case(
-        "sse-default-streams", headers=(SSE_CT,), chunks=sse(ALICE, BOB, CAROL), content_length=False, asgi_messages=3
+        "sse-default-streams", headers=(SSE_CT,), chunks=sse(ALICE, ALICE, ALICE), content_length=False, asgi_messages=3
+    ),
+    Case(
+        "sse-default-foreign-second-event-cuts",
+        headers=(SSE_CT,),
+        chunks=sse(ALICE, BOB, CAROL),
+        content_length=False,
+        events=("owner_mismatch",),
+        pass_body=sse(ALICE)[0],
+        asgi_messages=2,
+    ),
+    Case(
+        "sse-events-split-across-chunks",
+        headers=(SSE_CT,),
+        chunks=(b'data: {"user_id": "' + ALICE.encode() + b'"}\n', b'\ndata: {"user_id": "', BOB.encode() + b'"}\n\n'),
+        content_length=False,
+        events=("owner_mismatch",),
+        pass_body=b'data: {"user_id": "' + ALICE.encode() + b'"}\n\n',
+    ),
+    Case(
+        "sse-non-json-data-passes",
+        headers=(SSE_CT,),
+        chunks=(b"data: tick 1\n\n", b": comment\n\n", b"data: tick 2\n\n"),
+        content_length=False,
     ),
     Case(
         "sse-default-foreign-header",
@@ -383,15 +407,14 @@ CASES: list[Case] = [
         expect="block",
         events=("owner_mismatch",),
     ),
-    # A CustomExtractor on "text": buffered to the end, scanned as one body.
+    # A CustomExtractor on "text" reads each whole event.
     Case(
-        "sse-custom-own-buffered",
+        "sse-custom-own-streams",
         headers=(SSE_CT,),
         chunks=sse(ALICE, ALICE, ALICE),
         content_length=False,
         options=SSE_SCAN,
-        personal=True,
-        asgi_messages=1,
+        asgi_messages=3,
     ),
     Case(
         "sse-custom-foreign-in-third-event",
@@ -399,8 +422,17 @@ CASES: list[Case] = [
         chunks=sse(ALICE, ALICE, BOB),
         content_length=False,
         options=SSE_SCAN,
-        expect="block",
         events=("owner_mismatch",),
+        pass_body=b"".join(sse(ALICE, ALICE)),
+    ),
+    Case(
+        "sse-report-mode-passes-and-logs",
+        headers=(SSE_CT,),
+        chunks=sse(ALICE, BOB),
+        content_length=False,
+        options={"mode": "report"},
+        events=("owner_mismatch",),
+        actions=("reported",),
     ),
     # ------------------------------------------------------------- pathsend / file_wrapper / write()
     Case("file-own", how=FILE, chunks=file_chunks(OWN), personal=True),
