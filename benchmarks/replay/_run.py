@@ -463,6 +463,7 @@ def browsers(run: Run, users: int) -> tuple[list[Browser], list[tuple[Browser, l
     bug = run.bug
     members = users if bug == "shared-id" else (users // 8 if bug == "none" else 0)
     attackers = {"cross-owner-write": max(2, users // 3), "none": max(2, users // 8)}.get(bug, 0)
+    attackers = min(attackers, CUSTOMERS - FIRST_VICTIM + 1)  # one attacker per victim: read-backs stay exact
     n_customers = max(users - members - attackers, 0)
     pool = [customer(n) for n in range(1, FIRST_VICTIM)]
     run.rng.shuffle(pool)
@@ -475,7 +476,7 @@ def browsers(run: Run, users: int) -> tuple[list[Browser], list[tuple[Browser, l
     victims = [customer(n) for n in range(FIRST_VICTIM, CUSTOMERS + 1)]
     attacking = []
     for index in range(attackers):
-        mine = victims[index::attackers] or [victims[index % len(victims)]]
+        mine = victims[index::attackers]
         attacking.append((customer_browser(), [_browser(v) for v in mine]))
     member_browsers = [Browser(Person("m----", "")) for _ in range(members)]
     return plain, attacking, member_browsers
