@@ -39,7 +39,7 @@ from collections import Counter
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from respguard import HtmlAttribute, JsonBodyOwner, JsonKeys, PathOwner
+from respguard import HtmlAttribute, Identity, JsonBodyOwner, JsonKeys, PathOwner, RequestInfo
 
 #: The secret the examples use unless told otherwise (never use it in production).
 DEMO_SECRET = "respguard-example-secret-change-me"
@@ -131,9 +131,14 @@ def newsletter_text(record: Record, mailing_list: list[str] | None) -> str:
     return text
 
 
-def guard_options(secret: str) -> dict[str, Any]:
-    """The respguard configuration of both example apps (one place, for both)."""
-    return {
+def guard_options(secret: str, shop: Shop | None = None) -> dict[str, Any]:
+    """The respguard configuration of both example apps (one place, for both).
+
+    With ``shop``, the requester is also resolved from the session cookie, so the
+    inbound write check knows who is asking before the view runs (the views still
+    tell respguard themselves, which wins for the response).
+    """
+    options: dict[str, Any] = {
         "secret_key": secret,
         "extractors": [
             JsonKeys("customer_id"),
@@ -147,6 +152,9 @@ def guard_options(secret: str) -> dict[str, Any]:
         # Incident 3: bulk_pii is on by default (more than 20 distinct e-mails blocks).
         # Shared caches: cache_control="private" is the default.
     }
+    if shop is not None:
+        options["requester"] = shop.requester_from_session
+    return options
 
 
 def check_bug(bug: str) -> str:
@@ -205,6 +213,17 @@ class Shop:
 
     def session(self, sid: str | None) -> Session | None:
         return self.sessions.get(sid) if sid else None
+
+    def requester_from_session(self, request: RequestInfo) -> Identity | None:
+        """respguard's ``requester=``: who the ``sid`` cookie's session says is asking."""
+        cookie = request.headers.get("cookie") or ""
+        for part in cookie.split(";"):
+            name, _, value = part.strip().partition("=")
+            if name == "sid":
+                session = self.session(value)
+                if session is not None:
+                    return Identity(session["customer_id"], email=session["email"])
+        return None
 
     def drop_session(self, sid: str | None) -> None:
         if sid:

@@ -148,7 +148,7 @@ def create_app(*, bug: str = "none", guard: bool = True, secret: str = DEMO_SECR
         return Response("ok", mimetype="text/plain")
 
     if guard:
-        RespGuard(app, **shop_logic.guard_options(secret))
+        RespGuard(app, **shop_logic.guard_options(secret, shop))
     return app
 
 

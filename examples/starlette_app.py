@@ -147,7 +147,7 @@ def create_app(*, bug: str = "none", guard: bool = True, secret: str = DEMO_SECR
     )
     app.state.shop = shop
     if guard:
-        app.add_middleware(respguard.ASGIMiddleware, **shop_logic.guard_options(secret))
+        app.add_middleware(respguard.ASGIMiddleware, **shop_logic.guard_options(secret, shop))
     return app
 
 

@@ -401,6 +401,10 @@ class Exchange:
         self.requester = requester
         bindings = self._load_bindings() if guard.bind_sessions else []
         codec = guard.codec
+        if requester is not None and any(not codec.matches(b, requester) for b in bindings):
+            # The app's session says someone else than the browser logged in as (incident 2).
+            self.named = owners
+            return self._refuse(EventKind.SESSION_DRIFT, "requester differs from the bound identity", ())
 
         def own(kind: str, text: str) -> bool:
             if requester is not None:

@@ -430,3 +430,20 @@ def test_filter_drops_foreign_records(stack: Callable[..., GuardedStack]) -> Non
     assert events[0].counts == (("records_removed", 2),) and events[0].owner_count == 2
     top = json.dumps({"customer_id": BOB, "items": []}).encode()
     assert guarded.send(Reply(chunks=[top])).status == 403
+
+
+def test_a_write_whose_session_resolves_to_someone_else_than_the_binding_is_drift(kind: str) -> None:
+    # Incident 2: the browser logged in as Alice, the app's session now says Bob.
+    app = WriteApp()
+    status, headers, out, events = _write(
+        kind,
+        app,
+        path=f"/api/customers/{BOB}/card",
+        body=b"{}",
+        cookie=_login_cookie(),
+        requester=lambda request: BOB,
+    )
+    assert app.writes == []
+    assert_block(status, headers, out, clears_binding=False)
+    assert kinds(events) == [("session_drift", "blocked")]
+    assert_no_raw_ids(events)
