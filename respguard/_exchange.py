@@ -60,12 +60,6 @@ def _event_ends(data: bytes) -> list[int]:
     return [match.end() for match in _EVENT_END.finditer(data)]
 
 
-def _events_end(data: bytes) -> int:
-    """Offset just past the last complete event (0: none complete yet)."""
-    ends = _event_ends(data)
-    return ends[-1] if ends else 0
-
-
 def _redact_path(path: str, requester: Identity | None, foreign: Sequence[tuple[str, str]]) -> str:
     """The path for an event, with every id the event is about replaced by ``{id}``.
 
@@ -607,21 +601,26 @@ class Exchange:
         stream is cut rather than replaced).
         """
         buffer = self._stream_rest + chunk if self._stream_rest else chunk
-        cut = len(buffer) if not more else _events_end(buffer)
-        ready, self._stream_rest = buffer[:cut], buffer[cut:]
-        if len(self._stream_rest) > self.guard.max_body_bytes:
-            self._stream_rest = b""
-            if self.guard.enforce:
-                self._event(EventKind.OVERSIZE, Action.BLOCKED, "event over max_body_bytes", ())
-                return b"", True
-            self._event(EventKind.OVERSIZE, Action.REPORTED, "event over max_body_bytes", ())
+        ends = _event_ends(buffer)
+        cut = len(buffer) if not more else (ends[-1] if ends else 0)
+        ready, rest = buffer[:cut], buffer[cut:]
         start = 0
-        for end in _event_ends(ready):
+        for end in ends:
+            if end > cut:
+                break
             if self._event_violates(ready[start:end]):
                 return ready[:start], True
             start = end
-        if start < len(ready) and self._event_violates(ready[start:]):
+        if start < cut and self._event_violates(ready[start:]):
             return ready[:start], True
+        if len(rest) > self.guard.max_body_bytes:  # one event that never ends: stop holding it
+            self._stream_rest = b""
+            if self.guard.enforce:
+                self._event(EventKind.OVERSIZE, Action.BLOCKED, "event over max_body_bytes", ())
+                return ready, True
+            self._event(EventKind.OVERSIZE, Action.REPORTED, "event over max_body_bytes", ())
+            return ready + rest, False
+        self._stream_rest = rest
         return ready, False
 
     def _event_violates(self, event: bytes) -> bool:
