@@ -215,13 +215,12 @@ class Exchange:
         if self.request.method == "HEAD" or status in _NO_BODY_STATUSES or status < 200:
             self.verdict = self._decide()
             return
-        content_type = None
+        content_type = b""
         for key, value in headers:
             if key.lower() == b"content-type":
-                content_type = value.decode("latin-1")
+                content_type = value
                 break
-        self.media, self.media_type = media_class(content_type)
-        self.extractors = guard.body_extractors(self.media)
+        self.media, self.media_type, self.extractors, needs_body = guard.media_plan(content_type)
         types = content_types(headers)
         if len({" ".join(t.lower().split()) for t in types}) > 1 and any(
             guard.body_extractors(media_class(t)[0]) for t in types
@@ -238,8 +237,7 @@ class Exchange:
                 self.streaming = True
             self.verdict = self._decide()
             return
-        bulk = guard.bulk_pii is not None and self.media in TEXT_MEDIA
-        if not self.extractors and not bulk:
+        if not needs_body:
             self.verdict = self._decide()
             return
         self.needs_body = True
@@ -293,12 +291,9 @@ class Exchange:
             self.binding = binding
             if now > refresh_at:
                 self.binding_header = guard.codec.set_cookie(requester, self._https())
-        plan = guard._plans.get(content_type)
-        if plan is None:
-            plan = guard._media_plan(content_type)
         self._clean = True
         self._plain = not encoded
-        self.media, self.media_type, self.extractors, needs_body = plan
+        self.media, self.media_type, self.extractors, needs_body = guard.media_plan(content_type)
         if needs_body:
             self.needs_body = True
         else:

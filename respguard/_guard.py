@@ -219,12 +219,14 @@ class Guard:
         # An event stream's events are scanned by the JSON and the text extractors.
         self.event_extractors = tuple(dict.fromkeys(self._by_media["json"] + self._by_media["text"]))
 
-    def _media_plan(self, content_type: bytes) -> tuple[str, str, tuple[Extractor, ...], bool]:
-        """(media class, media type, body extractors, needs the body) for one Content-Type value."""
+    def media_plan(self, content_type: bytes) -> tuple[str, str, tuple[Extractor, ...], bool]:
+        """(media class, media type, body extractors, needs the body) for one Content-Type value, cached."""
+        plan = self._plans.get(content_type)
+        if plan is not None:
+            return plan
         media, media_type = media_class(content_type.decode("latin-1"))
         extractors = self._by_media[media]
-        # An event stream never ends: buffering it for the bulk count alone would hold it forever.
-        bulk = self.bulk_pii is not None and media in TEXT_MEDIA and media_type != "text/event-stream"
+        bulk = self.bulk_pii is not None and media in TEXT_MEDIA
         plan = (media, media_type, extractors, bool(extractors) or bulk)
         if len(self._plans) >= 256:
             self._plans.clear()
