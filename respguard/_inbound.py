@@ -29,6 +29,18 @@ class InboundRequest:
         self.body = body
 
 
+def body_readable(content_type: str) -> bool:
+    """Is the request body of a type some rule reads (JSON, urlencoded or multipart form)?
+
+    Only those are read and replayed; any other upload streams to the app untouched.
+    """
+    media = content_type.split(";", 1)[0].strip().lower()
+    return media in _BODY_TYPES or media.endswith("+json")
+
+
+_BODY_TYPES = frozenset({"application/json", "application/x-www-form-urlencoded", "multipart/form-data"})
+
+
 class InboundError(Exception):
     """The request body could not be read by a rule; the guard refuses the request."""
 

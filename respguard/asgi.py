@@ -17,6 +17,7 @@ from ._context import ASGI_KEY, RequestContext
 from ._exchange import Exchange
 from ._guard import Guard
 from ._identity import RequesterLike
+from ._inbound import body_readable
 from ._scan import RequestInfo
 from ._verdict import Verdict
 
@@ -85,7 +86,7 @@ async def _check_inbound(exchange: Exchange, scope: Scope, receive: Receive, sen
     read: list[Message] = []
     chunks: list[bytes] = []
     verdict = None
-    if guard.inbound_needs_body and _readable(content_type):
+    if guard.inbound_needs_body and body_readable(content_type):
         size = 0
         while True:
             message = await receive()
@@ -111,13 +112,6 @@ async def _check_inbound(exchange: Exchange, scope: Scope, receive: Receive, sen
         await send({"type": "http.response.body", "body": verdict.body or b"", "more_body": False})
         return None
     return _replay(read, receive) if read else receive
-
-
-def _readable(content_type: str) -> bool:
-    media = content_type.split(";", 1)[0].strip().lower()
-    return media in ("application/json", "application/x-www-form-urlencoded", "multipart/form-data") or media.endswith(
-        "+json"
-    )
 
 
 def _replay(messages: list[Message], receive: Receive) -> Receive:

@@ -22,6 +22,7 @@ from ._context import WSGI_KEY, RequestContext
 from ._exchange import Exchange
 from ._guard import Guard
 from ._headers import RawHeaders
+from ._inbound import body_readable
 from ._scan import RequestInfo
 from ._verdict import Verdict
 
@@ -148,9 +149,7 @@ def _check_inbound(exchange: Exchange, environ: WSGIEnviron) -> Verdict | None:
     guard = exchange.guard
     content_type = environ.get("CONTENT_TYPE", "") or ""
     body = b""
-    media = content_type.split(";", 1)[0].strip().lower()
-    readable = media in ("application/json", "application/x-www-form-urlencoded", "multipart/form-data")
-    if guard.inbound_needs_body and (readable or media.endswith("+json")):
+    if guard.inbound_needs_body and body_readable(content_type):
         stream = environ.get("wsgi.input")
         try:
             length = int(environ.get("CONTENT_LENGTH") or -1)
