@@ -453,6 +453,7 @@ class Exchange:
             return self._bulk_check(decoded) or self._decide()
         requester = self.requester
         owners = self.owners
+        not_in_body = len(owners)  # header and declared owners, gathered by start()
         for extractor in self.extractors:
             own = requester.value(extractor.kind) if requester is not None else None
             try:
@@ -472,7 +473,7 @@ class Exchange:
                 reason = f"{extractor.name} raised {type(exc).__name__}"
                 return self._violation(EventKind.SCAN_ERROR, reason, (), extractor.name)
         if guard.filter_records and self.media == JSON and self.owners:
-            filtered = self._filter(decoded)
+            filtered = self._filter(decoded, owners[:not_in_body])
             if filtered is not None:
                 return filtered
         if self.owners and self._foreign():
@@ -510,13 +511,12 @@ class Exchange:
             return self.guard.codec.facet_matches(self.binding, kind, value) is True
         return False
 
-    def _filter(self, body: bytes) -> Verdict | None:
-        """``on_foreign_records="filter"``: drop foreign list items instead of blocking."""
-        if any(not self._is_own(kind, text) for kind, text in self.context.owners) or any(
-            not self._is_own(kind, text)
-            for e in self.guard.header_extractors
-            for kind, text in ((e.kind, o) for o in e.owners(self._view(b"")))
-        ):
+    def _filter(self, body: bytes, not_in_body: list[tuple[str, str]]) -> Verdict | None:
+        """``on_foreign_records="filter"``: drop foreign list items instead of blocking.
+
+        A foreign owner outside the body (a header, a declared owner) can't be filtered.
+        """
+        if any(not self._is_own(kind, text) for kind, text in not_in_body):
             return None
         result = filter_records(body, self.guard.json_keys, lambda k, t: self._is_own(k, normalise(k, t)))
         if result is None:

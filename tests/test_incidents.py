@@ -37,6 +37,7 @@ from respguard import (
     Identity,
     JsonBodyOwner,
     JsonKeys,
+    OwnerHeader,
     PathOwner,
     QueryOwner,
     WSGIMiddleware,
@@ -447,3 +448,19 @@ def test_a_write_whose_session_resolves_to_someone_else_than_the_binding_is_drif
     assert_block(status, headers, out, clears_binding=False)
     assert kinds(events) == [("session_drift", "blocked")]
     assert_no_raw_ids(events)
+
+
+def test_filter_never_hides_a_foreign_owner_outside_the_body(stack: Callable[..., GuardedStack]) -> None:
+    events: list[AuditEvent] = []
+    guarded = stack(
+        on_event=events.append,
+        on_foreign_records="filter",
+        extractors=[JsonKeys("customer_id"), OwnerHeader()],
+    )
+    records = json.dumps({"items": [{"customer_id": ALICE}, {"customer_id": BOB}]}).encode()
+    got = guarded.send(
+        Reply(headers=[("Content-Type", "application/json"), ("X-Data-Owner", CAROL)], chunks=[records])
+    )
+    assert_block(got.status, got.headers, got.body, original=records)
+    assert kinds(events) == [("owner_mismatch", "blocked")]
+    assert events[0].owner_count == 2
