@@ -739,12 +739,6 @@ class Exchange:
         values = [v.decode("latin-1") for k, v in self.headers if k.lower() == b"content-encoding"]
         return ", ".join(values) if values else None
 
-    def _header(self, key: bytes) -> str | None:
-        for k, v in self.headers:
-            if k.lower() == key:
-                return v.decode("latin-1")
-        return None
-
     def _view(self, body: bytes) -> ResponseView:
         return ResponseView(self.request, self.status, Headers(self.headers), self.media, self.media_type, body)
 

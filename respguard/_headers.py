@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 
 RawHeaders = list[tuple[bytes, bytes]]
 
@@ -32,19 +32,6 @@ class Headers:
     def __iter__(self) -> Iterator[tuple[str, str]]:
         for k, v in self.raw:
             yield k.decode("latin-1").lower(), v.decode("latin-1")
-
-
-def header_value(raw: Iterable[tuple[bytes, bytes]], key: bytes) -> bytes | None:
-    """First value of the lower-case header ``key``."""
-    for k, v in raw:
-        if k.lower() == key:
-            return v
-    return None
-
-
-def without(raw: Iterable[tuple[bytes, bytes]], keys: frozenset[bytes]) -> RawHeaders:
-    """A copy of ``raw`` without the lower-case header names in ``keys``."""
-    return [(k, v) for k, v in raw if k.lower() not in keys]
 
 
 def cookie_values(cookie_header: str, name: str) -> list[str]:
