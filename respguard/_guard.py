@@ -21,7 +21,7 @@ from ._events import AuditEvent, EventSink, OwnerHasher
 from ._exchange import Exchange
 from ._extractors import Extractor, JsonKeys, OwnerHeader, as_extractor
 from ._identity import Identity, RequesterLike
-from ._inbound import InboundRule
+from ._inbound import FormOwner, InboundRule, JsonBodyOwner, PathOwner, QueryOwner
 from ._pii import BulkPII
 from ._scan import RequestInfo
 from ._verdict import BlockPage, Owner, valid_page
@@ -145,8 +145,6 @@ class Guard:
             raise ValueError(f"binding_path {binding_path!r} must start with '/' and hold no ';', space or control")
         if binding_domain is not None and not _COOKIE_DOMAIN.fullmatch(binding_domain):
             raise ValueError(f"binding_domain {binding_domain!r} is not a valid cookie domain")
-
-        from ._inbound import FormOwner, JsonBodyOwner, PathOwner, QueryOwner
 
         if isinstance(inbound, (str, bytes)) or not all(
             isinstance(r, (PathOwner, JsonBodyOwner, FormOwner, QueryOwner)) for r in inbound
