@@ -421,10 +421,9 @@ class Exchange:
         return self._refuse(EventKind.CROSS_OWNER_WRITE, "request names another owner's record", foreign)
 
     def _refuse(self, kind: EventKind, reason: str, foreign: Sequence[tuple[str, str]]) -> Verdict | None:
-        if not self.guard.enforce:
-            self._event(kind, Action.REPORTED, reason, foreign)
-            return None
-        return self._block(self._event(kind, Action.BLOCKED, reason, foreign))
+        """Before the app runs: the block page, or ``None`` (report-only lets the app run)."""
+        event = self._record(kind, reason, foreign)
+        return None if event is None else self._block(event)
 
     def inbound_oversize(self) -> Verdict | None:
         """The request body outgrew ``max_body_bytes`` before the inbound check could read it."""
@@ -610,10 +609,8 @@ class Exchange:
             return ready[:start], True
         if len(rest) > self.guard.max_body_bytes:  # one event that never ends: stop holding it
             self._stream_rest = b""
-            if self.guard.enforce:
-                self._event(EventKind.OVERSIZE, Action.BLOCKED, "event over max_body_bytes", ())
+            if self._stream_violation(EventKind.OVERSIZE, "event over max_body_bytes", []):
                 return ready, True
-            self._event(EventKind.OVERSIZE, Action.REPORTED, "event over max_body_bytes", ())
             return ready + rest, False
         self._stream_rest = rest
         return ready, False
@@ -649,11 +646,22 @@ class Exchange:
         return self._stream_violation(*judged)
 
     def _stream_violation(self, kind: EventKind, reason: str, foreign: list[tuple[str, str]]) -> bool:
+        """In an event stream: ``True`` if the stream must end here."""
+        return self._record(kind, reason, foreign) is not None
+
+    def _record(
+        self,
+        kind: EventKind,
+        reason: str,
+        foreign: Sequence[tuple[str, str]],
+        extractor: str | None = None,
+        counts: dict[str, int] | None = None,
+    ) -> AuditEvent | None:
+        """Emit the event of a violation: ``blocked`` (returned), or ``reported`` in report-only mode (``None``)."""
         if not self.guard.enforce:
-            self._event(kind, Action.REPORTED, reason, foreign)
-            return False
-        self._event(kind, Action.BLOCKED, reason, foreign)
-        return True
+            self._event(kind, Action.REPORTED, reason, foreign, extractor, counts)
+            return None
+        return self._event(kind, Action.BLOCKED, reason, foreign, extractor, counts)
 
     def _violation(
         self,
@@ -663,12 +671,8 @@ class Exchange:
         extractor: str | None = None,
         counts: dict[str, int] | None = None,
     ) -> Verdict:
-        guard = self.guard
-        if not guard.enforce:
-            self._event(kind, Action.REPORTED, reason, foreign, extractor, counts)
-            return self._pass(reported=True)
-        event = self._event(kind, Action.BLOCKED, reason, foreign, extractor, counts)
-        return self._block(event)
+        event = self._record(kind, reason, foreign, extractor, counts)
+        return self._pass(reported=True) if event is None else self._block(event)
 
     def _pass(self, reported: bool = False) -> Verdict:
         headers = self.headers
