@@ -15,7 +15,8 @@ from ._identity import Identity, RequesterLike, as_identity, normalise, owner_te
 ASGI_KEY = "respguard"
 WSGI_KEY = "respguard.context"
 
-_UNSET: Any = object()
+#: ``RequestContext.requester`` before anyone set it (``None`` means "nobody").
+UNSET: Any = object()
 
 
 class RequestContext:
@@ -24,29 +25,42 @@ class RequestContext:
     __slots__ = ("requester", "rebind", "unbind", "owners")
 
     def __init__(self) -> None:
-        self.requester: Identity | None = _UNSET
+        self.requester: Identity | None = UNSET
         self.rebind = False
         self.unbind = False
         self.owners: list[tuple[str, str]] = []
 
     @property
     def requester_set(self) -> bool:
-        return self.requester is not _UNSET
+        return self.requester is not UNSET
+
+
+#: Which attribute holds the scope/environ, per request type (``environ`` for Flask, ``scope`` for Starlette).
+_HOLDER_ATTRIBUTES: dict[type, str] = {}
+
+
+def _holder_of(request: object) -> object:
+    """The scope or environ behind a framework's request object (or the object itself)."""
+    attribute = _HOLDER_ATTRIBUTES.get(type(request))
+    if attribute is not None:
+        holder = getattr(request, attribute, None)
+        if type(holder) is dict or isinstance(holder, Mapping):
+            return holder
+    # environ first: on Flask's request proxy a missing ``.scope`` costs a slow lookup.
+    for attribute in ("environ", "scope"):
+        holder = getattr(request, attribute, None)
+        if isinstance(holder, Mapping):
+            if len(_HOLDER_ATTRIBUTES) < 64:
+                _HOLDER_ATTRIBUTES[type(request)] = attribute
+            return holder
+    return request
 
 
 def context_of(request: object) -> RequestContext:
     """Find the :class:`RequestContext` of a Starlette/Flask/Werkzeug request, scope or environ."""
-    holder: object = request
-    if type(request) is not dict:  # a scope or an environ is a plain dict: the common, fast case
-        # environ first: on Flask's request proxy a missing ``.scope`` costs a slow lookup.
-        environ = getattr(request, "environ", None)
-        if isinstance(environ, Mapping):
-            holder = environ
-        else:
-            scope = getattr(request, "scope", None)
-            if isinstance(scope, Mapping):
-                holder = scope
-    if isinstance(holder, Mapping):
+    # A scope or an environ is a plain dict: the common, fast case.
+    holder = request if type(request) is dict else _holder_of(request)
+    if type(holder) is dict or isinstance(holder, Mapping):
         ctx = holder.get(ASGI_KEY)
         if ctx.__class__ is RequestContext:
             return ctx

@@ -8,7 +8,6 @@ it, and send whatever :class:`~respguard.Verdict` comes back.
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 from urllib.parse import unquote
@@ -28,28 +27,24 @@ from ._content import (
 from ._context import RequestContext
 from ._events import MAX_EVENT_OWNERS, Action, AuditEvent, EventKind, emit
 from ._extractors import OWN, UNPROVEN, Extractor, JsonKeys, ScanError
+from ._fastpath import NO_BODY_STATUSES
 from ._filter import filter_records
-from ._headers import Headers, RawHeaders, cookie_values
+from ._headers import Headers, RawHeaders, cookie_header, cookie_values
 from ._identity import ID, Identity, RequesterLike, as_identity, normalise
 from ._inbound import InboundError, InboundRequest
-from ._pii import _EMAIL, EMAIL, PHONE
+from ._pii import PHONE
 from ._scan import RequestInfo, ResponseView
 from ._verdict import Owner, Verdict, valid_page
 
 if TYPE_CHECKING:
     from ._guard import Guard
 
-_NO_BODY_STATUSES = frozenset({204, 205, 304})
 #: Headers that describe the original body and are wrong for a filtered one.
 _BODY_HEADERS = frozenset(
     {b"content-length", b"content-encoding", b"etag", b"content-md5", b"digest", b"last-modified"}
 )
 #: Blocks that keep the browser's binding: clearing it would let the next request re-bind wrongly.
 _KEEP_BINDING = frozenset({"session_drift", "cross_owner_write"})
-#: Every spelling of the header name ``Headers.get("cookie")`` matches (it compares lower-cased).
-_COOKIE_NAMES = frozenset(
-    "".join(c.upper() if (i >> n) & 1 else c for n, c in enumerate("cookie")).encode() for i in range(64)
-)
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 _EVENT_END = re.compile(rb"\r\n\r\n|\n\n|\r\r")
 _LINE = re.compile(rb"\r\n|\r|\n")
@@ -85,27 +80,6 @@ def _redact_path(path: str, requester: Identity | None, foreign: Sequence[tuple[
                 segment = segment.replace(value, "{id}")
         segments[index] = segment
     return "/".join(segments)
-
-
-def _one_email(body: bytes) -> bool:
-    """Speed only: is every ``@`` of this JSON body inside a ``"..."`` copy of one same address?
-
-    Then the bulk count's e-mail pattern (no quote in it) matches that address at
-    every ``@`` and nothing else, so the body holds at most one distinct address.
-    ``False`` means "can't tell": the full count decides.
-    """
-    at = body.count(b"@")
-    if not at or b"\\" in body:  # escapes: the count reads unescaped strings
-        return False
-    first = body.find(b"@")
-    start = body.rfind(b'"', 0, first)
-    end = body.find(b'"', first)
-    if start < 0 or end < 0:
-        return False
-    address = body[start + 1 : end]
-    if _EMAIL.fullmatch(address) is None:
-        return False
-    return body.count(b'"' + address + b'"') == at
 
 
 class Exchange:
@@ -212,7 +186,7 @@ class Exchange:
                 owners.extend((extractor.kind, o) for o in extractor.owners(view))
         owners.extend(self.context.owners)
 
-        if self.request.method == "HEAD" or status in _NO_BODY_STATUSES or status < 200:
+        if self.request.method == "HEAD" or status in NO_BODY_STATUSES or status < 200:
             self.verdict = self._decide()
             return
         content_type = b""
@@ -255,41 +229,24 @@ class Exchange:
         if requester is None or context.rebind or context.owners:
             return False
         request = self.request
-        if status < 200 or status in _NO_BODY_STATUSES or request.method == "HEAD":
+        if status < 200 or status in NO_BODY_STATUSES or request.method == "HEAD":
             return False
         guard = self.guard
-        strip = guard.strip_headers
-        content_type = None
-        encoded = False
-        for key, value in headers:
-            name = key.lower()
-            if name == b"content-type":
-                if content_type is not None:
-                    return False
-                content_type = value
-            elif name in strip:
-                return False
-            elif name == b"content-encoding":
-                encoded = True
-        if content_type is None or b"," in content_type or content_type[:17].lower() == b"text/event-stream":
+        fast = guard.fast
+        assert fast is not None  # guard._fast_start
+        scanned = fast.scan_headers(headers)
+        if scanned is None:
             return False
+        content_type, encoded, _ = scanned
         if guard.bind_sessions:
             if guard._has_login_paths and guard._login_path(request.path):
                 return False
             cookie = self._request_cookie()
-            if cookie is None:
+            remembered = fast.remembered(cookie, requester) if cookie is not None else None
+            if remembered is None:
                 return False
-            entry = guard._bound.get(cookie)
-            if entry is None:
-                return False
-            bound_to, valid_until, binding, refresh_at = entry
-            if bound_to != requester:
-                return False
-            now = time.time()
-            if now > valid_until:
-                return False
-            self.binding = binding
-            if now > refresh_at:
+            self.binding, refresh = remembered
+            if refresh:
                 self.binding_header = guard.codec.set_cookie(requester, self._https())
         self._clean = True
         self._plain = not encoded
@@ -344,12 +301,9 @@ class Exchange:
                 bound.clear()
             last = self.binding
             refresh_at = last.issued_at + codec.max_age / 2 if last.key_index == 0 else float("-inf")
-            bound[self._bind_cookie] = (
-                requester,
-                min(b.issued_at for b in bindings) + codec.max_age,
-                last,
-                refresh_at,
-            )
+            entry = (requester, min(b.issued_at for b in bindings) + codec.max_age, last, refresh_at)
+            bound[self._bind_cookie] = entry
+            bound[self._bind_cookie.encode("latin-1")] = entry  # as the ASGI adapter reads it
         return False
 
     def _load_bindings(self) -> list[Binding]:
@@ -484,10 +438,6 @@ class Exchange:
         bulk = self.guard.bulk_pii
         if bulk is None or self.media not in TEXT_MEDIA:
             return None
-        if self.media == JSON and len(body) > 4096 and bulk.kinds == (EMAIL,) and _one_email(body):
-            threshold = bulk.threshold_for(self.request.path)
-            if threshold is None or threshold >= 1:
-                return None  # at most one distinct address: never over a threshold
         counts = bulk.over(body, self.media, self.request.path, self._own_pii)
         if not counts:
             return None
@@ -726,15 +676,10 @@ class Exchange:
         self._cookie_read = True
 
     def _request_cookie(self) -> str | None:
-        """The request's Cookie headers, joined with ``"; "`` (``None`` if there is none), read once.
-
-        HTTP/2 sends cookies as several Cookie fields and ASGI servers pass them on as
-        repeated headers: a binding in any of them must be seen (RFC 9113 8.2.3).
-        """
+        """The request's Cookie headers, joined with ``"; "`` (``None`` if there is none), read once."""
         if not self._cookie_read:
             self._cookie_read = True
-            values = [value.decode("latin-1") for key, value in self.request.headers.raw if key in _COOKIE_NAMES]
-            self._cookie = "; ".join(values) if values else None
+            self._cookie = cookie_header(self.request.headers.raw)
         return self._cookie
 
     def _codings(self) -> str | None:

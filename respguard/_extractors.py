@@ -99,7 +99,7 @@ class JsonKeys:
         self.media = frozenset({JSON})
         # The byte search is sound only for keys a serialiser writes as plain ASCII.
         self._fast = all(k.isascii() and k.isprintable() and '"' not in k and "\\" not in k for k in keys)
-        self._own_literals: dict[str | None, tuple[list[bytes], re.Pattern[bytes] | None]] = {}
+        self._own_literals: dict[str | None, tuple[tuple[bytes, ...], re.Pattern[bytes] | None]] = {}
         self._quoted = [b'"' + k.encode() + b'"' for k in sorted(self.keys)] if self._fast else []
 
     # exact ---------------------------------------------------------------
@@ -112,7 +112,7 @@ class JsonKeys:
             raise ScanError("malformed JSON") from exc
 
     # cheap ---------------------------------------------------------------
-    def _literals(self, own: str | None) -> tuple[list[bytes], re.Pattern[bytes] | None]:
+    def _literals(self, own: str | None) -> tuple[tuple[bytes, ...], re.Pattern[bytes] | None]:
         cached = self._own_literals.get(own)
         if cached is not None:
             return cached
@@ -138,16 +138,18 @@ class JsonKeys:
             pattern = re.compile(rb"(?:" + keys_alt + rb")[ \t\r\n]*:[ \t\r\n]*(?:" + b"|".join(values) + rb")")
         if len(self._own_literals) > 1024:
             self._own_literals.clear()
-        self._own_literals[own] = (literals, pattern)
-        return literals, pattern
+        cached = self._own_literals[own] = (tuple(literals), pattern)
+        return cached
 
     def only_own(self, view: ResponseView, own: str | None) -> int:
+        return self.prove(view.body, view.charset, own)
+
+    def prove(self, body: bytes, charset: str | None, own: str | None) -> int:
+        """:meth:`only_own` on the bytes; ``charset`` is the body's (its BOM's, else the declared one)."""
         if not self._fast:
             return UNPROVEN
-        body = view.body
-        charset = view.charset  # UTF-8 only (a UTF-16/32 body would hide the ASCII keys)
         if charset is not None and charset not in ("utf-8", "utf8"):
-            return UNPROVEN
+            return UNPROVEN  # UTF-8 only (a UTF-16/32 body would hide the ASCII keys)
         head = body[:4]
         if b"\x00" in head or head.startswith((b"\xff\xfe", b"\xfe\xff")):
             return UNPROVEN
@@ -155,40 +157,58 @@ class JsonKeys:
             return UNPROVEN  # an escaped key could hide from the byte search
         quoted = self._quoted
         if len(quoted) == 1:
-            total = body.count(quoted[0])
+            key = quoted[0]
+            position = body.find(key)
+            if position < 0:
+                return ABSENT
+            if own is None:
+                return UNPROVEN
+            literals, pattern = self._literals(own)
+            # Most bodies hold a few keys: check each where it stands, in one pass.
+            for _ in range(_WALKED_KEYS):
+                if not body.startswith(literals, position):
+                    return self._by_pattern(body, pattern)
+                position = body.find(key, position + len(key))
+                if position < 0:
+                    return OWN
+            total = body.count(key, position)  # many keys: count the rest
         else:
             total = sum(body.count(q) for q in quoted)
-        if total == 0:
-            return ABSENT
-        if own is None:
-            return UNPROVEN
-        cached = self._own_literals.get(own)
-        literals, pattern = cached if cached is not None else self._literals(own)
+            if total == 0:
+                return ABSENT
+            if own is None:
+                return UNPROVEN
+            literals, pattern = self._literals(own)
+            position = 0
         # Every literal match is at a distinct key occurrence, so when the counts of
         # literals add up to the count of keys, every key holds ``own``. Count first the
-        # literal found at the first key (the serialiser's style), stop once they add up.
-        first = body.find(quoted[0]) if len(quoted) == 1 else -1
+        # literal found at the current key (the serialiser's style), stop once they add up.
         found = 0
         counted = None
-        if first >= 0:
-            for lit in literals:
-                if body.startswith(lit, first):
-                    counted = lit
-                    found = body.count(lit)
-                    break
+        for literal in literals:
+            if body.startswith(literal, position):
+                counted = literal
+                found = body.count(literal, position)
+                break
         if found != total:
-            for lit in literals:
-                if lit is not counted:
-                    found += body.count(lit)
+            for literal in literals:
+                if literal is not counted:
+                    found += body.count(literal, position)
                     if found == total:
                         break
         if found == total:
             return OWN
-        if pattern is not None and len(pattern.findall(body)) == total:
+        return self._by_pattern(body, pattern)
+
+    def _by_pattern(self, body: bytes, pattern: re.Pattern[bytes] | None) -> int:
+        """The slower proof: every key followed (whitespace allowed) by an own value."""
+        if pattern is not None and len(pattern.findall(body)) == sum(body.count(q) for q in self._quoted):
             return OWN
         return UNPROVEN
 
 
+#: How many keys :meth:`JsonKeys.prove` checks one by one before it counts the rest.
+_WALKED_KEYS = 16
 _ASCII_ESCAPE = re.compile(rb"\\(?:u00[0-7]|/)")
 
 
@@ -238,14 +258,18 @@ class HtmlAttribute:
         return found
 
     def only_own(self, view: ResponseView, own: str | None) -> int:
-        if view.html_charset() not in ASCII_SAFE:
+        return self.prove(view.body, view.html_charset(), own)
+
+    def prove(self, body: bytes, charset: str | None, own: str | None) -> int:
+        """:meth:`only_own` on the bytes; ``charset`` is the page's (BOM, declared, ``<meta>``; ``None``: UTF-8)."""
+        charset = charset or "utf-8"
+        if charset not in ASCII_SAFE:
             return UNPROVEN
-        body = view.body
         if body.startswith((b"\xff\xfe", b"\xfe\xff")):
             # A UTF-16 byte-order mark: browsers read the page as UTF-16 whatever the charset
             # says, so a byte search for the ASCII attribute would miss it.
             return UNPROVEN
-        if self._folds and _has_fold(body, view.html_charset()):
+        if self._folds and _has_fold(body, charset):
             # The exact pattern ignores case the Unicode way: "\u0131" matches "i", "\u017f"
             # "s", "\u212a" "k", which a lower-cased byte search cannot see.
             return UNPROVEN
@@ -258,7 +282,7 @@ class HtmlAttribute:
         literals = self._own_literals.get(own)
         if literals is None:
             try:
-                value = own.encode(view.html_charset() or "utf-8")
+                value = own.encode(charset)
             except (LookupError, UnicodeEncodeError):
                 return UNPROVEN
             literals = [self._needle + b'="' + value + b'"', self._needle + b"='" + value + b"'"]

@@ -20,6 +20,7 @@ from ._context import RequestContext
 from ._events import AuditEvent, EventSink, OwnerHasher
 from ._exchange import Exchange
 from ._extractors import Extractor, JsonKeys, OwnerHeader, as_extractor
+from ._fastpath import FastPath
 from ._identity import Identity, RequesterLike
 from ._inbound import FormOwner, InboundRule, JsonBodyOwner, PathOwner, QueryOwner
 from ._pii import BulkPII
@@ -213,9 +214,11 @@ class Guard:
         )
         self._has_login_paths = bool(login_paths)
         self._plans: dict[bytes, tuple[str, str, tuple[Extractor, ...], bool]] = {}
-        self._bound: dict[str, tuple[Identity, float, Binding, float]] = {}
+        # Cookie header (str from WSGI, bytes from ASGI) -> the binding verified for it (Exchange._check_binding)
+        self._bound: dict[str | bytes, tuple[Identity, float, Binding, float]] = {}
         # An event stream's events are scanned by the JSON and the text extractors.
         self.event_extractors = tuple(dict.fromkeys(self._by_media["json"] + self._by_media["text"]))
+        self.fast = FastPath(self) if self._fast_start else None
 
     def media_plan(self, content_type: bytes) -> tuple[str, str, tuple[Extractor, ...], bool]:
         """(media class, media type, body extractors, needs the body) for one Content-Type value, cached."""

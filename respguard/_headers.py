@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 RawHeaders = list[tuple[bytes, bytes]]
 
@@ -32,6 +32,22 @@ class Headers:
     def __iter__(self) -> Iterator[tuple[str, str]]:
         for k, v in self.raw:
             yield k.decode("latin-1").lower(), v.decode("latin-1")
+
+
+#: Every spelling of the header name ``cookie`` (ASGI servers lower-case names, but need not).
+COOKIE_NAMES = frozenset(
+    "".join(c.upper() if (i >> n) & 1 else c for n, c in enumerate("cookie")).encode() for i in range(64)
+)
+
+
+def cookie_header(raw: Iterable[tuple[bytes, bytes]]) -> str | None:
+    """The request's Cookie headers joined with ``"; "`` (``None`` if there is none).
+
+    HTTP/2 sends cookies as several Cookie fields and ASGI servers pass them on as
+    repeated headers: a binding in any of them must be seen (RFC 9113 8.2.3).
+    """
+    values = [value.decode("latin-1") for key, value in raw if key in COOKIE_NAMES]
+    return "; ".join(values) if values else None
 
 
 def cookie_values(cookie_header: str, name: str) -> list[str]:

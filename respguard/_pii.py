@@ -105,6 +105,8 @@ class BulkPII:
             else:
                 self._exact[path] = limit
         self._prefixes.sort(key=lambda item: -len(item[0]))
+        self._uniform = not self._exact and not self._prefixes  # one threshold for every path
+        self._email_only = self.kinds == (EMAIL,)
 
     def threshold_for(self, path: str) -> int | None:
         if path in self._exact:
@@ -123,14 +125,8 @@ class BulkPII:
         text = body
         unescaped = False
         for kind in self.kinds:
-            if kind == EMAIL:
-                # Fewer '@' than the threshold: it cannot be exceeded (checked before any regex).
-                if body.count(b"@") <= threshold and b"\\u" not in body and b"&#" not in body:
-                    continue
-            else:
-                digits = len(body) - len(body.translate(None, _NOT_DIGITS))
-                if digits <= threshold * (10 if kind == PHONE else 13):
-                    continue
+            if _surely_under(kind, body, media, threshold):
+                continue
             if not unescaped:
                 text = _unescape(body, media)
                 unescaped = True
@@ -138,6 +134,76 @@ class BulkPII:
             if count > threshold:
                 found[kind] = count
         return found
+
+    def surely_under(self, body: bytes, media: str, path: str) -> bool:
+        """Speed only: ``True`` when :meth:`over` is sure to find nothing, proved without counting."""
+        threshold = self.threshold if self._uniform else self.threshold_for(path)
+        if threshold is None or not body:
+            return True
+        if self._email_only and media == "json" and b"\\" not in body:
+            # The common case, inlined: no escape can hide an '@', so at most ``threshold`` of them is enough.
+            find = body.find
+            position = -1
+            for _ in range(threshold + 1):
+                position = find(b"@", position + 1)
+                if position < 0:
+                    return True
+            return _one_address(body)
+        for kind in self.kinds:
+            if not _surely_under(kind, body, media, threshold):
+                return False
+        return True
+
+
+def _surely_under(kind: str, body: bytes, media: str, threshold: int) -> bool:
+    """Cheap proofs that a body can't hold more than ``threshold`` distinct values of ``kind``."""
+    if kind != EMAIL:
+        digits = len(body) - len(body.translate(None, _NOT_DIGITS))
+        return digits <= threshold * (10 if kind == PHONE else 13)
+    if _hides_at(body, media):
+        return False  # an escaped '@' would be counted once unescaped
+    # Every address has an '@': at most ``threshold`` of them can't exceed it.
+    return _at_most(body, b"@", threshold) or (media == "json" and _one_address(body))
+
+
+def _hides_at(body: bytes, media: str) -> bool:
+    """Could unescaping (what :func:`_unescape` does for this media) turn something into an '@'?"""
+    if media == "json":
+        return b"\\" in body and b"\\u" in body
+    if media == "html":
+        return b"&" in body and (b"&#" in body or b"&commat;" in body)
+    return False
+
+
+def _at_most(body: bytes, byte: bytes, limit: int) -> bool:
+    """Does ``byte`` occur at most ``limit`` times? (a few ``memchr`` calls, not a count of the body)."""
+    find = body.find
+    position = -1
+    for _ in range(limit + 1):
+        position = find(byte, position + 1)
+        if position < 0:
+            return True
+    return False
+
+
+def _one_address(body: bytes) -> bool:
+    """Is every '@' of this JSON body inside a ``"..."`` copy of one same address?
+
+    Then the e-mail pattern (no quote in it) matches that address at every '@' and
+    nothing else: the body holds one distinct address. ``False``: can't tell.
+    """
+    if b"\\" in body:  # escapes: the count reads unescaped strings
+        return False
+    first = body.find(b"@")
+    start = body.rfind(b'"', 0, first)
+    end = body.find(b'"', first)
+    if first < 0 or start < 0 or end < 0:
+        return False
+    address = body[start + 1 : end]
+    if _EMAIL.fullmatch(address) is None:
+        return False
+    # One pass: with every quoted copy removed, no '@' may be left.
+    return b"@" not in body.replace(b'"' + address + b'"', b"")
 
 
 def _unescape(body: bytes, media: str) -> bytes:

@@ -13,10 +13,12 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-from ._context import ASGI_KEY, RequestContext
+from ._context import ASGI_KEY, UNSET, RequestContext
 from ._exchange import Exchange
+from ._fastpath import BodyPlan, FastPath
 from ._guard import Guard
-from ._identity import RequesterLike
+from ._headers import COOKIE_NAMES, RawHeaders
+from ._identity import RequesterLike, as_identity
 from ._inbound import body_readable
 from ._scan import RequestInfo
 from ._verdict import Verdict
@@ -58,21 +60,95 @@ class ASGIMiddleware:
             return
         context = RequestContext()
         scope[ASGI_KEY] = context
-        request = RequestInfo(
-            scope.get("method", "GET"),
-            scope.get("path", ""),
-            scope.get("scheme", "http"),
-            scope,
-            lambda: scope.get("headers", []),
-        )
         guard = self.guard
-        exchange = guard.exchange(request, context, lambda: scope_user(scope))
-        if guard.inbound and guard.checks_inbound(request):
-            replay = await _check_inbound(exchange, scope, receive, send)
-            if replay is None:
-                return  # refused before the app ran
-            receive = replay
-        await self.app(scope, receive, _Responder(exchange, send).on_send)
+        fast = guard.fast
+        if fast is None or guard.inbound:
+            exchange = _exchange(guard, scope, context)
+            if guard.inbound and guard.checks_inbound(exchange.request):
+                replay = await _check_inbound(exchange, scope, receive, send)
+                if replay is None:
+                    return  # refused before the app ran
+                receive = replay
+            await self.app(scope, receive, _Responder(exchange, send).on_send)
+            return
+
+        # The fast path first (FastPath: no side effects); whenever it can't decide, a
+        # _Responder takes the response from its held start, as if it had from the first.
+        held: Message | None = None
+        plan: BodyPlan | None = None
+        responder: _Responder | None = None
+        passed = False
+
+        async def on_send(message: Message) -> None:
+            nonlocal held, plan, responder, passed
+            if passed:
+                await send(message)
+                return
+            if responder is None:
+                kind = message["type"]
+                if kind == "http.response.start":
+                    decided = _fast_start(fast, scope, context, message)
+                    if type(decided) is BodyPlan:
+                        held, plan = message, decided
+                        return  # hold the start until the body is decided
+                    if decided is not None:
+                        passed = True
+                        await send({**message, "headers": decided})
+                        return
+                elif plan is not None and kind == "http.response.body" and not message.get("more_body", False):
+                    body = message.get("body", b"")
+                    if len(body) <= guard.max_body_bytes:
+                        headers = fast.finish(plan, body, scope.get("path", ""))
+                        if headers is not None:
+                            passed = True
+                            await send({**held, "headers": headers})  # type: ignore[dict-item]
+                            await send(message)
+                            return
+                responder = _Responder(_exchange(guard, scope, context), send)
+                if held is not None:
+                    await responder.on_send(held)
+            await responder.on_send(message)
+
+        await self.app(scope, receive, on_send)
+
+
+def _exchange(guard: Guard, scope: Scope, context: RequestContext) -> Exchange:
+    request = RequestInfo(
+        scope.get("method", "GET"),
+        scope.get("path", ""),
+        scope.get("scheme", "http"),
+        scope,
+        lambda: scope.get("headers", []),
+    )
+    return guard.exchange(request, context, lambda: scope_user(scope))
+
+
+def _fast_start(
+    fast: FastPath, scope: Scope, context: RequestContext, message: Message
+) -> BodyPlan | RawHeaders | None:
+    """:meth:`FastPath.start` with what it needs from the scope."""
+    requester = context.requester
+    if requester is UNSET:
+        if fast.guard.requester is not None:
+            return None  # the requester function gets the full RequestInfo
+        try:
+            requester = as_identity(scope_user(scope))
+        except Exception:
+            return None
+    cookie = None
+    for key, value in scope.get("headers", ()):
+        if key in COOKIE_NAMES:
+            cookie = value if cookie is None else cookie + b"; " + value
+    return fast.start(
+        requester,
+        context,
+        scope.get("method", "GET"),
+        scope.get("path", ""),
+        scope.get("scheme", "http") in ("https", "wss"),
+        cookie,
+        message["status"],
+        message.get("headers", []),
+    )
 
 
 async def _check_inbound(exchange: Exchange, scope: Scope, receive: Receive, send: Send) -> Receive | None:

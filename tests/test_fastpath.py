@@ -277,48 +277,77 @@ email_strings = st.one_of(
 )
 
 
+def _counted_over(body: bytes, media: str, threshold: int) -> dict[str, int]:
+    """What ``BulkPII.over`` must answer, always unescaping and counting (no shortcut)."""
+    from respguard._pii import EMAIL, _count, _unescape
+
+    count = _count(EMAIL, _unescape(body, media), lambda kind, value: False, threshold)
+    return {EMAIL: count} if count > threshold else {}
+
+
 @PROPS
-@given(st.lists(st.tuples(st.sampled_from(["email", "to", "note"]), email_strings), max_size=30), st.integers(1, 3))
-def test_one_email_shortcut_never_changes_the_bulk_decision(fields: list[tuple[str, str]], threshold: int) -> None:
-    from respguard import _exchange
-    from respguard._pii import EMAIL, BulkPII, _count
+@given(
+    st.lists(st.tuples(st.sampled_from(["email", "to", "note"]), email_strings), max_size=30),
+    st.integers(1, 3),
+    st.booleans(),
+)
+def test_bulk_shortcuts_never_change_the_json_decision(
+    fields: list[tuple[str, str]], threshold: int, pad: bool
+) -> None:
+    from respguard._pii import BulkPII
 
-    pad = '{"pad":"' + "x" * 5000 + '"}'  # the shortcut only runs on bodies over 4 KB
-    body = ("[" + ",".join([*(f'{{"{k}":"{v}"}}' for k, v in fields), pad]) + "]").encode()
-    if _exchange._one_email(body):
-        assert _count(EMAIL, body, lambda kind, value: False, 0) <= 1
-
-    def decide_bulk(shortcut: bool) -> tuple[bool, list[str]]:
-        events: list[AuditEvent] = []
-        guard = Guard(
-            secret_key="fastpath-secret",
-            extractors=[JsonKeys("user_id")],
-            bind_sessions=False,
-            bulk_pii=BulkPII(threshold=threshold),
-            on_event=events.append,
-        )
-        context = RequestContext()
-        context.requester = Identity(ALICE)
-        exchange = guard.exchange(RequestInfo("GET", "/me", "http", {}, lambda: []), context)
-        exchange.start(200, [(b"content-type", b"application/json")])
-        saved = _exchange._one_email
-        if not shortcut:
-            _exchange._one_email = lambda body: False
-        try:
-            verdict = exchange.finish(body)
-        finally:
-            _exchange._one_email = saved
-        return verdict.blocked, [e.kind.value for e in events]
-
-    assert decide_bulk(True) == decide_bulk(False)
+    items = [f'{{"{k}":"{v}"}}' for k, v in fields]
+    if pad:
+        items.append('{"pad":"' + "x" * 5000 + '"}')
+    body = ("[" + ",".join(items) + "]").encode()
+    bulk = BulkPII(threshold=threshold)
+    expected = _counted_over(body, "json", threshold)
+    assert bulk.over(body, "json", "/me", lambda kind, value: False) == expected
+    if bulk.surely_under(body, "json", "/me"):
+        assert expected == {}
 
 
-def test_one_email_shortcut_takes_the_common_case() -> None:
-    from respguard import _exchange
+html_addresses = st.one_of(
+    addresses,
+    addresses.map(lambda a: a.replace("@", "&#64;")),
+    addresses.map(lambda a: a.replace("@", "&#x40;")),
+    addresses.map(lambda a: a.replace("@", "&commat;")),
+    addresses.map(lambda a: a.replace("@", "&amp;")),
+    st.just("no address &yen;1,990"),
+)
+
+
+@PROPS
+@given(st.lists(html_addresses, max_size=30), st.integers(1, 3))
+def test_bulk_shortcuts_never_change_the_html_decision(cells: list[str], threshold: int) -> None:
+    from respguard._pii import BulkPII
+
+    body = ("<table>" + "".join(f"<td>{c}</td>" for c in cells) + "</table>").encode()
+    bulk = BulkPII(threshold=threshold)
+    expected = _counted_over(body, "html", threshold)
+    assert bulk.over(body, "html", "/me", lambda kind, value: False) == expected
+    if bulk.surely_under(body, "html", "/me"):
+        assert expected == {}
+
+
+def test_html_entity_at_signs_are_counted() -> None:
+    """``&#64;`` and ``&commat;`` are an '@' to a reader: 21 such addresses block at threshold 20."""
+    from respguard._pii import BulkPII
+
+    for at in ("&#64;", "&commat;"):
+        body = "".join(f"<p>user{i}{at}example.test</p>" for i in range(21)).encode()
+        assert BulkPII().over(body, "html", "/", lambda kind, value: False) == {"email": 21}
+        assert not BulkPII().surely_under(body, "html", "/")
+
+
+def test_one_address_shortcut_takes_the_common_case() -> None:
+    from respguard._pii import BulkPII, _one_address
 
     body = json.dumps([{"user_id": 1, "email": "hanako@example.jp"}] * 200, separators=(",", ":")).encode()
-    assert _exchange._one_email(body)
-    assert not _exchange._one_email(body.replace(b"hanako@", b"taro@", 1))
+    assert _one_address(body)
+    assert BulkPII().surely_under(body, "json", "/")
+    assert not _one_address(body.replace(b"hanako@", b"taro@", 1))
+    assert not _one_address(body.replace(b'"hanako', b'"x":"@","y":"hanako', 1))
 
 
 # --------------------------------------------------------------------------- benchmarks smoke

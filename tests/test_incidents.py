@@ -458,9 +458,7 @@ def test_filter_never_hides_a_foreign_owner_outside_the_body(stack: Callable[...
         extractors=[JsonKeys("customer_id"), OwnerHeader()],
     )
     records = json.dumps({"items": [{"customer_id": ALICE}, {"customer_id": BOB}]}).encode()
-    got = guarded.send(
-        Reply(headers=[("Content-Type", "application/json"), ("X-Data-Owner", CAROL)], chunks=[records])
-    )
+    got = guarded.send(Reply(headers=[("Content-Type", "application/json"), ("X-Data-Owner", CAROL)], chunks=[records]))
     assert_block(got.status, got.headers, got.body, original=records)
     assert kinds(events) == [("owner_mismatch", "blocked")]
     assert events[0].owner_count == 2

@@ -1,0 +1,237 @@
+"""Speed only: the common response proved clean without a full :class:`~respguard._exchange.Exchange`.
+
+Most responses carry the requester's own data (or none), to a browser whose
+binding was verified before, in one plain body. :class:`FastPath` proves exactly
+that with byte searches, or answers ``None``; the adapter then hands the response
+to an Exchange, which decides from the start. The fast path has no side effect
+(no event, no cache write), so falling back never changes a decision; the
+equivalence tests run every case both ways.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, cast
+
+from ._cache import PRIVATE, personal_headers
+from ._content import HTML, TEXT_MEDIA, bom_charset, declared_charset, sniff_html_charset
+from ._extractors import OWN, HtmlAttribute, JsonKeys
+from ._headers import RawHeaders
+from ._identity import Identity
+
+if TYPE_CHECKING:
+    from ._binding import Binding
+    from ._context import RequestContext
+    from ._guard import Guard
+
+NO_BODY_STATUSES = frozenset({204, 205, 304})
+_BOM_FIRST_BYTES = frozenset(b"\xef\xff\xfe")
+_VARY_COOKIE = (b"vary", b"Cookie")
+_CACHE_CONTROL = (b"cache-control", PRIVATE)
+
+Provable = JsonKeys | HtmlAttribute
+
+# What a response header name means to the fast paths (``FastPath._names``).
+_OTHER, _CONTENT_TYPE, _STRIPPED, _ENCODING, _CACHE = range(5)
+
+
+class BodyPlan:
+    """What :meth:`FastPath.start` learnt, for :meth:`FastPath.finish` once the body is in."""
+
+    __slots__ = ("requester", "headers", "media", "extractors", "charset", "binding_header", "cache_set", "cookie")
+
+    def __init__(
+        self,
+        requester: Identity,
+        headers: RawHeaders,
+        media: str,
+        extractors: tuple[Provable, ...],
+        charset: str | None,
+        binding_header: bytes | None,
+        cache_set: bool,
+        cookie: bool,
+    ) -> None:
+        self.requester = requester
+        self.headers = headers
+        self.media = media
+        self.extractors = extractors
+        self.charset = charset  # declared by the Content-Type
+        self.binding_header = binding_header
+        self.cache_set = cache_set  # the app set Cache-Control or Vary itself
+        self.cookie = cookie  # the request carried cookies
+
+
+class FastPath:
+    """The common case, decided as the Exchange would decide it, or ``None``.
+
+    Built once per guard (``Guard.fast``), only when no option needs the full path
+    on every response (exempt rules, header extractors other than ``OwnerHeader``).
+    """
+
+    __slots__ = ("guard", "_plans", "_names")
+
+    def __init__(self, guard: Guard) -> None:
+        self.guard = guard
+        # Content-Type value -> (media class, body extractors, declared charset, needs the body, provable)
+        self._plans: dict[bytes, tuple[str, tuple[Provable, ...], str | None, bool, bool]] = {}
+        # Response header name as the app spelt it -> what it means (_OTHER, _CONTENT_TYPE...)
+        self._names: dict[bytes, int] = {}
+
+    def _name(self, key: bytes) -> int:
+        name = key.lower()
+        if name == b"content-type":
+            meaning = _CONTENT_TYPE
+        elif name in self.guard.strip_headers:
+            meaning = _STRIPPED
+        elif name == b"content-encoding":
+            meaning = _ENCODING
+        elif name == b"cache-control" or name == b"vary":
+            meaning = _CACHE
+        else:
+            meaning = _OTHER
+        if len(self._names) < 512:
+            self._names[key] = meaning
+        return meaning
+
+    def scan_headers(self, headers: RawHeaders) -> tuple[bytes, bool, bool] | None:
+        """(Content-Type, Content-Encoding set, Cache-Control or Vary set); ``None``: not a fast-path response.
+
+        The fast paths take one plain Content-Type, not an event stream, and no header
+        an extractor strips (an owner header).
+        """
+        names = self._names
+        content_type = None
+        encoded = cache_set = False
+        for key, value in headers:
+            meaning = names.get(key)
+            if meaning is None:
+                meaning = self._name(key)
+            if meaning:
+                if meaning == _CONTENT_TYPE:
+                    if content_type is not None:
+                        return None
+                    content_type = value
+                elif meaning == _STRIPPED:
+                    return None
+                elif meaning == _ENCODING:
+                    encoded = True
+                else:
+                    cache_set = True
+        if content_type is None or b"," in content_type or content_type[:17].lower() == b"text/event-stream":
+            return None
+        return content_type, encoded, cache_set
+
+    def remembered(self, cookie: str | bytes, requester: Identity) -> tuple[Binding, bool] | None:
+        """The binding verified before for this Cookie header and requester, and whether it is due a refresh.
+
+        ``Exchange._check_binding`` remembers a binding once every binding cookie in the
+        header verified and matched; later requests skip the signature check.
+        """
+        entry = self.guard._bound.get(cookie)
+        if entry is None:
+            return None
+        bound_to, valid_until, binding, refresh_at = entry
+        if bound_to is not requester and bound_to != requester:
+            return None
+        now = time.time()
+        if now > valid_until:
+            return None
+        return binding, now > refresh_at
+
+    def _plan(self, content_type: bytes) -> tuple[str, tuple[Provable, ...], str | None, bool, bool]:
+        guard = self.guard
+        media, _, extractors, needs_body = guard.media_plan(content_type)
+        provable = all((type(e) is JsonKeys and not guard.strict_json) or type(e) is HtmlAttribute for e in extractors)
+        charset = declared_charset(content_type.decode("latin-1"))
+        plan = (media, cast("tuple[Provable, ...]", extractors), charset, needs_body, provable)
+        if len(self._plans) >= 256:
+            self._plans.clear()
+        self._plans[content_type] = plan
+        return plan
+
+    def start(
+        self,
+        requester: Identity | None,
+        context: RequestContext,
+        method: str,
+        path: str,
+        https: bool,
+        cookie: str | bytes | None,
+        status: int,
+        headers: RawHeaders,
+    ) -> BodyPlan | RawHeaders | None:
+        """At ``http.response.start``: the headers to send now, a plan to finish with the body, or ``None``.
+
+        It applies when the requester is authenticated, the browser's binding was
+        verified before for this Cookie header (``cookie``: the request's Cookie
+        headers joined with ``"; "``) and requester, and the response has one plain
+        Content-Type, no owner header and a body.
+        """
+        if requester is None or context.rebind or context.owners:
+            return None
+        if status < 200 or status in NO_BODY_STATUSES or method == "HEAD":
+            return None
+        scanned = self.scan_headers(headers)
+        if scanned is None:
+            return None
+        content_type, encoded, cache_set = scanned
+        if encoded:
+            return None
+        guard = self.guard
+        binding_header = None
+        if guard.bind_sessions:
+            if cookie is None or (guard._has_login_paths and guard._login_path(path)):
+                return None
+            remembered = self.remembered(cookie, requester)
+            if remembered is None:
+                return None
+            if remembered[1]:
+                binding_header = guard.codec.set_cookie(requester, https)
+        plan = self._plans.get(content_type)
+        media, extractors, charset, needs_body, provable = plan if plan is not None else self._plan(content_type)
+        if not needs_body:  # nothing to scan: no owner, so no cache headers either
+            return headers if binding_header is None else [*headers, (b"set-cookie", binding_header)]
+        if not provable:
+            return None
+        return BodyPlan(requester, headers, media, extractors, charset, binding_header, cache_set, cookie is not None)
+
+    def finish(self, plan: BodyPlan, body: bytes, path: str) -> RawHeaders | None:
+        """The whole (plain) body: the headers to send it with, or ``None`` (the Exchange decides)."""
+        headers = plan.headers
+        personal = False
+        if body:
+            media = plan.media
+            charset = plan.charset
+            if body[0] in _BOM_FIRST_BYTES:
+                charset = bom_charset(body) or charset
+            if media == HTML:
+                charset = charset or sniff_html_charset(body) or "utf-8"
+            requester = plan.requester
+            for extractor in plan.extractors:
+                try:
+                    proof = extractor.prove(body, charset, requester.value(extractor.kind))
+                except Exception:
+                    return None  # the Exchange reports what went wrong
+                if not proof:
+                    return None
+                if proof == OWN:
+                    personal = True
+            bulk = self.guard.bulk_pii
+            if bulk is not None and media in TEXT_MEDIA and not bulk.surely_under(body, media, path):
+                return None
+        if personal and self.guard.cache_control:
+            if plan.cache_set:  # the app set its own policy: read it
+                private = personal_headers(headers, plan.cookie)
+                if private is None:
+                    return None  # shared caching of personal data: the Exchange blocks or reports it
+                headers = private
+            elif plan.cookie:
+                headers = [*headers, _CACHE_CONTROL, _VARY_COOKIE]
+            else:
+                headers = [*headers, _CACHE_CONTROL]
+        if plan.binding_header is not None:
+            headers = [*headers, (b"set-cookie", plan.binding_header)]
+        return headers
+
+
+__all__ = ["NO_BODY_STATUSES", "BodyPlan", "FastPath"]
