@@ -148,11 +148,10 @@ class JsonKeys:
         """:meth:`only_own` on the bytes; ``charset`` is the body's (its BOM's, else the declared one)."""
         if not self._fast:
             return UNPROVEN
-        if charset is not None and charset not in ("utf-8", "utf8"):
+        if charset is not None and charset not in _UTF8:
             return UNPROVEN  # UTF-8 only (a UTF-16/32 body would hide the ASCII keys)
-        head = body[:4]
-        if b"\x00" in head or head.startswith((b"\xff\xfe", b"\xfe\xff")):
-            return UNPROVEN
+        if b"\x00" in body[:4] or body[:2] in _UTF16_BOMS:
+            return UNPROVEN  # UTF-16/32, as json.loads() would detect it
         if b"\\" in body and _ASCII_ESCAPE.search(body):
             return UNPROVEN  # an escaped key could hide from the byte search
         quoted = self._quoted
@@ -163,12 +162,14 @@ class JsonKeys:
                 return ABSENT
             if own is None:
                 return UNPROVEN
-            literals, pattern = self._literals(own)
+            cached = self._own_literals.get(own)
+            literals, pattern = cached if cached is not None else self._literals(own)
             # Most bodies hold a few keys: check each where it stands, in one pass.
-            for _ in range(_WALKED_KEYS):
+            step = len(key)
+            for _ in _WALK:
                 if not body.startswith(literals, position):
                     return self._by_pattern(body, pattern)
-                position = body.find(key, position + len(key))
+                position = body.find(key, position + step)
                 if position < 0:
                     return OWN
             total = body.count(key, position)  # many keys: count the rest
@@ -208,7 +209,9 @@ class JsonKeys:
 
 
 #: How many keys :meth:`JsonKeys.prove` checks one by one before it counts the rest.
-_WALKED_KEYS = 16
+_WALK = range(16)
+_UTF8 = frozenset({"utf-8", "utf8"})
+_UTF16_BOMS = frozenset({b"\xff\xfe", b"\xfe\xff"})
 _ASCII_ESCAPE = re.compile(rb"\\(?:u00[0-7]|/)")
 
 

@@ -142,13 +142,9 @@ class BulkPII:
             return True
         if self._email_only and media == "json" and b"\\" not in body:
             # The common case, inlined: no escape can hide an '@', so at most ``threshold`` of them is enough.
-            find = body.find
-            position = -1
-            for _ in range(threshold + 1):
-                position = find(b"@", position + 1)
-                if position < 0:
-                    return True
-            return _one_address(body)
+            if len(body) <= 8192:
+                return body.count(b"@") <= threshold or _one_address(body)
+            return _at_most(body, b"@", threshold) or _one_address(body)
         for kind in self.kinds:
             if not _surely_under(kind, body, media, threshold):
                 return False

@@ -18,8 +18,9 @@ from collections.abc import Callable, Iterable, Iterator
 from types import TracebackType
 from typing import Any
 
-from ._context import WSGI_KEY, RequestContext
+from ._context import UNSET, WSGI_KEY, RequestContext
 from ._exchange import Exchange
+from ._fastpath import BodyPlan, FastPath
 from ._guard import Guard
 from ._headers import RawHeaders
 from ._inbound import body_readable
@@ -167,6 +168,53 @@ def _check_inbound(exchange: Exchange, environ: WSGIEnviron) -> Verdict | None:
     return exchange.check_inbound(exchange.request.path, query, content_type, body)
 
 
+def _cookie(environ: WSGIEnviron) -> str | None | Any:
+    """The Cookie header as ``environ_headers()`` gives it; ``_NO_COOKIE``: ask the Exchange."""
+    if not _ODD_COOKIE_KEYS.isdisjoint(environ):
+        return _NO_COOKIE  # environ_headers() decides which comes first
+    cookie = environ.get("HTTP_COOKIE")
+    if cookie is None or (type(cookie) is str and cookie.isascii()):
+        return cookie
+    return str(cookie).encode("latin-1", "replace").decode("latin-1")
+
+
+def _exchange(guard: Guard, environ: WSGIEnviron, context: RequestContext, path: str) -> Exchange:
+    request = RequestInfo(
+        environ.get("REQUEST_METHOD", "GET"),
+        path,
+        environ.get("wsgi.url_scheme", "http"),
+        environ,
+        lambda: environ_headers(environ),
+    )
+    exchange = guard.exchange(request, context)
+    cookie = _cookie(environ)
+    if cookie is not _NO_COOKIE:
+        exchange.known_cookie(cookie)
+    return exchange
+
+
+def _fast_start(
+    fast: FastPath, environ: WSGIEnviron, context: RequestContext, path: str, status: int, raw: RawHeaders
+) -> BodyPlan | RawHeaders | None:
+    """:meth:`FastPath.start` with what it needs from the environ."""
+    requester = context.requester
+    if requester is UNSET:
+        return None  # a requester function (or nobody): the Exchange resolves it
+    cookie = _cookie(environ)
+    if cookie is _NO_COOKIE:
+        return None
+    return fast.start(
+        requester,
+        context,
+        environ.get("REQUEST_METHOD", "GET"),
+        path,
+        environ.get("wsgi.url_scheme", "http") == "https",
+        cookie,
+        status,
+        raw,
+    )
+
+
 class WSGIMiddleware:
     """Guard every response of a WSGI app.
 
@@ -186,30 +234,21 @@ class WSGIMiddleware:
             context = RequestContext()
             environ[WSGI_KEY] = context
         path = environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")
-        try:
-            path = path.encode("latin-1").decode("utf-8")
-        except UnicodeError:
-            pass
-        request = RequestInfo(
-            environ.get("REQUEST_METHOD", "GET"),
-            path,
-            environ.get("wsgi.url_scheme", "http"),
-            environ,
-            lambda: environ_headers(environ),
-        )
+        if not path.isascii():
+            try:
+                path = path.encode("latin-1").decode("utf-8")
+            except UnicodeError:
+                pass
         guard = self.guard
-        exchange = guard.exchange(request, context)
-        if _ODD_COOKIE_KEYS.isdisjoint(environ):  # else environ_headers() decides which comes first
-            cookie = environ.get("HTTP_COOKIE", _NO_COOKIE)
-            if cookie is _NO_COOKIE:
-                exchange.known_cookie(None)
-            else:  # as environ_headers() and Headers.get() would give it
-                exchange.known_cookie(str(cookie).encode("latin-1", "replace").decode("latin-1"))
-        if guard.inbound and guard.checks_inbound(request):
-            refusal = _check_inbound(exchange, environ)
-            if refusal is not None:
-                self._start(start_response, refusal, "", None, [False])
-                return [refusal.body or b""]
+        fast = guard.fast
+        exchange = None
+        if guard.inbound or fast is None:
+            exchange = _exchange(guard, environ, context, path)
+            if guard.inbound and guard.checks_inbound(exchange.request):
+                refusal = _check_inbound(exchange, environ)
+                if refusal is not None:
+                    self._start(start_response, refusal, "", None, [False])
+                    return [refusal.body or b""]
         captured: list[Any] = []  # [status line, headers, exc_info]
         written: list[bytes] = []
         sent = [False]
@@ -241,11 +280,40 @@ class WSGIMiddleware:
             status_line, app_headers, exc_info = captured
             status = int(status_line[:3])
             raw = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in app_headers]
+            limit = guard.max_body_bytes
+            if exchange is None and fast is not None:
+                # The fast path first (no side effects); whenever it can't decide, the
+                # Exchange below takes the response from its start.
+                decided = _fast_start(fast, environ, context, path, status, raw)
+                if type(decided) is BodyPlan:
+                    size = sum(map(len, held)) if held else 0
+                    if size <= limit:
+                        for chunk in iterator:
+                            if chunk:
+                                held.append(chunk)
+                                size += len(chunk)
+                                if size > limit:
+                                    break
+                    if size <= limit:
+                        body = held[0] if len(held) == 1 else b"".join(held)
+                        headers = fast.finish(decided, body, path)
+                        if headers is not None:
+                            sent[0] = True
+                            start_response(status_line, _str_headers(headers), exc_info)
+                            return [body]
+                elif decided is not None:
+                    sent[0] = True
+                    start_response(status_line, app_headers if decided is raw else _str_headers(decided), exc_info)  # type: ignore[arg-type]
+                    handed_over = True
+                    if not held and iterator is app_iter:
+                        return app_iter  # untouched: the server may still use wsgi.file_wrapper
+                    return _Closing(held, iterator, close)
+            if exchange is None:
+                exchange = _exchange(guard, environ, context, path)
             exchange.start(status, raw)
             verdict = exchange.verdict
             if verdict is None:
-                limit = self.guard.max_body_bytes
-                size = sum(len(c) for c in held)
+                size = sum(map(len, held))
                 oversize = size > limit
                 if not oversize:
                     for chunk in iterator:
