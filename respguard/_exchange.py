@@ -233,7 +233,8 @@ class Exchange:
             return False
         guard = self.guard
         fast = guard.fast
-        assert fast is not None  # guard._fast_start
+        if fast is None:
+            return False
         scanned = fast.scan_headers(headers)
         if scanned is None:
             return False

@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from ids import ALICE, BOB, NUMERIC, RENEE, YAMADA
 
-from respguard import AuditEvent, Guard, HtmlAttribute, Identity, JsonKeys
+from respguard import AuditEvent, Guard, HtmlAttribute, Identity, JsonKeys, OwnerHeader
 from respguard._context import RequestContext
 from respguard._extractors import ABSENT, UNPROVEN, ScanError
 from respguard._headers import Headers
@@ -261,6 +261,125 @@ def test_records_of_own_data_are_proved_by_the_fast_path() -> None:
     page = ('<tr data-owner="' + ALICE + '">' + "<td>x</td></tr>") * 50
     assert HtmlAttribute().only_own(view(page.encode(), "text/html; charset=utf-8"), ALICE)
     assert re.search(rb"\d", body)
+
+
+# --------------------------------------------------------------------------- FastPath through the adapters
+
+#: Response headers the generated replies pick from (some send the response to the full path).
+extra_headers = st.lists(
+    st.sampled_from(
+        [
+            ("Cache-Control", "public, max-age=60"),
+            ("Cache-Control", "private"),
+            ("Cache-Control", "s-maxage=10"),
+            ("Vary", "Accept"),
+            ("Vary", "Cookie"),
+            ("X-Data-Owner", BOB),
+            ("X-Data-Owner", ALICE),
+            ("Content-Type", "text/html"),
+            ("ETag", '"v1"'),
+        ]
+    ),
+    max_size=2,
+)
+bulk_lists = st.integers(0, 25).map(lambda n: [f"user{i}@example.test" for i in range(n)])
+
+
+@st.composite
+def replies(draw: st.DrawFn) -> tuple[Any, str, str]:
+    """(Reply, method, path): JSON or HTML of generated owners, or an image, with generated headers."""
+    from conftest import NO_REQUESTER, Reply
+
+    kind = draw(st.sampled_from(["json", "json", "html", "image", "empty"]))
+    requester = draw(st.sampled_from([ALICE, ALICE, ALICE, NUMERIC, NO_REQUESTER, None]))
+    if kind == "json":
+        value = draw(json_values)
+        emails = draw(bulk_lists)
+        body = ("[" + write(value, draw(styles)) + "," + json.dumps(emails) + "]").encode()
+        content_type = draw(st.sampled_from(["application/json", "application/json; charset=utf-8", "text/json"]))
+    elif kind == "html":
+        body = draw(html_pages()).encode()
+        content_type = draw(st.sampled_from(["text/html", "text/html; charset=utf-8"]))
+    elif kind == "image":
+        body, content_type = b"\x89PNG" + bytes(range(64)), "image/png"
+    else:
+        body, content_type = b"", "application/json"
+    headers = [("Content-Type", content_type), *draw(extra_headers)]
+    status = draw(st.sampled_from([200, 200, 200, 201, 204, 404]))
+    if status == 204:
+        body = b""
+    reply = Reply(status=status, headers=headers, chunks=[body] if body else [], requester=requester)
+    method = draw(st.sampled_from(["GET", "GET", "GET", "HEAD"]))
+    path = draw(st.sampled_from(["/me", "/login", "/orders/7"]))
+    return reply, method, path
+
+
+def _comparable(result: Any, events: list[AuditEvent]) -> tuple[Any, ...]:
+    """A response and its events, with the binding cookie's value (it carries a time) reduced to set/clear."""
+    from conftest import binding_cookies, is_clearing
+
+    headers = [(k.lower(), v) for k, v in result.headers if k.lower() != "set-cookie"]
+    cookies = ["clear" if is_clearing(c) else "set" for c in binding_cookies(result.headers)]
+    return result.status, sorted(headers), result.body, cookies, [(e.kind.value, e.action.value) for e in events]
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(replies(), min_size=1, max_size=6), st.sampled_from(["asgi", "wsgi"]), st.booleans())
+def test_adapters_answer_the_same_with_and_without_the_fast_path(
+    requests: list[tuple[Any, str, str]], kind: str, report: bool
+) -> None:
+    """Sequences of requests (the binding cookie carried over, as a browser does) through two
+    guards, one with its FastPath removed: every response and every event is the same."""
+    from conftest import GuardedStack
+
+    stacks = []
+    for fast in (True, False):
+        events: list[AuditEvent] = []
+        stack = GuardedStack(
+            kind,
+            secret_key="fastpath-secret",
+            extractors=[JsonKeys("user_id", "owner_id"), HtmlAttribute(), OwnerHeader()],
+            mode="report" if report else "enforce",
+            login_paths=["/login"],
+            on_event=events.append,
+        )
+        if not fast:
+            stack.guard.fast = None
+        stacks.append((stack, events))
+    for reply, method, path in requests:
+        answers = []
+        for stack, events in stacks:
+            events.clear()
+            result = stack.send(reply, method=method, path=path)
+            answers.append(_comparable(result, events))
+        assert answers[0] == answers[1]
+
+
+def test_the_fast_path_takes_the_common_response() -> None:
+    """Once a binding cookie was verified (the second request), the next is decided by the FastPath (no Exchange)."""
+    from conftest import GuardedStack, Reply
+
+    from respguard import _exchange
+
+    built: list[object] = []
+    original = _exchange.Exchange.__init__
+
+    def counting(self: Any, *args: Any, **kwargs: Any) -> None:
+        built.append(self)
+        original(self, *args, **kwargs)
+
+    for kind in ("asgi", "wsgi"):
+        stack = GuardedStack(kind, secret_key="fastpath-secret", extractors=[JsonKeys("user_id")])
+        reply = Reply(chunks=[json.dumps({"user_id": ALICE}).encode()])
+        assert [stack.send(reply).status for _ in range(2)] == [200, 200]  # bind, then verify the cookie
+        built.clear()
+        _exchange.Exchange.__init__ = counting  # type: ignore[method-assign]
+        try:
+            second = stack.send(reply)
+        finally:
+            _exchange.Exchange.__init__ = original  # type: ignore[method-assign]
+        assert (second.status, second.body, built) == (200, reply.chunks[0], [])
+        assert ("cache-control", "private, no-store") in [(k.lower(), v) for k, v in second.headers]
 
 
 # --------------------------------------------------------------------------- the bulk e-mail shortcut
