@@ -62,11 +62,10 @@ def scan_once(guard: Guard, body: Body, count: int) -> float:
     plan = _fast_plan(guard, body)
     fast = guard.fast
     data = body.data
-    path = "/b/" + body.name
     blocked = False
     start = time.perf_counter()
     for exchange in ready:
-        if fast is None or plan is None or fast.finish(plan, data, path) is None:
+        if fast is None or plan is None or fast.finish(plan, data) is None:
             blocked = exchange.finish(data).blocked
     took = (time.perf_counter() - start) / count
     if blocked:

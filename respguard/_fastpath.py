@@ -38,11 +38,22 @@ _OTHER, _CONTENT_TYPE, _STRIPPED, _ENCODING, _CACHE = range(5)
 class BodyPlan:
     """What :meth:`FastPath.start` learnt, for :meth:`FastPath.finish` once the body is in."""
 
-    __slots__ = ("requester", "headers", "media", "extractors", "charset", "binding_header", "cache_set", "cookie")
+    __slots__ = (
+        "requester",
+        "path",
+        "headers",
+        "media",
+        "extractors",
+        "charset",
+        "binding_header",
+        "cache_set",
+        "cookie",
+    )
 
     def __init__(
         self,
         requester: Identity,
+        path: str,
         headers: RawHeaders,
         media: str,
         extractors: tuple[Provable, ...],
@@ -52,6 +63,7 @@ class BodyPlan:
         cookie: bool,
     ) -> None:
         self.requester = requester
+        self.path = path
         self.headers = headers
         self.media = media
         self.extractors = extractors
@@ -193,9 +205,11 @@ class FastPath:
             return headers if binding_header is None else [*headers, (b"set-cookie", binding_header)]
         if not provable:
             return None
-        return BodyPlan(requester, headers, media, extractors, charset, binding_header, cache_set, cookie is not None)
+        return BodyPlan(
+            requester, path, headers, media, extractors, charset, binding_header, cache_set, cookie is not None
+        )
 
-    def finish(self, plan: BodyPlan, body: bytes, path: str) -> RawHeaders | None:
+    def finish(self, plan: BodyPlan, body: bytes) -> RawHeaders | None:
         """The whole (plain) body: the headers to send it with, or ``None`` (the Exchange decides)."""
         headers = plan.headers
         personal = False
@@ -217,7 +231,7 @@ class FastPath:
                 if proof == OWN:
                     personal = True
             bulk = self.guard.bulk_pii
-            if bulk is not None and media in TEXT_MEDIA and not bulk.surely_under(body, media, path):
+            if bulk is not None and media in TEXT_MEDIA and not bulk.surely_under(body, media, plan.path):
                 return None
         if personal and self.guard.cache_control:
             if plan.cache_set:  # the app set its own policy: read it

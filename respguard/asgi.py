@@ -93,12 +93,12 @@ class ASGIMiddleware:
                         return  # hold the start until the body is decided
                     if decided is not None:
                         passed = True
-                        await send({**message, "headers": decided})
+                        await send(message if decided is message.get("headers") else {**message, "headers": decided})
                         return
                 elif plan is not None and kind == "http.response.body" and not message.get("more_body", False):
                     body = message.get("body", b"")
                     if len(body) <= guard.max_body_bytes:
-                        headers = fast.finish(plan, body, scope.get("path", ""))
+                        headers = fast.finish(plan, body)
                         if headers is not None:
                             passed = True
                             await send({**held, "headers": headers})  # type: ignore[dict-item]

@@ -296,7 +296,7 @@ class WSGIMiddleware:
                                     break
                     if size <= limit:
                         body = held[0] if len(held) == 1 else b"".join(held)
-                        headers = fast.finish(decided, body, path)
+                        headers = fast.finish(decided, body)
                         if headers is not None:
                             sent[0] = True
                             start_response(status_line, _str_headers(headers), exc_info)
