@@ -71,6 +71,14 @@ def _str_headers(raw: RawHeaders) -> list[tuple[str, str]]:
     return [(k.decode("latin-1"), v.decode("latin-1")) for k, v in raw]
 
 
+def _added_to(app_headers: list[tuple[str, str]], raw: RawHeaders, headers: RawHeaders) -> list[tuple[str, str]]:
+    """``headers`` for ``start_response``: the app's own list plus what respguard added, when it only added."""
+    count = len(raw)
+    if headers[:count] == raw:
+        return app_headers + _str_headers(headers[count:]) if len(headers) > count else app_headers
+    return _str_headers(headers)
+
+
 class _Closing:
     """Yields the held chunks, then the rest of the app's iterator; ``close()`` closes the app's.
 
@@ -299,11 +307,11 @@ class WSGIMiddleware:
                         headers = fast.finish(decided, body)
                         if headers is not None:
                             sent[0] = True
-                            start_response(status_line, _str_headers(headers), exc_info)
+                            start_response(status_line, _added_to(app_headers, raw, headers), exc_info)
                             return [body]
                 elif decided is not None:
                     sent[0] = True
-                    start_response(status_line, app_headers if decided is raw else _str_headers(decided), exc_info)  # type: ignore[arg-type]
+                    start_response(status_line, _added_to(app_headers, raw, decided), exc_info)  # type: ignore[arg-type]
                     handed_over = True
                     if not held and iterator is app_iter:
                         return app_iter  # untouched: the server may still use wsgi.file_wrapper
