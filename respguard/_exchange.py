@@ -238,7 +238,7 @@ class Exchange:
         scanned = fast.scan_headers(headers)
         if scanned is None:
             return False
-        content_type, encoded, _ = scanned
+        content, encoded, _ = scanned
         if guard.bind_sessions:
             if guard._has_login_paths and guard._login_path(request.path):
                 return False
@@ -251,8 +251,8 @@ class Exchange:
                 self.binding_header = guard.codec.set_cookie(requester, self._https())
         self._clean = True
         self._plain = not encoded
-        self.media, self.media_type, self.extractors, needs_body = guard.media_plan(content_type)
-        if needs_body:
+        self.media, self.media_type, self.extractors = content.media, content.media_type, content.extractors
+        if content.needs_body:
             self.needs_body = True
         else:
             self.verdict = self._decide()

@@ -17,7 +17,7 @@ from ._cache import PRIVATE, personal_headers
 from ._content import HTML, TEXT_MEDIA, bom_charset, declared_charset, sniff_html_charset
 from ._extractors import OWN, HtmlAttribute, JsonKeys
 from ._headers import RawHeaders
-from ._identity import Identity
+from ._identity import ID, Identity
 
 if TYPE_CHECKING:
     from ._binding import Binding
@@ -35,29 +35,34 @@ Provable = JsonKeys | HtmlAttribute
 _OTHER, _CONTENT_TYPE, _STRIPPED, _ENCODING, _CACHE = range(5)
 
 
+class ContentPlan:
+    """What one Content-Type value means to the guard, worked out once (``FastPath.content_plan``)."""
+
+    __slots__ = ("media", "media_type", "extractors", "needs_body", "charset", "provable", "plain")
+
+    def __init__(self, guard: Guard, content_type: bytes) -> None:
+        self.media, self.media_type, extractors, self.needs_body = guard.media_plan(content_type)
+        self.extractors = cast("tuple[Provable, ...]", extractors)
+        self.charset = declared_charset(content_type.decode("latin-1"))
+        # Every body extractor has a byte-search proof (JsonKeys, HtmlAttribute).
+        self.provable = all(
+            (type(e) is JsonKeys and not guard.strict_json) or type(e) is HtmlAttribute for e in extractors
+        )
+        # One media type, not an event stream: what the fast paths take.
+        self.plain = b"," not in content_type and self.media_type != "text/event-stream"
+
+
 class BodyPlan:
     """What :meth:`FastPath.start` learnt, for :meth:`FastPath.finish` once the body is in."""
 
-    __slots__ = (
-        "requester",
-        "path",
-        "headers",
-        "media",
-        "extractors",
-        "charset",
-        "binding_header",
-        "cache_set",
-        "cookie",
-    )
+    __slots__ = ("requester", "path", "headers", "content", "binding_header", "cache_set", "cookie")
 
     def __init__(
         self,
         requester: Identity,
         path: str,
         headers: RawHeaders,
-        media: str,
-        extractors: tuple[Provable, ...],
-        charset: str | None,
+        content: ContentPlan,
         binding_header: bytes | None,
         cache_set: bool,
         cookie: bool,
@@ -65,9 +70,7 @@ class BodyPlan:
         self.requester = requester
         self.path = path
         self.headers = headers
-        self.media = media
-        self.extractors = extractors
-        self.charset = charset  # declared by the Content-Type
+        self.content = content
         self.binding_header = binding_header
         self.cache_set = cache_set  # the app set Cache-Control or Vary itself
         self.cookie = cookie  # the request carried cookies
@@ -80,14 +83,16 @@ class FastPath:
     on every response (exempt rules, header extractors other than ``OwnerHeader``).
     """
 
-    __slots__ = ("guard", "_plans", "_names")
+    __slots__ = ("guard", "_plans", "_names", "_plain_names")
 
     def __init__(self, guard: Guard) -> None:
         self.guard = guard
-        # Content-Type value -> (media class, body extractors, declared charset, needs the body, provable)
-        self._plans: dict[bytes, tuple[str, tuple[Provable, ...], str | None, bool, bool]] = {}
+        self._plans: dict[bytes, ContentPlan] = {}  # per Content-Type value
         # Response header name as the app spelt it -> what it means (_OTHER, _CONTENT_TYPE...)
         self._names: dict[bytes, int] = {}
+        # Names (as spelt) that mean nothing to the fast paths, and b"content-type": a response
+        # whose names are all in here, once each, is read without a loop.
+        self._plain_names: set[bytes] = {b"content-type"}
 
     def _name(self, key: bytes) -> int:
         name = key.lower()
@@ -103,17 +108,29 @@ class FastPath:
             meaning = _OTHER
         if len(self._names) < 512:
             self._names[key] = meaning
+            if meaning == _OTHER:
+                self._plain_names.add(key)
         return meaning
 
-    def scan_headers(self, headers: RawHeaders) -> tuple[bytes, bool, bool] | None:
-        """(Content-Type, Content-Encoding set, Cache-Control or Vary set); ``None``: not a fast-path response.
+    def scan_headers(self, headers: RawHeaders) -> tuple[ContentPlan, bool, bool] | None:
+        """(Content-Type plan, Content-Encoding set, Cache-Control or Vary set); ``None``: not for the fast paths.
 
         The fast paths take one plain Content-Type, not an event stream, and no header
         an extractor strips (an owner header).
         """
-        names = self._names
         content_type = None
         encoded = cache_set = False
+        by_name = dict(headers)
+        if len(by_name) == len(headers) and by_name.keys() <= self._plain_names:
+            # The common case, without a loop: no repeated name, none that matters but Content-Type.
+            content_type = by_name.get(b"content-type")
+            if content_type is None:
+                return None
+            plan = self._plans.get(content_type)
+            if plan is None:
+                plan = self.content_plan(content_type)
+            return (plan, False, False) if plan.plain else None
+        names = self._names
         for key, value in headers:
             meaning = names.get(key)
             if meaning is None:
@@ -129,9 +146,12 @@ class FastPath:
                     encoded = True
                 else:
                     cache_set = True
-        if content_type is None or b"," in content_type or content_type[:17].lower() == b"text/event-stream":
+        if content_type is None:
             return None
-        return content_type, encoded, cache_set
+        plan = self._plans.get(content_type)
+        if plan is None:
+            plan = self.content_plan(content_type)
+        return (plan, encoded, cache_set) if plan.plain else None
 
     def remembered(self, cookie: str | bytes, requester: Identity) -> tuple[Binding, bool] | None:
         """The binding verified before for this Cookie header and requester, and whether it is due a refresh.
@@ -150,12 +170,8 @@ class FastPath:
             return None
         return binding, now > refresh_at
 
-    def _plan(self, content_type: bytes) -> tuple[str, tuple[Provable, ...], str | None, bool, bool]:
-        guard = self.guard
-        media, _, extractors, needs_body = guard.media_plan(content_type)
-        provable = all((type(e) is JsonKeys and not guard.strict_json) or type(e) is HtmlAttribute for e in extractors)
-        charset = declared_charset(content_type.decode("latin-1"))
-        plan = (media, cast("tuple[Provable, ...]", extractors), charset, needs_body, provable)
+    def content_plan(self, content_type: bytes) -> ContentPlan:
+        plan = ContentPlan(self.guard, content_type)
         if len(self._plans) >= 256:
             self._plans.clear()
         self._plans[content_type] = plan
@@ -186,7 +202,7 @@ class FastPath:
         scanned = self.scan_headers(headers)
         if scanned is None:
             return None
-        content_type, encoded, cache_set = scanned
+        content, encoded, cache_set = scanned
         if encoded:
             return None
         guard = self.guard
@@ -194,36 +210,40 @@ class FastPath:
         if guard.bind_sessions:
             if cookie is None or (guard._has_login_paths and guard._login_path(path)):
                 return None
-            remembered = self.remembered(cookie, requester)
-            if remembered is None:
+            entry = guard._bound.get(cookie)  # remembered(), inlined
+            if entry is None:
                 return None
-            if remembered[1]:
+            bound_to, valid_until, _, refresh_at = entry
+            if bound_to is not requester and bound_to != requester:
+                return None
+            now = time.time()
+            if now > valid_until:
+                return None
+            if now > refresh_at:
                 binding_header = guard.codec.set_cookie(requester, https)
-        plan = self._plans.get(content_type)
-        media, extractors, charset, needs_body, provable = plan if plan is not None else self._plan(content_type)
-        if not needs_body:  # nothing to scan: no owner, so no cache headers either
+        if not content.needs_body:  # nothing to scan: no owner, so no cache headers either
             return headers if binding_header is None else [*headers, (b"set-cookie", binding_header)]
-        if not provable:
+        if not content.provable:
             return None
-        return BodyPlan(
-            requester, path, headers, media, extractors, charset, binding_header, cache_set, cookie is not None
-        )
+        return BodyPlan(requester, path, headers, content, binding_header, cache_set, cookie is not None)
 
     def finish(self, plan: BodyPlan, body: bytes) -> RawHeaders | None:
         """The whole (plain) body: the headers to send it with, or ``None`` (the Exchange decides)."""
         headers = plan.headers
         personal = False
         if body:
-            media = plan.media
-            charset = plan.charset
+            content = plan.content
+            media = content.media
+            charset = content.charset
             if body[0] in _BOM_FIRST_BYTES:
                 charset = bom_charset(body) or charset
             if media == HTML:
                 charset = charset or sniff_html_charset(body) or "utf-8"
             requester = plan.requester
-            for extractor in plan.extractors:
+            for extractor in content.extractors:
+                kind = extractor.kind
                 try:
-                    proof = extractor.prove(body, charset, requester.value(extractor.kind))
+                    proof = extractor.prove(body, charset, requester.id if kind == ID else requester.value(kind))
                 except Exception:
                     return None  # the Exchange reports what went wrong
                 if not proof:
@@ -248,4 +268,4 @@ class FastPath:
         return headers
 
 
-__all__ = ["NO_BODY_STATUSES", "BodyPlan", "FastPath"]
+__all__ = ["NO_BODY_STATUSES", "BodyPlan", "ContentPlan", "FastPath"]

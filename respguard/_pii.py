@@ -198,8 +198,8 @@ def _one_address(body: bytes) -> bool:
     address = body[start + 1 : end]
     if _EMAIL.fullmatch(address) is None:
         return False
-    # One pass: with every quoted copy removed, no '@' may be left.
-    return b"@" not in body.replace(b'"' + address + b'"', b"")
+    # Each quoted copy holds one '@': as many copies as '@' means no '@' elsewhere.
+    return body.count(b'"' + address + b'"') == body.count(b"@")
 
 
 def _unescape(body: bytes, media: str) -> bytes:

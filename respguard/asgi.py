@@ -135,10 +135,15 @@ def _fast_start(
             requester = as_identity(scope_user(scope))
         except Exception:
             return None
-    cookie = None
-    for key, value in scope.get("headers", ()):
-        if key in COOKIE_NAMES:
-            cookie = value if cookie is None else cookie + b"; " + value
+    headers = scope.get("headers", ())
+    by_name = dict(headers)
+    if len(by_name) == len(headers) and _ODD_COOKIE_NAMES.isdisjoint(by_name):
+        cookie = by_name.get(b"cookie")  # the common case, without a loop: one Cookie header at most
+    else:
+        cookie = None
+        for key, value in headers:
+            if key in COOKIE_NAMES:
+                cookie = value if cookie is None else cookie + b"; " + value
     return fast.start(
         requester,
         context,
@@ -203,6 +208,7 @@ def _replay(messages: list[Message], receive: Receive) -> Receive:
 
 
 _BUFFER, _PASS, _DISCARD, _STREAM = 0, 1, 2, 3
+_ODD_COOKIE_NAMES = COOKIE_NAMES - {b"cookie"}
 
 
 class _Responder:
