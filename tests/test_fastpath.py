@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from ids import ALICE, BOB, NUMERIC, RENEE, YAMADA
 
-from respguard import AuditEvent, Guard, HtmlAttribute, Identity, JsonKeys, OwnerHeader
+from respguard import ASGIMiddleware, AuditEvent, Guard, HtmlAttribute, Identity, JsonKeys, OwnerHeader
 from respguard._context import RequestContext
 from respguard._extractors import ABSENT, UNPROVEN, ScanError
 from respguard._headers import Headers
@@ -353,6 +353,55 @@ def test_adapters_answer_the_same_with_and_without_the_fast_path(
             result = stack.send(reply, method=method, path=path)
             answers.append(_comparable(result, events))
         assert answers[0] == answers[1]
+
+
+def test_fast_path_reads_repeated_and_odd_cased_names_as_the_exchange() -> None:
+    """The loop-free readings of the Cookie header and the response header names fall back to the
+    loop on repeated or oddly-cased names: the answers match a guard without the FastPath."""
+    from conftest import asgi_call, asgi_reply, binding_cookies
+
+    own = json.dumps({"user_id": ALICE}).encode()
+
+    def answers(fast: bool, request_headers: list[tuple[bytes, bytes]], response_headers: Any) -> Any:
+        events: list[AuditEvent] = []
+        guard = Guard(
+            secret_key="fastpath-secret",
+            extractors=[JsonKeys("user_id"), OwnerHeader()],
+            on_event=events.append,
+        )
+        if not fast:
+            guard.fast = None
+        app = ASGIMiddleware(asgi_reply(headers=response_headers, chunks=[own]), guard)
+        first = asgi_call(app)  # bind
+        cookie = binding_cookies(first.headers)[0].split(";", 1)[0].encode()
+        for _ in range(2):  # verify, then (with the FastPath) remember
+            asgi_call(app, headers=[(b"cookie", cookie)])
+        events.clear()
+        got = asgi_call(app, headers=[(name, cookie if value is None else value) for name, value in request_headers])
+        return (
+            got.status,
+            sorted((k.lower(), v) for k, v in got.headers if k.lower() != "set-cookie"),
+            got.body,
+            [e.kind.value for e in events],
+        )
+
+    bob = Guard(secret_key="fastpath-secret", extractors=[JsonKeys("user_id")]).codec.dumps(Identity(BOB))
+    cases = [
+        ([(b"cookie", None)], [(b"content-type", b"application/json")]),
+        ([(b"Cookie", None)], [(b"content-type", b"application/json")]),
+        ([(b"cookie", None), (b"cookie", b"respguard_bind=" + bob.encode())], [(b"content-type", b"application/json")]),
+        ([(b"cookie", None), (b"COOKIE", b"respguard_bind=" + bob.encode())], [(b"content-type", b"application/json")]),
+        ([(b"cookie", None)], [(b"Content-Type", b"application/json"), (b"X-Data-Owner", BOB.encode())]),
+        ([(b"cookie", None)], [(b"content-type", b"application/json"), (b"Cache-Control", b"public")]),
+        ([(b"cookie", None)], [(b"content-type", b"application/json"), (b"content-type", b"text/html")]),
+    ]
+    for request_headers, response_headers in cases:
+        fast_answer = answers(True, request_headers, response_headers)
+        assert fast_answer == answers(False, request_headers, response_headers), (request_headers, response_headers)
+    # and the cases really differ from the plain one where they should
+    assert answers(True, *cases[3])[0] == 403  # a second browser binding for bob: drift
+    assert answers(True, *cases[4])[0] == 403  # an owner header naming bob
+    assert answers(True, *cases[5])[0] == 403  # personal data marked public
 
 
 def test_the_fast_path_takes_the_common_response() -> None:
