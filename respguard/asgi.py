@@ -76,17 +76,21 @@ class ASGIMiddleware:
         # _Responder takes the response from its held start, as if it had from the first.
         held: Message | None = None
         plan: BodyPlan | None = None
+        chunks: list[Message] = []  # body messages held while the fast path waits for the end
+        size = 0
         responder: _Responder | None = None
         passed = False
 
         async def on_send(message: Message) -> None:
-            nonlocal held, plan, responder, passed
+            nonlocal held, plan, size, responder, passed
             if passed:
                 await send(message)
                 return
             if responder is None:
                 kind = message["type"]
                 if kind == "http.response.start":
+                    if type(message.get("headers")) is not list:  # any iterable: read it once, here
+                        message = {**message, "headers": list(message.get("headers", ()))}
                     decided = _fast_start(fast, scope, context, message)
                     if type(decided) is BodyPlan:
                         held, plan = message, decided
@@ -95,18 +99,26 @@ class ASGIMiddleware:
                         passed = True
                         await send(message if decided is message.get("headers") else {**message, "headers": decided})
                         return
-                elif plan is not None and kind == "http.response.body" and not message.get("more_body", False):
+                elif plan is not None and kind == "http.response.body":
                     body = message.get("body", b"")
-                    if len(body) <= guard.max_body_bytes:
+                    size += len(body)
+                    if size <= guard.max_body_bytes:
+                        if message.get("more_body", False):
+                            chunks.append(message)
+                            return
+                        if chunks:
+                            body = b"".join([*(m.get("body", b"") for m in chunks), body])
                         headers = fast.finish(plan, body)
                         if headers is not None:
                             passed = True
                             await send({**held, "headers": headers})  # type: ignore[dict-item]
-                            await send(message)
+                            await send(message if not chunks else {**message, "body": body})
                             return
+                # The Exchange decides, from the held start and body as the app sent them.
                 responder = _Responder(_exchange(guard, scope, context), send)
-                if held is not None:
-                    await responder.on_send(held)
+                for earlier in [held, *chunks] if held is not None else chunks:
+                    await responder.on_send(earlier)
+                chunks.clear()
             await responder.on_send(message)
 
         await self.app(scope, receive, on_send)
@@ -136,8 +148,8 @@ def _fast_start(
         except Exception:
             return None
     headers = scope.get("headers", ())
-    by_name = dict(headers)
-    if len(by_name) == len(headers) and _ODD_COOKIE_NAMES.isdisjoint(by_name):
+    by_name = dict(headers) if type(headers) is list else None
+    if by_name is not None and len(by_name) == len(headers) and _ODD_COOKIE_NAMES.isdisjoint(by_name):
         cookie = by_name.get(b"cookie")  # the common case, without a loop: one Cookie header at most
     else:
         cookie = None
@@ -152,7 +164,7 @@ def _fast_start(
         scope.get("scheme", "http") in ("https", "wss"),
         cookie,
         message["status"],
-        message.get("headers", []),
+        message["headers"],
     )
 
 

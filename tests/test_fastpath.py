@@ -308,7 +308,9 @@ def replies(draw: st.DrawFn) -> tuple[Any, str, str]:
     status = draw(st.sampled_from([200, 200, 200, 201, 204, 404]))
     if status == 204:
         body = b""
-    reply = Reply(status=status, headers=headers, chunks=[body] if body else [], requester=requester)
+    cuts = sorted(draw(st.lists(st.integers(0, len(body)), max_size=2)))
+    chunks = [body[a:b] for a, b in zip([0, *cuts], [*cuts, len(body)], strict=True)] if body else []
+    reply = Reply(status=status, headers=headers, chunks=chunks, requester=requester)
     method = draw(st.sampled_from(["GET", "GET", "GET", "HEAD"]))
     path = draw(st.sampled_from(["/me", "/login", "/orders/7"]))
     return reply, method, path
@@ -422,12 +424,15 @@ def test_the_fast_path_takes_the_common_response() -> None:
         reply = Reply(chunks=[json.dumps({"user_id": ALICE}).encode()])
         assert [stack.send(reply).status for _ in range(2)] == [200, 200]  # bind, then verify the cookie
         built.clear()
+        chunked = Reply(chunks=[reply.chunks[0][:5], b"", reply.chunks[0][5:]])
         _exchange.Exchange.__init__ = counting  # type: ignore[method-assign]
         try:
             second = stack.send(reply)
+            third = stack.send(chunked)
         finally:
             _exchange.Exchange.__init__ = original  # type: ignore[method-assign]
-        assert (second.status, second.body, built) == (200, reply.chunks[0], [])
+        assert (second.status, second.body, third.status, third.body) == (200, reply.chunks[0], 200, reply.chunks[0])
+        assert built == []
         assert ("cache-control", "private, no-store") in [(k.lower(), v) for k, v in second.headers]
 
 
