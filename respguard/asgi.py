@@ -124,15 +124,18 @@ class ASGIMiddleware:
         await self.app(scope, receive, on_send)
 
 
-def _exchange(guard: Guard, scope: Scope, context: RequestContext) -> Exchange:
-    request = RequestInfo(
+def _request_info(scope: Scope) -> RequestInfo:
+    return RequestInfo(
         scope.get("method", "GET"),
         scope.get("path", ""),
         scope.get("scheme", "http"),
         scope,
         lambda: scope.get("headers", []),
     )
-    return guard.exchange(request, context, lambda: scope_user(scope))
+
+
+def _exchange(guard: Guard, scope: Scope, context: RequestContext) -> Exchange:
+    return guard.exchange(_request_info(scope), context, lambda: scope_user(scope))
 
 
 def _fast_start(
@@ -141,12 +144,13 @@ def _fast_start(
     """:meth:`FastPath.start` with what it needs from the scope."""
     requester = context.requester
     if requester is UNSET:
-        if fast.guard.requester is not None:
-            return None  # the requester function gets the full RequestInfo
+        function = fast.guard.requester
         try:
-            requester = as_identity(scope_user(scope))
+            requester = as_identity(function(_request_info(scope)) if function is not None else scope_user(scope))
         except Exception:
-            return None
+            return None  # the Exchange calls it again, and reports what it raised
+        if function is not None:
+            context.requester = requester  # called once: the Exchange, if it takes over, reads it here
     headers = scope.get("headers", ())
     by_name = dict(headers) if type(headers) is list else None
     if by_name is not None and len(by_name) == len(headers) and _ODD_COOKIE_NAMES.isdisjoint(by_name):

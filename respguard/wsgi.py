@@ -23,6 +23,7 @@ from ._exchange import Exchange
 from ._fastpath import BodyPlan, FastPath
 from ._guard import Guard
 from ._headers import RawHeaders
+from ._identity import as_identity
 from ._inbound import body_readable
 from ._scan import RequestInfo
 from ._verdict import Verdict
@@ -186,15 +187,18 @@ def _cookie(environ: WSGIEnviron) -> str | None | Any:
     return str(cookie).encode("latin-1", "replace").decode("latin-1")
 
 
-def _exchange(guard: Guard, environ: WSGIEnviron, context: RequestContext, path: str) -> Exchange:
-    request = RequestInfo(
+def _request_info(environ: WSGIEnviron, path: str) -> RequestInfo:
+    return RequestInfo(
         environ.get("REQUEST_METHOD", "GET"),
         path,
         environ.get("wsgi.url_scheme", "http"),
         environ,
         lambda: environ_headers(environ),
     )
-    exchange = guard.exchange(request, context)
+
+
+def _exchange(guard: Guard, environ: WSGIEnviron, context: RequestContext, path: str) -> Exchange:
+    exchange = guard.exchange(_request_info(environ, path), context)
     cookie = _cookie(environ)
     if cookie is not _NO_COOKIE:
         exchange.known_cookie(cookie)
@@ -207,7 +211,14 @@ def _fast_start(
     """:meth:`FastPath.start` with what it needs from the environ."""
     requester = context.requester
     if requester is UNSET:
-        return None  # a requester function (or nobody): the Exchange resolves it
+        function = fast.guard.requester
+        if function is None:
+            return None  # nobody: the Exchange decides
+        try:
+            requester = as_identity(function(_request_info(environ, path)))
+        except Exception:
+            return None  # the Exchange calls it again, and reports what it raised
+        context.requester = requester  # called once: the Exchange, if it takes over, reads it here
     cookie = _cookie(environ)
     if cookie is _NO_COOKIE:
         return None

@@ -12,6 +12,7 @@ CI runs in ``--quick`` mode can't rot.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Iterable
@@ -326,13 +327,19 @@ def _comparable(result: Any, events: list[AuditEvent]) -> tuple[Any, ...]:
 
 
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(replies(), min_size=1, max_size=6), st.sampled_from(["asgi", "wsgi"]), st.booleans())
+@given(st.lists(replies(), min_size=1, max_size=6), st.sampled_from(["asgi", "wsgi"]), st.booleans(), st.booleans())
 def test_adapters_answer_the_same_with_and_without_the_fast_path(
-    requests: list[tuple[Any, str, str]], kind: str, report: bool
+    requests: list[tuple[Any, str, str]], kind: str, report: bool, by_function: bool
 ) -> None:
     """Sequences of requests (the binding cookie carried over, as a browser does) through two
-    guards, one with its FastPath removed: every response and every event is the same."""
-    from conftest import GuardedStack
+    guards, one with its FastPath removed: every response and every event is the same.
+    ``by_function``: the requester comes from ``requester=`` (a header), not ``set_requester``."""
+    import dataclasses
+
+    from conftest import NO_REQUESTER, GuardedStack
+
+    def requester_header(request: RequestInfo) -> str | None:
+        return request.headers.get("x-user")
 
     stacks = []
     for fast in (True, False):
@@ -344,15 +351,21 @@ def test_adapters_answer_the_same_with_and_without_the_fast_path(
             mode="report" if report else "enforce",
             login_paths=["/login"],
             on_event=events.append,
+            requester=requester_header if by_function else None,
         )
         if not fast:
             stack.guard.fast = None
         stacks.append((stack, events))
     for reply, method, path in requests:
+        headers: list[tuple[str, str]] = []
+        if by_function:
+            if isinstance(reply.requester, str):
+                headers.append(("X-User", reply.requester))
+            reply = dataclasses.replace(reply, requester=NO_REQUESTER)
         answers = []
         for stack, events in stacks:
             events.clear()
-            result = stack.send(reply, method=method, path=path)
+            result = stack.send(reply, method=method, path=path, headers=headers)
             answers.append(_comparable(result, events))
         assert answers[0] == answers[1]
 
@@ -419,12 +432,16 @@ def test_the_fast_path_takes_the_common_response() -> None:
         built.append(self)
         original(self, *args, **kwargs)
 
-    for kind in ("asgi", "wsgi"):
-        stack = GuardedStack(kind, secret_key="fastpath-secret", extractors=[JsonKeys("user_id")])
-        reply = Reply(chunks=[json.dumps({"user_id": ALICE}).encode()])
+    from conftest import NO_REQUESTER
+
+    for kind, function in [(k, f) for k in ("asgi", "wsgi") for f in (None, lambda r: r.headers.get("x-user"))]:
+        stack = GuardedStack(kind, secret_key="fastpath-secret", extractors=[JsonKeys("user_id")], requester=function)
+        who = NO_REQUESTER if function is not None else ALICE
+        reply = Reply(chunks=[json.dumps({"user_id": ALICE}).encode()], requester=who)
+        stack.send = functools.partial(stack.send, headers=[("X-User", ALICE)])  # type: ignore[method-assign]
         assert [stack.send(reply).status for _ in range(2)] == [200, 200]  # bind, then verify the cookie
         built.clear()
-        chunked = Reply(chunks=[reply.chunks[0][:5], b"", reply.chunks[0][5:]])
+        chunked = Reply(chunks=[reply.chunks[0][:5], b"", reply.chunks[0][5:]], requester=who)
         _exchange.Exchange.__init__ = counting  # type: ignore[method-assign]
         try:
             second = stack.send(reply)
