@@ -59,7 +59,7 @@ class BodyPlan:
 
     def __init__(
         self,
-        requester: Identity,
+        requester: Identity | None,
         path: str,
         headers: RawHeaders,
         content: ContentPlan,
@@ -190,12 +190,12 @@ class FastPath:
     ) -> BodyPlan | RawHeaders | None:
         """At ``http.response.start``: the headers to send now, a plan to finish with the body, or ``None``.
 
-        It applies when the requester is authenticated, the browser's binding was
-        verified before for this Cookie header (``cookie``: the request's Cookie
-        headers joined with ``"; "``) and requester, and the response has one plain
-        Content-Type, no owner header and a body.
+        It applies to a requester whose browser binding was verified before for this
+        Cookie header (``cookie``: the request's Cookie headers joined with ``"; "``),
+        or to nobody (``None``: a public page, proved to carry no owner), when the
+        response has one plain Content-Type and no owner header.
         """
-        if requester is None or context.rebind or context.owners:
+        if context.rebind or context.owners:
             return None
         if status < 200 or status in NO_BODY_STATUSES or method == "HEAD":
             return None
@@ -208,7 +208,10 @@ class FastPath:
         guard = self.guard
         binding_header = None
         if guard.bind_sessions:
-            if cookie is None or (guard._has_login_paths and guard._login_path(path)):
+            if guard._has_login_paths and guard._login_path(path):
+                return None  # a login path (re-)binds: the Exchange sets or clears the cookie
+        if guard.bind_sessions and requester is not None:  # nobody (a public page) has no binding to check
+            if cookie is None:
                 return None
             entry = guard._bound.get(cookie)  # remembered(), inlined
             if entry is None:
@@ -243,7 +246,8 @@ class FastPath:
             for extractor in content.extractors:
                 kind = extractor.kind
                 try:
-                    proof = extractor.prove(body, charset, requester.id if kind == ID else requester.value(kind))
+                    own = None if requester is None else requester.id if kind == ID else requester.value(kind)
+                    proof = extractor.prove(body, charset, own)
                 except Exception:
                     return None  # the Exchange reports what went wrong
                 if not proof:

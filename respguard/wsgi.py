@@ -213,12 +213,13 @@ def _fast_start(
     if requester is UNSET:
         function = fast.guard.requester
         if function is None:
-            return None  # nobody: the Exchange decides
-        try:
-            requester = as_identity(function(_request_info(environ, path)))
-        except Exception:
-            return None  # the Exchange calls it again, and reports what it raised
-        context.requester = requester  # called once: the Exchange, if it takes over, reads it here
+            requester = None  # nobody told respguard: a public page
+        else:
+            try:
+                requester = as_identity(function(_request_info(environ, path)))
+            except Exception:
+                return None  # the Exchange calls it again, and reports what it raised
+            context.requester = requester  # called once: the Exchange, if it takes over, reads it here
     cookie = _cookie(environ)
     if cookie is _NO_COOKIE:
         return None

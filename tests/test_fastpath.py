@@ -370,6 +370,34 @@ def test_adapters_answer_the_same_with_and_without_the_fast_path(
         assert answers[0] == answers[1]
 
 
+def test_public_pages_to_nobody_take_the_fast_path() -> None:
+    """No requester, no owner in the body: decided without an Exchange, and no cache or binding header."""
+    from conftest import NO_REQUESTER, GuardedStack, Reply
+
+    from respguard import _exchange
+
+    built: list[object] = []
+    original = _exchange.Exchange.__init__
+
+    def counting(self: Any, *args: Any, **kwargs: Any) -> None:
+        built.append(self)
+        original(self, *args, **kwargs)
+
+    public = Reply(chunks=[b'{"products": [{"sku": "A-1"}]}'], requester=NO_REQUESTER)
+    for kind in ("asgi", "wsgi"):
+        stack = GuardedStack(kind, secret_key="fastpath-secret", extractors=[JsonKeys("user_id")])
+        _exchange.Exchange.__init__ = counting  # type: ignore[method-assign]
+        try:
+            result = stack.send(public)
+        finally:
+            _exchange.Exchange.__init__ = original  # type: ignore[method-assign]
+        names = {k.lower() for k, _ in result.headers}
+        assert (result.status, result.body, built) == (200, public.chunks[0], [])
+        assert "cache-control" not in names and "set-cookie" not in names
+        owned = stack.send(Reply(chunks=[b'{"user_id": "bob-9c2e"}'], requester=NO_REQUESTER))
+        assert owned.status == 403  # the Exchange decides: personal data to nobody
+
+
 def test_fast_path_reads_repeated_and_odd_cased_names_as_the_exchange() -> None:
     """The loop-free readings of the Cookie header and the response header names fall back to the
     loop on repeated or oddly-cased names: the answers match a guard without the FastPath."""
