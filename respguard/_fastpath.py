@@ -210,20 +210,20 @@ class FastPath:
         if guard.bind_sessions:
             if guard._has_login_paths and guard._login_path(path):
                 return None  # a login path (re-)binds: the Exchange sets or clears the cookie
-        if guard.bind_sessions and requester is not None:  # nobody (a public page) has no binding to check
-            if cookie is None:
-                return None
-            entry = guard._bound.get(cookie)  # remembered(), inlined
-            if entry is None:
-                return None
-            bound_to, valid_until, _, refresh_at = entry
-            if bound_to is not requester and bound_to != requester:
-                return None
-            now = time.time()
-            if now > valid_until:
-                return None
-            if now > refresh_at:
-                binding_header = guard.codec.set_cookie(requester, https)
+            if requester is not None:  # nobody (a public page) has no binding to check
+                if cookie is None:
+                    return None
+                entry = guard._bound.get(cookie)  # remembered(), inlined
+                if entry is None:
+                    return None
+                bound_to, valid_until, _, refresh_at = entry
+                if bound_to is not requester and bound_to != requester:
+                    return None
+                now = time.time()
+                if now > valid_until:
+                    return None
+                if now > refresh_at:
+                    binding_header = guard.codec.set_cookie(requester, https)
         if not content.needs_body:  # nothing to scan: no owner, so no cache headers either
             return headers if binding_header is None else [*headers, (b"set-cookie", binding_header)]
         if not content.provable:
