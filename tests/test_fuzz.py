@@ -315,16 +315,34 @@ def client_foreign(body: bytes, headers: list[tuple[bytes, bytes]], own: str) ->
     return {o for o in found if o != own}
 
 
+_BOUND: dict[tuple[int, str], list[tuple[bytes, bytes]]] = {}
+
+
+def bound_browser(guard: Guard, own: str) -> list[tuple[bytes, bytes]]:
+    """Request headers of a browser whose binding ``guard`` has verified (and remembered) for ``own``:
+    its requests are the ones respguard's fast path decides."""
+    key = (id(guard), own)
+    if key not in _BOUND:
+        from respguard import Identity
+
+        cookie = f"{guard.codec.cookie_name}={guard.codec.dumps(Identity(own))}".encode()
+        headers = [(b"cookie", cookie)]
+        asgi(guard, own, 200, [(b"content-type", b"application/json")], [b"{}"], request_headers=headers)
+        _BOUND[key] = headers
+    return _BOUND[key]
+
+
 def _check_sound(
     kind: str, guard: Guard, headers: list[tuple[bytes, bytes]], body: bytes, cuts: list[int], own: str = ALICE
 ) -> None:
     chunks = split(body, cuts)
-    for stack in ("asgi", "wsgi"):
+    browser = bound_browser(guard, own)
+    for stack, request_headers in [(s, h) for s in ("asgi", "wsgi") for h in ([], browser)]:
         EVENTS.clear()
         if stack == "asgi":
-            status, out_headers, out_body, _ = asgi(guard, own, 200, headers, chunks)
+            status, out_headers, out_body, _ = asgi(guard, own, 200, headers, chunks, request_headers=request_headers)
         else:
-            status, out_headers, out_body = wsgi(guard, own, 200, headers, chunks)
+            status, out_headers, out_body = wsgi(guard, own, 200, headers, chunks, request_headers=request_headers)
         if status == 200:
             assert out_body == body, "a pass is byte-identical"
             foreign = exact_foreign(body, headers, own)
@@ -506,12 +524,13 @@ def test_own_data_always_passes_byte_identical(
         headers.append((b"content-encoding", name))
     headers.append((b"content-length", str(len(body)).encode()))
     chunks = split(body, cuts)
-    for stack in ("asgi", "wsgi"):
+    browser = bound_browser(GUARD, ALICE)
+    for stack, request_headers in [(s, h) for s in ("asgi", "wsgi") for h in ([], browser)]:
         EVENTS.clear()
         if stack == "asgi":
-            status, out_headers, out_body, _ = asgi(GUARD, ALICE, 200, headers, chunks)
+            status, out_headers, out_body, _ = asgi(GUARD, ALICE, 200, headers, chunks, request_headers=request_headers)
         else:
-            status, out_headers, out_body = wsgi(GUARD, ALICE, 200, headers, chunks)
+            status, out_headers, out_body = wsgi(GUARD, ALICE, 200, headers, chunks, request_headers=request_headers)
         assert (status, out_body) == (200, body), f"{stack}: own data must pass byte-identical"
         assert EVENTS == []
         for header in headers:
