@@ -322,6 +322,19 @@ def _has_fold(body: bytes, charset: str) -> bool:
 # --------------------------------------------------------------------------- headers
 
 
+#: Standard response headers an OwnerHeader may not name (it strips its header from every response).
+_RESPONSE_HEADERS = frozenset(
+    {
+        "accept-ranges", "age", "allow", "cache-control", "clear-site-data", "connection", "content-disposition",
+        "content-encoding", "content-language", "content-length", "content-location", "content-range",
+        "content-security-policy", "content-type", "date", "etag", "expires", "keep-alive", "last-modified",
+        "link", "location", "pragma", "proxy-authenticate", "refresh", "retry-after", "server", "set-cookie",
+        "strict-transport-security", "trailer", "transfer-encoding", "upgrade", "vary", "via", "www-authenticate",
+        "x-content-type-options", "x-frame-options",
+    }
+)  # fmt: skip
+
+
 class OwnerHeader:
     """Owners named by a response header the app sets (default ``X-Data-Owner``).
 
@@ -334,6 +347,11 @@ class OwnerHeader:
     def __init__(self, header: str = "X-Data-Owner", *, kind: str = ID) -> None:
         if not header or not re.fullmatch(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+", header):
             raise ValueError(f"OwnerHeader(header={header!r}) is not a valid header name")
+        if header.lower() in _RESPONSE_HEADERS:
+            raise ValueError(
+                f"OwnerHeader(header={header!r}) names a standard response header, which respguard would "
+                "strip from every response: use a header of your own, such as X-Data-Owner"
+            )
         self.header = header
         self.raw_name = header.lower().encode("latin-1")
         self.kind = kind

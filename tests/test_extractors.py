@@ -203,6 +203,14 @@ def test_owner_header_name_is_checked(name: str) -> None:
         OwnerHeader(name)
 
 
+@pytest.mark.parametrize("name", ["Set-Cookie", "content-type", "Location", "CACHE-CONTROL", "Vary"])
+def test_owner_header_may_not_name_a_standard_response_header(name: str) -> None:
+    """It is stripped from every response: naming Set-Cookie would silently drop every cookie."""
+    with pytest.raises(ValueError, match=rf"OwnerHeader\(header='{name}'\) names a standard response header"):
+        OwnerHeader(name)
+    assert OwnerHeader("X-" + name).raw_name == b"x-" + name.lower().encode()
+
+
 def test_custom_extractor_texts_and_media() -> None:
     def numbers(body: bytes, headers: Headers, context: ResponseView) -> list[object]:
         return [7, "8", None, "", b"9", 1.0]
