@@ -67,6 +67,27 @@ def declared_charset(content_type: str | None) -> str | None:
     return match.group(1).lower() if match else None
 
 
+def sniff_media(head: bytes) -> str | None:
+    """What clients make of a body served without a Content-Type, from its first bytes.
+
+    Scripts parse JSON whatever the type says, and browsers render a body that opens
+    with a tag as HTML (WHATWG MIME Sniffing): ``{``/``[`` is JSON, ``<`` is HTML,
+    anything else :data:`OTHER` (not scanned). ``None``: only white space (or part of
+    a byte-order mark) so far, the next bytes decide.
+    """
+    text = head.lstrip(b" \t\r\n\x0c")
+    if text.startswith(b"\xef\xbb\xbf"):
+        text = text[3:].lstrip(b" \t\r\n\x0c")
+    if b"\xef\xbb\xbf".startswith(text):
+        return None
+    first = text[:1]
+    if first in (b"{", b"["):
+        return JSON
+    if first == b"<":
+        return HTML
+    return OTHER
+
+
 def bom_charset(body: bytes) -> str | None:
     """The encoding a byte-order mark names: browsers obey it over any declared charset."""
     if body.startswith(b"\xef\xbb\xbf"):

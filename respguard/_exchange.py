@@ -23,6 +23,7 @@ from ._content import (
     content_types,
     decode_content,
     media_class,
+    sniff_media,
 )
 from ._context import RequestContext
 from ._events import MAX_EVENT_OWNERS, Action, AuditEvent, EventKind, emit
@@ -112,6 +113,7 @@ class Exchange:
         "named",
         "streaming",
         "_stream_rest",
+        "sniffing",
     )
 
     def __init__(
@@ -147,6 +149,7 @@ class Exchange:
         self.named: list[tuple[str, str]] = []  # owners the request itself named (inbound)
         self.streaming = False  # an event stream, scanned event by event through feed()
         self._stream_rest = b""
+        self.sniffing = False  # no Content-Type: the body's first bytes say what it is (sniff())
 
     # ------------------------------------------------------------------ start
     def start(self, status: int, headers: RawHeaders) -> None:
@@ -211,10 +214,34 @@ class Exchange:
                 self.streaming = True
             self.verdict = self._decide()
             return
+        if not types and guard.sniffs:
+            # No (valid) Content-Type: clients sniff the body, so respguard does too (sniff()).
+            self.sniffing = self.needs_body = True
+            return
         if not needs_body:
             self.verdict = self._decide()
             return
         self.needs_body = True
+
+    def sniff(self, head: bytes) -> Verdict | None:
+        """A body without Content-Type: its first bytes decide whether it is scanned.
+
+        ``None``: it looks like JSON or HTML, hold it all and :meth:`finish`; else the
+        verdict for a body that goes out unscanned (as for any unscanned type). A
+        compressed body is decoded first, so it waits for :meth:`finish`.
+        """
+        if not self.sniffing or not self._plain and self._codings():
+            return None
+        media = sniff_media(head)
+        if media is None:
+            return None  # white space so far: the whole body decides (finish())
+        self._take_media(media)
+        return None if media != OTHER or self.extractors else self._decide()
+
+    def _take_media(self, media: str) -> None:
+        self.sniffing = False
+        self.media = media
+        self.extractors = self.guard.body_extractors(media)
 
     def _start_fast(self, status: int, headers: RawHeaders) -> bool:
         """The common case in one pass, exactly as the full ``start()`` decides it; ``False``: not this case.
@@ -400,7 +427,9 @@ class Exchange:
                 return self.oversize("decompressed body over max_body_bytes")
             except BodyDecodeError as exc:
                 return self._violation(EventKind.SCAN_ERROR, str(exc), ())
-        if not decoded:
+        if self.sniffing:
+            self._take_media(sniff_media(decoded) or OTHER)
+        if not decoded or self.media == OTHER and not self.extractors:
             return self._decide()
         view = self._view(decoded)
         if not self.extractors:

@@ -219,6 +219,8 @@ class Guard:
         # An event stream's events are scanned by the JSON and the text extractors.
         self.event_extractors = tuple(dict.fromkeys(self._by_media["json"] + self._by_media["text"]))
         self.fast = FastPath(self) if self._fast_start else None
+        # A body without Content-Type is sniffed when something would scan JSON or HTML.
+        self.sniffs = bool(self._by_media["json"] or self._by_media["html"] or self.bulk_pii is not None)
 
     def media_plan(self, content_type: bytes) -> tuple[str, str, tuple[Extractor, ...], bool]:
         """(media class, media type, body extractors, needs the body) for one Content-Type value, cached."""

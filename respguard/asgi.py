@@ -291,6 +291,11 @@ class _Responder:
             if body:
                 self.chunks.append(body)
                 self.size += len(body)
+                if self.exchange.sniffing and more:
+                    sniffed = self.exchange.sniff(b"".join(self.chunks))  # no Content-Type: scan it, or stream
+                    if sniffed is not None:
+                        await self._release(sniffed, more)
+                        return
             if self.size > self.limit:
                 await self._release(self.exchange.oversize(), more)
             elif not more:

@@ -235,6 +235,24 @@ def _fast_start(
     )
 
 
+def _sniff(exchange: Exchange, held: list[bytes], iterator: Iterator[bytes], limit: int) -> Verdict | None:
+    """Read chunks into ``held`` until :meth:`Exchange.sniff` can tell; its verdict, or ``None``: hold it all."""
+    while True:
+        head = b"".join(held)
+        if head:
+            sniffed = exchange.sniff(head)
+            if sniffed is not None or not exchange.sniffing:
+                return sniffed
+        if len(head) > limit:
+            return None
+        for chunk in iterator:
+            if chunk:
+                held.append(chunk)
+                break
+        else:
+            return None  # the end: finish() decides
+
+
 class WSGIMiddleware:
     """Guard every response of a WSGI app.
 
@@ -332,6 +350,15 @@ class WSGIMiddleware:
                 exchange = _exchange(guard, environ, context, path)
             exchange.start(status, raw)
             verdict = exchange.verdict
+            if verdict is None and exchange.sniffing:
+                # No Content-Type: the first bytes say whether the body is held and scanned.
+                sniffed = _sniff(exchange, held, iterator, limit)
+                if sniffed is not None:
+                    self._start(start_response, sniffed, status_line, exc_info, sent)
+                    if sniffed.blocked:
+                        return [sniffed.body or b""]
+                    handed_over = True
+                    return _Closing(held, iterator, close)
             if verdict is None:
                 size = sum(map(len, held))
                 oversize = size > limit

@@ -554,6 +554,54 @@ CASES: list[Case] = [
         headers=(("Content-Type", "image/png"), ("Content-Type", "image/webp")),
         chunks=(b"\x89PNG....",),
     ),
+    # No Content-Type: clients sniff (scripts parse JSON whatever the type; browsers render a leading
+    # tag as HTML), so respguard sniffs the first bytes too. Anything else streams unscanned.
+    Case("no-content-type-json-foreign", headers=(), chunks=(FOREIGN,), expect="block", events=("owner_mismatch",)),
+    Case("no-content-type-json-own", headers=(), chunks=(OWN,), personal=True),
+    Case(
+        "no-content-type-json-foreign-after-white-space",
+        headers=(),
+        chunks=(b"\n ", b"", b"  ", FOREIGN),
+        expect="block",
+        events=("owner_mismatch",),
+    ),
+    Case(
+        "no-content-type-json-foreign-bom",
+        headers=(),
+        chunks=(b"\xef\xbb", b"\xbf" + FOREIGN),
+        expect="block",
+        events=("owner_mismatch",),
+    ),
+    Case(
+        "no-content-type-html-foreign",
+        headers=(),
+        chunks=thirds(html(BOB, "utf-8")),
+        expect="block",
+        events=("owner_mismatch",),
+    ),
+    Case(
+        "no-content-type-gzip-json-foreign",
+        headers=(("Content-Encoding", "gzip"),),
+        chunks=thirds(gz(FOREIGN)),
+        expect="block",
+        events=("owner_mismatch",),
+    ),
+    Case(
+        "no-content-type-empty-type-json-foreign",
+        headers=(("Content-Type", ""),),
+        chunks=(FOREIGN,),
+        expect="block",
+        events=("owner_mismatch",),
+    ),
+    # A binary download without a type streams, chunk by chunk, however large.
+    Case(
+        "no-content-type-binary-streams",
+        headers=(),
+        chunks=(b"\x89PNG" + b"b" * 60, b"c" * 60, b"d" * 60),
+        options=LIMIT,
+        asgi_messages=3,
+    ),
+    Case("no-content-type-text-unscanned", headers=(), chunks=(b"user_id=" + BOB.encode(),)),
     # WHATWG's JSON MIME types: application/json, text/json, */*+json.
     Case(
         "text-json-foreign",
