@@ -214,6 +214,11 @@ class Exchange:
                 self.streaming = True
             self.verdict = self._decide()
             return
+        if status == 206 and (needs_body or not types and guard.sniffs):
+            # A range of a JSON or HTML document can cut an owner key in half; the client joins the
+            # ranges, respguard sees one: it can't prove the range clean.
+            self.verdict = self._violation(EventKind.SCAN_ERROR, "partial content cannot be scanned", ())
+            return
         if not types and guard.sniffs:
             # No (valid) Content-Type: clients sniff the body, so respguard does too (sniff()).
             self.sniffing = self.needs_body = True

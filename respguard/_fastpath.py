@@ -197,7 +197,7 @@ class FastPath:
         """
         if context.rebind or context.owners:
             return None
-        if status < 200 or status in NO_BODY_STATUSES or method == "HEAD":
+        if status < 200 or status in NO_BODY_STATUSES or status == 206 or method == "HEAD":
             return None
         scanned = self.scan_headers(headers)
         if scanned is None:
