@@ -10,6 +10,9 @@ Variants:
 
 - ``bare``: the app alone;
 - ``noop``: the app behind a pass-through pure middleware;
+- ``hold``: the app behind a middleware that does only what any response guard must: it puts a
+  context where the app can reach it, holds the start until the body is complete, and re-sends
+  both (ASGI) / buffers the body before ``start_response`` (WSGI). The floor under ``respguard``;
 - ``respguard``: the app behind :class:`respguard.ASGIMiddleware` / :class:`respguard.WSGIMiddleware`,
   enforcing, with JSON keys, an HTML attribute and an owner header configured;
 - ``respguard-report``: the same in report-only mode;
@@ -34,10 +37,11 @@ from respguard import (
     WSGIMiddleware,
     set_requester,
 )
+from respguard._context import RequestContext
 
 from .bodies import OWN_ID, all_bodies
 
-VARIANTS = ("bare", "noop", "respguard", "respguard-report", "naive")
+VARIANTS = ("bare", "noop", "hold", "respguard", "respguard-report", "naive")
 SECRET = "benchmark-secret-key-not-for-production"
 _BODIES = {b.name: b for b in all_bodies()}
 
@@ -102,6 +106,34 @@ class Noop:
         await self.app(scope, receive, send)
 
 
+class Hold:
+    """The floor of any response guard: a per-request context, the start held until the body is whole."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        scope["respguard"] = RequestContext()
+        held: list[Any] = []
+        chunks: list[bytes] = []
+
+        async def hold(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                held.append(message)
+            elif message["type"] == "http.response.body" and held:
+                chunks.append(message.get("body", b""))
+                if not message.get("more_body", False):
+                    await send(held.pop())
+                    await send({"type": "http.response.body", "body": b"".join(chunks), "more_body": False})
+            else:
+                await send(message)
+
+        await self.app(scope, receive, hold)
+
+
 def starlette_app(variant: str, **guard_options: Any) -> Any:
     from starlette.applications import Starlette
     from starlette.middleware import Middleware
@@ -110,7 +142,7 @@ def starlette_app(variant: str, **guard_options: Any) -> Any:
     from starlette.responses import PlainTextResponse, Response
     from starlette.routing import Route
 
-    guarded = variant.startswith("respguard")
+    guarded = variant.startswith("respguard") or variant == "hold"  # hold: set_requester has a context
 
     def endpoint_for(name: str) -> Callable[[Request], Awaitable[Response]]:
         body = _BODIES[name]
@@ -139,6 +171,8 @@ def starlette_app(variant: str, **guard_options: Any) -> Any:
     app: Any = Starlette(routes=routes, middleware=middleware)
     if variant == "noop":
         return Noop(app)
+    if variant == "hold":
+        return Hold(app)
     if variant == "respguard":
         return ASGIMiddleware(app, make_guard(**guard_options))
     if variant == "respguard-report":
@@ -154,7 +188,7 @@ def starlette_app(variant: str, **guard_options: Any) -> Any:
 def flask_app(variant: str, **guard_options: Any) -> Any:
     from flask import Flask, Response, g, request
 
-    guarded = variant.startswith("respguard")
+    guarded = variant.startswith("respguard") or variant == "hold"  # hold: set_requester has a context
     app = Flask("respguard_bench_" + variant.replace("-", "_"))
 
     def view_for(name: str) -> Callable[[], Response]:
@@ -189,6 +223,22 @@ def flask_app(variant: str, **guard_options: Any) -> Any:
             return wsgi(environ, start_response)
 
         app.wsgi_app = noop  # type: ignore[method-assign]
+    elif variant == "hold":
+
+        def hold(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+            environ["respguard.context"] = RequestContext()
+            captured: list[Any] = []
+            result = wsgi(environ, lambda status, headers, exc_info=None: captured.append((status, headers)))
+            try:
+                body = b"".join(result)
+            finally:
+                close = getattr(result, "close", None)
+                if close is not None:
+                    close()
+            start_response(*captured[-1])
+            return [body]
+
+        app.wsgi_app = hold  # type: ignore[method-assign]
     elif variant == "respguard":
         app.wsgi_app = WSGIMiddleware(wsgi, make_guard(**guard_options))  # type: ignore[method-assign]
     elif variant == "respguard-report":

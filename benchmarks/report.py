@@ -166,7 +166,8 @@ def plot(result: dict[str, Any], path: str) -> bool:
     inproc = result.get("inprocess", [])
     fig, axes = plt.subplots(1, 2, figsize=(10, 4), sharey=True)
     for ax, stack in zip(axes, ("asgi", "wsgi"), strict=True):
-        for variant, style in (("noop", ":"), ("respguard", "-"), ("respguard-report", "--"), ("naive", "-.")):
+        styles = (("noop", ":"), ("hold", "-"), ("respguard", "-"), ("respguard-report", "--"), ("naive", "-."))
+        for variant, style in styles:
             xs, ys = [], []
             for body, kib in SIZES.items():
                 row = _get(inproc, stack=stack, body=body, variant=variant)
