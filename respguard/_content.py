@@ -88,6 +88,18 @@ def sniff_media(head: bytes) -> str | None:
     return OTHER
 
 
+_JSON_START = re.compile(rb"[ \t\r\n\f]*(?:\xef\xbb\xbf[ \t\r\n\f]*)?[\[{]")
+
+
+def looks_like_json(body: bytes) -> bool:
+    """Does the body open like a JSON object or array (after white space and a byte-order mark)?
+
+    Scripts parse JSON whatever the Content-Type says: ``json.dumps()`` returned from a
+    Flask view goes out as ``text/html``, and some APIs send ``text/plain``.
+    """
+    return _JSON_START.match(body) is not None
+
+
 def bom_charset(body: bytes) -> str | None:
     """The encoding a byte-order mark names: browsers obey it over any declared charset."""
     if body.startswith(b"\xef\xbb\xbf"):

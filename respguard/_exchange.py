@@ -15,13 +15,16 @@ from urllib.parse import unquote
 from ._binding import Binding, BindingRejected
 from ._cache import personal_headers
 from ._content import (
+    HTML,
     JSON,
     OTHER,
+    TEXT,
     TEXT_MEDIA,
     BodyDecodeError,
     DecodedTooLarge,
     content_types,
     decode_content,
+    looks_like_json,
     media_class,
     sniff_media,
 )
@@ -436,13 +439,17 @@ class Exchange:
             self._take_media(sniff_media(decoded) or OTHER)
         if not decoded or self.media == OTHER and not self.extractors:
             return self._decide()
-        view = self._view(decoded)
-        if not self.extractors:
+        # JSON served as HTML or text is still JSON to a script: read it as JSON too, where it parses.
+        as_json: tuple[Extractor, ...] = ()
+        if self.media in (HTML, TEXT) and looks_like_json(decoded):
+            as_json = tuple(e for e in guard.body_extractors(JSON) if e not in self.extractors)
+        if not self.extractors and not as_json:
             return self._bulk_check(decoded) or self._decide()
+        view = self._view(decoded)
         requester = self.requester
         owners = self.owners
         not_in_body = len(owners)  # header and declared owners, gathered by start()
-        for extractor in self.extractors:
+        for extractor in (*self.extractors, *as_json):
             own = requester.value(extractor.kind) if requester is not None else None
             try:
                 strict = guard.strict_json and isinstance(extractor, JsonKeys)
@@ -454,6 +461,8 @@ class Exchange:
                 kind = extractor.kind
                 owners.extend((kind, o) for o in extractor.owners(view))
             except ScanError as exc:
+                if extractor in as_json:
+                    continue  # not JSON to a script either: the body's own type was scanned
                 return self._violation(EventKind.SCAN_ERROR, f"{extractor.name}: {exc}", (), extractor.name)
             except BodyDecodeError as exc:
                 return self._violation(EventKind.SCAN_ERROR, f"{extractor.name}: {exc}", (), extractor.name)

@@ -14,7 +14,16 @@ import time
 from typing import TYPE_CHECKING, cast
 
 from ._cache import PRIVATE, personal_headers
-from ._content import HTML, TEXT_MEDIA, bom_charset, declared_charset, sniff_html_charset
+from ._content import (
+    HTML,
+    JSON,
+    TEXT,
+    TEXT_MEDIA,
+    bom_charset,
+    declared_charset,
+    looks_like_json,
+    sniff_html_charset,
+)
 from ._extractors import OWN, HtmlAttribute, JsonKeys
 from ._headers import RawHeaders
 from ._identity import ID, Identity
@@ -38,7 +47,7 @@ _OTHER, _CONTENT_TYPE, _STRIPPED, _ENCODING, _CACHE = range(5)
 class ContentPlan:
     """What one Content-Type value means to the guard, worked out once (``FastPath.content_plan``)."""
 
-    __slots__ = ("media", "media_type", "extractors", "needs_body", "charset", "provable", "plain")
+    __slots__ = ("media", "media_type", "extractors", "needs_body", "charset", "provable", "plain", "json_in_text")
 
     def __init__(self, guard: Guard, content_type: bytes) -> None:
         self.media, self.media_type, extractors, self.needs_body = guard.media_plan(content_type)
@@ -50,6 +59,8 @@ class ContentPlan:
         )
         # One media type, not an event stream: what the fast paths take.
         self.plain = b"," not in content_type and self.media_type != "text/event-stream"
+        # HTML or text that opens like JSON is read as JSON too (Exchange.finish): not here.
+        self.json_in_text = self.media in (HTML, TEXT) and bool(guard.body_extractors(JSON))
 
 
 class BodyPlan:
@@ -236,6 +247,8 @@ class FastPath:
         personal = False
         if body:
             content = plan.content
+            if content.json_in_text and looks_like_json(body):
+                return None
             media = content.media
             charset = content.charset
             if body[0] in _BOM_FIRST_BYTES:

@@ -10,6 +10,7 @@ from collections.abc import Callable
 import pytest
 from conftest import (
     ALICE,
+    BLOCK_BODY,
     BOB,
     GuardedStack,
     Reply,
@@ -257,6 +258,18 @@ def test_cross_owner_response_is_blocked(make_stack: MakeStack, events: list[Aud
     assert_no_raw_ids(events, "1881", "8812346")
 
 
+@pytest.mark.parametrize("content_type", ["text/plain", "text/html; charset=utf-8", "text/plain; charset=utf-8"])
+@pytest.mark.parametrize("body", [b'{"user_id": "bob-9c2e"}', b'\n  [{"owner_id": "bob-9c2e"}]'])
+def test_json_served_as_text_is_read_as_json(
+    make_stack: MakeStack, events: list[AuditEvent], content_type: str, body: bytes
+) -> None:
+    """``return json.dumps(...)`` from a Flask view goes out as text/html; scripts parse it anyway."""
+    stack = make_stack(**guard_options(events))
+    got = stack.send(Reply(headers=(("Content-Type", content_type),), chunks=[body]))
+    assert (got.status, got.body) == (403, BLOCK_BODY)
+    assert kinds(events) == [("owner_mismatch", "blocked")]
+
+
 OWN_DATA = {
     "json": Reply(headers=JSON_CT, chunks=[b'{"profile": {"user_id": "alice-7f3a", "card": "4242"}}']),
     'json-7-is-"7"': Reply(requester=7, headers=JSON_CT, chunks=[b'[{"user_id": "7"}, {"owner_id": 7}]']),
@@ -264,7 +277,9 @@ OWN_DATA = {
     "json-no-owner": Reply(headers=JSON_CT, chunks=[b'{"news": "bob-9c2e wrote"}']),
     "html": Reply(headers=HTML_CT, chunks=[b"<p data-owner='alice-7f3a'>Alice</p><i data-owner=alice-7f3a></i>"]),
     "header": Reply(headers=(("Content-Type", "text/plain"), ("X-Data-Owner", ALICE)), chunks=[b"plain text"]),
-    "text-unscanned": Reply(headers=(("Content-Type", "text/plain"),), chunks=[b'{"user_id": "bob-9c2e"}']),
+    "text-unscanned": Reply(headers=(("Content-Type", "text/plain"),), chunks=[b"user_id: bob-9c2e"]),
+    "json-as-text-own": Reply(headers=(("Content-Type", "text/plain"),), chunks=[b'{"user_id": "alice-7f3a"}']),
+    "text-like-a-list": Reply(headers=(("Content-Type", "text/plain"),), chunks=[b"[INFO] user_id bob-9c2e"]),
     "image-unscanned": Reply(headers=(("Content-Type", "image/png"),), chunks=[b'data-owner="bob-9c2e"']),
 }
 
