@@ -234,9 +234,9 @@ class Exchange:
     def sniff(self, head: bytes) -> Verdict | None:
         """A body without Content-Type: its first bytes decide whether it is scanned.
 
-        ``None``: it looks like JSON or HTML, hold it all and :meth:`finish`; else the
-        verdict for a body that goes out unscanned (as for any unscanned type). A
-        compressed body is decoded first, so it waits for :meth:`finish`.
+        ``None``: it looks like JSON or HTML (or is only white space so far, or is
+        compressed and must be decoded first): hold it all and :meth:`finish`. Else the
+        verdict for a body that goes out unscanned, as for any unscanned type.
         """
         if not self.sniffing or not self._plain and self._codings():
             return None
