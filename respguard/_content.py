@@ -14,6 +14,19 @@ OTHER = "other"
 #: The media classes that are text (scanned by text extractors and the bulk check).
 TEXT_MEDIA = frozenset({JSON, HTML, TEXT})
 
+#: One JSON document per line (JSON Lines, NDJSON; RFC 7464 JSON text sequences, each record
+#: led by an RS byte): often streamed, so scanned line by line as the lines complete.
+JSON_LINES = frozenset(
+    {
+        "application/x-ndjson",
+        "application/ndjson",
+        "application/jsonl",
+        "application/x-jsonlines",
+        "application/jsonlines",
+        "application/json-seq",
+    }
+)
+
 _CHARSET = re.compile(r";\s*charset\s*=\s*\"?([A-Za-z0-9._:-]+)", re.IGNORECASE)
 _META_CHARSET = re.compile(rb"<meta[^>]+charset\s*=\s*[\"']?([A-Za-z0-9._:-]+)", re.IGNORECASE)
 

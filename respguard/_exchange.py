@@ -17,6 +17,7 @@ from ._cache import personal_headers
 from ._content import (
     HTML,
     JSON,
+    JSON_LINES,
     OTHER,
     TEXT,
     TEXT_MEDIA,
@@ -52,11 +53,13 @@ _KEEP_BINDING = frozenset({"session_drift", "cross_owner_write"})
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 _EVENT_END = re.compile(rb"\r\n\r\n|\n\n|\r\r")
 _LINE = re.compile(rb"\r\n|\r|\n")
+_LINE_END = re.compile(rb"\n")
 
 
-def _event_ends(data: bytes) -> list[int]:
-    """Offsets just past each blank line that ends an event (SSE: CRLF, LF or CR lines)."""
-    return [match.end() for match in _EVENT_END.finditer(data)]
+def _event_ends(data: bytes, lines: bool = False) -> list[int]:
+    """Offsets just past each blank line that ends an event (SSE: CRLF, LF or CR lines),
+    or with ``lines``, just past each line feed (JSON lines)."""
+    return [match.end() for match in (_LINE_END if lines else _EVENT_END).finditer(data)]
 
 
 def _redact_path(path: str, requester: Identity | None, foreign: Sequence[tuple[str, str]]) -> str:
@@ -117,6 +120,7 @@ class Exchange:
         "streaming",
         "_stream_rest",
         "sniffing",
+        "_lines",
     )
 
     def __init__(
@@ -153,6 +157,7 @@ class Exchange:
         self.streaming = False  # an event stream, scanned event by event through feed()
         self._stream_rest = b""
         self.sniffing = False  # no Content-Type: the body's first bytes say what it is (sniff())
+        self._lines = False  # the stream is JSON lines (feed() scans line by line), not events
 
     # ------------------------------------------------------------------ start
     def start(self, status: int, headers: RawHeaders) -> None:
@@ -208,13 +213,17 @@ class Exchange:
             # Browsers read the last Content-Type, the scan would read the first: refuse to guess.
             self.verdict = self._violation(EventKind.SCAN_ERROR, "conflicting Content-Type values", ())
             return
-        if self.media_type == "text/event-stream":
-            # It never ends, so it is never buffered: each event is scanned as it comes (feed()).
+        lines = self.media_type in JSON_LINES
+        if lines or self.media_type == "text/event-stream":
+            # An event stream never ends, and JSON lines are often streamed: neither is buffered,
+            # each event or line is scanned as it completes (feed()).
             if guard.event_extractors:
                 if self._codings():
-                    self.verdict = self._violation(EventKind.SCAN_ERROR, "compressed event stream", ())
+                    reason = "compressed JSON lines stream" if lines else "compressed event stream"
+                    self.verdict = self._violation(EventKind.SCAN_ERROR, reason, ())
                     return
                 self.streaming = True
+                self._lines = lines
             self.verdict = self._decide()
             return
         if status == 206 and (needs_body or not types and guard.sniffs):
@@ -581,7 +590,7 @@ class Exchange:
 
     # ------------------------------------------------------------------ event streams
     def feed(self, chunk: bytes, more: bool) -> tuple[bytes, bool]:
-        """``text/event-stream``: scan each complete event before it goes out.
+        """``text/event-stream`` or JSON lines: scan each complete event or line before it goes out.
 
         Returns the bytes to send now and whether the stream must end here. Whole events
         are released once scanned; the first event that carries another owner's data
@@ -589,7 +598,7 @@ class Exchange:
         stream is cut rather than replaced).
         """
         buffer = self._stream_rest + chunk if self._stream_rest else chunk
-        ends = _event_ends(buffer)
+        ends = _event_ends(buffer, self._lines)
         cut = len(buffer) if not more else (ends[-1] if ends else 0)
         ready, rest = buffer[:cut], buffer[cut:]
         start = 0
@@ -612,13 +621,17 @@ class Exchange:
     def _event_violates(self, event: bytes) -> bool:
         """Scan one event; ``True`` if it must not be sent (an event is emitted).
 
-        JSON extractors read the event's ``data`` (its ``data:`` lines joined); other
-        extractors read the whole event, as they would a text body.
+        JSON extractors read the event's ``data`` (its ``data:`` lines joined), or the
+        line of a JSON lines stream (without a JSON text sequence's RS byte); other
+        extractors read the whole event or line, as they would a text body.
         """
         if not event.strip():
             return False
-        lines = [line[5:] for line in _LINE.split(event) if line.startswith(b"data:")]
-        data = b"\n".join(line[1:] if line.startswith(b" ") else line for line in lines)
+        if self._lines:
+            data = event.strip(b" \t\r\n\x1e")
+        else:
+            lines = [line[5:] for line in _LINE.split(event) if line.startswith(b"data:")]
+            data = b"\n".join(line[1:] if line.startswith(b" ") else line for line in lines)
         headers = Headers(self.headers)
         whole = ResponseView(self.request, self.status, headers, self.media, self.media_type, event)
         payload = ResponseView(self.request, self.status, headers, self.media, self.media_type, data)

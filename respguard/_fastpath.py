@@ -17,6 +17,7 @@ from ._cache import PRIVATE, personal_headers
 from ._content import (
     HTML,
     JSON,
+    JSON_LINES,
     TEXT,
     TEXT_MEDIA,
     bom_charset,
@@ -58,7 +59,9 @@ class ContentPlan:
             (type(e) is JsonKeys and not guard.strict_json) or type(e) is HtmlAttribute for e in extractors
         )
         # One media type, not an event stream: what the fast paths take.
-        self.plain = b"," not in content_type and self.media_type != "text/event-stream"
+        self.plain = (
+            b"," not in content_type and self.media_type != "text/event-stream" and self.media_type not in JSON_LINES
+        )
         # HTML or text that opens like JSON is read as JSON too (Exchange.finish): not here.
         self.json_in_text = self.media in (HTML, TEXT) and bool(guard.body_extractors(JSON))
 

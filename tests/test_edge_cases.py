@@ -115,6 +115,12 @@ def text_owners(body: bytes, headers: Any, view: Any) -> list[str]:
     return found
 
 
+def ndjson(*owners: str) -> tuple[bytes, ...]:
+    return tuple(f'{{"user_id": "{o}", "plan": "premium"}}\n'.encode() for o in owners)
+
+
+NDJSON_CT = ("Content-Type", "application/x-ndjson")
+
 SSE_SCAN = {"extractors": [JsonKeys("user_id"), OwnerHeader(), CustomExtractor(text_owners, media=["text"])]}
 
 
@@ -452,6 +458,62 @@ CASES: list[Case] = [
         options={"mode": "report"},
         events=("owner_mismatch",),
         actions=("reported",),
+    ),
+    # JSON lines (NDJSON, JSON text sequences) stream too, scanned line by line.
+    Case(
+        "ndjson-own-streams",
+        headers=(NDJSON_CT,),
+        chunks=ndjson(ALICE, ALICE, ALICE),
+        content_length=False,
+        asgi_messages=3,
+    ),
+    Case(
+        "ndjson-foreign-second-line-cuts",
+        headers=(NDJSON_CT,),
+        chunks=ndjson(ALICE, BOB, ALICE),
+        content_length=False,
+        events=("owner_mismatch",),
+        pass_body=ndjson(ALICE)[0],
+        asgi_messages=2,
+    ),
+    Case(
+        "ndjson-lines-split-across-chunks",
+        headers=(NDJSON_CT,),
+        chunks=(b'{"user_id": "' + ALICE.encode() + b'"}\n{"user', b'_id": "' + BOB.encode() + b'"}\n'),
+        content_length=False,
+        events=("owner_mismatch",),
+        pass_body=b'{"user_id": "' + ALICE.encode() + b'"}\n',
+    ),
+    Case(
+        "ndjson-last-line-without-newline-is-scanned",
+        headers=(NDJSON_CT,),
+        chunks=(ndjson(ALICE)[0], b'{"user_id": "' + BOB.encode() + b'"}'),
+        content_length=False,
+        events=("owner_mismatch",),
+        pass_body=ndjson(ALICE)[0],
+    ),
+    Case(
+        "json-seq-foreign-record-cuts",
+        headers=(("Content-Type", "application/json-seq"),),
+        chunks=tuple(b"\x1e" + line for line in ndjson(ALICE, BOB)),
+        content_length=False,
+        events=("owner_mismatch",),
+        pass_body=b"\x1e" + ndjson(ALICE)[0],
+    ),
+    Case(
+        "ndjson-non-json-line-passes",
+        headers=(NDJSON_CT,),
+        chunks=(b"not json\n", ndjson(ALICE)[0]),
+        content_length=False,
+    ),
+    Case(
+        "ndjson-compressed-blocks",
+        headers=(NDJSON_CT, ("Content-Encoding", "gzip")),
+        chunks=(gz(b"".join(ndjson(ALICE))),),
+        content_length=False,
+        expect="block",
+        events=("scan_error",),
+        lint_inner=False,
     ),
     # ------------------------------------------------------------- pathsend / file_wrapper / write()
     Case("file-own", how=FILE, chunks=file_chunks(OWN), personal=True),
