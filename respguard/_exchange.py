@@ -214,6 +214,16 @@ class Exchange:
             self.verdict = self._violation(EventKind.SCAN_ERROR, "conflicting Content-Type values", ())
             return
         lines = self.media_type in JSON_LINES
+        if status == 206 and (needs_body or lines and guard.event_extractors or not types and guard.sniffs):
+            # A range of a JSON or HTML document can cut an owner key in half; the client joins the
+            # ranges, respguard sees one: it can't prove the range clean.
+            self.verdict = self._violation(EventKind.SCAN_ERROR, "partial content cannot be scanned", ())
+            return
+        if lines and guard.event_extractors and any(k.lower() == b"content-length" for k, _ in headers):
+            # JSON lines of a known length: a finite document, held whole and scanned line by line
+            # (finish()), so that another owner's line blocks the whole response.
+            self._lines = self.needs_body = True
+            return
         if lines or self.media_type == "text/event-stream":
             # An event stream never ends, and JSON lines are often streamed: neither is buffered,
             # each event or line is scanned as it completes (feed()).
@@ -225,11 +235,6 @@ class Exchange:
                 self.streaming = True
                 self._lines = lines
             self.verdict = self._decide()
-            return
-        if status == 206 and (needs_body or not types and guard.sniffs):
-            # A range of a JSON or HTML document can cut an owner key in half; the client joins the
-            # ranges, respguard sees one: it can't prove the range clean.
-            self.verdict = self._violation(EventKind.SCAN_ERROR, "partial content cannot be scanned", ())
             return
         if not types and guard.sniffs:
             # No (valid) Content-Type: clients sniff the body, so respguard does too (sniff()).
@@ -444,6 +449,8 @@ class Exchange:
                 return self.oversize("decompressed body over max_body_bytes")
             except BodyDecodeError as exc:
                 return self._violation(EventKind.SCAN_ERROR, str(exc), ())
+        if self._lines:
+            return self._finish_lines(decoded)
         if self.sniffing:
             self._take_media(sniff_media(decoded) or OTHER)
         if not decoded or self.media == OTHER and not self.extractors:
@@ -619,14 +626,19 @@ class Exchange:
         return ready, False
 
     def _event_violates(self, event: bytes) -> bool:
-        """Scan one event; ``True`` if it must not be sent (an event is emitted).
+        """Scan one event; ``True`` if it must not be sent (an event is emitted)."""
+        judged, _ = self._judge_event(event)
+        return judged is not None and self._stream_violation(*judged)
+
+    def _judge_event(self, event: bytes) -> tuple[tuple[EventKind, str, list[tuple[str, str]]] | None, bool]:
+        """The violation one event or line makes (``None``: none), and whether it named any owner.
 
         JSON extractors read the event's ``data`` (its ``data:`` lines joined), or the
         line of a JSON lines stream (without a JSON text sequence's RS byte); other
         extractors read the whole event or line, as they would a text body.
         """
         if not event.strip():
-            return False
+            return None, False
         if self._lines:
             data = event.strip(b" \t\r\n\x1e")
         else:
@@ -643,14 +655,20 @@ class Exchange:
             except ScanError as exc:
                 if isinstance(extractor, JsonKeys):
                     continue  # data that is not JSON carries no JSON keys; text extractors still read it
-                return self._stream_violation(EventKind.SCAN_ERROR, f"{extractor.name}: {exc}", [])
+                return (EventKind.SCAN_ERROR, f"{extractor.name}: {exc}", []), False
             except Exception as exc:
-                reason = f"{extractor.name} raised {type(exc).__name__}"
-                return self._stream_violation(EventKind.SCAN_ERROR, reason, [])
-        judged = self._judge(sorted({o for o in owners if not self._is_own(*o)}))
-        if judged is None:
-            return False
-        return self._stream_violation(*judged)
+                return (EventKind.SCAN_ERROR, f"{extractor.name} raised {type(exc).__name__}", []), False
+        return self._judge(sorted({o for o in owners if not self._is_own(*o)})), bool(owners)
+
+    def _finish_lines(self, body: bytes) -> Verdict:
+        """JSON lines held whole (a finite response): every line scanned as one document."""
+        for line in body.split(b"\n"):
+            judged, named = self._judge_event(line)
+            if judged is not None:
+                return self._violation(*judged)
+            if named:
+                self.personal = True  # only the requester's own records: a personal response
+        return self._decide()
 
     def _stream_violation(self, kind: EventKind, reason: str, foreign: list[tuple[str, str]]) -> bool:
         """In an event stream: ``True`` if the stream must end here."""

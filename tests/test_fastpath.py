@@ -291,7 +291,7 @@ def replies(draw: st.DrawFn) -> tuple[Any, str, str]:
     """(Reply, method, path): JSON or HTML of generated owners, or an image, with generated headers."""
     from conftest import NO_REQUESTER, Reply
 
-    kind = draw(st.sampled_from(["json", "json", "html", "image", "empty"]))
+    kind = draw(st.sampled_from(["json", "json", "html", "image", "empty", "lines", "untyped"]))
     requester = draw(st.sampled_from([ALICE, ALICE, ALICE, NUMERIC, NO_REQUESTER, None]))
     if kind == "json":
         value = draw(json_values)
@@ -301,11 +301,19 @@ def replies(draw: st.DrawFn) -> tuple[Any, str, str]:
     elif kind == "html":
         body = draw(html_pages()).encode()
         content_type = draw(st.sampled_from(["text/html", "text/html; charset=utf-8"]))
+    elif kind == "lines":
+        owners = draw(st.lists(st.sampled_from([ALICE, BOB, NUMERIC]), min_size=1, max_size=4))
+        body = "".join(json.dumps({"user_id": o}) + "\n" for o in owners).encode()
+        content_type = draw(st.sampled_from(["application/x-ndjson", "application/jsonl"]))
+    elif kind == "untyped":
+        body = json.dumps({"user_id": draw(st.sampled_from([ALICE, BOB]))}).encode()
+        content_type = ""
     elif kind == "image":
         body, content_type = b"\x89PNG" + bytes(range(64)), "image/png"
     else:
         body, content_type = b"", "application/json"
-    headers = [("Content-Type", content_type), *draw(extra_headers)]
+    headers = [("Content-Type", content_type)] if content_type else []
+    headers += draw(extra_headers)
     status = draw(st.sampled_from([200, 200, 200, 201, 204, 404]))
     if status == 204:
         body = b""
