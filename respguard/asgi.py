@@ -91,7 +91,10 @@ class ASGIMiddleware:
                 if kind == "http.response.start":
                     if type(message.get("headers")) is not list:  # any iterable: read it once, here
                         message = {**message, "headers": list(message.get("headers", ()))}
-                    decided = _fast_start(fast, scope, context, message)
+                    try:
+                        decided = _fast_start(fast, scope, context, message)
+                    except Exception:  # speed only: whatever it can't read, the Exchange decides
+                        decided = None
                     if type(decided) is BodyPlan:
                         held, plan = message, decided
                         return  # hold the start until the body is decided
@@ -108,7 +111,10 @@ class ASGIMiddleware:
                             return
                         if chunks:
                             body = b"".join([*(m.get("body", b"") for m in chunks), body])
-                        headers = fast.finish(plan, body)
+                        try:
+                            headers = fast.finish(plan, body)
+                        except Exception:  # speed only: the Exchange decides (and reports what failed)
+                            headers = None
                         if headers is not None:
                             passed = True
                             await send({**held, "headers": headers})  # type: ignore[dict-item]

@@ -322,7 +322,10 @@ class WSGIMiddleware:
             if exchange is None and fast is not None:
                 # The fast path first (no side effects); whenever it can't decide, the
                 # Exchange below takes the response from its start.
-                decided = _fast_start(fast, environ, context, path, status, raw)
+                try:
+                    decided = _fast_start(fast, environ, context, path, status, raw)
+                except Exception:  # speed only: whatever it can't read, the Exchange decides
+                    decided = None
                 if type(decided) is BodyPlan:
                     size = sum(map(len, held)) if held else 0
                     if size <= limit:
@@ -334,7 +337,10 @@ class WSGIMiddleware:
                                     break
                     if size <= limit:
                         body = held[0] if len(held) == 1 else b"".join(held)
-                        headers = fast.finish(decided, body)
+                        try:
+                            headers = fast.finish(decided, body)
+                        except Exception:  # speed only: the Exchange decides (and reports what failed)
+                            headers = None
                         if headers is not None:
                             sent[0] = True
                             start_response(status_line, _added_to(app_headers, raw, headers), exc_info)
