@@ -378,6 +378,26 @@ def test_adapters_answer_the_same_with_and_without_the_fast_path(
         assert answers[0] == answers[1]
 
 
+def test_a_failing_fast_path_leaves_the_response_to_the_exchange(monkeypatch: Any) -> None:
+    """Speed only: if the fast path raises, the Exchange decides; the request does not fail."""
+    from conftest import GuardedStack, Reply
+
+    from respguard import _fastpath
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("fast path bug")
+
+    own = Reply(chunks=[json.dumps({"user_id": ALICE}).encode()])
+    foreign = Reply(chunks=[json.dumps({"user_id": BOB}).encode()])
+    for kind in ("asgi", "wsgi"):
+        for method in ("start", "finish"):
+            stack = GuardedStack(kind, secret_key="fastpath-secret", extractors=[JsonKeys("user_id")])
+            assert [stack.send(own).status for _ in range(2)] == [200, 200]  # bound and remembered
+            with monkeypatch.context() as patch:
+                patch.setattr(_fastpath.FastPath, method, broken)
+                assert (stack.send(own).status, stack.send(foreign).status) == (200, 403)
+
+
 def test_public_pages_to_nobody_take_the_fast_path() -> None:
     """No requester, no owner in the body: decided without an Exchange, and no cache or binding header."""
     from conftest import NO_REQUESTER, GuardedStack, Reply
