@@ -288,7 +288,8 @@ bulk_lists = st.integers(0, 25).map(lambda n: [f"user{i}@example.test" for i in 
 
 @st.composite
 def replies(draw: st.DrawFn) -> tuple[Any, str, str]:
-    """(Reply, method, path): JSON or HTML of generated owners, or an image, with generated headers."""
+    """(Reply, method, path): JSON (some served as text), JSON lines, HTML, an untyped body or an image,
+    with generated headers."""
     from conftest import NO_REQUESTER, Reply
 
     kind = draw(st.sampled_from(["json", "json", "html", "image", "empty", "lines", "untyped"]))
@@ -297,7 +298,9 @@ def replies(draw: st.DrawFn) -> tuple[Any, str, str]:
         value = draw(json_values)
         emails = draw(bulk_lists)
         body = ("[" + write(value, draw(styles)) + "," + json.dumps(emails) + "]").encode()
-        content_type = draw(st.sampled_from(["application/json", "application/json; charset=utf-8", "text/json"]))
+        content_type = draw(
+            st.sampled_from(["application/json", "application/json; charset=utf-8", "text/json", "text/plain"])
+        )
     elif kind == "html":
         body = draw(html_pages()).encode()
         content_type = draw(st.sampled_from(["text/html", "text/html; charset=utf-8"]))
