@@ -235,6 +235,20 @@ def _fast_start(
     )
 
 
+def _read_rest(held: list[bytes], iterator: Iterator[bytes], limit: int) -> bool:
+    """Read the app's chunks into ``held`` until the end or past ``limit``; ``True``: past it."""
+    size = sum(map(len, held))
+    if size > limit:
+        return True
+    for chunk in iterator:
+        if chunk:
+            held.append(chunk)
+            size += len(chunk)
+            if size > limit:
+                return True
+    return False
+
+
 def _sniff(exchange: Exchange, held: list[bytes], iterator: Iterator[bytes], limit: int) -> Verdict | None:
     """Read chunks into ``held`` until :meth:`Exchange.sniff` can tell; its verdict, or ``None``: hold it all."""
     while True:
@@ -327,15 +341,7 @@ class WSGIMiddleware:
                 except Exception:  # speed only: whatever it can't read, the Exchange decides
                     decided = None
                 if type(decided) is BodyPlan:
-                    size = sum(map(len, held)) if held else 0
-                    if size <= limit:
-                        for chunk in iterator:
-                            if chunk:
-                                held.append(chunk)
-                                size += len(chunk)
-                                if size > limit:
-                                    break
-                    if size <= limit:
+                    if not _read_rest(held, iterator, limit):
                         body = held[0] if len(held) == 1 else b"".join(held)
                         try:
                             headers = fast.finish(decided, body)
@@ -366,16 +372,7 @@ class WSGIMiddleware:
                     handed_over = True
                     return _Closing(held, iterator, close)
             if verdict is None:
-                size = sum(map(len, held))
-                oversize = size > limit
-                if not oversize:
-                    for chunk in iterator:
-                        if chunk:
-                            held.append(chunk)
-                            size += len(chunk)
-                            if size > limit:
-                                oversize = True
-                                break
+                oversize = _read_rest(held, iterator, limit)
                 if oversize:
                     verdict = exchange.oversize()
                 else:
