@@ -50,7 +50,7 @@ def _fast_plan(guard: Guard, body: Body) -> Any:
         return None
     context = RequestContext()
     context.requester = Identity(OWN_ID)
-    cookie = binding_cookie().encode()
+    cookie = binding_cookie()
     path = "/b/" + body.name
     return guard.fast.start(Identity(OWN_ID), context, "GET", path, False, cookie, 200, _response_headers(body))
 

@@ -353,7 +353,6 @@ class Exchange:
             refresh_at = last.issued_at + codec.max_age / 2 if last.key_index == 0 else float("-inf")
             entry = (requester, min(b.issued_at for b in bindings) + codec.max_age, last, refresh_at)
             bound[self._bind_cookie] = entry
-            bound[self._bind_cookie.encode("latin-1")] = entry  # as the ASGI adapter reads it
         return False
 
     def _load_bindings(self) -> list[Binding]:

@@ -140,9 +140,7 @@ class FastPath:
             content_type = by_name.get(b"content-type")
             if content_type is None:
                 return None
-            plan = self._plans.get(content_type)
-            if plan is None:
-                plan = self.content_plan(content_type)
+            plan = self.content_plan(content_type)
             return (plan, False, False) if plan.plain else None
         names = self._names
         for key, value in headers:
@@ -162,12 +160,10 @@ class FastPath:
                     cache_set = True
         if content_type is None:
             return None
-        plan = self._plans.get(content_type)
-        if plan is None:
-            plan = self.content_plan(content_type)
+        plan = self.content_plan(content_type)
         return (plan, encoded, cache_set) if plan.plain else None
 
-    def remembered(self, cookie: str | bytes, requester: Identity) -> tuple[Binding, bool] | None:
+    def remembered(self, cookie: str, requester: Identity) -> tuple[Binding, bool] | None:
         """The binding verified before for this Cookie header and requester, and whether it is due a refresh.
 
         ``Exchange._check_binding`` remembers a binding once every binding cookie in the
@@ -185,10 +181,13 @@ class FastPath:
         return binding, now > refresh_at
 
     def content_plan(self, content_type: bytes) -> ContentPlan:
-        plan = ContentPlan(self.guard, content_type)
-        if len(self._plans) >= 256:
-            self._plans.clear()
-        self._plans[content_type] = plan
+        """The plan for one Content-Type value, worked out once."""
+        plan = self._plans.get(content_type)
+        if plan is None:
+            plan = ContentPlan(self.guard, content_type)
+            if len(self._plans) >= 256:
+                self._plans.clear()
+            self._plans[content_type] = plan
         return plan
 
     def start(
@@ -198,7 +197,7 @@ class FastPath:
         method: str,
         path: str,
         https: bool,
-        cookie: str | bytes | None,
+        cookie: str | None,
         status: int,
         headers: RawHeaders,
     ) -> BodyPlan | RawHeaders | None:
@@ -225,18 +224,10 @@ class FastPath:
             if guard._has_login_paths and guard._login_path(path):
                 return None  # a login path (re-)binds: the Exchange sets or clears the cookie
             if requester is not None:  # nobody (a public page) has no binding to check
-                if cookie is None:
+                remembered = self.remembered(cookie, requester) if cookie is not None else None
+                if remembered is None:
                     return None
-                entry = guard._bound.get(cookie)  # remembered(), inlined
-                if entry is None:
-                    return None
-                bound_to, valid_until, _, refresh_at = entry
-                if bound_to is not requester and bound_to != requester:
-                    return None
-                now = time.time()
-                if now > valid_until:
-                    return None
-                if now > refresh_at:
+                if remembered[1]:
                     binding_header = guard.codec.set_cookie(requester, https)
         if not content.needs_body:  # nothing to scan: no owner, so no cache headers either
             return headers if binding_header is None else [*headers, (b"set-cookie", binding_header)]

@@ -214,8 +214,8 @@ class Guard:
         )
         self._has_login_paths = bool(login_paths)
         self._plans: dict[bytes, tuple[str, str, tuple[Extractor, ...], bool]] = {}
-        # Cookie header (str from WSGI, bytes from ASGI) -> the binding verified for it (Exchange._check_binding)
-        self._bound: dict[str | bytes, tuple[Identity, float, Binding, float]] = {}
+        # Cookie header -> the binding verified for it (Exchange._check_binding), for the fast paths
+        self._bound: dict[str, tuple[Identity, float, Binding, float]] = {}
         # An event stream's events are scanned by the JSON and the text extractors.
         self.event_extractors = tuple(dict.fromkeys(self._by_media["json"] + self._by_media["text"]))
         self.fast = FastPath(self) if self._fast_start else None

@@ -17,7 +17,7 @@ from ._context import ASGI_KEY, UNSET, RequestContext
 from ._exchange import Exchange
 from ._fastpath import BodyPlan, FastPath
 from ._guard import Guard
-from ._headers import COOKIE_NAMES, RawHeaders
+from ._headers import COOKIE_NAMES, RawHeaders, cookie_header
 from ._identity import RequesterLike, as_identity
 from ._inbound import body_readable
 from ._scan import RequestInfo
@@ -160,12 +160,10 @@ def _fast_start(
     headers = scope.get("headers", ())
     by_name = dict(headers) if type(headers) is list else None
     if by_name is not None and len(by_name) == len(headers) and _ODD_COOKIE_NAMES.isdisjoint(by_name):
-        cookie = by_name.get(b"cookie")  # the common case, without a loop: one Cookie header at most
+        raw = by_name.get(b"cookie")  # the common case, without a loop: one Cookie header at most
+        cookie = None if raw is None else raw.decode("latin-1")
     else:
-        cookie = None
-        for key, value in headers:
-            if key in COOKIE_NAMES:
-                cookie = value if cookie is None else cookie + b"; " + value
+        cookie = cookie_header(headers)
     return fast.start(
         requester,
         context,
