@@ -22,9 +22,12 @@ UNSET: Any = object()
 class RequestContext:
     """What the app told respguard about this request."""
 
-    __slots__ = ("requester", "rebind", "unbind", "owners")
+    __slots__ = ("requester", "rebind", "unbind", "owners", "exchange")
 
     def __init__(self) -> None:
+        #: The guard's state for this request, where an adapter made it before the app ran
+        #: (the write check reaches the decision through it).
+        self.exchange: Any = None
         self.requester: Identity | None = UNSET
         self.rebind = False
         self.unbind = False

@@ -10,7 +10,6 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
-from urllib.parse import unquote
 
 from ._binding import Binding, BindingRejected
 from ._cache import personal_headers
@@ -38,6 +37,7 @@ from ._headers import Headers, RawHeaders, cookie_header, cookie_values
 from ._identity import ID, Identity, RequesterLike, as_identity, normalise
 from ._inbound import InboundError, InboundRequest
 from ._pii import PHONE
+from ._redact import redact_path, safe_request_id
 from ._scan import RequestInfo, ResponseView
 from ._verdict import Owner, Verdict, valid_page
 
@@ -50,7 +50,6 @@ _BODY_HEADERS = frozenset(
 )
 #: Blocks that keep the browser's binding: clearing it would let the next request re-bind wrongly.
 _KEEP_BINDING = frozenset({"session_drift", "cross_owner_write"})
-_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 _EVENT_END = re.compile(rb"\r\n\r\n|\n\n|\r\r")
 _LINE = re.compile(rb"\r\n|\r|\n")
 _LINE_END = re.compile(rb"\n")
@@ -60,33 +59,6 @@ def _event_ends(data: bytes, lines: bool = False) -> list[int]:
     """Offsets just past each blank line that ends an event (SSE: CRLF, LF or CR lines),
     or with ``lines``, just past each line feed (JSON lines)."""
     return [match.end() for match in (_LINE_END if lines else _EVENT_END).finditer(data)]
-
-
-def _redact_path(path: str, requester: Identity | None, foreign: Sequence[tuple[str, str]]) -> str:
-    """The path for an event, with every id the event is about replaced by ``{id}``.
-
-    Ids often sit in paths (``/users/alice/card``); an event must not carry them.
-    """
-    known = {text for _, text in foreign}
-    if requester is not None:
-        known.add(requester.id)
-        known.update(requester.facets.values())
-    known.discard("")
-    if not known or path == "/":
-        return path
-    segments = path.split("/")
-    for index, segment in enumerate(segments):
-        if not segment:
-            continue
-        decoded = unquote(segment)
-        if segment in known or decoded in known or decoded.casefold() in known:
-            segments[index] = "{id}"
-            continue
-        for value in known:
-            if len(value) >= 4 and value in segment:
-                segment = segment.replace(value, "{id}")
-        segments[index] = segment
-    return "/".join(segments)
 
 
 class Exchange:
@@ -376,27 +348,32 @@ class Exchange:
     # ------------------------------------------------------------------ inbound
     def check_inbound(self, path: str, query: bytes, content_type: str, body: bytes) -> Verdict | None:
         """Before the app runs: refuse a write naming another owner. ``None``: let it run."""
-        guard = self.guard
         request = InboundRequest(path, query, content_type, body)
         owners: list[tuple[str, str]] = []
         try:
-            for rule in guard.inbound:
+            for rule in self.guard.inbound:
                 owners.extend((rule.kind, o) for o in rule.owners(request))
         except InboundError as exc:
-            return self._refuse(EventKind.SCAN_ERROR, str(exc), ())
+            return self.refuse(EventKind.SCAN_ERROR, str(exc))
+        return self.check_write(owners)
+
+    def check_write(self, owners: Sequence[tuple[str, str]]) -> Verdict | None:
+        """A write names these owners (``(kind, text)``, normalised): the block page if one is
+        foreign and no policy allows it, else ``None`` (the write may run)."""
         if not owners:
             return None
+        guard = self.guard
         try:
             requester = self._resolve_requester()
         except Exception:
-            return self._refuse(EventKind.SCAN_ERROR, "requester function raised", ())
+            return self.refuse(EventKind.SCAN_ERROR, "requester function raised")
         self.requester = requester
         bindings = self._load_bindings() if guard.bind_sessions else []
         codec = guard.codec
         if requester is not None and any(not codec.matches(b, requester) for b in bindings):
             # The app's session says someone else than the browser logged in as (incident 2).
-            self.named = owners
-            return self._refuse(EventKind.SESSION_DRIFT, "requester differs from the bound identity", ())
+            self.named = list(owners)
+            return self.refuse(EventKind.SESSION_DRIFT, "requester differs from the bound identity")
 
         def own(kind: str, text: str) -> bool:
             if requester is not None:
@@ -412,25 +389,25 @@ class Exchange:
         foreign = sorted({o for o in owners if not own(*o)})
         if not foreign:
             return None
-        self.named = owners  # so events can redact every id the request named
+        self.named = list(owners)  # so events can redact every id the request named
         if guard.policy is not None:
             try:
                 allowed = all(guard.policy(requester, Owner(k, t), self.request) for k, t in foreign)
             except Exception:
-                return self._refuse(EventKind.SCAN_ERROR, "policy raised", foreign)
+                return self.refuse(EventKind.SCAN_ERROR, "policy raised", foreign)
             if allowed:
                 self._event(EventKind.CROSS_OWNER_VIEW, Action.ALLOWED, "policy allowed a cross-owner write", foreign)
                 return None
-        return self._refuse(EventKind.CROSS_OWNER_WRITE, "request names another owner's record", foreign)
+        return self.refuse(EventKind.CROSS_OWNER_WRITE, "request names another owner's record", foreign)
 
-    def _refuse(self, kind: EventKind, reason: str, foreign: Sequence[tuple[str, str]]) -> Verdict | None:
+    def refuse(self, kind: EventKind, reason: str, foreign: Sequence[tuple[str, str]] = ()) -> Verdict | None:
         """Before the app runs: the block page, or ``None`` (report-only lets the app run)."""
         event = self._record(kind, reason, foreign)
         return None if event is None else self._block(event)
 
     def inbound_oversize(self) -> Verdict | None:
         """The request body outgrew ``max_body_bytes`` before the inbound check could read it."""
-        return self._refuse(EventKind.OVERSIZE, "request body over max_body_bytes", ())
+        return self.refuse(EventKind.OVERSIZE, "request body over max_body_bytes")
 
     def _https(self) -> bool:
         return self.request.scheme in ("https", "wss")
@@ -765,17 +742,14 @@ class Exchange:
     def _view(self, body: bytes) -> ResponseView:
         return ResponseView(self.request, self.status, Headers(self.headers), self.media, self.media_type, body)
 
-    def _request_id(self, requester: Identity | None, named: Sequence[tuple[str, str]]) -> str | None:
-        """The client's request id, if it is a plain token and carries none of the event's ids."""
-        name = self.guard.request_id_header
-        if name is None:
-            return None
-        value = self.request.headers.get(name)
-        if value is None or not _REQUEST_ID.fullmatch(value):
-            return None
-        if _redact_path("/" + value, requester, named) != "/" + value:
-            return None
-        return value
+    def _event_ids(self, named: Sequence[tuple[str, str]]) -> set[str]:
+        """Every id an event is about: the requester's, and each owner's."""
+        ids = {text for _, text in named}
+        requester = self.requester
+        if requester is not None:
+            ids.add(requester.id)
+            ids.update(requester.facets.values())
+        return ids
 
     def _event(
         self,
@@ -788,18 +762,20 @@ class Exchange:
     ) -> AuditEvent:
         hasher = self.guard.hasher
         requester = self.requester
-        named = [*foreign, *self.owners, *self.named]
+        ids = self._event_ids([*foreign, *self.owners, *self.named])
+        header = self.guard.request_id_header
+        request_id = self.request.headers.get(header) if header is not None else None
         event = AuditEvent(
             kind=kind,
             action=action,
             method=self.request.method,
-            path=_redact_path(self.request.path, requester, named),
+            path=redact_path(self.request.path, ids),
             status=self.status,
             reason=reason,
             requester=hasher(requester.id) if requester is not None else None,
             owners=tuple(hasher(text if k == ID else k + ":" + text) for k, text in foreign[:MAX_EVENT_OWNERS]),
             owner_count=len(foreign),
-            request_id=self._request_id(requester, named),
+            request_id=safe_request_id(request_id, ids),
             extractor=extractor,
             counts=tuple(sorted(counts.items())) if counts else (),
         )

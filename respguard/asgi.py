@@ -19,9 +19,9 @@ from ._fastpath import BodyPlan, FastPath
 from ._guard import Guard
 from ._headers import COOKIE_NAMES, RawHeaders, cookie_header
 from ._identity import RequesterLike, as_identity
-from ._inbound import body_readable
 from ._scan import RequestInfo
 from ._verdict import Verdict
+from ._write import check_asgi_write
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -64,8 +64,9 @@ class ASGIMiddleware:
         fast = guard.fast
         if fast is None or guard.inbound:
             exchange = _exchange(guard, scope, context)
+            context.exchange = exchange
             if guard.inbound and guard.checks_inbound(exchange.request):
-                replay = await _check_inbound(exchange, scope, receive, send)
+                replay = await check_asgi_write(exchange, scope, receive, send)
                 if replay is None:
                     return  # refused before the app ran
                 receive = replay
@@ -174,57 +175,6 @@ def _fast_start(
         message["status"],
         message["headers"],
     )
-
-
-async def _check_inbound(exchange: Exchange, scope: Scope, receive: Receive, send: Send) -> Receive | None:
-    """Read the request body once (if a rule needs it), check it, and return a replaying ``receive``."""
-    guard = exchange.guard
-    content_type = ""
-    for key, value in scope.get("headers", ()):
-        if key.lower() == b"content-type":
-            content_type = value.decode("latin-1")
-            break
-    read: list[Message] = []
-    chunks: list[bytes] = []
-    verdict = None
-    if guard.inbound_needs_body and body_readable(content_type):
-        size = 0
-        while True:
-            message = await receive()
-            read.append(message)
-            if message["type"] != "http.request":
-                break
-            chunk = message.get("body", b"")
-            chunks.append(chunk)
-            size += len(chunk)
-            if size > guard.max_body_bytes:
-                verdict = exchange.inbound_oversize()
-                if verdict is None:
-                    return _replay(read, receive)
-                break
-            if not message.get("more_body", False):
-                break
-    if verdict is None:
-        verdict = exchange.check_inbound(
-            scope.get("path", ""), scope.get("query_string", b""), content_type, b"".join(chunks)
-        )
-    if verdict is not None:
-        await send({"type": "http.response.start", "status": verdict.status, "headers": verdict.headers})
-        await send({"type": "http.response.body", "body": verdict.body or b"", "more_body": False})
-        return None
-    return _replay(read, receive) if read else receive
-
-
-def _replay(messages: list[Message], receive: Receive) -> Receive:
-    """A ``receive`` that hands the app the messages already read, unchanged, then the rest."""
-    pending = list(messages)
-
-    async def replay() -> Message:
-        if pending:
-            return pending.pop(0)
-        return await receive()
-
-    return replay
 
 
 _BUFFER, _PASS, _DISCARD, _STREAM = 0, 1, 2, 3

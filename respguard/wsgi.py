@@ -12,7 +12,6 @@ keeps iterating until ``start_response`` was really called (as Werkzeug's
 
 from __future__ import annotations
 
-import io
 import itertools
 from collections.abc import Callable, Iterable, Iterator
 from types import TracebackType
@@ -24,9 +23,9 @@ from ._fastpath import BodyPlan, FastPath
 from ._guard import Guard
 from ._headers import RawHeaders
 from ._identity import as_identity
-from ._inbound import body_readable
 from ._scan import RequestInfo
 from ._verdict import Verdict
+from ._write import check_wsgi_write
 
 ExcInfo = tuple[type[BaseException], BaseException, TracebackType | None]
 StartResponse = Callable[..., Callable[[bytes], object]]
@@ -125,56 +124,6 @@ class _Closing:
             self._closed = True
             if self._close is not None:
                 self._close()
-
-
-class _PrefixedInput:
-    """``wsgi.input`` replayed: the bytes respguard already read, then the rest of the stream."""
-
-    def __init__(self, prefix: bytes, rest: Any) -> None:
-        self._buffer = io.BytesIO(prefix)
-        self._rest = rest
-
-    def read(self, size: int | None = -1) -> bytes:
-        data = self._buffer.read(size if size is not None else -1)
-        if self._rest is not None and (size is None or size < 0 or len(data) < size):
-            more = self._rest.read(-1 if size is None or size < 0 else size - len(data))
-            data += more
-        return data
-
-    def readline(self, size: int | None = -1) -> bytes:
-        line = self._buffer.readline(-1 if size is None else size)
-        if self._rest is not None and not line.endswith(b"\n") and (size is None or size < 0 or len(line) < size):
-            line += self._rest.readline(-1 if size is None or size < 0 else size - len(line))
-        return line
-
-    def readlines(self, hint: int = -1) -> list[bytes]:
-        return list(iter(self.readline, b""))
-
-    def __iter__(self) -> Iterator[bytes]:
-        return iter(self.readline, b"")
-
-
-def _check_inbound(exchange: Exchange, environ: WSGIEnviron) -> Verdict | None:
-    """Read the request body once (if a rule needs it) and check it before the app runs."""
-    guard = exchange.guard
-    content_type = environ.get("CONTENT_TYPE", "") or ""
-    body = b""
-    if guard.inbound_needs_body and body_readable(content_type):
-        stream = environ.get("wsgi.input")
-        try:
-            length = int(environ.get("CONTENT_LENGTH") or -1)
-        except ValueError:
-            length = -1
-        limit = guard.max_body_bytes
-        if stream is not None and (length >= 0 or environ.get("wsgi.input_terminated")):
-            body = stream.read(min(length, limit + 1) if length >= 0 else limit + 1)
-            if len(body) > limit:
-                environ["wsgi.input"] = _PrefixedInput(body, stream)
-                return exchange.inbound_oversize()
-            environ["wsgi.input"] = io.BytesIO(body)
-            environ["CONTENT_LENGTH"] = str(len(body))
-    query = environ.get("QUERY_STRING", "").encode("latin-1")
-    return exchange.check_inbound(exchange.request.path, query, content_type, body)
 
 
 def _cookie(environ: WSGIEnviron) -> str | None | Any:
@@ -296,8 +245,9 @@ class WSGIMiddleware:
         exchange = None
         if guard.inbound or fast is None:
             exchange = _exchange(guard, environ, context, path)
+            context.exchange = exchange
             if guard.inbound and guard.checks_inbound(exchange.request):
-                refusal = _check_inbound(exchange, environ)
+                refusal = check_wsgi_write(exchange, environ)
                 if refusal is not None:
                     self._start(start_response, refusal, "", None, [False])
                     return [refusal.body or b""]
