@@ -24,17 +24,16 @@ _NEEDLES = {"json": b'"user_id"\x00', "html": b"data-owner\x00"}
 
 
 def _exchanges(guard: Guard, body: Body, count: int) -> list[Any]:
-    """Exchanges past ``start()``, waiting for their body, as the adapters leave them."""
-    cookie = binding_cookie().encode()
-    headers = [(b"cookie", cookie), (b"x-user", str(OWN_ID).encode())]
+    """Exchanges past ``start()``, holding for their body, as the adapters leave them."""
+    cookie = binding_cookie()
+    headers = [(b"cookie", cookie.encode()), (b"x-user", str(OWN_ID).encode())]
     ready = []
     for _ in range(count):
         context = RequestContext()
         context.requester = Identity(OWN_ID)
         request = RequestInfo("GET", "/b/" + body.name, "http", {}, lambda: headers)
-        exchange = guard.exchange(request, context)
-        exchange.start(200, _response_headers(body))
-        if not exchange.needs_body:
+        exchange = guard.exchange(request, context, None, cookie)
+        if exchange.start(200, _response_headers(body)).head is not None:
             raise SystemExit(f"benchmarks: the guard did not ask for the {body.name} body")
         ready.append(exchange)
     return ready
@@ -44,29 +43,16 @@ def _response_headers(body: Body) -> list[tuple[bytes, bytes]]:
     return [(b"content-type", body.content_type.encode()), (b"content-length", str(len(body.data)).encode())]
 
 
-def _fast_plan(guard: Guard, body: Body) -> Any:
-    """The plan ``FastPath.start`` hands the adapters (the binding was verified by ``_exchanges``)."""
-    if guard.fast is None:
-        return None
-    context = RequestContext()
-    context.requester = Identity(OWN_ID)
-    cookie = binding_cookie()
-    path = "/b/" + body.name
-    return guard.fast.start(Identity(OWN_ID), context, "GET", path, False, cookie, 200, _response_headers(body))
-
-
 def scan_once(guard: Guard, body: Body, count: int) -> float:
-    """Seconds per body decision, as the adapters take it: ``FastPath.finish``, and the
-    Exchange's ``finish()`` (decode, every extractor, the decision) when the fast path can't decide."""
+    """Seconds per body decision, as the adapters take it: the exchange's ``body()`` for the
+    whole body (decode, every extractor with its proof, the bulk check, the decision)."""
     ready = _exchanges(guard, body, count)
-    plan = _fast_plan(guard, body)
-    fast = guard.fast
     data = body.data
     blocked = False
     start = time.perf_counter()
     for exchange in ready:
-        if fast is None or plan is None or fast.finish(plan, data) is None:
-            blocked = exchange.finish(data).blocked
+        head = exchange.body(data, False).head
+        blocked = blocked or head is None or head.blocked
     took = (time.perf_counter() - start) / count
     if blocked:
         raise SystemExit(f"benchmarks: the guard blocked the own-data {body.name} body")

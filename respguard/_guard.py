@@ -10,21 +10,17 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from typing import Literal
 
-from ._binding import Binding, BindingCodec
-from ._content import (
-    OTHER,
-    TEXT_MEDIA,
-    media_class,
-)
+from ._binding import BindingCodec
 from ._context import RequestContext
 from ._events import AuditEvent, EventSink, OwnerHasher
 from ._exchange import Exchange
 from ._extractors import Extractor, JsonKeys, OwnerHeader, as_extractor
-from ._fastpath import FastPath
 from ._identity import Identity, RequesterLike
 from ._inbound import FormOwner, InboundRule, JsonBodyOwner, PathOwner, QueryOwner
 from ._pii import BulkPII
+from ._plan import Planner
 from ._scan import RequestInfo
+from ._session import BindingMemory
 from ._verdict import BlockPage, Owner, valid_page
 
 DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024  # 4 MiB
@@ -205,39 +201,10 @@ class Guard:
 
         self.header_extractors = tuple(e for e in self.extractors if isinstance(e, OwnerHeader))
         self.strip_headers = frozenset(e.raw_name for e in self.header_extractors)
-        self._by_media: dict[str, tuple[Extractor, ...]] = {}
-        for media in ("json", "html", "text", OTHER):
-            self._by_media[media] = tuple(e for e in self.extractors if media in e.media)
-        # Speed only, never a decision: what Exchange._start_fast may take for granted, and its caches.
-        self._fast_start = (
-            not exempt_paths and exempt is None and all(type(e) is OwnerHeader for e in self.header_extractors)
-        )
-        self._has_login_paths = bool(login_paths)
-        self._plans: dict[bytes, tuple[str, str, tuple[Extractor, ...], bool]] = {}
-        # Cookie header -> the binding verified for it (Exchange._check_binding), for the fast paths
-        self._bound: dict[str, tuple[Identity, float, Binding, float]] = {}
-        # An event stream's events are scanned by the JSON and the text extractors.
-        self.event_extractors = tuple(dict.fromkeys(self._by_media["json"] + self._by_media["text"]))
-        self.fast = FastPath(self) if self._fast_start else None
-        # A body without Content-Type is sniffed when something would scan JSON or HTML.
-        self.sniffs = bool(self._by_media["json"] or self._by_media["html"] or self.bulk_pii is not None)
-
-    def media_plan(self, content_type: bytes) -> tuple[str, str, tuple[Extractor, ...], bool]:
-        """(media class, media type, body extractors, needs the body) for one Content-Type value, cached."""
-        plan = self._plans.get(content_type)
-        if plan is not None:
-            return plan
-        media, media_type = media_class(content_type.decode("latin-1"))
-        extractors = self._by_media[media]
-        bulk = self.bulk_pii is not None and media in TEXT_MEDIA
-        plan = (media, media_type, extractors, bool(extractors) or bulk)
-        if len(self._plans) >= 256:
-            self._plans.clear()
-        self._plans[content_type] = plan
-        return plan
-
-    def body_extractors(self, media: str) -> tuple[Extractor, ...]:
-        return self._by_media[media]
+        self.planner = Planner(self.extractors, bulk_pii is not None, strict_json)
+        self.exempt_rules = bool(exempt_paths) or exempt is not None
+        #: Cookie header -> the binding verified for it: later requests skip the signature check.
+        self.bindings = BindingMemory()
 
     def is_exempt(self, request: RequestInfo) -> bool:
         if self._exempt_path(request.path):
@@ -261,5 +228,10 @@ class Guard:
         request: RequestInfo,
         context: RequestContext,
         fallback_requester: Callable[[], RequesterLike] | None = None,
+        cookie: str | None | bool = False,
     ) -> Exchange:
-        return Exchange(self, request, context, fallback_requester)
+        """The state machine for one request (``cookie``: its Cookie headers joined, if the adapter
+        read them; ``False``: read them from the request when needed)."""
+        exchange = Exchange(self, request, context, fallback_requester, cookie)
+        context.exchange = exchange
+        return exchange

@@ -17,12 +17,10 @@ from collections.abc import Callable, Iterable, Iterator
 from types import TracebackType
 from typing import Any
 
-from ._context import UNSET, WSGI_KEY, RequestContext
-from ._exchange import Exchange
-from ._fastpath import BodyPlan, FastPath
+from ._context import WSGI_KEY, RequestContext
+from ._exchange import Action, State
 from ._guard import Guard
 from ._headers import RawHeaders
-from ._identity import as_identity
 from ._scan import RequestInfo
 from ._verdict import Verdict
 from ._write import check_wsgi_write
@@ -39,7 +37,6 @@ _REASONS = {403: "Forbidden", 451: "Unavailable For Legal Reasons", 500: "Intern
 _ODD_COOKIE_KEYS = frozenset(
     "HTTP_" + "".join(c.lower() if (i >> n) & 1 else c for n, c in enumerate("COOKIE")) for i in range(1, 64)
 )
-_NO_COOKIE: Any = object()
 
 
 def environ_headers(environ: WSGIEnviron) -> RawHeaders:
@@ -82,8 +79,8 @@ def _added_to(app_headers: list[tuple[str, str]], raw: RawHeaders, headers: RawH
 class _Closing:
     """Yields the held chunks, then the rest of the app's iterator; ``close()`` closes the app's.
 
-    With ``feed`` (an event stream), every chunk goes through the exchange's
-    event-by-event scan, and the stream ends where the scan says so.
+    With ``feed`` (a stream), every chunk goes through the exchange's record-by-record
+    scan, and the stream ends where the scan says so.
     """
 
     __slots__ = ("_held", "_rest", "_close", "_closed", "_feed")
@@ -93,7 +90,7 @@ class _Closing:
         held: list[bytes],
         rest: Iterator[bytes],
         close: Callable[[], object] | None,
-        feed: Callable[[bytes, bool], tuple[bytes, bool]] | None = None,
+        feed: Callable[[bytes, bool], Action] | None = None,
     ) -> None:
         self._held = held
         self._rest = rest
@@ -110,14 +107,14 @@ class _Closing:
             yield from self._rest
             return
         for chunk in itertools.chain(held, self._rest):
-            out, stop = feed(chunk, True)
-            if out:
-                yield out
-            if stop:
+            action = feed(chunk, True)
+            if action.body:
+                yield action.body
+            if not action.more:
                 return
-        out, _ = feed(b"", False)
-        if out:
-            yield out
+        action = feed(b"", False)
+        if action.body:
+            yield action.body
 
     def close(self) -> None:
         if not self._closed:
@@ -126,94 +123,14 @@ class _Closing:
                 self._close()
 
 
-def _cookie(environ: WSGIEnviron) -> str | None | Any:
-    """The Cookie header as ``environ_headers()`` gives it; ``_NO_COOKIE``: ask the Exchange."""
+def _cookie(environ: WSGIEnviron) -> str | None | bool:
+    """The Cookie header as ``environ_headers()`` gives it; ``False``: let the exchange read the headers."""
     if not _ODD_COOKIE_KEYS.isdisjoint(environ):
-        return _NO_COOKIE  # environ_headers() decides which comes first
+        return False  # environ_headers() decides which comes first
     cookie = environ.get("HTTP_COOKIE")
     if cookie is None or (type(cookie) is str and cookie.isascii()):
         return cookie
     return str(cookie).encode("latin-1", "replace").decode("latin-1")
-
-
-def _request_info(environ: WSGIEnviron, path: str) -> RequestInfo:
-    return RequestInfo(
-        environ.get("REQUEST_METHOD", "GET"),
-        path,
-        environ.get("wsgi.url_scheme", "http"),
-        environ,
-        lambda: environ_headers(environ),
-    )
-
-
-def _exchange(guard: Guard, environ: WSGIEnviron, context: RequestContext, path: str) -> Exchange:
-    exchange = guard.exchange(_request_info(environ, path), context)
-    cookie = _cookie(environ)
-    if cookie is not _NO_COOKIE:
-        exchange.known_cookie(cookie)
-    return exchange
-
-
-def _fast_start(
-    fast: FastPath, environ: WSGIEnviron, context: RequestContext, path: str, status: int, raw: RawHeaders
-) -> BodyPlan | RawHeaders | None:
-    """:meth:`FastPath.start` with what it needs from the environ."""
-    requester = context.requester
-    if requester is UNSET:
-        function = fast.guard.requester
-        if function is None:
-            requester = None  # nobody told respguard: a public page
-        else:
-            try:
-                requester = as_identity(function(_request_info(environ, path)))
-            except Exception:
-                return None  # the Exchange calls it again, and reports what it raised
-            context.requester = requester  # called once: the Exchange, if it takes over, reads it here
-    cookie = _cookie(environ)
-    if cookie is _NO_COOKIE:
-        return None
-    return fast.start(
-        requester,
-        context,
-        environ.get("REQUEST_METHOD", "GET"),
-        path,
-        environ.get("wsgi.url_scheme", "http") == "https",
-        cookie,
-        status,
-        raw,
-    )
-
-
-def _read_rest(held: list[bytes], iterator: Iterator[bytes], limit: int) -> bool:
-    """Read the app's chunks into ``held`` until the end or past ``limit``; ``True``: past it."""
-    size = sum(map(len, held))
-    if size > limit:
-        return True
-    for chunk in iterator:
-        if chunk:
-            held.append(chunk)
-            size += len(chunk)
-            if size > limit:
-                return True
-    return False
-
-
-def _sniff(exchange: Exchange, held: list[bytes], iterator: Iterator[bytes], limit: int) -> Verdict | None:
-    """Read chunks into ``held`` until :meth:`Exchange.sniff` can tell; its verdict, or ``None``: hold it all."""
-    while True:
-        head = b"".join(held)
-        if head:
-            sniffed = exchange.sniff(head)
-            if sniffed is not None or not exchange.sniffing:
-                return sniffed
-        if len(head) > limit:
-            return None
-        for chunk in iterator:
-            if chunk:
-                held.append(chunk)
-                break
-        else:
-            return None  # the end: finish() decides
 
 
 class WSGIMiddleware:
@@ -241,16 +158,16 @@ class WSGIMiddleware:
             except UnicodeError:
                 pass
         guard = self.guard
-        fast = guard.fast
-        exchange = None
-        if guard.inbound or fast is None:
-            exchange = _exchange(guard, environ, context, path)
-            context.exchange = exchange
-            if guard.inbound and guard.checks_inbound(exchange.request):
-                refusal = check_wsgi_write(exchange, environ)
-                if refusal is not None:
-                    self._start(start_response, refusal, "", None, [False])
-                    return [refusal.body or b""]
+        request = RequestInfo(
+            environ.get("REQUEST_METHOD", "GET"), path, environ.get("wsgi.url_scheme", "http"), environ,
+            lambda: environ_headers(environ),
+        )  # fmt: skip
+        exchange = guard.exchange(request, context, None, _cookie(environ))
+        if guard.inbound and guard.checks_inbound(request):
+            refusal = check_wsgi_write(exchange, environ)
+            if refusal is not None:
+                self._start(start_response, refusal, "", None, [False])
+                return [refusal.body or b""]
         captured: list[Any] = []  # [status line, headers, exc_info]
         written: list[bytes] = []
         sent = [False]
@@ -280,73 +197,31 @@ class WSGIMiddleware:
             if not captured:
                 raise RuntimeError("the WSGI app returned without calling start_response")
             status_line, app_headers, exc_info = captured
-            status = int(status_line[:3])
             raw = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in app_headers]
-            limit = guard.max_body_bytes
-            if exchange is None and fast is not None:
-                # The fast path first (no side effects); whenever it can't decide, the
-                # Exchange below takes the response from its start.
-                try:
-                    decided = _fast_start(fast, environ, context, path, status, raw)
-                except Exception:  # speed only: whatever it can't read, the Exchange decides
-                    decided = None
-                if type(decided) is BodyPlan:
-                    if not _read_rest(held, iterator, limit):
-                        body = held[0] if len(held) == 1 else b"".join(held)
-                        try:
-                            headers = fast.finish(decided, body)
-                        except Exception:  # speed only: the Exchange decides (and reports what failed)
-                            headers = None
-                        if headers is not None:
-                            sent[0] = True
-                            start_response(status_line, _added_to(app_headers, raw, headers), exc_info)
-                            return [body]
-                elif decided is not None:
-                    sent[0] = True
-                    start_response(status_line, _added_to(app_headers, raw, decided), exc_info)  # type: ignore[arg-type]
-                    handed_over = True
-                    if not held and iterator is app_iter:
-                        return app_iter  # untouched: the server may still use wsgi.file_wrapper
-                    return _Closing(held, iterator, close)
-            if exchange is None:
-                exchange = _exchange(guard, environ, context, path)
-            exchange.start(status, raw)
-            verdict = exchange.verdict
-            if verdict is None and exchange.sniffing:
-                # No Content-Type: the first bytes say whether the body is held and scanned.
-                sniffed = _sniff(exchange, held, iterator, limit)
-                if sniffed is not None:
-                    self._start(start_response, sniffed, status_line, exc_info, sent)
-                    if sniffed.blocked:
-                        return [sniffed.body or b""]
-                    handed_over = True
-                    return _Closing(held, iterator, close)
-            if verdict is None:
-                oversize = _read_rest(held, iterator, limit)
-                if oversize:
-                    verdict = exchange.oversize()
+            action = exchange.start(int(status_line[:3]), raw)
+            state = exchange.state
+            if state == State.HOLD or state == State.SNIFF:
+                rest: Iterator[bytes] = itertools.chain(held, iterator) if held else iterator
+                held = []
+                for chunk in rest:
+                    if chunk:
+                        action = exchange.body(chunk, True)
+                        if exchange.state != State.HOLD and exchange.state != State.SNIFF:
+                            break
                 else:
-                    verdict = exchange.finish(b"".join(held))
-                    if not verdict.blocked:
-                        verdict = Verdict(
-                            verdict.status,
-                            verdict.headers,
-                            b"".join(held) if verdict.body is None else verdict.body,
-                            False,
-                        )
-                if verdict.blocked or not oversize:
-                    self._start(start_response, verdict, status_line, exc_info, sent)
-                    return [verdict.body or b""]
-                # on_oversize="pass": stream what was held, then the rest.
-                self._start(start_response, verdict, status_line, exc_info, sent)
-                handed_over = True
-                return _Closing(held, iterator, close)
-            self._start(start_response, verdict, status_line, exc_info, sent)
-            if verdict.blocked:
-                return [verdict.body or b""]
+                    action = exchange.body(b"", False)
+                iterator = rest
+                state = exchange.state
+            head = action.head
+            assert head is not None
+            self._start(start_response, head, status_line, exc_info, sent, app_headers, raw)
+            if state == State.DISCARD or state == State.DONE:
+                return [action.body or b""]
             handed_over = True
-            if exchange.streaming:
-                return _Closing(held, iterator, close, exchange.feed)
+            if state == State.STREAM:
+                return _Closing(held, iterator, close, exchange.body)
+            if action.body:
+                held = [action.body]
             if not held and iterator is app_iter:
                 return app_iter  # untouched: the server may still use wsgi.file_wrapper
             return _Closing(held, iterator, close)
@@ -356,10 +231,19 @@ class WSGIMiddleware:
 
     @staticmethod
     def _start(
-        start_response: StartResponse, verdict: Verdict, status_line: str, exc_info: ExcInfo | None, sent: list[bool]
+        start_response: StartResponse,
+        verdict: Verdict,
+        status_line: str,
+        exc_info: ExcInfo | None,
+        sent: list[bool],
+        app_headers: list[tuple[str, str]] | None = None,
+        raw: RawHeaders | None = None,
     ) -> None:
         sent[0] = True
         if verdict.blocked:
             start_response(_status_line(verdict.status, None), _str_headers(verdict.headers), exc_info)
+        elif app_headers is not None and raw is not None:
+            headers = _added_to(app_headers, raw, verdict.headers)
+            start_response(_status_line(verdict.status, status_line), headers, exc_info)
         else:
             start_response(_status_line(verdict.status, status_line), _str_headers(verdict.headers), exc_info)

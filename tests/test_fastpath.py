@@ -1,4 +1,4 @@
-"""The fast path never changes a decision.
+"""Speed never changes a decision: byte-search proofs, remembered bindings, bulk shortcuts.
 
 ``only_own()`` is a byte search that may only answer "proved clean" (ABSENT/OWN) or
 "can't tell". These properties compare it, on generated JSON and HTML bodies, with
@@ -27,6 +27,7 @@ from respguard._context import RequestContext
 from respguard._extractors import ABSENT, UNPROVEN, ScanError
 from respguard._headers import Headers
 from respguard._scan import RequestInfo, ResponseView
+from respguard._session import BindingMemory
 
 PROPS = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 OWNERS = [ALICE, BOB, NUMERIC, YAMADA, RENEE, "8812346"]
@@ -214,8 +215,10 @@ def decide(extractors: list[Any], requester: str | None, content_type: str, body
     context = RequestContext()
     context.requester = Identity(requester) if requester is not None else None
     exchange = guard.exchange(RequestInfo("GET", "/me", "http", {}, lambda: []), context)
-    exchange.start(200, [(b"content-type", content_type.encode())])
-    verdict = exchange.verdict if not exchange.needs_body else exchange.finish(body)
+    action = exchange.start(200, [(b"content-type", content_type.encode())])
+    if action.head is None:  # held: the body decides
+        action = exchange.body(body, False)
+    verdict = action.head
     assert verdict is not None
     return verdict.blocked, verdict.status, [e.kind.value for e in events]
 
@@ -337,14 +340,21 @@ def _comparable(result: Any, events: list[AuditEvent]) -> tuple[Any, ...]:
     return result.status, sorted(headers), result.body, cookies, [(e.kind.value, e.action.value) for e in events]
 
 
+class _Forgetful(BindingMemory):
+    """A binding memory that never recalls: every request verifies its binding cookie anew."""
+
+    def recall(self, cookie: str, requester: Identity) -> Any:
+        return None
+
+
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(replies(), min_size=1, max_size=6), st.sampled_from(["asgi", "wsgi"]), st.booleans(), st.booleans())
-def test_adapters_answer_the_same_with_and_without_the_fast_path(
+def test_a_remembered_binding_decides_as_a_first_visit(
     requests: list[tuple[Any, str, str]], kind: str, report: bool, by_function: bool
 ) -> None:
     """Sequences of requests (the binding cookie carried over, as a browser does) through two
-    guards, one with its FastPath removed: every response and every event is the same.
-    ``by_function``: the requester comes from ``requester=`` (a header), not ``set_requester``."""
+    guards, one that never remembers a verified binding: every response and every event is the
+    same. ``by_function``: the requester comes from ``requester=`` (a header), not ``set_requester``."""
     import dataclasses
 
     from conftest import NO_REQUESTER, GuardedStack
@@ -353,7 +363,7 @@ def test_adapters_answer_the_same_with_and_without_the_fast_path(
         return request.headers.get("x-user")
 
     stacks = []
-    for fast in (True, False):
+    for remembers in (True, False):
         events: list[AuditEvent] = []
         stack = GuardedStack(
             kind,
@@ -364,8 +374,8 @@ def test_adapters_answer_the_same_with_and_without_the_fast_path(
             on_event=events.append,
             requester=requester_header if by_function else None,
         )
-        if not fast:
-            stack.guard.fast = None
+        if not remembers:
+            stack.guard.bindings = _Forgetful()
         stacks.append((stack, events))
     for reply, method, path in requests:
         headers: list[tuple[str, str]] = []
@@ -381,74 +391,41 @@ def test_adapters_answer_the_same_with_and_without_the_fast_path(
         assert answers[0] == answers[1]
 
 
-def test_a_failing_fast_path_leaves_the_response_to_the_exchange(monkeypatch: Any) -> None:
-    """Speed only: if the fast path raises, the Exchange decides; the request does not fail."""
-    from conftest import GuardedStack, Reply
-
-    from respguard import _fastpath
-
-    def broken(*args: Any, **kwargs: Any) -> Any:
-        raise RuntimeError("fast path bug")
-
-    own = Reply(chunks=[json.dumps({"user_id": ALICE}).encode()])
-    foreign = Reply(chunks=[json.dumps({"user_id": BOB}).encode()])
-    for kind in ("asgi", "wsgi"):
-        for method in ("start", "finish"):
-            stack = GuardedStack(kind, secret_key="fastpath-secret", extractors=[JsonKeys("user_id")])
-            assert [stack.send(own).status for _ in range(2)] == [200, 200]  # bound and remembered
-            with monkeypatch.context() as patch:
-                patch.setattr(_fastpath.FastPath, method, broken)
-                assert (stack.send(own).status, stack.send(foreign).status) == (200, 403)
-
-
-def test_public_pages_to_nobody_take_the_fast_path() -> None:
-    """No requester, no owner in the body: decided without an Exchange, and no cache or binding header."""
+def test_public_pages_to_nobody_get_no_cache_or_binding_header() -> None:
+    """No requester, no owner in the body: passed as it was; personal data to nobody is blocked."""
     from conftest import NO_REQUESTER, GuardedStack, Reply
-
-    from respguard import _exchange
-
-    built: list[object] = []
-    original = _exchange.Exchange.__init__
-
-    def counting(self: Any, *args: Any, **kwargs: Any) -> None:
-        built.append(self)
-        original(self, *args, **kwargs)
 
     public = Reply(chunks=[b'{"products": [{"sku": "A-1"}]}'], requester=NO_REQUESTER)
     for kind in ("asgi", "wsgi"):
         stack = GuardedStack(kind, secret_key="fastpath-secret", extractors=[JsonKeys("user_id")])
-        _exchange.Exchange.__init__ = counting  # type: ignore[method-assign]
-        try:
-            result = stack.send(public)
-        finally:
-            _exchange.Exchange.__init__ = original  # type: ignore[method-assign]
+        result = stack.send(public)
         names = {k.lower() for k, _ in result.headers}
-        assert (result.status, result.body, built) == (200, public.chunks[0], [])
+        assert (result.status, result.body) == (200, public.chunks[0])
         assert "cache-control" not in names and "set-cookie" not in names
         owned = stack.send(Reply(chunks=[b'{"user_id": "bob-9c2e"}'], requester=NO_REQUESTER))
-        assert owned.status == 403  # the Exchange decides: personal data to nobody
+        assert owned.status == 403  # personal data to nobody
 
 
-def test_fast_path_reads_repeated_and_odd_cased_names_as_the_exchange() -> None:
+def test_remembered_bindings_read_repeated_and_odd_cased_names_as_a_first_visit() -> None:
     """The loop-free readings of the Cookie header and the response header names fall back to the
-    loop on repeated or oddly-cased names: the answers match a guard without the FastPath."""
+    loop on repeated or oddly-cased names: the answers match a guard that never remembers."""
     from conftest import asgi_call, asgi_reply, binding_cookies
 
     own = json.dumps({"user_id": ALICE}).encode()
 
-    def answers(fast: bool, request_headers: list[tuple[bytes, bytes]], response_headers: Any) -> Any:
+    def answers(remembers: bool, request_headers: list[tuple[bytes, bytes]], response_headers: Any) -> Any:
         events: list[AuditEvent] = []
         guard = Guard(
             secret_key="fastpath-secret",
             extractors=[JsonKeys("user_id"), OwnerHeader()],
             on_event=events.append,
         )
-        if not fast:
-            guard.fast = None
+        if not remembers:
+            guard.bindings = _Forgetful()
         app = ASGIMiddleware(asgi_reply(headers=response_headers, chunks=[own]), guard)
         first = asgi_call(app)  # bind
         cookie = binding_cookies(first.headers)[0].split(";", 1)[0].encode()
-        for _ in range(2):  # verify, then (with the FastPath) remember
+        for _ in range(2):  # verify, then remember
             asgi_call(app, headers=[(b"cookie", cookie)])
         events.clear()
         got = asgi_call(app, headers=[(name, cookie if value is None else value) for name, value in request_headers])
@@ -470,45 +447,43 @@ def test_fast_path_reads_repeated_and_odd_cased_names_as_the_exchange() -> None:
         ([(b"cookie", None)], [(b"content-type", b"application/json"), (b"content-type", b"text/html")]),
     ]
     for request_headers, response_headers in cases:
-        fast_answer = answers(True, request_headers, response_headers)
-        assert fast_answer == answers(False, request_headers, response_headers), (request_headers, response_headers)
+        remembered = answers(True, request_headers, response_headers)
+        assert remembered == answers(False, request_headers, response_headers), (request_headers, response_headers)
     # and the cases really differ from the plain one where they should
     assert answers(True, *cases[3])[0] == 403  # a second browser binding for bob: drift
     assert answers(True, *cases[4])[0] == 403  # an owner header naming bob
     assert answers(True, *cases[5])[0] == 403  # personal data marked public
 
 
-def test_the_fast_path_takes_the_common_response() -> None:
-    """Once a binding cookie was verified (the second request), the next is decided by the FastPath (no Exchange)."""
-    from conftest import GuardedStack, Reply
+def test_a_verified_binding_is_remembered(monkeypatch: Any) -> None:
+    """Once a binding cookie was verified (the second request), later requests with the same Cookie
+    header and requester skip the signature check; chunked bodies are decided the same way."""
+    from conftest import NO_REQUESTER, GuardedStack, Reply
 
-    from respguard import _exchange
+    from respguard._binding import BindingCodec
 
-    built: list[object] = []
-    original = _exchange.Exchange.__init__
+    loads: list[str] = []
+    original = BindingCodec.loads
 
-    def counting(self: Any, *args: Any, **kwargs: Any) -> None:
-        built.append(self)
-        original(self, *args, **kwargs)
-
-    from conftest import NO_REQUESTER
+    def counting(self: BindingCodec, value: str) -> Any:
+        loads.append(value)
+        return original(self, value)
 
     for kind, function in [(k, f) for k in ("asgi", "wsgi") for f in (None, lambda r: r.headers.get("x-user"))]:
         stack = GuardedStack(kind, secret_key="fastpath-secret", extractors=[JsonKeys("user_id")], requester=function)
         who = NO_REQUESTER if function is not None else ALICE
         reply = Reply(chunks=[json.dumps({"user_id": ALICE}).encode()], requester=who)
         stack.send = functools.partial(stack.send, headers=[("X-User", ALICE)])  # type: ignore[method-assign]
-        assert [stack.send(reply).status for _ in range(2)] == [200, 200]  # bind, then verify the cookie
-        built.clear()
-        chunked = Reply(chunks=[reply.chunks[0][:5], b"", reply.chunks[0][5:]], requester=who)
-        _exchange.Exchange.__init__ = counting  # type: ignore[method-assign]
-        try:
+        with monkeypatch.context() as patch:
+            patch.setattr(BindingCodec, "loads", counting)
+            assert [stack.send(reply).status for _ in range(2)] == [200, 200]  # bind, then verify the cookie
+            assert len(loads) == 1
+            loads.clear()
+            chunked = Reply(chunks=[reply.chunks[0][:5], b"", reply.chunks[0][5:]], requester=who)
             second = stack.send(reply)
             third = stack.send(chunked)
-        finally:
-            _exchange.Exchange.__init__ = original  # type: ignore[method-assign]
         assert (second.status, second.body, third.status, third.body) == (200, reply.chunks[0], 200, reply.chunks[0])
-        assert built == []
+        assert loads == []
         assert ("cache-control", "private, no-store") in [(k.lower(), v) for k, v in second.headers]
 
 

@@ -1,0 +1,204 @@
+"""Body strategies: one small class per way a response body is read (the plan picks one).
+
+- :class:`HeldDocument` holds a finite body, then :func:`scan_document` reads it whole;
+- :class:`RecordStream` scans an event stream or JSON lines record by record, releasing
+  each record once it is read (``JsonLinesDocument`` is the held, finite form);
+- :class:`Sniffer` reads the first bytes of an untyped body to tell what clients make of it.
+
+They find owners and failures; they never decide (that is :mod:`respguard._decide`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from ._content import HTML, JSON, TEXT, BodyDecodeError, looks_like_json, sniff_media
+from ._events import EventKind
+from ._extractors import OWN, Extractor, JsonKeys, ScanError
+from ._identity import ID, Identity
+from ._plan import Planner
+from ._scan import ResponseView
+from ._streams import EventStreamReader, JsonLinesReader, Record
+
+OwnerText = tuple[str, str]
+ViewFactory = Callable[[str, bytes], ResponseView]  # (media, body) -> the view extractors read
+
+
+class Failure:
+    """Why a body could not be read: the event kind, its fixed reason, the extractor at fault."""
+
+    __slots__ = ("kind", "reason", "extractor")
+
+    def __init__(self, kind: EventKind, reason: str, extractor: str | None = None) -> None:
+        self.kind = kind
+        self.reason = reason
+        self.extractor = extractor
+
+
+class Found:
+    """What a scan found: the owners (``(kind, text)``), and whether a proof saw the requester's own data."""
+
+    __slots__ = ("owners", "personal")
+
+    def __init__(self) -> None:
+        self.owners: list[OwnerText] = []
+        self.personal = False
+
+
+def _own_value(requester: Identity | None, kind: str) -> str | None:
+    if requester is None:
+        return None
+    return requester.id if kind == ID else requester.value(kind)
+
+
+def run_extractors(
+    planner: Planner,
+    extractors: Sequence[Extractor],
+    view: ResponseView,
+    requester: Identity | None,
+    found: Found,
+    lenient: Sequence[Extractor] = (),
+) -> Failure | None:
+    """Run each extractor on ``view``: its byte-search proof first where it has one, else the exact
+    scan. ``lenient`` ones (JSON read in an HTML or text body) give up quietly where the body
+    is not theirs to read."""
+    for extractor in (*extractors, *lenient):
+        try:
+            if planner.provable(extractor):
+                proof = extractor.only_own(view, _own_value(requester, extractor.kind))
+                if proof:
+                    if proof == OWN:
+                        found.personal = True
+                    continue
+            kind = extractor.kind
+            found.owners.extend((kind, o) for o in extractor.owners(view))
+        except ScanError as exc:
+            if extractor in lenient:
+                continue  # not JSON to a script either: the body's own type was scanned
+            return Failure(EventKind.SCAN_ERROR, f"{extractor.name}: {exc}", extractor.name)
+        except BodyDecodeError as exc:
+            return Failure(EventKind.SCAN_ERROR, f"{extractor.name}: {exc}", extractor.name)
+        except Exception as exc:
+            return Failure(EventKind.SCAN_ERROR, f"{extractor.name} raised {type(exc).__name__}", extractor.name)
+    return None
+
+
+def scan_document(
+    planner: Planner, media: str, body: bytes, views: ViewFactory, requester: Identity | None, found: Found
+) -> Failure | None:
+    """Read a whole (decoded) document of this media class with every extractor that reads it.
+
+    JSON served as HTML or text is still JSON to a script: the JSON extractors read it too,
+    where it parses.
+    """
+    extractors = planner.by_media[media]
+    lenient: tuple[Extractor, ...] = ()
+    if media in (HTML, TEXT) and looks_like_json(body):
+        lenient = tuple(e for e in planner.by_media[JSON] if e not in extractors)
+    if not extractors and not lenient:
+        return None
+    return run_extractors(planner, extractors, views(media, body), requester, found, lenient)
+
+
+class HeldDocument:
+    """A finite body, held whole up to the limit."""
+
+    __slots__ = ("chunks", "size", "limit")
+
+    def __init__(self, limit: int) -> None:
+        self.chunks: list[bytes] = []
+        self.size = 0
+        self.limit = limit
+
+    def add(self, chunk: bytes) -> bool:
+        """Hold a chunk; ``False`` once the body is over the limit."""
+        if chunk:
+            self.chunks.append(chunk)
+            self.size += len(chunk)
+        return self.size <= self.limit
+
+    def whole(self) -> bytes:
+        chunks = self.chunks
+        if len(chunks) == 1:
+            return chunks[0]
+        return b"".join(chunks)
+
+
+class Sniffer:
+    """An untyped body: clients sniff it, so respguard reads its first bytes as they do.
+
+    It looks only at bytes it has not looked at (white space and a byte-order mark are
+    skipped as they arrive), so any chunking costs time linear in the body; the body
+    itself is held in :attr:`held` until it is decided.
+    """
+
+    __slots__ = ("media", "held", "_head")
+
+    def __init__(self, limit: int) -> None:
+        self.media: str | None = None  # known once the first meaningful byte is in
+        self.held = HeldDocument(limit)
+        self._head = b""  # at most a byte-order mark's start, after white space
+
+    def feed(self, chunk: bytes) -> str | None:
+        """The media class clients take the body for, once its first bytes tell."""
+        if self.media is None and chunk:
+            data = (self._head + chunk) if self._head else chunk
+            media = sniff_media(data)
+            if media is None:
+                # Only white space, or part of a byte-order mark: keep the tail that may still be one.
+                self._head = data.lstrip(b" \t\r\n\x0c")[:3]
+            else:
+                self.media = media
+        return self.media
+
+
+class RecordStream:
+    """An event stream or JSON lines, read record by record as each one completes.
+
+    The raw bytes wait in :attr:`pending` until the records they hold are read, then
+    :meth:`release` hands them out; JSON extractors read a record's data (an event's
+    ``data`` lines joined; a JSON line), text extractors the whole record.
+    """
+
+    __slots__ = ("reader", "pending", "sent")
+
+    def __init__(self, lines: bool, limit: int) -> None:
+        self.reader: EventStreamReader | JsonLinesReader = JsonLinesReader(limit) if lines else EventStreamReader(limit)
+        self.pending = bytearray()
+        self.sent = 0  # stream offset of the first pending byte
+
+    def feed(self, chunk: bytes) -> list[Record]:
+        """The records this chunk completes; raises ``RecordTooLarge`` for a record over the limit."""
+        self.pending += chunk
+        return self.reader.feed(chunk)
+
+    def end(self) -> list[Record]:
+        """At the end of the body: the unterminated tail, read too (fail closed)."""
+        return self.reader.end()
+
+    def release(self, upto: int | None) -> bytes:
+        """The pending bytes up to stream offset ``upto`` (``None``: all of them)."""
+        count = len(self.pending) if upto is None else upto - self.sent
+        out = bytes(self.pending[:count])
+        del self.pending[:count]
+        self.sent += count
+        return out
+
+
+def scan_record(planner: Planner, record: Record, media: str, views: ViewFactory, found: Found) -> Failure | None:
+    """Read one event or JSON line with the stream extractors (``media``: the response's)."""
+    if not record.text.strip():
+        return None
+    payload_view = views(media, record.data.encode("utf-8", "surrogatepass"))
+    whole_view = views(media, record.text.encode("utf-8", "surrogatepass"))
+    for extractor in planner.stream_extractors:
+        try:
+            view = payload_view if isinstance(extractor, JsonKeys) else whole_view
+            found.owners.extend((extractor.kind, o) for o in extractor.owners(view))
+        except ScanError as exc:
+            if isinstance(extractor, JsonKeys):
+                continue  # data that is not JSON carries no JSON keys; text extractors still read it
+            return Failure(EventKind.SCAN_ERROR, f"{extractor.name}: {exc}", extractor.name)
+        except Exception as exc:
+            return Failure(EventKind.SCAN_ERROR, f"{extractor.name} raised {type(exc).__name__}", extractor.name)
+    return None

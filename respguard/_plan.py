@@ -1,0 +1,188 @@
+"""One plan per response head: which body strategy a response gets, and which extractors read it.
+
+:func:`plan_response` is the only place that turns a response head (method, status,
+headers) into what happens to the body. Its answers for a Content-Type are cached
+(:class:`Planner`), so the one path is also the cheap one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from ._content import HTML, JSON, JSON_LINES, OTHER, TEXT, TEXT_MEDIA, content_types, declared_charset, media_class
+from ._extractors import Extractor, HtmlAttribute, JsonKeys, OwnerHeader
+from ._headers import RawHeaders
+
+#: Statuses whose response has no body (and 1xx, and any answer to HEAD).
+NO_BODY_STATUSES = frozenset({204, 205, 304})
+
+
+class Strategy:
+    """What happens to a response body (named constants, as h11 names its states)."""
+
+    NONE = "none"  # no body (HEAD, 1xx, 204, 205, 304): decided on the head alone
+    PASS = "pass"  # nothing reads this type: decided on the head, the body streams through
+    DOCUMENT = "document"  # held whole, decoded, scanned, then decided
+    EVENTS = "events"  # text/event-stream: each event scanned as it completes
+    LINES = "lines"  # JSON lines, streamed: each line scanned as it completes
+    LINES_DOCUMENT = "lines-document"  # JSON lines with a Content-Length: held whole, scanned line by line
+    SNIFF = "sniff"  # no valid Content-Type: the first bytes say what it is
+    REFUSE = "refuse"  # a head respguard cannot read safely: blocked (scan_error, ``ResponsePlan.reason``)
+
+
+class ContentPlan:
+    """What one set of Content-Type values means to the guard, worked out once (:meth:`Planner.content`)."""
+
+    __slots__ = ("media", "media_type", "extractors", "charset", "scanned", "typed", "conflict", "json_in_text")
+
+    def __init__(self, planner: Planner, values: Sequence[bytes]) -> None:
+        first = values[0].decode("latin-1") if values else ""
+        self.media, self.media_type = media_class(first)
+        self.extractors = planner.by_media[self.media]
+        self.charset = declared_charset(first)
+        # Anything that reads a body of this media class: an extractor, or the bulk check.
+        self.scanned = bool(self.extractors) or (planner.bulk and self.media in TEXT_MEDIA)
+        types = content_types([(b"content-type", v) for v in values])
+        self.typed = bool(types)
+        # Browsers read the last valid Content-Type, the first would be scanned: refuse to guess
+        # where one of them would be read by an extractor.
+        self.conflict = len({" ".join(t.lower().split()) for t in types}) > 1 and any(
+            planner.by_media[media_class(t)[0]] for t in types
+        )
+        # HTML or text that opens like JSON is read by the JSON extractors too (scripts parse it).
+        self.json_in_text = self.media in (HTML, TEXT) and bool(planner.by_media[JSON])
+
+
+class ResponsePlan:
+    """The plan for one response: its strategy, and what the strategy reads."""
+
+    __slots__ = ("strategy", "content", "encodings", "reason")
+
+    def __init__(self, strategy: str, content: ContentPlan | None, encodings: str | None, reason: str = "") -> None:
+        self.strategy = strategy
+        self.content = content
+        self.encodings = encodings  # every Content-Encoding value, in order ('identity, br' is br)
+        self.reason = reason  # why a REFUSE plan refuses (a fixed phrase)
+
+
+class HeadFacts:
+    """What one pass over the response headers found (:meth:`Planner.read_head`)."""
+
+    __slots__ = ("content_types", "encodings", "length", "owner_header", "cache_set")
+
+    def __init__(self) -> None:
+        self.content_types: list[bytes] = []
+        self.encodings: list[bytes] = []
+        self.length = False  # a Content-Length header
+        self.owner_header = False  # a header an OwnerHeader reads (and strips)
+        self.cache_set = False  # Cache-Control or Vary: the app set a policy of its own
+
+
+# What a response header name means to the plan (Planner._names).
+_OTHER, _CONTENT_TYPE, _ENCODING, _LENGTH, _OWNER, _CACHE = range(6)
+
+
+class Planner:
+    """Plans responses for one guard: the extractors by media class, and the caches."""
+
+    __slots__ = ("by_media", "stream_extractors", "bulk", "sniffs", "strict_json", "_owner_names", "_names", "_plans")
+
+    def __init__(self, extractors: Sequence[Extractor], bulk: bool, strict_json: bool) -> None:
+        self.by_media: dict[str, tuple[Extractor, ...]] = {
+            media: tuple(e for e in extractors if media in e.media) for media in (JSON, HTML, TEXT, OTHER)
+        }
+        # An event or a JSON line is read by the JSON extractors (its data) and the text ones (all of it).
+        self.stream_extractors = tuple(dict.fromkeys(self.by_media[JSON] + self.by_media[TEXT]))
+        self.bulk = bulk
+        # A body without Content-Type is sniffed when something would scan JSON or HTML.
+        self.sniffs = bool(self.by_media[JSON] or self.by_media[HTML] or bulk)
+        self.strict_json = strict_json
+        self._owner_names = frozenset(e.raw_name for e in extractors if isinstance(e, OwnerHeader))
+        self._names: dict[bytes, int] = {}  # header name as the app spelt it -> its meaning
+        self._plans: dict[tuple[bytes, ...], ContentPlan] = {}
+
+    def provable(self, extractor: Extractor) -> bool:
+        """Has this extractor a byte-search proof the plan may use (speed only, never a decision)?"""
+        return (type(extractor) is JsonKeys and not self.strict_json) or type(extractor) is HtmlAttribute
+
+    def _meaning(self, key: bytes) -> int:
+        meaning = self._names.get(key)
+        if meaning is None:
+            name = key.lower()
+            if name == b"content-type":
+                meaning = _CONTENT_TYPE
+            elif name == b"content-encoding":
+                meaning = _ENCODING
+            elif name == b"content-length":
+                meaning = _LENGTH
+            elif name in self._owner_names:
+                meaning = _OWNER
+            elif name == b"cache-control" or name == b"vary":
+                meaning = _CACHE
+            else:
+                meaning = _OTHER
+            if len(self._names) < 1024:
+                self._names[key] = meaning
+        return meaning
+
+    def read_head(self, headers: RawHeaders) -> HeadFacts:
+        """One pass over the response headers: every name compared lower-case, repeats kept."""
+        facts = HeadFacts()
+        for key, value in headers:
+            meaning = self._meaning(key)
+            if meaning:
+                if meaning == _CONTENT_TYPE:
+                    facts.content_types.append(value)
+                elif meaning == _ENCODING:
+                    facts.encodings.append(value)
+                elif meaning == _LENGTH:
+                    facts.length = True
+                elif meaning == _OWNER:
+                    facts.owner_header = True
+                else:
+                    facts.cache_set = True
+        return facts
+
+    def content(self, values: list[bytes]) -> ContentPlan:
+        """The plan for these Content-Type values, worked out once."""
+        key = tuple(values)
+        plan = self._plans.get(key)
+        if plan is None:
+            plan = ContentPlan(self, values)
+            if len(self._plans) >= 256:
+                self._plans.clear()
+            self._plans[key] = plan
+        return plan
+
+
+def plan_response(planner: Planner, method: str, status: int, facts: HeadFacts) -> ResponsePlan:
+    """The one decision of what happens to a response body, from its head."""
+    encodings = ", ".join(v.decode("latin-1") for v in facts.encodings) if facts.encodings else None
+    if method == "HEAD" or status < 200 or status in NO_BODY_STATUSES:
+        return ResponsePlan(Strategy.NONE, None, encodings)
+    content = planner.content(facts.content_types)
+    if content.conflict:
+        return ResponsePlan(Strategy.REFUSE, content, encodings, "conflicting Content-Type values")
+    lines = content.media_type in JSON_LINES
+    stream = lines or content.media_type == "text/event-stream"
+    streamed = stream and bool(planner.stream_extractors)
+    sniffed = not content.typed and planner.sniffs
+    if status == 206 and (content.scanned or streamed or sniffed):
+        # A range can cut an owner key in half; the client joins the ranges, respguard sees one.
+        return ResponsePlan(Strategy.REFUSE, content, encodings, "partial content cannot be scanned")
+    if streamed:
+        if lines and facts.length:
+            # JSON lines of a known length: a finite document, held whole, so one foreign line
+            # blocks the whole response.
+            return ResponsePlan(Strategy.LINES_DOCUMENT, content, encodings)
+        if encodings is not None:
+            reason = "compressed JSON lines stream" if lines else "compressed event stream"
+            return ResponsePlan(Strategy.REFUSE, content, encodings, reason)
+        return ResponsePlan(Strategy.LINES if lines else Strategy.EVENTS, content, encodings)
+    if stream:
+        return ResponsePlan(Strategy.PASS, content, encodings)
+    if sniffed:
+        return ResponsePlan(Strategy.SNIFF, content, encodings)
+    if content.scanned:
+        return ResponsePlan(Strategy.DOCUMENT, content, encodings)
+    return ResponsePlan(Strategy.PASS, content, encodings)

@@ -1,0 +1,86 @@
+"""Who is asking, and whether this browser is bound to them (incident 2).
+
+:class:`BindingMemory` remembers, per Cookie header, a binding that verified and
+matched its requester, so that a browser's later requests skip the signature
+check; :func:`load_bindings` and :func:`remember` are the one way bindings are read.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from ._binding import Binding, BindingCodec, BindingRejected
+from ._context import RequestContext
+from ._headers import cookie_values
+from ._identity import Identity, RequesterLike, as_identity
+from ._scan import RequestInfo
+
+RequesterFunction = Callable[[RequestInfo], RequesterLike]
+
+
+def resolve_requester(
+    context: RequestContext,
+    function: RequesterFunction | None,
+    request: RequestInfo,
+    fallback: Callable[[], RequesterLike] | None,
+) -> Identity | None:
+    """The first source that answers: ``set_requester``, the ``requester=`` option, the adapter's
+    fallback (``scope["user"]``). A ``requester=`` answer is kept, so it is called once a request."""
+    if context.requester_set:
+        return context.requester
+    if function is not None:
+        context.requester = as_identity(function(request))
+        return context.requester
+    if fallback is not None:
+        return as_identity(fallback())
+    return None
+
+
+class BindingMemory:
+    """Cookie header -> the binding verified for it: (requester, valid until, binding, refresh at)."""
+
+    __slots__ = ("_entries",)
+
+    def __init__(self) -> None:
+        self._entries: dict[str, tuple[Identity, float, Binding, float]] = {}
+
+    def recall(self, cookie: str, requester: Identity) -> tuple[Binding, bool] | None:
+        """The binding verified before for this Cookie header and requester, and whether it is due
+        a refresh; ``None``: verify it."""
+        entry = self._entries.get(cookie)
+        if entry is None:
+            return None
+        bound_to, valid_until, binding, refresh_at = entry
+        if bound_to is not requester and bound_to != requester:
+            return None
+        now = time.time()
+        if now > valid_until:
+            return None
+        return binding, now > refresh_at
+
+    def remember(self, cookie: str, requester: Identity, bindings: list[Binding], codec: BindingCodec) -> None:
+        """Every binding in this Cookie header verified and matched ``requester``."""
+        if len(self._entries) >= 8192:
+            self._entries.clear()
+        last = bindings[-1]
+        refresh_at = last.issued_at + codec.max_age / 2 if last.key_index == 0 else float("-inf")
+        self._entries[cookie] = (requester, min(b.issued_at for b in bindings) + codec.max_age, last, refresh_at)
+
+
+def load_bindings(
+    cookie: str | None, codec: BindingCodec, rejected: Callable[[str], None]
+) -> tuple[list[Binding], bool]:
+    """The valid binding cookies in the Cookie header, and whether every one verified.
+
+    A bad one is reported once through ``rejected(reason)`` and ignored.
+    """
+    bindings: list[Binding] = []
+    clean = True
+    for value in cookie_values(cookie, codec.cookie_name) if cookie else ():
+        try:
+            bindings.append(codec.loads(value))
+        except BindingRejected as exc:
+            clean = False
+            rejected(exc.reason)
+    return bindings, clean
