@@ -12,6 +12,7 @@ from typing import Any
 
 from respguard import Guard, Identity
 from respguard._context import RequestContext
+from respguard._exchange import Exchange
 from respguard._scan import RequestInfo
 
 from .apps import binding_cookie, flask_app, make_guard, starlette_app
@@ -32,7 +33,7 @@ def _exchanges(guard: Guard, body: Body, count: int) -> list[Any]:
         context = RequestContext()
         context.requester = Identity(OWN_ID)
         request = RequestInfo("GET", "/b/" + body.name, "http", {}, lambda: headers)
-        exchange = guard.exchange(request, context, None, cookie)
+        exchange = Exchange(guard, request, context, None, cookie)
         if exchange.start(200, _response_headers(body)).head is not None:
             raise SystemExit(f"benchmarks: the guard did not ask for the {body.name} body")
         ready.append(exchange)

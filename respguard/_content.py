@@ -298,3 +298,15 @@ def decode_content(body: bytes, content_encoding: str | None, limit: int) -> byt
             raise BodyDecodeError("unsupported content-encoding")
         body = decoder(body, limit)
     return body
+
+
+def decode_text(body: bytes, content_type_charset: str | None, media: str) -> tuple[str, str]:
+    """Decode ``body`` for a text scan; returns (text, charset)."""
+    charset = content_type_charset or (sniff_html_charset(body) if media == HTML else None) or "utf-8"
+    # The charset name comes from the response (header or <meta>): never put it in a reason.
+    try:
+        return body.decode(charset), charset
+    except LookupError as exc:
+        raise BodyDecodeError("body declares an unknown charset") from exc
+    except UnicodeDecodeError as exc:
+        raise BodyDecodeError("body cannot be decoded in its charset") from exc

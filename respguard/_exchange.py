@@ -10,18 +10,18 @@ every owner is judged by :func:`respguard._decide.decide`.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
 
 from ._binding import Binding
 from ._bodies import Found, HeldDocument, RecordStream, Sniffer, scan_document, scan_record
 from ._cache import personal_headers
-from ._content import JSON, OTHER, TEXT_MEDIA, BodyDecodeError, DecodedTooLarge, decode_content
+from ._content import JSON, OTHER, TEXT_MEDIA, BodyDecodeError, DecodedTooLarge, decode_content, sniff_media
 from ._context import RequestContext
 from ._decide import Decision, decide, is_own
 from ._events import MAX_EVENT_OWNERS, AuditEvent, EventKind, emit
 from ._events import Action as EventAction
 from ._extractors import header_owners
 from ._filter import filter_records
+from ._guard import Guard
 from ._headers import Headers, RawHeaders, cookie_header
 from ._identity import ID, Identity, RequesterLike, normalise
 from ._inbound import InboundError, InboundRequest
@@ -31,10 +31,7 @@ from ._redact import redact_path, safe_request_id
 from ._scan import RequestInfo, ResponseView
 from ._session import load_bindings, resolve_requester
 from ._streams import JsonLinesReader, Record, RecordTooLarge
-from ._verdict import Verdict, valid_page
-
-if TYPE_CHECKING:
-    from ._guard import Guard
+from ._verdict import Verdict, block_verdict
 
 #: Headers that describe the original body and are wrong for a filtered one.
 _BODY_HEADERS = frozenset(
@@ -135,6 +132,7 @@ class Exchange:
         self.plan: ResponsePlan | None = None
         self.body_reader: HeldDocument | Sniffer | RecordStream | None = None
         self.cookie = cookie  # the request's Cookie headers joined with "; " (False: not read yet)
+        context.exchange = self  # the write check reaches the decision through the context
 
     def _move(self, event: str, state: str) -> None:
         if state not in TRANSITIONS.get((self.state, event), ()):
@@ -309,9 +307,7 @@ class Exchange:
             return self._scan_lines(decoded, content)
         media = content.media
         if plan.strategy == Strategy.SNIFF:
-            from ._content import sniff_media
-
-            media = sniff_media(decoded) or OTHER
+            media = sniff_media(decoded) or OTHER  # a compressed body is sniffed once decoded
         if not decoded or media == OTHER and not guard.planner.by_media[OTHER]:
             return self._decide()
         found = Found()
@@ -416,11 +412,8 @@ class Exchange:
         if requester is not None and any(not codec.matches(b, requester) for b in bindings):
             # The app's session says someone else than the browser logged in as (incident 2).
             return self.refuse(EventKind.SESSION_DRIFT, "requester differs from the bound identity")
-        decision = decide(requester, owners, bindings, codec, guard.policy, self.request, write=True)
-        if decision.kind is None:
-            return None
-        if decision.kind == EventKind.CROSS_OWNER_VIEW:
-            self._event(decision.kind, EventAction.ALLOWED, decision.reason, decision.foreign)
+        decision = self._violating(decide(requester, owners, bindings, codec, guard.policy, self.request, write=True))
+        if decision is None or decision.kind is None:
             return None
         return self.refuse(decision.kind, decision.reason, decision.foreign)
 
@@ -439,10 +432,13 @@ class Exchange:
         return sorted({o for o in self.owners if not is_own(self.requester, bindings, self.guard.codec, *o)})
 
     def _judge_foreign(self, owners: list[tuple[str, str]]) -> Decision | None:
-        """The violation these owners make, or ``None`` (none, or a policy allowed them: audited)."""
+        """The violation these owners make in a response, or ``None``."""
         guard = self.guard
         bindings = [self.binding] if self.binding is not None else []
-        decision = decide(self.requester, owners, bindings, guard.codec, guard.policy, self.request)
+        return self._violating(decide(self.requester, owners, bindings, guard.codec, guard.policy, self.request))
+
+    def _violating(self, decision: Decision) -> Decision | None:
+        """The decision if it is a violation; ``None`` if allowed (a policy's allowance is audited)."""
         if decision.kind is None:
             return None
         if decision.kind == EventKind.CROSS_OWNER_VIEW:
@@ -596,26 +592,16 @@ class Exchange:
 
     def _block_page(self, event: AuditEvent) -> Verdict:
         guard = self.guard
-        page = guard.block_page
-        if guard.block_response is not None:
-            try:
-                page = guard.block_response(event)
-                if not valid_page(page):  # would not block, or would split the headers
-                    raise TypeError("block_response must return a valid BlockPage")
-            except Exception:
-                page = guard.block_page
-        headers: RawHeaders = [
-            (b"content-type", page.content_type.encode("latin-1")),
-            (b"content-length", str(len(page.body)).encode("ascii")),
-            (b"cache-control", b"no-store"),
-            (b"x-content-type-options", b"nosniff"),
-        ]
         # Clear the binding, except on drift or a refused write: the browser stays bound to
         # who logged in, or its next request would re-bind it to the wrong person.
-        if guard.bind_sessions and event.kind not in _KEEP_BINDING:
-            headers.append((b"set-cookie", guard.codec.clear_cookie(self._https())))
-        body = b"" if self.request.method == "HEAD" else page.body
-        return Verdict(page.status, headers, body, True)
+        clear = guard.bind_sessions and event.kind not in _KEEP_BINDING
+        return block_verdict(
+            guard.block_page,
+            guard.block_response,
+            event,
+            guard.codec.clear_cookie(self._https()) if clear else None,
+            self.request.method == "HEAD",
+        )
 
     # ------------------------------------------------------------------ helpers
     def _cookie(self) -> str | None:

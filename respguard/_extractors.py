@@ -13,15 +13,12 @@ import html
 import json
 import re
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
 
-from ._content import ASCII_SAFE, HTML, JSON, TEXT, BodyDecodeError, declared_charset, sniff_html_charset
+from ._content import ASCII_SAFE, HTML, JSON, TEXT, declared_charset
+from ._headers import Headers
 from ._identity import ID, normalise, owner_text
-
-if TYPE_CHECKING:
-    from ._headers import Headers
-    from ._scan import ResponseView
-
+from ._scan import ResponseView
 
 #: ``only_own`` results. UNPROVEN is falsy so ``if only_own(...)`` reads "proved clean".
 UNPROVEN = 0
@@ -378,7 +375,7 @@ def header_owners(headers: Headers, raw_name: bytes, kind: str) -> list[str]:
 
 # --------------------------------------------------------------------------- custom
 
-OwnerFunction = Callable[[bytes, "Headers", "ResponseView"], Iterable[object]]
+OwnerFunction = Callable[[bytes, Headers, ResponseView], Iterable[object]]
 
 
 class CustomExtractor:
@@ -436,18 +433,6 @@ def as_extractor(item: object) -> Extractor:
     raise ValueError(f"extractors: {item!r} is not an extractor or a callable")
 
 
-def decode_text(body: bytes, content_type_charset: str | None, media: str) -> tuple[str, str]:
-    """Decode ``body`` for a text scan; returns (text, charset)."""
-    charset = content_type_charset or (sniff_html_charset(body) if media == HTML else None) or "utf-8"
-    # The charset name comes from the response (header or <meta>): never put it in a reason.
-    try:
-        return body.decode(charset), charset
-    except LookupError as exc:
-        raise BodyDecodeError("body declares an unknown charset") from exc
-    except UnicodeDecodeError as exc:
-        raise BodyDecodeError("body cannot be decoded in its charset") from exc
-
-
 __all__ = [
     "CustomExtractor",
     "Extractor",
@@ -457,5 +442,4 @@ __all__ = [
     "ScanError",
     "as_extractor",
     "declared_charset",
-    "decode_text",
 ]

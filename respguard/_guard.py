@@ -11,9 +11,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Literal
 
 from ._binding import BindingCodec
-from ._context import RequestContext
 from ._events import AuditEvent, EventSink, OwnerHasher
-from ._exchange import Exchange
 from ._extractors import Extractor, JsonKeys, OwnerHeader, as_extractor
 from ._identity import Identity, RequesterLike
 from ._inbound import FormOwner, InboundRule, JsonBodyOwner, PathOwner, QueryOwner
@@ -222,16 +220,3 @@ class Guard:
             and not self._login_path(request.path)
             and not self._exempt_path(request.path)
         )
-
-    def exchange(
-        self,
-        request: RequestInfo,
-        context: RequestContext,
-        fallback_requester: Callable[[], RequesterLike] | None = None,
-        cookie: str | None | bool = False,
-    ) -> Exchange:
-        """The state machine for one request (``cookie``: its Cookie headers joined, if the adapter
-        read them; ``False``: read them from the request when needed)."""
-        exchange = Exchange(self, request, context, fallback_requester, cookie)
-        context.exchange = exchange
-        return exchange

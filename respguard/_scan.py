@@ -5,8 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from ._content import HTML, bom_charset, declared_charset, sniff_html_charset
-from ._extractors import decode_text
+from ._content import HTML, bom_charset, declared_charset, decode_text, sniff_html_charset
 from ._headers import Headers, RawHeaders
 
 

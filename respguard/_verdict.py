@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import NamedTuple
 
+from ._events import AuditEvent
 from ._headers import RawHeaders
 
 DEFAULT_BLOCK_BODY = b"Forbidden: respguard withheld this response because it carried another person's data.\n"
@@ -52,3 +54,33 @@ def valid_page(page: object) -> bool:
         and isinstance(page.content_type, str)
         and _HEADER_TEXT.fullmatch(page.content_type) is not None
     )
+
+
+def block_verdict(
+    page: BlockPage,
+    block_response: Callable[[AuditEvent], BlockPage] | None,
+    event: AuditEvent,
+    clear_cookie: bytes | None,
+    head: bool,
+) -> Verdict:
+    """The block page for ``event``: none of the original headers, no byte of the original body.
+
+    ``block_response`` may build a page per event; one that raises, would not block, or
+    whose headers would split falls back to ``page``.
+    """
+    if block_response is not None:
+        try:
+            chosen = block_response(event)
+            if valid_page(chosen):
+                page = chosen
+        except Exception:
+            pass
+    headers: RawHeaders = [
+        (b"content-type", page.content_type.encode("latin-1")),
+        (b"content-length", str(len(page.body)).encode("ascii")),
+        (b"cache-control", b"no-store"),
+        (b"x-content-type-options", b"nosniff"),
+    ]
+    if clear_cookie is not None:
+        headers.append((b"set-cookie", clear_cookie))
+    return Verdict(page.status, headers, b"" if head else page.body, True)

@@ -76,7 +76,7 @@ class ASGIMiddleware:
             scope.get("method", "GET"), scope.get("path", ""), scope.get("scheme", "http"), scope,
             lambda: scope.get("headers", []),
         )  # fmt: skip
-        exchange = guard.exchange(request, context, lambda: scope_user(scope), _scope_cookie(scope.get("headers", ())))
+        exchange = Exchange(guard, request, context, lambda: scope_user(scope), _scope_cookie(scope.get("headers", ())))
         if guard.inbound and guard.checks_inbound(request):
             replay = await check_asgi_write(exchange, scope, receive, send)
             if replay is None:

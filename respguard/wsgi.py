@@ -18,7 +18,7 @@ from types import TracebackType
 from typing import Any
 
 from ._context import WSGI_KEY, RequestContext
-from ._exchange import Action, State
+from ._exchange import Action, Exchange, State
 from ._guard import Guard
 from ._headers import RawHeaders
 from ._scan import RequestInfo
@@ -162,7 +162,7 @@ class WSGIMiddleware:
             environ.get("REQUEST_METHOD", "GET"), path, environ.get("wsgi.url_scheme", "http"), environ,
             lambda: environ_headers(environ),
         )  # fmt: skip
-        exchange = guard.exchange(request, context, None, _cookie(environ))
+        exchange = Exchange(guard, request, context, None, _cookie(environ))
         if guard.inbound and guard.checks_inbound(request):
             refusal = check_wsgi_write(exchange, environ)
             if refusal is not None:

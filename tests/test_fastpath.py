@@ -24,6 +24,7 @@ from ids import ALICE, BOB, NUMERIC, RENEE, YAMADA
 
 from respguard import ASGIMiddleware, AuditEvent, Guard, HtmlAttribute, Identity, JsonKeys, OwnerHeader
 from respguard._context import RequestContext
+from respguard._exchange import Exchange
 from respguard._extractors import ABSENT, UNPROVEN, ScanError
 from respguard._headers import Headers
 from respguard._scan import RequestInfo, ResponseView
@@ -214,7 +215,7 @@ def decide(extractors: list[Any], requester: str | None, content_type: str, body
     guard = Guard(secret_key="fastpath-secret", extractors=extractors, bind_sessions=False, on_event=events.append)
     context = RequestContext()
     context.requester = Identity(requester) if requester is not None else None
-    exchange = guard.exchange(RequestInfo("GET", "/me", "http", {}, lambda: []), context)
+    exchange = Exchange(guard, RequestInfo("GET", "/me", "http", {}, lambda: []), context)
     action = exchange.start(200, [(b"content-type", content_type.encode())])
     if action.head is None:  # held: the body decides
         action = exchange.body(body, False)
