@@ -10,11 +10,11 @@ They find owners and failures; they never decide (that is :mod:`respguard._decid
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 
-from ._content import HTML, JSON, TEXT, BodyDecodeError, looks_like_json, sniff_media
+from ._content import HTML, JSON, TEXT, BodyDecodeError, bom_charset, looks_like_json, sniff_html_charset, sniff_media
 from ._events import EventKind
-from ._extractors import OWN, Extractor, JsonKeys, ScanError
+from ._extractors import OWN, Extractor, HtmlAttribute, JsonKeys, ScanError
 from ._identity import ID, Identity
 from ._plan import Planner
 from ._scan import ResponseView
@@ -45,35 +45,58 @@ class Found:
         self.personal = False
 
 
-def _own_value(requester: Identity | None, kind: str) -> str | None:
-    if requester is None:
-        return None
-    return requester.id if kind == ID else requester.value(kind)
+def _proof_charset(extractor: Extractor, body: bytes, declared: str | None, media: str) -> str | None:
+    """The charset a byte-search proof reads the body in, as the reader decodes it: a byte-order
+    mark first, then the declared charset; for HTML then ``<meta charset>``, else UTF-8."""
+    charset = (bom_charset(body) if body[:1] in _BOM_STARTS else None) or declared
+    if isinstance(extractor, HtmlAttribute):
+        return charset or (sniff_html_charset(body) if media == HTML else None) or "utf-8"
+    return charset
 
 
-def run_extractors(
+_BOM_STARTS = frozenset({b"\xef", b"\xff", b"\xfe"})  # the first bytes of UTF-8 and UTF-16 marks
+
+
+def scan_document(
     planner: Planner,
-    extractors: Sequence[Extractor],
-    view: ResponseView,
+    media: str,
+    body: bytes,
+    declared: str | None,
+    views: ViewFactory,
     requester: Identity | None,
     found: Found,
-    lenient: Sequence[Extractor] = (),
 ) -> Failure | None:
-    """Run each extractor on ``view``: its byte-search proof first where it has one, else the exact
-    scan. ``lenient`` ones (JSON read in an HTML or text body) give up quietly where the body
-    is not theirs to read."""
-    for extractor in (*extractors, *lenient):
+    """Read a whole (decoded) document of this media class with every extractor that reads it:
+    its byte-search proof first where it has one (``declared``: the Content-Type's charset),
+    else its exact scan.
+
+    JSON served as HTML or text is still JSON to a script: the JSON extractors read it too,
+    where it parses, and give up quietly where it does not.
+    """
+    extractors = planner.proofs[media]
+    if media in (HTML, TEXT) and looks_like_json(body):
+        own_type = planner.by_media[media]
+        lenient = tuple(pair for pair in planner.proofs[JSON] if pair[0] not in own_type)
+        extractors = (*extractors, *lenient)
+    else:
+        lenient = ()
+    view = None
+    for extractor, prover in extractors:
         try:
-            if planner.provable(extractor):
-                proof = extractor.only_own(view, _own_value(requester, extractor.kind))
+            if prover is not None:
+                kind = prover.kind
+                own = None if requester is None else requester.id if kind == ID else requester.value(kind)
+                proof = prover.prove(body, _proof_charset(prover, body, declared, media), own)
                 if proof:
                     if proof == OWN:
                         found.personal = True
                     continue
+            if view is None:
+                view = views(media, body)
             kind = extractor.kind
             found.owners.extend((kind, o) for o in extractor.owners(view))
         except ScanError as exc:
-            if extractor in lenient:
+            if lenient and (extractor, prover) in lenient:
                 continue  # not JSON to a script either: the body's own type was scanned
             return Failure(EventKind.SCAN_ERROR, f"{extractor.name}: {exc}", extractor.name)
         except BodyDecodeError as exc:
@@ -81,23 +104,6 @@ def run_extractors(
         except Exception as exc:
             return Failure(EventKind.SCAN_ERROR, f"{extractor.name} raised {type(exc).__name__}", extractor.name)
     return None
-
-
-def scan_document(
-    planner: Planner, media: str, body: bytes, views: ViewFactory, requester: Identity | None, found: Found
-) -> Failure | None:
-    """Read a whole (decoded) document of this media class with every extractor that reads it.
-
-    JSON served as HTML or text is still JSON to a script: the JSON extractors read it too,
-    where it parses.
-    """
-    extractors = planner.by_media[media]
-    lenient: tuple[Extractor, ...] = ()
-    if media in (HTML, TEXT) and looks_like_json(body):
-        lenient = tuple(e for e in planner.by_media[JSON] if e not in extractors)
-    if not extractors and not lenient:
-        return None
-    return run_extractors(planner, extractors, views(media, body), requester, found, lenient)
 
 
 class HeldDocument:

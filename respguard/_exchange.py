@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 
 from ._binding import Binding
 from ._bodies import Found, HeldDocument, RecordStream, Sniffer, scan_document, scan_record
-from ._cache import personal_headers
+from ._cache import PRIVATE, personal_headers
 from ._content import JSON, OTHER, TEXT_MEDIA, BodyDecodeError, DecodedTooLarge, decode_content, sniff_media
 from ._context import RequestContext
 from ._decide import Decision, decide, is_own
@@ -22,11 +22,11 @@ from ._events import Action as EventAction
 from ._extractors import header_owners
 from ._filter import filter_records
 from ._guard import Guard
-from ._headers import Headers, RawHeaders, cookie_header
+from ._headers import Headers, RawHeaders
 from ._identity import ID, Identity, RequesterLike, normalise
 from ._inbound import InboundError, InboundRequest
 from ._pii import PHONE
-from ._plan import ContentPlan, ResponsePlan, Strategy, plan_response
+from ._plan import ContentPlan, HeadFacts, ResponsePlan, Strategy, plan_response
 from ._redact import redact_path, safe_request_id
 from ._scan import RequestInfo, ResponseView
 from ._session import load_bindings, resolve_requester
@@ -39,6 +39,8 @@ _BODY_HEADERS = frozenset(
 )
 #: Blocks that keep the browser's binding: clearing it would let the next request re-bind wrongly.
 _KEEP_BINDING = frozenset({EventKind.SESSION_DRIFT, EventKind.CROSS_OWNER_WRITE})
+_PRIVATE = (b"cache-control", PRIVATE)
+_VARY_COOKIE = (b"vary", b"Cookie")
 
 
 class State:
@@ -59,6 +61,7 @@ TRANSITIONS: dict[tuple[str, str], frozenset[str]] = {
     (State.SNIFF, "body"): frozenset({State.SNIFF, State.PASS, State.DONE, State.DISCARD}),
     (State.HOLD, "body"): frozenset({State.HOLD, State.DONE, State.PASS, State.DISCARD}),
     (State.STREAM, "body"): frozenset({State.STREAM, State.DONE, State.PASS, State.DISCARD}),
+    (State.PASS, "body"): frozenset({State.PASS}),
     (State.HOLD, "unreadable"): frozenset({State.DISCARD}),
     (State.SNIFF, "unreadable"): frozenset({State.DISCARD}),
 }
@@ -103,6 +106,7 @@ class Exchange:
         "personal",
         "exempt",
         "plan",
+        "facts",
         "body_reader",
         "cookie",
     )
@@ -112,8 +116,8 @@ class Exchange:
         guard: Guard,
         request: RequestInfo,
         context: RequestContext,
-        fallback: Callable[[], RequesterLike] | None = None,
-        cookie: str | None | bool = False,
+        fallback: Callable[[RequestInfo], RequesterLike] | None = None,
+        cookie: str | None = None,
     ) -> None:
         self.guard = guard
         self.request = request
@@ -130,8 +134,9 @@ class Exchange:
         self.personal = False  # a proof saw the requester's own data
         self.exempt = False
         self.plan: ResponsePlan | None = None
+        self.facts: HeadFacts | None = None
         self.body_reader: HeldDocument | Sniffer | RecordStream | None = None
-        self.cookie = cookie  # the request's Cookie headers joined with "; " (False: not read yet)
+        self.cookie = cookie  # the request's Cookie headers joined with "; " (the adapter read them)
         context.exchange = self  # the write check reaches the decision through the context
 
     def _move(self, event: str, state: str) -> None:
@@ -147,6 +152,8 @@ class Exchange:
         guard = self.guard
         self.status = status
         self.headers = headers
+        planner = guard.planner
+        facts = self.facts = planner.read_head(headers)
         if guard.exempt_rules:
             try:
                 self.exempt = guard.is_exempt(self.request)
@@ -158,8 +165,6 @@ class Exchange:
             self.requester = resolve_requester(self.context, guard.requester, self.request, self.fallback)
         except Exception:
             return self._finish_head(self._violation(EventKind.SCAN_ERROR, "requester function raised", ()))
-        planner = guard.planner
-        facts = planner.read_head(headers)
         if guard.bind_sessions:
             drift = self._check_binding()
             if drift is not None:
@@ -174,8 +179,7 @@ class Exchange:
         plan = self.plan = plan_response(planner, self.request.method, status, facts)
         strategy = plan.strategy
         if strategy == Strategy.DOCUMENT or strategy == Strategy.LINES_DOCUMENT:
-            self.body_reader = HeldDocument(guard.max_body_bytes)
-            self._move("start", State.HOLD)
+            self._move("start", State.HOLD)  # the HeldDocument is made once a piece must wait
             return HOLD
         if strategy == Strategy.SNIFF:
             self.body_reader = Sniffer(guard.max_body_bytes)
@@ -212,7 +216,7 @@ class Exchange:
             return None
         if requester is None:
             return None
-        cookie = self._cookie()
+        cookie = self.cookie
         if cookie is not None:
             recalled = guard.bindings.recall(cookie, requester)
             if recalled is not None:
@@ -248,6 +252,10 @@ class Exchange:
         state = self.state
         if state == State.HOLD:
             reader = self.body_reader
+            if reader is None:
+                if not more and len(chunk) <= self.guard.max_body_bytes:
+                    return self._finish_document(chunk)  # the whole body in one piece: nothing to hold
+                reader = self.body_reader = HeldDocument(self.guard.max_body_bytes)
             assert isinstance(reader, HeldDocument)
             if not reader.add(chunk):
                 return self._release(self.oversize(), more)
@@ -312,7 +320,7 @@ class Exchange:
             return self._decide()
         found = Found()
         not_in_body = len(self.owners)  # header and declared owners, gathered at the start
-        failure = scan_document(guard.planner, media, decoded, self._views(content), self.requester, found)
+        failure = scan_document(guard.planner, media, decoded, content.charset, self._view, self.requester, found)
         if failure is not None:
             return self._violation(failure.kind, failure.reason, (), failure.extractor)
         self.personal = self.personal or found.personal
@@ -328,7 +336,7 @@ class Exchange:
     def _scan_lines(self, body: bytes, content: ContentPlan) -> Verdict:
         """JSON lines held whole (a finite response): every line read as one document."""
         planner = self.guard.planner
-        views = self._views(content)
+        views = self._view
         reader = JsonLinesReader(len(body) + 1)
         for record in [*reader.feed(body), *reader.end()]:
             found = Found()
@@ -375,7 +383,7 @@ class Exchange:
         plan = self.plan
         assert plan is not None and plan.content is not None
         found = Found()
-        failure = scan_record(self.guard.planner, record, plan.content.media, self._views(plan.content), found)
+        failure = scan_record(self.guard.planner, record, plan.content.media, self._view, found)
         if failure is not None:
             return self._record_violation(failure.kind, failure.reason, [])
         judged = self._judge_foreign(found.owners)
@@ -406,7 +414,7 @@ class Exchange:
         except Exception:
             return self.refuse(EventKind.SCAN_ERROR, "requester function raised")
         self.requester = requester
-        bindings = self._load_bindings(self._cookie())[0] if guard.bind_sessions else []
+        bindings = self._load_bindings(self.cookie)[0] if guard.bind_sessions else []
         codec = guard.codec
         self.named = list(owners)  # so events can redact every id the request named
         if requester is not None and any(not codec.matches(b, requester) for b in bindings):
@@ -462,9 +470,7 @@ class Exchange:
     def _bulk_check(self, body: bytes, media: str) -> Verdict | None:
         """Too many distinct people's e-mails/phones/cards in one response (incident 3)."""
         bulk = self.guard.bulk_pii
-        if bulk is None or media not in TEXT_MEDIA:
-            return None
-        if bulk.surely_under(body, media, self.request.path):
+        if bulk is None or media not in TEXT_MEDIA or bulk.surely_under(body, media, self.request.path):
             return None
         counts = bulk.over(body, media, self.request.path, self._own_pii)
         if not counts:
@@ -572,14 +578,19 @@ class Exchange:
     def _pass(self, reported: bool = False) -> Verdict:
         headers = self.headers
         guard = self.guard
-        strip = guard.strip_headers
-        if strip and any(k.lower() in strip for k, _ in headers):
+        facts = self.facts
+        if facts is not None and facts.owner_header:
+            strip = guard.strip_headers
             headers = [(k, v) for k, v in headers if k.lower() not in strip]
         if self.exempt:
             return Verdict(self.status, headers, None, False)
         if guard.cache_control and (self.personal or self.owners):
             # Report-only lets the response out, but never to a shared cache.
-            private = personal_headers(headers, self._cookie() is not None, rewrite_shared=reported)
+            cookie = self.cookie is not None
+            if facts is not None and not facts.cache_set:  # no policy of the app's to read
+                private: RawHeaders | None = [*headers, _PRIVATE, _VARY_COOKIE] if cookie else [*headers, _PRIVATE]
+            else:
+                private = personal_headers(headers, cookie, rewrite_shared=reported)
             if private is not None:
                 headers = private
             elif guard.on_shared_cache == "block":
@@ -604,24 +615,17 @@ class Exchange:
         )
 
     # ------------------------------------------------------------------ helpers
-    def _cookie(self) -> str | None:
-        """The request's Cookie headers, joined with ``"; "`` (``None`` if there is none), read once."""
-        cookie = self.cookie
-        if cookie is False:
-            cookie = self.cookie = cookie_header(self.request.headers.raw)
-        return cookie  # type: ignore[return-value]
-
     def _https(self) -> bool:
         return self.request.scheme in ("https", "wss")
 
-    def _views(self, content: ContentPlan) -> Callable[[str, bytes], ResponseView]:
-        headers = Headers(self.headers)
-        request, status, media_type = self.request, self.status, content.media_type
-
-        def view(media: str, body: bytes) -> ResponseView:
-            return ResponseView(request, status, headers, media, media_type, body)
-
-        return view
+    def _view(self, media: str, body: bytes) -> ResponseView:
+        """What extractors read: this response's body as ``media``."""
+        content = self.plan.content if self.plan is not None else None
+        if content is None:
+            return ResponseView(self.request, self.status, Headers(self.headers), media, "", body)
+        return ResponseView(
+            self.request, self.status, Headers(self.headers), media, content.media_type, body, content.charset
+        )
 
     def _event_ids(self, named: Sequence[tuple[str, str]]) -> set[str]:
         """Every id an event is about: the requester's, and each owner's."""

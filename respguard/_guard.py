@@ -178,6 +178,8 @@ class Guard:
             login_paths = tuple(login_paths)
         self._exempt_path = _path_rule(exempt_paths, "exempt_paths")
         self._login_path = _path_rule(login_paths, "login_paths")
+        #: ``is_login_path(path)``: do responses to this path re-bind the browser?
+        self.is_login_path = self._login_path
         self.bind_sessions = bind_sessions
         self.codec = BindingCodec(
             keys,
@@ -208,9 +210,6 @@ class Guard:
         if self._exempt_path(request.path):
             return True
         return self.exempt is not None and bool(self.exempt(request))
-
-    def is_login_path(self, path: str) -> bool:
-        return self._login_path(path)
 
     def checks_inbound(self, request: RequestInfo) -> bool:
         """Does this request get the inbound owner check before the app runs?"""

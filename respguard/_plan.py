@@ -33,7 +33,17 @@ class Strategy:
 class ContentPlan:
     """What one set of Content-Type values means to the guard, worked out once (:meth:`Planner.content`)."""
 
-    __slots__ = ("media", "media_type", "extractors", "charset", "scanned", "typed", "conflict", "json_in_text")
+    __slots__ = (
+        "media",
+        "media_type",
+        "extractors",
+        "charset",
+        "scanned",
+        "typed",
+        "conflict",
+        "json_in_text",
+        "plain_plans",
+    )
 
     def __init__(self, planner: Planner, values: Sequence[bytes]) -> None:
         first = values[0].decode("latin-1") if values else ""
@@ -51,6 +61,9 @@ class ContentPlan:
         )
         # HTML or text that opens like JSON is read by the JSON extractors too (scripts parse it).
         self.json_in_text = self.media in (HTML, TEXT) and bool(planner.by_media[JSON])
+        # plan_response()'s answers for a plain head (a body-bearing status but 206, no
+        # Content-Encoding), without and with a Content-Length: the common case, worked out once.
+        self.plain_plans: list[ResponsePlan] = []
 
 
 class ResponsePlan:
@@ -85,27 +98,47 @@ _OTHER, _CONTENT_TYPE, _ENCODING, _LENGTH, _OWNER, _CACHE = range(6)
 class Planner:
     """Plans responses for one guard: the extractors by media class, and the caches."""
 
-    __slots__ = ("by_media", "stream_extractors", "bulk", "sniffs", "strict_json", "_owner_names", "_names", "_plans")
+    __slots__ = (
+        "by_media",
+        "proofs",
+        "stream_extractors",
+        "bulk",
+        "sniffs",
+        "strict_json",
+        "_owner_names",
+        "_names",
+        "_plans",
+    )
 
     def __init__(self, extractors: Sequence[Extractor], bulk: bool, strict_json: bool) -> None:
         self.by_media: dict[str, tuple[Extractor, ...]] = {
             media: tuple(e for e in extractors if media in e.media) for media in (JSON, HTML, TEXT, OTHER)
+        }
+        self.strict_json = strict_json
+        # The same extractors, each paired with itself if it has a byte-search proof the scan
+        # may try first (else None).
+        self.proofs: dict[str, tuple[tuple[Extractor, JsonKeys | HtmlAttribute | None], ...]] = {
+            media: tuple((e, self.prover(e)) for e in found) for media, found in self.by_media.items()
         }
         # An event or a JSON line is read by the JSON extractors (its data) and the text ones (all of it).
         self.stream_extractors = tuple(dict.fromkeys(self.by_media[JSON] + self.by_media[TEXT]))
         self.bulk = bulk
         # A body without Content-Type is sniffed when something would scan JSON or HTML.
         self.sniffs = bool(self.by_media[JSON] or self.by_media[HTML] or bulk)
-        self.strict_json = strict_json
         self._owner_names = frozenset(e.raw_name for e in extractors if isinstance(e, OwnerHeader))
         self._names: dict[bytes, int] = {}  # header name as the app spelt it -> its meaning
         self._plans: dict[tuple[bytes, ...], ContentPlan] = {}
 
-    def provable(self, extractor: Extractor) -> bool:
-        """Has this extractor a byte-search proof the plan may use (speed only, never a decision)?"""
-        return (type(extractor) is JsonKeys and not self.strict_json) or type(extractor) is HtmlAttribute
+    def prover(self, extractor: Extractor) -> JsonKeys | HtmlAttribute | None:
+        """The extractor if it has a byte-search proof the scan may try first (speed only: a proof
+        only ever says "clean", and the exact scan decides whenever it can't). Only respguard's own
+        classes: a subclass may read owners differently from what the proof searches for."""
+        if type(extractor) is JsonKeys and not self.strict_json or type(extractor) is HtmlAttribute:
+            return extractor
+        return None
 
     def _meaning(self, key: bytes) -> int:
+        """What a header name (as the app spelt it) means, worked out once."""
         meaning = self._names.get(key)
         if meaning is None:
             name = key.lower()
@@ -128,8 +161,11 @@ class Planner:
     def read_head(self, headers: RawHeaders) -> HeadFacts:
         """One pass over the response headers: every name compared lower-case, repeats kept."""
         facts = HeadFacts()
+        names = self._names
         for key, value in headers:
-            meaning = self._meaning(key)
+            meaning = names.get(key)
+            if meaning is None:
+                meaning = self._meaning(key)
             if meaning:
                 if meaning == _CONTENT_TYPE:
                     facts.content_types.append(value)
@@ -156,11 +192,28 @@ class Planner:
 
 
 def plan_response(planner: Planner, method: str, status: int, facts: HeadFacts) -> ResponsePlan:
-    """The one decision of what happens to a response body, from its head."""
-    encodings = ", ".join(v.decode("latin-1") for v in facts.encodings) if facts.encodings else None
+    """The one decision of what happens to a response body, from its head (cached per
+    Content-Type for plain heads: the same answer, worked out once)."""
     if method == "HEAD" or status < 200 or status in NO_BODY_STATUSES:
-        return ResponsePlan(Strategy.NONE, None, encodings)
+        return ResponsePlan(Strategy.NONE, None, _encodings(facts))
     content = planner.content(facts.content_types)
+    if status != 206 and not facts.encodings:
+        plans = content.plain_plans
+        if not plans:
+            plans.extend(_plan_body(planner, status, content, None, length) for length in (False, True))
+        return plans[facts.length]
+    return _plan_body(planner, status, content, _encodings(facts), facts.length)
+
+
+def _encodings(facts: HeadFacts) -> str | None:
+    """Every Content-Encoding value, in order: repeated headers combine as one list, as clients decode them."""
+    return ", ".join(v.decode("latin-1") for v in facts.encodings) if facts.encodings else None
+
+
+def _plan_body(
+    planner: Planner, status: int, content: ContentPlan, encodings: str | None, length: bool
+) -> ResponsePlan:
+    """What happens to a body of this content, status (only 206 matters here) and framing."""
     if content.conflict:
         return ResponsePlan(Strategy.REFUSE, content, encodings, "conflicting Content-Type values")
     lines = content.media_type in JSON_LINES
@@ -171,7 +224,7 @@ def plan_response(planner: Planner, method: str, status: int, facts: HeadFacts) 
         # A range can cut an owner key in half; the client joins the ranges, respguard sees one.
         return ResponsePlan(Strategy.REFUSE, content, encodings, "partial content cannot be scanned")
     if streamed:
-        if lines and facts.length:
+        if lines and length:
             # JSON lines of a known length: a finite document, held whole, so one foreign line
             # blocks the whole response.
             return ResponsePlan(Strategy.LINES_DOCUMENT, content, encodings)

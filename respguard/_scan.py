@@ -12,13 +12,19 @@ from ._headers import Headers, RawHeaders
 class RequestInfo:
     """The request as respguard sees it, the same for ASGI and WSGI.
 
-    ``raw`` is the ASGI scope or the WSGI environ, for callables that need more.
+    ``raw`` is the ASGI scope or the WSGI environ, for callables that need more;
+    ``raw_headers(raw)`` reads its headers, when someone asks for them.
     """
 
     __slots__ = ("method", "path", "scheme", "raw", "_raw_headers", "_headers")
 
     def __init__(
-        self, method: str, path: str, scheme: str, raw: Mapping[str, Any], raw_headers: Callable[[], RawHeaders]
+        self,
+        method: str,
+        path: str,
+        scheme: str,
+        raw: Mapping[str, Any],
+        raw_headers: Callable[[Mapping[str, Any]], RawHeaders],
     ) -> None:
         self.method = method
         self.path = path
@@ -31,17 +37,31 @@ class RequestInfo:
     def headers(self) -> Headers:
         """The request headers (built on first use: most requests never need them)."""
         if self._headers is None:
-            self._headers = Headers(self._raw_headers())
+            self._headers = Headers(self._raw_headers(self.raw))
         return self._headers
 
     def __repr__(self) -> str:
         return f"RequestInfo({self.method} {self.path})"
 
 
+_BOM_STARTS = frozenset({b"\xef", b"\xff", b"\xfe"})  # the first bytes of UTF-8 and UTF-16 marks
+
+
 class ResponseView:
     """A response under scan: status, headers, media class and un-compressed body."""
 
-    __slots__ = ("request", "status", "headers", "media", "media_type", "_charset", "body", "_text", "_html_charset")
+    __slots__ = (
+        "request",
+        "status",
+        "headers",
+        "media",
+        "media_type",
+        "_declared",
+        "_charset",
+        "body",
+        "_text",
+        "_html_charset",
+    )
 
     def __init__(
         self,
@@ -51,12 +71,15 @@ class ResponseView:
         media: str,
         media_type: str,
         body: bytes,
+        declared_charset: str | None | bool = False,
     ) -> None:
         self.request = request
         self.status = status
         self.headers = headers
         self.media = media
         self.media_type = media_type
+        # The Content-Type's charset, if the caller read it already (False: read it when asked).
+        self._declared = declared_charset
         self._charset: str | None | bool = False  # False: not worked out yet
         self.body = body
         self._text: str | None = None
@@ -67,7 +90,12 @@ class ResponseView:
         """The declared charset; a byte-order mark wins over it, as in browsers (WHATWG "decode")."""
         charset = self._charset
         if charset is False:
-            charset = self._charset = bom_charset(self.body) or declared_charset(self.headers.get("content-type"))
+            declared = self._declared
+            if declared is False:
+                declared = declared_charset(self.headers.get("content-type"))
+            body = self.body
+            bom = bom_charset(body) if body[:1] in _BOM_STARTS else None
+            charset = self._charset = bom or declared
         return charset  # type: ignore[return-value]
 
     def html_charset(self) -> str:

@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable
 
 from ._binding import Binding, BindingCodec, BindingRejected
-from ._context import RequestContext
+from ._context import UNSET, RequestContext
 from ._headers import cookie_values
 from ._identity import Identity, RequesterLike, as_identity
 from ._scan import RequestInfo
@@ -23,17 +23,18 @@ def resolve_requester(
     context: RequestContext,
     function: RequesterFunction | None,
     request: RequestInfo,
-    fallback: Callable[[], RequesterLike] | None,
+    fallback: Callable[[RequestInfo], RequesterLike] | None,
 ) -> Identity | None:
     """The first source that answers: ``set_requester``, the ``requester=`` option, the adapter's
     fallback (``scope["user"]``). A ``requester=`` answer is kept, so it is called once a request."""
-    if context.requester_set:
-        return context.requester
+    requester = context.requester
+    if requester is not UNSET:
+        return requester
     if function is not None:
         context.requester = as_identity(function(request))
         return context.requester
     if fallback is not None:
-        return as_identity(fallback())
+        return as_identity(fallback(request))
     return None
 
 

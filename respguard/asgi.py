@@ -11,13 +11,13 @@ No decision lives here: the exchange says what to send, this module sends it.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from typing import Any
 
 from ._context import ASGI_KEY, RequestContext
 from ._exchange import Action, Exchange, State
 from ._guard import Guard
-from ._headers import COOKIE_NAMES, cookie_header
+from ._headers import COOKIE_NAMES, RawHeaders, cookie_header
 from ._identity import RequesterLike
 from ._scan import RequestInfo
 from ._write import check_asgi_write
@@ -31,7 +31,7 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 _ODD_COOKIE_NAMES = COOKIE_NAMES - {b"cookie"}
 
 
-def scope_user(scope: Scope) -> RequesterLike:
+def scope_user(scope: Mapping[str, Any]) -> RequesterLike:
     """The requester Starlette's ``AuthenticationMiddleware`` put in ``scope["user"]``."""
     user = scope.get("user")
     if user is None or not getattr(user, "is_authenticated", False):
@@ -40,6 +40,16 @@ def scope_user(scope: Scope) -> RequesterLike:
     if isinstance(identity, (str, int)) and not isinstance(identity, bool) and identity != "":
         return identity
     return None
+
+
+def _user_of(request: RequestInfo) -> RequesterLike:
+    """:func:`scope_user` of the request's scope: the exchange's last source of the requester."""
+    return scope_user(request.raw)
+
+
+def _scope_headers(scope: Any) -> RawHeaders:
+    headers: RawHeaders = scope.get("headers", [])
+    return headers
 
 
 def _scope_cookie(headers: Any) -> str | None:
@@ -72,11 +82,11 @@ class ASGIMiddleware:
         context = RequestContext()
         scope[ASGI_KEY] = context
         guard = self.guard
+        headers = scope.get("headers", ())
         request = RequestInfo(
-            scope.get("method", "GET"), scope.get("path", ""), scope.get("scheme", "http"), scope,
-            lambda: scope.get("headers", []),
-        )  # fmt: skip
-        exchange = Exchange(guard, request, context, lambda: scope_user(scope), _scope_cookie(scope.get("headers", ())))
+            scope.get("method", "GET"), scope.get("path", ""), scope.get("scheme", "http"), scope, _scope_headers
+        )
+        exchange = Exchange(guard, request, context, _user_of, _scope_cookie(headers))
         if guard.inbound and guard.checks_inbound(request):
             replay = await check_asgi_write(exchange, scope, receive, send)
             if replay is None:
@@ -109,21 +119,25 @@ class _Responder:
             if type(headers) is not list:  # any iterable: read it once, here
                 headers = list(headers)
             self.start = message
-            await self._carry_out(exchange.start(message["status"], headers))
+            action = exchange.start(message["status"], headers)
         elif state == State.START:
             await self.send(message)  # before the start: nothing of the body yet
+            return
         elif kind == "http.response.body":
-            await self._carry_out(exchange.body(message.get("body", b""), message.get("more_body", False)))
+            action = exchange.body(message.get("body", b""), message.get("more_body", False))
         elif state == State.STREAM:
             return  # anything else on a stream (a file, trailers) can't be read record by record
         elif kind == "http.response.pathsend":
             await self._pathsend(message)
+            return
         else:
             # Held start, body undecided: a message respguard can't read (zerocopysend...) may
             # carry the body, and sending it now would also put it before the start.
-            await self._carry_out(exchange.unreadable("response message respguard cannot scan"))
+            action = exchange.unreadable("response message respguard cannot scan")
+        await self._carry_out(action)
 
     async def _carry_out(self, action: Action) -> None:
+        """Send what the exchange said: its head (the app's start, amended, or the block page), then its body."""
         head = action.head
         if head is not None:
             start = self.start

@@ -13,14 +13,14 @@ keeps iterating until ``start_response`` was really called (as Werkzeug's
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from types import TracebackType
 from typing import Any
 
 from ._context import WSGI_KEY, RequestContext
 from ._exchange import Action, Exchange, State
 from ._guard import Guard
-from ._headers import RawHeaders
+from ._headers import RawHeaders, cookie_header
 from ._scan import RequestInfo
 from ._verdict import Verdict
 from ._write import check_wsgi_write
@@ -39,7 +39,7 @@ _ODD_COOKIE_KEYS = frozenset(
 )
 
 
-def environ_headers(environ: WSGIEnviron) -> RawHeaders:
+def environ_headers(environ: Mapping[str, Any]) -> RawHeaders:
     """The request headers of a WSGI environ, as a raw header list."""
     headers: RawHeaders = []
     for key, value in environ.items():
@@ -123,10 +123,10 @@ class _Closing:
                 self._close()
 
 
-def _cookie(environ: WSGIEnviron) -> str | None | bool:
-    """The Cookie header as ``environ_headers()`` gives it; ``False``: let the exchange read the headers."""
+def _cookie(environ: WSGIEnviron) -> str | None:
+    """The Cookie header as ``environ_headers()`` gives it (read without a loop in the common case)."""
     if not _ODD_COOKIE_KEYS.isdisjoint(environ):
-        return False  # environ_headers() decides which comes first
+        return cookie_header(environ_headers(environ))  # environ_headers() decides which comes first
     cookie = environ.get("HTTP_COOKIE")
     if cookie is None or (type(cookie) is str and cookie.isascii()):
         return cookie
@@ -159,9 +159,8 @@ class WSGIMiddleware:
                 pass
         guard = self.guard
         request = RequestInfo(
-            environ.get("REQUEST_METHOD", "GET"), path, environ.get("wsgi.url_scheme", "http"), environ,
-            lambda: environ_headers(environ),
-        )  # fmt: skip
+            environ.get("REQUEST_METHOD", "GET"), path, environ.get("wsgi.url_scheme", "http"), environ, environ_headers
+        )
         exchange = Exchange(guard, request, context, None, _cookie(environ))
         if guard.inbound and guard.checks_inbound(request):
             refusal = check_wsgi_write(exchange, environ)

@@ -45,7 +45,7 @@ HTML_CT = (("Content-Type", "text/html; charset=utf-8"),)
 def view(body: bytes, content_type: str = "application/json", **headers: str) -> ResponseView:
     raw = [(b"content-type", content_type.encode())]
     raw += [(k.replace("_", "-").encode(), v.encode()) for k, v in headers.items()]
-    request = RequestInfo("GET", "/", "http", {}, lambda: [])
+    request = RequestInfo("GET", "/", "http", {}, lambda raw: [])
     media, media_type = media_class(content_type)
     return ResponseView(request, 200, Headers(raw), media, media_type, body)
 

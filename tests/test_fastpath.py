@@ -36,7 +36,7 @@ REQUESTERS = [ALICE, NUMERIC, YAMADA, RENEE, None]
 
 
 def view(body: bytes, content_type: str) -> ResponseView:
-    request = RequestInfo("GET", "/me", "http", {}, lambda: [])
+    request = RequestInfo("GET", "/me", "http", {}, lambda raw: [])
     headers = Headers([(b"content-type", content_type.encode("latin-1"))])
     media = "json" if "json" in content_type else "html"
     return ResponseView(request, 200, headers, media, content_type.split(";")[0], body)
@@ -215,7 +215,7 @@ def decide(extractors: list[Any], requester: str | None, content_type: str, body
     guard = Guard(secret_key="fastpath-secret", extractors=extractors, bind_sessions=False, on_event=events.append)
     context = RequestContext()
     context.requester = Identity(requester) if requester is not None else None
-    exchange = Exchange(guard, RequestInfo("GET", "/me", "http", {}, lambda: []), context)
+    exchange = Exchange(guard, RequestInfo("GET", "/me", "http", {}, lambda raw: []), context)
     action = exchange.start(200, [(b"content-type", content_type.encode())])
     if action.head is None:  # held: the body decides
         action = exchange.body(body, False)

@@ -155,7 +155,7 @@ def exact_foreign(body: bytes, headers: list[tuple[bytes, bytes]], own: str) -> 
     media, media_type = media_class(raw.get("content-type"))
     try:
         decoded = decode_content(body, raw.get("content-encoding"), 1 << 24)
-        request = RequestInfo("GET", "/", "http", {}, lambda: [])
+        request = RequestInfo("GET", "/", "http", {}, lambda raw: [])
         view = ResponseView(request, 200, raw, media, media_type, decoded)
         found: set[str] = set()
         for extractor in EXTRACTORS:
