@@ -72,7 +72,8 @@ def decide(
         return ALLOW
     if policy is not None:
         try:
-            allowed = all(policy(requester, Owner(kind, text), request) for kind, text in foreign)
+            # Only ``True`` allows: a truthy answer by mistake ("no", 1, a response object) must not.
+            allowed = all(policy(requester, Owner(kind, text), request) is True for kind, text in foreign)
         except Exception:
             return Decision(EventKind.SCAN_ERROR, "policy raised", foreign)
         if allowed:

@@ -1,0 +1,95 @@
+"""One plan per response head: the strategy each head gets, exactly."""
+
+from __future__ import annotations
+
+import pytest
+
+from respguard import BulkPII, CustomExtractor, HtmlAttribute, JsonKeys, OwnerHeader
+from respguard._plan import Planner, Strategy, plan_response
+
+H = list[tuple[bytes, bytes]]
+JSON: H = [(b"content-type", b"application/json")]
+SSE: H = [(b"content-type", b"text/event-stream")]
+NDJSON: H = [(b"content-type", b"application/x-ndjson")]
+GZIP: H = [(b"content-encoding", b"gzip")]
+LENGTH: H = [(b"content-length", b"10")]
+
+
+def planner(bulk: bool = True, extractors: list[object] | None = None) -> Planner:
+    found = extractors if extractors is not None else [JsonKeys("user_id"), HtmlAttribute(), OwnerHeader()]
+    return Planner(found, bulk, strict_json=False)  # type: ignore[arg-type]
+
+
+def strategy(method: str, status: int, headers: H, plan: Planner | None = None) -> tuple[str, str]:
+    p = plan or planner()
+    result = plan_response(p, method, status, p.read_head(headers))
+    return result.strategy, result.reason
+
+
+@pytest.mark.parametrize(
+    ("method", "status", "headers", "expected"),
+    [
+        ("GET", 200, JSON, (Strategy.DOCUMENT, "")),
+        ("GET", 200, [(b"Content-Type", b"TEXT/HTML; charset=utf-8")], (Strategy.DOCUMENT, "")),
+        ("GET", 200, [(b"content-type", b"text/plain")], (Strategy.DOCUMENT, "")),  # the bulk check reads text
+        ("GET", 200, [(b"content-type", b"image/png")], (Strategy.PASS, "")),
+        ("HEAD", 200, JSON, (Strategy.NONE, "")),
+        ("GET", 204, [], (Strategy.NONE, "")),
+        ("GET", 205, [], (Strategy.NONE, "")),
+        ("GET", 304, JSON, (Strategy.NONE, "")),
+        ("GET", 101, [], (Strategy.NONE, "")),
+        ("GET", 206, JSON, (Strategy.REFUSE, "partial content cannot be scanned")),
+        ("GET", 206, [], (Strategy.REFUSE, "partial content cannot be scanned")),
+        ("GET", 206, SSE, (Strategy.REFUSE, "partial content cannot be scanned")),
+        ("GET", 206, [(b"content-type", b"image/png")], (Strategy.PASS, "")),
+        ("GET", 200, [(b"content-type", b"text/plain"), *JSON], (Strategy.REFUSE, "conflicting Content-Type values")),
+        ("GET", 200, [(b"content-type", b"text/html, application/json")], (Strategy.REFUSE,
+         "conflicting Content-Type values")),
+        ("GET", 200, SSE, (Strategy.EVENTS, "")),
+        ("GET", 200, SSE + GZIP, (Strategy.REFUSE, "compressed event stream")),
+        ("GET", 200, NDJSON, (Strategy.LINES, "")),
+        ("GET", 200, NDJSON + GZIP, (Strategy.REFUSE, "compressed JSON lines stream")),
+        ("GET", 200, NDJSON + LENGTH, (Strategy.LINES_DOCUMENT, "")),
+        ("GET", 200, NDJSON + LENGTH + GZIP, (Strategy.LINES_DOCUMENT, "")),
+        ("GET", 200, JSON + GZIP, (Strategy.DOCUMENT, "")),
+        ("GET", 200, [], (Strategy.SNIFF, "")),
+        ("GET", 200, [(b"content-type", b"bogus")], (Strategy.SNIFF, "")),
+        ("GET", 200, [(b"content-type", b"*/*")], (Strategy.SNIFF, "")),
+    ],
+)  # fmt: skip
+def test_each_head_gets_its_strategy(method: str, status: int, headers: H, expected: tuple[str, str]) -> None:
+    assert strategy(method, status, headers) == expected
+
+
+def test_the_plan_follows_what_reads_the_body() -> None:
+    headers_only = planner(bulk=False, extractors=[OwnerHeader()])
+    assert strategy("GET", 200, JSON, headers_only) == (Strategy.PASS, "")  # nothing reads a body
+    assert strategy("GET", 200, [], headers_only) == (Strategy.PASS, "")  # nothing to sniff for
+    assert strategy("GET", 200, SSE, headers_only) == (Strategy.PASS, "")
+    assert strategy("GET", 206, JSON, headers_only) == (Strategy.PASS, "")  # a range nobody reads
+    no_bulk = planner(bulk=False)
+    assert strategy("GET", 200, [(b"content-type", b"text/plain")], no_bulk) == (Strategy.PASS, "")
+    binary = planner(bulk=False, extractors=[CustomExtractor(lambda b, h, v: [], media=("other",))])
+    assert strategy("GET", 200, [(b"content-type", b"application/pdf")], binary) == (Strategy.DOCUMENT, "")
+    assert BulkPII  # the default guard has the bulk check on (tests above)
+
+
+def test_head_facts_read_every_spelling_and_repeat() -> None:
+    p = planner()
+    facts = p.read_head(
+        [(b"Content-Type", b"a/b"), (b"CONTENT-ENCODING", b"br"), (b"content-encoding", b"gzip"),
+         (b"X-Data-Owner", b"bob"), (b"Vary", b"Accept"), (b"Content-Length", b"3")]
+    )  # fmt: skip
+    assert facts.content_types == [b"a/b"]
+    assert facts.encodings == [b"br", b"gzip"]
+    assert (facts.owner_header, facts.cache_set, facts.length) == (True, True, True)
+    assert plan_response(p, "GET", 200, facts).encodings == "br, gzip"
+
+
+def test_plain_plans_are_cached_and_equal_to_a_fresh_answer() -> None:
+    p = planner()
+    first = plan_response(p, "GET", 200, p.read_head(JSON))
+    again = plan_response(p, "GET", 201, p.read_head(JSON))
+    assert first is again  # the same answer, worked out once
+    fresh = planner()
+    assert plan_response(fresh, "GET", 206, fresh.read_head(JSON)).strategy == Strategy.REFUSE
