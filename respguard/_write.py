@@ -485,12 +485,6 @@ async def check_asgi_write(
             chunk = message.get("body", b"")
             chunks.append(chunk)
             size += len(chunk)
-            if size > guard.max_body_bytes:
-                verdict = exchange.inbound_oversize()
-                if verdict is None:
-                    return _replay(read, receive)
-                refused = True
-                break
             if sniffing and chunk:
                 opens = opens_like_json(chunk)
                 if opens is False:
@@ -498,6 +492,12 @@ async def check_asgi_write(
                     break
                 if opens:
                     sniffing = False
+            if size > guard.max_body_bytes:
+                verdict = exchange.inbound_oversize()
+                if verdict is None:
+                    return _replay(read, receive)
+                refused = True
+                break
             if not message.get("more_body", False):
                 break
     if not refused:
