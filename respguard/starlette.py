@@ -143,7 +143,9 @@ async def _write_verdict(request: Request) -> Verdict | None:
     files: list[str] = []
     document: object = NO_JSON
     if body_was_read(scope):
-        body = await request.body()  # cached: the endpoint (and FastAPI) read it again
+        # Starlette caches what it parsed on the request, so the endpoint reads it again. A form
+        # is parsed from the stream (FastAPI may have done so already): the middleware's parse
+        # covers JSON in a form body.
         media = request.headers.get("content-type", "").split(";", 1)[0].strip(" \t").lower()
         if media in _FORM_TYPES:
             parsed = await request.form()
@@ -152,7 +154,7 @@ async def _write_verdict(request: Request) -> Verdict | None:
                     form.append((key, value))
                 else:
                     files.append(key)
-        if body.strip():
+        elif (await request.body()).strip():
             try:
                 document = await request.json()
             except (ValueError, RecursionError):
