@@ -608,3 +608,36 @@ def test_anonymous_multipart_of_128_kib_is_parsed_in_one_pass(kind: str, monkeyp
     assert_block(status, headers, out, clears_binding=False)
     assert kinds(events) == [("cross_owner_write", "blocked")]
     assert events[0].reason == _write.AMBIGUOUS_NAME  # 2600 Content-Disposition headers in one part
+
+
+def test_the_core_imports_no_parser_and_asgi_forms_need_only_python_multipart() -> None:
+    import subprocess
+    import sys
+
+    script = """
+import asyncio, sys
+for blocked in ("werkzeug", "starlette", "flask", "fastapi"):
+    sys.modules[blocked] = None  # not installed
+import respguard
+assert not [m for m in sys.modules if m.startswith(("python_multipart", "multipart"))], "imported at core import"
+from respguard import ASGIMiddleware, FormOwner, JsonKeys
+
+async def app(scope, receive, send):
+    raise AssertionError("the handler ran")
+
+body = b'--XyZ\\r\\nContent-Disposition: form-data; name=customer_id\\r\\n\\r\\nbob-9c2e\\r\\n--XyZ--\\r\\n'
+guard = ASGIMiddleware(app, secret_key="s", extractors=[JsonKeys("customer_id")], inbound=[FormOwner("customer_id")])
+scope = {"type": "http", "method": "POST", "path": "/", "scheme": "http", "query_string": b"",
+         "headers": [(b"content-type", b"multipart/form-data; boundary=XyZ")]}
+sent = []
+async def receive():
+    return {"type": "http.request", "body": body, "more_body": False}
+async def send(message):
+    sent.append(message)
+asyncio.run(guard(scope, receive, send))
+assert sent[0]["status"] == 403, sent
+assert "python_multipart" in sys.modules
+print("ok")
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert (done.returncode, done.stdout.strip()) == (0, "ok"), done.stderr[-2000:]
