@@ -70,12 +70,15 @@ class WriteCheck:
     (and is replayed), so the in-app check may read the framework's parse of it cheaply.
     """
 
-    __slots__ = ("owners", "body_read", "checked")
+    __slots__ = ("owners", "body_read", "checked", "decided", "requester")
 
     def __init__(self, owners: list[tuple[str, str]], body_read: bool) -> None:
         self.owners = owners
         self.body_read = body_read
         self.checked = False
+        #: the middleware decided already (it knew a requester): the app re-decides only on news
+        self.decided = False
+        self.requester: object = None  # whom the middleware decided for
 
 
 # ------------------------------------------------------------------ what to read
@@ -405,9 +408,14 @@ def decide_before_app(
     except InboundError as exc:
         return exchange.refuse(EventKind.SCAN_ERROR, str(exc))
     if holder.get(WRITE_CHECK_KEY) == "app":
-        holder[WRITE_KEY] = WriteCheck(owners, body_read)
+        pending = WriteCheck(owners, body_read)
+        holder[WRITE_KEY] = pending
         if not _requester_known_before_app(exchange, holder):
             return None  # the app's own login decides (check_named)
+        verdict = exchange.check_write(owners)
+        pending.decided = True
+        pending.requester = getattr(exchange, "requester", None)
+        return verdict
     return exchange.check_write(owners)
 
 
@@ -420,11 +428,22 @@ def check_named(exchange: Exchange, holder: MutableMapping[str, Any], named: Cal
         pending.checked = True
         owners.extend(pending.owners)
     try:
-        owners.extend(_owners(exchange.guard, named()))
+        found = _owners(exchange.guard, named())
     except Ambiguous as exc:
         return exchange.refuse(EventKind.CROSS_OWNER_WRITE, str(exc))
     except InboundError as exc:
         return exchange.refuse(EventKind.SCAN_ERROR, str(exc))
+    context = exchange.context
+    if (
+        isinstance(pending, WriteCheck)
+        and pending.decided
+        and (not context.requester_set or (pending.requester is not None and context.requester == pending.requester))
+    ):
+        known = set(owners)
+        found = [owner for owner in found if owner not in known]
+        if not found:
+            return None  # decided before the app, for the same requester on the same owners
+    owners.extend(found)
     return exchange.check_write(owners)
 
 

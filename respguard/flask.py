@@ -126,6 +126,9 @@ def _write_refusal() -> Response | None:
     verdict = check_named(exchange, environ, lambda: _flask_named(exchange.guard))
     if verdict is None:
         return None
+    # The block page is the whole response, and nobody's page: the response check that
+    # follows must not judge it again as the requester's (no second event, no binding cookie).
+    context.requester = None
     headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in verdict.headers]
     return Response(verdict.body or b"", status=verdict.status, headers=headers)
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from conftest import assert_block
 from fastapi import Depends, FastAPI, Form, Header, HTTPException
 from flask import Blueprint, Flask, request
 from flask_login import LoginManager, UserMixin
@@ -54,13 +55,9 @@ def rules() -> list[Any]:
 
 
 def assert_refused(status: int, headers: list[tuple[str, str]], body: bytes) -> None:
-    """The block page: exact status and body, no-store; no cookie but respguard's own binding."""
+    """The block page, exactly: status, body, headers; the binding cookie is kept (no Set-Cookie)."""
     assert (status, body) == (403, BLOCK)
-    lower = [(k.lower(), v) for k, v in headers]
-    assert ("content-type", "text/plain; charset=utf-8") in lower
-    assert ("cache-control", "no-store") in lower
-    assert ("content-length", str(len(BLOCK))) in lower
-    assert all(v.startswith("respguard_bind=") for k, v in lower if k == "set-cookie")
+    assert_block(status, headers, body, clears_binding=False)
 
 
 def flask_headers(response: Any) -> list[tuple[str, str]]:
@@ -418,3 +415,28 @@ def test_helpers_without_any_middleware_are_no_ops() -> None:
         unbind(holder)
         add_owner(holder, BOB)
     assert holder is not None
+
+
+def test_flask_report_mode_reports_a_foreign_write_once_and_lets_it_run() -> None:
+    # requester= knows the user before the app: the middleware decides, the app does not repeat it.
+    events: list[AuditEvent] = []
+    app, writes = flask_shop(events, "hook", mode="report", requester=lambda info: info.headers.get("x-user"))
+    with app.test_client() as client:
+        response = client.post(f"/api/customers/{BOB}/card", headers={"X-User": ALICE})
+    assert (response.status_code, response.data) == (200, b"written")
+    assert writes == [("path", BOB)]
+    assert [(e.kind.value, e.action.value) for e in events] == [("cross_owner_write", "reported")]
+
+
+def test_flask_the_apps_own_login_wins_over_requester() -> None:
+    # requester= says Alice (allowed before the app); the app's login says Bob: the app's requester
+    # decides in the app, and differs from the binding the browser got as Alice.
+    events: list[AuditEvent] = []
+    app, writes = flask_shop(events, "flask_login", requester=lambda info: ALICE)
+    with app.test_client() as client:
+        assert client.post(f"/api/customers/{ALICE}/card", headers={"X-User": ALICE}).status_code == 200
+        events.clear()
+        response = client.post(f"/api/customers/{ALICE}/card", headers={"X-User": BOB})
+    assert writes == [("path", ALICE)]
+    assert_refused(response.status_code, flask_headers(response), response.data)
+    assert [(e.kind.value, e.action.value) for e in events] == [("session_drift", "blocked")]
