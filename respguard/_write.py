@@ -88,10 +88,47 @@ def _media(content_type: str) -> str:
     return content_type.split(";", 1)[0].strip(" \t").lower()
 
 
+class _Rules:
+    """What a guard's inbound rules read, worked out once per rule list."""
+
+    __slots__ = ("forms", "keys", "decoder")
+
+    def __init__(self, rules: tuple[Any, ...]) -> None:
+        self.forms = any(isinstance(rule, FormOwner) for rule in rules)
+        keys: set[str] = set()
+        for rule in rules:
+            if isinstance(rule, JsonBodyOwner):
+                keys.update(rule.names)
+        self.keys = frozenset(keys)
+        owner_keys = self.keys
+
+        def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
+            document = dict(items)
+            if len(document) != len(items) and any(sum(1 for k, _ in items if k == key) > 1 for key in owner_keys):
+                raise Ambiguous("owner field repeated")
+            return document
+
+        self.decoder = json.JSONDecoder(object_pairs_hook=pairs)
+
+
+_RULES: dict[tuple[Any, ...], _Rules] = {}
+
+
+def rules_of(guard: Guard) -> _Rules:
+    rules = guard.inbound
+    found = _RULES.get(rules)
+    if found is None:
+        if len(_RULES) >= 64:
+            _RULES.clear()
+        found = _RULES[rules] = _Rules(rules)
+    return found
+
+
 def body_plan(guard: Guard, content_type: str | None) -> int:
     """How the write check reads this body: not at all, as a form, as JSON, or sniffed for JSON."""
-    forms = any(isinstance(rule, FormOwner) for rule in guard.inbound)
-    keys = any(isinstance(rule, JsonBodyOwner) for rule in guard.inbound)
+    info = rules_of(guard)
+    forms = info.forms
+    keys = bool(info.keys)
     media = _media(content_type or "")
     if media in ("multipart/form-data", "application/x-www-form-urlencoded"):
         if forms:
@@ -113,31 +150,22 @@ def opens_like_json(data: bytes) -> bool | None:
 
 
 def json_keys(guard: Guard) -> frozenset[str]:
-    keys: set[str] = set()
-    for rule in guard.inbound:
-        if isinstance(rule, JsonBodyOwner):
-            keys.update(rule.names)
-    return frozenset(keys)
+    return rules_of(guard).keys
 
 
-def json_document(body: bytes, keys: frozenset[str], strict: bool) -> object:
+def json_document(body: bytes, keys: frozenset[str] | Guard, strict: bool) -> object:
     """``json.loads(body)`` as Flask and Starlette call it (bytes: UTF-8/16/32 detected).
 
     A blank body is no document. A body that does not parse raises :class:`InboundError`
-    when ``strict`` (a JSON type), else is no document. An owner key given twice in one
-    object is :class:`Ambiguous` (parsers keep the first or the last).
+    when ``strict`` (a JSON type), else is no document. An owner key (of ``keys``, or of a
+    guard's rules) given twice in one object is :class:`Ambiguous` (parsers keep the first or
+    the last).
     """
     if not body.strip():
         return NO_JSON
-
-    def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
-        document = dict(items)
-        if len(document) != len(items) and any(sum(1 for k, _ in items if k == key) > 1 for key in keys):
-            raise Ambiguous("owner field repeated")
-        return document
-
+    decoder = _Rules((JsonBodyOwner(*keys),)).decoder if isinstance(keys, frozenset) else rules_of(keys).decoder
     try:
-        return json.loads(body, object_pairs_hook=pairs)
+        return decoder.decode(body.decode(json.detect_encoding(body), "surrogatepass"))  # json.loads(bytes)
     except Ambiguous:
         raise
     except (ValueError, RecursionError) as exc:
@@ -372,8 +400,8 @@ def _named(
     if body is not None and content_type is not None and plan == _FORM:
         fields, names = (parse_form_werkzeug if wsgi else parse_form_python_multipart)(content_type, body)
         form, files = fields, names
-    if body is not None and any(isinstance(rule, JsonBodyOwner) for rule in guard.inbound):
-        document = json_document(body, json_keys(guard), strict=plan == _JSON)
+    if body is not None and rules_of(guard).keys:
+        document = json_document(body, guard, strict=plan == _JSON)
     return Named(path, query=query, form=form, files=files, json=document)
 
 
