@@ -52,6 +52,7 @@ MALFORMED_FORM = "malformed form body"
 NO_FORM_PARSER = "no form parser installed"
 REPEATED_TYPE = "repeated Content-Type on a write"
 AMBIGUOUS_NAME = "ambiguous multipart field name"
+UNREADABLE = "write could not be read"
 
 _FORM = 1
 _JSON = 2  # a JSON type, or no type: FastAPI and Starlette parse it as JSON
@@ -435,6 +436,8 @@ def decide_before_app(
         return exchange.refuse(EventKind.CROSS_OWNER_WRITE, str(exc))
     except InboundError as exc:
         return exchange.refuse(EventKind.SCAN_ERROR, str(exc))
+    except Exception:  # a parser failed in a way it does not document: fail closed
+        return exchange.refuse(EventKind.SCAN_ERROR, UNREADABLE)
     if holder.get(WRITE_CHECK_KEY) == "app":
         pending = WriteCheck(owners, body_read)
         holder[WRITE_KEY] = pending
@@ -461,6 +464,8 @@ def check_named(exchange: Exchange, holder: MutableMapping[str, Any], named: Cal
         return exchange.refuse(EventKind.CROSS_OWNER_WRITE, str(exc))
     except InboundError as exc:
         return exchange.refuse(EventKind.SCAN_ERROR, str(exc))
+    except Exception:
+        return exchange.refuse(EventKind.SCAN_ERROR, UNREADABLE)
     context = exchange.context
     if (
         isinstance(pending, WriteCheck)
@@ -482,9 +487,9 @@ def body_was_read(holder: MutableMapping[str, Any]) -> bool:
 
 
 def unchecked_write(holder: MutableMapping[str, Any]) -> bool:
-    """A write left to the app whose in-app check never ran."""
+    """A write left to the app (the middleware did not decide it) whose in-app check never ran."""
     pending = holder.get(WRITE_KEY)
-    return isinstance(pending, WriteCheck) and not pending.checked
+    return isinstance(pending, WriteCheck) and not pending.checked and not pending.decided
 
 
 def path_rules(guard: Guard) -> bool:

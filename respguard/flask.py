@@ -78,7 +78,8 @@ class RespGuard:
             app.wsgi_app = _InAppWrites(middleware)  # type: ignore[method-assign]
             # Flask has no hook between its before_request functions and the view: the check
             # wraps the dispatch, so it runs after every one of them, however late registered.
-            app.dispatch_request = _CheckedDispatch(app.dispatch_request)  # type: ignore[method-assign]
+            if not isinstance(app.dispatch_request, _CheckedDispatch):
+                app.dispatch_request = _CheckedDispatch(app.dispatch_request)  # type: ignore[method-assign]
         else:
             app.wsgi_app = middleware  # type: ignore[method-assign]
         app.after_request(_publish_requester)

@@ -440,3 +440,43 @@ def test_flask_the_apps_own_login_wins_over_requester() -> None:
     assert writes == [("path", ALICE)]
     assert_refused(response.status_code, flask_headers(response), response.data)
     assert [(e.kind.value, e.action.value) for e in events] == [("session_drift", "blocked")]
+
+
+def test_fastapi_app_mode_leaves_writes_the_middleware_decided_alone() -> None:
+    # requester= knows the user before the app: the middleware decides; a route without the
+    # dependency is then not the safety net's business.
+    events: list[AuditEvent] = []
+    app = FastAPI()
+    writes: list[int] = []
+
+    @app.post("/api/card/unchecked")
+    def unchecked(body: Card) -> dict[str, str]:
+        writes.append(body.customer_id)
+        return {"ok": "written"}
+
+    guard = Guard(
+        secret_key=SECRET,
+        extractors=[JsonKeys("customer_id")],
+        inbound=rules(),
+        on_event=events.append,
+        requester=lambda info: info.headers.get("x-user"),
+    )
+    app.add_middleware(RespGuardMiddleware, guard=guard, write_check="app")
+    with TestClient(app) as client:
+        own = client.post("/api/card/unchecked", json={"customer_id": int(OWN)}, headers={"X-User": OWN})
+        foreign = client.post("/api/card/unchecked", json={"customer_id": 1}, headers={"X-User": OWN})
+    assert own.json() == {"ok": "written"}
+    assert_refused(foreign.status_code, list(foreign.headers.multi_items()), foreign.content)
+    assert writes == [int(OWN)]
+    assert [(e.kind.value, e.action.value) for e in events] == [("cross_owner_write", "blocked")]
+
+
+def test_flask_init_app_twice_checks_once() -> None:
+    events: list[AuditEvent] = []
+    app, writes = flask_shop(events, "hook")
+    RespGuard(secret_key=SECRET, extractors=[JsonKeys("customer_id")], inbound=rules()).init_app(app)
+    with app.test_client() as client:
+        response = client.post(f"/api/customers/{BOB}/card", headers={"X-User": ALICE})
+    assert writes == []
+    assert_refused(response.status_code, flask_headers(response), response.data)
+    assert [(e.kind.value, e.action.value) for e in events] == [("cross_owner_write", "blocked")]

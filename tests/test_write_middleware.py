@@ -641,3 +641,18 @@ print("ok")
 """
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
     assert (done.returncode, done.stdout.strip()) == (0, "ok"), done.stderr[-2000:]
+
+
+def test_a_parser_that_fails_unexpectedly_fails_closed(kind: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(content_type: str, body: bytes) -> Any:
+        raise RuntimeError("parser bug")
+
+    monkeypatch.setattr(_write, "parse_form_werkzeug" if kind == "wsgi" else "parse_form_python_multipart", broken)
+    app = WriteApp()
+    status, headers, out, events = send_write(
+        kind, app, body=b"customer_id=" + A, content_type=FORM, cookie=login_cookie()
+    )
+    assert app.writes == []
+    assert_block(status, headers, out)
+    assert kinds(events) == [("scan_error", "blocked")]
+    assert events[0].reason == _write.UNREADABLE
