@@ -272,12 +272,3 @@ class InboundRequest:
         self.query = query
         self.content_type = content_type
         self.body = body
-
-
-def body_readable(content_type: str) -> bool:
-    """Is the request body of a form type (urlencoded or multipart) or a JSON type?"""
-    media = content_type.split(";", 1)[0].strip().lower()
-    return media in _BODY_TYPES or media.endswith("+json")
-
-
-_BODY_TYPES = frozenset({"application/json", "application/x-www-form-urlencoded", "multipart/form-data"})
