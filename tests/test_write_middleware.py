@@ -433,6 +433,39 @@ REFUSED: list[tuple[str, bytes, str | None, str, str, str]] = [
         "cross_owner_write",
         "request names another owner's record",
     ),
+    (
+        "json-top-level-list",
+        b'[{"customer_id": "' + B + b'"}]',
+        JSON_TYPE,
+        "",
+        "cross_owner_write",
+        "request names another owner's record",
+    ),
+    ("json-int-too-long", b'{"customer_id": ' + b"1" * 5000 + b"}", JSON_TYPE, "", "scan_error", _write.MALFORMED_JSON),
+    (
+        "json-lone-surrogate",
+        b'{"customer_id": "\\ud800"}',
+        JSON_TYPE,
+        "",
+        "cross_owner_write",
+        "request names another owner's record",
+    ),
+    (
+        "mp-lower-case-header",
+        b'--XyZ\r\ncontent-disposition: form-data; name="customer_id"\r\n\r\n' + B + b"\r\n--XyZ--\r\n",
+        MP,
+        "",
+        "cross_owner_write",
+        "request names another owner's record",
+    ),
+    (
+        "mp-two-boundary-params",
+        multipart(part('form-data; name="customer_id"', B)),
+        "multipart/form-data; boundary=XyZ; boundary=Other",
+        "",
+        "scan_error",
+        _write.MALFORMED_FORM,
+    ),
     # query
     (
         "query-foreign",
@@ -521,9 +554,16 @@ def test_numeric_owner_spellings_pydantic_would_coerce(kind: str) -> None:
         assert kinds(events) == [("cross_owner_write", "blocked")]
 
 
-def test_line_feeds_without_carriage_returns_are_read_as_each_stack_reads_them(kind: str) -> None:
-    # Werkzeug accepts a multipart body with bare LF line breaks; python-multipart (Starlette) rejects it.
-    body = b'--XyZ\nContent-Disposition: form-data; name="customer_id"\n\n' + B + b"\n--XyZ--\n"
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'--XyZ\nContent-Disposition: form-data; name="customer_id"\n\n' + B + b"\n--XyZ--\n",
+        b'--XyZ\r\nContent-Disposition: form-data;\r\n name="customer_id"\r\n\r\n' + B + b"\r\n--XyZ--\r\n",
+    ],
+    ids=["bare-lf", "folded-header"],
+)
+def test_what_only_werkzeug_accepts_is_read_as_each_stack_reads_it(kind: str, body: bytes) -> None:
+    # Werkzeug reads bare LF line breaks and folded part headers; python-multipart (Starlette) rejects them.
     app = WriteApp()
     status, headers, out, events = send_write(kind, app, body=body, content_type=MP, cookie=login_cookie())
     assert app.writes == []
