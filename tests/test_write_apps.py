@@ -22,6 +22,7 @@ from flask import Blueprint, Flask, request
 from flask_login import LoginManager, UserMixin
 from ids import ALICE, BOB, NUMERIC
 from pydantic import BaseModel
+from starlette.requests import Request
 from starlette.testclient import TestClient
 
 from respguard import (
@@ -480,3 +481,85 @@ def test_flask_init_app_twice_checks_once() -> None:
     assert writes == []
     assert_refused(response.status_code, flask_headers(response), response.data)
     assert [(e.kind.value, e.action.value) for e in events] == [("cross_owner_write", "blocked")]
+
+
+def test_plain_starlette_endpoint_checks_with_write_refusal() -> None:
+    from starlette.applications import Starlette
+    from starlette.responses import PlainTextResponse, Response
+    from starlette.routing import Route
+
+    from respguard.starlette import write_refusal
+
+    events: list[AuditEvent] = []
+    writes: list[str] = []
+
+    async def card(request: Request) -> Response:
+        set_requester(request, request.headers.get("x-user"))  # the app's own login
+        refusal = await write_refusal(request)
+        if refusal is not None:
+            return refusal
+        writes.append((await request.json())["customer_id"])  # the body is still there
+        return PlainTextResponse("written")
+
+    guard = Guard(secret_key=SECRET, extractors=[JsonKeys("customer_id")], inbound=rules(), on_event=events.append)
+    app = RespGuardMiddleware(Starlette(routes=[Route("/api/card", card, methods=["POST"])]), guard, "app")
+    with TestClient(app) as client:
+        own = client.post("/api/card", json={"customer_id": ALICE}, headers={"X-User": ALICE})
+        foreign = client.post("/api/card", json={"customer_id": BOB}, headers={"X-User": ALICE})
+    assert own.text == "written"
+    assert_refused(foreign.status_code, list(foreign.headers.multi_items()), foreign.content)
+    assert writes == [ALICE]
+    assert [(e.kind.value, e.action.value) for e in events] == [("cross_owner_write", "blocked")]
+
+
+def published_login(request: Request, authorization: str = Header()) -> str:  # noqa: B008
+    """A login dependency of the app's own that tells respguard itself."""
+    customer = authorization.removeprefix("Bearer ")
+    set_requester(request, customer)
+    return customer
+
+
+def test_fastapi_check_writes_after_the_login_dependency() -> None:
+    from respguard.starlette import check_writes
+
+    events: list[AuditEvent] = []
+    app = FastAPI()
+    writes: list[int] = []
+
+    @app.post("/api/customers/{customer_id}/card")
+    def card(
+        customer_id: int,
+        customer: str = Depends(published_login),  # noqa: B008
+        _: None = Depends(check_writes),  # noqa: B008  (after the login: FastAPI solves in order)
+    ) -> dict[str, str]:
+        writes.append(customer_id)
+        return {"ok": "written"}
+
+    guard = Guard(secret_key=SECRET, extractors=[JsonKeys("customer_id")], inbound=rules(), on_event=events.append)
+    app.add_middleware(RespGuardMiddleware, guard=guard, write_check="app")
+    with TestClient(app) as client:
+        assert client.post(f"/api/customers/{OWN}/card", headers=TOKEN).status_code == 200
+        foreign = client.post(f"/api/customers/{FOREIGN}/card", headers=TOKEN)
+    assert writes == [int(OWN)]
+    assert_refused(foreign.status_code, list(foreign.headers.multi_items()), foreign.content)
+
+
+def test_flask_write_check_from_config() -> None:
+    app = Flask(__name__)
+    app.config["RESPGUARD_WRITE_CHECK"] = "middleware"
+    writes: list[str] = []
+    RespGuard(app, secret_key=SECRET, extractors=[JsonKeys("customer_id")], inbound=rules())
+
+    @app.before_request
+    def log_in() -> None:
+        set_requester(request, request.headers.get("X-User"))
+
+    @app.post("/api/customers/<customer_id>/card")
+    def card(customer_id: str) -> str:
+        writes.append(customer_id)
+        return "written"
+
+    with app.test_client() as client:
+        response = client.post(f"/api/customers/{ALICE}/card", headers={"X-User": ALICE})
+    assert writes == []  # checked before Flask ran: nobody was known yet
+    assert_refused(response.status_code, flask_headers(response), response.data)
