@@ -23,6 +23,7 @@ from urllib.parse import parse_qsl, unquote_plus
 from ._events import EventKind
 from ._inbound import (
     NO_JSON,
+    REPEATED,
     Ambiguous,
     FormOwner,
     InboundError,
@@ -106,7 +107,7 @@ class _Rules:
         def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
             document = dict(items)
             if len(document) != len(items) and any(sum(1 for k, _ in items if k == key) > 1 for key in owner_keys):
-                raise Ambiguous("owner field repeated")
+                raise Ambiguous(REPEATED)
             return document
 
         self.decoder = json.JSONDecoder(object_pairs_hook=pairs)
