@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, unquote_plus
 
 from ._events import EventKind
+from ._identity import as_identity
 from ._inbound import (
     NO_JSON,
     REPEATED,
@@ -417,8 +418,12 @@ def _requester_known_before_app(exchange: Exchange, holder: MutableMapping[str, 
     context = exchange.context
     if context.requester_set:
         return context.requester is not None
-    if exchange.guard.requester is not None:
-        return True  # check_write calls it (and fails closed if it raises)
+    function = exchange.guard.requester
+    if function is not None:  # it wins over scope["user"], as in check_write
+        try:
+            return as_identity(function(exchange.request)) is not None
+        except Exception:
+            return True  # check_write calls it again, and fails closed
     user = holder.get("user")
     return user is not None and bool(getattr(user, "is_authenticated", False))
 
@@ -442,7 +447,7 @@ def decide_before_app(
     if holder.get(WRITE_CHECK_KEY) == "app":
         pending = WriteCheck(owners, body_read)
         holder[WRITE_KEY] = pending
-        if not _requester_known_before_app(exchange, holder):
+        if owners and not _requester_known_before_app(exchange, holder):
             return None  # the app's own login decides (check_named)
         verdict = exchange.check_write(owners)
         pending.decided = True

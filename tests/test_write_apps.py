@@ -563,3 +563,24 @@ def test_flask_write_check_from_config() -> None:
         response = client.post(f"/api/customers/{ALICE}/card", headers={"X-User": ALICE})
     assert writes == []  # checked before Flask ran: nobody was known yet
     assert_refused(response.status_code, flask_headers(response), response.data)
+
+
+def test_fastapi_app_mode_a_requester_function_that_knows_nobody_leaves_the_write_to_the_app() -> None:
+    events: list[AuditEvent] = []
+    app, writes = fastapi_shop(events)
+    guard = Guard(
+        secret_key=SECRET,
+        extractors=[JsonKeys("customer_id")],
+        inbound=rules(),
+        on_event=events.append,
+        requester=lambda info: info.headers.get("x-user"),  # a header only some clients send
+    )
+    app.user_middleware.clear()
+    app.add_middleware(RespGuardMiddleware, guard=guard, write_check="app")
+    with TestClient(app) as client:
+        own = client.post(f"/api/customers/{OWN}/card", headers=TOKEN)
+        foreign = client.post(f"/api/customers/{FOREIGN}/card", headers=TOKEN)
+    assert own.status_code == 200
+    assert_refused(foreign.status_code, list(foreign.headers.multi_items()), foreign.content)
+    assert writes == [("path", int(OWN))]
+    assert [(e.kind.value, e.action.value) for e in events] == [("cross_owner_write", "blocked")]
