@@ -59,8 +59,9 @@ def _holder_of(request: object) -> object:
     return request
 
 
-def context_of(request: object) -> RequestContext:
-    """Find the :class:`RequestContext` of a Starlette/Flask/Werkzeug request, scope or environ."""
+def find_context(request: object) -> RequestContext | None:
+    """The :class:`RequestContext` of a Starlette/Flask/Werkzeug request, scope or environ,
+    or ``None`` where no respguard middleware guards the request."""
     # A scope or an environ is a plain dict: the common, fast case.
     holder = request if type(request) is dict else _holder_of(request)
     if type(holder) is dict or isinstance(holder, Mapping):
@@ -70,23 +71,40 @@ def context_of(request: object) -> RequestContext:
         ctx = holder.get(WSGI_KEY)
         if isinstance(ctx, RequestContext):
             return ctx
-    raise LookupError(
-        "respguard is not guarding this request: add respguard's ASGI/WSGI middleware "
-        "(or the Flask extension) around the app"
-    )
+    return None
+
+
+def context_of(request: object) -> RequestContext:
+    """Find the :class:`RequestContext` of a Starlette/Flask/Werkzeug request, scope or environ."""
+    ctx = find_context(request)
+    if ctx is None:
+        raise LookupError(
+            "respguard is not guarding this request: add respguard's ASGI/WSGI middleware "
+            "(or the Flask extension) around the app"
+        )
+    return ctx
+
+
+# The helpers below do nothing where no middleware guards the request, so the guard can be
+# switched off by configuration (the middleware left out) without the app failing.
 
 
 def set_requester(request: object, identity: RequesterLike) -> None:
     """Tell respguard who is asking: an id (str/int), an :class:`Identity`, or ``None``.
 
-    Call it from the view/endpoint once the app has authenticated the user.
+    Call it from the view/endpoint once the app has authenticated the user. Without
+    respguard's middleware around the app it does nothing.
     """
-    context_of(request).requester = as_identity(identity)
+    ctx = find_context(request)
+    if ctx is not None:
+        ctx.requester = as_identity(identity)
 
 
 def rebind(request: object, identity: RequesterLike) -> None:
     """Bind this browser to ``identity`` (log-in, switch user): no drift is reported."""
-    ctx = context_of(request)
+    ctx = find_context(request)
+    if ctx is None:
+        return
     ctx.requester = as_identity(identity)
     ctx.rebind = True
     ctx.unbind = ctx.requester is None
@@ -94,7 +112,9 @@ def rebind(request: object, identity: RequesterLike) -> None:
 
 def unbind(request: object) -> None:
     """Forget this browser's binding (log-out); the next authenticated response binds anew."""
-    ctx = context_of(request)
+    ctx = find_context(request)
+    if ctx is None:
+        return
     ctx.requester = None
     ctx.rebind = True
     ctx.unbind = True
@@ -102,6 +122,9 @@ def unbind(request: object) -> None:
 
 def add_owner(request: object, owner: object, kind: str = "id") -> None:
     """Declare that the response carries ``owner``'s data (for bodies no extractor reads)."""
+    ctx = find_context(request)
+    if ctx is None:
+        return
     text = owner_text(owner)
     if text is not None:
-        context_of(request).owners.append((kind, normalise(kind, text)))
+        ctx.owners.append((kind, normalise(kind, text)))

@@ -1,52 +1,115 @@
-"""Inbound owner rules: refuse a write to someone else's record before the app runs.
+"""Inbound owner rules: which values of a write name whose record it touches.
 
 Each rule names where a request says whose record it touches: a path parameter,
-a JSON body key, a form field, a query parameter. The guard compares those owners
-with the requester it can know *before* the app runs (see the README).
+a JSON body key, a form field, a query parameter. The rules never parse bytes
+themselves: they read a :class:`Named`, the request as a framework parsed it
+(Werkzeug's or python-multipart's form parser, ``json.loads``, the router's path
+parameters). :func:`named_owners` turns it into the ``(kind, text)`` owners the
+exchange decides on (``Exchange.check_write``), and raises :class:`Ambiguous`
+for anything two readers could read differently (fail closed).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
 from urllib.parse import parse_qsl
 
-from ._extractors import json_owner_values
 from ._identity import ID, normalise
 
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
-
-class InboundRequest:
-    """What the rules read: path, query string, content type and (buffered) body."""
-
-    __slots__ = ("path", "query", "content_type", "body")
-
-    def __init__(self, path: str, query: bytes, content_type: str, body: bytes) -> None:
-        self.path = path
-        self.query = query
-        self.content_type = content_type
-        self.body = body
-
-
-def body_readable(content_type: str) -> bool:
-    """Is the request body of a type some rule reads (JSON, urlencoded or multipart form)?
-
-    Only those are read and replayed; any other upload streams to the app untouched.
-    """
-    media = content_type.split(";", 1)[0].strip().lower()
-    return media in _BODY_TYPES or media.endswith("+json")
-
-
-_BODY_TYPES = frozenset({"application/json", "application/x-www-form-urlencoded", "multipart/form-data"})
+#: ``Named.json`` when the body is not JSON (``None`` is JSON's ``null``).
+NO_JSON: object = object()
 
 
 class InboundError(Exception):
-    """The request body could not be read by a rule; the guard refuses the request."""
+    """The request could not be read as its framework would read it: refused (``scan_error``).
+
+    ``str(error)`` is a fixed phrase.
+    """
+
+
+class Ambiguous(InboundError):
+    """An owner value two readers could read differently: refused (``cross_owner_write``)."""
+
+
+#: The fixed reasons of :class:`Ambiguous`.
+REPEATED = "owner field repeated"
+NOT_PLAIN = "owner field holds a value that is not a plain id"
+FILE_FIELD = "owner field sent as a file"
+
+
+class Named:
+    """What a write names, as the framework parsed it.
+
+    :param path: the request path (decoded, as the router matches it).
+    :param path_params: the router's path parameters, where routing has run (else ``None``).
+    :param query: the query parameters, in order, repeats kept.
+    :param form: the form fields (urlencoded or multipart), in order, repeats kept.
+    :param files: the names of the multipart parts sent as files.
+    :param json: the parsed JSON body, or :data:`NO_JSON`.
+    """
+
+    __slots__ = ("path", "path_params", "query", "form", "files", "json")
+
+    def __init__(
+        self,
+        path: str,
+        *,
+        path_params: Mapping[str, object] | None = None,
+        query: Sequence[tuple[str, object]] = (),
+        form: Sequence[tuple[str, object]] = (),
+        files: Sequence[str] = (),
+        json: object = NO_JSON,
+    ) -> None:
+        self.path = path
+        self.path_params = path_params
+        self.query = query
+        self.form = form
+        self.files = files
+        self.json = json
+
+
+def owner_texts(value: object, kind: str) -> list[str]:
+    """The owner texts one value names: a plain string or integer names itself; ``None`` and
+    ``""`` name nobody; a list names each item. Anything else (a boolean, a float, an object,
+    a nested list) is read differently by different readers (Pydantic's lax mode turns
+    ``true`` and ``1.0`` into ``1``): :class:`Ambiguous`."""
+    if value is None:
+        return []
+    if isinstance(value, list):
+        texts: list[str] = []
+        for item in value:
+            if isinstance(item, list):
+                raise Ambiguous(NOT_PLAIN)
+            texts.extend(owner_texts(item, kind))
+        return texts
+    text = _plain_text(value)
+    if text is None:
+        raise Ambiguous(NOT_PLAIN)
+    return [normalise(kind, text)] if text else []
+
+
+def _plain_text(value: object) -> str | None:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, uuid.UUID):  # a router's uuid converter
+        return str(value)
+    return None
 
 
 class PathOwner:
     """The owner named by a path parameter: ``PathOwner("/users/{user_id}/card")``.
+
+    Where its pattern matches the path, the owner is the matched segment, and also
+    the router's own parameter of that name where routing has run (both must be the
+    requester's).
 
     :param pattern: a path with ``{name}`` placeholders (one path segment each).
     :param param: which placeholder names the owner (default: the only one).
@@ -75,11 +138,18 @@ class PathOwner:
         self.kind = kind
         self._regex = re.compile(regex + r"/?\Z")
 
-    def owners(self, request: InboundRequest) -> list[str]:
-        match = self._regex.match(request.path)
+    def named(self, named: Named) -> list[str]:
+        match = self._regex.match(named.path)
         if match is None:
             return []
-        return [normalise(self.kind, match.group(self.param))]
+        owners = [normalise(self.kind, match.group(self.param))]
+        params = named.path_params
+        if params is not None and self.param in params:
+            owners.extend(owner_texts(params[self.param], self.kind))
+        return owners
+
+    def owners(self, request: InboundRequest) -> list[str]:
+        return self.named(Named(request.path))
 
 
 class _Fields:
@@ -92,65 +162,113 @@ class _Fields:
         self.names = field_set
         self.kind = kind
 
+    def _pairs(self, pairs: Sequence[tuple[str, object]]) -> list[str]:
+        """Owners of the named fields; a field given twice is ambiguous (readers keep the first or the last)."""
+        owners: list[str] = []
+        seen: set[str] = set()
+        names = self.names
+        for key, value in pairs:
+            if key in names:
+                if key in seen:
+                    raise Ambiguous(REPEATED)
+                seen.add(key)
+                owners.extend(owner_texts(value, self.kind))
+        return owners
+
 
 class JsonBodyOwner(_Fields):
-    """Owners named by keys of a JSON request body, at any depth."""
+    """Owners named by keys of a JSON request body, at any depth.
+
+    A body is read as JSON whatever its Content-Type says where it parses as JSON
+    (Flask's ``get_json(force=True)``, scripts). A key given twice in one object, or
+    holding a value that is not a plain string or integer, is refused.
+    """
 
     def __init__(self, *keys: str, kind: str = ID) -> None:
         super().__init__(keys, kind, "JsonBodyOwner")
 
-    def owners(self, request: InboundRequest) -> list[str]:
-        media = request.content_type.split(";", 1)[0].strip().lower()
-        if not (media == "application/json" or media.endswith("+json")):
+    def named(self, named: Named) -> list[str]:
+        document = named.json
+        if document is NO_JSON:
             return []
-        try:
-            return json_owner_values(request.body, self.names, self.kind)
-        except (ValueError, RecursionError) as exc:
-            raise InboundError("malformed JSON request body") from exc
+        owners: list[str] = []
+        stack = [document]
+        while stack:  # iterative: a deep document is not a deep Python stack
+            node = stack.pop()
+            if isinstance(node, dict):
+                for key, value in node.items():
+                    if key in self.names:
+                        owners.extend(owner_texts(value, self.kind))
+                    elif isinstance(value, (dict, list)):
+                        stack.append(value)
+            elif isinstance(node, list):
+                stack.extend(item for item in node if isinstance(item, (dict, list)))
+        return owners
 
+    def owners(self, request: InboundRequest) -> list[str]:
+        from ._write import json_document
 
-_MULTIPART_FIELD = re.compile(
-    rb'content-disposition:[^\r\n]*;\s*name="([^"]*)"[^\r\n]*\r?\n(?:[^\r\n]+\r?\n)*\r?\n(.*?)\r?\n--', re.I | re.S
-)
+        return self.named(Named(request.path, json=json_document(request.body, self.names, strict=True)))
 
 
 class FormOwner(_Fields):
-    """Owners named by form fields (urlencoded or multipart)."""
+    """Owners named by form fields (urlencoded or multipart), as the framework's form parser reads them.
+
+    A field given twice, or a part with an owner field's name sent as a file, is refused.
+    """
 
     def __init__(self, *names: str, kind: str = ID) -> None:
         super().__init__(names, kind, "FormOwner")
 
+    def named(self, named: Named) -> list[str]:
+        if any(name in self.names for name in named.files):
+            raise Ambiguous(FILE_FIELD)
+        return self._pairs(named.form)
+
     def owners(self, request: InboundRequest) -> list[str]:
         media = request.content_type.split(";", 1)[0].strip().lower()
-        pairs: list[tuple[str, str]]
-        if media == "application/x-www-form-urlencoded":
-            try:
-                pairs = parse_qsl(request.body.decode("latin-1"), keep_blank_values=False)
-            except ValueError as exc:
-                raise InboundError("malformed form body") from exc
-        elif media == "multipart/form-data":
-            pairs = [
-                (m.group(1).decode("utf-8", "replace"), m.group(2).decode("utf-8", "replace"))
-                for m in _MULTIPART_FIELD.finditer(request.body)
-            ]
-        else:
+        if media != "application/x-www-form-urlencoded":
             return []
-        return [normalise(self.kind, v) for k, v in pairs if k in self.names and v]
+        return self.named(Named(request.path, form=parse_qsl(request.body.decode("latin-1"), keep_blank_values=True)))
 
 
 class QueryOwner(_Fields):
-    """Owners named by query-string parameters."""
+    """Owners named by query-string parameters (a parameter given twice is refused)."""
 
     needs_body = False
 
     def __init__(self, *names: str, kind: str = ID) -> None:
         super().__init__(names, kind, "QueryOwner")
 
+    def named(self, named: Named) -> list[str]:
+        return self._pairs(named.query)
+
     def owners(self, request: InboundRequest) -> list[str]:
-        if not request.query:
-            return []
-        pairs = parse_qsl(request.query.decode("latin-1"), keep_blank_values=False)
-        return [normalise(self.kind, v) for k, v in pairs if k in self.names and v]
+        return self.named(Named(request.path, query=parse_qsl(request.query.decode("latin-1"), keep_blank_values=True)))
 
 
 InboundRule = PathOwner | JsonBodyOwner | FormOwner | QueryOwner
+
+
+def named_owners(rules: Iterable[InboundRule], named: Named) -> list[tuple[str, str]]:
+    """Every ``(kind, text)`` owner the rules find in ``named``; raises :class:`Ambiguous`."""
+    owners: list[tuple[str, str]] = []
+    for rule in rules:
+        owners.extend((rule.kind, text) for text in rule.named(named))
+    return owners
+
+
+class InboundRequest:
+    """The raw request the old ``Exchange.check_inbound`` hands the rules (``rule.owners``).
+
+    Kept for that caller only; the write check itself parses with the framework's parsers
+    (:mod:`respguard._write`) and calls ``rule.named``.
+    """
+
+    __slots__ = ("path", "query", "content_type", "body")
+
+    def __init__(self, path: str, query: bytes, content_type: str, body: bytes) -> None:
+        self.path = path
+        self.query = query
+        self.content_type = content_type
+        self.body = body

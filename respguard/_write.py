@@ -1,43 +1,540 @@
-"""The write check before the app runs: read the request body once, check it, replay it.
+"""The write check: read a write's body once, parse it as the framework will, and decide.
 
-The adapters call :func:`check_asgi_write` / :func:`check_wsgi_write`; what the rules
-read is in :mod:`respguard._inbound`, and the decision is the exchange's
-(``check_inbound`` / ``check_write``).
+The adapters call :func:`check_asgi_write` / :func:`check_wsgi_write` before the app runs;
+the Flask extension and the Starlette helpers call :func:`check_named` where the app's own
+login has run. Bodies are parsed with the parsers the frameworks use: python-multipart as
+Starlette drives it on ASGI, Werkzeug's form parser on WSGI (python-multipart where Werkzeug
+is not installed). Both are imported inside the functions that need them, never when the
+core is imported. Every parse is linear in the body (streaming parsers, one pass each), and
+anything two readers could read differently is refused (:class:`~respguard._inbound.Ambiguous`).
+
+What the rules read is in :mod:`respguard._inbound`; the decision (requester, binding,
+policy, event) is the exchange's ``check_write``.
 """
 
 from __future__ import annotations
 
 import io
-from collections.abc import Awaitable, Callable, Iterator, MutableMapping
+import json
+from collections.abc import Awaitable, Callable, Iterator, MutableMapping, Sequence
 from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl, unquote_plus
 
-from ._inbound import body_readable
+from ._events import EventKind
+from ._identity import as_identity
+from ._inbound import (
+    NO_JSON,
+    REPEATED,
+    Ambiguous,
+    FormOwner,
+    InboundError,
+    JsonBodyOwner,
+    Named,
+    PathOwner,
+    QueryOwner,
+    named_owners,
+)
 
 if TYPE_CHECKING:
     from ._exchange import Exchange
+    from ._guard import Guard
     from ._verdict import Verdict
 
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 
+#: Scope / environ key of the :class:`WriteCheck` of a request whose check waits for the app.
+WRITE_KEY = "respguard.write"
+#: Scope / environ key an in-app integration sets to ``"app"``: the app checks writes after its login.
+WRITE_CHECK_KEY = "respguard.write_check"
+
+MALFORMED_JSON = "malformed JSON request body"
+MALFORMED_FORM = "malformed form body"
+NO_FORM_PARSER = "no form parser installed"
+REPEATED_TYPE = "repeated Content-Type on a write"
+AMBIGUOUS_NAME = "ambiguous multipart field name"
+UNREADABLE = "write could not be read"
+
+_FORM = 1
+_JSON = 2  # a JSON type, or no type: FastAPI and Starlette parse it as JSON
+_SNIFF = 3  # any other type: read as JSON where it opens like JSON (Flask's get_json(force=True))
+_SKIP = 0
+
+#: Bytes that may come before a JSON document's first ``{`` or ``[``: JSON white space,
+#: byte-order-mark bytes and the zero bytes of UTF-16/32 (``json.loads(bytes)`` detects those).
+_JSON_LEAD = frozenset(b" \t\r\n\x00\xef\xbb\xbf\xfe\xff")
+
+
+class WriteCheck:
+    """A write whose decision waits for the app's login (in-app mode).
+
+    ``owners`` are what the middleware's parse found; ``body_read`` says the body was read
+    (and is replayed), so the in-app check may read the framework's parse of it cheaply.
+    """
+
+    __slots__ = ("owners", "body_read", "checked", "decided", "requester")
+
+    def __init__(self, owners: list[tuple[str, str]], body_read: bool) -> None:
+        self.owners = owners
+        self.body_read = body_read
+        self.checked = False
+        #: the middleware decided already (it knew a requester): the app re-decides only on news
+        self.decided = False
+        self.requester: object = None  # whom the middleware decided for
+
+
+# ------------------------------------------------------------------ what to read
+
+
+def _media(content_type: str) -> str:
+    return content_type.split(";", 1)[0].strip(" \t").lower()
+
+
+class _Rules:
+    """What a guard's inbound rules read, worked out once per rule list."""
+
+    __slots__ = ("forms", "keys", "decoder")
+
+    def __init__(self, rules: tuple[Any, ...]) -> None:
+        self.forms = any(isinstance(rule, FormOwner) for rule in rules)
+        keys: set[str] = set()
+        for rule in rules:
+            if isinstance(rule, JsonBodyOwner):
+                keys.update(rule.names)
+        self.keys = frozenset(keys)
+        owner_keys = self.keys
+
+        def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
+            document = dict(items)
+            if len(document) != len(items) and any(sum(1 for k, _ in items if k == key) > 1 for key in owner_keys):
+                raise Ambiguous(REPEATED)
+            return document
+
+        self.decoder = json.JSONDecoder(object_pairs_hook=pairs)
+
+
+_RULES: dict[tuple[Any, ...], _Rules] = {}
+
+
+def rules_of(guard: Guard) -> _Rules:
+    rules = guard.inbound
+    found = _RULES.get(rules)
+    if found is None:
+        if len(_RULES) >= 64:
+            _RULES.clear()
+        found = _RULES[rules] = _Rules(rules)
+    return found
+
+
+def body_plan(guard: Guard, content_type: str | None) -> int:
+    """How the write check reads this body: not at all, as a form, as JSON, or sniffed for JSON."""
+    info = rules_of(guard)
+    forms = info.forms
+    keys = bool(info.keys)
+    media = _media(content_type or "")
+    if media in ("multipart/form-data", "application/x-www-form-urlencoded"):
+        if forms:
+            return _FORM
+        return _SNIFF if keys else _SKIP
+    if not keys:
+        return _SKIP
+    if not media or media == "application/json" or (media.startswith("application/") and media.endswith("+json")):
+        return _JSON
+    return _SNIFF
+
+
+def opens_like_json(data: bytes) -> bool | None:
+    """Could a document starting with ``data`` hold an object or array? ``None``: can't tell yet."""
+    for byte in data:
+        if byte not in _JSON_LEAD:
+            return byte in (0x7B, 0x5B)  # { or [
+    return None
+
+
+def json_keys(guard: Guard) -> frozenset[str]:
+    return rules_of(guard).keys
+
+
+def json_document(body: bytes, keys: frozenset[str] | Guard, strict: bool) -> object:
+    """``json.loads(body)`` as Flask and Starlette call it (bytes: UTF-8/16/32 detected).
+
+    A blank body is no document. A body that does not parse raises :class:`InboundError`
+    when ``strict`` (a JSON type), else is no document. An owner key (of ``keys``, or of a
+    guard's rules) given twice in one object is :class:`Ambiguous` (parsers keep the first or
+    the last).
+    """
+    if not body.strip():
+        return NO_JSON
+    decoder = _Rules((JsonBodyOwner(*keys),)).decoder if isinstance(keys, frozenset) else rules_of(keys).decoder
+    try:
+        return decoder.decode(body.decode(json.detect_encoding(body), "surrogatepass"))  # json.loads(bytes)
+    except Ambiguous:
+        raise
+    except (ValueError, RecursionError) as exc:
+        if strict:
+            raise InboundError(MALFORMED_JSON) from exc
+        return NO_JSON
+
+
+# ------------------------------------------------------------------ form parsers
+
+
+def _disposition_is_plain(disposition: bytes | str) -> bool:
+    """One plain ``name=`` parameter: no ``name*=`` (RFC 2231), no other spelling of it, no repeat.
+
+    Readers disagree on those: python-multipart ignores ``name*``, Werkzeug decodes it.
+    """
+    text = disposition.decode("latin-1") if isinstance(disposition, bytes) else disposition
+    names = 0
+    quoted = False
+    escaped = False
+    start = 0
+    segments: list[str] = []
+    for index, char in enumerate(text):  # split on ; outside quotes, in one pass
+        if escaped:
+            escaped = False
+        elif char == "\\" and quoted:
+            escaped = True
+        elif char == '"':
+            quoted = not quoted
+        elif char == ";" and not quoted:
+            segments.append(text[start:index])
+            start = index + 1
+    segments.append(text[start:])
+    for segment in segments[1:]:
+        key = segment.split("=", 1)[0]
+        folded = key.strip(" \t").lower().rstrip("*0123456789")
+        if folded == "name":
+            names += 1
+            if key.strip(" \t") != "name" or key.rstrip(" \t") != key:
+                return False
+    return names <= 1
+
+
+def parse_form_python_multipart(content_type: str, body: bytes) -> tuple[list[tuple[str, str]], list[str]]:
+    """(fields, file field names) as Starlette's ``Request.form()`` reads them, with python-multipart."""
+    try:
+        import python_multipart
+        from python_multipart.exceptions import FormParserError
+        from python_multipart.multipart import parse_options_header
+    except ImportError as exc:  # pragma: no cover - python-multipart not installed
+        raise InboundError(NO_FORM_PARSER) from exc
+    media, params = parse_options_header(content_type)
+    fields: list[tuple[str, str]] = []
+    files: list[str] = []
+    try:
+        if media == b"application/x-www-form-urlencoded":
+            name = bytearray()
+            value = bytearray()
+
+            def field_start() -> None:
+                name.clear()
+                value.clear()
+
+            def field_name(data: bytes, start: int, end: int) -> None:
+                name.extend(data[start:end])
+
+            def field_data(data: bytes, start: int, end: int) -> None:
+                value.extend(data[start:end])
+
+            def field_end() -> None:
+                fields.append((unquote_plus(name.decode("latin-1")), unquote_plus(value.decode("latin-1"))))
+
+            query = python_multipart.QuerystringParser(
+                {
+                    "on_field_start": field_start,
+                    "on_field_name": field_name,
+                    "on_field_data": field_data,
+                    "on_field_end": field_end,
+                }
+            )
+            query.write(body)
+            query.finalize()
+            return fields, files
+        charset = params.get(b"charset", b"utf-8").decode("latin-1")
+        try:
+            import codecs
+
+            charset = codecs.lookup(charset).name
+        except LookupError:
+            charset = "latin-1"
+        boundary = params.get(b"boundary")
+        if not boundary:
+            raise InboundError(MALFORMED_FORM)
+        header_name = bytearray()
+        header_value = bytearray()
+        part: dict[str, Any] = {}
+
+        def decode(data: bytes | bytearray) -> str:
+            try:
+                return data.decode(charset)
+            except (UnicodeDecodeError, LookupError):
+                return data.decode("latin-1")
+
+        def part_begin() -> None:
+            part.clear()
+            part["data"] = bytearray()
+            part["disposition"] = None
+
+        def part_data(data: bytes, start: int, end: int) -> None:
+            if not part.get("file"):
+                part["data"].extend(data[start:end])
+
+        def part_end() -> None:
+            if part.get("file"):
+                files.append(part["name"])
+            else:
+                fields.append((part["name"], decode(part["data"])))
+
+        def header_field(data: bytes, start: int, end: int) -> None:
+            header_name.extend(data[start:end])
+
+        def header_data(data: bytes, start: int, end: int) -> None:
+            header_value.extend(data[start:end])
+
+        def header_end() -> None:
+            if header_name.lower() == b"content-disposition":
+                if part["disposition"] is not None:
+                    raise Ambiguous(AMBIGUOUS_NAME)
+                part["disposition"] = bytes(header_value)
+            header_name.clear()
+            header_value.clear()
+
+        def headers_finished() -> None:
+            disposition = part["disposition"]
+            if disposition is None or not _disposition_is_plain(disposition):
+                raise Ambiguous(AMBIGUOUS_NAME)
+            _, options = parse_options_header(disposition)
+            if b"name" not in options:
+                raise InboundError(MALFORMED_FORM)  # Starlette answers 400
+            part["name"] = decode(options[b"name"])
+            part["file"] = b"filename" in options
+
+        parser = python_multipart.MultipartParser(
+            boundary,
+            {
+                "on_part_begin": part_begin,
+                "on_part_data": part_data,
+                "on_part_end": part_end,
+                "on_header_field": header_field,
+                "on_header_value": header_data,
+                "on_header_end": header_end,
+                "on_headers_finished": headers_finished,
+            },
+        )
+        parser.write(body)
+        parser.finalize()
+    except FormParserError as exc:
+        raise InboundError(MALFORMED_FORM) from exc
+    return fields, files
+
+
+def parse_form_werkzeug(content_type: str, body: bytes) -> tuple[list[tuple[str, str]], list[str]]:
+    """(fields, file field names) as Flask's ``request.form``/``request.files`` read them (Werkzeug)."""
+    try:
+        from werkzeug.formparser import MultiPartParser
+        from werkzeug.http import parse_options_header
+        from werkzeug.sansio.multipart import Data, Epilogue, Field, File, MultipartDecoder, NeedData
+    except ImportError:
+        return parse_form_python_multipart(content_type, body)
+    media, options = parse_options_header(content_type)
+    if media == "application/x-www-form-urlencoded":
+        try:
+            text = body.decode()
+        except UnicodeDecodeError as exc:  # Werkzeug: a ValueError, read as an empty form
+            raise InboundError(MALFORMED_FORM) from exc
+        return parse_qsl(text, keep_blank_values=True, errors="werkzeug.url_quote"), []
+    boundary = options.get("boundary", "").encode("ascii", "replace")
+    if not boundary:
+        raise InboundError(MALFORMED_FORM)
+    charsets = MultiPartParser()
+    decoder = MultipartDecoder(boundary)
+    fields: list[tuple[str, str]] = []
+    files: list[str] = []
+    current: Any = None
+    data: list[bytes] = []
+    size = 64 * 1024  # Werkzeug's own buffer size: the same chunking as Flask's parse
+    try:
+        for offset in [*range(0, len(body), size), -1]:
+            decoder.receive_data(None if offset < 0 else body[offset : offset + size])
+            event = decoder.next_event()
+            while not isinstance(event, (Epilogue, NeedData)):
+                if isinstance(event, (Field, File)):
+                    if event.headers.getlist("content-disposition") != [
+                        event.headers.get("content-disposition")
+                    ] or not _disposition_is_plain(event.headers.get("content-disposition", "")):
+                        raise Ambiguous(AMBIGUOUS_NAME)
+                    current = event
+                    data = []
+                elif isinstance(event, Data):
+                    if isinstance(current, Field):
+                        data.append(event.data)
+                    if not event.more_data:
+                        if isinstance(current, Field):
+                            value = b"".join(data).decode(charsets.get_part_charset(current.headers), "replace")
+                            fields.append((current.name, value))
+                        elif current is not None:
+                            files.append(current.name)
+                event = decoder.next_event()
+    except Ambiguous:
+        raise
+    except ValueError as exc:  # Werkzeug: malformed, read as an empty form
+        raise InboundError(MALFORMED_FORM) from exc
+    return fields, files
+
+
+# ------------------------------------------------------------------ the decision
+
+
+def _named(
+    guard: Guard,
+    path: str,
+    query: Sequence[tuple[str, object]],
+    content_type: str | None,
+    body: bytes | None,
+    plan: int,
+    wsgi: bool,
+) -> Named:
+    """The request as the framework will parse it; raises InboundError/Ambiguous."""
+    form: Sequence[tuple[str, object]] = ()
+    files: Sequence[str] = ()
+    document: object = NO_JSON
+    if body is not None and content_type is not None and plan == _FORM:
+        fields, names = (parse_form_werkzeug if wsgi else parse_form_python_multipart)(content_type, body)
+        form, files = fields, names
+    if body is not None and rules_of(guard).keys:
+        document = json_document(body, guard, strict=plan == _JSON)
+    return Named(path, query=query, form=form, files=files, json=document)
+
+
+def _owners(guard: Guard, named: Named) -> list[tuple[str, str]]:
+    return named_owners(guard.inbound, named)
+
+
+def _requester_known_before_app(exchange: Exchange, holder: MutableMapping[str, Any]) -> bool:
+    """Does a requester source answer before the app runs (``set_requester`` already, ``requester=``,
+    an authentication middleware's ``scope["user"]``)?"""
+    context = exchange.context
+    if context.requester_set:
+        return context.requester is not None
+    function = exchange.guard.requester
+    if function is not None:  # it wins over scope["user"], as in check_write
+        try:
+            return as_identity(function(exchange.request)) is not None
+        except Exception:
+            return True  # check_write calls it again, and fails closed
+    user = holder.get("user")
+    return user is not None and bool(getattr(user, "is_authenticated", False))
+
+
+def decide_before_app(
+    exchange: Exchange,
+    holder: MutableMapping[str, Any],
+    parse: Callable[[], Named],
+    body_read: bool,
+) -> Verdict | None:
+    """Parse and decide before the app runs; in in-app mode, a write whose requester only the
+    app knows is left to the app (a :class:`WriteCheck` in ``holder``)."""
+    try:
+        owners = _owners(exchange.guard, parse())
+    except Ambiguous as exc:
+        return exchange.refuse(EventKind.CROSS_OWNER_WRITE, str(exc))
+    except InboundError as exc:
+        return exchange.refuse(EventKind.SCAN_ERROR, str(exc))
+    except Exception:  # a parser failed in a way it does not document: fail closed
+        return exchange.refuse(EventKind.SCAN_ERROR, UNREADABLE)
+    if holder.get(WRITE_CHECK_KEY) == "app":
+        pending = WriteCheck(owners, body_read)
+        holder[WRITE_KEY] = pending
+        if owners and not _requester_known_before_app(exchange, holder):
+            return None  # the app's own login decides (check_named)
+        verdict = exchange.check_write(owners)
+        pending.decided = True
+        pending.requester = getattr(exchange, "requester", None)
+        return verdict
+    return exchange.check_write(owners)
+
+
+def check_named(exchange: Exchange, holder: MutableMapping[str, Any], named: Callable[[], Named]) -> Verdict | None:
+    """In the app, after its login: decide on the owners the framework parsed (``named``) and
+    the ones the middleware's parse found. The block page, or ``None`` (the endpoint may run)."""
+    pending = holder.get(WRITE_KEY)
+    owners: list[tuple[str, str]] = []
+    if isinstance(pending, WriteCheck):
+        pending.checked = True
+        owners.extend(pending.owners)
+    try:
+        found = _owners(exchange.guard, named())
+    except Ambiguous as exc:
+        return exchange.refuse(EventKind.CROSS_OWNER_WRITE, str(exc))
+    except InboundError as exc:
+        return exchange.refuse(EventKind.SCAN_ERROR, str(exc))
+    except Exception:
+        return exchange.refuse(EventKind.SCAN_ERROR, UNREADABLE)
+    context = exchange.context
+    if (
+        isinstance(pending, WriteCheck)
+        and pending.decided
+        and (not context.requester_set or (pending.requester is not None and context.requester == pending.requester))
+    ):
+        known = set(owners)
+        found = [owner for owner in found if owner not in known]
+        if not found:
+            return None  # decided before the app, for the same requester on the same owners
+    owners.extend(found)
+    return exchange.check_write(owners)
+
+
+def body_was_read(holder: MutableMapping[str, Any]) -> bool:
+    """Did the middleware read (and replay) this request's body for the write check?"""
+    pending = holder.get(WRITE_KEY)
+    return isinstance(pending, WriteCheck) and pending.body_read
+
+
+def unchecked_write(holder: MutableMapping[str, Any]) -> bool:
+    """A write left to the app (the middleware did not decide it) whose in-app check never ran."""
+    pending = holder.get(WRITE_KEY)
+    return isinstance(pending, WriteCheck) and not pending.checked and not pending.decided
+
+
+def path_rules(guard: Guard) -> bool:
+    return any(isinstance(rule, (PathOwner, QueryOwner)) for rule in guard.inbound)
+
+
+# ------------------------------------------------------------------ ASGI
+
+
+def _content_type_of(headers: Sequence[tuple[bytes, bytes]]) -> tuple[str | None, int]:
+    """The first Content-Type (as Starlette reads it) and how many there are."""
+    found: str | None = None
+    count = 0
+    for key, value in headers:
+        if key.lower() == b"content-type":
+            count += 1
+            if found is None:
+                found = value.decode("latin-1")
+    return found, count
+
 
 async def check_asgi_write(
     exchange: Exchange, scope: MutableMapping[str, Any], receive: Receive, send: Send
 ) -> Receive | None:
-    """Read the request body once (if a rule needs it), check it, and return a replaying ``receive``;
+    """Read the request body once (if a rule reads it), check it, and return a replaying ``receive``;
     ``None``: refused, the block page was sent."""
     guard = exchange.guard
-    content_type = ""
-    for key, value in scope.get("headers", ()):
-        if key.lower() == b"content-type":
-            content_type = value.decode("latin-1")
-            break
+    content_type, types = _content_type_of(scope.get("headers", ()))
+    plan = body_plan(guard, content_type)
     read: list[Message] = []
     chunks: list[bytes] = []
-    verdict = None
-    if guard.inbound_needs_body and body_readable(content_type):
+    verdict: Verdict | None = None
+    refused = False
+    if plan != _SKIP and types > 1:
+        verdict = exchange.refuse(EventKind.SCAN_ERROR, REPEATED_TYPE)
+        refused = True
+    elif plan != _SKIP:
         size = 0
+        sniffing = plan == _SNIFF
         while True:
             message = await receive()
             read.append(message)
@@ -46,16 +543,27 @@ async def check_asgi_write(
             chunk = message.get("body", b"")
             chunks.append(chunk)
             size += len(chunk)
+            if sniffing and chunk:
+                opens = opens_like_json(chunk)
+                if opens is False:
+                    plan = _SKIP  # not JSON: the rest streams to the app untouched
+                    break
+                if opens:
+                    sniffing = False
             if size > guard.max_body_bytes:
                 verdict = exchange.inbound_oversize()
                 if verdict is None:
                     return _replay(read, receive)
+                refused = True
                 break
             if not message.get("more_body", False):
                 break
-    if verdict is None:
-        verdict = exchange.check_inbound(
-            scope.get("path", ""), scope.get("query_string", b""), content_type, b"".join(chunks)
+    if not refused:
+        body = b"".join(chunks) if plan != _SKIP else None
+        query = parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
+        path = scope.get("path", "")
+        verdict = decide_before_app(
+            exchange, scope, lambda: _named(guard, path, query, content_type, body, plan, False), body is not None
         )
     if verdict is not None:
         await send({"type": "http.response.start", "status": verdict.status, "headers": verdict.headers})
@@ -67,13 +575,17 @@ async def check_asgi_write(
 def _replay(messages: list[Message], receive: Receive) -> Receive:
     """A ``receive`` that hands the app the messages already read, unchanged, then the rest."""
     pending = list(messages)
+    pending.reverse()
 
     async def replay() -> Message:
         if pending:
-            return pending.pop(0)
+            return pending.pop()
         return await receive()
 
     return replay
+
+
+# ------------------------------------------------------------------ WSGI
 
 
 class _PrefixedInput:
@@ -103,25 +615,74 @@ class _PrefixedInput:
         return iter(self.readline, b"")
 
 
+_SNIFF_READ = 8192
+
+
+def _read_wsgi_body(exchange: Exchange, environ: dict[str, Any], plan: int) -> tuple[bytes | None, bool]:
+    """(the body, or ``None`` where it is not read; ``True`` if it outgrew ``max_body_bytes``).
+
+    ``wsgi.input`` is replaced by a stream that replays what was read, then the rest.
+    """
+    stream = environ.get("wsgi.input")
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or -1)
+    except ValueError:
+        length = -1
+    if stream is None or (length < 0 and not environ.get("wsgi.input_terminated")):
+        return b"", False  # no body a framework would read
+    limit = exchange.guard.max_body_bytes
+    want = limit + 1 if length < 0 else min(length, limit + 1)
+    pieces: list[bytes] = []
+    got = 0
+    if plan == _SNIFF:
+        while got < want:
+            piece = stream.read(min(_SNIFF_READ, want - got))
+            if not piece:
+                break
+            pieces.append(piece)
+            got += len(piece)
+            opens = opens_like_json(piece)
+            if opens is False:
+                environ["wsgi.input"] = _PrefixedInput(b"".join(pieces), stream)
+                return None, False
+            if opens:
+                break
+    if got < want:
+        pieces.append(stream.read(want - got))
+    body = b"".join(pieces)
+    if len(body) > limit:
+        environ["wsgi.input"] = _PrefixedInput(body, stream)
+        return body, True
+    environ["wsgi.input"] = io.BytesIO(body)
+    environ["CONTENT_LENGTH"] = str(len(body))
+    return body, False
+
+
 def check_wsgi_write(exchange: Exchange, environ: dict[str, Any]) -> Verdict | None:
-    """Read the request body once (if a rule needs it) and check it before the app runs;
+    """Read the request body once (if a rule reads it) and check it before the app runs;
     the block page, or ``None`` (the app runs, and reads the same body)."""
     guard = exchange.guard
-    content_type = environ.get("CONTENT_TYPE", "") or ""
-    body = b""
-    if guard.inbound_needs_body and body_readable(content_type):
-        stream = environ.get("wsgi.input")
-        try:
-            length = int(environ.get("CONTENT_LENGTH") or -1)
-        except ValueError:
-            length = -1
-        limit = guard.max_body_bytes
-        if stream is not None and (length >= 0 or environ.get("wsgi.input_terminated")):
-            body = stream.read(min(length, limit + 1) if length >= 0 else limit + 1)
-            if len(body) > limit:
-                environ["wsgi.input"] = _PrefixedInput(body, stream)
-                return exchange.inbound_oversize()
-            environ["wsgi.input"] = io.BytesIO(body)
-            environ["CONTENT_LENGTH"] = str(len(body))
-    query = environ.get("QUERY_STRING", "").encode("latin-1")
-    return exchange.check_inbound(exchange.request.path, query, content_type, body)
+    content_type = environ.get("CONTENT_TYPE")
+    plan = body_plan(guard, content_type)
+    body: bytes | None = None
+    if plan != _SKIP:
+        body, oversize = _read_wsgi_body(exchange, environ, plan)
+        if oversize:
+            return exchange.inbound_oversize()
+        if body is None:
+            plan = _SKIP
+    query = _werkzeug_query(environ.get("QUERY_STRING", ""))
+    path = exchange.request.path
+    return decide_before_app(
+        exchange, environ, lambda: _named(guard, path, query, content_type, body, plan, True), body is not None
+    )
+
+
+def _werkzeug_query(query_string: str) -> list[tuple[str, str]]:
+    """The query parameters as Werkzeug's ``request.args`` reads them."""
+    text = query_string.encode("latin-1").decode("utf-8", "replace")
+    try:
+        import werkzeug.urls  # noqa: F401  (registers the "werkzeug.url_quote" error handler)
+    except ImportError:  # pragma: no cover - Werkzeug not installed
+        return parse_qsl(text, keep_blank_values=True)
+    return parse_qsl(text, keep_blank_values=True, errors="werkzeug.url_quote")

@@ -1,4 +1,4 @@
-"""Flask extension: wraps ``app.wsgi_app`` and publishes the requester from the view.
+"""Flask extension: wraps ``app.wsgi_app``, publishes the requester, and checks writes in the app.
 
 Usage::
 
@@ -10,30 +10,51 @@ Usage::
 Options come from keyword arguments, else from ``RESPGUARD_<OPTION>`` config keys.
 With Flask-Login installed and set up, ``current_user`` is the requester; else
 call :func:`respguard.set_requester` in the view.
+
+With ``inbound=[...]`` rules, a write is checked when Flask dispatches the view: after every
+``before_request`` function (the app's and its blueprints', whenever they were registered),
+so the app's own login has run, and on the values Flask parsed (``request.view_args``,
+``request.args``, ``request.form``/``request.files``, ``request.get_json(silent=True,
+force=True)``). ``write_check="middleware"`` checks before Flask runs instead, as the
+framework-neutral middleware does.
 """
 
 from __future__ import annotations
 
 import inspect
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Literal
 
 from flask import Flask, Response, request
 
 from ._context import WSGI_KEY, RequestContext, rebind, unbind
 from ._guard import Guard
+from ._inbound import NO_JSON, Named
+from ._write import WRITE_CHECK_KEY, body_was_read, check_named, json_document, json_keys
 from .wsgi import WSGIMiddleware
 
 _OPTIONS = [name for name in inspect.signature(Guard.__init__).parameters if name != "self"]
+_WRITE_CHECKS = ("app", "middleware")
 
 
 class RespGuard:
-    """The Flask extension (``RespGuard(app)`` or ``RespGuard()`` + ``init_app(app)``)."""
+    """The Flask extension (``RespGuard(app)`` or ``RespGuard()`` + ``init_app(app)``).
 
-    def __init__(self, app: Flask | None = None, **options: Any) -> None:
+    :param write_check: ``"app"`` (default): inbound rules are checked when Flask dispatches
+        the view, after the app's login; ``"middleware"``: before Flask runs.
+    :param options: :class:`~respguard.Guard` options.
+    """
+
+    def __init__(
+        self, app: Flask | None = None, *, write_check: Literal["app", "middleware"] | None = None, **options: Any
+    ) -> None:
         unknown = set(options) - set(_OPTIONS)
         if unknown:
             raise ValueError(f"RespGuard: unknown option(s) {sorted(unknown)}")
+        if write_check is not None and write_check not in _WRITE_CHECKS:
+            raise ValueError(f"write_check must be 'app' or 'middleware', not {write_check!r}")
         self.options = options
+        self.write_check = write_check
         if app is not None:
             self.init_app(app)
 
@@ -47,11 +68,95 @@ class RespGuard:
             options["secret_key"] = app.secret_key
         if "secret_key" not in options:
             raise ValueError("RespGuard: secret_key is required (option, RESPGUARD_SECRET_KEY or app.secret_key)")
+        write_check = self.write_check or app.config.get("RESPGUARD_WRITE_CHECK", "app")
+        if write_check not in _WRITE_CHECKS:
+            raise ValueError(f"write_check must be 'app' or 'middleware', not {write_check!r}")
         guard = Guard(**options)
-        app.wsgi_app = WSGIMiddleware(app.wsgi_app, guard)  # type: ignore[method-assign]
+        middleware = WSGIMiddleware(app.wsgi_app, guard)
         app.extensions["respguard"] = guard
+        if guard.inbound and write_check == "app":
+            app.wsgi_app = _InAppWrites(middleware)  # type: ignore[method-assign]
+            # Flask has no hook between its before_request functions and the view: the check
+            # wraps the dispatch, so it runs after every one of them, however late registered.
+            if not isinstance(app.dispatch_request, _CheckedDispatch):
+                app.dispatch_request = _CheckedDispatch(app.dispatch_request)  # type: ignore[method-assign]
+        else:
+            app.wsgi_app = middleware  # type: ignore[method-assign]
         app.after_request(_publish_requester)
         _follow_flask_login(app)
+
+
+class _InAppWrites:
+    """Marks each request so the middleware leaves writes whose requester only the app knows to the app."""
+
+    def __init__(self, app: WSGIMiddleware) -> None:
+        self.app = app
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        environ[WRITE_CHECK_KEY] = "app"
+        return self.app(environ, start_response)
+
+
+class _CheckedDispatch:
+    """``app.dispatch_request`` that checks a write first (the view never runs if it is refused)."""
+
+    def __init__(self, dispatch: Callable[[], Any]) -> None:
+        self.dispatch = dispatch
+
+    def __call__(self) -> Any:
+        if request.routing_exception is None:
+            refusal = _write_refusal()
+            if refusal is not None:
+                return refusal
+        return self.dispatch()
+
+
+def _write_refusal() -> Response | None:
+    """The block page if this request is a write naming another owner's record, else ``None``."""
+    environ = request.environ
+    context = environ.get(WSGI_KEY)
+    if not isinstance(context, RequestContext) or context.exchange is None:
+        return None
+    exchange = context.exchange
+    if not exchange.guard.checks_inbound(exchange.request):
+        return None
+    if not context.requester_set:
+        requester = _flask_login_requester()
+        if requester is not None:
+            context.requester = requester
+    verdict = check_named(exchange, environ, lambda: _flask_named(exchange.guard))
+    if verdict is None:
+        return None
+    # The block page is the whole response, and nobody's page: the response check that
+    # follows must not judge it again as the requester's (no second event, no binding cookie).
+    context.requester = None
+    headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in verdict.headers]
+    return Response(verdict.body or b"", status=verdict.status, headers=headers)
+
+
+def _flask_named(guard: Guard) -> Named:
+    """The write as Flask parsed it; the body only where the middleware read it (and replays it)."""
+    form: list[tuple[str, object]] = []
+    files: list[str] = []
+    document: object = NO_JSON
+    if body_was_read(request.environ):
+        data = request.get_data(cache=True)  # first: the form is then parsed from the cached bytes
+        form = list(request.form.items(multi=True))
+        files = list(request.files.keys())
+        document = request.get_json(silent=True, force=True)
+        if document is None:
+            document = NO_JSON
+        keys = json_keys(guard)
+        if keys:
+            json_document(data, keys, strict=False)  # a repeated owner key: Ambiguous
+    return Named(
+        request.path,
+        path_params=request.view_args,
+        query=list(request.args.items(multi=True)),
+        form=form,
+        files=files,
+        json=document,
+    )
 
 
 def _publish_requester(response: Response) -> Response:
@@ -97,3 +202,4 @@ def _flask_login_requester() -> Any:
     if not current_user or not current_user.is_authenticated:
         return None
     return as_identity(current_user.get_id())
+

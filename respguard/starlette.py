@@ -8,33 +8,178 @@ use its typed twin::
 With Starlette's ``AuthenticationMiddleware`` the requester is ``scope["user"].identity``;
 otherwise tell respguard from the endpoint (:func:`set_requester`) or from a
 FastAPI dependency (:func:`requester_dependency`).
+
+Writes: with ``RespGuardMiddleware(..., write_check="app")``, a write whose requester only
+the app knows (a FastAPI login dependency) is checked by :func:`requester_dependency`, right
+after that login ran and before the endpoint: on the router's path parameters, the parsed
+query, form and JSON body (Starlette caches the body, so the endpoint still reads it).
 """
 
 from __future__ import annotations
 
-import inspect
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, MutableMapping
+from typing import Any, Literal
 
 from starlette.requests import Request
+from starlette.responses import Response
 
-from ._context import rebind, set_requester, unbind
+from ._context import find_context, rebind, set_requester, unbind
+from ._events import EventKind
 from ._guard import Guard
 from ._identity import RequesterLike
-from .asgi import ASGIApp, ASGIMiddleware
+from ._inbound import NO_JSON, Named
+from ._verdict import Verdict
+from ._write import WRITE_CHECK_KEY, WRITE_KEY, body_was_read, check_named, unchecked_write
+from .asgi import ASGIApp, ASGIMiddleware, Receive, Scope, Send
+
+_FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
+
+
+class WriteRefused(Exception):
+    """Raised by :func:`requester_dependency` (or :func:`check_writes`) to stop the endpoint of a
+    refused write; :class:`RespGuardMiddleware` answers it with the block page. Without that
+    middleware it is a 500: the write is refused either way."""
+
+    def __init__(self, verdict: Verdict) -> None:
+        super().__init__("respguard refused a cross-owner write")
+        self.verdict = verdict
 
 
 class RespGuardMiddleware(ASGIMiddleware):
-    """:class:`~respguard.ASGIMiddleware` with one typed argument, for ``add_middleware``.
+    """:class:`~respguard.ASGIMiddleware` with typed arguments, for ``add_middleware``.
 
     Starlette's typed ``add_middleware`` can't check a class taking ``**options``
     under ``mypy --strict``; this one takes a prepared :class:`~respguard.Guard`::
 
         app.add_middleware(RespGuardMiddleware, guard=Guard(secret_key=..., extractors=[...]))
+
+    :param write_check: ``"middleware"`` (default): inbound rules are checked before the app
+        runs, with the requesters known then. ``"app"``: a write whose requester only the
+        app knows is checked in the app by :func:`requester_dependency` (or
+        :func:`check_writes`); a write that reaches a 2xx/3xx response without that check
+        is answered with the block page (the endpoint has run: give every write route the
+        dependency).
     """
 
-    def __init__(self, app: ASGIApp, guard: Guard) -> None:
+    def __init__(self, app: ASGIApp, guard: Guard, write_check: Literal["middleware", "app"] = "middleware") -> None:
+        if write_check not in ("middleware", "app"):
+            raise ValueError(f"write_check must be 'middleware' or 'app', not {write_check!r}")
         super().__init__(app, guard)
+        self.write_check = write_check
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        if self.write_check == "app":
+            scope[WRITE_CHECK_KEY] = "app"
+        started = False
+        blocked = False
+
+        async def guarded_send(message: Any) -> None:
+            nonlocal started, blocked
+            if blocked:
+                return
+            if message["type"] == "http.response.start":
+                started = True
+                if message.get("status", 500) < 400 and unchecked_write(scope):
+                    verdict = _refuse_unchecked(scope)
+                    if verdict is not None:
+                        blocked = True
+                        await _send_verdict(send, verdict)
+                        return
+            await send(message)
+
+        try:
+            await super().__call__(scope, receive, guarded_send)
+        except WriteRefused as refused:
+            if started:
+                raise
+            await _send_verdict(send, refused.verdict)
+
+
+def _refuse_unchecked(scope: Scope) -> Verdict | None:
+    context = find_context(scope)
+    if context is None or context.exchange is None:
+        return None
+    pending = scope.get(WRITE_KEY)
+    if pending is not None:
+        pending.checked = True
+    verdict: Verdict | None = context.exchange.refuse(
+        EventKind.CROSS_OWNER_WRITE, "write not checked before the endpoint ran"
+    )
+    return verdict
+
+
+async def _send_verdict(send: Send, verdict: Verdict) -> None:
+    await send({"type": "http.response.start", "status": verdict.status, "headers": verdict.headers})
+    await send({"type": "http.response.body", "body": verdict.body or b"", "more_body": False})
+
+
+async def write_refusal(request: Request) -> Response | None:
+    """Check a write on what Starlette parsed, after the app's login (call :func:`set_requester`
+    first): the block page to return, or ``None`` (the endpoint may go on).
+
+    For plain Starlette endpoints; FastAPI apps use :func:`requester_dependency`. Without
+    respguard's middleware, or for a request the inbound rules don't apply to, ``None``.
+    """
+    verdict = await _write_verdict(request)
+    if verdict is None:
+        return None
+    response = Response(verdict.body or b"", status_code=verdict.status)
+    response.raw_headers = list(verdict.headers)
+    return response
+
+
+async def _write_verdict(request: Request) -> Verdict | None:
+    scope: MutableMapping[str, Any] = request.scope
+    context = find_context(scope)
+    if context is None or context.exchange is None:
+        return None
+    exchange = context.exchange
+    if not exchange.guard.checks_inbound(exchange.request):
+        return None
+    form: list[tuple[str, object]] = []
+    files: list[str] = []
+    document: object = NO_JSON
+    if body_was_read(scope):
+        # Starlette caches what it parsed on the request, so the endpoint reads it again. A form
+        # is parsed from the stream (FastAPI may have done so already): the middleware's parse
+        # covers JSON in a form body.
+        media = request.headers.get("content-type", "").split(";", 1)[0].strip(" \t").lower()
+        if media in _FORM_TYPES:
+            parsed = await request.form()
+            for key, value in parsed.multi_items():
+                if isinstance(value, str):
+                    form.append((key, value))
+                else:
+                    files.append(key)
+        elif (await request.body()).strip():
+            try:
+                document = await request.json()
+            except (ValueError, RecursionError):
+                document = NO_JSON
+    named = Named(
+        scope.get("path", ""),
+        path_params=request.path_params,
+        query=request.query_params.multi_items(),
+        form=form,
+        files=files,
+        json=document,
+    )
+    verdict: Verdict | None = check_named(exchange, scope, lambda: named)
+    return verdict
+
+
+async def check_writes(request: Request) -> None:
+    """A FastAPI dependency: refuse a cross-owner write before the endpoint runs.
+
+    It must run after the app's login: put it after the login dependency in the endpoint's
+    parameters, or use :func:`requester_dependency`, which runs it itself.
+    """
+    verdict = await _write_verdict(request)
+    if verdict is not None:
+        raise WriteRefused(verdict)
 
 
 def requester_dependency(
@@ -45,22 +190,28 @@ def requester_dependency(
     ``identity`` maps the user object to its id (or an :class:`~respguard.Identity`)::
 
         CurrentUser = Depends(requester_dependency(get_current_user, lambda u: u.id))
+
+    With inbound rules, a write is then checked right here, after the login and before the
+    endpoint (see :class:`RespGuardMiddleware`'s ``write_check``). Without respguard's
+    middleware it only returns the user.
     """
     from fastapi import Depends
 
-    if inspect.iscoroutinefunction(dependency):
-
-        async def publish_async(request: Request, user: Any = Depends(dependency)) -> Any:  # noqa: B008
-            set_requester(request, identity(user) if user is not None else None)
-            return user
-
-        return publish_async
-
-    def publish(request: Request, user: Any = Depends(dependency)) -> Any:  # noqa: B008
+    async def publish(request: Request, user: Any = Depends(dependency)) -> Any:  # noqa: B008
         set_requester(request, identity(user) if user is not None else None)
+        await check_writes(request)
         return user
 
     return publish
 
 
-__all__ = ["RespGuardMiddleware", "rebind", "requester_dependency", "set_requester", "unbind"]
+__all__ = [
+    "RespGuardMiddleware",
+    "WriteRefused",
+    "check_writes",
+    "rebind",
+    "requester_dependency",
+    "set_requester",
+    "unbind",
+    "write_refusal",
+]

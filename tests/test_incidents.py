@@ -246,11 +246,24 @@ def test_inbound_skips_reads_login_paths_and_other_body_types(kind: str) -> None
     assert (status, events) == (200, [])
     status, _, _, events = _write(kind, app, path="/login", body=b'{"customer_id": "' + BOB.encode() + b'"}')
     assert (status, events) == (200, [])
-    status, _, _, events = _write(
-        kind, app, path="/upload", body=b'{"customer_id": "x"}', content_type="application/octet-stream"
-    )
+    upload = b"\x89PNG\r\n\x1a\n" + b'{"customer_id": "x"}' * 50
+    status, _, _, events = _write(kind, app, path="/upload", body=upload, content_type="application/octet-stream")
     assert (status, events) == (200, [])
     assert len(app.writes) == 3
+    assert app.writes[-1] == ("/upload", upload)  # streamed to the app untouched
+
+
+def test_a_body_that_parses_as_json_is_read_whatever_its_type(kind: str) -> None:
+    # Flask's get_json(force=True) reads a text/plain body as JSON: so does the write check.
+    app = WriteApp()
+    body = b'  {"customer_id": "' + BOB.encode() + b'"}'
+    for content_type in ("application/octet-stream", "text/plain", "application/x-www-form-urlencoded"):
+        status, headers, out, events = _write(
+            kind, app, path="/upload", body=body, content_type=content_type, cookie=_login_cookie()
+        )
+        assert_block(status, headers, out, clears_binding=False)
+        assert kinds(events) == [("cross_owner_write", "blocked")]
+    assert app.writes == []
 
 
 def test_malformed_and_oversize_request_bodies_are_refused(kind: str) -> None:
