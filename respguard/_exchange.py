@@ -24,12 +24,11 @@ from ._filter import filter_records
 from ._guard import Guard
 from ._headers import Headers, RawHeaders
 from ._identity import ID, Identity, RequesterLike, normalise
-from ._inbound import InboundError, InboundRequest
 from ._pii import PHONE
 from ._plan import ContentPlan, HeadFacts, ResponsePlan, Strategy, plan_response
 from ._redact import redact_path, safe_request_id
 from ._scan import RequestInfo, ResponseView
-from ._session import load_bindings, resolve_requester
+from ._session import Requester, load_bindings
 from ._streams import JsonLinesReader, Record, RecordTooLarge
 from ._verdict import Verdict, block_verdict
 
@@ -94,7 +93,7 @@ class Exchange:
         "guard",
         "request",
         "context",
-        "fallback",
+        "asker",
         "state",
         "status",
         "headers",
@@ -122,7 +121,7 @@ class Exchange:
         self.guard = guard
         self.request = request
         self.context = context
-        self.fallback = fallback
+        self.asker = Requester(guard.requester, fallback)
         self.state = State.START
         self.status = 0
         self.headers: RawHeaders = []
@@ -162,7 +161,7 @@ class Exchange:
             if self.exempt:
                 return self._finish_head(self._pass())
         try:
-            self.requester = resolve_requester(self.context, guard.requester, self.request, self.fallback)
+            self.requester = self.asker.resolve(self.context, self.request)
         except Exception:
             return self._finish_head(self._violation(EventKind.SCAN_ERROR, "requester function raised", ()))
         if guard.bind_sessions:
@@ -392,17 +391,6 @@ class Exchange:
         return self._record_violation(judged.kind, judged.reason, judged.foreign)
 
     # ------------------------------------------------------------------ writes
-    def check_inbound(self, path: str, query: bytes, content_type: str, body: bytes) -> Verdict | None:
-        """Before the app runs: refuse a write naming another owner. ``None``: let it run."""
-        request = InboundRequest(path, query, content_type, body)
-        owners: list[tuple[str, str]] = []
-        try:
-            for rule in self.guard.inbound:
-                owners.extend((rule.kind, o) for o in rule.owners(request))
-        except InboundError as exc:
-            return self.refuse(EventKind.SCAN_ERROR, str(exc))
-        return self.check_write(owners)
-
     def check_write(self, owners: Sequence[tuple[str, str]]) -> Verdict | None:
         """A write names these owners (``(kind, text)``, normalised): the block page if one is
         foreign and no policy allows it, else ``None`` (the write may run)."""
@@ -410,7 +398,7 @@ class Exchange:
             return None
         guard = self.guard
         try:
-            requester = resolve_requester(self.context, guard.requester, self.request, self.fallback)
+            requester = self.asker.resolve(self.context, self.request)
         except Exception:
             return self.refuse(EventKind.SCAN_ERROR, "requester function raised")
         self.requester = requester

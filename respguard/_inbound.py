@@ -14,7 +14,6 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
-from urllib.parse import parse_qsl
 
 from ._identity import ID, normalise
 
@@ -148,9 +147,6 @@ class PathOwner:
             owners.extend(owner_texts(params[self.param], self.kind))
         return owners
 
-    def owners(self, request: InboundRequest) -> list[str]:
-        return self.named(Named(request.path))
-
 
 class _Fields:
     needs_body = True
@@ -205,11 +201,6 @@ class JsonBodyOwner(_Fields):
                 stack.extend(item for item in node if isinstance(item, (dict, list)))
         return owners
 
-    def owners(self, request: InboundRequest) -> list[str]:
-        from ._write import json_document
-
-        return self.named(Named(request.path, json=json_document(request.body, self.names, strict=True)))
-
 
 class FormOwner(_Fields):
     """Owners named by form fields (urlencoded or multipart), as the framework's form parser reads them.
@@ -225,12 +216,6 @@ class FormOwner(_Fields):
             raise Ambiguous(FILE_FIELD)
         return self._pairs(named.form)
 
-    def owners(self, request: InboundRequest) -> list[str]:
-        media = request.content_type.split(";", 1)[0].strip().lower()
-        if media != "application/x-www-form-urlencoded":
-            return []
-        return self.named(Named(request.path, form=parse_qsl(request.body.decode("latin-1"), keep_blank_values=True)))
-
 
 class QueryOwner(_Fields):
     """Owners named by query-string parameters (a parameter given twice is refused)."""
@@ -243,9 +228,6 @@ class QueryOwner(_Fields):
     def named(self, named: Named) -> list[str]:
         return self._pairs(named.query)
 
-    def owners(self, request: InboundRequest) -> list[str]:
-        return self.named(Named(request.path, query=parse_qsl(request.query.decode("latin-1"), keep_blank_values=True)))
-
 
 InboundRule = PathOwner | JsonBodyOwner | FormOwner | QueryOwner
 
@@ -256,19 +238,3 @@ def named_owners(rules: Iterable[InboundRule], named: Named) -> list[tuple[str, 
     for rule in rules:
         owners.extend((rule.kind, text) for text in rule.named(named))
     return owners
-
-
-class InboundRequest:
-    """The raw request the old ``Exchange.check_inbound`` hands the rules (``rule.owners``).
-
-    Kept for that caller only; the write check itself parses with the framework's parsers
-    (:mod:`respguard._write`) and calls ``rule.named``.
-    """
-
-    __slots__ = ("path", "query", "content_type", "body")
-
-    def __init__(self, path: str, query: bytes, content_type: str, body: bytes) -> None:
-        self.path = path
-        self.query = query
-        self.content_type = content_type
-        self.body = body

@@ -19,23 +19,35 @@ from ._scan import RequestInfo
 RequesterFunction = Callable[[RequestInfo], RequesterLike]
 
 
-def resolve_requester(
-    context: RequestContext,
-    function: RequesterFunction | None,
-    request: RequestInfo,
-    fallback: Callable[[RequestInfo], RequesterLike] | None,
-) -> Identity | None:
-    """The first source that answers: ``set_requester``, the ``requester=`` option, the adapter's
-    fallback (``scope["user"]``). A ``requester=`` answer is kept, so it is called once a request."""
-    requester = context.requester
-    if requester is not UNSET:
-        return requester
-    if function is not None:
-        context.requester = as_identity(function(request))
-        return context.requester
-    if fallback is not None:
-        return as_identity(fallback(request))
-    return None
+class Requester:
+    """Who is asking, for one request: the first source that answers.
+
+    ``set_requester`` (the app, at any time before the response), the ``requester=`` option
+    (called at most once a request, its answer kept here, not in the context: the app may
+    still say otherwise), the adapter's fallback (``scope["user"]``).
+    """
+
+    __slots__ = ("function", "fallback", "_asked", "_answer")
+
+    def __init__(self, function: RequesterFunction | None, fallback: Callable[[RequestInfo], RequesterLike] | None):
+        self.function = function
+        self.fallback = fallback
+        self._asked = False
+        self._answer: Identity | None = None
+
+    def resolve(self, context: RequestContext, request: RequestInfo) -> Identity | None:
+        """The requester now; raises whatever a ``requester=`` or fallback callable raises."""
+        requester = context.requester
+        if requester is not UNSET:
+            return requester
+        if self.function is not None:
+            if not self._asked:
+                self._answer = as_identity(self.function(request))
+                self._asked = True
+            return self._answer
+        if self.fallback is not None:
+            return as_identity(self.fallback(request))
+        return None
 
 
 class BindingMemory:

@@ -202,4 +202,3 @@ def _flask_login_requester() -> Any:
     if not current_user or not current_user.is_authenticated:
         return None
     return as_identity(current_user.get_id())
-
