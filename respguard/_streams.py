@@ -1,0 +1,388 @@
+"""Incremental record readers for streamed bodies: event streams, JSON lines, JSON text sequences.
+
+Sans-IO, in the style of h11's body readers: the caller hands each chunk to ``feed()`` and gets
+back the records that chunk completed; ``end()`` at the end of the body gives the unterminated
+tail. The readers read as the client reads (the HTML standard's event-stream interpretation;
+a line-splitting NDJSON client; an RFC 7464 parser), in time linear in the input whatever the
+chunking: every byte is scanned once, the incomplete record is held as a list of pieces and
+joined once, when it completes. ``examined`` counts the bytes scanned, copied or decoded, so
+tests can assert the work stays linear without timing anything.
+
+Offsets are absolute in the body: ``Record.end`` is just past a record's last byte, and
+``fed - held`` is how far the caller may release the bytes it held back (everything before the
+incomplete record: whole records, blank lines, a leading BOM).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import NamedTuple
+
+_BOM = b"\xef\xbb\xbf"
+_CR = 0x0D
+_LF = 0x0A
+#: Blank lines between events: no-ops to the event-stream parser (a blank line with nothing
+#: before it dispatches nothing). A single character class with one star: no backtracking.
+_BLANK_LINES = re.compile(rb"[\r\n]*")
+_EOL = re.compile(rb"[\r\n]")
+#: What separates JSON records that carries none of them: JSON white space and RS (RFC 7464).
+_GAP = re.compile(rb"[\t\n\r \x1e]*")
+_LINE_END = re.compile(rb"[\n\x1e]")
+_RS = re.compile(rb"\x1e")
+_JSON_SPACE = " \t\r\n"
+
+
+class Record(NamedTuple):
+    """One JSON line or JSON text sequence record."""
+
+    #: Offset just past the record's last byte (its LF; an RS belongs to the next record).
+    end: int
+    #: The JSON text the client parses: the record decoded, without its JSON white space.
+    data: str
+    #: The whole record as text, for text extractors.
+    text: str
+    #: ``False`` for the unterminated tail ``end()`` reports.
+    complete: bool
+    #: The record held bytes that are not UTF-8 (read, as a lenient client does, as U+FFFD).
+    invalid: bool
+
+
+class Event(NamedTuple):
+    """One event-stream block: the lines up to a blank line (or the tail at the end of the stream)."""
+
+    #: Offset just past the blank line's first byte (a CRLF's LF is no record's: whether it
+    #: follows may be unknown when the CR arrives, and the CR already ended the line).
+    end: int
+    #: The event's ``data`` as ``MessageEvent.data`` gives it: the ``data`` lines joined by LF.
+    data: str
+    #: The whole block as text (comments, every field), for text extractors.
+    text: str
+    #: ``False`` for the incomplete block ``end()`` reports (browsers drop it; a caller that
+    #: fails closed scans it anyway).
+    complete: bool
+    #: The block held bytes that are not UTF-8 (decoded, as browsers do, as U+FFFD).
+    invalid: bool
+    #: Whether a browser dispatches it: complete, with at least one ``data`` line.
+    dispatched: bool
+    #: The event type (``message`` unless an ``event`` field names one; ``""`` if not dispatched).
+    type: str
+    #: ``MessageEvent.lastEventId``: the last ``id`` field so far (it outlives its event).
+    last_event_id: str
+
+
+class RecordTooLarge(Exception):
+    """One record grew past ``max_record_bytes`` before it ended; the reader holds no more of it.
+
+    ``records`` are the records the same ``feed()`` completed before it: scan them, then cut the
+    stream at the last one's ``end``. The reader is spent after this.
+    """
+
+    def __init__(self, records: list[Record] | list[Event]) -> None:
+        super().__init__("record over max_record_bytes")
+        self.records = records
+
+
+def _decode(data: bytes) -> tuple[str, bool]:
+    """UTF-8 decode with replacement (the WHATWG decoder's, which Python's ``replace`` matches),
+    and whether anything was replaced."""
+    try:
+        return data.decode("utf-8"), False
+    except UnicodeDecodeError:
+        return data.decode("utf-8", "replace"), True
+
+
+class _Bom:
+    """Drops one leading UTF-8 BOM, holding the first bytes until it knows whether they are one."""
+
+    def __init__(self) -> None:
+        self.pending = b""
+        self.done = False
+
+    def take(self, chunk: bytes) -> tuple[bytes, int]:
+        """The bytes to parse and how many BOM bytes were dropped before them."""
+        data = self.pending + chunk if self.pending else chunk
+        if len(data) < 3 and _BOM.startswith(data):
+            self.pending = data  # at most 2 bytes
+            return b"", 0
+        self.done, self.pending = True, b""
+        if data.startswith(_BOM):
+            return data[3:], 3
+        return data, 0
+
+
+class EventStreamReader:
+    """``text/event-stream`` per the HTML standard's "event stream interpretation".
+
+    The stream is UTF-8 with one leading BOM dropped; a line ends at CRLF, LF or CR; a blank
+    line ends a block, which a browser dispatches if it had a ``data`` line. A block larger than
+    ``max_record_bytes`` raises :class:`RecordTooLarge` as soon as it passes the cap.
+    """
+
+    def __init__(self, max_record_bytes: int) -> None:
+        if max_record_bytes < 1:
+            raise ValueError("max_record_bytes must be positive")
+        self.max_record_bytes = max_record_bytes
+        #: Bytes scanned, copied or decoded so far (linear in ``fed``).
+        self.examined = 0
+        #: Bytes fed so far.
+        self.fed = 0
+        self._bom = _Bom()
+        self._offset = 0  # absolute offset of the next byte to parse
+        self._start = -1  # where the current block starts, -1 between blocks
+        self._line: list[bytes] = []  # pieces of the current unterminated line
+        self._line_size = 0
+        self._block: list[bytes] = []  # the block's complete lines, with their line ends
+        self._data: list[bytes] = []  # the block's data values
+        self._type = b""
+        self._last_id = ""
+        self._after_cr = False  # the last line ended at a CR: an LF next is part of its line end
+        self._spent = False
+
+    @property
+    def held(self) -> int:
+        """Bytes held for the incomplete block (the caller may release ``fed - held``)."""
+        if not self._bom.done:
+            return len(self._bom.pending)
+        return self._offset - self._start if self._start >= 0 else 0
+
+    def feed(self, chunk: bytes) -> list[Event]:
+        """The blocks this chunk completes."""
+        if self._spent:
+            raise RecordTooLarge([])
+        self.fed += len(chunk)
+        if not self._bom.done:
+            chunk, dropped = self._bom.take(chunk)
+            self._offset += dropped
+        events: list[Event] = []
+        try:
+            self._parse(chunk, events)
+        except RecordTooLarge:
+            self._spent = True
+            self._line, self._block, self._data = [], [], []
+            raise RecordTooLarge(events) from None
+        return events
+
+    def end(self) -> list[Event]:
+        """At the end of the body: the incomplete block, if any (browsers drop it)."""
+        if self._spent:
+            raise RecordTooLarge([])
+        if not self._bom.done and self._bom.pending:
+            self._bom.done = True
+            pending, self._bom.pending = self._bom.pending, b""
+            events = self.feed(pending)
+            self.fed -= len(pending)
+            if events:  # pragma: no cover - two bytes complete no block
+                return events
+        if self._start < 0:
+            return []
+        if self._line:
+            line = b"".join(self._line)
+            self.examined += len(line)
+            self._block.append(line)
+            self._field(line, len(line))
+        return [self._block_event(self._offset, complete=False)]
+
+    # ------------------------------------------------------------------ parsing
+    def _parse(self, chunk: bytes, events: list[Event]) -> None:
+        size = len(chunk)
+        pos = 0
+        if self._after_cr and size:
+            self._after_cr = False
+            if chunk[0] == _LF:  # the LF of a CRLF split across chunks
+                if self._start >= 0:
+                    self._block.append(b"\n")
+                pos = 1
+        cap = self.max_record_bytes
+        base = self._offset
+        while pos < size:
+            if self._start < 0:  # between blocks: blank lines are no-ops
+                skip = _BLANK_LINES.match(chunk, pos)
+                end = skip.end() if skip else pos
+                self.examined += end - pos
+                if end >= size:
+                    # A CR last: an LF next would be one more blank line, a no-op either way.
+                    break
+                pos = end
+                self._start = base + pos
+            found = _EOL.search(chunk, pos)
+            if found is None:
+                self.examined += size - pos
+                if base + size - self._start > cap:
+                    raise RecordTooLarge([])
+                self._line.append(chunk[pos:])
+                self._line_size += size - pos
+                break
+            eol = found.start()
+            self.examined += eol + 1 - pos
+            if chunk[eol] == _CR:
+                if eol + 1 < size:
+                    stop = eol + 2 if chunk[eol + 1] == _LF else eol + 1
+                else:
+                    stop = eol + 1
+                    self._after_cr = True
+            else:
+                stop = eol + 1
+            if base + eol - self._start > cap:
+                raise RecordTooLarge([])
+            if self._line:
+                self._line.append(chunk[pos:stop])
+                line = b"".join(self._line)
+                length = self._line_size + eol - pos
+                self._line, self._line_size = [], 0
+            else:
+                line = chunk[pos:stop]
+                length = eol - pos
+            self.examined += len(line)
+            if length == 0:  # a blank line: the block ends with its first byte
+                self._block.append(line[:1])
+                events.append(self._block_event(base + eol + 1, complete=True))
+            else:
+                self._block.append(line)
+                self._field(line, length)
+            pos = stop
+        self._offset = base + size
+
+    def _field(self, line: bytes, length: int) -> None:
+        """One non-blank line (``line[:length]``, its line end after) applied to the block."""
+        if line[0] == 0x3A:  # ":" a comment
+            return
+        colon = line.find(b":", 0, length)
+        if colon < 0:
+            name_end, value_start = length, length
+        else:
+            name_end, value_start = colon, colon + 1
+            if value_start < length and line[value_start] == 0x20:
+                value_start += 1
+        if name_end == 4 and line.startswith(b"data"):
+            self._data.append(line[value_start:length])
+        elif name_end == 5 and line.startswith(b"event"):
+            self._type = line[value_start:length]
+        elif name_end == 2 and line.startswith(b"id"):
+            if line.find(b"\x00", value_start, length) < 0:
+                self._last_id = _decode(line[value_start:length])[0]
+        # "retry" sets the reconnection time and any other field is ignored: neither reaches the page.
+
+    def _block_event(self, end: int, complete: bool) -> Event:
+        raw = b"".join(self._block)
+        text, invalid = _decode(raw)
+        data = _decode(b"\n".join(self._data))[0] if self._data else ""
+        self.examined += 2 * len(raw)
+        dispatched = complete and bool(self._data)
+        kind = (_decode(self._type)[0] or "message") if dispatched else ""
+        event = Event(end, data, text, complete, invalid, dispatched, kind, self._last_id)
+        self._start = -1
+        self._block, self._data, self._type = [], [], b""
+        return event
+
+
+class JsonLinesReader:
+    """JSON Lines / NDJSON (a record ends at LF), or with ``seq`` RFC 7464 JSON text sequences
+    (a record is led by RS and ends where the next RS starts; no LF needed).
+
+    Lines mode also ends a record at an RS (a JSON text cannot hold one, so no client reads
+    more into a record than this split does). Records of only white space are no records.
+    Invalid UTF-8 is read with replacement, as a lenient client (``TextDecoder``) reads it, and
+    flagged on the record. One leading BOM is dropped (``TextDecoder`` drops it).
+    """
+
+    def __init__(self, max_record_bytes: int, *, seq: bool = False) -> None:
+        if max_record_bytes < 1:
+            raise ValueError("max_record_bytes must be positive")
+        self.max_record_bytes = max_record_bytes
+        self.seq = seq
+        self.examined = 0
+        self.fed = 0
+        self._bom = _Bom()
+        self._end = _RS if seq else _LINE_END
+        self._offset = 0
+        self._start = -1
+        self._held: list[bytes] = []
+        self._spent = False
+
+    @property
+    def held(self) -> int:
+        """Bytes held for the incomplete record (the caller may release ``fed - held``)."""
+        if not self._bom.done:
+            return len(self._bom.pending)
+        return self._offset - self._start if self._start >= 0 else 0
+
+    def feed(self, chunk: bytes) -> list[Record]:
+        """The records this chunk completes."""
+        if self._spent:
+            raise RecordTooLarge([])
+        self.fed += len(chunk)
+        if not self._bom.done:
+            chunk, dropped = self._bom.take(chunk)
+            self._offset += dropped
+        records: list[Record] = []
+        try:
+            self._parse(chunk, records)
+        except RecordTooLarge:
+            self._spent = True
+            self._held = []
+            raise RecordTooLarge(records) from None
+        return records
+
+    def end(self) -> list[Record]:
+        """At the end of the body: the unterminated last record, if any."""
+        if self._spent:
+            raise RecordTooLarge([])
+        if not self._bom.done and self._bom.pending:
+            self._bom.done = True
+            pending, self._bom.pending = self._bom.pending, b""
+            records = self.feed(pending)
+            self.fed -= len(pending)
+            if records:  # pragma: no cover - two bytes complete no record
+                return records
+        if self._start < 0:
+            return []
+        raw = b"".join(self._held)
+        self._held = []
+        self._start = -1
+        record = self._record(raw, self._offset, complete=False)
+        return [record] if record.data else []
+
+    def _record(self, raw: bytes, end: int, complete: bool) -> Record:
+        text, invalid = _decode(raw)
+        self.examined += 2 * len(raw)
+        return Record(end, text.strip(_JSON_SPACE), text, complete, invalid)
+
+    def _parse(self, chunk: bytes, records: list[Record]) -> None:
+        size = len(chunk)
+        pos = 0
+        base = self._offset
+        cap = self.max_record_bytes
+        while pos < size:
+            if self._start < 0:
+                gap = _GAP.match(chunk, pos)
+                end = gap.end() if gap else pos
+                self.examined += end - pos
+                if end >= size:
+                    break
+                pos = end
+                self._start = base + pos
+            found = self._end.search(chunk, pos)
+            if found is None:
+                self.examined += size - pos
+                if base + size - self._start > cap:
+                    raise RecordTooLarge([])
+                self._held.append(chunk[pos:])
+                break
+            stop = found.start()
+            self.examined += stop + 1 - pos
+            if base + stop - self._start > cap:
+                raise RecordTooLarge([])
+            lf = chunk[stop] == _LF
+            last = stop + 1 if lf else stop  # an LF ends its record; an RS leads the next one
+            if self._held:
+                self._held.append(chunk[pos:last])
+                raw = b"".join(self._held)
+                self._held = []
+            else:
+                raw = chunk[pos:last]
+            record = self._record(raw, base + last, complete=True)
+            self._start = -1
+            if record.data:
+                records.append(record)
+            pos = last
+        self._offset = base + size
