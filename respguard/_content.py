@@ -325,24 +325,37 @@ def _zstd_frames() -> Any:
     return zstandard.ZstdDecompressor()
 
 
+_FIRST_ZSTD_PIECE = 16
+_MAX_ZSTD_GROWTH = 256
+
+
 class _ZstdFrames:
     """Every zstd frame in turn (decoders read them all), within ``limit`` output bytes.
 
-    zstd has no output cap per call, so input goes in small pieces: one input byte makes at most
-    32 KiB (an RLE block), and a piece stays under 1/32768 of the room left, or 64 bytes.
-    A body that ends inside a frame is truncated (``stream_reader`` returned nothing for it).
+    zstd has no output cap per call, so input goes in small pieces: four input bytes make at most
+    128 KiB (an RLE block), so a piece grows (doubling from 16 bytes, as a gzip member's do) only
+    to 1/32768 of the room left under the limit, or 256 bytes: one call's output passes the
+    limit by 8 MiB at most. A body that ends inside a frame is truncated (``stream_reader``
+    returned nothing for it).
     """
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
         self.total = 0
         self._frames = _zstd_frames()
+        self._error: type[Exception] = self._frames_error()
         self._decoder: Any = None
+        self._piece = _FIRST_ZSTD_PIECE
         self._ended = False
 
-    def feed(self, data: bytes) -> list[bytes]:
+    @staticmethod
+    def _frames_error() -> type[Exception]:
         import zstandard  # type: ignore[import-not-found,import-untyped,unused-ignore]
 
+        error: type[Exception] = zstandard.ZstdError
+        return error
+
+    def feed(self, data: bytes) -> list[bytes]:
         view = memoryview(data)
         size = len(data)
         out: list[bytes] = []
@@ -350,10 +363,11 @@ class _ZstdFrames:
         while pos < size:
             if self._decoder is None:
                 self._decoder = self._frames.decompressobj()
-            piece = view[pos : pos + max(_FIRST_PIECE, min(_MAX_PIECE, (self.limit - self.total) >> 15))]
+                self._piece = _FIRST_ZSTD_PIECE
+            piece = view[pos : pos + self._piece]
             try:
                 chunk = self._decoder.decompress(piece)
-            except zstandard.ZstdError as exc:
+            except self._error as exc:
                 raise BodyDecodeError("body cannot be decompressed") from exc
             self.total += len(chunk)
             if self.total > self.limit:
@@ -365,6 +379,8 @@ class _ZstdFrames:
                 self._ended = True
             else:
                 pos += len(piece)
+                room = max(_MAX_ZSTD_GROWTH, (self.limit - self.total) >> 15)
+                self._piece = min(2 * self._piece, room, _MAX_PIECE)
         return out
 
     def end(self) -> list[bytes]:
