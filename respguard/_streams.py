@@ -21,10 +21,11 @@ from dataclasses import dataclass
 _BOM = b"\xef\xbb\xbf"
 _CR = 0x0D
 _LF = 0x0A
-#: Blank lines between events: no-ops to the event-stream parser (a blank line with nothing
-#: before it dispatches nothing). A single character class with one star: no backtracking.
-_BLANK_LINES = re.compile(rb"[\r\n]*")
 _EOL = re.compile(rb"[\r\n]")
+#: Runs of line-end bytes, one character class each (no backtracking). At a line start every
+#: byte of a run is a blank line's; after a line, a run holds a blank line unless it is one CRLF.
+_BLANK_RUN = re.compile(rb"[\r\n]*")
+_BLOCK_END = re.compile(rb"[\r\n]{2,}")
 #: What separates JSON records that carries none of them: JSON white space and RS (RFC 7464).
 _GAP = re.compile(rb"[\t\n\r \x1e]*")
 _LINE_END = re.compile(rb"[\n\x1e]")
@@ -188,61 +189,97 @@ class EventStreamReader:
     def _parse(self, chunk: bytes, events: list[Event]) -> None:
         size = len(chunk)
         pos = 0
+        base = self._offset
         if self._after_cr and size:
             self._after_cr = False
             if chunk[0] == _LF:  # the LF of a CRLF split across chunks
                 if self._start >= 0:
                     self._block.append(b"\n")
                 pos = 1
-        cap = self.max_record_bytes
-        base = self._offset
-        while pos < size:
-            if self._start < 0:  # between blocks: blank lines are no-ops
-                skip = _BLANK_LINES.match(chunk, pos)
-                end = skip.end() if skip else pos
-                self.examined += end - pos
-                if end >= size:
-                    # A CR last: an LF next would be one more blank line, a no-op either way.
-                    break
-                pos = end
-                self._start = base + pos
+        if self._line and pos < size:  # finish the line held from earlier chunks
             found = _EOL.search(chunk, pos)
+            stop = found.start() if found else size
+            self.examined += stop - pos
+            self._check(base + stop)
             if found is None:
-                self.examined += size - pos
-                if base + size - self._start > cap:
-                    raise RecordTooLarge([])
                 self._line.append(chunk[pos:])
                 self._line_size += size - pos
-                break
-            eol = found.start()
-            self.examined += eol + 1 - pos
-            if chunk[eol] == _CR:
-                if eol + 1 < size:
-                    stop = eol + 2 if chunk[eol + 1] == _LF else eol + 1
-                else:
-                    stop = eol + 1
-                    self._after_cr = True
-            else:
-                stop = eol + 1
-            if base + eol - self._start > cap:
-                raise RecordTooLarge([])
-            if self._line:
-                self._line.append(chunk[pos:stop])
-                line = b"".join(self._line)
-                length = self._line_size + eol - pos
-                self._line, self._line_size = [], 0
-            else:
-                line = chunk[pos:stop]
-                length = eol - pos
+                self._offset = base + size
+                return
+            self._line.append(chunk[pos:stop])
+            line = b"".join(self._line)
+            self._line, self._line_size = [], 0
             self.examined += len(line)
-            if length == 0:  # a blank line: the block ends with its first byte
-                self._block.append(line[:1])
-                events.append(self._block_event(base + eol + 1, complete=True))
-            else:
-                self._block.append(line)
-                self._field(line, length)
-            pos = stop
+            pos = self._end_line(chunk, stop, line)
+        last = max(chunk.rfind(b"\n", pos), chunk.rfind(b"\r", pos))
+        if last >= pos:
+            self._lines(chunk, pos, last + 1, base, events)
+            pos = last + 1
+            self._after_cr = chunk[last] == _CR and pos == size
+        if pos < size:  # an unterminated line: held until a line end arrives
+            if self._start < 0:
+                self._start = base + pos
+            self.examined += size - pos
+            self._check(base + size)
+            self._line.append(chunk[pos:])
+            self._line_size += size - pos
         self._offset = base + size
+
+    def _check(self, upto: int) -> None:
+        if upto - self._start > self.max_record_bytes:
+            raise RecordTooLarge([])
+
+    def _end_line(self, chunk: bytes, eol: int, line: bytes) -> int:
+        """The held ``line`` (without its line end) ends at ``chunk[eol]``: apply it, and return
+        where the next line starts."""
+        if chunk[eol] == _CR and eol + 1 < len(chunk) and chunk[eol + 1] == _LF:
+            stop = eol + 2
+        else:
+            stop = eol + 1
+            self._after_cr = chunk[eol] == _CR and stop == len(chunk)
+        self._block.append(line)
+        self._block.append(chunk[eol:stop])
+        self._field(line, len(line))
+        return stop
+
+    def _lines(self, chunk: bytes, pos: int, stop: int, base: int, events: list[Event]) -> None:
+        """The whole lines of ``chunk[pos:stop]`` (``pos`` at a line start, ``stop`` past a line
+        end), at C speed where it can: a regex finds the blank lines that end blocks (a run of
+        them costs no Python step per line), ``bytes.splitlines`` splits a block's lines at
+        exactly CRLF, LF or CR, the event stream's line ends."""
+        self.examined += stop - pos
+        lead = _BLANK_RUN.match(chunk, pos, stop)
+        if lead is not None and lead.end() > pos:  # blank lines first: the open block ends
+            if self._start >= 0:
+                self._block.append(chunk[pos : pos + 1])
+                events.append(self._block_event(base + pos + 1, complete=True))
+            pos = lead.end()
+        for gap in _BLOCK_END.finditer(chunk, pos, stop):
+            eol = gap.start()
+            blank = eol + 2 if chunk[eol] == _CR and chunk[eol + 1] == _LF else eol + 1
+            if blank == gap.end():  # one CRLF: a line end, no blank line
+                continue
+            self._block_lines(chunk[pos:blank], base + pos)
+            self._block.append(chunk[blank : blank + 1])
+            events.append(self._block_event(base + blank + 1, complete=True))
+            pos = gap.end()
+        if pos < stop:
+            self._block_lines(chunk[pos:stop], base + pos)
+
+    def _block_lines(self, lines: bytes, offset: int) -> None:
+        """Lines of one block, none blank, starting at ``offset`` in the stream."""
+        cap = self.max_record_bytes
+        block = self._block
+        if self._start < 0:
+            self._start = offset
+        for line in lines.splitlines(keepends=True):
+            size = len(line)
+            end = size - 2 if size > 1 and line[-2] == _CR and line[-1] == _LF else size - 1
+            if offset + end - self._start > cap:
+                raise RecordTooLarge([])
+            block.append(line)
+            self._field(line, end)
+            offset += size
 
     def _field(self, line: bytes, length: int) -> None:
         """One non-blank line (``line[:length]``, its line end after) applied to the block."""
@@ -266,11 +303,15 @@ class EventStreamReader:
 
     def _block_event(self, end: int, complete: bool) -> Event:
         raw = b"".join(self._block)
-        text, invalid = _decode(raw)
-        data = _decode(b"\n".join(self._data))[0] if self._data else ""
         self.examined += 2 * len(raw)
-        dispatched = complete and bool(self._data)
-        kind = (_decode(self._type)[0] or "message") if dispatched else ""
+        try:
+            text, invalid = raw.decode("utf-8"), False
+        except UnicodeDecodeError:
+            text, invalid = raw.decode("utf-8", "replace"), True
+        values = self._data
+        data = (values[0] if len(values) == 1 else b"\n".join(values)).decode("utf-8", "replace") if values else ""
+        dispatched = complete and bool(values)
+        kind = (self._type.decode("utf-8", "replace") or "message") if dispatched else ""
         event = Event(end, data, text, complete, invalid, dispatched, kind, self._last_id)
         self._start = -1
         self._block, self._data, self._type = [], [], b""
