@@ -133,7 +133,6 @@ class EventStreamReader:
         self._offset = 0  # absolute offset of the next byte to parse
         self._start = -1  # where the current block starts, -1 between blocks
         self._line: list[bytes] = []  # pieces of the current unterminated line
-        self._line_size = 0
         self._block: list[bytes] = []  # the block's complete lines, with their line ends
         self._data: list[bytes] = []  # the block's data values
         self._type = b""
@@ -203,12 +202,11 @@ class EventStreamReader:
             self._check(base + stop)
             if found is None:
                 self._line.append(chunk[pos:])
-                self._line_size += size - pos
                 self._offset = base + size
                 return
             self._line.append(chunk[pos:stop])
             line = b"".join(self._line)
-            self._line, self._line_size = [], 0
+            self._line = []
             self.examined += len(line)
             pos = self._end_line(chunk, stop, line)
         last = max(chunk.rfind(b"\n", pos), chunk.rfind(b"\r", pos))
@@ -222,7 +220,6 @@ class EventStreamReader:
             self.examined += size - pos
             self._check(base + size)
             self._line.append(chunk[pos:])
-            self._line_size += size - pos
         self._offset = base + size
 
     def _check(self, upto: int) -> None:
