@@ -10,7 +10,19 @@ tests can assert the work stays linear without timing anything.
 
 Offsets are absolute in the body: ``Record.end`` is just past a record's last byte, and
 ``fed - held`` is how far the caller may release the bytes it held back (everything before the
-incomplete record: whole records, blank lines, a leading BOM).
+incomplete record: whole records, blank lines, a leading BOM). Usage::
+
+    reader = EventStreamReader(max_record_bytes)  # or JsonLinesReader(cap, seq=...)
+    for chunk in body:
+        try:
+            done = reader.feed(chunk)
+        except RecordTooLarge as exc:
+            done = exc.records  # scan these, then cut the stream after the last one
+        for record in done:
+            scan(record.data, record.text)  # JSON keys read data; text extractors read text
+        send(bytes up to reader.fed - reader.held)
+    for record in reader.end():  # the unterminated tail (complete=False): scan it too
+        scan(record.data, record.text)
 """
 
 from __future__ import annotations

@@ -218,3 +218,20 @@ def test_a_long_gzip_member_is_fed_in_growing_pieces(monkeypatch: pytest.MonkeyP
     monkeypatch.setattr(zlib, "decompressobj", lambda wbits: Recording(real(wbits)))
     assert len(decode_content(body, "gzip", 1 << 20)) == 1 << 20
     assert calls[:4] == [64, 128, 256, 512] and max(calls) == 64 * 1024
+
+
+def test_a_compressed_event_stream_reads_as_it_streams() -> None:
+    """``StreamDecoder`` then ``EventStreamReader``: each event comes out with the chunk that
+    completes it, as the server flushed it (the shape an ``EventSource`` over gzip takes)."""
+    from respguard._streams import EventStreamReader
+
+    packer = zlib.compressobj(wbits=16 + zlib.MAX_WBITS)
+    flushed = [packer.compress(b"data: own\r\n\r") + packer.flush(zlib.Z_SYNC_FLUSH)]
+    flushed.append(packer.compress(b'\ndata: {"user_id": 9}\n\n') + packer.flush(zlib.Z_SYNC_FLUSH))
+    flushed.append(packer.compress(b"data: tail") + packer.flush())
+    decoder, reader = StreamDecoder("gzip", 1 << 20), EventStreamReader(1 << 20)
+    seen = [[e.data for e in reader.feed(decoder.feed(chunk))] for chunk in flushed]
+    assert seen == [["own"], ['{"user_id": 9}'], []]
+    assert reader.held == len(b"data: tail")
+    tail = reader.feed(decoder.end()) + reader.end()
+    assert [(e.data, e.complete) for e in tail] == [("tail", False)]
