@@ -55,7 +55,8 @@ class Record:
     data: str
     #: The whole record as text, for text extractors.
     text: str
-    #: ``False`` for the unterminated tail ``end()`` reports.
+    #: ``False`` for the tail ``end()`` reports, ended by the end of the body rather than by its
+    #: LF or the next RS. JSON lines and sequence clients read it all the same: scan it.
     complete: bool
     #: The record held bytes that are not UTF-8 (read, as a lenient client does, as U+FFFD).
     invalid: bool
