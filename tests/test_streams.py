@@ -455,3 +455,20 @@ def test_one_huge_json_record_is_linear(seq: bool) -> None:
     body = b'\x1e{"a": "' + b"x\\n\n" * (MIB // 2) + b'"}\n\x1e1'
     found, ratio = _work(JsonLinesReader(4 * MIB, seq=seq), _chunked(body, 100))
     assert found == (2 if seq else MIB // 2 + 2) and ratio <= 5
+
+
+def test_a_json_text_sequence_record_past_the_cap() -> None:
+    reader = JsonLinesReader(10, seq=True)
+    assert reader.feed(b"\x1e[1]\n\x1e") == [Record(5, "[1]", "[1]\n", True, False)]
+    with pytest.raises(RecordTooLarge) as raised:
+        for _ in range(3):
+            reader.feed(b"[1,\n2,\n")  # LF ends no record in a sequence: one record grows
+    assert raised.value.records == [] and reader.fed == 6 + 14
+
+
+def test_json_reader_holds_a_possible_bom() -> None:
+    reader = JsonLinesReader(BIG)
+    assert reader.feed(b"\xef") == [] and reader.held == 1
+    assert reader.feed(b"\xbb\xbf1\n") == [Record(5, "1", "1\n", True, False)] and reader.held == 0
+    short = JsonLinesReader(BIG)
+    assert short.feed(b"\xef\xbb") == [] and short.end() == [Record(2, "\ufffd", "\ufffd", False, True)]
