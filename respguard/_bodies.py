@@ -18,7 +18,7 @@ from ._extractors import OWN, Extractor, HtmlAttribute, JsonKeys, ScanError
 from ._identity import ID, Identity
 from ._plan import Planner
 from ._scan import ResponseView
-from ._streams import EventStreamReader, JsonLinesReader, Record
+from ._streams import Event, EventStreamReader, JsonLinesReader, Record
 
 OwnerText = tuple[str, str]
 ViewFactory = Callable[[str, bytes], ResponseView]  # (media, body) -> the view extractors read
@@ -158,6 +158,9 @@ class Sniffer:
         return self.media
 
 
+StreamRecord = Event | Record
+
+
 class RecordStream:
     """An event stream or JSON lines, read record by record as each one completes.
 
@@ -168,19 +171,21 @@ class RecordStream:
 
     __slots__ = ("reader", "pending", "sent")
 
-    def __init__(self, lines: bool, limit: int) -> None:
-        self.reader: EventStreamReader | JsonLinesReader = JsonLinesReader(limit) if lines else EventStreamReader(limit)
+    def __init__(self, lines: bool, seq: bool, limit: int) -> None:
+        self.reader: EventStreamReader | JsonLinesReader = (
+            JsonLinesReader(limit, seq=seq) if lines else EventStreamReader(limit)
+        )
         self.pending = bytearray()
         self.sent = 0  # stream offset of the first pending byte
 
-    def feed(self, chunk: bytes) -> list[Record]:
+    def feed(self, chunk: bytes) -> list[StreamRecord]:
         """The records this chunk completes; raises ``RecordTooLarge`` for a record over the limit."""
         self.pending += chunk
-        return self.reader.feed(chunk)
+        return list(self.reader.feed(chunk))
 
-    def end(self) -> list[Record]:
+    def end(self) -> list[StreamRecord]:
         """At the end of the body: the unterminated tail, read too (fail closed)."""
-        return self.reader.end()
+        return list(self.reader.end())
 
     def release(self, upto: int | None) -> bytes:
         """The pending bytes up to stream offset ``upto`` (``None``: all of them)."""
@@ -191,7 +196,7 @@ class RecordStream:
         return out
 
 
-def scan_record(planner: Planner, record: Record, media: str, views: ViewFactory, found: Found) -> Failure | None:
+def scan_record(planner: Planner, record: StreamRecord, media: str, views: ViewFactory, found: Found) -> Failure | None:
     """Read one event or JSON line with the stream extractors (``media``: the response's)."""
     if not record.text.strip():
         return None

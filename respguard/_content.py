@@ -6,6 +6,7 @@ import functools
 import re
 import zlib
 from collections.abc import Callable, Iterable
+from typing import Any
 
 JSON = "json"
 HTML = "html"
@@ -177,29 +178,70 @@ ASCII_SAFE = frozenset(
 )
 
 
+#: Input handed to a zlib decoder at a time: doubling from a small first piece, so that the
+#: bytes after a gzip member (which zlib copies into ``unused_data``) stay within twice the
+#: member's size, and a body of many tiny members decodes in linear time.
+_FIRST_PIECE = 64
+_MAX_PIECE = 64 * 1024
+
+
+class _Inflater:
+    """Incremental zlib/gzip/raw deflate within ``limit`` output bytes; after the stream, further
+    gzip ``members`` or an error. Output is collected in a list and joined once (linear)."""
+
+    def __init__(self, wbits: int, limit: int, members: bool = False) -> None:
+        self.wbits, self.limit, self.members = wbits, limit, members
+        self.total = 0
+        self._decoder: Any = None
+        self._piece = _FIRST_PIECE
+        self._ended = False  # at least one stream ended
+
+    def feed(self, data: bytes) -> list[bytes]:
+        view = memoryview(data)
+        size = len(data)
+        out: list[bytes] = []
+        pos = 0
+        while pos < size:
+            decoder = self._decoder
+            if decoder is None:
+                if self._ended and not self.members:
+                    raise BodyDecodeError("data after the compressed body")
+                decoder = self._decoder = zlib.decompressobj(self.wbits)
+                self._piece = _FIRST_PIECE
+            piece = view[pos : pos + self._piece]
+            try:
+                chunk = decoder.decompress(piece, self.limit + 1 - self.total)
+            except zlib.error as exc:
+                raise BodyDecodeError("body cannot be decompressed") from exc
+            self.total += len(chunk)
+            if self.total > self.limit:  # the cap stops zlib at limit + 1 bytes: a bomb stops here
+                raise DecodedTooLarge
+            out.append(chunk)
+            if decoder.eof:
+                pos += len(piece) - len(decoder.unused_data)
+                self._decoder = None
+                self._ended = True
+            else:
+                pos += len(piece)
+                self._piece = min(2 * self._piece, _MAX_PIECE)
+        return out
+
+    def end(self) -> list[bytes]:
+        if self._decoder is not None or not self._ended:
+            raise BodyDecodeError("compressed body is truncated")
+        return []
+
+
 def _inflate(body: bytes, wbits: int, limit: int, members: bool = False) -> bytes:
     """Inflate within ``limit``; bytes after the stream are further gzip ``members``, or an error.
 
     A gzip body may hold several members (RFC 1952), and decoders read them all:
     scanning only the first would let the others through unread.
     """
-    out = b""
-    data = body
-    while True:
-        decoder = zlib.decompressobj(wbits)
-        try:
-            out += decoder.decompress(data, limit + 1 - len(out))
-        except zlib.error as exc:
-            raise BodyDecodeError("body cannot be decompressed") from exc
-        if len(out) > limit:
-            raise DecodedTooLarge
-        if not decoder.eof:
-            raise BodyDecodeError("compressed body is truncated")
-        data = decoder.unused_data
-        if not data:
-            return out
-        if not members:
-            raise BodyDecodeError("data after the compressed body")
+    inflater = _Inflater(wbits, limit, members)
+    out = inflater.feed(body)
+    inflater.end()
+    return b"".join(out)
 
 
 def _gunzip(body: bytes, limit: int) -> bytes:
@@ -228,55 +270,123 @@ def _brotli_decoder() -> Callable[[bytes, int], bytes] | None:
 
     def decode(body: bytes, limit: int) -> bytes:
         decoder = brotli.Decompressor()
-        out = b""
+        out: list[bytes] = []
+        total = 0
         try:
             if capped:
-                out = decoder.process(body, output_buffer_limit=limit + 1)
+                first = decoder.process(body, output_buffer_limit=limit + 1)
+                out.append(first)
+                total = len(first)
                 # Output held back by the cap comes out with empty input, a bounded piece at a time.
-                while len(out) <= limit and not decoder.is_finished() and not decoder.can_accept_more_data():
-                    more = decoder.process(b"", output_buffer_limit=limit + 1 - len(out))
+                while total <= limit and not decoder.is_finished() and not decoder.can_accept_more_data():
+                    more = decoder.process(b"", output_buffer_limit=limit + 1 - total)
                     if not more:
                         break
-                    out += more
-                if len(out) > limit:
+                    out.append(more)
+                    total += len(more)
+                if total > limit:
                     raise DecodedTooLarge
             else:  # pragma: no cover - older brotli: small slices bound each call's output
                 for start in range(0, len(body), 64):
-                    out += decoder.process(body[start : start + 64])
-                    if len(out) > limit:
+                    more = decoder.process(body[start : start + 64])
+                    out.append(more)
+                    total += len(more)
+                    if total > limit:
                         raise DecodedTooLarge
             if not decoder.is_finished():
                 raise BodyDecodeError("compressed body is truncated")
         except brotli.error as exc:
             raise BodyDecodeError("body cannot be decompressed") from exc
-        return bytes(out)
+        return b"".join(out)
 
     return decode
 
 
 def _zstd_decoder() -> Callable[[bytes, int], bytes] | None:
+    if _zstd_frames() is None:
+        return None
+
+    def decode(body: bytes, limit: int) -> bytes:
+        stage = _ZstdFrames(limit)
+        out = stage.feed(body)
+        out.extend(stage.end())
+        return b"".join(out)
+
+    return decode
+
+
+@functools.lru_cache(maxsize=1)
+def _zstd_frames() -> Any:
+    """A ``zstandard.ZstdDecompressor`` (shareable: each frame gets its own decompressobj), or ``None``."""
     try:
         import zstandard  # type: ignore[import-not-found,import-untyped,unused-ignore]
     except ImportError:
         return None
+    return zstandard.ZstdDecompressor()
 
-    def decode(body: bytes, limit: int) -> bytes:
-        try:
-            # Every frame is read (decoders read them all), until the end or past the limit.
-            reader = zstandard.ZstdDecompressor().stream_reader(body, read_across_frames=True)
-            out = b""
-            while len(out) <= limit:
-                chunk = reader.read(limit + 1 - len(out))
-                if not chunk:
-                    break
-                out += chunk
-            if len(out) > limit:
+
+_FIRST_ZSTD_PIECE = 16
+_MAX_ZSTD_GROWTH = 256
+
+
+class _ZstdFrames:
+    """Every zstd frame in turn (decoders read them all), within ``limit`` output bytes.
+
+    zstd has no output cap per call, so input goes in small pieces: four input bytes make at most
+    128 KiB (an RLE block), so a piece grows (doubling from 16 bytes, as a gzip member's do) only
+    to 1/32768 of the room left under the limit, or 256 bytes: one call's output passes the
+    limit by 8 MiB at most. A body that ends inside a frame is truncated (``stream_reader``
+    returned nothing for it).
+    """
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.total = 0
+        self._frames = _zstd_frames()
+        self._error: type[Exception] = self._frames_error()
+        self._decoder: Any = None
+        self._piece = _FIRST_ZSTD_PIECE
+        self._ended = False
+
+    @staticmethod
+    def _frames_error() -> type[Exception]:
+        import zstandard  # type: ignore[import-not-found,import-untyped,unused-ignore]
+
+        error: type[Exception] = zstandard.ZstdError
+        return error
+
+    def feed(self, data: bytes) -> list[bytes]:
+        view = memoryview(data)
+        size = len(data)
+        out: list[bytes] = []
+        pos = 0
+        while pos < size:
+            if self._decoder is None:
+                self._decoder = self._frames.decompressobj()
+                self._piece = _FIRST_ZSTD_PIECE
+            piece = view[pos : pos + self._piece]
+            try:
+                chunk = self._decoder.decompress(piece)
+            except self._error as exc:
+                raise BodyDecodeError("body cannot be decompressed") from exc
+            self.total += len(chunk)
+            if self.total > self.limit:
                 raise DecodedTooLarge
-        except zstandard.ZstdError as exc:
-            raise BodyDecodeError("body cannot be decompressed") from exc
+            out.append(chunk)
+            if self._decoder.eof:
+                pos += len(piece) - len(self._decoder.unused_data)
+                self._decoder = None
+                self._ended = True
+            else:
+                pos += len(piece)
+                room = max(_MAX_ZSTD_GROWTH, (self.limit - self.total) >> 15)
+                self._piece = min(2 * self._piece, room, _MAX_PIECE)
         return out
 
-    return decode
+    def end(self) -> list[bytes]:
+        if self._decoder is not None or not self._ended:
+            raise BodyDecodeError("compressed body is truncated")
+        return []
 
 
 DECODERS: dict[str, Callable[[bytes, int], bytes]] = {"gzip": _gunzip, "x-gzip": _gunzip, "deflate": _deflate}
@@ -298,6 +408,112 @@ def decode_content(body: bytes, content_encoding: str | None, limit: int) -> byt
             raise BodyDecodeError("unsupported content-encoding")
         body = decoder(body, limit)
     return body
+
+
+class _Deflate:
+    """Streamed ``deflate``: zlib-wrapped (RFC 9110) or raw, told apart by the zlib header, the
+    check zlib itself makes of the first two bytes (a raw stream rarely passes it)."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._head = b""
+        self._inflater: _Inflater | None = None
+
+    def feed(self, data: bytes) -> list[bytes]:
+        if self._inflater is None:
+            data = self._head + data
+            if len(data) < 2:
+                self._head = data
+                return []
+            wrapped = data[0] & 0x0F == 8 and (data[0] << 8 | data[1]) % 31 == 0
+            self._inflater = _Inflater(zlib.MAX_WBITS if wrapped else -zlib.MAX_WBITS, self.limit)
+            self._head = b""
+        return self._inflater.feed(data)
+
+    def end(self) -> list[bytes]:
+        if self._inflater is None:
+            raise BodyDecodeError("compressed body is truncated")
+        return self._inflater.end()
+
+
+class _Brotli:
+    """Streamed ``br``: each call's output capped (brotli >= 1.2), what the cap held back drained."""
+
+    def __init__(self, limit: int) -> None:
+        import brotli  # type: ignore[import-not-found,import-untyped,unused-ignore]
+
+        self._error: type[Exception] = brotli.error
+        self._decoder: Any = brotli.Decompressor()
+        self.limit = limit
+        self.total = 0
+
+    def feed(self, data: bytes) -> list[bytes]:
+        decoder = self._decoder
+        out: list[bytes] = []
+        try:
+            more = decoder.process(data, output_buffer_limit=self.limit + 1 - self.total)
+            while True:
+                self.total += len(more)
+                if self.total > self.limit:
+                    raise DecodedTooLarge
+                out.append(more)
+                if not more or decoder.is_finished() or decoder.can_accept_more_data():
+                    return out
+                more = decoder.process(b"", output_buffer_limit=self.limit + 1 - self.total)
+        except self._error as exc:
+            raise BodyDecodeError("body cannot be decompressed") from exc
+
+    def end(self) -> list[bytes]:
+        if not self._decoder.is_finished():
+            raise BodyDecodeError("compressed body is truncated")
+        return []
+
+
+class StreamDecoder:
+    """``decode_content`` for a body that streams: each ``feed()`` gives the decoded bytes it can,
+    ``end()`` the rest, and checks the body ended where its coding does.
+
+    The same rules and errors as ``decode_content``: every coding applied in order is undone,
+    each within ``limit`` output bytes (:class:`DecodedTooLarge`); an unknown coding, a corrupt or
+    truncated body or data after a non-gzip stream raise :class:`BodyDecodeError`; an empty body
+    is empty. A decoder is spent once it raised.
+    """
+
+    def __init__(self, content_encoding: str | None, limit: int) -> None:
+        self._stages: list[_Inflater | _Deflate | _Brotli | _ZstdFrames] = []
+        for coding in reversed([c.strip().lower() for c in (content_encoding or "").split(",")]):
+            if coding in ("", "identity"):
+                continue
+            if coding not in DECODERS:
+                raise BodyDecodeError("unsupported content-encoding")
+            if coding in ("gzip", "x-gzip"):
+                self._stages.append(_Inflater(16 + zlib.MAX_WBITS, limit, members=True))
+            elif coding == "deflate":
+                self._stages.append(_Deflate(limit))
+            elif coding == "br":
+                self._stages.append(_Brotli(limit))
+            else:
+                self._stages.append(_ZstdFrames(limit))
+        self._fed = False
+
+    def feed(self, chunk: bytes) -> bytes:
+        if chunk:
+            self._fed = True
+        for stage in self._stages:
+            if not chunk:
+                return b""
+            chunk = b"".join(stage.feed(chunk))
+        return chunk
+
+    def end(self) -> bytes:
+        if not self._fed:
+            return b""  # as decode_content: an empty body decodes to itself
+        out = b""
+        for stage in self._stages:
+            parts = stage.feed(out) if out else []
+            parts.extend(stage.end())
+            out = b"".join(parts)
+        return out
 
 
 def decode_text(body: bytes, content_type_charset: str | None, media: str) -> tuple[str, str]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from ._binding import Binding
-from ._bodies import Found, HeldDocument, RecordStream, Sniffer, scan_document, scan_record
+from ._bodies import Found, HeldDocument, RecordStream, Sniffer, StreamRecord, scan_document, scan_record
 from ._cache import PRIVATE, personal_headers
 from ._content import JSON, OTHER, TEXT_MEDIA, BodyDecodeError, DecodedTooLarge, decode_content, sniff_media
 from ._context import RequestContext
@@ -29,7 +29,7 @@ from ._plan import ContentPlan, HeadFacts, ResponsePlan, Strategy, plan_response
 from ._redact import redact_path, safe_request_id
 from ._scan import RequestInfo, ResponseView
 from ._session import Requester, load_bindings
-from ._streams import JsonLinesReader, Record, RecordTooLarge
+from ._streams import JsonLinesReader, RecordTooLarge
 from ._verdict import Verdict, block_verdict
 
 #: Headers that describe the original body and are wrong for a filtered one.
@@ -39,6 +39,8 @@ _BODY_HEADERS = frozenset(
 #: Blocks that keep the browser's binding: clearing it would let the next request re-bind wrongly.
 _KEEP_BINDING = frozenset({EventKind.SESSION_DRIFT, EventKind.CROSS_OWNER_WRITE})
 _PRIVATE = (b"cache-control", PRIVATE)
+_JSON_SEQ = "application/json-seq"  # RFC 7464: records led by RS, not ended by LF
+_SLICE = 65536  # JSON lines held whole are read this much at a time (records judged as they come)
 _VARY_COOKIE = (b"vary", b"Cookie")
 
 
@@ -188,7 +190,9 @@ class Exchange:
             return self._finish_head(self._violation(EventKind.SCAN_ERROR, plan.reason, ()))
         verdict = self._decide()
         if (strategy == Strategy.EVENTS or strategy == Strategy.LINES) and not verdict.blocked:
-            self.body_reader = RecordStream(strategy == Strategy.LINES, guard.max_body_bytes)
+            lines = strategy == Strategy.LINES
+            seq = plan.content is not None and plan.content.media_type == _JSON_SEQ
+            self.body_reader = RecordStream(lines, seq, guard.max_body_bytes)
             self._move("start", State.STREAM)
             return Action(verdict, None, True)
         return self._finish_head(verdict)
@@ -335,18 +339,19 @@ class Exchange:
     def _scan_lines(self, body: bytes, content: ContentPlan) -> Verdict:
         """JSON lines held whole (a finite response): every line read as one document."""
         planner = self.guard.planner
-        views = self._view
-        reader = JsonLinesReader(len(body) + 1)
-        for record in [*reader.feed(body), *reader.end()]:
-            found = Found()
-            failure = scan_record(planner, record, content.media, views, found)
-            if failure is not None:
-                return self._violation(failure.kind, failure.reason, (), failure.extractor)
-            judged = self._judge(found.owners)
-            if judged is not None:
-                return judged
-            if found.owners:
-                self.personal = True  # only the requester's own records: a personal response
+        reader = JsonLinesReader(len(body) + 1, seq=content.media_type == _JSON_SEQ)
+        for start in range(0, len(body) + 1, _SLICE):
+            records = reader.feed(body[start : start + _SLICE]) if start < len(body) else reader.end()
+            for record in records:
+                found = Found()
+                failure = scan_record(planner, record, content.media, self._view, found)
+                if failure is not None:
+                    return self._violation(failure.kind, failure.reason, (), failure.extractor)
+                judged = self._judge(found.owners)
+                if judged is not None:
+                    return judged
+                if found.owners:
+                    self.personal = True  # only the requester's own records: a personal response
         return self._decide()
 
     # ------------------------------------------------------------------ streams
@@ -358,26 +363,36 @@ class Exchange:
         try:
             records = reader.feed(chunk)
             if not more:
-                records.extend(reader.end())
-        except RecordTooLarge:
-            if self._record_violation(EventKind.OVERSIZE, "event over max_body_bytes", []):
-                self._move("body", State.DISCARD)
-                return Action(None, b"", False)
-            self._move("body", State.PASS)  # report-only: the rest streams through unscanned
-            return Action(None, reader.release(None), more)
-        released = reader.sent
-        for record in records:
-            if self._record_blocks(record):
-                self._move("body", State.DISCARD)
-                return Action(None, reader.release(released), False)
-            released = record.end
-        out = reader.release(released if more else None)
+                records.extend(reader.end())  # the unterminated tail too: clients read it
+        except RecordTooLarge as exc:
+            cut = self._first_blocked(reader, exc.records)
+            if cut is None and not self._record_violation(EventKind.OVERSIZE, "event over max_body_bytes", []):
+                self._move("body", State.PASS)  # report-only: the rest streams through unscanned
+                return Action(None, reader.release(None), more)
+            self._move("body", State.DISCARD)
+            ends = [r.end for r in exc.records]
+            return Action(None, reader.release(cut if cut is not None else max(ends, default=reader.sent)), False)
+        cut = self._first_blocked(reader, records)
+        if cut is not None:
+            self._move("body", State.DISCARD)
+            return Action(None, reader.release(cut), False)
+        # Release up to the last record read (bytes after it wait for the record they start).
+        out = reader.release((records[-1].end if records else reader.sent) if more else None)
         self._move("body", State.STREAM if more else State.DONE)
         if not out and more:
             return HOLD
         return Action(None, out, more)
 
-    def _record_blocks(self, record: Record) -> bool:
+    def _first_blocked(self, reader: RecordStream, records: Sequence[StreamRecord]) -> int | None:
+        """Where the stream must be cut: the start of the first record that must not go out."""
+        released = reader.sent
+        for record in records:
+            if self._record_blocks(record):
+                return released
+            released = record.end
+        return None
+
+    def _record_blocks(self, record: StreamRecord) -> bool:
         """Scan one event or line; ``True`` if it must not go out (its event was emitted)."""
         plan = self.plan
         assert plan is not None and plan.content is not None
