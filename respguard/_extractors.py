@@ -12,7 +12,8 @@ from __future__ import annotations
 import html
 import json
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from itertools import repeat
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from ._content import ASCII_SAFE, HTML, JSON, TEXT, BodyDecodeError, declared_charset, sniff_html_charset
@@ -54,28 +55,167 @@ class Extractor(Protocol):
 
 
 def json_owner_values(body: bytes, keys: frozenset[str], kind: str) -> list[str]:
-    """The values of ``keys`` at any depth of a JSON document, every duplicate key included.
+    """The owners a JSON document names under ``keys``, at any depth, every duplicate key included.
 
-    Numbers keep their literal text (``7`` == ``"7"``); a list under a key gives one
-    value per item; ``null`` and ``""`` give none. Raises ``ValueError`` (malformed)
-    or ``RecursionError`` (nested too deeply).
+    Values compare as a script reading the document compares them:
+
+    * a string is its text (``""`` is no owner); a number is its exact value in a
+      canonical text, so ``8``, ``8.0``, ``8e0`` and ``0.8e1`` are all ``"8"`` (and equal
+      the requester ``"8"`` or ``8``), ``-0`` is ``"0"`` and ``1.50`` is ``"1.5"``;
+    * a list under an owner key names every owner in it, nested lists at any depth;
+      an object under an owner key names all of its scalar leaves (fail closed);
+    * ``true``, ``false`` and ``null`` name nobody.
+
+    Raises ``ValueError`` when the document is malformed, when a number under an owner
+    key is too long to write out (an exponent adding more than
+    :data:`_MAX_NUMBER_ZEROS` zeros) or is ``NaN``/``Infinity`` (no JSON to a script), and
+    ``RecursionError`` when it nests deeper than Python's parser goes (``JSON.parse``
+    goes deeper: the caller blocks). The bytes are read as ``json.loads`` reads them
+    (UTF-8, or UTF-16/32 by their zero bytes); a script's ``response.json()`` reads
+    ``respguard._encoding.utf8_decode(body)``: give that to :func:`json_owner_values_text`.
     """
     if not body.strip():
         return []
+    return _owners_in(
+        json.loads(body, object_pairs_hook=_JsonObject, parse_int=_int_text, parse_float=_JsonNumber,
+                   parse_constant=_JsonConstant),
+        keys,
+        kind,
+    )  # fmt: skip
+
+
+def json_owner_values_text(text: str, keys: frozenset[str], kind: str) -> list[str]:
+    """:func:`json_owner_values` on already-decoded text (what ``response.json()`` parses)."""
+    if not text.strip(_JSON_WHITESPACE):
+        return []
+    return _owners_in(
+        json.loads(text, object_pairs_hook=_JsonObject, parse_int=_int_text, parse_float=_JsonNumber,
+                   parse_constant=_JsonConstant),
+        keys,
+        kind,
+    )  # fmt: skip
+
+
+_JSON_WHITESPACE = " \t\n\r"
+#: How many zeros an exponent may add to a number under an owner key before it is refused
+#: (``1e999999999`` must not be written out in full).
+_MAX_NUMBER_ZEROS = 64
+_JSON_NUMBER = re.compile(r"(-?)(0|[1-9][0-9]*)(?:\.([0-9]+))?(?:[eE]([-+]?[0-9]+))?")
+
+
+class _JsonObject:
+    """A parsed JSON object: its (key, value) pairs in order, duplicates kept."""
+
+    __slots__ = ("pairs",)
+
+    def __init__(self, pairs: list[tuple[str, object]]) -> None:
+        self.pairs = pairs
+
+
+class _JsonNumber:
+    """A JSON number with a fraction or an exponent, kept as its literal text until it matters."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+
+class _JsonConstant:
+    """``NaN``, ``Infinity`` or ``-Infinity``: Python's parser takes them, ``JSON.parse`` does not."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+
+def _int_text(text: str) -> str:
+    """A JSON integer's canonical text: its literal (JSON has no leading zeros), ``-0`` as ``0``."""
+    return "0" if text == "-0" else text
+
+
+def canonical_number(text: str) -> str:
+    """The exact value of a JSON number literal in one canonical decimal text.
+
+    No exponent, no trailing zeros after the point, no point for an integral value,
+    ``0`` for zero of either sign: two literals have the same text exactly when they are
+    the same number. Works on the digits (never a float, never a huge integer); raises
+    ``ValueError`` for a literal that is no JSON number or whose exponent would add more
+    than :data:`_MAX_NUMBER_ZEROS` zeros.
+    """
+    match = _JSON_NUMBER.fullmatch(text)
+    if match is None:
+        raise ValueError("not a JSON number")
+    sign, whole, fraction, exponent_text = match.groups()
+    digits = (whole + (fraction or "")).lstrip("0")
+    if not digits:
+        return "0"
+    stripped = digits.rstrip("0")
+    # value = digits * 10 ** (exponent - len(fraction)); as stripped * 10 ** scale:
+    scale = len(digits) - len(stripped) - len(fraction or "")
+    if exponent_text is not None:
+        exponent_digits = exponent_text.lstrip("+-").lstrip("0")
+        if len(exponent_digits) > 18:
+            raise ValueError("JSON number too long to compare")
+        scale += -int(exponent_digits or "0") if exponent_text.startswith("-") else int(exponent_digits or "0")
+    if scale >= 0:
+        if scale > _MAX_NUMBER_ZEROS:
+            raise ValueError("JSON number too long to compare")
+        return sign + stripped + "0" * scale
+    point = len(stripped) + scale  # digits before the decimal point
+    if point > 0:
+        return sign + stripped[:point] + "." + stripped[point:]
+    if -point > _MAX_NUMBER_ZEROS:
+        raise ValueError("JSON number too long to compare")
+    return sign + "0." + "0" * -point + stripped
+
+
+def _owners_in(document: object, keys: frozenset[str], kind: str) -> list[str]:
+    """Walk a parsed document once, in document order, without recursion."""
     found: list[str] = []
-
-    def collect(pairs: list[tuple[str, object]]) -> None:
-        for key, value in pairs:
-            if key in keys:
-                for item in value if isinstance(value, list) else (value,):
-                    if isinstance(item, str) and item:
-                        found.append(normalise(kind, item))
-
-    json.loads(body, object_pairs_hook=collect, parse_int=str, parse_float=str, parse_constant=str)
+    stack: list[Iterator[tuple[str | None, object]]] = [iter(((None, document),))]
+    while stack:
+        for key, value in stack[-1]:
+            if key is not None and key in keys:
+                _leaves(value, kind, found)
+            elif type(value) is _JsonObject:
+                stack.append(iter(value.pairs))
+                break
+            elif type(value) is list:
+                stack.append(zip(repeat(None), value))
+                break
+        else:
+            stack.pop()
     return found
 
 
-_JSON_INT = re.compile(r"-?(?:0|[1-9][0-9]*)")
+def _leaves(value: object, kind: str, found: list[str]) -> None:
+    """Every scalar owner in a value under an owner key: lists and objects at any depth."""
+    stack: list[Iterator[object]] = [iter((value,))]
+    while stack:
+        for item in stack[-1]:
+            if type(item) is str:
+                if item:
+                    found.append(normalise(kind, item))
+            elif type(item) is _JsonNumber:
+                found.append(normalise(kind, canonical_number(item.text)))
+            elif type(item) is list:
+                stack.append(iter(item))
+                break
+            elif type(item) is _JsonObject:
+                stack.append(pair[1] for pair in item.pairs)
+                break
+            elif type(item) is _JsonConstant:
+                raise ValueError("JSON holds NaN or Infinity under an owner key")
+            # True, False and None name nobody.
+        else:
+            stack.pop()
+
+
+#: A JSON integer whose literal is its own canonical text: the only kind the byte proof
+#: below may match as a bare number (``-0`` is the owner ``0``, so it can't prove ``-0``).
+_JSON_INT = re.compile(r"0|-?[1-9][0-9]*")
 
 
 class JsonKeys:
