@@ -12,9 +12,8 @@ from __future__ import annotations
 import html
 import json
 import re
-from collections.abc import Callable, Iterable, Iterator
-from itertools import repeat
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from ._content import ASCII_SAFE, HTML, JSON, TEXT, BodyDecodeError, declared_charset, sniff_html_charset
 from ._identity import ID, normalise, owner_text
@@ -66,34 +65,25 @@ def json_owner_values(body: bytes, keys: frozenset[str], kind: str) -> list[str]
       an object under an owner key names all of its scalar leaves (fail closed);
     * ``true``, ``false`` and ``null`` name nobody.
 
+    An owner may be listed more than once (in the parser's order: inner objects first).
     Raises ``ValueError`` when the document is malformed, when a number under an owner
-    key is too long to write out (an exponent adding more than
-    :data:`_MAX_NUMBER_ZEROS` zeros) or is ``NaN``/``Infinity`` (no JSON to a script), and
-    ``RecursionError`` when it nests deeper than Python's parser goes (``JSON.parse``
-    goes deeper: the caller blocks). The bytes are read as ``json.loads`` reads them
-    (UTF-8, or UTF-16/32 by their zero bytes); a script's ``response.json()`` reads
+    key is too long to write out (an exponent adding more than :data:`_MAX_NUMBER_ZEROS`
+    zeros) or is ``NaN``/``Infinity`` (no JSON to a script), and ``RecursionError`` when
+    it nests deeper than Python's parser goes (``JSON.parse`` goes deeper: the caller
+    blocks). The bytes are read as ``json.loads`` reads them (UTF-8, or UTF-16/32 by
+    their zero bytes); a script's ``response.json()`` reads
     ``respguard._encoding.utf8_decode(body)``: give that to :func:`json_owner_values_text`.
     """
     if not body.strip():
         return []
-    return _owners_in(
-        json.loads(body, object_pairs_hook=_JsonObject, parse_int=_int_text, parse_float=_JsonNumber,
-                   parse_constant=_JsonConstant),
-        keys,
-        kind,
-    )  # fmt: skip
+    return _JsonOwners(keys, kind).read(body)
 
 
 def json_owner_values_text(text: str, keys: frozenset[str], kind: str) -> list[str]:
     """:func:`json_owner_values` on already-decoded text (what ``response.json()`` parses)."""
     if not text.strip(_JSON_WHITESPACE):
         return []
-    return _owners_in(
-        json.loads(text, object_pairs_hook=_JsonObject, parse_int=_int_text, parse_float=_JsonNumber,
-                   parse_constant=_JsonConstant),
-        keys,
-        kind,
-    )  # fmt: skip
+    return _JsonOwners(keys, kind).read(text)
 
 
 _JSON_WHITESPACE = " \t\n\r"
@@ -101,15 +91,6 @@ _JSON_WHITESPACE = " \t\n\r"
 #: (``1e999999999`` must not be written out in full).
 _MAX_NUMBER_ZEROS = 64
 _JSON_NUMBER = re.compile(r"(-?)(0|[1-9][0-9]*)(?:\.([0-9]+))?(?:[eE]([-+]?[0-9]+))?")
-
-
-class _JsonObject:
-    """A parsed JSON object: its (key, value) pairs in order, duplicates kept."""
-
-    __slots__ = ("pairs",)
-
-    def __init__(self, pairs: list[tuple[str, object]]) -> None:
-        self.pairs = pairs
 
 
 class _JsonNumber:
@@ -171,46 +152,112 @@ def canonical_number(text: str) -> str:
     return sign + "0." + "0" * -point + stripped
 
 
-def _owners_in(document: object, keys: frozenset[str], kind: str) -> list[str]:
-    """Walk a parsed document once, in document order, without recursion."""
-    found: list[str] = []
-    stack: list[Iterator[tuple[str | None, object]]] = [iter(((None, document),))]
-    while stack:
-        for key, value in stack[-1]:
-            if key is not None and key in keys:
-                _leaves(value, kind, found)
-            elif type(value) is _JsonObject:
-                stack.append(iter(value.pairs))
-                break
-            elif type(value) is list:
-                stack.append(zip(repeat(None), value))
-                break
-        else:
-            stack.pop()
-    return found
+class _JsonOwners:
+    """One read of a document: owner-key values are taken as the parser builds each object.
+
+    The first parse keeps no tree (each object becomes the marker :data:`_OBJECT` once
+    its owner keys are read), so it costs what a plain parse costs. Only when an object
+    stands under an owner key, whose leaves are then needed, does a second parse keep
+    the objects, as the parser's own lists of (key, value) pairs (a list whose items are
+    tuples: arrays never hold tuples, so nothing is copied). Containers under owner keys
+    are walked after that parse, each at most once: nested owner keys would otherwise
+    walk the same leaves again and again.
+    """
+
+    __slots__ = ("keys", "kind", "found", "containers", "tree")
+
+    def __init__(self, keys: frozenset[str], kind: str) -> None:
+        self.keys = keys
+        self.kind = kind
+        self.found: list[str] = []
+        self.containers: list[list[Any]] = []
+        self.tree = False
+
+    def read(self, document: str | bytes) -> list[str]:
+        try:
+            self._parse(document)
+        except _NeedTree:
+            self.found = []
+            self.tree = True
+            self._parse(document)
+            self._walk()
+        return self.found
+
+    def _parse(self, document: str | bytes) -> None:
+        json.loads(
+            document,
+            object_pairs_hook=self.take_object,
+            parse_int=_int_text,
+            parse_float=_JsonNumber,
+            parse_constant=_JsonConstant,
+        )
+
+    def take_object(self, pairs: list[tuple[str, Any]]) -> object:
+        keys = self.keys
+        for key, value in pairs:
+            if key in keys:
+                if type(value) is list:
+                    if not value:
+                        continue
+                    if self.tree:
+                        self.containers.append(value)
+                    else:
+                        self._lists(value)
+                elif value is _OBJECT:
+                    raise _NeedTree
+                else:
+                    self._scalar(value)
+        return pairs if self.tree else _OBJECT
+
+    def _scalar(self, value: object) -> None:
+        if type(value) is str:
+            if value:
+                self.found.append(normalise(self.kind, value))
+        elif type(value) is _JsonNumber:
+            self.found.append(normalise(self.kind, canonical_number(value.text)))
+        elif type(value) is _JsonConstant:
+            raise ValueError("JSON holds NaN or Infinity under an owner key")
+        # True, False and None name nobody.
+
+    def _lists(self, value: list[Any]) -> None:
+        """The first parse: owners in (nested) lists under an owner key; an object in them needs the tree."""
+        stack = [value]
+        while stack:
+            for item in stack.pop():
+                if type(item) is list:
+                    stack.append(item)
+                elif item is _OBJECT:
+                    raise _NeedTree
+                else:
+                    self._scalar(item)
+
+    def _walk(self) -> None:
+        """Every scalar leaf of the containers under owner keys, each container once, no recursion."""
+        seen: set[int] = set()
+        for container in self.containers:
+            stack = [container]
+            while stack:
+                node = stack.pop()
+                if id(node) in seen:
+                    continue
+                seen.add(id(node))
+                is_object = type(node[0]) is tuple
+                for item in node:
+                    if is_object:
+                        item = item[1]
+                    if type(item) is list:
+                        if item:
+                            stack.append(item)
+                    else:
+                        self._scalar(item)
 
 
-def _leaves(value: object, kind: str, found: list[str]) -> None:
-    """Every scalar owner in a value under an owner key: lists and objects at any depth."""
-    stack: list[Iterator[object]] = [iter((value,))]
-    while stack:
-        for item in stack[-1]:
-            if type(item) is str:
-                if item:
-                    found.append(normalise(kind, item))
-            elif type(item) is _JsonNumber:
-                found.append(normalise(kind, canonical_number(item.text)))
-            elif type(item) is list:
-                stack.append(iter(item))
-                break
-            elif type(item) is _JsonObject:
-                stack.append(pair[1] for pair in item.pairs)
-                break
-            elif type(item) is _JsonConstant:
-                raise ValueError("JSON holds NaN or Infinity under an owner key")
-            # True, False and None name nobody.
-        else:
-            stack.pop()
+class _NeedTree(Exception):
+    """An object stands under an owner key: read the document again, keeping its objects."""
+
+
+#: What an object becomes in the first parse (its owner keys already read).
+_OBJECT = object()
 
 
 #: A JSON integer whose literal is its own canonical text: the only kind the byte proof
