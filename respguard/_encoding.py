@@ -187,58 +187,116 @@ _X_USER_DEFINED = "".join(chr(b) for b in range(0x80)) + "".join(chr(0xF780 + b)
 
 
 class _MultiByte:
-    """A CJK encoding read by a Python codec, strictly, and corrected where it differs from browsers.
+    """A CJK encoding read by a Python codec, corrected where it differs from browsers.
 
     The codec is the one whose every valid sequence (all 1- to 4-byte sequences were
-    enumerated) decodes as the standard's decoder does, except for ``fixes``: characters
-    only one sequence produces, replaced by the browser's; and ``refuse``: sequences whose
-    Python reading no replacement can correct (it is also some other sequence's), so a
-    body holding those bytes anywhere is refused. A body the codec rejects is refused
-    too: where the browser resynchronises after an invalid byte (it may re-read an ASCII
-    byte the codec would swallow) is not provable.
+    enumerated against the standard's indexes) decodes as the standard's decoder does,
+    except for ``fixes``: characters only one sequence produces, replaced by the
+    browser's; and ``refuse``: sequences whose Python reading no replacement can correct
+    (it is also some other sequence's), so a body holding those bytes anywhere is refused.
+
+    Where the codec meets an invalid sequence, :meth:`resync` does what the standard's
+    decoder does there: U+FFFD, and the byte after a leading byte is read again when it
+    is ASCII (a browser never lets an invalid sequence swallow ``"`` or ``<``). The
+    sequences browsers map and the codec does not (``unknown_leads``: their leading
+    bytes; ``four_byte``: gb18030's four-byte forms) are refused: their character is not
+    known here.
     """
 
-    __slots__ = ("codec", "fixes", "refuse")
+    __slots__ = ("codec", "fixes", "refuse", "is_lead", "unknown_leads", "four_byte", "byte_80", "errors")
 
-    def __init__(self, codec: str, fixes: dict[str, str], refuse: tuple[bytes, ...] = ()) -> None:
+    def __init__(
+        self,
+        codec: str,
+        fixes: dict[str, str],
+        leads: tuple[tuple[int, int], ...],
+        *,
+        refuse: tuple[bytes, ...] = (),
+        unknown_leads: frozenset[int] = frozenset(),
+        four_byte: bool = False,
+        byte_80: str | None = None,
+    ) -> None:
         self.codec = codec
         self.fixes = str.maketrans(fixes)
         self.refuse = refuse
+        self.is_lead = frozenset(b for low, high in leads for b in range(low, high + 1))
+        self.unknown_leads = unknown_leads
+        self.four_byte = four_byte
+        self.byte_80 = byte_80
+        self.errors = "respguard.whatwg." + codec
+        codecs.register_error(self.errors, self.resync)
+
+    def resync(self, error: UnicodeError) -> tuple[str, int]:
+        """The standard decoder's error handling at ``error.start`` (a sequence boundary)."""
+        if not isinstance(error, UnicodeDecodeError):
+            raise error
+        data = error.object
+        start = error.start
+        byte = data[start]
+        if byte == 0x80 and self.byte_80 is not None:
+            return self.byte_80, start + 1
+        if byte not in self.is_lead:
+            return "\ufffd", start + 1
+        if start + 1 >= len(data):
+            return "\ufffd", len(data)  # a leading byte at the end
+        trail = data[start + 1]
+        if byte in self.unknown_leads or (self.four_byte and 0x30 <= trail <= 0x39):
+            raise UndecodableBody(_UNKNOWN_CHARACTER)
+        return "\ufffd", start + 1 if trail < 0x80 else start + 2
 
     def decode(self, body: bytes) -> str:
         for sequence in self.refuse:
             if sequence in body:
                 raise UndecodableBody("body holds bytes browsers decode differently")
         try:
-            text = body.decode(self.codec)
-        except UnicodeDecodeError as exc:
-            raise UndecodableBody("body has bytes invalid in its encoding") from exc
+            text = body.decode(self.codec, self.errors)
+        except UndecodableBody:
+            # The codec machinery re-raises it with the codec's name added: keep the fixed phrase.
+            raise UndecodableBody(_UNKNOWN_CHARACTER) from None
         return text.translate(self.fixes) if self.fixes else text
 
+
+_UNKNOWN_CHARACTER = "body has bytes browsers read as characters respguard does not know"
+
+
+_BIG5_UNKNOWN = (
+    0x87, 0x8E, 0x8F, 0x90, 0x91, 0x92, 0x94, 0x95, 0x96, 0x9B, 0x9C,
+    0x9D, 0x9E, 0x9F, 0xA0, 0xA3, 0xC6, 0xFA, 0xFB, 0xFC, 0xFD, 0xFE,
+)  # fmt: skip
 
 # fmt: off
 _MULTI_BYTE: dict[str, _MultiByte] = {
     # Python's cp932 reads 0xA0 and 0xFD-0xFF as private-use characters; browsers: errors.
-    "shift_jis": _MultiByte("cp932", {"\uf8f0": "\ufffd", "\uf8f1": "\ufffd", "\uf8f2": "\ufffd", "\uf8f3": "\ufffd"}),
-    "euc-kr": _MultiByte("cp949", {}),
+    "shift_jis": _MultiByte(
+        "cp932", {"\uf8f0": "\ufffd", "\uf8f1": "\ufffd", "\uf8f2": "\ufffd", "\uf8f3": "\ufffd"},
+        ((0x81, 0x9F), (0xE0, 0xFC)),
+    ),
+    "euc-kr": _MultiByte("cp949", {}, ((0x81, 0xFE),)),
     # Python's euc_jp is JIS X 0208 as first published; browsers use Microsoft's mappings, and
-    # read 0x8F 0xA2 0xB7 as FULLWIDTH TILDE where Python gives an ASCII "~".
+    # read 0x8F 0xA2 0xB7 as FULLWIDTH TILDE where Python gives an ASCII "~". Browsers also map
+    # rows 0xAD (NEC) and 0xF9-0xFC (IBM), which Python does not.
     "euc-jp": _MultiByte(
         "euc_jp",
         {"\u301c": "\uff5e", "\u2016": "\u2225", "\u2212": "\uff0d", "\u00a2": "\uffe0", "\u00a3": "\uffe1",
          "\u00ac": "\uffe2"},
-        (b"\x8f\xa2\xb7",),
+        ((0x8E, 0x8F), (0xA1, 0xFE)),
+        refuse=(b"\x8f\xa2\xb7",),
+        unknown_leads=frozenset({0x8F, 0xAD, 0xF9, 0xFA, 0xFB, 0xFC}),
     ),
     # Big5 is Big5-HKSCS in browsers; 0xA2 0x41 and 0xA2 0x42 read as characters Python also
-    # gives for other sequences, so those two are refused.
+    # gives for other sequences, so those two are refused; Python lacks 192 of the browsers'
+    # HKSCS characters (behind the leading bytes listed).
     "big5": _MultiByte(
         "big5hkscs",
         {"\u2022": "\u2027", "\uff64": "\ufe51", "\u203e": "\u00af", "\u223c": "\uff5e", "\u2641": "\u2295",
          "\u2609": "\u2299", "\u00a5": "\uffe5", "\u00a2": "\uffe0", "\u00a3": "\uffe1"},
-        (b"\xa2\x41", b"\xa2\x42"),
+        ((0x81, 0xFE),),
+        refuse=(b"\xa2\x41", b"\xa2\x42"),
+        unknown_leads=frozenset(_BIG5_UNKNOWN),
     ),
     # Python's gb18030 is GB18030-2005; browsers follow GB18030-2022 for these (and swap
-    # U+1E3F and U+E7C7 between 0xA8 0xBC and 0x81 0x35 0xF4 0x37).
+    # U+1E3F and U+E7C7 between 0xA8 0xBC and 0x81 0x35 0xF4 0x37), and read a lone 0x80 as
+    # the euro sign.
     "gb18030": _MultiByte(
         "gb18030",
         {"\u1e3f": "\ue7c7", "\ue7c7": "\u1e3f", "\ue5e5": "\u3000", "\ue78d": "\ufe10", "\ue78e": "\ufe12",
@@ -246,6 +304,9 @@ _MULTI_BYTE: dict[str, _MultiByte] = {
          "\ue794": "\ufe17", "\ue795": "\ufe18", "\ue796": "\ufe19", "\ue81e": "\u9fb4", "\ue826": "\u9fb5",
          "\ue82b": "\u9fb6", "\ue82c": "\u9fb7", "\ue832": "\u9fb8", "\ue843": "\u9fb9", "\ue854": "\u9fba",
          "\ue864": "\u9fbb"},
+        ((0x81, 0xFE),),
+        four_byte=True,
+        byte_80="\u20ac",
     ),
 }
 # fmt: on
@@ -592,6 +653,24 @@ def html_encoding_candidates(body: bytes, mime_charset: str | None) -> tuple[str
     return tuple(dict.fromkeys(candidates))
 
 
+def html_encoding_guessed(body: bytes, mime_charset: str | None) -> bool:
+    """Would a browser guess this page's encoding (nothing declares one, and it is not all ASCII)?
+
+    Then Shift_JIS, GBK, Big5 or EUC-* may be the guess, beyond the candidates: they keep
+    every tag, quote and attribute where windows-1252 puts them, but read non-ASCII runs
+    (and an ASCII letter right after a non-ASCII byte) differently. An owner value holding
+    a non-ASCII character, or next to one, can't be proved to be the requester's: treat it
+    as foreign.
+    """
+    if bom_encoding(body) is not None:
+        return False
+    if mime_charset is not None and lookup(mime_charset) is not None:
+        return False
+    if _NON_ASCII_OR_ESC.search(body) is None:
+        return False
+    return prescan_html(body) is None
+
+
 __all__ = [
     "DEFAULT_HTML_ENCODING",
     "ENCODINGS",
@@ -602,6 +681,7 @@ __all__ = [
     "decode",
     "html_encoding",
     "html_encoding_candidates",
+    "html_encoding_guessed",
     "lookup",
     "meta_content_encoding",
     "prescan_html",

@@ -18,6 +18,7 @@ from respguard._encoding import (
     decode,
     html_encoding,
     html_encoding_candidates,
+    html_encoding_guessed,
     lookup,
     meta_content_encoding,
     prescan_html,
@@ -145,15 +146,14 @@ def test_decode_as_browsers_do(encoding: str, body: bytes, text: str) -> None:
 @pytest.mark.parametrize(
     ("encoding", "body"),
     [
-        ("shift_jis", b"\x81"),  # truncated: the browser's resynchronisation is not provable
-        ("shift_jis", b'\x81"'),
-        ("gb18030", b"\x80"),  # U+20AC to browsers, an error to Python
-        ("gbk", b"\x81\x30"),
+        ("gbk", b"\x81\x30"),  # a broken four-byte sequence: the browser's re-reading is not modelled
+        ("gb18030", b"\x81\x30\x81"),
         ("euc-jp", b"\x8f\xa2\xb7"),  # FULLWIDTH TILDE to browsers, "~" to Python
         ("euc-jp", b"ok \x8f\xa2\xb7 ok"),
+        ("euc-jp", b"\xad\xa1"),  # NEC's circled 1: browsers know it, Python's euc_jp does not
+        ("euc-jp", b"\x8f\xa1\xa1"),
         ("big5", b"\xa2\x41"),
-        ("big5", b"\xff"),
-        ("euc-kr", b"\xb0"),
+        ("big5", b"\x87\x7a"),  # an HKSCS-2008 character Python's big5hkscs lacks
         ("iso-2022-jp", b'\x1b$B$"\x1b(B'),
         ("iso-2022-jp", b"\x0e"),
         ("iso-2022-jp", b"\xa4"),
@@ -164,10 +164,91 @@ def test_readings_that_cannot_be_proved_are_refused(encoding: str, body: bytes) 
         decode(body, encoding)
     assert isinstance(raised.value, BodyDecodeError)
     assert str(raised.value) in (
-        "body has bytes invalid in its encoding",
+        "body has bytes browsers read as characters respguard does not know",
         "body holds bytes browsers decode differently",
         "body uses ISO-2022-JP escapes",
     )
+
+
+@pytest.mark.parametrize(
+    ("encoding", "body", "text"),
+    [
+        ("shift_jis", b"\x81", "\ufffd"),  # a leading byte at the end
+        ("shift_jis", b'\x81"x', '\ufffd"x'),  # an ASCII byte after a leading byte is read again
+        ("shift_jis", b"\x81\x7fa", "\ufffd\x7fa"),
+        ("shift_jis", b"\x82\xfd!", "\ufffd!"),  # a non-ASCII one is not
+        ("shift_jis", b"\xff\x82\xa0", "\ufffd\u3042"),
+        ("euc-kr", b"\xb0", "\ufffd"),
+        ("euc-kr", b"\x80\xb0\xa1", "\ufffd\uac00"),
+        ("euc-kr", b'\xc9"', '\ufffd"'),
+        ("big5", b"\xff\xa4\x40", "\ufffd\u4e00"),
+        ("big5", b"\x81\x41", "\ufffdA"),
+        ("gb18030", b"a\x80b", "a\u20acb"),
+        ("gbk", b"\xff\xd6\xd0", "\ufffd\u4e2d"),
+        ("euc-jp", b'\xa4"\xa4\xa2', '\ufffd"\u3042'),
+    ],
+)
+def test_invalid_sequences_resynchronise_as_in_browsers(encoding: str, body: bytes, text: str) -> None:
+    assert decode(body, encoding) == text
+
+
+def whatwg_two_byte(body: bytes, codec: str, leads: tuple[range, ...], trails: tuple[range, ...]) -> str:
+    """The standard's Shift_JIS / EUC-KR decoder state machine, its index looked up through ``codec``.
+
+    (The index itself was checked against the standard's index files, pair by pair, when the
+    codecs were chosen; this checks respguard's handling of everything around valid pairs.)
+    """
+    out: list[str] = []
+    i = 0
+    while i < len(body):
+        byte = body[i]
+        i += 1
+        if any(byte in r for r in leads):
+            if i >= len(body):
+                out.append("\ufffd")  # a leading byte at the end
+                break
+            trail = body[i]
+            i += 1
+            char = None
+            if any(trail in r for r in trails):
+                try:
+                    char = bytes([byte, trail]).decode(codec)
+                except UnicodeDecodeError:
+                    char = None
+            if char is not None and len(char) == 1:
+                out.append(char)
+                continue
+            if trail < 0x80:
+                i -= 1  # an ASCII byte is read again
+            out.append("\ufffd")
+        elif byte < 0x80 or (codec == "cp932" and byte == 0x80):
+            out.append(chr(byte))
+        elif codec == "cp932" and 0xA1 <= byte <= 0xDF:
+            out.append(chr(0xFF61 - 0xA1 + byte))
+        else:
+            out.append("\ufffd")
+    return "".join(out)
+
+
+two_byte_bodies = st.lists(
+    st.one_of(
+        st.binary(min_size=1, max_size=2),
+        st.sampled_from([b"\x82\xa0", b"\xb0\xa1", b"\x81\x40", b'"', b"<", b"a", b"\x81", b"\xfd", b"\x80"]),
+    ),
+    max_size=10,
+).map(b"".join)
+
+
+@PROPS
+@given(two_byte_bodies)
+def test_shift_jis_and_euc_kr_are_the_standards_state_machines(body: bytes) -> None:
+    if bom_encoding(body) is not None:
+        return
+    sjis = whatwg_two_byte(
+        body, "cp932", (range(0x81, 0xA0), range(0xE0, 0xFD)), (range(0x40, 0x7F), range(0x80, 0xFD))
+    )
+    assert decode(body, "shift_jis") == sjis
+    assert decode(body, "euc-kr") == whatwg_two_byte(body, "cp949", (range(0x81, 0xFF),), (range(0x41, 0xFF),))
 
 
 def test_a_bom_overrides_the_encoding() -> None:
@@ -382,6 +463,15 @@ def test_candidates_cover_what_a_browser_may_switch_to() -> None:
     assert html_encoding_candidates(b"<p>caf\xe9</p>", None) == ("windows-1252",)
     assert html_encoding_candidates(b'<p>\x1b$B$"\x1b(B</p>', None) == ("windows-1252", "iso-2022-jp", "utf-8")
     assert html_encoding_candidates(b"<p>plain</p>", None) == ("windows-1252",)
+
+
+def test_a_guessed_encoding_is_reported() -> None:
+    assert html_encoding_guessed(b"<p data-owner='ren\xe9e'>", None)
+    assert html_encoding_guessed(b"<p>\x1b$B</p>", "cp037")
+    assert not html_encoding_guessed(b"<p data-owner='ren\xe9e'>", "latin1")
+    assert not html_encoding_guessed(b"<meta charset=utf-8><p>ren\xc3\xa9e</p>", None)
+    assert not html_encoding_guessed(b"\xef\xbb\xbf<p>\xc3\xa9</p>", None)
+    assert not html_encoding_guessed(b"<p>plain ascii</p>", None)
 
 
 @PROPS
