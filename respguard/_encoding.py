@@ -24,6 +24,7 @@ Every function is linear in the body.
 from __future__ import annotations
 
 import codecs
+import html
 import re
 
 from ._content import BodyDecodeError
@@ -517,14 +518,14 @@ def _meta_encoding(data: bytes, position: int) -> tuple[str | None, int]:
     return charset, position
 
 
-def _prescan(data: bytes, first_only: bool) -> list[str]:
+def _prescan(data: bytes, first_only: bool, position: int = 0) -> tuple[list[str], int]:
     """HTML's "prescan a byte stream to determine its encoding" over ``data``: the encodings declared.
 
-    With ``first_only`` it stops at the first (the standard's answer); else it goes on
-    to the end, collecting every ``<meta>`` that would change a tentative encoding.
+    With ``first_only`` it stops at the first (the standard's answer) and says where it
+    stopped (the prescan's state there is the top-level loop's); else it goes on to the
+    end, collecting every ``<meta>`` that would change a tentative encoding.
     """
     found: list[str] = []
-    position = 0
     try:
         while True:
             position = data.find(b"<", position)
@@ -540,11 +541,11 @@ def _prescan(data: bytes, first_only: bool) -> list[str]:
                 b"\t", b"\n", b"\x0c", b"\r", b" ", b"/",
             ):  # fmt: skip
                 encoding, position = _meta_encoding(data, position + 5)
+                position += 1
                 if encoding is not None:
                     found.append(encoding)
                     if first_only:
                         break
-                position += 1
                 continue
             start = position + 2 if data[position + 1 : position + 2] == b"/" else position + 1
             if _LETTER.match(data, start):
@@ -566,7 +567,7 @@ def _prescan(data: bytes, first_only: bool) -> list[str]:
             position += 1
     except _End:
         pass
-    return found
+    return found, position
 
 
 #: How many bytes browsers prescan for a ``<meta>`` charset (the HTML standard's advice).
@@ -579,7 +580,7 @@ def prescan_html(body: bytes) -> str | None:
     A UTF-16 declaration means UTF-8 (the bytes were read as ASCII to find it) and
     x-user-defined means windows-1252. ``None``: no (valid) declaration.
     """
-    found = _prescan(body[:PRESCAN_BYTES], True)
+    found, _ = _prescan(body[:PRESCAN_BYTES], True)
     return found[0] if found else None
 
 
@@ -607,9 +608,6 @@ def html_encoding(body: bytes, mime_charset: str | None) -> str:
     return prescan_html(body) or DEFAULT_HTML_ENCODING
 
 
-_NON_ASCII_OR_ESC = re.compile(rb"[\x1b\x80-\xff]")
-
-
 def html_encoding_candidates(body: bytes, mime_charset: str | None) -> tuple[str, ...]:
     """Every encoding a browser may read this HTML page in; :func:`html_encoding`'s first.
 
@@ -617,7 +615,8 @@ def html_encoding_candidates(body: bytes, mime_charset: str | None) -> tuple[str
     encoding is tentative, and browsers change it:
 
     * on a later ``<meta>`` charset (the parser's "change the encoding while parsing",
-      wherever it stands in the page): every declaration in the body is a candidate;
+      wherever it stands in the page): every declaration in the body is a candidate
+      (:func:`declared_anywhere`);
     * for a page nothing declares, by their own guess (Chromium's and Firefox's
       detectors): UTF-8 when the body is valid UTF-8, ISO-2022-JP when it holds an
       ESC byte. Other guesses (Shift_JIS, GBK, Big5, EUC-*) read every ASCII byte that
@@ -634,14 +633,13 @@ def html_encoding_candidates(body: bytes, mime_charset: str | None) -> tuple[str
         named = lookup(mime_charset)
         if named is not None:
             return (named,)
-    candidates = _prescan(body[:PRESCAN_BYTES], True)
+    candidates, _ = _prescan(body[:PRESCAN_BYTES], True)
     declared = bool(candidates)
     if not declared:
         candidates.append(DEFAULT_HTML_ENCODING)
-    candidates.extend(_prescan(body, False))
+    candidates.extend(declared_anywhere(body))
     if not declared:
-        odd = _NON_ASCII_OR_ESC.search(body)
-        if odd is not None:
+        if not body.isascii() or b"\x1b" in body:
             if b"\x1b" in body:
                 candidates.append("iso-2022-jp")
             try:
@@ -651,6 +649,46 @@ def html_encoding_candidates(body: bytes, mime_charset: str | None) -> tuple[str
             else:
                 candidates.append("utf-8")
     return tuple(dict.fromkeys(candidates))
+
+
+#: ``charset = label`` as a <meta> charset attribute or a content attribute's value has it,
+#: quoted or not (the closing quote is not required: a superset is what is wanted).
+_CHARSET_DECLARATION = re.compile(
+    r"charset[\t\n\x0c\r ]*=[\t\n\x0c\r ]*"
+    r"(?:\"[\t\n\x0c\r ]*([^\"\t\n\x0c\r ]{1,64})|'[\t\n\x0c\r ]*([^'\t\n\x0c\r ]{1,64})|([^\t\n\x0c\r \"';>]{1,64}))",
+)
+
+
+def declared_anywhere(body: bytes) -> list[str]:
+    """Every encoding a ``<meta>`` anywhere in the page could declare to the HTML parser (a superset).
+
+    The parser changes a tentative encoding on any later ``<meta>`` charset, reading its
+    attributes as the tokenizer does (character references decoded: ``&#107;oi8-r`` is
+    ``koi8-r``; Chromium's first look uses its tokenizer too). So every ``charset=label``
+    in the page, raw or with character references decoded, wherever it stands (a comment,
+    a script, text: more than any parser sees), is a candidate. One regular-expression
+    pass, plus one to decode character references when the page has an ``&``.
+    """
+    if b"<meta" not in body.lower():
+        return []  # no <meta> at all (its tag name can't be written with character references)
+    text = body.decode("latin-1")
+    texts = [text.lower()]  # (ASCII case: lookup() folds a label's case anyway)
+    if "&" in text:
+        texts.append(html.unescape(text).lower())  # references are case-sensitive: decode first
+    labels: dict[str, None] = {}
+    for source in texts:
+        for match in _CHARSET_DECLARATION.finditer(source):
+            labels[match.group(1) or match.group(2) or match.group(3)] = None
+    found: dict[str, None] = {}
+    for label in labels:
+        encoding = lookup(label)
+        if encoding in ("utf-16be", "utf-16le"):
+            encoding = "utf-8"
+        elif encoding == "x-user-defined":
+            encoding = "windows-1252"
+        if encoding is not None:
+            found[encoding] = None
+    return list(found)
 
 
 def html_encoding_guessed(body: bytes, mime_charset: str | None) -> bool:
@@ -666,7 +704,7 @@ def html_encoding_guessed(body: bytes, mime_charset: str | None) -> bool:
         return False
     if mime_charset is not None and lookup(mime_charset) is not None:
         return False
-    if _NON_ASCII_OR_ESC.search(body) is None:
+    if body.isascii() and b"\x1b" not in body:
         return False
     return prescan_html(body) is None
 
@@ -678,6 +716,7 @@ __all__ = [
     "PRESCAN_BYTES",
     "UndecodableBody",
     "bom_encoding",
+    "declared_anywhere",
     "decode",
     "html_encoding",
     "html_encoding_candidates",

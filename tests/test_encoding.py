@@ -15,6 +15,7 @@ from respguard._encoding import (
     LABELS,
     UndecodableBody,
     bom_encoding,
+    declared_anywhere,
     decode,
     html_encoding,
     html_encoding_candidates,
@@ -465,6 +466,26 @@ def test_candidates_cover_what_a_browser_may_switch_to() -> None:
     assert html_encoding_candidates(b"<p>plain</p>", None) == ("windows-1252",)
 
 
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        (b"<p>no declaration</p>", []),
+        (b"<p>charset=koi8-r but no meta tag</p>", []),
+        (b"<meta charset=koi8-r>", ["koi8-r"]),
+        (b'<META CHARSET="  KOI8-R  ">', ["koi8-r"]),
+        (b'<meta charset="&#107;oi8-r">', ["koi8-r"]),  # the parser decodes character references
+        (b'<meta charset="&Tab;koi8-r">', ["koi8-r"]),
+        (b'<meta http-equiv=content-type content="text/html; &#99;harset=gbk">', ["gbk"]),
+        (b"<!-- <meta charset=gbk> --><meta content='charset=\"big5\"'>", ["gbk", "big5"]),  # a superset
+        (b"<meta charset=utf-16le><meta charset=x-user-defined>", ["utf-8", "windows-1252"]),
+        (b'<meta charset="koi8-r', ["koi8-r"]),  # no closing quote needed
+        (b"<meta charset=cp037>", []),
+    ],
+)
+def test_declared_anywhere_is_a_superset_of_what_the_parser_sees(body: bytes, expected: list[str]) -> None:
+    assert declared_anywhere(body) == expected
+
+
 def test_a_guessed_encoding_is_reported() -> None:
     assert html_encoding_guessed(b"<p data-owner='ren\xe9e'>", None)
     assert html_encoding_guessed(b"<p>\x1b$B</p>", "cp037")
@@ -518,5 +539,72 @@ def test_large_adversarial_pages_are_read_in_one_pass() -> None:
         b'<meta a="' * 200_000,
         b"<!--" * 200_000,
         b"<a" * 200_000,
+        b'<meta charset="' * 200_000,
+        b"<meta charset=&" * 200_000,
     ):
         assert html_encoding_candidates(body, None)[0] == "windows-1252"
+
+
+# --------------------------------------------------------------------------- where Python's codecs differ
+
+#: Every valid sequence whose Python reading differs from the browser's (found by enumerating
+#: every 1- to 4-byte sequence of each codec against the standard's index files), and the
+#: browser's reading. (big5 0xA2 0x41 / 0x42 and euc-jp 0x8F 0xA2 0xB7 are refused instead.)
+CORRECTED = [
+    ("shift_jis", "a0", "\ufffd"), ("shift_jis", "fd", "\ufffd"), ("shift_jis", "fe", "\ufffd"),
+    ("shift_jis", "ff", "\ufffd"),
+    ("big5", "a145", "\u2027"), ("big5", "a14e", "\ufe51"), ("big5", "a1c2", "\u00af"), ("big5", "a1e3", "\uff5e"),
+    ("big5", "a1f2", "\u2295"), ("big5", "a1f3", "\u2299"), ("big5", "a244", "\uffe5"), ("big5", "a246", "\uffe0"),
+    ("big5", "a247", "\uffe1"),
+    ("euc-jp", "a1c1", "\uff5e"), ("euc-jp", "a1c2", "\u2225"), ("euc-jp", "a1dd", "\uff0d"),
+    ("euc-jp", "a1f1", "\uffe0"), ("euc-jp", "a1f2", "\uffe1"), ("euc-jp", "a2cc", "\uffe2"),
+    ("gb18030", "8135f437", "\ue7c7"), ("gb18030", "a3a0", "\u3000"), ("gb18030", "a6d9", "\ufe10"),
+    ("gb18030", "a6da", "\ufe12"), ("gb18030", "a6db", "\ufe11"), ("gb18030", "a6dc", "\ufe13"),
+    ("gb18030", "a6dd", "\ufe14"), ("gb18030", "a6de", "\ufe15"), ("gb18030", "a6df", "\ufe16"),
+    ("gb18030", "a6ec", "\ufe17"), ("gb18030", "a6ed", "\ufe18"), ("gb18030", "a6f3", "\ufe19"),
+    ("gb18030", "a8bc", "\u1e3f"), ("gb18030", "fe59", "\u9fb4"), ("gb18030", "fe61", "\u9fb5"),
+    ("gb18030", "fe66", "\u9fb6"), ("gb18030", "fe67", "\u9fb7"), ("gb18030", "fe6d", "\u9fb8"),
+    ("gb18030", "fe7e", "\u9fb9"), ("gb18030", "fe90", "\u9fba"), ("gb18030", "fea0", "\u9fbb"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("encoding", "sequence", "text"), CORRECTED)
+def test_pythons_differences_are_corrected(encoding: str, sequence: str, text: str) -> None:
+    assert decode(b"<" + bytes.fromhex(sequence) + b">", encoding) == "<" + text + ">"
+
+
+def two_byte_readings(codec: str) -> dict[str, int]:
+    """How many 1- and 2-byte sequences Python's codec reads as each character."""
+    counts: dict[str, int] = {}
+    for lead in range(256):
+        try:
+            chars = [bytes([lead]).decode(codec)]
+        except UnicodeDecodeError:
+            chars = []
+            for trail in range(256):
+                try:
+                    chars.append(bytes([lead, trail]).decode(codec))
+                except UnicodeDecodeError:
+                    pass
+        for char in chars:
+            counts[char] = counts.get(char, 0) + 1
+    return counts
+
+
+@pytest.mark.parametrize("encoding", ["shift_jis", "big5", "euc-jp", "gb18030"])
+def test_each_corrected_character_has_one_source(encoding: str) -> None:
+    """A correction replaces a character in the decoded text: sound only if one sequence gives it.
+
+    This holds for the Python this runs on (a codec update that broke it would fail here).
+    """
+    from respguard._encoding import _MULTI_BYTE
+
+    multi = _MULTI_BYTE[encoding]
+    readings = two_byte_readings(multi.codec)
+    for source in multi.fixes:
+        char = chr(source)
+        if char == "\u1e3f":  # gb18030's four-byte 0x81 0x35 0xF4 0x37
+            assert bytes.fromhex("8135f437").decode(multi.codec) == char
+            assert readings.get(char, 0) == 0
+        else:
+            assert readings.get(char, 0) == 1, (encoding, hex(source))
