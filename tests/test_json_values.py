@@ -320,3 +320,16 @@ def test_eight_point_zero_is_the_requester_eight() -> None:
     for body in (b'{"user_id": 8.0}', b'{"user_id": 8e0}', b'{"user_id": 0.8e1}', b'{"user_id": [[8]]}'):
         assert set(json_owner_values(body, frozenset({"user_id"}), "id")) == {"8"}
         assert not JsonKeys("user_id").prove(body, None, "9")
+
+
+def test_refused_documents_are_scan_errors_for_json_keys() -> None:
+    """What JsonKeys.owners makes of the new refusals: a scan error, so the guard blocks."""
+    from respguard._extractors import ScanError
+    from respguard._headers import Headers
+    from respguard._scan import RequestInfo, ResponseView
+
+    request = RequestInfo("GET", "/", "http", {}, lambda: [])
+    for body in (b'{"user_id": 1e400}', b'{"user_id": NaN}'):
+        view = ResponseView(request, 200, Headers([(b"content-type", b"application/json")]), "json", "", body)
+        with pytest.raises(ScanError, match="malformed JSON"):
+            JsonKeys("user_id").owners(view)
