@@ -15,6 +15,7 @@ Every function here is linear in its input and never raises on any header bytes.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -190,9 +191,15 @@ def extract_mime_type(headers: Iterable[tuple[bytes, bytes]]) -> MimeType | None
     the last valid type wins, keeping an earlier charset if it has the same essence
     and none of its own.
     """
-    values = content_type_values(headers)
-    if values is None:
+    found = [value for name, value in headers if name.lower() == b"content-type"]
+    if not found:
         return None
+    return _extract(found[0] if len(found) == 1 else b", ".join(found))
+
+
+@functools.lru_cache(maxsize=512)  # a pure function of the combined value, which apps repeat
+def _extract(combined: bytes) -> MimeType | None:
+    values = split_header_value(combined.decode("latin-1"))
     charset: str | None = None
     essence: str | None = None
     mime_type: MimeType | None = None
