@@ -333,3 +333,30 @@ def test_refused_documents_are_scan_errors_for_json_keys() -> None:
         view = ResponseView(request, 200, Headers([(b"content-type", b"application/json")]), "json", "", body)
         with pytest.raises(ScanError, match="malformed JSON"):
             JsonKeys("user_id").owners(view)
+
+
+@PROPS
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(["user_id", "owner_id", "note"]), number_spellings, st.sampled_from(["", " "])),
+        max_size=5,
+    ),
+    st.sampled_from(["8", "0", "9", None]),
+    st.sampled_from([b"", b"\xef\xbb\xbf"]),
+    st.sampled_from([b"", b"\xff", b"\xc3", b"\xed\xa0\x80"]),
+)
+def test_the_proof_stays_sound_for_what_fetch_json_reads(
+    fields: list[tuple[str, str, str]], own: str | None, bom: bytes, junk: bytes
+) -> None:
+    """The lead reads owners from utf8_decode(body) (as response.json() does): the byte proof must hold there too."""
+    body = bom + ('{"text": "x' + "JUNK" + '",' + ",".join(f'"{k}":{ws}{v}' for k, v, ws in fields) + "}").encode()
+    body = body.replace(b"JUNK", junk).replace(b",}", b"}")
+    for extractor in (JsonKeys("user_id"), JsonKeys("user_id", "owner_id")):
+        proof = extractor.prove(body, None, own)
+        if not proof:
+            continue
+        found = json_owner_values_text(utf8_decode(body), extractor.keys, "id")
+        if proof == ABSENT:
+            assert found == [], body
+        else:
+            assert set(found) <= {own}, (body, own, found)
