@@ -13,7 +13,7 @@ import html
 import json
 import re
 from collections.abc import Callable, Iterable
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from ._content import ASCII_SAFE, HTML, JSON, TEXT, declared_charset
 from ._headers import Headers
@@ -51,28 +51,215 @@ class Extractor(Protocol):
 
 
 def json_owner_values(body: bytes, keys: frozenset[str], kind: str) -> list[str]:
-    """The values of ``keys`` at any depth of a JSON document, every duplicate key included.
+    """The owners a JSON document names under ``keys``, at any depth, every duplicate key included.
 
-    Numbers keep their literal text (``7`` == ``"7"``); a list under a key gives one
-    value per item; ``null`` and ``""`` give none. Raises ``ValueError`` (malformed)
-    or ``RecursionError`` (nested too deeply).
+    Values compare as a script reading the document compares them:
+
+    * a string is its text (``""`` is no owner); a number is its exact value in a
+      canonical text, so ``8``, ``8.0``, ``8e0`` and ``0.8e1`` are all ``"8"`` (and equal
+      the requester ``"8"`` or ``8``), ``-0`` is ``"0"`` and ``1.50`` is ``"1.5"``;
+    * a list under an owner key names every owner in it, nested lists at any depth;
+      an object under an owner key names all of its scalar leaves (fail closed);
+    * ``true``, ``false`` and ``null`` name nobody.
+
+    An owner may be listed more than once (in the parser's order: inner objects first).
+    Raises ``ValueError`` when the document is malformed, when a number under an owner
+    key is too long to write out (an exponent adding more than :data:`_MAX_NUMBER_ZEROS`
+    zeros) or is ``NaN``/``Infinity`` (no JSON to a script), and ``RecursionError`` when
+    it nests deeper than Python's parser goes (``JSON.parse`` goes deeper: the caller
+    blocks). The bytes are read as ``json.loads`` reads them (UTF-8, or UTF-16/32 by
+    their zero bytes); a script's ``response.json()`` reads
+    ``respguard._encoding.utf8_decode(body)``: give that to :func:`json_owner_values_text`.
     """
     if not body.strip():
         return []
-    found: list[str] = []
+    return _JsonOwners(keys, kind).read(body)
 
-    def collect(pairs: list[tuple[str, object]]) -> None:
+
+def json_owner_values_text(text: str, keys: frozenset[str], kind: str) -> list[str]:
+    """:func:`json_owner_values` on already-decoded text (what ``response.json()`` parses)."""
+    if not text.strip(_JSON_WHITESPACE):
+        return []
+    return _JsonOwners(keys, kind).read(text)
+
+
+_JSON_WHITESPACE = " \t\n\r"
+#: How many zeros an exponent may add to a number under an owner key before it is refused
+#: (``1e999999999`` must not be written out in full).
+_MAX_NUMBER_ZEROS = 64
+_JSON_NUMBER = re.compile(r"(-?)(0|[1-9][0-9]*)(?:\.([0-9]+))?(?:[eE]([-+]?[0-9]+))?")
+
+
+class _JsonNumber:
+    """A JSON number with a fraction or an exponent, kept as its literal text until it matters."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+
+class _JsonConstant:
+    """``NaN``, ``Infinity`` or ``-Infinity``: Python's parser takes them, ``JSON.parse`` does not."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+
+def _int_text(text: str) -> str:
+    """A JSON integer's canonical text: its literal (JSON has no leading zeros), ``-0`` as ``0``."""
+    return "0" if text == "-0" else text
+
+
+def canonical_number(text: str) -> str:
+    """The exact value of a JSON number literal in one canonical decimal text.
+
+    No exponent, no trailing zeros after the point, no point for an integral value,
+    ``0`` for zero of either sign: two literals have the same text exactly when they are
+    the same number. Works on the digits (never a float, never a huge integer); raises
+    ``ValueError`` for a literal that is no JSON number or whose exponent would add more
+    than :data:`_MAX_NUMBER_ZEROS` zeros.
+    """
+    match = _JSON_NUMBER.fullmatch(text)
+    if match is None:
+        raise ValueError("not a JSON number")
+    sign, whole, fraction, exponent_text = match.groups()
+    digits = (whole + (fraction or "")).lstrip("0")
+    if not digits:
+        return "0"
+    stripped = digits.rstrip("0")
+    # value = digits * 10 ** (exponent - len(fraction)); as stripped * 10 ** scale:
+    scale = len(digits) - len(stripped) - len(fraction or "")
+    if exponent_text is not None:
+        exponent_digits = exponent_text.lstrip("+-").lstrip("0")
+        if len(exponent_digits) > 18:
+            raise ValueError("JSON number too long to compare")
+        scale += -int(exponent_digits or "0") if exponent_text.startswith("-") else int(exponent_digits or "0")
+    if scale >= 0:
+        if scale > _MAX_NUMBER_ZEROS:
+            raise ValueError("JSON number too long to compare")
+        return sign + stripped + "0" * scale
+    point = len(stripped) + scale  # digits before the decimal point
+    if point > 0:
+        return sign + stripped[:point] + "." + stripped[point:]
+    if -point > _MAX_NUMBER_ZEROS:
+        raise ValueError("JSON number too long to compare")
+    return sign + "0." + "0" * -point + stripped
+
+
+class _JsonOwners:
+    """One read of a document: owner-key values are taken as the parser builds each object.
+
+    The first parse keeps no tree (each object becomes the marker :data:`_OBJECT` once
+    its owner keys are read), so it costs what a plain parse costs. Only when an object
+    stands under an owner key, whose leaves are then needed, does a second parse keep
+    the objects, as the parser's own lists of (key, value) pairs (a list whose items are
+    tuples: arrays never hold tuples, so nothing is copied). Containers under owner keys
+    are walked after that parse, each at most once: nested owner keys would otherwise
+    walk the same leaves again and again.
+    """
+
+    __slots__ = ("keys", "kind", "found", "containers", "tree")
+
+    def __init__(self, keys: frozenset[str], kind: str) -> None:
+        self.keys = keys
+        self.kind = kind
+        self.found: list[str] = []
+        self.containers: list[list[Any]] = []
+        self.tree = False
+
+    def read(self, document: str | bytes) -> list[str]:
+        try:
+            self._parse(document)
+        except _NeedTree:
+            self.found = []
+            self.tree = True
+            self._parse(document)
+            self._walk()
+        return self.found
+
+    def _parse(self, document: str | bytes) -> None:
+        json.loads(
+            document,
+            object_pairs_hook=self.take_object,
+            parse_int=_int_text,
+            parse_float=_JsonNumber,
+            parse_constant=_JsonConstant,
+        )
+
+    def take_object(self, pairs: list[tuple[str, Any]]) -> object:
+        keys = self.keys
         for key, value in pairs:
             if key in keys:
-                for item in value if isinstance(value, list) else (value,):
-                    if isinstance(item, str) and item:
-                        found.append(normalise(kind, item))
+                if type(value) is list:
+                    if not value:
+                        continue
+                    if self.tree:
+                        self.containers.append(value)
+                    else:
+                        self._lists(value)
+                elif value is _OBJECT:
+                    raise _NeedTree
+                else:
+                    self._scalar(value)
+        return pairs if self.tree else _OBJECT
 
-    json.loads(body, object_pairs_hook=collect, parse_int=str, parse_float=str, parse_constant=str)
-    return found
+    def _scalar(self, value: object) -> None:
+        if type(value) is str:
+            if value:
+                self.found.append(normalise(self.kind, value))
+        elif type(value) is _JsonNumber:
+            self.found.append(normalise(self.kind, canonical_number(value.text)))
+        elif type(value) is _JsonConstant:
+            raise ValueError("JSON holds NaN or Infinity under an owner key")
+        # True, False and None name nobody.
+
+    def _lists(self, value: list[Any]) -> None:
+        """The first parse: owners in (nested) lists under an owner key; an object in them needs the tree."""
+        stack = [value]
+        while stack:
+            for item in stack.pop():
+                if type(item) is list:
+                    stack.append(item)
+                elif item is _OBJECT:
+                    raise _NeedTree
+                else:
+                    self._scalar(item)
+
+    def _walk(self) -> None:
+        """Every scalar leaf of the containers under owner keys, each container once, no recursion."""
+        seen: set[int] = set()
+        for container in self.containers:
+            stack = [container]
+            while stack:
+                node = stack.pop()
+                if id(node) in seen:
+                    continue
+                seen.add(id(node))
+                is_object = type(node[0]) is tuple
+                for item in node:
+                    if is_object:
+                        item = item[1]
+                    if type(item) is list:
+                        if item:
+                            stack.append(item)
+                    else:
+                        self._scalar(item)
 
 
-_JSON_INT = re.compile(r"-?(?:0|[1-9][0-9]*)")
+class _NeedTree(Exception):
+    """An object stands under an owner key: read the document again, keeping its objects."""
+
+
+#: What an object becomes in the first parse (its owner keys already read).
+_OBJECT = object()
+
+
+#: A JSON integer whose literal is its own canonical text: the only kind the byte proof
+#: below may match as a bare number (``-0`` is the owner ``0``, so it can't prove ``-0``).
+_JSON_INT = re.compile(r"0|-?[1-9][0-9]*")
 
 
 class JsonKeys:

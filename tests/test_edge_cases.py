@@ -938,16 +938,28 @@ CASES: list[Case] = [
         events=("owner_mismatch",),
     ),
     Case(
-        "number-float-foreign",
+        "number-float-own",  # 8812345.0 is the number 8812345, to a script and to respguard
         requester=NUMERIC,
         chunks=(b'{"user_id": 8812345.0}',),
+        personal=True,
+    ),
+    Case(
+        "number-float-foreign",
+        requester=NUMERIC,
+        chunks=(b'{"user_id": 8812345.5}',),
         expect="block",
         events=("owner_mismatch",),
     ),
     Case(
-        "number-exponent-foreign",
+        "number-exponent-own",
         requester=NUMERIC,
         chunks=(b'{"user_id": 8812345e0}',),
+        personal=True,
+    ),
+    Case(
+        "number-exponent-foreign",
+        requester=NUMERIC,
+        chunks=(b'{"user_id": 8812345e1}',),
         expect="block",
         events=("owner_mismatch",),
     ),

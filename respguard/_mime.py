@@ -1,0 +1,293 @@
+"""What type a response is, as browsers and ``fetch()`` decide it.
+
+The Fetch standard's "extract a MIME type" reads every ``Content-Type`` value of the
+response, combined and split on commas outside quoted strings, parses each with the
+MIME Sniffing standard's "parse a MIME type", and keeps the last valid one (carrying
+an earlier charset over to a later value of the same essence). A type respguard reads
+any other way is a type the client does not see: ``Content-Type: bogus,
+application/json`` is JSON to a script.
+
+* https://fetch.spec.whatwg.org/#concept-header-extract-mime-type
+* https://mimesniff.spec.whatwg.org/#parse-a-mime-type
+
+Every function here is linear in its input and never raises on any header bytes.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+#: The media classes :func:`media_class` returns (the same strings as ``respguard._content``).
+JSON = "json"
+HTML = "html"
+TEXT = "text"
+OTHER = "other"
+
+_HTTP_WHITESPACE = "\t\n\r "
+_HTTP_TAB_OR_SPACE = "\t "
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_QUOTED_STRING_TOKEN = re.compile(r"[\t\x20-\x7e\x80-\xff]*")
+_NOT_QUOTE_OR_BACKSLASH = re.compile(r'[^"\\]*')
+_NOT_QUOTE_OR_COMMA = re.compile(r'[^",]*')
+
+
+@dataclass(frozen=True)
+class MimeType:
+    """A parsed MIME type: its essence (``type/subtype``, lower case) and its parameters, in order.
+
+    Parameter names are lower case; values are as written (quotes and escapes removed).
+    """
+
+    essence: str
+    parameters: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def type(self) -> str:
+        return self.essence.partition("/")[0]
+
+    @property
+    def subtype(self) -> str:
+        return self.essence.partition("/")[2]
+
+    def parameter(self, name: str) -> str | None:
+        """The value of parameter ``name`` (lower case), or ``None``."""
+        for key, value in self.parameters:
+            if key == name:
+                return value
+        return None
+
+    @property
+    def charset(self) -> str | None:
+        """The ``charset`` parameter as written (a label: see ``respguard._encoding.lookup``)."""
+        return self.parameter("charset")
+
+    def serialize(self) -> str:
+        """The MIME Sniffing standard's "serialize a MIME type"."""
+        parts = [self.essence]
+        for name, value in self.parameters:
+            if not value or not _TOKEN.fullmatch(value):
+                value = '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+            parts.append(name + "=" + value)
+        return ";".join(parts)
+
+
+def _collect_quoted(text: str, position: int, extract_value: bool) -> tuple[str, int]:
+    """Fetch's "collect an HTTP quoted string" from ``text[position] == '"'``: (result, new position)."""
+    start = position
+    position += 1
+    end = len(text)
+    value: list[str] = []
+    while True:
+        match = _NOT_QUOTE_OR_BACKSLASH.match(text, position)
+        assert match is not None  # a pattern that matches the empty string always matches
+        value.append(match.group())
+        position = match.end()
+        if position >= end:
+            break
+        quote_or_backslash = text[position]
+        position += 1
+        if quote_or_backslash == "\\":
+            if position >= end:
+                value.append("\\")
+                break
+            value.append(text[position])
+            position += 1
+        else:
+            break
+    if extract_value:
+        return "".join(value), position
+    return text[start:position], position
+
+
+def parse_mime_type(text: str) -> MimeType | None:
+    """The MIME Sniffing standard's "parse a MIME type"; ``None`` is failure."""
+    text = text.strip(_HTTP_WHITESPACE)
+    slash = text.find("/")
+    if slash <= 0 or not _TOKEN.fullmatch(text, 0, slash):
+        return None
+    position = slash + 1
+    end = len(text)
+    semicolon = text.find(";", position)
+    if semicolon < 0:
+        semicolon = end
+    subtype = text[position:semicolon].rstrip(_HTTP_WHITESPACE)
+    if not subtype or not _TOKEN.fullmatch(subtype):
+        return None
+    essence = text[:slash].lower() + "/" + subtype.lower()
+    parameters: dict[str, str] = {}
+    position = semicolon
+    while position < end:
+        position += 1  # past ";"
+        while position < end and text[position] in _HTTP_WHITESPACE:
+            position += 1
+        name_end = position
+        while name_end < end and text[name_end] not in ";=":
+            name_end += 1
+        name = text[position:name_end].lower()
+        position = name_end
+        if position < end:
+            if text[position] == ";":
+                continue
+            position += 1  # past "="
+        if position >= end:
+            break
+        if text[position] == '"':
+            value, position = _collect_quoted(text, position, True)
+            semicolon = text.find(";", position)
+            position = end if semicolon < 0 else semicolon
+        else:
+            semicolon = text.find(";", position)
+            value_end = end if semicolon < 0 else semicolon
+            value = text[position:value_end].rstrip(_HTTP_WHITESPACE)
+            position = value_end
+            if not value:
+                continue
+        if name and _TOKEN.fullmatch(name) and _QUOTED_STRING_TOKEN.fullmatch(value) and name not in parameters:
+            parameters[name] = value
+    return MimeType(essence, tuple(parameters.items()))
+
+
+def split_header_value(value: str) -> list[str]:
+    """Fetch's "get, decode, and split" of one (combined, isomorphic-decoded) header value.
+
+    Commas inside quoted strings do not split: ``text/plain;charset="a,b"`` is one value.
+    """
+    values: list[str] = []
+    position = 0
+    end = len(value)
+    temporary: list[str] = []
+    while True:
+        match = _NOT_QUOTE_OR_COMMA.match(value, position)
+        assert match is not None
+        temporary.append(match.group())
+        position = match.end()
+        if position < end and value[position] == '"':
+            quoted, position = _collect_quoted(value, position, False)
+            temporary.append(quoted)
+            if position < end:
+                continue
+        values.append("".join(temporary).strip(_HTTP_TAB_OR_SPACE))
+        temporary = []
+        if position >= end:
+            return values
+        position += 1  # past ","
+
+
+def content_type_values(headers: Iterable[tuple[bytes, bytes]]) -> list[str] | None:
+    """Every ``Content-Type`` value, combined and split as Fetch does; ``None`` if there is none."""
+    found = [value for name, value in headers if name.lower() == b"content-type"]
+    if not found:
+        return None
+    return split_header_value(b", ".join(found).decode("latin-1"))
+
+
+def extract_mime_type(headers: Iterable[tuple[bytes, bytes]]) -> MimeType | None:
+    """Fetch's "extract a MIME type" over a raw header list; ``None`` is failure (the client sniffs).
+
+    Header names match in any case; repeated headers and comma-joined values combine;
+    the last valid type wins, keeping an earlier charset if it has the same essence
+    and none of its own.
+    """
+    found = [value for name, value in headers if name.lower() == b"content-type"]
+    if not found:
+        return None
+    return _extract(found[0] if len(found) == 1 else b", ".join(found))
+
+
+@functools.lru_cache(maxsize=512)  # a pure function of the combined value, which apps repeat
+def _extract(combined: bytes) -> MimeType | None:
+    values = split_header_value(combined.decode("latin-1"))
+    charset: str | None = None
+    essence: str | None = None
+    mime_type: MimeType | None = None
+    for value in values:
+        parsed = parse_mime_type(value)
+        if parsed is None or parsed.essence == "*/*":
+            continue
+        mime_type = parsed
+        if parsed.essence != essence:
+            charset = parsed.charset
+            essence = parsed.essence
+        elif charset is not None and parsed.charset is None:
+            mime_type = MimeType(parsed.essence, (*parsed.parameters, ("charset", charset)))
+    return mime_type
+
+
+# --------------------------------------------------------------------------- groups
+
+_JAVASCRIPT = frozenset(
+    {
+        "application/ecmascript", "application/javascript", "application/x-ecmascript",
+        "application/x-javascript", "text/ecmascript", "text/javascript", "text/javascript1.0",
+        "text/javascript1.1", "text/javascript1.2", "text/javascript1.3", "text/javascript1.4",
+        "text/javascript1.5", "text/jscript", "text/livescript", "text/x-ecmascript", "text/x-javascript",
+    }
+)  # fmt: skip
+
+
+def is_json_mime(mime_type: MimeType | None) -> bool:
+    """A "JSON MIME type": ``*/*+json``, ``application/json`` or ``text/json``."""
+    if mime_type is None:
+        return False
+    return mime_type.essence in ("application/json", "text/json") or mime_type.subtype.endswith("+json")
+
+
+def is_html_mime(mime_type: MimeType | None) -> bool:
+    """An "HTML MIME type": ``text/html``."""
+    return mime_type is not None and mime_type.essence == "text/html"
+
+
+def is_xml_mime(mime_type: MimeType | None) -> bool:
+    """An "XML MIME type": ``*/*+xml``, ``text/xml`` or ``application/xml``."""
+    if mime_type is None:
+        return False
+    return mime_type.essence in ("text/xml", "application/xml") or mime_type.subtype.endswith("+xml")
+
+
+def is_javascript_mime(mime_type: MimeType | None) -> bool:
+    """A "JavaScript MIME type" (``text/javascript`` and its fifteen legacy spellings)."""
+    return mime_type is not None and mime_type.essence in _JAVASCRIPT
+
+
+def is_scriptable_mime(mime_type: MimeType | None) -> bool:
+    """A "scriptable MIME type": XML, HTML or ``application/pdf`` (a document that can run script)."""
+    return (
+        is_xml_mime(mime_type)
+        or is_html_mime(mime_type)
+        or (mime_type is not None and mime_type.essence == "application/pdf")
+    )
+
+
+def media_class(mime_type: MimeType | None) -> str:
+    """``"json"``, ``"html"``, ``"text"`` or ``"other"``: what ``respguard._content.media_class`` means.
+
+    JSON MIME types are json; ``text/html`` and ``application/xhtml+xml`` are html; any
+    other ``text/*`` is text; everything else, and no type at all, is other.
+    """
+    if mime_type is None:
+        return OTHER
+    if is_json_mime(mime_type):
+        return JSON
+    if mime_type.essence in ("text/html", "application/xhtml+xml"):
+        return HTML
+    if mime_type.type == "text":
+        return TEXT
+    return OTHER
+
+
+__all__ = [
+    "MimeType",
+    "content_type_values",
+    "extract_mime_type",
+    "is_html_mime",
+    "is_javascript_mime",
+    "is_json_mime",
+    "is_scriptable_mime",
+    "is_xml_mime",
+    "media_class",
+    "parse_mime_type",
+    "split_header_value",
+]
