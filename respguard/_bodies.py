@@ -12,9 +12,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from ._content import HTML, JSON, TEXT, BodyDecodeError, bom_charset, looks_like_json, sniff_html_charset, sniff_media
+from ._content import HTML, JSON, TEXT, BodyDecodeError, looks_like_json, sniff_media
+from ._encoding import bom_encoding, html_encoding_candidates, lookup
 from ._events import EventKind
-from ._extractors import OWN, Extractor, HtmlAttribute, JsonKeys, ScanError
+from ._extractors import OWN, UNPROVEN, HtmlAttribute, JsonKeys, ScanError
 from ._identity import ID, Identity
 from ._plan import Planner
 from ._scan import ResponseView
@@ -45,13 +46,16 @@ class Found:
         self.personal = False
 
 
-def _proof_charset(extractor: Extractor, body: bytes, declared: str | None, media: str) -> str | None:
-    """The charset a byte-search proof reads the body in, as the reader decodes it: a byte-order
-    mark first, then the declared charset; for HTML then ``<meta charset>``, else UTF-8."""
-    charset = (bom_charset(body) if body[:1] in _BOM_STARTS else None) or declared
-    if isinstance(extractor, HtmlAttribute):
-        return charset or (sniff_html_charset(body) if media == HTML else None) or "utf-8"
-    return charset
+def _proof_charset(prover: JsonKeys | HtmlAttribute, body: bytes, label: str | None, media: str) -> str | None:
+    """The one encoding a byte-search proof may read the body in; ``None``: readers may differ
+    (the exact scan reads every reading). JSON: a byte-order mark, else the label's encoding, else
+    UTF-8. HTML: the encoding browsers read it in, when only one is possible."""
+    if isinstance(prover, HtmlAttribute):
+        if media != HTML:
+            return (bom_encoding(body) if body[:1] in _BOM_STARTS else None) or "utf-8"
+        candidates = html_encoding_candidates(body, label)
+        return candidates[0] if len(candidates) == 1 else None
+    return (bom_encoding(body) if body[:1] in _BOM_STARTS else None) or (lookup(label) if label else None) or "utf-8"
 
 
 _BOM_STARTS = frozenset({b"\xef", b"\xff", b"\xfe"})  # the first bytes of UTF-8 and UTF-16 marks
@@ -61,13 +65,13 @@ def scan_document(
     planner: Planner,
     media: str,
     body: bytes,
-    declared: str | None,
+    label: str | None,
     views: ViewFactory,
     requester: Identity | None,
     found: Found,
 ) -> Failure | None:
     """Read a whole (decoded) document of this media class with every extractor that reads it:
-    its byte-search proof first where it has one (``declared``: the Content-Type's charset),
+    its byte-search proof first where it has one (``label``: the Content-Type's charset label),
     else its exact scan.
 
     JSON served as HTML or text is still JSON to a script: the JSON extractors read it too,
@@ -86,7 +90,8 @@ def scan_document(
             if prover is not None:
                 kind = prover.kind
                 own = None if requester is None else requester.id if kind == ID else requester.value(kind)
-                proof = prover.prove(body, _proof_charset(prover, body, declared, media), own)
+                charset = _proof_charset(prover, body, label, media)
+                proof = prover.prove(body, charset, own) if charset is not None else UNPROVEN
                 if proof:
                     if proof == OWN:
                         found.personal = True

@@ -5,8 +5,11 @@ from __future__ import annotations
 import functools
 import re
 import zlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any
+
+from ._mime import media_class as mime_media_class
+from ._mime import parse_mime_type
 
 JSON = "json"
 HTML = "html"
@@ -28,9 +31,6 @@ JSON_LINES = frozenset(
     }
 )
 
-_CHARSET = re.compile(r";\s*charset\s*=\s*\"?([A-Za-z0-9._:-]+)", re.IGNORECASE)
-_META_CHARSET = re.compile(rb"<meta[^>]+charset\s*=\s*[\"']?([A-Za-z0-9._:-]+)", re.IGNORECASE)
-
 
 class BodyDecodeError(Exception):
     """The body cannot be turned into text or un-compressed; the guard blocks it."""
@@ -40,45 +40,12 @@ class DecodedTooLarge(Exception):
     """Un-compressing the body would exceed the size limit (a decompression bomb)."""
 
 
-@functools.lru_cache(maxsize=512)  # a pure function of a header value apps repeat
 def media_class(content_type: str | None) -> tuple[str, str]:
-    """Map a ``Content-Type`` to ``(class, media type)``; class is json, html, text or other."""
-    if not content_type:
-        return OTHER, ""
-    media = content_type.split(";", 1)[0].strip().lower()
-    # WHATWG's "JSON MIME type": application/json, text/json, or any */*+json.
-    if media in ("application/json", "text/json") or media.endswith("+json"):
-        return JSON, media
-    if media in ("text/html", "application/xhtml+xml"):
-        return HTML, media
-    if media.startswith("text/"):
-        return TEXT, media
-    return OTHER, media
+    """Map one ``Content-Type`` value to ``(class, media type)`` as browsers parse it (MIME Sniffing's
+    "parse a MIME type"); class is json, html, text or other."""
 
-
-def content_types(headers: Iterable[tuple[bytes, bytes]]) -> list[str]:
-    """Every media type the response names: repeated and comma-joined Content-Type values.
-
-    Browsers use the last valid one (Fetch's "extract a MIME type"); respguard reads
-    the first, so the guard refuses a response whose values disagree.
-    """
-    found = []
-    for key, value in headers:
-        if key.lower() == b"content-type":
-            for item in value.decode("latin-1").split(","):
-                item = item.strip()
-                essence = item.split(";", 1)[0].strip()
-                if "/" in essence and essence != "*/*":
-                    found.append(item)
-    return found
-
-
-@functools.lru_cache(maxsize=512)
-def declared_charset(content_type: str | None) -> str | None:
-    if not content_type:
-        return None
-    match = _CHARSET.search(content_type)
-    return match.group(1).lower() if match else None
+    mime = parse_mime_type(content_type) if content_type else None
+    return mime_media_class(mime), mime.essence if mime is not None else ""
 
 
 def sniff_media(head: bytes) -> str | None:
@@ -112,70 +79,6 @@ def looks_like_json(body: bytes) -> bool:
     Flask view goes out as ``text/html``, and some APIs send ``text/plain``.
     """
     return _JSON_START.match(body) is not None
-
-
-def bom_charset(body: bytes) -> str | None:
-    """The encoding a byte-order mark names: browsers obey it over any declared charset."""
-    if body.startswith(b"\xef\xbb\xbf"):
-        return "utf-8"
-    if body.startswith(b"\xff\xfe"):
-        return "utf-16-le"
-    if body.startswith(b"\xfe\xff"):
-        return "utf-16-be"
-    return None
-
-
-#: WHATWG's labels of UTF-16: a <meta> naming one means UTF-8 (the page's bytes were read as
-#: ASCII to find it), and x-user-defined means windows-1252 (HTML "prescan a byte stream").
-_META_UTF16 = frozenset(
-    {"utf-16", "utf-16le", "utf-16be", "utf-16-le", "utf-16-be", "ucs-2", "unicode", "csunicode", "unicodefffe",
-     "unicodefeff", "iso-10646-ucs-2"}
-)  # fmt: skip
-
-
-def sniff_html_charset(body: bytes) -> str | None:
-    """The ``<meta charset>`` in the first 1024 bytes, as browsers look for it."""
-    match = _META_CHARSET.search(body, 0, 1024)
-    if not match:
-        return None
-    label = match.group(1).decode("ascii").lower()
-    if label in _META_UTF16:
-        return "utf-8"
-    if label == "x-user-defined":
-        return "windows-1252"
-    return label
-
-
-#: Encodings whose ASCII characters are the same single bytes, so a byte search for
-#: an ASCII attribute or key finds exactly what a text search would.
-ASCII_SAFE = frozenset(
-    {
-        "utf-8",
-        "utf8",
-        "us-ascii",
-        "ascii",
-        "iso-8859-1",
-        "latin-1",
-        "latin1",
-        "windows-1252",
-        "cp1252",
-        "shift_jis",
-        "shift-jis",
-        "sjis",
-        "cp932",
-        "windows-31j",
-        "euc-jp",
-        "eucjp",
-        "iso-8859-15",
-        "windows-1251",
-        "koi8-r",
-        "gbk",
-        "gb2312",
-        "gb18030",
-        "euc-kr",
-        "big5",
-    }
-)
 
 
 #: Input handed to a zlib decoder at a time: doubling from a small first piece, so that the
@@ -514,15 +417,3 @@ class StreamDecoder:
             parts.extend(stage.end())
             out = b"".join(parts)
         return out
-
-
-def decode_text(body: bytes, content_type_charset: str | None, media: str) -> tuple[str, str]:
-    """Decode ``body`` for a text scan; returns (text, charset)."""
-    charset = content_type_charset or (sniff_html_charset(body) if media == HTML else None) or "utf-8"
-    # The charset name comes from the response (header or <meta>): never put it in a reason.
-    try:
-        return body.decode(charset), charset
-    except LookupError as exc:
-        raise BodyDecodeError("body declares an unknown charset") from exc
-    except UnicodeDecodeError as exc:
-        raise BodyDecodeError("body cannot be decoded in its charset") from exc

@@ -318,6 +318,11 @@ _NOT_PLAIN_ISO_2022_JP = re.compile(rb"[\x0e\x0f\x1b\x80-\xff]")
 
 #: Every encoding :func:`decode` reads (all of the standard's).
 ENCODINGS = frozenset(_LABELS_BY_NAME)
+#: Encodings whose ASCII bytes are those ASCII characters wherever they stand in the text that
+#: matters (tags, quotes, attribute names and values), so a byte search for an ASCII attribute
+#: finds what a browser reads. Not UTF-16 (two bytes a character), ISO-2022-JP (escape sequences
+#: change what ASCII bytes mean), replacement (no text at all).
+ASCII_SAFE = ENCODINGS - {"utf-16le", "utf-16be", "iso-2022-jp", "replacement"}
 
 
 def _decode_without_bom(body: bytes, encoding: str) -> str:
@@ -711,6 +716,7 @@ def html_encoding_guessed(body: bytes, mime_charset: str | None) -> bool:
 
 __all__ = [
     "DEFAULT_HTML_ENCODING",
+    "ASCII_SAFE",
     "ENCODINGS",
     "LABELS",
     "PRESCAN_BYTES",

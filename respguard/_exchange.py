@@ -323,7 +323,7 @@ class Exchange:
             return self._decide()
         found = Found()
         not_in_body = len(self.owners)  # header and declared owners, gathered at the start
-        failure = scan_document(guard.planner, media, decoded, content.charset, self._view, self.requester, found)
+        failure = scan_document(guard.planner, media, decoded, content.label, self._view, self.requester, found)
         if failure is not None:
             return self._violation(failure.kind, failure.reason, (), failure.extractor)
         self.personal = self.personal or found.personal
@@ -627,7 +627,7 @@ class Exchange:
         if content is None:
             return ResponseView(self.request, self.status, Headers(self.headers), media, "", body)
         return ResponseView(
-            self.request, self.status, Headers(self.headers), media, content.media_type, body, content.charset
+            self.request, self.status, Headers(self.headers), media, content.media_type, body, content.label
         )
 
     def _event_ids(self, named: Sequence[tuple[str, str]]) -> set[str]:

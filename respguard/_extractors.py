@@ -15,7 +15,8 @@ import re
 from collections.abc import Callable, Iterable
 from typing import Any, Protocol, runtime_checkable
 
-from ._content import ASCII_SAFE, HTML, JSON, TEXT, declared_charset
+from ._content import HTML, JSON, TEXT
+from ._encoding import ASCII_SAFE, utf8_decode
 from ._headers import Headers
 from ._identity import ID, normalise, owner_text
 from ._scan import ResponseView
@@ -74,6 +75,15 @@ def json_owner_values(body: bytes, keys: frozenset[str], kind: str) -> list[str]
     if not body.strip():
         return []
     return _JsonOwners(keys, kind).read(body)
+
+
+def _json_readings(body: bytes) -> list[str]:
+    """What JSON parsers read: Fetch's UTF-8 decode, and a UTF-16/32 body as ``json.loads`` detects it."""
+    readings = [utf8_decode(body)]
+    detected = json.detect_encoding(body)
+    if detected != "utf-8":
+        readings.append(body.decode(detected, "replace"))
+    return readings
 
 
 def json_owner_values_text(text: str, keys: frozenset[str], kind: str) -> list[str]:
@@ -288,12 +298,23 @@ class JsonKeys:
 
     # exact ---------------------------------------------------------------
     def owners(self, view: ResponseView) -> list[str]:
-        try:
-            return json_owner_values(view.body, self.keys, self.kind)
-        except RecursionError as exc:
-            raise ScanError("JSON nested too deeply") from exc
-        except ValueError as exc:  # includes UnicodeDecodeError and JSONDecodeError
-            raise ScanError("malformed JSON") from exc
+        """The owners in every reading a JSON parser may make of the body: ``fetch().json()``'s
+        (UTF-8, BOM stripped, bad bytes replaced, whatever the charset), and a UTF-16/32 body as
+        JSON parsers detect it. Malformed in every reading: :class:`ScanError`."""
+        found: list[str] = []
+        parsed = False
+        failure: ScanError | None = None
+        for text in _json_readings(view.body):
+            try:
+                found.extend(json_owner_values_text(text, self.keys, self.kind))
+                parsed = True
+            except RecursionError:
+                failure = ScanError("JSON nested too deeply")
+            except ValueError:
+                failure = failure or ScanError("malformed JSON")
+        if not parsed and failure is not None:
+            raise failure
+        return found
 
     # cheap ---------------------------------------------------------------
     def _literals(self, own: str | None) -> tuple[tuple[bytes, ...], re.Pattern[bytes] | None]:
@@ -430,18 +451,19 @@ class HtmlAttribute:
         self._own_literals: dict[str, list[bytes]] = {}
 
     def owners(self, view: ResponseView) -> list[str]:
-        text = view.text()
+        """The attribute's values in every encoding a browser may read the page in."""
         kind = self.kind
         found = []
-        for match in self._pattern.finditer(text):
-            raw = match.group(1)
-            if raw is None:
-                raw = match.group(2)
-            if raw is None:
-                raw = match.group(3)
-            value = html.unescape(raw).strip()
-            if value:
-                found.append(normalise(kind, value))
+        for text in view.texts():
+            for match in self._pattern.finditer(text):
+                raw = match.group(1)
+                if raw is None:
+                    raw = match.group(2)
+                if raw is None:
+                    raw = match.group(3)
+                value = html.unescape(raw).strip()
+                if value:
+                    found.append(normalise(kind, value))
         return found
 
     def only_own(self, view: ResponseView, own: str | None) -> int:
@@ -628,5 +650,4 @@ __all__ = [
     "OwnerHeader",
     "ScanError",
     "as_extractor",
-    "declared_charset",
 ]

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ._content import HTML, JSON, JSON_LINES, OTHER, TEXT, TEXT_MEDIA, content_types, declared_charset, media_class
+from ._content import HTML, JSON, JSON_LINES, OTHER, TEXT, TEXT_MEDIA
+from ._encoding import lookup
 from ._extractors import Extractor, HtmlAttribute, JsonKeys, OwnerHeader
 from ._headers import RawHeaders
+from ._mime import content_type_values, extract_mime_type, media_class, parse_mime_type
 
 #: Statuses whose response has no body (and 1xx, and any answer to HEAD).
 NO_BODY_STATUSES = frozenset({204, 205, 304})
@@ -37,6 +39,7 @@ class ContentPlan:
         "media",
         "media_type",
         "extractors",
+        "label",
         "charset",
         "scanned",
         "typed",
@@ -46,19 +49,24 @@ class ContentPlan:
     )
 
     def __init__(self, planner: Planner, values: Sequence[bytes]) -> None:
-        first = values[0].decode("latin-1") if values else ""
-        self.media, self.media_type = media_class(first)
+        headers = [(b"content-type", v) for v in values]
+        # The type browsers and fetch() read: the last valid one of every value (Fetch's
+        # "extract a MIME type"); none: the client sniffs the body.
+        mime = extract_mime_type(headers)
+        self.typed = mime is not None
+        self.media = media_class(mime)
+        self.media_type = mime.essence if mime is not None else ""
         self.extractors = planner.by_media[self.media]
-        self.charset = declared_charset(first)
+        # The charset label as written, and the encoding it names (browsers ignore a label they don't know).
+        self.label = mime.charset if mime is not None else None
+        self.charset = lookup(self.label) if self.label else None
         # Anything that reads a body of this media class: an extractor, or the bulk check.
         self.scanned = bool(self.extractors) or (planner.bulk and self.media in TEXT_MEDIA)
-        types = content_types([(b"content-type", v) for v in values])
-        self.typed = bool(types)
-        # Browsers read the last valid Content-Type, the first would be scanned: refuse to guess
-        # where one of them would be read by an extractor.
-        self.conflict = len({" ".join(t.lower().split()) for t in types}) > 1 and any(
-            planner.by_media[media_class(t)[0]] for t in types
-        )
+        # Valid values that a reader other than Fetch's (the first one, say) would take for another
+        # class of body, one of which an extractor reads: respguard refuses to guess.
+        parsed = [parse_mime_type(v) for v in content_type_values(headers) or ()]
+        classes = {media_class(m) for m in parsed if m is not None and m.essence != "*/*"}
+        self.conflict = len(classes) > 1 and any(planner.by_media[c] for c in classes)
         # HTML or text that opens like JSON is read by the JSON extractors too (scripts parse it).
         self.json_in_text = self.media in (HTML, TEXT) and bool(planner.by_media[JSON])
         # plan_response()'s answers for a plain head (a body-bearing status but 206, no

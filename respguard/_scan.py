@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from ._content import HTML, bom_charset, declared_charset, decode_text, sniff_html_charset
+from ._content import HTML, JSON
+from ._encoding import bom_encoding, decode, html_encoding, html_encoding_candidates, lookup, text_encoding, utf8_decode
 from ._headers import Headers, RawHeaders
+from ._mime import extract_mime_type
 
 
 class RequestInfo:
@@ -44,24 +47,16 @@ class RequestInfo:
         return f"RequestInfo({self.method} {self.path})"
 
 
-_BOM_STARTS = frozenset({b"\xef", b"\xff", b"\xfe"})  # the first bytes of UTF-8 and UTF-16 marks
-
-
 class ResponseView:
-    """A response under scan: status, headers, media class and un-compressed body."""
+    """A response under scan: status, headers, media class and un-compressed body.
 
-    __slots__ = (
-        "request",
-        "status",
-        "headers",
-        "media",
-        "media_type",
-        "_declared",
-        "_charset",
-        "body",
-        "_text",
-        "_html_charset",
-    )
+    It reads the body as its readers do (the WHATWG Encoding standard, the HTML encoding
+    sniffing algorithm, Fetch's UTF-8 decode): :meth:`text` is the reading its main reader
+    sees, :meth:`texts` every reading some client may see (an extractor that must not miss an
+    owner reads them all).
+    """
+
+    __slots__ = ("request", "status", "headers", "media", "media_type", "body", "_label", "_texts", "_encoding")
 
     def __init__(
         self,
@@ -71,43 +66,64 @@ class ResponseView:
         media: str,
         media_type: str,
         body: bytes,
-        declared_charset: str | None | bool = False,
+        charset_label: str | None | bool = False,
     ) -> None:
         self.request = request
         self.status = status
         self.headers = headers
         self.media = media
         self.media_type = media_type
-        # The Content-Type's charset, if the caller read it already (False: read it when asked).
-        self._declared = declared_charset
-        self._charset: str | None | bool = False  # False: not worked out yet
         self.body = body
-        self._text: str | None = None
-        self._html_charset: str | None = None
+        # The Content-Type's charset label as written, if the caller read it (False: read it here).
+        self._label = charset_label
+        self._texts: tuple[str, ...] | None = None
+        self._encoding: str | None = None
+
+    @property
+    def charset_label(self) -> str | None:
+        """The ``charset`` parameter of the Content-Type browsers read (Fetch), as written."""
+        label = self._label
+        if label is False:
+            mime = extract_mime_type(self.headers.raw)
+            label = self._label = mime.charset if mime is not None else None
+        return label  # type: ignore[return-value]
 
     @property
     def charset(self) -> str | None:
-        """The declared charset; a byte-order mark wins over it, as in browsers (WHATWG "decode")."""
-        charset = self._charset
-        if charset is False:
-            declared = self._declared
-            if declared is False:
-                declared = declared_charset(self.headers.get("content-type"))
-            body = self.body
-            bom = bom_charset(body) if body[:1] in _BOM_STARTS else None
-            charset = self._charset = bom or declared
-        return charset  # type: ignore[return-value]
+        """The encoding the body declares (WHATWG name): its byte-order mark, else a Content-Type
+        label browsers know (an unknown label is ignored, as browsers ignore it)."""
+        label = self.charset_label
+        return bom_encoding(self.body) or (lookup(label) if label else None)
 
     def html_charset(self) -> str:
-        """The charset an HTML body is read in: declared, then ``<meta>``, then UTF-8."""
-        if self._html_charset is None:
-            self._html_charset = (
-                self.charset or (sniff_html_charset(self.body) if self.media == HTML else None) or "utf-8"
-            )
-        return self._html_charset
+        """The encoding a browser reads this HTML body in (BOM, Content-Type, ``<meta>`` prescan, default)."""
+        if self._encoding is None:
+            self._encoding = html_encoding(self.body, self.charset_label)
+        return self._encoding
 
     def text(self) -> str:
-        """The body as text; raises :class:`BodyDecodeError` if it won't decode."""
-        if self._text is None:
-            self._text, _ = decode_text(self.body, self.charset, self.media)
-        return self._text
+        """The body as its main reader reads it; raises :class:`BodyDecodeError` where respguard
+        cannot read it as that reader does."""
+        return self.texts()[0]
+
+    def texts(self) -> tuple[str, ...]:
+        """Every reading of the body some client may see, the main reader's first.
+
+        HTML: each encoding a browser may end up using. JSON: what ``fetch().json()`` parses
+        (UTF-8, BOM stripped, bad bytes replaced), and a UTF-16/32 body as JSON parsers detect it.
+        Other text: the browser's reading, and ``fetch().text()``'s UTF-8 one.
+        """
+        if self._texts is None:
+            body = self.body
+            label = self.charset_label
+            if self.media == HTML:
+                readings = [decode(body, e) for e in html_encoding_candidates(body, label)]
+            elif self.media == JSON:
+                readings = [utf8_decode(body)]
+                detected = json.detect_encoding(body)
+                if detected != "utf-8":
+                    readings.append(body.decode(detected, "replace"))
+            else:
+                readings = [decode(body, text_encoding(body, label)), utf8_decode(body)]
+            self._texts = tuple(dict.fromkeys(readings))
+        return self._texts

@@ -621,12 +621,21 @@ CASES: list[Case] = [
         lint_inner=False,
     ),
     Case(
+        # Fetch: the last valid type wins, and its charset is the one browsers decode with.
         "content-type-charsets-disagree",
         requester=YAMADA,
         headers=(("Content-Type", "text/html; charset=utf-8"), ("Content-Type", "text/html; charset=shift_jis")),
         chunks=(html(YAMADA, "shift_jis"),),
+        personal=True,
+        lint_inner=False,
+    ),
+    Case(
+        "content-type-charsets-disagree-foreign",
+        requester=YAMADA,
+        headers=(("Content-Type", "text/html; charset=utf-8"), ("Content-Type", "text/html; charset=shift_jis")),
+        chunks=(html(SUZUKI, "shift_jis"),),
         expect="block",
-        events=("scan_error",),
+        events=("owner_mismatch",),
         lint_inner=False,
     ),
     # The same value twice is no conflict; nor are two types no extractor reads.
@@ -871,18 +880,26 @@ CASES: list[Case] = [
         for parity, pad in (("even", b""), ("odd", b" "))
     ],
     Case(
+        # a bad byte reads as U+FFFD, as browsers read it: the owner is "x\ufffd", another owner
         "undecodable-declared-utf8",
         headers=(HTML_CT,),
         chunks=(b'<p data-owner="x\xff">',),
         expect="block",
-        events=("scan_error",),
+        events=("owner_mismatch",),
     ),
     Case(
+        # a charset label browsers don't know is ignored: the page reads as windows-1252
         "unknown-charset",
         headers=(("Content-Type", "text/html; charset=x-no-such-charset"),),
         chunks=(b'<p data-owner="alice-7f3a">',),
+        personal=True,
+    ),
+    Case(
+        "unknown-charset-foreign",
+        headers=(("Content-Type", "text/html; charset=cp037"),),
+        chunks=(b'<p data-owner="bob-9c2e">',),
         expect="block",
-        events=("scan_error",),
+        events=("owner_mismatch",),
     ),
     # ------------------------------------------------------------- malformed / truncated JSON
     Case(

@@ -160,11 +160,13 @@ def test_html_custom_attribute_and_charsets() -> None:
     assert not HtmlAttribute("data-customer").only_own(view(body, "text/html"), "田中-7f3a")
 
 
-def test_html_undecodable_body_raises() -> None:
+def test_html_reads_bad_bytes_and_unknown_labels_as_browsers_do() -> None:
+    # a bad byte is U+FFFD; a label browsers don't know is ignored (windows-1252, the default)
+    assert HtmlAttribute().owners(view(b'<p data-owner="\xff\xfe">', "text/html; charset=utf-8")) == ["\ufffd\ufffd"]
+    assert HtmlAttribute().owners(view(b'<p data-owner="x\xe9">', "text/html; charset=x-no-such-charset")) == ["x\xe9"]
+    # a reading respguard cannot prove the browser's is refused
     with pytest.raises(BodyDecodeError):
-        HtmlAttribute().owners(view(b'<p data-owner="\xff\xfe">', "text/html; charset=utf-8"))
-    with pytest.raises(BodyDecodeError):
-        HtmlAttribute().owners(view(b'<p data-owner="x">', "text/html; charset=x-no-such-charset"))
+        HtmlAttribute().owners(view(b'<p data-owner="x">\x1b$B', "text/html; charset=iso-2022-jp"))
 
 
 @pytest.mark.parametrize(
@@ -392,20 +394,24 @@ def test_raising_extractor_blocks_with_no_traceback_or_body_in_the_event(
 
 
 @pytest.mark.parametrize(
-    ("content_type", "body"),
+    ("content_type", "body", "kind"),
     [
-        ("text/html; charset=utf-8", b'<p data-owner="\xff\xfebob">'),
-        ("text/html; charset=x-no-such-charset", b'<p data-owner="alice-7f3a">'),
-        ("text/html; charset=utf-16", b'<p data-owner="\x00\xd8">'),
+        ("text/html; charset=utf-8", b'<p data-owner="\xff\xfebob">', "owner_mismatch"),  # "\ufffd\ufffdbob"
+        ("text/html; charset=cp037", '<p data-owner="bob-9c2e">'.encode("cp037"), None),  # no owner in 1252
+        ("text/html; charset=cp037", b'<p data-owner="bob-9c2e">', "owner_mismatch"),  # label ignored
+        ("text/html; charset=iso-2022-jp", b'<p data-owner="alice-7f3a">\x1b(J', "scan_error"),  # unprovable
     ],
-    ids=["invalid-utf8", "unknown-charset", "broken-utf16"],
+    ids=["invalid-utf8", "unknown-label-ebcdic", "unknown-label", "iso-2022-jp-escapes"],
 )
-def test_undecodable_html_is_a_scan_error(
-    make_stack: MakeStack, events: list[AuditEvent], content_type: str, body: bytes
+def test_html_is_read_as_browsers_read_it(
+    make_stack: MakeStack, events: list[AuditEvent], content_type: str, body: bytes, kind: str | None
 ) -> None:
     got = make_stack(**guard_options(events)).send(Reply(headers=(("Content-Type", content_type),), chunks=[body]))
+    if kind is None:
+        assert (got.status, got.body, events) == (200, body, [])
+        return
     assert_block(got.status, got.headers, got.body, original=body)
-    assert kinds(events) == [("scan_error", "blocked")]
+    assert kinds(events) == [(kind, "blocked")]
     assert "Traceback" not in events[0].to_json() and "\\u00ff" not in events[0].to_json()
 
 
