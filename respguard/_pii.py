@@ -59,6 +59,7 @@ _WIDE = {c: c - 0xFEE0 for c in range(0xFF01, 0xFF5F)}
 _WIDE[0xFE6B] = 0x40
 _WIDE_RE = re.compile("[\uff01-\uff5e\ufe6b]")
 #: JSON/JavaScript string escapes: ``\u0040``, ``\u{40}``, ``\x40``.
+_JSON_ESCAPE = re.compile(r"\\(?:u[0-9A-Fa-f]{4}|.)", re.DOTALL)
 _JS_ESCAPE = re.compile(r"\\(?:u([0-9A-Fa-f]{4})|u\{([0-9A-Fa-f]{1,6})\}|x([0-9A-Fa-f]{2}))")
 #: A '@' that isn't the byte '@' in UTF-8 (full-width and small commercial at).
 _UTF8_WIDE_AT = (b"\xef\xbc\xa0", b"\xef\xb9\xab")
@@ -144,16 +145,18 @@ def render_html(text: str) -> str:
             if text.startswith(">", after) or text.startswith("->", after):
                 position = text.find(">", after) + 1
                 continue
-            end = _COMMENT_END.search(text, after)
-            position = size if end is None else end.end()
+            closing = _COMMENT_END.search(text, after)
+            position = size if closing is None else closing.end()
             continue
         if name is None:  # <!DOCTYPE>, <?xml?>, </ 3>: a bogus comment up to '>'
             close = text.find(">", match.end())
             position = size if close < 0 else close + 1
             continue
         end = _tag_end(text, match.end())
-        if end - match.end() > 1:  # attributes: values a script reads, or the page shows (input values)
-            hidden.append(_refs(text[match.end() : end]))
+        if end - match.end() > 1 or not name.isalnum():
+            # attributes: values a script reads, or the page shows (input values); and a name
+            # like ``<bob@example.com>`` that is markup to the parser but text in the source
+            hidden.append(_refs(text[match.start(2) : end]))
         tag = name.lower()
         position = end
         if tag in _BREAKS:
@@ -240,25 +243,17 @@ def _decode(body: bytes, charset: str | None) -> str:
 
 
 def _json_strings(text: str) -> str:
-    """The string values of a JSON body, unescaped, so ``\\u0040`` can't hide an ``@``."""
-    out: list[str] = []
+    """A JSON body with its strings unescaped, so ``\\u0040`` can't hide an ``@``.
 
-    def walk(node: object) -> None:
-        if isinstance(node, str):
-            out.append(node)
-        elif isinstance(node, dict):
-            for key, value in node.items():
-                out.append(key)
-                walk(value)
-        elif isinstance(node, list):
-            for item in node:
-                walk(item)
-
+    Parsed, then written again without ASCII escapes (both in C): the escapes that remain
+    (quotes, backslashes, control characters) become spaces, which end an address as the
+    characters they stand for would.
+    """
     try:
-        walk(json.loads(text))
+        written = json.dumps(json.loads(text), ensure_ascii=False, check_circular=False)
     except (ValueError, RecursionError):
         return _js_unescape(text)  # a script may still read it (JSON.parse nests deeper): decode every escape
-    return "\n".join(out)
+    return _JSON_ESCAPE.sub(" ", written) if "\\" in written else written
 
 
 def luhn_valid(digits: str) -> bool:
