@@ -231,6 +231,20 @@ def _wide_at_bytes(codec: str) -> tuple[bytes, ...] | None:
     return tuple(found)
 
 
+def _wide_at_in(body: bytes) -> bool:
+    """Does a UTF-8 body hold a full-width or small '@' (read as '@')?"""
+    return b"\xef" in body and (_UTF8_WIDE_AT[0] in body or _UTF8_WIDE_AT[1] in body)
+
+
+@functools.lru_cache(maxsize=64)
+def _writes_wide_digits(codec: str) -> bool:
+    try:
+        "\uff10".encode(codec)
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _decode(body: bytes, charset: str | None) -> str:
     """The body as the browser decodes it: a byte-order mark wins, then ``charset``; invalid bytes replaced."""
     codec = _codec(_sniff_bom(body) or charset)
@@ -355,7 +369,7 @@ class BulkPII:
         threshold = self.threshold if self._uniform else self.threshold_for(path)
         if threshold is None or not body:
             return True
-        if self._email_only and media == "json" and b"\\" not in body and b"\xef" not in body:
+        if self._email_only and media == "json" and b"\\" not in body and not _wide_at_in(body):
             # The common case, inlined: no escape can hide an '@', so at most ``threshold`` of them is enough.
             if len(body) <= 8192:
                 return body.count(b"@") <= threshold or _one_address(body)
@@ -368,14 +382,15 @@ class BulkPII:
 
 def _surely_under(kind: str, body: bytes, media: str, threshold: int, charset: str | None) -> bool:
     """Cheap proofs that a body can't hold more than ``threshold`` distinct values of ``kind``."""
-    wide = _wide_at_bytes(_codec("utf-8" if media == "json" else _sniff_bom(body) or charset))
+    codec = _codec("utf-8" if media == "json" else _sniff_bom(body) or charset)
+    wide = _wide_at_bytes(codec)
     if wide is None:
         return False  # '@' and digits are not single bytes in this charset: count
     if kind != EMAIL:
         if media != "json" and b"&#" in body:
             return False  # a digit written as a reference
-        if b"\xef\xbc" in body and media != "json" or b"\\u" in body:
-            return False  # full-width or escaped digits
+        if b"\\u" in body or (b"\xef\xbc" in body if codec == "utf-8" else _writes_wide_digits(codec)):
+            return False  # escaped or full-width digits
         digits = len(body) - len(body.translate(None, _NOT_DIGITS))
         return digits <= threshold * (10 if kind == PHONE else 13)
     if _hides_at(body, media, wide):
@@ -412,7 +427,7 @@ def _one_address(body: bytes) -> bool:
     Then the e-mail pattern (no quote in it) matches that address at every '@' and
     nothing else: the body holds one distinct address. ``False``: can't tell.
     """
-    if b"\\" in body or b"\xef" in body:  # escapes or wide characters: the count reads decoded strings
+    if b"\\" in body or _wide_at_in(body):  # escapes or a wide '@': the count reads decoded strings
         return False
     first = body.find(b"@")
     start = body.rfind(b'"', 0, first)

@@ -210,3 +210,21 @@ def test_an_own_address_repeated_never_counts(forms: list[int], charset: str, fo
     mine = BulkPII(threshold=1)
     got = mine.over(body, "html", "/", lambda kind, value: value == own, charset=charset)
     assert got == ({"email": foreign} if foreign > 1 else {})
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "shift_jis", "euc-jp", "gb18030", "utf-16-le"])
+def test_no_shortcut_when_only_wide_at_signs_are_there(encoding: str) -> None:
+    page = "".join(f"<p>p{n}\uff20example.com</p>" for n in range(21)).encode(encoding)
+    bulk = BulkPII()
+    assert not bulk.surely_under(page, "html", "/", charset=encoding)
+    assert bulk.over(page, "html", "/", nobody, charset=encoding) == {"email": 21}
+
+
+def test_full_width_digits_are_phone_numbers() -> None:
+    wide = str.maketrans("0123456789", "０１２３４５６７８９")
+    phones = "\n".join(f"090-1234-{n:04d}".translate(wide) for n in range(4))
+    bulk = BulkPII(("phone",), threshold=3)
+    for encoding in ("utf-8", "shift_jis"):
+        body = phones.encode(encoding)
+        assert not bulk.surely_under(body, "text", "/", charset=encoding)
+        assert bulk.over(body, "text", "/", nobody, charset=encoding) == {"phone": 4}
