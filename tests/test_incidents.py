@@ -480,3 +480,13 @@ def test_personal_response_with_a_targeted_cache_field_is_blocked(
     assert kinds(events) == [("shared_cache", "blocked")]
     reported = stack(mode="report").send(Reply(headers=headers, chunks=[mine]))
     assert (reported.status, values(reported.headers, field.lower())) == (200, ["no-store"])
+
+
+def test_targeted_cache_field_is_read_after_binding_too(stack: Callable[..., GuardedStack]) -> None:
+    """A bound browser's requests may take a fast path: it must read targeted cache fields as well."""
+    guarded = stack(login_paths=["/login"])
+    mine = json.dumps({"customer_id": ALICE}).encode()
+    assert guarded.send(Reply(chunks=[b"{}"]), path="/login").status == 200  # bound: later requests go fast
+    headers = [("Content-Type", "application/json"), ("CDN-Cache-Control", "max-age=600")]
+    got = guarded.send(Reply(headers=headers, chunks=[mine]))
+    assert got.status == 403

@@ -228,3 +228,10 @@ def test_full_width_digits_are_phone_numbers() -> None:
         body = phones.encode(encoding)
         assert not bulk.surely_under(body, "text", "/", charset=encoding)
         assert bulk.over(body, "text", "/", nobody, charset=encoding) == {"phone": 4}
+
+
+@pytest.mark.parametrize("media", ["json", "text"])
+def test_json_lines_with_escapes_count(media: str) -> None:
+    body = "".join(json.dumps({"e": f"p{n}@example.com"}).replace("@", "\\u0040") + "\n" for n in range(21))
+    assert BulkPII().over(body.encode(), media, "/", nobody) == {"email": 21}
+    assert not BulkPII().surely_under(body.encode(), media, "/")
