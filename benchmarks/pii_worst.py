@@ -71,6 +71,11 @@ WORST: list[tuple[str, str, tuple[str, ...], bytes]] = [
     ('<a a="" a=""', "html", ("email",), b' a=""'),
     ("<b> back to back", "html", ("email",), b"<b>@"),
     ("comments <!---->", "html", ("email",), b"<!---->@"),
+    ("\\x40 in a page", "html", ("email",), b"a\\x40b.c "),
+    ("\\u0061 escapes", "html", ("email",), b"\\u0061\\u0040b.c "),
+    ("&shy; soft hyphens", "html", ("email",), b"a&shy;"),
+    ("zero-width then @", "html", ("email",), "\u200b@".encode()),
+    ("full-width @", "html", ("email",), "\uff20a".encode()),
     ("UTF-16 a@a@", "html", ("email",), "a@".encode("utf-16-le")),
 ]
 
