@@ -458,9 +458,12 @@ def _count(kind: str, text: str, own: Callable[[str, str], bool], threshold: int
     """Distinct foreign values of ``kind`` in ``text``: matched in C, each distinct one judged once."""
     seen: set[str] = set()
     if kind == EMAIL:
-        for raw in set(_EMAIL.findall(text)):
-            at = raw.index("@")
-            value = (raw[at - _MAX_LOCAL :] if at > _MAX_LOCAL else raw).casefold()
+        # Lower-cased once (addresses are ASCII: lower is their case fold), so case variants
+        # are one value before any is judged.
+        for value in set(_EMAIL.findall(text.lower())):
+            at = value.index("@")
+            if at > _MAX_LOCAL:
+                value = value[at - _MAX_LOCAL :]
             if value not in seen and not own(EMAIL, value):
                 seen.add(value)
     elif kind == PHONE:
