@@ -61,6 +61,11 @@ _WIDE_RE = re.compile("[\uff01-\uff5e\ufe6b]")
 #: JSON/JavaScript string escapes: ``\u0040``, ``\u{40}``, ``\x40``.
 _JSON_ESCAPE = re.compile(r"\\(?:u[0-9A-Fa-f]{4}|.)", re.DOTALL)
 _JS_ESCAPE = re.compile(r"\\(?:u([0-9A-Fa-f]{4})|u\{([0-9A-Fa-f]{1,6})\}|x([0-9A-Fa-f]{2}))")
+#: What can make a '@' (U+0040, U+FF20 or U+FE6B) once decoded: references, escapes.
+_AT_REF = re.compile(rb"&#(?:0*(?:64|65312|65131)(?![0-9])|[xX]0*(?:40|[fF][fF]20|[fF][eE]6[bB])(?![0-9A-Fa-f]))")
+_AT_ESCAPE = re.compile(rb"\\(?:u(?:0040|[fF][fF]20|[fF][eE]6[bB])|x40|u\{0*(?:40|[fF][fF]20|[fF][eE]6[bB])\})")
+_BACKSLASH_REF = re.compile(rb"&(?:#0*92(?![0-9])|#[xX]0*5[cC](?![0-9A-Fa-f])|bsol;)")
+_REF_IN_ESCAPE = re.compile(rb"\\[^&\\]{0,9}&")
 #: A '@' that isn't the byte '@' in UTF-8 (full-width and small commercial at).
 _UTF8_WIDE_AT = (b"\xef\xbc\xa0", b"\xef\xb9\xab")
 
@@ -394,9 +399,28 @@ def _surely_under(kind: str, body: bytes, media: str, threshold: int, charset: s
         digits = len(body) - len(body.translate(None, _NOT_DIGITS))
         return digits <= threshold * (10 if kind == PHONE else 13)
     if _hides_at(body, media, wide):
-        return False  # an escaped '@' would be counted once unescaped
+        # Escapes or references, most of them for something else (``&#39;`` is in every
+        # escaped template): bound the '@' they can make, or count.
+        return 0 <= _at_bound(body, media, wide) <= threshold
     # Every address has an '@': at most ``threshold`` of them can't exceed it.
     return _at_most(body, b"@", threshold) or (media == "json" and _one_address(body))
+
+
+def _at_bound(body: bytes, media: str, wide: tuple[bytes, ...]) -> int:
+    """At most how many '@' the reader's text of this body can hold (``-1``: can't tell).
+
+    Each comes from a byte '@', a wide '@', an escape (``\\u0040``, ``\\x40``, ``\\u{40}``)
+    or, in a page, ``&commat;`` or a numeric reference. A reference that makes a backslash,
+    or one right after a backslash, could build an escape: then nobody can tell.
+    """
+    bound = body.count(b"@") + sum(body.count(form) for form in wide)
+    if b"\\" in body:
+        bound += len(_AT_ESCAPE.findall(body))
+    if media != "json" and b"&" in body:
+        if _BACKSLASH_REF.search(body) or (b"\\" in body and _REF_IN_ESCAPE.search(body)):
+            return -1
+        bound += body.count(b"&commat;") + len(_AT_REF.findall(body))
+    return bound
 
 
 def _hides_at(body: bytes, media: str, wide: tuple[bytes, ...]) -> bool:
@@ -405,8 +429,8 @@ def _hides_at(body: bytes, media: str, wide: tuple[bytes, ...]) -> bool:
         return True
     if b"\\" in body and (b"\\u" in body or (media != "json" and b"\\x" in body)):
         return True  # JSON escapes, and JSON or script strings inside a page
-    if media == "html":  # numeric references ('#' first: one memchr, '&' is common in pages) and &commat;
-        return b"&" in body and ((b"#" in body and b"&#" in body) or b"&commat;" in body)
+    if media == "html":  # numeric references ('#' first: one memchr, '&' is common in pages), &commat;, &bsol;
+        return b"&" in body and ((b"#" in body and b"&#" in body) or b"&commat;" in body or b"&bsol;" in body)
     return False
 
 

@@ -235,3 +235,62 @@ def test_json_lines_with_escapes_count(media: str) -> None:
     body = "".join(json.dumps({"e": f"p{n}@example.com"}).replace("@", "\\u0040") + "\n" for n in range(21))
     assert BulkPII().over(body.encode(), media, "/", nobody) == {"email": 21}
     assert not BulkPII().surely_under(body.encode(), media, "/")
+
+
+def test_references_for_other_characters_keep_the_shortcut() -> None:
+    """Templates escape every quote (``&#39;``, ``&#34;``): that proves nothing about '@'."""
+    page = ("<p>It&#39;s &#34;fine&#34;</p>" * 100 + "<p>a@example.com</p>" * 5).encode()
+    assert BulkPII().surely_under(page, "html", "/")
+    escaped = ('{"name": "\\u5c71\\u7530"},' * 100 + '{"e": "a@example.com"},' * 5).encode()
+    assert BulkPII().surely_under(b"[" + escaped[:-1] + b"]", "json", "/")
+
+
+@pytest.mark.parametrize(
+    "at",
+    [
+        "&#64;",
+        "&#0064;",
+        "&#x40;",
+        "&#X0040;",
+        "&commat;",
+        "&#65312;",
+        "&#xff20;",
+        "\\u0040",
+        "\\x40",
+        "\\u{40}",
+        "&#92;u0040",
+        "\\&#117;0040",
+        "\\u00&#52;0",
+        "&bsol;x40",
+    ],
+)
+def test_every_way_to_write_an_at_sign_defeats_the_shortcut(at: str) -> None:
+    page = "".join(f"<p>p{n}{at}example.com</p>" for n in range(21)).encode()
+    assert not BulkPII().surely_under(page, "html", "/")
+    assert BulkPII().over(page, "html", "/", nobody) == {"email": 21}
+
+
+_AT_FORMS = [
+    "@", "&#64;", "&#x40;", "&#X0040;", "&commat;", "\\u0040", "\\x40", "\\u{40}", "&#92;u0040", "\\&#117;0040",
+    "\\u00&#52;0", "&bsol;x40", "\uff20", "\ufe6b", "<b>@</b>", "<!---->@", "&#39;", "\\u0041", "&#0", "&",
+]  # fmt: skip
+_NOISE = ["", " ", "<p>", "&#39;", "\u00ad", "<!--", "-->", "<script>", "</script>", '"', "\\", "<i x='>"]
+_items = st.tuples(
+    st.sampled_from(["p1", "p2", "p3", "p4"]),
+    st.sampled_from(_AT_FORMS),
+    st.sampled_from(["ex.com", "ex.jp"]),
+    st.sampled_from(_NOISE),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_items, max_size=12), st.integers(1, 3), st.sampled_from(["html", "text", "json"]))
+def test_the_shortcut_never_hides_what_the_count_finds(
+    items: list[tuple[str, str, str, str]], threshold: int, media: str
+) -> None:
+    body = "".join("".join(item) for item in items).encode()
+    bulk = BulkPII(threshold=threshold)
+    counted = count(body, media)  # always read and counted, no shortcut
+    assert bulk.over(body, media, "/", nobody) == ({"email": counted} if counted > threshold else {})
+    if bulk.surely_under(body, media, "/"):
+        assert counted <= threshold
