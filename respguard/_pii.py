@@ -394,8 +394,10 @@ def _surely_under(kind: str, body: bytes, media: str, threshold: int, charset: s
     if kind != EMAIL:
         if media != "json" and b"&#" in body:
             return False  # a digit written as a reference
-        if b"\\u" in body or (b"\xef\xbc" in body if codec == "utf-8" else _writes_wide_digits(codec)):
-            return False  # escaped or full-width digits
+        if b"\\u" in body or b"\\x" in body:
+            return False  # escaped digits
+        if b"\xef\xbc" in body if codec == "utf-8" else _writes_wide_digits(codec):
+            return False  # full-width digits
         digits = len(body) - len(body.translate(None, _NOT_DIGITS))
         return digits <= threshold * (10 if kind == PHONE else 13)
     if _hides_at(body, media, wide):
@@ -427,8 +429,8 @@ def _hides_at(body: bytes, media: str, wide: tuple[bytes, ...]) -> bool:
     """Could reading the body as its reader does (:func:`_unescape`) turn something into an '@'?"""
     if any(form in body for form in wide):
         return True
-    if b"\\" in body and (b"\\u" in body or (media != "json" and b"\\x" in body)):
-        return True  # JSON escapes, and JSON or script strings inside a page
+    if b"\\" in body and (b"\\u" in body or b"\\x" in body):
+        return True  # JSON escapes (malformed JSON is read with script escapes), script strings in a page
     if media == "html":  # numeric references ('#' first: one memchr, '&' is common in pages), &commat;, &bsol;
         return b"&" in body and ((b"#" in body and b"&#" in body) or b"&commat;" in body or b"&bsol;" in body)
     return False
