@@ -65,6 +65,7 @@ WORST: list[tuple[str, str, tuple[str, ...], bytes]] = [
     ("digits 1 1 1", "text", ("email", "phone", "card"), b"1 "),
     ("digit runs", "text", ("email", "phone", "card"), b"0901234567890 "),
     ("\\u0040 in JSON", "json", ("email",), b'"a\\u0040b.c",'),
+    ("\\u0061 in bad JSON", "text", ("email",), b"\\u0061\\u0040b.c,"),
     ("&#64; in HTML", "html", ("email",), b"a&#64;b.c "),
     ("<wbr> between", "html", ("email",), b"a<wbr>@<wbr>b.c "),
     ("<a a a a", "html", ("email",), b" a"),
@@ -101,8 +102,8 @@ def _body(name: str, media: str, unit: bytes, size: int) -> bytes:
     size -= len(_AT_SIGNS)
     if name.startswith("<a a"):
         return _AT_SIGNS + b"<a" + _fill(unit, size - 3) + b">"
-    if media == "json":
-        return b'["' + _AT_SIGNS + b'",' + _fill(unit, size - 6) + b'""]'
+    if media == "json":  # valid JSON: whole units only
+        return b'["' + _AT_SIGNS + b'",' + unit * ((size - 6) // len(unit)) + b'""]'
     return _AT_SIGNS + _fill(unit, size)
 
 

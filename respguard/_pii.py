@@ -95,6 +95,10 @@ def _js_unescape(text: str) -> str:
         code = int(match.group(1) or match.group(2) or match.group(3), 16)
         return chr(code) if code <= 0x10FFFF else match.group()
 
+    if "\\" not in text:
+        return text
+    # The escapes that hide an '@' most often, replaced in C; the regex takes the rest.
+    text = text.replace("\\u0040", "@").replace("\\x40", "@")
     return _JS_ESCAPE.sub(one, text) if "\\" in text else text
 
 
