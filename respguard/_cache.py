@@ -1,38 +1,189 @@
-"""Personal pages must not be stored by shared caches (CDN, reverse proxy)."""
+"""Personal pages must not be stored by shared caches (CDN, reverse proxy).
+
+Two kinds of fields decide whether a shared cache stores a response:
+
+- ``Cache-Control`` (RFC 9111), read here as RFC 9111 section 5.2 says: a comma-separated
+  list of ``name[=token|"quoted string"]`` directives, names case-insensitive, repeated
+  fields combined. ``private="Set-Cookie"`` (the qualified form) is *not* private for the
+  whole response, and ``no-cache`` still lets a cache store it.
+- Targeted fields, which a CDN or reverse proxy obeys *instead of* ``Cache-Control``:
+  ``CDN-Cache-Control`` (RFC 9213: Cloudflare, Fastly, Akamai, Vercel, Netlify...), every
+  ``<target>-Cache-Control`` (``Cloudflare-CDN-Cache-Control``, ``Vercel-CDN-Cache-Control``,
+  ``Netlify-CDN-Cache-Control``: the RFC 9213 naming convention), ``Surrogate-Control``
+  (W3C Edge Architecture: Fastly, Varnish set-ups), ``Edge-Control`` (Akamai) and nginx's
+  ``X-Accel-Expires`` (a positive value overrides ``Cache-Control`` in ``proxy_cache``).
+
+A field is only trusted to keep a response out of shared caches when two readings agree
+(the RFC parse and a naive split on commas, since some caches split naively); it marks
+the response for shared caches when either reading says so.
+"""
 
 from __future__ import annotations
 
 from ._headers import RawHeaders
 
 PRIVATE = b"private, no-store"
+NO_STORE = b"no-store"
+
+_TCHAR = frozenset("!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
+_OWS = " \t"
+_NAMED_TARGETS = frozenset({b"surrogate-control", b"edge-control", b"x-accel-expires"})
+
+Directives = dict[str, list[str | None]]
+
+
+def targeted_field(name: bytes) -> bool:
+    """Is ``name`` (lower-case) a field some shared cache obeys over ``Cache-Control``?"""
+    return name.endswith(b"-cache-control") or name in _NAMED_TARGETS
+
+
+def is_cache_field(name: bytes) -> bool:
+    """Does a response header named ``name`` (lower-case) bear on shared caching? (the fast path asks)"""
+    return name == b"cache-control" or name == b"vary" or targeted_field(name)
+
+
+def parse_directives(value: str) -> tuple[Directives, bool]:
+    """RFC 9111 section 5.2: each directive name (lower-case) with its arguments, and whether
+    the whole field was well-formed. A quoted argument may hold commas."""
+    found: Directives = {}
+    ok = True
+    i, size = 0, len(value)
+    while i < size:
+        if value[i] in _OWS or value[i] == ",":
+            i += 1
+            continue
+        start = i
+        while i < size and value[i] in _TCHAR:
+            i += 1
+        name = value[start:i].lower()
+        argument: str | None = None
+        if i < size and value[i] == "=":
+            i += 1
+            if i < size and value[i] == '"':
+                i += 1
+                chars: list[str] = []
+                closed = False
+                while i < size:
+                    ch = value[i]
+                    if ch == "\\" and i + 1 < size:
+                        chars.append(value[i + 1])
+                        i += 2
+                    elif ch == '"':
+                        closed = True
+                        i += 1
+                        break
+                    else:
+                        chars.append(ch)
+                        i += 1
+                ok = ok and closed
+                argument = "".join(chars)
+            else:
+                start = i
+                while i < size and value[i] in _TCHAR:
+                    i += 1
+                argument = value[start:i]
+        while i < size and value[i] in _OWS:
+            i += 1
+        if not name or (i < size and value[i] != ","):
+            ok = False  # not a directive: skip to the next comma
+            comma = value.find(",", i)
+            i = size if comma < 0 else comma
+        if name:
+            found.setdefault(name, []).append(argument)
+    return found, ok
+
+
+def naive_directives(value: str) -> Directives:
+    """The reading of a cache that splits on every comma, quotes or not."""
+    found: Directives = {}
+    for part in value.split(","):
+        name, eq, argument = part.partition("=")
+        name = name.strip(' \t"').lower()
+        if name:
+            found.setdefault(name, []).append(argument.strip() if eq else None)
+    return found
+
+
+def _bare(directives: Directives, name: str) -> bool:
+    """Is ``name`` present without an argument (``private``, not ``private="Set-Cookie"``)?"""
+    return any(argument is None for argument in directives.get(name, ()))
+
+
+def _private(directives: Directives) -> bool:
+    """Does one reading of ``Cache-Control`` keep the whole response out of shared caches?"""
+    if _bare(directives, "no-store"):
+        return True
+    # ``private`` next to ``public`` or ``s-maxage`` contradicts itself: not trusted.
+    return _bare(directives, "private") and "public" not in directives and "s-maxage" not in directives
+
+
+def _shared(directives: Directives) -> bool:
+    return "public" in directives or "s-maxage" in directives
+
+
+def _targeted_reading_safe(name: bytes, directives: Directives) -> bool:
+    if any(key.startswith("!") for key in directives):  # Edge-Control ``!no-store``: cache it anyway
+        return False
+    if _bare(directives, "no-store"):
+        return True
+    if name == b"edge-control" and _bare(directives, "bypass-cache"):
+        return True
+    return name.endswith(b"-cache-control") and _bare(directives, "private")
+
+
+def targeted_safe(name: bytes, values: list[bytes]) -> bool:
+    """Does this targeted field (all its lines) forbid storing the response?"""
+    if name == b"x-accel-expires":
+        return all(value.strip() == b"0" for value in values)
+    text = ", ".join(value.decode("latin-1") for value in values)
+    directives, ok = parse_directives(text)
+    return ok and _targeted_reading_safe(name, directives) and _targeted_reading_safe(name, naive_directives(text))
 
 
 def personal_headers(headers: RawHeaders, vary_cookie: bool, *, rewrite_shared: bool = False) -> RawHeaders | None:
     """Headers for a response that carried personal data, in one pass over them.
 
-    ``Cache-Control: private, no-store`` unless the app set an explicit private
-    policy (``private`` or ``no-store``), and ``Vary: Cookie`` when cookies say who
-    the user is. ``None`` when the app explicitly allowed shared caches (``public``
-    or ``s-maxage``) — a misconfiguration the caller decides on — unless
-    ``rewrite_shared``, which overrides that policy too.
+    ``Cache-Control: private, no-store`` unless the app set an explicit private policy
+    (bare ``private`` or ``no-store``, in both readings), and ``Vary: Cookie`` when cookies
+    say who the user is. ``None`` when the app allowed shared caches: ``public`` or
+    ``s-maxage`` in ``Cache-Control``, or a targeted field (``CDN-Cache-Control``,
+    ``Surrogate-Control``...) that lets its cache store the response (anything but
+    ``no-store`` or ``private``), a misconfiguration the caller decides on. With
+    ``rewrite_shared`` such a policy is overridden instead: ``Cache-Control`` is replaced
+    and each such targeted field becomes ``no-store`` (``X-Accel-Expires: 0``).
     """
     cache_control: list[bytes] = []
     vary: list[bytes] = []
+    targeted: dict[bytes, list[bytes]] = {}
     for key, value in headers:
         name = key.lower()
         if name == b"cache-control":
             cache_control.append(value)
         elif name == b"vary":
             vary.append(value)
-    directives = {
-        part.split("=", 1)[0].strip().lower() for value in cache_control for part in value.decode("latin-1").split(",")
-    }
-    private = bool(directives & {"private", "no-store"})
-    if not private and directives & {"public", "s-maxage"} and not rewrite_shared:
+        elif targeted_field(name):
+            targeted.setdefault(name, []).append(value)
+    text = ", ".join(value.decode("latin-1") for value in cache_control)
+    directives, well_formed = parse_directives(text)
+    naive = naive_directives(text)
+    private = well_formed and _private(directives) and _private(naive)
+    shared = not private and (_shared(directives) or _shared(naive))
+    unsafe = {name for name, values in targeted.items() if not targeted_safe(name, values)}
+    if (shared or unsafe) and not rewrite_shared:
         return None
     out = headers
+    if unsafe:
+        out = []
+        written: set[bytes] = set()
+        for key, value in headers:
+            name = key.lower()
+            if name not in unsafe:
+                out.append((key, value))
+            elif name not in written:  # one line of each such field; its other lines go
+                written.add(name)
+                out.append((key, b"0" if name == b"x-accel-expires" else NO_STORE))
     if not private:
-        out = [(k, v) for k, v in headers if k.lower() != b"cache-control"]
+        out = [(k, v) for k, v in out if k.lower() != b"cache-control"]
         out.append((b"cache-control", PRIVATE))
     if vary_cookie:
         varies = {v.strip().lower() for value in vary for v in value.decode("latin-1").split(",")}
@@ -41,3 +192,6 @@ def personal_headers(headers: RawHeaders, vary_cookie: bool, *, rewrite_shared: 
                 out = list(headers)
             out.append((b"vary", b"Cookie"))
     return out
+
+
+__all__ = ["NO_STORE", "PRIVATE", "is_cache_field", "personal_headers", "targeted_field", "targeted_safe"]

@@ -1,11 +1,21 @@
 """Bulk personal data: one response carrying data of many distinct people (incident 3).
 
 Counts distinct e-mail addresses, phone numbers (including Japanese formats) and
-Luhn-valid card numbers in a body. The counts go into the event; the values never do.
+Luhn-valid card numbers in a body, as its reader gets them: an HTML page as it renders
+(tags that don't break a line join their text, comments vanish, character references
+are decoded, soft hyphens and zero-width characters are not on screen), with its
+attribute values and scripts; JSON with its escapes decoded; every page decoded in the
+charset the browser uses. The counts go into the event; the values never do.
+
+Every pattern runs in linear time: the e-mail pattern only starts at the start of a run
+of local-part characters (a lookbehind), so a run is read once however it ends, and the
+phone and card patterns are bounded.
 """
 
 from __future__ import annotations
 
+import codecs
+import functools
 import html
 import json
 import re
@@ -16,17 +26,257 @@ PHONE = "phone"
 CARD = "card"
 KINDS = (EMAIL, PHONE, CARD)
 
-_EMAIL = re.compile(rb"[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?(?:\.[A-Za-z0-9-]{1,63})+")
+_LOCAL = r"[A-Za-z0-9._%+-]"
+_DOMAIN = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?(?:\.[A-Za-z0-9-]{1,63})+"
+#: A whole run of local-part characters, then '@' and a domain. The lookbehind makes every
+#: match start where a run starts: a run without an '@' costs its length once, not 64 times.
+_EMAIL = re.compile(rf"(?<!{_LOCAL}){_LOCAL}+@{_DOMAIN}")
+_EMAIL_BYTES = re.compile(rf"{_LOCAL}{{1,64}}@{_DOMAIN}".encode())  # one quoted address (bounded input)
+_MAX_LOCAL = 64
 _PHONE = re.compile(
-    rb"(?<![\d+])(?<!\d[- ])(?:"
-    rb"\+\d{1,3}[ .-]?(?:\(\d{1,4}\)|\d{1,4})[ .-]?\d{1,4}[ .-]?\d{3,4}"  # +81-90-1234-5678, +1 415 555 0100
-    rb"|0\d{1,4}-\d{1,4}-\d{3,4}"  # 03-1234-5678, 090-1234-5678
-    rb"|\(0\d{1,4}\)\s?\d{1,4}-\d{3,4}"  # (03) 1234-5678
-    rb"|0[5789]0\d{8}|0[1-9]\d{8}"  # 09012345678, 0312345678
-    rb")(?!\d)(?![- ]\d)"  # not a slice of a longer digit group (a card number)
+    r"(?<![\d+])(?<!\d[- ])(?:"
+    r"\+\d{1,3}[ .-]?(?:\(\d{1,4}\)|\d{1,4})[ .-]?\d{1,4}[ .-]?\d{3,4}"  # +81-90-1234-5678, +1 415 555 0100
+    r"|0\d{1,4}-\d{1,4}-\d{3,4}"  # 03-1234-5678, 090-1234-5678
+    r"|\(0\d{1,4}\)\s?\d{1,4}-\d{3,4}"  # (03) 1234-5678
+    r"|0[5789]0\d{8}|0[1-9]\d{8}"  # 09012345678, 0312345678
+    r")(?!\d)(?![- ]\d)",  # not a slice of a longer digit group (a card number)
+    re.ASCII,
 )
-_CARD = re.compile(rb"(?<!\d)(?:\d[ -]?){12,18}\d(?!\d)")
+_CARD = re.compile(r"(?<!\d)(?:\d[ -]?){12,18}\d(?!\d)", re.ASCII)
 _NOT_DIGITS = bytes(c for c in range(256) if not 48 <= c <= 57)
+
+# ------------------------------------------------------------------ what a reader sees
+
+#: Characters browsers don't draw: soft hyphen, zero-width space/joiners, word joiner, bidi
+#: controls, BOM, Hangul fillers, variation selectors.
+_INVISIBLE = (
+    "\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f\u202a-\u202e"
+    "\u2060-\u2064\u2066-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0"
+)
+_INVISIBLE_RE = re.compile(f"[{_INVISIBLE}]+")
+#: Full-width ASCII (U+FF01-FF5E, ``ｔａｒｏ＠ｅｘａｍｐｌｅ．ｊｐ``) and the small '@' (U+FE6B) read as ASCII.
+_WIDE = {c: c - 0xFEE0 for c in range(0xFF01, 0xFF5F)}
+_WIDE[0xFE6B] = 0x40
+_WIDE_RE = re.compile("[\uff01-\uff5e\ufe6b]")
+#: JSON/JavaScript string escapes: ``\u0040``, ``\u{40}``, ``\x40``.
+_JSON_ESCAPE = re.compile(r"\\(?:u[0-9A-Fa-f]{4}|.)", re.DOTALL)
+_JS_ESCAPE = re.compile(r"\\(?:u([0-9A-Fa-f]{4})|u\{([0-9A-Fa-f]{1,6})\}|x([0-9A-Fa-f]{2}))")
+#: What can make a '@' (U+0040, U+FF20 or U+FE6B) once decoded: references, escapes.
+_AT_REF = re.compile(rb"&#(?:0*(?:64|65312|65131)(?![0-9])|[xX]0*(?:40|[fF][fF]20|[fF][eE]6[bB])(?![0-9A-Fa-f]))")
+_AT_ESCAPE = re.compile(rb"\\(?:u(?:0040|[fF][fF]20|[fF][eE]6[bB])|x40|u\{0*(?:40|[fF][fF]20|[fF][eE]6[bB])\})")
+_BACKSLASH_REF = re.compile(rb"&(?:#0*92(?![0-9])|#[xX]0*5[cC](?![0-9A-Fa-f])|bsol;)")
+_REF_IN_ESCAPE = re.compile(rb"\\[^&\\]{0,9}&")
+#: A '@' that isn't the byte '@' in UTF-8 (full-width and small commercial at).
+_UTF8_WIDE_AT = (b"\xef\xbc\xa0", b"\xef\xb9\xab")
+
+_SPACE = "\t\n\f\r "
+_MARKUP = re.compile(r"<(?:(/?)([A-Za-z][^\t\n\f\r />]*)|(!--)|[!?/])")
+_ATTRIBUTE = re.compile(
+    r"[\t\n\f\r /]*(?:(>)|[^\t\n\f\r />][^\t\n\f\r /=>]*[\t\n\f\r ]*"
+    r"(?:=[\t\n\f\r ]*(?:\"[^\"]*(?:\"|\Z)|'[^']*(?:'|\Z)|[^\t\n\f\r >]*))?)"
+)
+_COMMENT_END = re.compile(r"--!?>")
+#: Elements whose text is not markup (script and style data, or the rest of the page).
+_RAW_TEXT = frozenset({"script", "style", "xmp", "iframe", "noembed", "noframes", "noscript"})
+#: Elements whose text is shown with character references decoded, but no tags inside.
+_RCDATA = frozenset({"title", "textarea"})
+_SPECIAL = _RAW_TEXT | _RCDATA | {"plaintext"}
+#: Elements that start a new line (CSS ``display: block``, table cells, ``<br>``): their
+#: neighbours' text is not joined on screen. Every other tag joins (``<span>``, ``<wbr>``, ``<b>``).
+_BREAKS = frozenset(
+    "address article aside blockquote br caption center dd details dialog dir div dl dt fieldset figcaption"
+    " figure footer form h1 h2 h3 h4 h5 h6 header hgroup hr img input legend li listing main menu nav ol"
+    " optgroup option p plaintext pre section select summary table tbody td tfoot th thead tr ul".split()
+)
+
+
+def _js_unescape(text: str) -> str:
+    def one(match: re.Match[str]) -> str:
+        code = int(match.group(1) or match.group(2) or match.group(3), 16)
+        return chr(code) if code <= 0x10FFFF else match.group()
+
+    if "\\" not in text:
+        return text
+    # The escapes that hide an '@' most often, replaced in C; the regex takes the rest.
+    text = text.replace("\\u0040", "@").replace("\\x40", "@")
+    return _JS_ESCAPE.sub(one, text) if "\\" in text else text
+
+
+def _on_screen(text: str) -> str:
+    """Drop what browsers don't draw; full-width letters as their ASCII twins."""
+    if not text.isascii():
+        if _INVISIBLE_RE.search(text):
+            text = _INVISIBLE_RE.sub("", text)
+        if _WIDE_RE.search(text):
+            text = text.translate(_WIDE)
+    return text
+
+
+def _refs(text: str) -> str:
+    return html.unescape(text) if "&" in text else text
+
+
+def _tag_end(text: str, position: int) -> int:
+    """Where a tag whose name ends at ``position`` ends (after its '>'), as the HTML tokenizer
+    reads attributes: a quote opens a value only after '='. ``len(text)``: it never ends."""
+    close = text.find(">", position)
+    if close < 0:
+        return len(text)
+    if '"' not in text[position:close] and "'" not in text[position:close]:
+        return close + 1  # no quoted value: the first '>' ends it
+    size = len(text)
+    while position < size:
+        match = _ATTRIBUTE.match(text, position)
+        if match is None:
+            return size
+        if match.group(1):
+            return match.end()
+        position = match.end()
+    return size
+
+
+def render_html(text: str) -> str:
+    """The text a reader gets from a page: what is on screen, then attribute values and
+    script/style text (scripts read them), each on its own line."""
+    shown: list[str] = []
+    hidden: list[str] = []
+    position = 0
+    size = len(text)
+    while position < size:
+        match = _MARKUP.search(text, position)
+        if match is None:
+            shown.append(_refs(text[position:]))
+            break
+        shown.append(_refs(text[position : match.start()]))
+        name = match.group(2)
+        if match.group(3):  # <!-- comment -->, also the abrupt <!--> and <!--->
+            after = match.end()
+            if text.startswith(">", after) or text.startswith("->", after):
+                position = text.find(">", after) + 1
+                continue
+            closing = _COMMENT_END.search(text, after)
+            position = size if closing is None else closing.end()
+            continue
+        if name is None:  # <!DOCTYPE>, <?xml?>, </ 3>: a bogus comment up to '>'
+            close = text.find(">", match.end())
+            position = size if close < 0 else close + 1
+            continue
+        end = _tag_end(text, match.end())
+        if end - match.end() > 1 or not name.isalnum():
+            # attributes: values a script reads, or the page shows (input values); and a name
+            # like ``<bob@example.com>`` that is markup to the parser but text in the source
+            hidden.append(_refs(text[match.start(2) : end]))
+        tag = name.lower()
+        position = end
+        if tag in _BREAKS:
+            shown.append("\n")
+        if match.group(1) or end >= size or tag not in _SPECIAL:
+            continue  # an end tag, or an element whose content is markup
+        if tag == "plaintext":  # the rest of the page is shown as it is
+            shown.append(text[end:])
+            position = size
+            break
+        content_end = _raw_text_end(text, end, tag)
+        content = text[end:content_end]
+        if tag in _RCDATA:
+            shown.append("\n" + _refs(content) + "\n")
+        else:
+            hidden.append(content)
+        position = content_end
+    if hidden:
+        shown.append("\n")
+        shown.append("\n".join(hidden))
+    return "".join(shown)
+
+
+def _raw_text_end(text: str, position: int, tag: str) -> int:
+    """Where ``</tag`` (any case, then a space, '/' or '>') ends this element's text."""
+    pattern = _end_tag(tag)
+    match = pattern.search(text, position)
+    return len(text) if match is None else match.start()
+
+
+@functools.lru_cache(maxsize=16)
+def _end_tag(tag: str) -> re.Pattern[str]:
+    return re.compile(rf"</{tag}(?=[\t\n\f\r />])", re.IGNORECASE)
+
+
+# ------------------------------------------------------------------ charsets
+
+
+def _sniff_bom(body: bytes) -> str | None:
+    if body.startswith(b"\xef\xbb\xbf"):
+        return "utf-8"
+    if body.startswith(b"\xff\xfe"):
+        return "utf-16-le"
+    if body.startswith(b"\xfe\xff"):
+        return "utf-16-be"
+    return None
+
+
+@functools.lru_cache(maxsize=64)
+def _codec(charset: str | None) -> str:
+    """Python's codec for a charset name (``utf-8`` when Python has none)."""
+    if not charset:
+        return "utf-8"
+    try:
+        return codecs.lookup(charset).name
+    except LookupError:
+        return "utf-8"
+
+
+@functools.lru_cache(maxsize=64)
+def _wide_at_bytes(codec: str) -> tuple[bytes, ...] | None:
+    """The bytes of a non-ASCII '@' (full-width, small) in ``codec``; ``None``: the byte '@'
+    does not bound the '@'s of this charset (UTF-16/32, ISO-2022 and other stateful ones)."""
+    if codec.startswith(("utf-16", "utf-32", "iso2022", "utf-7", "hz")) or "@".encode(codec, "replace") != b"@":
+        return None
+    found = []
+    for ch in ("\uff20", "\ufe6b"):
+        try:
+            found.append(ch.encode(codec))
+        except UnicodeEncodeError:
+            continue
+    return tuple(found)
+
+
+def _wide_at_in(body: bytes) -> bool:
+    """Does a UTF-8 body hold a full-width or small '@' (read as '@')?"""
+    return b"\xef" in body and (_UTF8_WIDE_AT[0] in body or _UTF8_WIDE_AT[1] in body)
+
+
+@functools.lru_cache(maxsize=64)
+def _writes_wide_digits(codec: str) -> bool:
+    try:
+        "\uff10".encode(codec)
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _decode(body: bytes, charset: str | None) -> str:
+    """The body as the browser decodes it: a byte-order mark wins, then ``charset``; invalid bytes replaced."""
+    codec = _codec(_sniff_bom(body) or charset)
+    if codec.startswith("utf-8"):
+        codec = "utf-8-sig"
+    elif codec == "utf-16":
+        codec = "utf-16-le" if not body.startswith(b"\xfe\xff") else "utf-16"
+    text = body.decode(codec, "replace")
+    return text[1:] if text.startswith("\ufeff") else text
+
+
+def _json_strings(text: str) -> str:
+    """A JSON body with its strings unescaped, so ``\\u0040`` can't hide an ``@``.
+
+    Parsed, then written again without ASCII escapes (both in C): the escapes that remain
+    (quotes, backslashes, control characters) become spaces, which end an address as the
+    characters they stand for would.
+    """
+    try:
+        written = json.dumps(json.loads(text), ensure_ascii=False, check_circular=False)
+    except (ValueError, RecursionError):
+        return _js_unescape(text)  # a script may still read it (JSON.parse nests deeper): decode every escape
+    return _JSON_ESCAPE.sub(" ", written) if "\\" in written else written
 
 
 def luhn_valid(digits: str) -> bool:
@@ -41,30 +291,8 @@ def luhn_valid(digits: str) -> bool:
     return total % 10 == 0
 
 
-def _digits(raw: bytes) -> str:
-    return raw.translate(None, _NOT_DIGITS).decode("ascii")
-
-
-def _json_strings(body: bytes) -> bytes:
-    """The string values of a JSON body, unescaped, so ``\\u0040`` can't hide an ``@``."""
-    out: list[str] = []
-
-    def walk(node: object) -> None:
-        if isinstance(node, str):
-            out.append(node)
-        elif isinstance(node, dict):
-            for key, value in node.items():
-                out.append(key)
-                walk(value)
-        elif isinstance(node, list):
-            for item in node:
-                walk(item)
-
-    try:
-        walk(json.loads(body))
-    except (ValueError, RecursionError):
-        return body
-    return "\n".join(out).encode("utf-8", "surrogatepass")
+def _digits(raw: str) -> str:
+    return raw.encode("ascii").translate(None, _NOT_DIGITS).decode("ascii")
 
 
 class BulkPII:
@@ -116,58 +344,99 @@ class BulkPII:
                 return limit
         return self.threshold
 
-    def over(self, body: bytes, media: str, path: str, own: Callable[[str, str], bool]) -> dict[str, int]:
-        """Kinds whose distinct foreign values exceed the path's threshold, with their counts."""
+    def over(
+        self,
+        body: bytes,
+        media: str,
+        path: str,
+        own: Callable[[str, str], bool],
+        *,
+        charset: str | None = None,
+    ) -> dict[str, int]:
+        """Kinds whose distinct foreign values exceed the path's threshold, with their counts.
+
+        ``charset`` is the one the browser decodes an HTML or text page in (a byte-order
+        mark still wins); JSON is always UTF-8, as ``fetch().json()`` reads it.
+        """
         threshold = self.threshold_for(path)
         if threshold is None or not body:
             return {}
         found: dict[str, int] = {}
-        text = body
-        unescaped = False
+        text: str | None = None
         for kind in self.kinds:
-            if _surely_under(kind, body, media, threshold):
+            if _surely_under(kind, body, media, threshold, charset):
                 continue
-            if not unescaped:
-                text = _unescape(body, media)
-                unescaped = True
+            if text is None:
+                text = _unescape(body, media, charset)
             count = _count(kind, text, own, threshold)
             if count > threshold:
                 found[kind] = count
         return found
 
-    def surely_under(self, body: bytes, media: str, path: str) -> bool:
+    def surely_under(self, body: bytes, media: str, path: str, *, charset: str | None = None) -> bool:
         """Speed only: ``True`` when :meth:`over` is sure to find nothing, proved without counting."""
         threshold = self.threshold if self._uniform else self.threshold_for(path)
         if threshold is None or not body:
             return True
-        if self._email_only and media == "json" and b"\\" not in body:
+        if self._email_only and media == "json" and b"\\" not in body and not _wide_at_in(body):
             # The common case, inlined: no escape can hide an '@', so at most ``threshold`` of them is enough.
             if len(body) <= 8192:
                 return body.count(b"@") <= threshold or _one_address(body)
             return _at_most(body, b"@", threshold) or _one_address(body)
         for kind in self.kinds:
-            if not _surely_under(kind, body, media, threshold):
+            if not _surely_under(kind, body, media, threshold, charset):
                 return False
         return True
 
 
-def _surely_under(kind: str, body: bytes, media: str, threshold: int) -> bool:
+def _surely_under(kind: str, body: bytes, media: str, threshold: int, charset: str | None) -> bool:
     """Cheap proofs that a body can't hold more than ``threshold`` distinct values of ``kind``."""
+    codec = _codec("utf-8" if media == "json" else _sniff_bom(body) or charset)
+    wide = _wide_at_bytes(codec)
+    if wide is None:
+        return False  # '@' and digits are not single bytes in this charset: count
     if kind != EMAIL:
+        if media != "json" and b"&#" in body:
+            return False  # a digit written as a reference
+        if b"\\u" in body or b"\\x" in body:
+            return False  # escaped digits
+        if b"\xef\xbc" in body if codec == "utf-8" else _writes_wide_digits(codec):
+            return False  # full-width digits
         digits = len(body) - len(body.translate(None, _NOT_DIGITS))
         return digits <= threshold * (10 if kind == PHONE else 13)
-    if _hides_at(body, media):
-        return False  # an escaped '@' would be counted once unescaped
+    if _hides_at(body, media, wide):
+        # Escapes or references, most of them for something else (``&#39;`` is in every
+        # escaped template): bound the '@' they can make, or count.
+        return 0 <= _at_bound(body, media, wide) <= threshold
     # Every address has an '@': at most ``threshold`` of them can't exceed it.
     return _at_most(body, b"@", threshold) or (media == "json" and _one_address(body))
 
 
-def _hides_at(body: bytes, media: str) -> bool:
-    """Could unescaping (what :func:`_unescape` does for this media) turn something into an '@'?"""
-    if media == "json":
-        return b"\\" in body and b"\\u" in body
-    if media == "html":  # numeric references ('#' first: one memchr, '&' is common in pages) and &commat;
-        return b"&" in body and ((b"#" in body and b"&#" in body) or b"&commat;" in body)
+def _at_bound(body: bytes, media: str, wide: tuple[bytes, ...]) -> int:
+    """At most how many '@' the reader's text of this body can hold (``-1``: can't tell).
+
+    Each comes from a byte '@', a wide '@', an escape (``\\u0040``, ``\\x40``, ``\\u{40}``)
+    or, in a page, ``&commat;`` or a numeric reference. A reference that makes a backslash,
+    or one right after a backslash, could build an escape: then nobody can tell.
+    """
+    bound = body.count(b"@") + sum(body.count(form) for form in wide)
+    if b"\\" in body:
+        bound += len(_AT_ESCAPE.findall(body))
+    if media != "json" and b"&" in body:
+        if _BACKSLASH_REF.search(body) or (b"\\" in body and _REF_IN_ESCAPE.search(body)):
+            return -1
+        bound += body.count(b"&commat;") + len(_AT_REF.findall(body))
+    return bound
+
+
+def _hides_at(body: bytes, media: str, wide: tuple[bytes, ...]) -> bool:
+    """Could reading the body as its reader does (:func:`_unescape`) turn something into an '@'?"""
+    if any(form in body for form in wide):
+        return True
+    if b"\\" in body and (b"\\u" in body or b"\\x" in body):
+        return True  # JSON escapes (malformed JSON is read with script escapes), script strings in a page
+    if media == "html":  # numeric references ('#' first: one memchr, '&' is common in pages), &commat;, &bsol;
+        return b"&" in body and ((b"#" in body and b"&#" in body) or b"&commat;" in body or b"&bsol;" in body)
     return False
 
 
@@ -188,7 +457,7 @@ def _one_address(body: bytes) -> bool:
     Then the e-mail pattern (no quote in it) matches that address at every '@' and
     nothing else: the body holds one distinct address. ``False``: can't tell.
     """
-    if b"\\" in body:  # escapes: the count reads unescaped strings
+    if b"\\" in body or _wide_at_in(body):  # escapes or a wide '@': the count reads decoded strings
         return False
     first = body.find(b"@")
     start = body.rfind(b'"', 0, first)
@@ -196,38 +465,45 @@ def _one_address(body: bytes) -> bool:
     if first < 0 or start < 0 or end < 0:
         return False
     address = body[start + 1 : end]
-    if _EMAIL.fullmatch(address) is None:
+    if _EMAIL_BYTES.fullmatch(address) is None:
         return False
     # Each quoted copy holds one '@': as many copies as '@' means no '@' elsewhere.
     return body.count(b'"' + address + b'"') == body.count(b"@")
 
 
-def _unescape(body: bytes, media: str) -> bytes:
-    if media == "json" and b"\\u" in body:
-        return _json_strings(body)
-    if media == "html" and b"&" in body:
-        try:
-            return html.unescape(body.decode("utf-8")).encode("utf-8")
-        except UnicodeDecodeError:
-            return body
-    return body
+def _unescape(body: bytes, media: str, charset: str | None = None) -> str:
+    """The text the reader gets from the body (see the module docstring)."""
+    if media == "json":
+        text = _decode(body, "utf-8")  # fetch().json(): UTF-8, BOM stripped, invalid bytes replaced
+        if "\\" in text:
+            text = _json_strings(text)
+        return _on_screen(text)
+    text = _decode(body, charset)
+    if media == "html":
+        text = render_html(text)
+    return _on_screen(_js_unescape(text))
 
 
-def _count(kind: str, text: bytes, own: Callable[[str, str], bool], threshold: int) -> int:
+def _count(kind: str, text: str, own: Callable[[str, str], bool], threshold: int) -> int:
+    """Distinct foreign values of ``kind`` in ``text``: matched in C, each distinct one judged once."""
     seen: set[str] = set()
     if kind == EMAIL:
-        for match in _EMAIL.finditer(text):
-            value = match.group().decode("ascii").casefold()
+        # Lower-cased once (addresses are ASCII: lower is their case fold), so case variants
+        # are one value before any is judged.
+        for value in set(_EMAIL.findall(text.lower())):
+            at = value.index("@")
+            if at > _MAX_LOCAL:
+                value = value[at - _MAX_LOCAL :]
             if value not in seen and not own(EMAIL, value):
                 seen.add(value)
     elif kind == PHONE:
-        for match in _PHONE.finditer(text):
-            value = _digits(match.group())
+        for raw in set(_PHONE.findall(text)):
+            value = _digits(raw)
             if value not in seen and not own(PHONE, value):
                 seen.add(value)
     else:
-        for match in _CARD.finditer(text):
-            value = _digits(match.group())
+        for raw in set(_CARD.findall(text)):
+            value = _digits(raw)
             if 13 <= len(value) <= 19 and value not in seen and luhn_valid(value) and not own(CARD, value):
                 seen.add(value)
     return len(seen)

@@ -1,43 +1,206 @@
 """Redaction for audit events: no id an event is about may reach the log.
 
-Ids often sit in paths (``/users/alice/card``) and in request ids; an event
-carries the path and the request id only with those ids taken out.
+Ids sit in paths (``/users/alice/card``, ``/api/users/9.json``,
+``/contacts/Bob%40Example.com.vcf``) and in request ids (``u8-9-1700000000``). An
+event carries the path with every such id replaced by ``{id}``, and the request id
+only when it holds none of them.
+
+How an id is found, the way a person reading the log would recognise it:
+
+- The path is percent-decoded until it is stable (``%2540`` is ``%40`` is ``@``; four
+  rounds at most), and a WSGI path (UTF-8 bytes read as Latin-1) is read as UTF-8.
+- Text is compared folded: compatibility-decomposed (NFKD), case-folded, with format
+  characters (U+200B, U+00AD...) dropped. Every id compares case-insensitively, not only
+  e-mail addresses: ``Bob`` in a path is the user ``bob`` to a reader, and redacting too
+  much costs nothing.
+- An id of four characters or more is found anywhere, even inside a longer word
+  (``user-alice-7f3a.json``). A shorter id is found only as a whole token: in a path the
+  characters around it must not be letters or digits (``9`` in ``/users/9.json``,
+  ``user-9``, ``9,10``, ``9;v=1``, ``/9.`` but not ``v1`` for id ``1``). A numeric id also
+  matches with leading zeros (``009``). A short id inside a longer digit run (``9`` in
+  ``1700000009``) is not that id and is kept.
+- The request id is cut at every change between letters and digits too, so ``u8`` holds
+  the id ``8``: ``u8-9-1700000000`` is dropped for requester ``8`` or owner ``9``.
+- An e-mail id's local part (``bob`` of ``bob@example.com``) counts as an id as well.
+
+When in doubt the field goes: a path that still decodes after four rounds, or whose
+redacted form would still show an id, becomes ``{redacted}``; a request id that is not a
+plain token or holds an id is ``None``.
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable
-from urllib.parse import unquote
+from urllib.parse import quote, unquote
+
+REDACTED = "{redacted}"
+PLACEHOLDER = "{id}"
 
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+_SHORT = 3  # ids of at most this many characters match only as whole tokens
+_DECODE_ROUNDS = 4
+# What quote() leaves as it is in a redacted path: the path's own delimiters and the placeholder.
+_PATH_SAFE = "/:@!$&'()*+,;=-._~{}"
+
+_OTHER, _LETTER, _DIGIT = 0, 1, 2
+
+
+def _fold_char(ch: str) -> str:
+    if ch.isascii():
+        return ch.lower()
+    if unicodedata.category(ch) == "Cf":  # zero-width and soft-hyphen characters: not on screen
+        return ""
+    return unicodedata.normalize("NFKD", unicodedata.normalize("NFKD", ch).casefold())
+
+
+def _fold(text: str) -> tuple[str, list[int] | None]:
+    """``text`` as compared, and the index in ``text`` of each folded character (``None``: the same)."""
+    if text.isascii():
+        return text.lower(), None
+    out: list[str] = []
+    where: list[int] = []
+    for index, ch in enumerate(text):
+        folded = _fold_char(ch)
+        out.append(folded)
+        where.extend([index] * len(folded))
+    return "".join(out), where
+
+
+def _folded_ids(ids: Iterable[str]) -> list[str]:
+    """Every id as compared, with e-mail local parts, longest first, without duplicates."""
+    found: set[str] = set()
+    for value in ids:
+        if not isinstance(value, str) or not value:
+            continue
+        folded = _fold(value)[0]
+        if folded:
+            found.add(folded)
+        local, at, _ = folded.rpartition("@")
+        if at and local:
+            found.add(local)
+    return sorted(found, key=lambda s: (-len(s), s))
+
+
+def _word(ch: str) -> bool:
+    return ch.isalnum() or unicodedata.category(ch).startswith("M")
+
+
+def _class(ch: str) -> int:
+    if ch.isdigit():
+        return _DIGIT
+    if ch.isalpha() or unicodedata.category(ch).startswith("M"):
+        return _LETTER
+    return _OTHER
+
+
+def _joined(a: str, b: str, by_class: bool) -> bool:
+    """Would ``a`` and ``b`` side by side be one token? (then a short id there is not the id)"""
+    if by_class:
+        kind = _class(a)
+        return kind != _OTHER and kind == _class(b)
+    return _word(a) and _word(b)
+
+
+def _spans(text: str, ids: list[str], by_class: bool) -> list[tuple[int, int]]:
+    """Where in ``text`` (folded) each id occurs, merged into disjoint ``(start, end)`` spans."""
+    found: list[tuple[int, int]] = []
+    size = len(text)
+    for ident in ids:
+        short = len(ident) <= _SHORT
+        numeric = short and ident.isascii() and ident.isdigit()
+        start = text.find(ident)
+        while start >= 0:
+            end = start + len(ident)
+            if not short:
+                found.append((start, end))
+            else:
+                first = start
+                if numeric:
+                    while first > 0 and text[first - 1] == "0":
+                        first -= 1
+                before = first > 0 and _joined(text[first - 1], ident[0], by_class)
+                after = end < size and _joined(ident[-1], text[end], by_class)
+                if not before and not after:
+                    found.append((first, end))
+            start = text.find(ident, start + 1)
+    if not found:
+        return found
+    found.sort()
+    merged = [found[0]]
+    for start, end in found[1:]:
+        last_start, last_end = merged[-1]
+        if start <= last_end:
+            merged[-1] = (last_start, max(last_end, end))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def _holds(text: str, ids: list[str], by_class: bool = False) -> bool:
+    return bool(_spans(_fold(text)[0], ids, by_class))
+
+
+def _unquote_once(text: str) -> str:
+    decoded = unquote(text) if "%" in text else text
+    if not decoded.isascii() and max(decoded) <= "\xff":
+        try:  # a WSGI path: UTF-8 bytes carried as Latin-1 (PEP 3333), as the framework reads them
+            decoded = decoded.encode("latin-1").decode("utf-8")
+        except UnicodeDecodeError:
+            pass
+    return decoded
 
 
 def redact_path(path: str, ids: Iterable[str]) -> str:
-    """The path for an event, with every id in ``ids`` replaced by ``{id}``."""
-    known = set(ids)
-    known.discard("")
+    """The path for an event, with every id in ``ids`` replaced by ``{id}`` (see the module docstring).
+
+    Unchanged when it holds none of them; otherwise the decoded path with the ids replaced,
+    percent-encoded again; ``{redacted}`` when that can't be done safely.
+    """
+    known = _folded_ids(ids)
     if not known or path == "/":
         return path
-    segments = path.split("/")
-    for index, segment in enumerate(segments):
-        if not segment:
-            continue
-        decoded = unquote(segment)
-        if segment in known or decoded in known or decoded.casefold() in known:
-            segments[index] = "{id}"
-            continue
-        for value in known:
-            if len(value) >= 4 and value in segment:
-                segment = segment.replace(value, "{id}")
-        segments[index] = segment
-    return "/".join(segments)
+    forms = [path]
+    decoded = path
+    for _ in range(_DECODE_ROUNDS):
+        step = _unquote_once(decoded)
+        if step == decoded:
+            break
+        forms.append(step)
+        decoded = step
+    else:
+        if _unquote_once(decoded) != decoded:
+            return REDACTED  # still encoded after four rounds: nobody writes that for a reason
+    folded, where = _fold(decoded)
+    spans = _spans(folded, known, False)
+    if not spans:
+        return REDACTED if any(_holds(form, known) for form in forms) else path
+    out: list[str] = []
+    position = 0
+    for start, end in spans:
+        if where is not None:
+            start, end = where[start], where[end - 1] + 1
+        if start < position:  # two folded spans inside one character
+            start = position
+        out.append(decoded[position:start])
+        out.append(PLACEHOLDER)
+        position = max(position, end)
+    out.append(decoded[position:])
+    redacted = quote("".join(out), safe=_PATH_SAFE)
+    if _holds(redacted, known) or _holds(unquote(redacted), known):
+        return REDACTED  # the placeholder and its neighbours spell an id again
+    return redacted
 
 
 def safe_request_id(value: str | None, ids: Iterable[str]) -> str | None:
-    """The client's request id, if it is a plain token and carries none of ``ids``; else ``None``."""
+    """The client's request id, if it is a plain token and holds none of ``ids``; else ``None``."""
     if value is None or not _REQUEST_ID.fullmatch(value):
         return None
-    if redact_path("/" + value, ids) != "/" + value:
+    known = _folded_ids(ids)
+    if known and _spans(value.lower(), known, True):
         return None
     return value
+
+
+__all__ = ["PLACEHOLDER", "REDACTED", "redact_path", "safe_request_id"]

@@ -475,3 +475,31 @@ def test_filter_never_hides_a_foreign_owner_outside_the_body(stack: Callable[...
     assert_block(got.status, got.headers, got.body, original=records)
     assert kinds(events) == [("owner_mismatch", "blocked")]
     assert events[0].owner_count == 2
+
+
+@pytest.mark.parametrize(
+    "field", ["CDN-Cache-Control", "Cloudflare-CDN-Cache-Control", "Surrogate-Control", "Edge-Control"]
+)
+@pytest.mark.parametrize("cache_control", [[], [("Cache-Control", "private")]])
+def test_personal_response_with_a_targeted_cache_field_is_blocked(
+    stack: Callable[..., GuardedStack], field: str, cache_control: list[tuple[str, str]]
+) -> None:
+    """RFC 9213: a CDN obeys ``CDN-Cache-Control`` (and vendor spellings) over ``Cache-Control``."""
+    mine = json.dumps({"customer_id": ALICE}).encode()
+    headers = [("Content-Type", "application/json"), *cache_control, (field, "max-age=600")]
+    events: list[AuditEvent] = []
+    got = stack(on_event=events.append).send(Reply(headers=headers, chunks=[mine]))
+    assert_block(got.status, got.headers, got.body, original=mine)
+    assert kinds(events) == [("shared_cache", "blocked")]
+    reported = stack(mode="report").send(Reply(headers=headers, chunks=[mine]))
+    assert (reported.status, values(reported.headers, field.lower())) == (200, ["no-store"])
+
+
+def test_targeted_cache_field_is_read_after_binding_too(stack: Callable[..., GuardedStack]) -> None:
+    """A bound browser's requests may take a fast path: it must read targeted cache fields as well."""
+    guarded = stack(login_paths=["/login"])
+    mine = json.dumps({"customer_id": ALICE}).encode()
+    assert guarded.send(Reply(chunks=[b"{}"]), path="/login").status == 200  # bound: later requests go fast
+    headers = [("Content-Type", "application/json"), ("CDN-Cache-Control", "max-age=600")]
+    got = guarded.send(Reply(headers=headers, chunks=[mine]))
+    assert got.status == 403

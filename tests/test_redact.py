@@ -1,0 +1,124 @@
+"""Event redaction: no id an event is about reaches the log, in any position or spelling."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from respguard._redact import REDACTED, redact_path, safe_request_id
+from tests.ids import ALICE, ALICE_EMAIL, BOB, BOB_EMAIL, NUMERIC, RENEE, YAMADA
+
+IDS = ("8", "9", "Bob@Example.com", ALICE, YAMADA, RENEE)
+
+
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [
+        # the incident's examples
+        ("/api/users/9.json", "/api/users/{id}.json"),
+        ("/contacts/Bob@Example.com.vcf", "/contacts/{id}.vcf"),
+        ("/contacts/bob@example.COM.vcf", "/contacts/{id}.vcf"),
+        # inside a segment, next to delimiters
+        ("/u/user-9", "/u/user-{id}"),
+        ("/u/9,10", "/u/{id},10"),
+        ("/u/9;v=1", "/u/{id};v=1"),
+        ("/u/9.", "/u/{id}."),
+        ("/u/9/8", "/u/{id}/{id}"),
+        ("/u/009", "/u/{id}"),
+        ("/u/alice-7F3A.json", "/u/{id}.json"),
+        ("/u/x" + ALICE + "y", "/u/x{id}y"),
+        # percent-encoded, encoded slashes, double encoding
+        ("/contacts/bob%40example.com", "/contacts/{id}"),
+        ("/u/%39.json", "/u/{id}.json"),
+        ("/a%2Fb/9", "/a/b/{id}"),
+        ("/a%252Fb/%2539", "/a/b/{id}"),
+        # format characters a log viewer does not show, full-width letters
+        ("/u/ali\u200bce-7f3a", "/u/{id}"),
+        ("/u/\uff42\uff4f\uff42@example.com", "/u/{id}"),
+        # non-ASCII ids: decoded, or a WSGI path (UTF-8 bytes as Latin-1), composed or not
+        ("/u/%E5%B1%B1%E7%94%B0-4e2a/card", "/u/{id}/card"),
+        ("/u/" + YAMADA.encode().decode("latin-1") + "/card", "/u/{id}/card"),
+        ("/u/rene\u0301e-93f0", "/u/{id}"),
+        # an e-mail id's local part
+        ("/c/bob/x", "/c/{id}/x"),
+        # kept: not the id
+        ("/v1/users", "/v1/users"),
+        ("/x/1700000009", "/x/1700000009"),
+        ("/x/89", "/x/89"),
+        ("/", "/"),
+        # decoded text outside ids is percent-encoded again (no raw control characters)
+        ("/a b/9\n", "/a%20b/{id}%0A"),
+    ],
+)
+def test_redact_path(path: str, expected: str) -> None:
+    assert redact_path(path, IDS) == expected
+
+
+def test_paths_without_ids_are_kept_as_they_are() -> None:
+    assert redact_path("/orders/9", [ALICE, BOB]) == "/orders/9"
+    assert redact_path("/a%20b", ["9"]) == "/a%20b"
+    assert redact_path("/users/9", []) == "/users/9"
+    assert redact_path("/users/9", [""]) == "/users/9"
+
+
+def test_when_in_doubt_the_path_goes() -> None:
+    deep = "/u/" + "%25" * 1 + "2525252539"  # five rounds of encoding around '9'
+    assert redact_path(deep, ["9"]) == REDACTED
+    # an id that only the undecoded form shows
+    assert redact_path("/u/%41", ["%41"]) == REDACTED
+    # an id the placeholder would spell again with its neighbours
+    assert redact_path("/u/x{id}y", ["x{id}y", "{id}"]) == REDACTED
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("req-42.a:b_c", "req-42.a:b_c"),
+        ("u8-9-1700000000", None),  # tokens u, 8, 9, 1700000000
+        ("u7-10-1700000000", "u7-10-1700000000"),
+        ("req-1700000009", "req-1700000009"),  # 9 inside a digit run is not the id
+        ("x-bob-1", None),  # the e-mail id's local part
+        ("trace-ALICE-7f3a-1", None),
+        ("has spaces", None),
+        ("r" * 129, None),
+        ("", None),
+        (None, None),
+    ],
+)
+def test_safe_request_id(value: str | None, expected: str | None) -> None:
+    assert safe_request_id(value, IDS) == expected
+
+
+def test_numeric_ids_with_leading_zeros_and_long_numbers() -> None:
+    assert redact_path("/orders/" + NUMERIC + "/x", [NUMERIC]) == "/orders/{id}/x"
+    assert safe_request_id("req-0009", ["9"]) is None
+    assert safe_request_id("req-1009", ["9"]) == "req-1009"
+
+
+def test_many_ids_in_one_path() -> None:
+    ids = [f"crowd-{n:04d}-d9" for n in range(60)] + [str(n) for n in range(100)]
+    path = "/list/" + "/".join(ids[::7]) + "/v2/x"
+    got = redact_path(path, ids)
+    assert "crowd" not in got
+    assert got.endswith("/v2/x")
+
+
+_id_text = st.text(alphabet="abcXYZ019-@.", min_size=1, max_size=12)
+
+
+@settings(max_examples=200, deadline=None)
+@given(_id_text, st.text(alphabet="ab/-._;,%09", max_size=8), st.text(alphabet="ab/-._;,%09", max_size=8))
+def test_an_id_never_survives_in_any_case_or_encoding(ident: str, before: str, after: str) -> None:
+    for spelled in (ident, ident.upper(), "".join(f"%{b:02X}" for b in ident.encode())):
+        path = "/" + before + "/" + spelled + "/" + after
+        got = redact_path(path, [ident])
+        if len(ident) > 3:
+            assert ident.casefold() not in got.casefold()
+        assert got == REDACTED or "{id}" in got
+
+
+def test_real_ids_of_the_registry() -> None:
+    for ident in (ALICE, BOB, ALICE_EMAIL, BOB_EMAIL):
+        assert redact_path(f"/users/{ident.upper()}/card", [ident]) == "/users/{id}/card"
+        assert safe_request_id(f"req-{ident.split('@')[0]}", [ident]) is None
