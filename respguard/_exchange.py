@@ -14,9 +14,10 @@ from collections.abc import Callable, Sequence
 from ._binding import Binding
 from ._bodies import Found, HeldDocument, RecordStream, Sniffer, StreamRecord, scan_document, scan_record
 from ._cache import PRIVATE, personal_headers
-from ._content import JSON, OTHER, TEXT_MEDIA, BodyDecodeError, DecodedTooLarge, decode_content, sniff_media
+from ._content import HTML, JSON, OTHER, TEXT_MEDIA, BodyDecodeError, DecodedTooLarge, decode_content, sniff_media
 from ._context import RequestContext
 from ._decide import Decision, decide, is_own
+from ._encoding import html_encoding, text_encoding
 from ._events import MAX_EVENT_OWNERS, AuditEvent, EventKind, emit
 from ._events import Action as EventAction
 from ._extractors import header_owners
@@ -331,7 +332,9 @@ class Exchange:
         if guard.filter_records and media == JSON and self.owners:
             filtered = self._filter(decoded, self.owners[:not_in_body])
             if filtered is not None:
-                return filtered
+                # What is left goes out: it must not carry many people's data either.
+                bulk = self._bulk_check(filtered.body or b"", media)
+                return bulk if bulk is not None and bulk.blocked else filtered
         if self.owners and self._foreign():
             return self._decide()
         return self._bulk_check(decoded, media) or self._decide()
@@ -352,7 +355,9 @@ class Exchange:
                     return judged
                 if found.owners:
                     self.personal = True  # only the requester's own records: a personal response
-        return self._decide()
+        if self.owners and self._foreign():
+            return self._decide()
+        return self._bulk_check(body, JSON) or self._decide()  # the lines together: many people's data?
 
     # ------------------------------------------------------------------ streams
     def _stream(self, chunk: bytes, more: bool) -> Action:
@@ -471,16 +476,29 @@ class Exchange:
         return self._judge(self.owners) or self._pass()
 
     def _bulk_check(self, body: bytes, media: str) -> Verdict | None:
-        """Too many distinct people's e-mails/phones/cards in one response (incident 3)."""
+        """Too many distinct people's e-mails/phones/cards in one response (incident 3), counted as
+        the reader sees them (HTML as it renders, in the encoding the browser uses)."""
         bulk = self.guard.bulk_pii
-        if bulk is None or media not in TEXT_MEDIA or bulk.surely_under(body, media, self.request.path):
+        if bulk is None or media not in TEXT_MEDIA:
             return None
-        counts = bulk.over(body, media, self.request.path, self._own_pii)
+        charset = self._reader_charset(body, media)
+        path = self.request.path
+        if bulk.surely_under(body, media, path, charset=charset):
+            return None
+        counts = bulk.over(body, media, path, self._own_pii, charset=charset)
         if not counts:
             return None
         return self._violation(
             EventKind.BULK_PERSONAL_DATA, "response carries many people's personal data", (), counts=counts
         )
+
+    def _reader_charset(self, body: bytes, media: str) -> str | None:
+        """The encoding the browser reads this HTML or text in (``None`` for JSON: UTF-8, as scripts)."""
+        if media == JSON:
+            return None
+        plan = self.plan
+        label = plan.content.label if plan is not None and plan.content is not None else None
+        return html_encoding(body, label) if media == HTML else text_encoding(body, label, "utf-8")
 
     def _own_pii(self, kind: str, value: str) -> bool:
         requester = self.requester

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from ._cache import is_cache_field
 from ._content import HTML, JSON, JSON_LINES, OTHER, TEXT, TEXT_MEDIA
 from ._encoding import lookup
 from ._extractors import Extractor, HtmlAttribute, JsonKeys, OwnerHeader
@@ -96,7 +97,7 @@ class HeadFacts:
         self.encodings: list[bytes] = []
         self.length = False  # a Content-Length header
         self.owner_header = False  # a header an OwnerHeader reads (and strips)
-        self.cache_set = False  # Cache-Control or Vary: the app set a policy of its own
+        self.cache_set = False  # a caching field (Cache-Control, Vary, CDN-Cache-Control...): the app set a policy
 
 
 # What a response header name means to the plan (Planner._names).
@@ -158,7 +159,7 @@ class Planner:
                 meaning = _LENGTH
             elif name in self._owner_names:
                 meaning = _OWNER
-            elif name == b"cache-control" or name == b"vary":
+            elif is_cache_field(name):  # Cache-Control, Vary, and the fields CDNs obey over them
                 meaning = _CACHE
             else:
                 meaning = _OTHER

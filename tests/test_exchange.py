@@ -151,3 +151,49 @@ def test_rebind_on_a_held_document_sets_the_new_binding(kind: str) -> None:
     result = stack.send(Reply(chunks=[FOREIGN], requester=NO_REQUESTER, hook=lambda holder: rebind(holder, BOB)))
     assert (result.status, result.body) == (200, FOREIGN)
     assert stack.jar and stack.jar != before
+
+
+def _addresses(count: int) -> list[str]:
+    return [f"person{n}@example.test" for n in range(count)]
+
+
+@pytest.mark.parametrize("kind", ["asgi", "wsgi"])
+def test_bulk_personal_data_is_counted_wherever_a_body_is_scanned(kind: str) -> None:
+    """JSON lines with a Content-Length, and what filter mode leaves, are counted like any body."""
+    events: list[AuditEvent] = []
+    stack = GuardedStack(kind, secret_key="exchange-secret", extractors=[JsonKeys("user_id")], on_event=events.append)
+    lines = b"".join(json.dumps({"user_id": ALICE, "email": a}).encode() + b"\n" for a in _addresses(25))
+    result = stack.send(Reply(headers=(("Content-Type", "application/x-ndjson"),), chunks=[lines]))
+    assert (result.status, result.body) == (403, BLOCK_BODY)
+    assert [(e.kind.value, e.action.value, e.counts) for e in events] == [
+        ("bulk_personal_data", "blocked", (("email", 25),))
+    ]
+    events.clear()
+    filtering = GuardedStack(
+        kind,
+        secret_key="exchange-secret",
+        extractors=[JsonKeys("user_id")],
+        on_foreign_records="filter",
+        on_event=events.append,
+    )
+    records = [{"user_id": BOB, "note": "x"}] + [{"user_id": ALICE, "cc": a} for a in _addresses(25)]
+    result = filtering.send(Reply(chunks=[json.dumps(records).encode()]))
+    assert (result.status, result.body) == (403, BLOCK_BODY)
+    assert [(e.kind.value, e.action.value) for e in events] == [
+        ("filtered", "filtered"),
+        ("bulk_personal_data", "blocked"),
+    ]
+
+
+@pytest.mark.parametrize("kind", ["asgi", "wsgi"])
+def test_a_cdn_field_on_a_personal_response_is_read_with_a_remembered_binding(kind: str) -> None:
+    """RFC 9213: CDN-Cache-Control lets a CDN store the page for everyone, whatever Cache-Control says."""
+    events: list[AuditEvent] = []
+    stack = GuardedStack(kind, **_options("enforce", events))
+    own = Reply(chunks=[OWN])
+    assert [stack.send(own).status for _ in range(3)] == [200, 200, 200]  # bound, verified, remembered
+    events.clear()
+    cached = Reply(headers=(JSON_TYPE, ("CDN-Cache-Control", "max-age=600")), chunks=[OWN])
+    result = stack.send(cached)
+    assert (result.status, result.body) == (403, BLOCK_BODY)
+    assert [(e.kind.value, e.action.value) for e in events] == [("shared_cache", "blocked")]
