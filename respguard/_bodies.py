@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from ._content import HTML, JSON, TEXT, BodyDecodeError, looks_like_json, sniff_media
-from ._encoding import bom_encoding, html_encoding_candidates, lookup
+from ._encoding import bom_encoding, certain_html_encoding, lookup
 from ._events import EventKind
 from ._extractors import OWN, UNPROVEN, HtmlAttribute, JsonKeys, ScanError
 from ._identity import ID, Identity
@@ -53,8 +53,7 @@ def _proof_charset(prover: JsonKeys | HtmlAttribute, body: bytes, label: str | N
     if isinstance(prover, HtmlAttribute):
         if media != HTML:
             return (bom_encoding(body) if body[:1] in _BOM_STARTS else None) or "utf-8"
-        candidates = html_encoding_candidates(body, label)
-        return candidates[0] if len(candidates) == 1 else None
+        return certain_html_encoding(body, label)
     return (bom_encoding(body) if body[:1] in _BOM_STARTS else None) or (lookup(label) if label else None) or "utf-8"
 
 

@@ -656,6 +656,13 @@ def html_encoding_candidates(body: bytes, mime_charset: str | None) -> tuple[str
     return tuple(dict.fromkeys(candidates))
 
 
+def certain_html_encoding(body: bytes, mime_charset: str | None) -> str | None:
+    """The encoding a browser reads this page in, when only one is possible; ``None`` when
+    browsers may read it in several (a byte search can then prove nothing about it)."""
+    candidates = html_encoding_candidates(body, mime_charset)
+    return candidates[0] if len(candidates) == 1 else None
+
+
 #: ``charset = label`` as a <meta> charset attribute or a content attribute's value has it,
 #: quoted or not (the closing quote is not required: a superset is what is wanted).
 _CHARSET_DECLARATION = re.compile(
@@ -717,6 +724,7 @@ def html_encoding_guessed(body: bytes, mime_charset: str | None) -> bool:
 __all__ = [
     "DEFAULT_HTML_ENCODING",
     "ASCII_SAFE",
+    "certain_html_encoding",
     "ENCODINGS",
     "LABELS",
     "PRESCAN_BYTES",

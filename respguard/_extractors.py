@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable
 from typing import Any, Protocol, runtime_checkable
 
 from ._content import HTML, JSON, TEXT
-from ._encoding import ASCII_SAFE, utf8_decode
+from ._encoding import ASCII_SAFE, certain_html_encoding, utf8_decode
 from ._headers import Headers
 from ._identity import ID, normalise, owner_text
 from ._scan import ResponseView
@@ -467,7 +467,8 @@ class HtmlAttribute:
         return found
 
     def only_own(self, view: ResponseView, own: str | None) -> int:
-        return self.prove(view.body, view.html_charset(), own)
+        charset = certain_html_encoding(view.body, view.charset_label) if view.media == HTML else view.charset
+        return UNPROVEN if charset is None and view.media == HTML else self.prove(view.body, charset, own)
 
     def prove(self, body: bytes, charset: str | None, own: str | None) -> int:
         """:meth:`only_own` on the bytes; ``charset`` is the page's (BOM, declared, ``<meta>``; ``None``: UTF-8)."""
