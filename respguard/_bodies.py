@@ -67,11 +67,12 @@ def scan_document(
     label: str | None,
     views: ViewFactory,
     requester: Identity | None,
-    found: Found,
-) -> Failure | None:
+    owners: list[OwnerText],
+) -> Failure | bool:
     """Read a whole (decoded) document of this media class with every extractor that reads it:
     its byte-search proof first where it has one (``label``: the Content-Type's charset label),
-    else its exact scan.
+    else its exact scan. The owners found are added to ``owners``; the answer is the failure,
+    or whether a proof saw the requester's own data.
 
     JSON served as HTML or text is still JSON to a script: the JSON extractors read it too,
     where it parses, and give up quietly where it does not.
@@ -84,6 +85,7 @@ def scan_document(
     else:
         lenient = ()
     view = None
+    personal = False
     for extractor, prover in extractors:
         try:
             if prover is not None:
@@ -92,13 +94,12 @@ def scan_document(
                 charset = _proof_charset(prover, body, label, media)
                 proof = prover.prove(body, charset, own) if charset is not None else UNPROVEN
                 if proof:
-                    if proof == OWN:
-                        found.personal = True
+                    personal = personal or proof == OWN
                     continue
             if view is None:
                 view = views(media, body)
             kind = extractor.kind
-            found.owners.extend((kind, o) for o in extractor.owners(view))
+            owners.extend((kind, o) for o in extractor.owners(view))
         except ScanError as exc:
             if lenient and (extractor, prover) in lenient:
                 continue  # not JSON to a script either: the body's own type was scanned
@@ -107,7 +108,7 @@ def scan_document(
             return Failure(EventKind.SCAN_ERROR, f"{extractor.name}: {exc}", extractor.name)
         except Exception as exc:
             return Failure(EventKind.SCAN_ERROR, f"{extractor.name} raised {type(exc).__name__}", extractor.name)
-    return None
+    return personal
 
 
 class HeldDocument:

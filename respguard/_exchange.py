@@ -12,10 +12,10 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from ._binding import Binding
-from ._bodies import Found, HeldDocument, RecordStream, Sniffer, StreamRecord, scan_document, scan_record
+from ._bodies import Failure, Found, HeldDocument, RecordStream, Sniffer, StreamRecord, scan_document, scan_record
 from ._cache import PRIVATE, personal_headers
 from ._content import HTML, JSON, OTHER, TEXT_MEDIA, BodyDecodeError, DecodedTooLarge, decode_content, sniff_media
-from ._context import RequestContext
+from ._context import UNSET, RequestContext
 from ._decide import Decision, decide, is_own
 from ._encoding import html_encoding, text_encoding
 from ._events import MAX_EVENT_OWNERS, AuditEvent, EventKind, emit
@@ -24,12 +24,12 @@ from ._extractors import header_owners
 from ._filter import filter_records
 from ._guard import Guard
 from ._headers import Headers, RawHeaders
-from ._identity import ID, Identity, RequesterLike, normalise
+from ._identity import ID, Identity, RequesterLike, as_identity, normalise
 from ._pii import PHONE
 from ._plan import ContentPlan, HeadFacts, ResponsePlan, Strategy, plan_response
 from ._redact import redact_path, safe_request_id
 from ._scan import RequestInfo, ResponseView
-from ._session import Requester, load_bindings
+from ._session import load_bindings
 from ._streams import JsonLinesReader, RecordTooLarge
 from ._verdict import Verdict, block_verdict
 
@@ -96,7 +96,10 @@ class Exchange:
         "guard",
         "request",
         "context",
-        "asker",
+        "requester_function",
+        "fallback",
+        "asked",
+        "answer",
         "state",
         "status",
         "headers",
@@ -124,7 +127,10 @@ class Exchange:
         self.guard = guard
         self.request = request
         self.context = context
-        self.asker = Requester(guard.requester, fallback)
+        self.requester_function = guard.requester
+        self.fallback = fallback
+        self.asked = False  # requester= was called (once a request: its answer is kept here)
+        self.answer: Identity | None = None
         self.state = State.START
         self.status = 0
         self.headers: RawHeaders = []
@@ -164,7 +170,7 @@ class Exchange:
             if self.exempt:
                 return self._finish_head(self._pass())
         try:
-            self.requester = self.asker.resolve(self.context, self.request)
+            self.requester = self._resolve_requester()
         except Exception:
             return self._finish_head(self._violation(EventKind.SCAN_ERROR, "requester function raised", ()))
         if guard.bind_sessions:
@@ -206,13 +212,31 @@ class Exchange:
         self._move("start", State.PASS)
         return Action(verdict, None, True)
 
+    def _resolve_requester(self) -> Identity | None:
+        """Who is asking, the first source that answers: ``set_requester`` (the app, at any time
+        before the response), ``requester=`` (called at most once a request, its answer kept on
+        the exchange, not in the context: the app may still say otherwise), the adapter's
+        fallback (``scope["user"]``). Raises what a callable raises."""
+        requester = self.context.requester
+        if requester is not UNSET:
+            return requester
+        function = self.requester_function
+        if function is not None:
+            if not self.asked:
+                self.answer = as_identity(function(self.request))
+                self.asked = True
+            return self.answer
+        if self.fallback is not None:
+            return as_identity(self.fallback(self.request))
+        return None
+
     def _check_binding(self) -> Verdict | None:
         """Set, refresh, clear or check the browser's binding; a drift block, or ``None``."""
         guard = self.guard
         codec = guard.codec
         requester = self.requester
         context = self.context
-        if context.rebind or guard.is_login_path(self.request.path):
+        if context.rebind or guard.login_paths and guard.is_login_path(self.request.path):
             if context.unbind or requester is None:
                 self.binding_header = codec.clear_cookie(self._https())
             else:
@@ -258,14 +282,16 @@ class Exchange:
             reader = self.body_reader
             if reader is None:
                 if not more and len(chunk) <= self.guard.max_body_bytes:
-                    return self._finish_document(chunk)  # the whole body in one piece: nothing to hold
+                    # the whole body in one piece: nothing to hold
+                    return self._release_with(self._scan_document(chunk), chunk, False)
                 reader = self.body_reader = HeldDocument(self.guard.max_body_bytes)
             assert isinstance(reader, HeldDocument)
             if not reader.add(chunk):
                 return self._release(self.oversize(), more)
             if more:
                 return HOLD
-            return self._finish_document(reader.whole())
+            whole = reader.whole()
+            return self._release_with(self._scan_document(whole), whole, False)
         if state == State.STREAM:
             return self._stream(chunk, more)
         if state == State.SNIFF:
@@ -294,11 +320,8 @@ class Exchange:
             return self._release(self._decide(), more)
         if more:
             return HOLD
-        return self._finish_document(reader.held.whole())
-
-    def _finish_document(self, body: bytes) -> Action:
-        verdict = self._scan_document(body)
-        return self._release_with(verdict, body, False)
+        whole = reader.held.whole()
+        return self._release_with(self._scan_document(whole), whole, False)
 
     def _scan_document(self, body: bytes) -> Verdict:
         """The whole body is here (at most ``max_body_bytes``): decode, scan and decide."""
@@ -322,13 +345,12 @@ class Exchange:
             media = sniff_media(decoded) or OTHER  # a compressed body is sniffed once decoded
         if not decoded or media == OTHER and not guard.planner.by_media[OTHER]:
             return self._decide()
-        found = Found()
         not_in_body = len(self.owners)  # header and declared owners, gathered at the start
-        failure = scan_document(guard.planner, media, decoded, content.label, self._view, self.requester, found)
-        if failure is not None:
-            return self._violation(failure.kind, failure.reason, (), failure.extractor)
-        self.personal = self.personal or found.personal
-        self.owners.extend(found.owners)
+        scanned = scan_document(guard.planner, media, decoded, content.label, self._view, self.requester, self.owners)
+        if isinstance(scanned, Failure):
+            return self._violation(scanned.kind, scanned.reason, (), scanned.extractor)
+        if scanned:
+            self.personal = True  # a proof saw the requester's own data
         if guard.filter_records and media == JSON and self.owners:
             filtered = self._filter(decoded, self.owners[:not_in_body])
             if filtered is not None:
@@ -418,7 +440,7 @@ class Exchange:
             return None
         guard = self.guard
         try:
-            requester = self.asker.resolve(self.context, self.request)
+            requester = self._resolve_requester()
         except Exception:
             return self.refuse(EventKind.SCAN_ERROR, "requester function raised")
         self.requester = requester
@@ -481,7 +503,7 @@ class Exchange:
         bulk = self.guard.bulk_pii
         if bulk is None or media not in TEXT_MEDIA:
             return None
-        charset = self._reader_charset(body, media)
+        charset = None if media == JSON else self._reader_charset(body, media)
         path = self.request.path
         if bulk.surely_under(body, media, path, charset=charset):
             return None
@@ -493,9 +515,7 @@ class Exchange:
         )
 
     def _reader_charset(self, body: bytes, media: str) -> str | None:
-        """The encoding the browser reads this HTML or text in (``None`` for JSON: UTF-8, as scripts)."""
-        if media == JSON:
-            return None
+        """The encoding the browser reads this HTML or text in."""
         plan = self.plan
         label = plan.content.label if plan is not None and plan.content is not None else None
         return html_encoding(body, label) if media == HTML else text_encoding(body, label, "utf-8")

@@ -180,6 +180,7 @@ class Guard:
         self._login_path = _path_rule(login_paths, "login_paths")
         #: ``is_login_path(path)``: do responses to this path re-bind the browser?
         self.is_login_path = self._login_path
+        self.login_paths = bool(login_paths)
         self.bind_sessions = bind_sessions
         self.codec = BindingCodec(
             keys,

@@ -1,4 +1,4 @@
-"""Who is asking, and whether this browser is bound to them (incident 2).
+"""Whether this browser is bound to who is asking (incident 2).
 
 :class:`BindingMemory` remembers, per Cookie header, a binding that verified and
 matched its requester, so that a browser's later requests skip the signature
@@ -11,43 +11,11 @@ import time
 from collections.abc import Callable
 
 from ._binding import Binding, BindingCodec, BindingRejected
-from ._context import UNSET, RequestContext
 from ._headers import cookie_values
-from ._identity import Identity, RequesterLike, as_identity
+from ._identity import Identity, RequesterLike
 from ._scan import RequestInfo
 
 RequesterFunction = Callable[[RequestInfo], RequesterLike]
-
-
-class Requester:
-    """Who is asking, for one request: the first source that answers.
-
-    ``set_requester`` (the app, at any time before the response), the ``requester=`` option
-    (called at most once a request, its answer kept here, not in the context: the app may
-    still say otherwise), the adapter's fallback (``scope["user"]``).
-    """
-
-    __slots__ = ("function", "fallback", "_asked", "_answer")
-
-    def __init__(self, function: RequesterFunction | None, fallback: Callable[[RequestInfo], RequesterLike] | None):
-        self.function = function
-        self.fallback = fallback
-        self._asked = False
-        self._answer: Identity | None = None
-
-    def resolve(self, context: RequestContext, request: RequestInfo) -> Identity | None:
-        """The requester now; raises whatever a ``requester=`` or fallback callable raises."""
-        requester = context.requester
-        if requester is not UNSET:
-            return requester
-        if self.function is not None:
-            if not self._asked:
-                self._answer = as_identity(self.function(request))
-                self._asked = True
-            return self._answer
-        if self.fallback is not None:
-            return as_identity(self.fallback(request))
-        return None
 
 
 class BindingMemory:

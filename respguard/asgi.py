@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from typing import Any
 
 from ._context import ASGI_KEY, RequestContext
-from ._exchange import Action, Exchange, State
+from ._exchange import HOLD, Action, Exchange, State
 from ._guard import Guard
 from ._headers import COOKIE_NAMES, RawHeaders, cookie_header
 from ._identity import RequesterLike
@@ -134,7 +134,8 @@ class _Responder:
             # Held start, body undecided: a message respguard can't read (zerocopysend...) may
             # carry the body, and sending it now would also put it before the start.
             action = exchange.unreadable("response message respguard cannot scan")
-        await self._carry_out(action)
+        if action is not HOLD:
+            await self._carry_out(action)
 
     async def _carry_out(self, action: Action) -> None:
         """Send what the exchange said: its head (the app's start, amended, or the block page), then its body."""
