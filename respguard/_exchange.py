@@ -26,7 +26,7 @@ from ._guard import Guard
 from ._headers import Headers, RawHeaders
 from ._identity import ID, Identity, RequesterLike, as_identity, normalise
 from ._pii import PHONE
-from ._plan import ContentPlan, HeadFacts, ResponsePlan, Strategy, plan_response
+from ._plan import ContentPlan, HeadFacts, Strategy, plan_response
 from ._redact import redact_path, safe_request_id
 from ._scan import RequestInfo, ResponseView
 from ._session import load_bindings
@@ -113,6 +113,7 @@ class Exchange:
         "plan",
         "facts",
         "body_reader",
+        "held",
         "cookie",
     )
 
@@ -141,9 +142,10 @@ class Exchange:
         self.named: list[tuple[str, str]] = []  # owners the request itself named (a write)
         self.personal = False  # a proof saw the requester's own data
         self.exempt = False
-        self.plan: ResponsePlan | None = None
+        self.plan = guard.planner.unplanned  # until the head is in
         self.facts: HeadFacts | None = None
-        self.body_reader: HeldDocument | Sniffer | RecordStream | None = None
+        self.body_reader: Sniffer | RecordStream | None = None  # the strategy's reader, where it has one
+        self.held: HeldDocument | None = None  # a DOCUMENT's pieces, once one must wait for the next
         self.cookie = cookie  # the request's Cookie headers joined with "; " (the adapter read them)
         context.exchange = self  # the write check reaches the decision through the context
 
@@ -198,7 +200,7 @@ class Exchange:
         verdict = self._decide()
         if (strategy == Strategy.EVENTS or strategy == Strategy.LINES) and not verdict.blocked:
             lines = strategy == Strategy.LINES
-            seq = plan.content is not None and plan.content.media_type == _JSON_SEQ
+            seq = plan.content.media_type == _JSON_SEQ
             self.body_reader = RecordStream(lines, seq, guard.max_body_bytes)
             self._move("start", State.STREAM)
             return Action(verdict, None, True)
@@ -279,13 +281,12 @@ class Exchange:
         """A piece of the app's body (``more``: more follows). What to send now."""
         state = self.state
         if state == State.HOLD:
-            reader = self.body_reader
+            reader = self.held
             if reader is None:
                 if not more and len(chunk) <= self.guard.max_body_bytes:
                     # the whole body in one piece: nothing to hold
                     return self._release_with(self._scan_document(chunk), chunk, False)
-                reader = self.body_reader = HeldDocument(self.guard.max_body_bytes)
-            assert isinstance(reader, HeldDocument)
+                reader = self.held = HeldDocument(self.guard.max_body_bytes)
             if not reader.add(chunk):
                 return self._release(self.oversize(), more)
             if more:
@@ -312,7 +313,6 @@ class Exchange:
         reader = self.body_reader
         assert isinstance(reader, Sniffer)
         plan = self.plan
-        assert plan is not None
         if not reader.held.add(chunk):
             return self._release(self.oversize(), more)
         if plan.encodings is None and reader.feed(chunk) == OTHER and not self.guard.planner.by_media[OTHER]:
@@ -327,7 +327,6 @@ class Exchange:
         """The whole body is here (at most ``max_body_bytes``): decode, scan and decide."""
         guard = self.guard
         plan = self.plan
-        assert plan is not None and plan.content is not None
         content = plan.content
         if plan.encodings is None:
             decoded = body
@@ -422,7 +421,6 @@ class Exchange:
     def _record_blocks(self, record: StreamRecord) -> bool:
         """Scan one event or line; ``True`` if it must not go out (its event was emitted)."""
         plan = self.plan
-        assert plan is not None and plan.content is not None
         found = Found()
         failure = scan_record(self.guard.planner, record, plan.content.media, self._view, found)
         if failure is not None:
@@ -516,8 +514,7 @@ class Exchange:
 
     def _reader_charset(self, body: bytes, media: str) -> str | None:
         """The encoding the browser reads this HTML or text in."""
-        plan = self.plan
-        label = plan.content.label if plan is not None and plan.content is not None else None
+        label = self.plan.content.label
         return html_encoding(body, label) if media == HTML else text_encoding(body, label, "utf-8")
 
     def _own_pii(self, kind: str, value: str) -> bool:
@@ -577,8 +574,8 @@ class Exchange:
     def _release(self, verdict: Verdict, more: bool) -> Action:
         """Send the decided response: the block page, or what was held so far."""
         reader = self.body_reader
-        held = reader.held if isinstance(reader, Sniffer) else reader
-        return self._release_with(verdict, held.whole() if isinstance(held, HeldDocument) else b"", more)
+        held = reader.held if isinstance(reader, Sniffer) else self.held
+        return self._release_with(verdict, held.whole() if held is not None else b"", more)
 
     def _release_with(self, verdict: Verdict, held: bytes, more: bool) -> Action:
         if verdict.blocked:
@@ -661,9 +658,7 @@ class Exchange:
 
     def _view(self, media: str, body: bytes) -> ResponseView:
         """What extractors read: this response's body as ``media``."""
-        content = self.plan.content if self.plan is not None else None
-        if content is None:
-            return ResponseView(self.request, self.status, Headers(self.headers), media, "", body)
+        content = self.plan.content
         return ResponseView(
             self.request, self.status, Headers(self.headers), media, content.media_type, body, content.label
         )

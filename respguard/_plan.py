@@ -80,7 +80,7 @@ class ResponsePlan:
 
     __slots__ = ("strategy", "content", "encodings", "reason")
 
-    def __init__(self, strategy: str, content: ContentPlan | None, encodings: str | None, reason: str = "") -> None:
+    def __init__(self, strategy: str, content: ContentPlan, encodings: str | None, reason: str = "") -> None:
         self.strategy = strategy
         self.content = content
         self.encodings = encodings  # every Content-Encoding value, in order ('identity, br' is br)
@@ -110,6 +110,7 @@ class Planner:
     __slots__ = (
         "by_media",
         "proofs",
+        "unplanned",
         "stream_extractors",
         "bulk",
         "sniffs",
@@ -137,6 +138,8 @@ class Planner:
         self._owner_names = frozenset(e.raw_name for e in extractors if isinstance(e, OwnerHeader))
         self._names: dict[bytes, int] = {}  # header name as the app spelt it -> its meaning
         self._plans: dict[tuple[bytes, ...], ContentPlan] = {}
+        #: The plan of an exchange whose head is not in yet (no body, no type).
+        self.unplanned = ResponsePlan(Strategy.NONE, self.content([]), None)
 
     def prover(self, extractor: Extractor) -> JsonKeys | HtmlAttribute | None:
         """The extractor if it has a byte-search proof the scan may try first (speed only: a proof
@@ -204,7 +207,7 @@ def plan_response(planner: Planner, method: str, status: int, facts: HeadFacts) 
     """The one decision of what happens to a response body, from its head (cached per
     Content-Type for plain heads: the same answer, worked out once)."""
     if method == "HEAD" or status < 200 or status in NO_BODY_STATUSES:
-        return ResponsePlan(Strategy.NONE, None, _encodings(facts))
+        return ResponsePlan(Strategy.NONE, planner.content(facts.content_types), _encodings(facts))
     content = planner.content(facts.content_types)
     if status != 206 and not facts.encodings:
         plans = content.plain_plans
