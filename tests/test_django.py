@@ -1,0 +1,464 @@
+"""respguard.django: the middleware under Django's WSGI and ASGI handlers, through django.test clients.
+
+Django is configured here, once per process (``settings.configure``), with an in-memory SQLite
+database, ``django.contrib.auth`` and sessions. Each test builds its own client, so each gets a
+fresh middleware chain, and with it a guard built from that test's ``RESPGUARD``.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+django = pytest.importorskip("django")
+
+from asgiref.sync import async_to_sync  # noqa: E402
+from django.conf import settings  # noqa: E402
+
+from respguard import AuditEvent, BlockPage, JsonBodyOwner, JsonKeys, PathOwner  # noqa: E402
+
+from conftest import SECRET, kinds  # noqa: E402
+
+BLOCK = BlockPage().body
+EVENTS: list[AuditEvent] = []
+WRITES: list[str] = []
+try:
+    import rest_framework  # noqa: F401
+
+    HAVE_DRF = True
+except ImportError:  # pragma: no cover - djangorestframework is in the dev extra
+    HAVE_DRF = False
+
+
+def base_options(**overrides: Any) -> dict[str, Any]:
+    options: dict[str, Any] = {
+        "extractors": [JsonKeys("user_id", "owner_id")],
+        "on_event": EVENTS.append,
+        "inbound": [PathOwner("/records/{owner_id}/"), JsonBodyOwner("owner_id")],
+    }
+    options.update(overrides)
+    return options
+
+
+if not settings.configured:
+    settings.configure(
+        SECRET_KEY=SECRET,
+        DEBUG=False,
+        ALLOWED_HOSTS=["testserver"],
+        ROOT_URLCONF=__name__,
+        INSTALLED_APPS=[
+            "django.contrib.contenttypes",
+            "django.contrib.auth",
+            "django.contrib.sessions",
+            "respguard.django.RespGuardConfig",
+            *(["rest_framework"] if HAVE_DRF else []),
+        ],
+        MIDDLEWARE=[
+            "respguard.django.RespGuardMiddleware",
+            "django.contrib.sessions.middleware.SessionMiddleware",
+            "django.contrib.auth.middleware.AuthenticationMiddleware",
+        ],
+        DATABASES={
+            "default": {
+                "ENGINE": "django.db.backends.sqlite3",
+                "NAME": "file:respguard-django-tests?mode=memory&cache=shared",
+                "OPTIONS": {"uri": True},
+            }
+        },
+        PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"],  # fast, for tests only
+        USE_TZ=True,
+        RESPGUARD=base_options(),
+        REST_FRAMEWORK={
+            "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.BasicAuthentication"],
+            "UNAUTHENTICATED_USER": None,
+        },
+    )
+    django.setup()
+
+from django.contrib.auth import authenticate, login, logout  # noqa: E402
+from django.contrib.auth.models import User  # noqa: E402
+from django.core.management import call_command  # noqa: E402
+from django.http import FileResponse, HttpResponse, JsonResponse, StreamingHttpResponse  # noqa: E402
+from django.test import AsyncClient, Client, override_settings  # noqa: E402
+from django.urls import path  # noqa: E402
+
+import respguard  # noqa: E402
+from respguard.django import RespGuardMiddleware, check_configuration  # noqa: E402
+
+# --------------------------------------------------------------------------- the app's views
+
+
+def me(request: Any) -> HttpResponse:
+    """The buggy "My page": ``?as=<pk>`` renders someone else's record (the leak under test)."""
+    if not request.user.is_authenticated:
+        return JsonResponse({"error": "login required"}, status=401)
+    shown = int(request.GET.get("as", request.user.pk))
+    return JsonResponse({"user_id": shown, "name": User.objects.get(pk=shown).username})
+
+
+def do_login(request: Any) -> HttpResponse:
+    user = authenticate(request, username=request.POST["username"], password=request.POST["password"])
+    if user is None:
+        return JsonResponse({"error": "bad credentials"}, status=401)
+    login(request, user)
+    return JsonResponse({"user_id": user.pk})
+
+
+def do_logout(request: Any) -> HttpResponse:
+    logout(request)
+    return HttpResponse(status=204)
+
+
+def write_record(request: Any, owner_id: int) -> HttpResponse:
+    WRITES.append(str(owner_id))
+    return JsonResponse({"owner_id": owner_id, "saved": True})
+
+
+def write_json(request: Any) -> HttpResponse:
+    WRITES.append("json")
+    return JsonResponse({"saved": True})
+
+
+def stream_lines(request: Any) -> StreamingHttpResponse:
+    """JSON lines, streamed; ``?with=<pk>`` puts that user's record third."""
+    owners = [request.user.pk, request.user.pk, int(request.GET.get("with", request.user.pk))]
+
+    def lines() -> Iterator[bytes]:
+        for owner in owners:
+            yield json.dumps({"owner_id": owner}).encode() + b"\n"
+
+    return StreamingHttpResponse(lines(), content_type="application/x-ndjson")
+
+
+def streamed_document(request: Any) -> StreamingHttpResponse:
+    """A JSON document in pieces (held whole, then decided)."""
+    owner = int(request.GET.get("as", request.user.pk))
+    body = json.dumps({"user_id": owner, "padding": "x" * 100}).encode()
+    response = StreamingHttpResponse((body[i : i + 16] for i in range(0, len(body), 16)))
+    response["Content-Type"] = "application/json"
+    return response
+
+
+def file_view(request: Any) -> FileResponse:
+    owner = int(request.GET.get("as", request.user.pk))
+    return FileResponse(io.BytesIO(json.dumps({"user_id": owner}).encode()), content_type="application/json")
+
+
+async def async_me(request: Any) -> HttpResponse:
+    user = await request.auser()
+    if not user.is_authenticated:
+        return JsonResponse({"error": "login required"}, status=401)
+    shown = int(request.GET.get("as", user.pk))
+    return JsonResponse({"user_id": shown})
+
+
+def told(request: Any) -> HttpResponse:
+    """The view tells respguard itself (an app without django.contrib.auth's login)."""
+    respguard.set_requester(request, request.GET["me"])
+    return JsonResponse({"user_id": request.GET["shown"]})
+
+
+urlpatterns = [
+    path("me/", me),
+    path("login/", do_login),
+    path("logout/", do_logout),
+    path("records/<int:owner_id>/", write_record),
+    path("json-write/", write_json),
+    path("lines/", stream_lines),
+    path("doc/", streamed_document),
+    path("file/", file_view),
+    path("async-me/", async_me),
+    path("told/", told),
+]
+
+if HAVE_DRF:
+    from rest_framework.response import Response as DRFResponse
+    from rest_framework.views import APIView
+
+    class DRFMe(APIView):
+        def get(self, request: Any) -> DRFResponse:
+            shown = int(request.query_params.get("as", request.user.pk))
+            return DRFResponse({"user_id": shown})
+
+    urlpatterns.append(path("drf/me/", DRFMe.as_view()))
+
+
+# --------------------------------------------------------------------------- fixtures
+
+
+@pytest.fixture(scope="module")
+def users() -> dict[str, Any]:
+    call_command("migrate", run_syncdb=True, verbosity=0)
+    alice = User.objects.filter(username="alice").first() or User.objects.create_user("alice", password="pw-a")
+    bob = User.objects.filter(username="bob").first() or User.objects.create_user("bob", password="pw-b")
+    return {"alice": alice, "bob": bob}
+
+
+@pytest.fixture(autouse=True)
+def clean() -> Iterator[None]:
+    EVENTS.clear()
+    WRITES.clear()
+    yield
+    EVENTS.clear()
+
+
+def logged_in(name: str, password: str) -> Client:
+    client = Client()
+    response = client.post("/login/", {"username": name, "password": password})
+    assert response.status_code == 200
+    return client
+
+
+def hashed(pk: int) -> str:
+    from respguard import Guard
+
+    return Guard(secret_key=SECRET, extractors=[JsonKeys("x")]).hasher(str(pk))
+
+
+def assert_blocked(response: Any, kind: str = "owner_mismatch") -> None:
+    assert response.status_code == 403
+    assert response.content == BLOCK
+    assert response["Content-Type"] == "text/plain; charset=utf-8"
+    assert response["Content-Length"] == str(len(BLOCK))
+    assert response["Cache-Control"] == "no-store"
+    assert (kind, "blocked") in kinds(EVENTS)
+
+
+# --------------------------------------------------------------------------- reads
+
+
+def test_own_page_passes_and_binds_the_browser(users: dict[str, Any]) -> None:
+    client = logged_in("alice", "pw-a")
+    response = client.get("/me/")
+    assert response.status_code == 200
+    assert response.json() == {"user_id": users["alice"].pk, "name": "alice"}
+    assert response["Cache-Control"] == "private, no-store"
+    assert "respguard_bind" in client.cookies and client.cookies["respguard_bind"].value
+    assert EVENTS == []
+
+
+def test_another_users_page_is_blocked_with_the_exact_event(users: dict[str, Any]) -> None:
+    client = logged_in("alice", "pw-a")
+    client.get("/me/")
+    response = client.get(f"/me/?as={users['bob'].pk}")
+    assert_blocked(response)
+    assert kinds(EVENTS) == [("owner_mismatch", "blocked")]
+    event = EVENTS[0]
+    assert (event.method, event.path, event.status) == ("GET", "/me/", 200)
+    assert event.owners == (hashed(users["bob"].pk),)
+    assert event.requester == hashed(users["alice"].pk)
+    assert "sessionid" not in response.cookies  # none of the app's own headers or cookies survive
+
+
+def test_anonymous_personal_data_is_blocked(users: dict[str, Any]) -> None:
+    response = Client().get(f"/told/?me=&shown={users['bob'].pk}")
+    assert_blocked(response, "anonymous_personal_data")
+
+
+def test_set_requester_in_the_view_wins(users: dict[str, Any]) -> None:
+    assert Client().get("/told/?me=7&shown=7").status_code == 200
+    assert_blocked(Client().get("/told/?me=7&shown=8"))
+
+
+def test_streamed_document_is_held_and_decided(users: dict[str, Any]) -> None:
+    client = logged_in("alice", "pw-a")
+    own = client.get("/doc/")
+    assert own.status_code == 200 and json.loads(b"".join(own.streaming_content))["user_id"] == users["alice"].pk
+    assert_blocked(client.get(f"/doc/?as={users['bob'].pk}"))
+
+
+def test_json_lines_stream_is_cut_before_the_foreign_line(users: dict[str, Any]) -> None:
+    client = logged_in("alice", "pw-a")
+    alice, bob = users["alice"].pk, users["bob"].pk
+    response = client.get(f"/lines/?with={bob}")
+    assert response.status_code == 200
+    assert b"".join(response.streaming_content) == (json.dumps({"owner_id": alice}).encode() + b"\n") * 2
+    assert kinds(EVENTS) == [("owner_mismatch", "blocked")]
+
+
+def test_file_response_is_scanned(users: dict[str, Any]) -> None:
+    client = logged_in("alice", "pw-a")
+    own = client.get("/file/")
+    assert own.status_code == 200
+    assert b"".join(own.streaming_content) == json.dumps({"user_id": users["alice"].pk}).encode()
+    assert_blocked(client.get(f"/file/?as={users['bob'].pk}"))
+
+
+def test_report_mode_lets_it_through_and_reports(users: dict[str, Any]) -> None:
+    with override_settings(RESPGUARD=base_options(mode="report")):
+        client = logged_in("alice", "pw-a")
+        response = client.get(f"/me/?as={users['bob'].pk}")
+    assert response.status_code == 200
+    assert kinds(EVENTS) == [("owner_mismatch", "reported")]
+
+
+# --------------------------------------------------------------------------- log-in re-binding
+
+
+def test_login_as_someone_else_rebinds_without_drift(users: dict[str, Any]) -> None:
+    client = logged_in("alice", "pw-a")
+    assert client.get("/me/").status_code == 200
+    assert client.post("/logout/").status_code == 204
+    assert client.post("/login/", {"username": "bob", "password": "pw-b"}).status_code == 200
+    response = client.get("/me/")
+    assert response.status_code == 200 and response.json()["user_id"] == users["bob"].pk
+    assert EVENTS == []
+
+
+def test_without_the_login_signal_the_switch_is_drift(users: dict[str, Any]) -> None:
+    from django.contrib.auth.signals import user_logged_in, user_logged_out
+
+    from respguard.django import _logged_in, _logged_out
+
+    client = logged_in("alice", "pw-a")
+    assert client.get("/me/").status_code == 200
+    user_logged_in.disconnect(dispatch_uid="respguard.django.rebind")
+    user_logged_out.disconnect(dispatch_uid="respguard.django.unbind")
+    try:
+        client.post("/logout/")
+        response = client.post("/login/", {"username": "bob", "password": "pw-b"})
+    finally:
+        user_logged_in.connect(_logged_in, dispatch_uid="respguard.django.rebind")
+        user_logged_out.connect(_logged_out, dispatch_uid="respguard.django.unbind")
+    assert_blocked(response, "session_drift")
+
+
+# --------------------------------------------------------------------------- writes
+
+
+def test_a_write_to_another_users_record_is_refused_before_the_view(users: dict[str, Any]) -> None:
+    client = logged_in("alice", "pw-a")
+    client.get("/me/")
+    response = client.post(f"/records/{users['bob'].pk}/", {"note": "hi"})
+    assert_blocked(response, "cross_owner_write")
+    assert WRITES == []
+    assert kinds(EVENTS) == [("cross_owner_write", "blocked")]
+    assert EVENTS[0].owners == (hashed(users["bob"].pk),)
+    own = client.post(f"/records/{users['alice'].pk}/", {"note": "hi"})
+    assert own.status_code == 200 and WRITES == [str(users["alice"].pk)]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        '{"owner_id": %(alice)d, "owner_id": %(bob)d}',  # repeated key: Python keeps the last
+        '{"owner_id": true}',
+        '{"owner_id": %(alice)d.5}',
+        '{"owner_id": {"id": %(alice)d}}',
+        '{"owner_id": [%(alice)d, {"id": %(bob)d}]}',
+        '{"owner_id": ',
+    ],
+)
+def test_ambiguous_json_owner_fails_closed(users: dict[str, Any], body: str) -> None:
+    client = logged_in("alice", "pw-a")
+    data = body % {"alice": users["alice"].pk, "bob": users["bob"].pk}
+    response = client.post("/json-write/", data, content_type="application/json")
+    assert_blocked(response, "scan_error")
+    assert WRITES == []
+
+
+def test_json_list_holding_a_foreign_owner_is_refused(users: dict[str, Any]) -> None:
+    client = logged_in("alice", "pw-a")
+    data = json.dumps({"items": [{"owner_id": users["alice"].pk}, {"owner_id": str(users["bob"].pk)}]})
+    assert_blocked(client.post("/json-write/", data, content_type="application/json"), "cross_owner_write")
+    own = json.dumps({"owner_id": [users["alice"].pk, float(users["alice"].pk)]})
+    assert client.post("/json-write/", own, content_type="application/json").status_code == 200
+    assert WRITES == ["json"]
+
+
+# --------------------------------------------------------------------------- ASGI
+
+
+def test_asgi_handler_blocks_and_passes(users: dict[str, Any]) -> None:
+    client = AsyncClient()
+
+    async def scenario() -> tuple[Any, Any, Any]:
+        assert await client.alogin(username="alice", password="pw-a")
+        own = await client.get("/async-me/")
+        sync_view = await client.get(f"/me/?as={users['bob'].pk}")
+        leak = await client.get(f"/async-me/?as={users['bob'].pk}")
+        return own, sync_view, leak
+
+    own, sync_view, leak = async_to_sync(scenario)()
+    assert own.status_code == 200 and own.json() == {"user_id": users["alice"].pk}
+    assert_blocked(sync_view)
+    assert_blocked(leak)
+    # The test client keeps a cleared cookie (as "respguard_bind="): ignored, as a browser would drop it.
+    assert [k for k in kinds(EVENTS) if k[1] != "ignored"] == [("owner_mismatch", "blocked")] * 2
+
+
+def test_asgi_write_is_refused_before_the_view(users: dict[str, Any]) -> None:
+    client = AsyncClient()
+
+    async def scenario() -> Any:
+        assert await client.alogin(username="alice", password="pw-a")
+        return await client.post(f"/records/{users['bob'].pk}/", {"note": "x"})
+
+    assert_blocked(async_to_sync(scenario)(), "cross_owner_write")
+    assert WRITES == []
+
+
+def test_middleware_is_sync_and_async_capable() -> None:
+    assert RespGuardMiddleware.sync_capable and RespGuardMiddleware.async_capable
+
+    async def get_response(request: Any) -> HttpResponse:
+        return HttpResponse()
+
+    from asgiref.sync import iscoroutinefunction
+
+    assert iscoroutinefunction(RespGuardMiddleware(get_response))
+    assert not iscoroutinefunction(RespGuardMiddleware(lambda request: HttpResponse()))
+
+
+# --------------------------------------------------------------------------- DRF
+
+
+@pytest.mark.skipif(not HAVE_DRF, reason="djangorestframework is not installed")
+def test_drf_view_authenticated_inside_the_view(users: dict[str, Any]) -> None:
+    client = Client()
+    auth = {"HTTP_AUTHORIZATION": "Basic " + __import__("base64").b64encode(b"alice:pw-a").decode()}
+    own = client.get("/drf/me/", **auth)
+    assert own.status_code == 200 and own.json() == {"user_id": users["alice"].pk}
+    assert_blocked(client.get(f"/drf/me/?as={users['bob'].pk}", **auth))
+
+
+# --------------------------------------------------------------------------- configuration
+
+
+def test_options_are_validated_like_guard() -> None:
+    with override_settings(RESPGUARD=base_options(mode="loud")):
+        with pytest.raises(ValueError, match="^mode must be 'enforce' or 'report', not 'loud'$"):
+            RespGuardMiddleware(lambda request: HttpResponse())
+    with override_settings(RESPGUARD={**base_options(), "colour": 1}):
+        with pytest.raises(ValueError, match=r"unknown option\(s\) \['colour'\]"):
+            RespGuardMiddleware(lambda request: HttpResponse())
+
+
+def test_secret_key_defaults_to_django_secret_key() -> None:
+    middleware = RespGuardMiddleware(lambda request: HttpResponse())
+    assert middleware.guard.hasher("x") == hashed_text("x")
+
+
+def hashed_text(text: str) -> str:
+    from respguard import Guard
+
+    return Guard(secret_key=SECRET, extractors=[JsonKeys("x")]).hasher(text)
+
+
+def test_system_checks() -> None:
+    assert check_configuration() == []
+    with override_settings(RESPGUARD=base_options(max_body_bytes=0)):
+        assert [(m.id, m.msg) for m in check_configuration()] == [
+            ("respguard.E001", "settings.RESPGUARD: max_body_bytes must be a positive int")
+        ]
+    with override_settings(MIDDLEWARE=["django.contrib.sessions.middleware.SessionMiddleware"]):
+        assert [m.id for m in check_configuration()] == ["respguard.W001"]
+    with override_settings(MIDDLEWARE=[*settings.MIDDLEWARE, "django.middleware.gzip.GZipMiddleware"]):
+        assert [m.id for m in check_configuration()] == ["respguard.W002"]
+    from django.core import checks
+
+    assert [m.id for m in checks.run_checks(tags=["respguard"])] == []
