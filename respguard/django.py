@@ -51,7 +51,7 @@ from ._scan import RequestInfo
 from ._verdict import Verdict
 from .wsgi import environ_headers
 
-__all__ = ["RespGuardConfig", "RespGuardMiddleware", "django_requester", "guard_from_settings"]
+__all__ = ["RespGuardConfig", "RespGuardMiddleware", "begin_exchange", "django_requester", "guard_from_settings"]
 
 MIDDLEWARE_PATH = "respguard.django.RespGuardMiddleware"
 _OPTIONS = frozenset(name for name in inspect.signature(Guard.__init__).parameters if name != "self")
@@ -111,9 +111,9 @@ class RespGuardMiddleware:
     sync_capable = True
     async_capable = True
 
-    def __init__(self, get_response: Callable[[Any], Any]) -> None:
+    def __init__(self, get_response: Callable[[Any], Any], guard: Guard | None = None) -> None:
         self.get_response = get_response
-        self.guard = guard_from_settings()
+        self.guard = guard if guard is not None else guard_from_settings()
         self.is_async = iscoroutinefunction(get_response)
         if self.is_async:
             markcoroutinefunction(self)
@@ -121,12 +121,12 @@ class RespGuardMiddleware:
     def __call__(self, request: Any) -> Any:
         if self.is_async:
             return self._acall(request)
-        exchange = self._begin(request)
+        exchange = begin_exchange(self.guard, request)
         response = self.get_response(request)
         return self._finish(exchange, response)
 
     async def _acall(self, request: Any) -> Any:
-        exchange = self._begin(request)
+        exchange = begin_exchange(self.guard, request)
         response = await self.get_response(request)
         if isinstance(response, _Refusal) and response.respguard_exchange is exchange:
             return response
@@ -139,23 +139,6 @@ class RespGuardMiddleware:
         if response.streaming:
             return await sync_to_async(self._finish)(exchange, response)
         return self._finish(exchange, response)
-
-    def _begin(self, request: Any) -> Exchange:
-        context = RequestContext()
-        environ = getattr(request, "environ", None)
-        if isinstance(environ, dict):
-            environ[WSGI_KEY] = context
-        else:
-            scope = getattr(request, "scope", None)
-            if not isinstance(scope, dict):
-                raise TypeError("respguard: a Django request with neither a WSGI environ nor an ASGI scope")
-            scope[ASGI_KEY] = context
-        info = RequestInfo(request.method or "GET", request.path, request.scheme, request.META, environ_headers)
-
-        def user_of(_info: RequestInfo) -> RequesterLike:
-            return django_requester(request)
-
-        return Exchange(self.guard, info, context, user_of, request.META.get("HTTP_COOKIE"))
 
     def process_view(self, request: Any, view_func: Any, view_args: Any, view_kwargs: dict[str, Any]) -> Any:
         """Refuse a write that names another owner before the view runs (after authentication)."""
@@ -243,6 +226,25 @@ class RespGuardMiddleware:
 
 
 # --------------------------------------------------------------------------- translating
+
+
+def begin_exchange(guard: Guard, request: Any) -> Exchange:
+    """A request's exchange, its context where :func:`respguard.set_requester` finds it."""
+    context = RequestContext()
+    environ = getattr(request, "environ", None)
+    if isinstance(environ, dict):
+        environ[WSGI_KEY] = context
+    else:
+        scope = getattr(request, "scope", None)
+        if not isinstance(scope, dict):
+            raise TypeError("respguard: a Django request with neither a WSGI environ nor an ASGI scope")
+        scope[ASGI_KEY] = context
+    info = RequestInfo(request.method or "GET", request.path, request.scheme, request.META, environ_headers)
+
+    def user_of(_info: RequestInfo) -> RequesterLike:
+        return django_requester(request)
+
+    return Exchange(guard, info, context, user_of, request.META.get("HTTP_COOKIE"))
 
 
 def response_headers(response: Any) -> RawHeaders:

@@ -17,11 +17,10 @@ import pytest
 django = pytest.importorskip("django")
 
 from asgiref.sync import async_to_sync  # noqa: E402
+from conftest import SECRET, kinds  # noqa: E402
 from django.conf import settings  # noqa: E402
 
 from respguard import AuditEvent, BlockPage, JsonBodyOwner, JsonKeys, PathOwner  # noqa: E402
-
-from conftest import SECRET, kinds  # noqa: E402
 
 BLOCK = BlockPage().body
 EVENTS: list[AuditEvent] = []
@@ -138,7 +137,7 @@ def streamed_document(request: Any) -> StreamingHttpResponse:
     """A JSON document in pieces (held whole, then decided)."""
     owner = int(request.GET.get("as", request.user.pk))
     body = json.dumps({"user_id": owner, "padding": "x" * 100}).encode()
-    response = StreamingHttpResponse((body[i : i + 16] for i in range(0, len(body), 16)))
+    response = StreamingHttpResponse(body[i : i + 16] for i in range(0, len(body), 16))
     response["Content-Type"] = "application/json"
     return response
 

@@ -1,0 +1,185 @@
+"""respguard.pytest_plugin, run on small apps' own test suites (pytester).
+
+Each suite has one test that fetches another user's page and asserts it got it (the app's
+bug, unnoticed by the suite): with ``--respguard`` exactly that test fails, with the event in
+its report and in the summary; a clean suite reports nothing; without the option nothing changes.
+The inner runs use the plugin through its installed ``pytest11`` entry point.
+"""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+pytest_plugins = ("pytester",)
+
+INI = """
+[pytest]
+addopts = -p no:cacheprovider -p no:hypothesispytest
+filterwarnings = error
+respguard_options = app:respguard_options
+"""
+
+OPTIONS = '''
+import respguard
+
+def respguard_options():
+    """Owners are "user_id" in JSON; the requester is the X-User header the tests send."""
+    return {"extractors": [respguard.JsonKeys("user_id")], "requester": lambda info: info.headers.get("x-user")}
+'''
+
+FLASK_APP = (
+    OPTIONS
+    + """
+from flask import Flask, jsonify
+
+app = Flask(__name__)
+
+@app.get("/users/<uid>")
+def user(uid):
+    return jsonify({"user_id": uid, "name": uid.title()})
+"""
+)
+
+STARLETTE_APP = (
+    OPTIONS
+    + """
+from starlette.applications import Starlette
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+async def user(request):
+    uid = request.path_params["uid"]
+    return JSONResponse({"user_id": uid, "name": uid.title()})
+
+app = Starlette(routes=[Route("/users/{uid}", user)])
+"""
+)
+
+DJANGO_APP = (
+    OPTIONS
+    + """
+from django.conf import settings
+
+settings.configure(
+    SECRET_KEY="plugin-test", ALLOWED_HOSTS=["testserver"], ROOT_URLCONF="app",
+    INSTALLED_APPS=[], MIDDLEWARE=[], DATABASES={},
+)
+import django
+django.setup()
+
+from django.http import JsonResponse
+from django.urls import path
+
+def user(request, uid):
+    return JsonResponse({"user_id": uid, "name": uid.title()})
+
+urlpatterns = [path("users/<str:uid>", user)]
+"""
+)
+
+CLIENTS = {
+    "flask": (FLASK_APP, "from app import app\nclient = app.test_client()\n"),
+    "starlette": (
+        STARLETTE_APP,
+        "from starlette.testclient import TestClient\nfrom app import app\nclient = TestClient(app)\n",
+    ),
+    "django": (DJANGO_APP, "import app\nfrom django.test import Client\nclient = Client()\n"),
+}
+
+SUITE = """
+def test_own_page():
+    response = client.get("/users/alice", headers={"X-User": "alice"})
+    assert response.status_code == 200
+
+def test_another_users_page():
+    response = client.get("/users/bob", headers={"X-User": "alice"})
+    assert response.status_code == 200   # the bug: alice sees bob's page, and the suite is happy
+
+def test_no_personal_data():
+    assert client.get("/users/", headers={"X-User": "alice"}).status_code == 404
+"""
+
+CLEAN = """
+def test_own_page():
+    assert client.get("/users/alice", headers={"X-User": "alice"}).status_code == 200
+
+def test_own_page_again():
+    assert client.get("/users/carol", headers={"X-User": "carol"}).status_code == 200
+"""
+
+
+def _suite(pytester: pytest.Pytester, framework: str, tests: str, ini: str = INI) -> None:
+    app, client = CLIENTS[framework]
+    pytester.makeini(ini)
+    pytester.makepyfile(app=app, test_app=client + textwrap.dedent(tests))
+    pytester.syspathinsert()
+
+
+def _run(pytester: pytest.Pytester, framework: str, *args: str) -> pytest.RunResult:
+    if framework == "django":  # settings.configure is once per process: its own interpreter
+        return pytester.runpytest_subprocess(*args)
+    return pytester.runpytest_inprocess(*args)
+
+
+@pytest.mark.parametrize("framework", ["flask", "starlette", "django"])
+def test_exactly_the_leaking_test_is_reported(pytester: pytest.Pytester, framework: str) -> None:
+    _suite(pytester, framework, SUITE)
+    result = _run(pytester, framework, "--respguard")
+    result.assert_outcomes(passed=2, failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*respguard: a response would have been blocked*",
+            "*owner_mismatch: GET /users/{id} (status 200, owners ????????????????????????????????) - "
+            "response carries another owner's data*",
+            "*= respguard =*",
+            "respguard: 1 response(s) in 1 test(s) would have been blocked",
+            "test_app.py::test_another_users_page: owner_mismatch: GET /users/{id}*",
+            "FAILED test_app.py::test_another_users_page - respguard: a response would hav*",
+        ]
+    )
+    assert "bob" not in result.stdout.str().split("= respguard =")[1]  # hashes only, never the ids
+
+
+@pytest.mark.parametrize("framework", ["flask", "starlette", "django"])
+def test_a_clean_suite_reports_nothing(pytester: pytest.Pytester, framework: str) -> None:
+    _suite(pytester, framework, CLEAN)
+    result = _run(pytester, framework, "--respguard")
+    result.assert_outcomes(passed=2)
+    result.stdout.fnmatch_lines(["respguard: no response would have been blocked"])
+
+
+def test_inactive_without_the_option(pytester: pytest.Pytester) -> None:
+    _suite(pytester, "flask", SUITE)
+    result = pytester.runpytest_inprocess()
+    result.assert_outcomes(passed=3)
+    assert "would have been blocked" not in result.stdout.str()
+
+
+def test_the_ini_option_turns_it_on(pytester: pytest.Pytester) -> None:
+    _suite(pytester, "flask", SUITE, INI + "respguard = true\n")
+    pytester.runpytest_inprocess().assert_outcomes(passed=2, failed=1)
+
+
+def test_the_fixture_overrides_the_ini_factory(pytester: pytest.Pytester) -> None:
+    _suite(pytester, "flask", SUITE, INI.replace("respguard_options = app:respguard_options\n", ""))
+    pytester.makeconftest(
+        """
+        import pytest, respguard
+
+        @pytest.fixture
+        def respguard_options():
+            return {"extractors": [respguard.JsonKeys("name")], "requester": lambda info: "Alice"}
+        """
+    )
+    result = pytester.runpytest_inprocess("--respguard")
+    result.assert_outcomes(passed=2, failed=1)  # "Bob" is foreign to "Alice", by the name key this time
+    result.stdout.fnmatch_lines(["*FAILED test_app.py::test_another_users_page*"])
+
+
+def test_no_options_is_a_usage_error(pytester: pytest.Pytester) -> None:
+    _suite(pytester, "flask", SUITE, "[pytest]\naddopts = -p no:cacheprovider -p no:hypothesispytest\n")
+    result = pytester.runpytest_inprocess("--respguard")
+    assert result.ret != 0
+    result.stdout.fnmatch_lines(["*respguard: name your options in the ini option respguard_options*"])
