@@ -47,7 +47,7 @@ if not settings.configured:
     settings.configure(
         SECRET_KEY=SECRET,
         DEBUG=False,
-        ALLOWED_HOSTS=["testserver"],
+        ALLOWED_HOSTS=["testserver", "localhost"],  # localhost: werkzeug's test client on the example
         ROOT_URLCONF=__name__,
         INSTALLED_APPS=[
             "django.contrib.contenttypes",
@@ -461,3 +461,64 @@ def test_system_checks() -> None:
     from django.core import checks
 
     assert [m.id for m in checks.run_checks(tags=["respguard"])] == []
+
+
+# --------------------------------------------------------------------------- the example shop on Django
+
+
+def _shop_client(app: Any) -> Any:
+    from werkzeug.test import Client as WerkzeugClient
+
+    return WerkzeugClient(app)
+
+
+@pytest.mark.parametrize("guard", [False, True])
+def test_example_shared_state_leaks_without_the_guard_and_is_blocked_with_it(guard: bool) -> None:
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from examples import django_app
+
+    app = django_app.create_app(bug="shared-state", guard=guard)
+    browsers = [_shop_client(app), _shop_client(app)]
+    for browser, cid in zip(browsers, ("c0001", "c0002"), strict=True):
+        assert browser.post("/login", json={"customer_id": cid, "password": "pw-" + cid}).status_code == 200
+    barrier = threading.Barrier(2)
+    app.shop.io = lambda: barrier.wait(5)  # both requests load their customer before either renders
+    with ThreadPoolExecutor(2) as pool:
+        replies = list(pool.map(lambda b: b.get("/api/me"), browsers))
+    bodies = sorted((r.status_code, r.get_data()) for r in replies)
+    second = json.dumps(__import__("examples.customers").customers.make_record(2)).encode()
+    if guard:
+        assert bodies == [(200, second), (403, BLOCK)]  # c0001 was about to get c0002's record
+    else:
+        assert bodies == [(200, second), (200, second)]  # the leak
+
+
+def test_example_cross_owner_write_is_refused_before_the_view() -> None:
+    from examples import django_app
+
+    app = django_app.create_app(bug="cross-owner-write")
+    attacker = _shop_client(app)
+    attacker.post("/login", json={"customer_id": "c0001", "password": "pw-c0001"})
+    before = app.shop.records["c0002"]["card_last4"]
+    reply = attacker.post("/api/customers/c0002/card", json={"card_last4": "0000"})
+    assert (reply.status_code, reply.get_data()) == (403, BLOCK)
+    assert app.shop.records["c0002"]["card_last4"] == before and app.shop.card_writes["c0002"] == 0
+    own = attacker.post("/api/customers/c0001/card", json={"card_last4": "4321"})
+    assert own.status_code == 200 and own.get_json() == {"customer_id": "c0001", "card_last4": "4321"}
+
+
+def test_example_login_logout_and_pages() -> None:
+    from examples import customers, django_app
+
+    app = django_app.create_app()
+    browser = _shop_client(app)
+    assert browser.get("/api/me").status_code == 401
+    assert browser.post("/login", json={"customer_id": "c0003", "password": "nope"}).status_code == 401
+    assert browser.post("/login", json={"customer_id": "c0003", "password": "pw-c0003"}).status_code == 200
+    assert browser.get("/mypage").get_data() == customers.render_mypage(customers.make_record(3)).encode()
+    assert browser.post("/logout").status_code == 204
+    assert browser.post("/login", json={"customer_id": "c0004", "password": "pw-c0004"}).status_code == 200
+    assert browser.get("/api/me").get_json() == customers.make_record(4)  # re-bound, no drift
+    assert browser.get("/healthz").get_data() == b"ok"
