@@ -522,3 +522,48 @@ def test_example_login_logout_and_pages() -> None:
     assert browser.post("/login", json={"customer_id": "c0004", "password": "pw-c0004"}).status_code == 200
     assert browser.get("/api/me").get_json() == customers.make_record(4)  # re-bound, no drift
     assert browser.get("/healthz").get_data() == b"ok"
+
+
+# --------------------------------------------------------------------------- the README quickstart
+
+
+def doc_block(first_line: str) -> str:
+    """The code block of docs/django_and_plugin.md whose first line is ``first_line``."""
+    import re
+    from pathlib import Path
+
+    text = (Path(__file__).parent.parent / "docs" / "django_and_plugin.md").read_text()
+    for body in re.findall(r"```\w+\n(.*?)```", text, re.S):
+        if body.startswith(first_line):
+            return str(body)
+    raise AssertionError(f"no block starting with {first_line!r}")
+
+
+def test_the_django_quickstart(users: dict[str, Any]) -> None:
+    import sys
+    import types
+
+    project: dict[str, Any] = {}
+    exec(doc_block("# settings.py"), project)
+    views: dict[str, Any] = {"__name__": "quickstart_views"}
+    exec(doc_block("# views.py"), views)
+    assert set(project["INSTALLED_APPS"]) <= set(settings.INSTALLED_APPS)
+    urls = types.ModuleType("respguard_quickstart_urls")
+    urls.urlpatterns = [  # type: ignore[attr-defined]
+        path("login/", do_login),
+        path("me/", views["me"]),
+        path("records/<int:owner_id>/", views["save_record"]),
+    ]
+    sys.modules[urls.__name__] = urls
+    options = {**project["RESPGUARD"], "on_event": EVENTS.append}
+    try:
+        with override_settings(ROOT_URLCONF=urls.__name__, MIDDLEWARE=project["MIDDLEWARE"], RESPGUARD=options):
+            assert check_configuration() == []
+            client = logged_in("alice", "pw-a")
+            alice, bob = users["alice"].pk, users["bob"].pk
+            assert client.get("/me/").json() == {"user_id": alice, "name": "alice"}
+            assert_blocked(client.post(f"/records/{bob}/"), "cross_owner_write")
+            assert client.post(f"/records/{alice}/").json() == {"owner_id": alice, "saved": True}
+    finally:
+        del sys.modules[urls.__name__]
+    assert kinds(EVENTS) == [("cross_owner_write", "blocked")]

@@ -183,3 +183,35 @@ def test_no_options_is_a_usage_error(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest_inprocess("--respguard")
     assert result.ret != 0
     result.stdout.fnmatch_lines(["*respguard: name your options in the ini option respguard_options*"])
+
+
+def _doc_block(first_line: str) -> str:
+    import re
+    from pathlib import Path
+
+    text = (Path(__file__).parent.parent / "docs" / "django_and_plugin.md").read_text()
+    for body in re.findall(r"```\w+\n(.*?)```", text, re.S):
+        if body.startswith(first_line):
+            return str(body)
+    raise AssertionError(f"no block starting with {first_line!r}")
+
+
+def test_the_plugin_quickstart(pytester: pytest.Pytester) -> None:
+    pytester.makefile(".ini", pytest=_doc_block("# pytest.ini"))
+    pytester.mkpydir("myapp")
+    pytester.path.joinpath("myapp", "testing.py").write_text(_doc_block("# myapp/testing.py"))
+    app, client = CLIENTS["flask"]
+    pytester.makepyfile(app=app, test_app=client + textwrap.dedent(SUITE))
+    pytester.syspathinsert()
+    result = pytester.runpytest_inprocess(
+        "--respguard", "-p", "no:hypothesispytest", "-p", "no:cacheprovider", "-W", "error"
+    )
+    result.assert_outcomes(passed=2, failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "respguard: 1 response(s) in 1 test(s) would have been blocked",
+            "test_app.py::test_another_users_page: owner_mismatch: GET /users/{id} (status 200, owners *) - "
+            "response carries another owner's data",
+            "FAILED test_app.py::test_another_users_page - respguard: a response would hav*",
+        ]
+    )
