@@ -103,6 +103,7 @@ class _Refusal(HttpResponse):  # type: ignore[misc]
     """The block page ``process_view`` answered with: the write was refused before the view ran."""
 
     respguard_exchange: Exchange | None = None
+    respguard_verdict: Verdict | None = None
 
 
 class RespGuardMiddleware:
@@ -129,7 +130,7 @@ class RespGuardMiddleware:
         exchange = begin_exchange(self.guard, request)
         response = await self.get_response(request)
         if isinstance(response, _Refusal) and response.respguard_exchange is exchange:
-            return response
+            return _refused(response)
         if not exchange.context.requester_set and self.guard.requester is None:
             # request.user may need the database: resolve it in a thread, before the exchange asks.
             requester = await sync_to_async(django_requester)(request)
@@ -167,12 +168,13 @@ class RespGuardMiddleware:
         refusal = _Refusal()
         _as_block_page(refusal, verdict)
         refusal.respguard_exchange = exchange
+        refusal.respguard_verdict = verdict
         return refusal
 
     # ------------------------------------------------------------------ the response
     def _finish(self, exchange: Exchange, response: Any) -> Any:
         if isinstance(response, _Refusal) and response.respguard_exchange is exchange:
-            return response
+            return _refused(response)
         raw = response_headers(response)
         action = exchange.start(response.status_code, raw)
         if exchange.state == State.PASS:
@@ -230,15 +232,15 @@ class RespGuardMiddleware:
 
 def begin_exchange(guard: Guard, request: Any) -> Exchange:
     """A request's exchange, its context where :func:`respguard.set_requester` finds it."""
-    context = RequestContext()
-    environ = getattr(request, "environ", None)
-    if isinstance(environ, dict):
-        environ[WSGI_KEY] = context
-    else:
-        scope = getattr(request, "scope", None)
-        if not isinstance(scope, dict):
+    holder = getattr(request, "environ", None)
+    key = WSGI_KEY
+    if not isinstance(holder, dict):
+        holder, key = getattr(request, "scope", None), ASGI_KEY
+        if not isinstance(holder, dict):
             raise TypeError("respguard: a Django request with neither a WSGI environ nor an ASGI scope")
-        scope[ASGI_KEY] = context
+    context = holder.get(key)
+    if not isinstance(context, RequestContext):  # an outer respguard middleware's is shared: one requester
+        context = holder[key] = RequestContext()
     info = RequestInfo(request.method or "GET", request.path, request.scheme, request.META, environ_headers)
 
     def user_of(_info: RequestInfo) -> RequesterLike:
@@ -350,11 +352,19 @@ def _blocked(response: Any, action: Action) -> Any:
     return page
 
 
+def _refused(refusal: _Refusal) -> Any:
+    """A refusal on its way out: exactly the block page again (inner middleware may have added cookies)."""
+    assert refusal.respguard_verdict is not None
+    _as_block_page(refusal, refusal.respguard_verdict)
+    return refusal
+
+
 def _as_block_page(page: Any, verdict: Verdict) -> None:
     page.status_code = verdict.status
     page.content = verdict.body or b""
     for name in list(page.headers):
         del page.headers[name]
+    page.cookies = SimpleCookie()
     _set_head(page, [], verdict.headers)
 
 

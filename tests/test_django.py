@@ -148,7 +148,9 @@ def file_view(request: Any) -> FileResponse:
 
 
 async def async_me(request: Any) -> HttpResponse:
-    user = await request.auser()
+    from asgiref.sync import sync_to_async
+
+    user = await sync_to_async(lambda: request.user._wrapped if request.user.is_authenticated else request.user)()
     if not user.is_authenticated:
         return JsonResponse({"error": "login required"}, status=401)
     shown = int(request.GET.get("as", user.pk))
@@ -341,6 +343,28 @@ def test_a_write_to_another_users_record_is_refused_before_the_view(users: dict[
     assert own.status_code == 200 and WRITES == [str(users["alice"].pk)]
 
 
+class SetsACookie:
+    """An inner middleware that adds a cookie to every response, the block page included."""
+
+    def __init__(self, get_response: Any) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: Any) -> HttpResponse:
+        response = self.get_response(request)
+        response.set_cookie("inner", "1")
+        response["X-Inner"] = "1"
+        return response
+
+
+def test_a_refusal_is_exactly_the_block_page_on_its_way_out(users: dict[str, Any]) -> None:
+    with override_settings(MIDDLEWARE=[*settings.MIDDLEWARE, f"{__name__}.SetsACookie"]):
+        client = logged_in("alice", "pw-a")
+        response = client.post(f"/records/{users['bob'].pk}/")
+    assert_blocked(response, "cross_owner_write")
+    assert "inner" not in response.cookies and not response.has_header("X-Inner")
+    assert WRITES == []
+
+
 @pytest.mark.parametrize(
     "body",
     [
@@ -374,9 +398,9 @@ def test_json_list_holding_a_foreign_owner_is_refused(users: dict[str, Any]) -> 
 
 def test_asgi_handler_blocks_and_passes(users: dict[str, Any]) -> None:
     client = AsyncClient()
+    assert client.login(username="alice", password="pw-a")
 
     async def scenario() -> tuple[Any, Any, Any]:
-        assert await client.alogin(username="alice", password="pw-a")
         own = await client.get("/async-me/")
         sync_view = await client.get(f"/me/?as={users['bob'].pk}")
         leak = await client.get(f"/async-me/?as={users['bob'].pk}")
@@ -392,9 +416,9 @@ def test_asgi_handler_blocks_and_passes(users: dict[str, Any]) -> None:
 
 def test_asgi_write_is_refused_before_the_view(users: dict[str, Any]) -> None:
     client = AsyncClient()
+    assert client.login(username="alice", password="pw-a")
 
     async def scenario() -> Any:
-        assert await client.alogin(username="alice", password="pw-a")
         return await client.post(f"/records/{users['bob'].pk}/", {"note": "x"})
 
     assert_blocked(async_to_sync(scenario)(), "cross_owner_write")
