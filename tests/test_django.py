@@ -47,7 +47,7 @@ if not settings.configured:
     settings.configure(
         SECRET_KEY=SECRET,
         DEBUG=False,
-        ALLOWED_HOSTS=["testserver", "localhost"],  # localhost: werkzeug's test client on the example
+        ALLOWED_HOSTS=["testserver", "localhost", "127.0.0.1"],  # the example's clients and the demo's server
         ROOT_URLCONF=__name__,
         INSTALLED_APPS=[
             "django.contrib.contenttypes",
@@ -157,6 +157,47 @@ async def async_me(request: Any) -> HttpResponse:
     return JsonResponse({"user_id": shown})
 
 
+CLOSED: list[str] = []
+
+
+class ClosingChunks:
+    """A streamed JSON document whose ``close()`` is recorded (the app's resource)."""
+
+    def __init__(self, owner: int) -> None:
+        self.chunks = iter([b'{"user_id": ', str(owner).encode(), b"}"])
+
+    def __iter__(self) -> Iterator[bytes]:
+        return self.chunks
+
+    def close(self) -> None:
+        CLOSED.append("closed")
+
+
+def closing_stream(request: Any) -> StreamingHttpResponse:
+    owner = int(request.GET.get("as", request.user.pk))
+    return StreamingHttpResponse(ClosingChunks(owner), content_type="application/json")
+
+
+async def async_stream(request: Any) -> StreamingHttpResponse:
+    """An async iterator: a JSON document in pieces, or (``?lines=1``) JSON lines."""
+    from asgiref.sync import sync_to_async
+
+    me = await sync_to_async(lambda: request.user.pk)()
+    other = int(request.GET.get("as", me))
+
+    async def document() -> Any:
+        for piece in (b'{"user_id": ', str(other).encode(), b"}"):
+            yield piece
+
+    async def lines() -> Any:
+        for owner in (me, other):
+            yield json.dumps({"owner_id": owner}).encode() + b"\n"
+
+    if request.GET.get("lines"):
+        return StreamingHttpResponse(lines(), content_type="application/x-ndjson")
+    return StreamingHttpResponse(document(), content_type="application/json")
+
+
 def told(request: Any) -> HttpResponse:
     """The view tells respguard itself (an app without django.contrib.auth's login)."""
     respguard.set_requester(request, request.GET["me"])
@@ -174,6 +215,8 @@ urlpatterns = [
     path("file/", file_view),
     path("async-me/", async_me),
     path("told/", told),
+    path("closing/", closing_stream),
+    path("async-stream/", async_stream),
 ]
 
 if HAVE_DRF:
@@ -287,6 +330,18 @@ def test_file_response_is_scanned(users: dict[str, Any]) -> None:
     assert own.status_code == 200
     assert b"".join(own.streaming_content) == json.dumps({"user_id": users["alice"].pk}).encode()
     assert_blocked(client.get(f"/file/?as={users['bob'].pk}"))
+
+
+def test_a_blocked_stream_is_still_closed(users: dict[str, Any]) -> None:
+    CLOSED.clear()
+    client = logged_in("alice", "pw-a")
+    response = client.get(f"/closing/?as={users['bob'].pk}")
+    assert_blocked(response)
+    assert CLOSED == ["closed"]  # the app's iterator, closed with the block page that replaced it
+    own = client.get("/closing/")
+    assert b"".join(own.streaming_content) == b'{"user_id": %d}' % users["alice"].pk
+    own.close()
+    assert CLOSED == ["closed", "closed"]
 
 
 def test_report_mode_lets_it_through_and_reports(users: dict[str, Any]) -> None:
@@ -411,6 +466,28 @@ def test_asgi_handler_blocks_and_passes(users: dict[str, Any]) -> None:
     assert_blocked(sync_view)
     assert_blocked(leak)
     # The test client keeps a cleared cookie (as "respguard_bind="): ignored, as a browser would drop it.
+    assert [k for k in kinds(EVENTS) if k[1] != "ignored"] == [("owner_mismatch", "blocked")] * 2
+
+
+def test_asgi_async_streams_are_read_with_async_for(users: dict[str, Any]) -> None:
+    client = AsyncClient()
+    assert client.login(username="alice", password="pw-a")
+    alice, bob = users["alice"].pk, users["bob"].pk
+
+    async def body(response: Any) -> bytes:
+        return b"".join([chunk async for chunk in response.streaming_content])
+
+    async def scenario() -> tuple[Any, bytes, Any, bytes]:
+        own = await client.get("/async-stream/")
+        own_body = await body(own)
+        leak = await client.get(f"/async-stream/?as={bob}")
+        cut = await client.get(f"/async-stream/?lines=1&as={bob}")
+        return own, own_body, leak, await body(cut)
+
+    own, own_body, leak, cut_body = async_to_sync(scenario)()
+    assert own.status_code == 200 and own_body == b'{"user_id": %d}' % alice
+    assert_blocked(leak)
+    assert cut_body == json.dumps({"owner_id": alice}).encode() + b"\n"  # cut before bob's line
     assert [k for k in kinds(EVENTS) if k[1] != "ignored"] == [("owner_mismatch", "blocked")] * 2
 
 
@@ -546,6 +623,16 @@ def test_example_login_logout_and_pages() -> None:
     assert browser.post("/login", json={"customer_id": "c0004", "password": "pw-c0004"}).status_code == 200
     assert browser.get("/api/me").get_json() == customers.make_record(4)  # re-bound, no drift
     assert browser.get("/healthz").get_data() == b"ok"
+
+
+def test_the_demo_runs_the_django_example(capsys: pytest.CaptureFixture[str]) -> None:
+    from respguard.__main__ import main as cli_main
+
+    status = cli_main(["demo", "--browsers", "6", "--rounds", "2", "--think-ms", "0", "--app", "django"])
+    out = capsys.readouterr().out.splitlines()
+    assert status == 0, out
+    assert [line.split()[:3] for line in out[3:5]] == [["django", "off", "24"], ["django", "on", "24"]]
+    assert out[-1].startswith("OK: without the guard ")
 
 
 # --------------------------------------------------------------------------- the README quickstart
