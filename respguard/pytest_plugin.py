@@ -130,7 +130,7 @@ class _Watch:
 
     # ------------------------------------------------------------------ ASGI
     def asgi(self, app: Callable[..., Any]) -> Callable[..., Any]:
-        from .asgi import _scope_cookie, _scope_headers, _user_of
+        from .asgi import _scope_cookie, _scope_headers, scope_user
 
         async def watched(scope: Any, receive: Any, send: Any) -> None:
             if scope.get("type") != "http":
@@ -141,7 +141,16 @@ class _Watch:
             info = RequestInfo(
                 scope.get("method", "GET"), scope.get("path", ""), scope.get("scheme", "http"), scope, _scope_headers
             )
-            feeder = _Feeder(Exchange(self.guard, info, context, _user_of, _scope_cookie(scope.get("headers", []))))
+
+            def told_or_user(_info: RequestInfo) -> Any:
+                # An app guarded by respguard itself puts its own context in the scope: what its
+                # views told it is the requester; else Starlette's scope["user"].
+                inner = scope.get(ASGI_KEY)
+                if isinstance(inner, RequestContext) and inner is not context and inner.requester_set:
+                    return inner.requester
+                return scope_user(scope)
+
+            feeder = _Feeder(Exchange(self.guard, info, context, told_or_user, _scope_cookie(scope.get("headers", []))))
 
             async def watching_send(message: Any) -> None:
                 if message["type"] == "http.response.start":
@@ -245,10 +254,17 @@ def _install(watch: _Watch, monkeypatch: pytest.MonkeyPatch) -> None:
     """Hook every test client whose module the test suite imported."""
     werkzeug_test = sys.modules.get("werkzeug.test")
     if werkzeug_test is not None:
-        run_wsgi_app = werkzeug_test.run_wsgi_app
+        client_class = werkzeug_test.Client
+        run_wsgi_app = client_class.run_wsgi_app
 
         def client_run_wsgi_app(self: Any, environ: Any, buffered: bool = False) -> Any:
-            return run_wsgi_app(watch.wsgi(self.application), environ, buffered=buffered)
+            # The client's own method (its cookie jar, its redirects), on the watched app.
+            app = self.application
+            self.application = watch.wsgi(app)
+            try:
+                return run_wsgi_app(self, environ, buffered=buffered)
+            finally:
+                self.application = app
 
         monkeypatch.setattr(werkzeug_test.Client, "run_wsgi_app", client_run_wsgi_app)
     starlette_testclient = sys.modules.get("starlette.testclient")

@@ -215,3 +215,88 @@ def test_the_plugin_quickstart(pytester: pytest.Pytester) -> None:
             "FAILED test_app.py::test_another_users_page - respguard: a response would hav*",
         ]
     )
+
+
+EXAMPLE_SUITE = '''
+import pytest
+from starlette.testclient import TestClient
+from werkzeug.test import Client
+
+from examples import customers, django_app, flask_app, starlette_app
+
+APPS = {"flask": flask_app, "starlette": starlette_app, "django": django_app}
+
+
+def shop_of(app):
+    if hasattr(app, "extensions"):
+        return app.extensions["example_shop"]
+    return app.shop if hasattr(app, "shop") else app.state.shop
+
+
+@pytest.fixture(params=sorted(APPS))
+def make_app(request):
+    return lambda bug="none": APPS[request.param].create_app(bug=bug, guard=False)  # no respguard in the app
+
+
+@pytest.fixture
+def shop():
+    return {}
+
+
+@pytest.fixture
+def respguard_options(shop):
+    """The example's own extractors; the requester is whoever the app's session cookie says.
+
+    A log-in response names the customer before the session cookie exists, and these apps
+    don't tell respguard who logged in: their log-in paths are exempt.
+    """
+    options = customers.guard_options(customers.DEMO_SECRET)
+    return {
+        **options,
+        "requester": lambda request: shop["shop"].requester_from_session(request),
+        "exempt_paths": ["/login", "/signup"],
+    }
+
+
+def browser(app, shop, cid):
+    shop["shop"] = shop_of(app)
+    client = TestClient(app) if app.__class__.__name__ == "Starlette" else Client(app)
+    assert client.post("/login", json={"customer_id": cid, "password": "pw-" + cid}).status_code == 200
+    return client
+
+
+def test_my_page_and_my_record(make_app, shop):
+    client = browser(make_app(), shop, "c0001")
+    assert client.get("/api/me").status_code == 200
+    assert client.get("/mypage").status_code == 200
+    assert client.get("/api/newsletter/preview").status_code == 200
+
+
+def test_my_card(make_app, shop):
+    client = browser(make_app(), shop, "c0002")
+    assert client.post("/api/customers/c0002/card", json={"card_last4": "1234"}).status_code == 200
+    assert client.post("/logout").status_code == 204
+
+
+def test_the_idor_nobody_noticed(make_app, shop):
+    client = browser(make_app("cross-owner-write"), shop, "c0003")
+    # The suite only checks that the write "worked": the response carries c0004's record.
+    assert client.post("/api/customers/c0004/card", json={"card_last4": "9999"}).status_code == 200
+'''
+
+
+def test_the_example_apps_suites(pytester: pytest.Pytester) -> None:
+    pytester.makeini(INI.replace("respguard_options = app:respguard_options\n", ""))
+    pytester.makepyfile(test_examples_suite=EXAMPLE_SUITE)
+    result = pytester.runpytest_inprocess("--respguard")
+    result.assert_outcomes(passed=6, failed=3)
+    result.stdout.fnmatch_lines(
+        [
+            "respguard: 3 response(s) in 3 test(s) would have been blocked",
+            "test_examples_suite.py::test_the_idor_nobody_noticed[[]django[]]: owner_mismatch: "
+            "POST /api/customers/{id}/card (status 200, owners *",
+            "test_examples_suite.py::test_the_idor_nobody_noticed[[]flask[]]: owner_mismatch: *",
+            "test_examples_suite.py::test_the_idor_nobody_noticed[[]starlette[]]: owner_mismatch: *",
+        ]
+    )
+    assert result.stdout.str().count("FAILED test_examples_suite.py::test_the_idor_nobody_noticed") == 3
