@@ -448,6 +448,23 @@ def test_json_list_holding_a_foreign_owner_is_refused(users: dict[str, Any]) -> 
     assert WRITES == ["json"]
 
 
+def test_form_and_query_owners_are_read_from_django_s_parse(users: dict[str, Any]) -> None:
+    from respguard import FormOwner, QueryOwner
+
+    alice, bob = str(users["alice"].pk), str(users["bob"].pk)
+    with override_settings(RESPGUARD=base_options(inbound=[FormOwner("owner_id"), QueryOwner("owner_id")])):
+        client = logged_in("alice", "pw-a")
+        assert client.post("/json-write/", {"owner_id": alice}).status_code == 200
+        assert_blocked(client.post("/json-write/", {"owner_id": bob}), "cross_owner_write")
+        assert_blocked(client.post(f"/json-write/?owner_id={bob}", {"owner_id": alice}), "cross_owner_write")
+        # A repeated field: request.POST["owner_id"] is the last, getlist() both: refused either way.
+        assert_blocked(client.post("/json-write/", {"owner_id": [alice, bob]}), "scan_error")
+        assert_blocked(client.post("/json-write/", {"owner_id": [alice, alice]}), "scan_error")
+        multipart = client.post("/json-write/", {"owner_id": bob, "file": io.BytesIO(b"x")})  # multipart
+        assert_blocked(multipart, "cross_owner_write")
+    assert WRITES == ["json"]
+
+
 # --------------------------------------------------------------------------- ASGI
 
 
