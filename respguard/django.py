@@ -151,6 +151,7 @@ class RespGuardMiddleware:
         if not isinstance(exchange, Exchange) or not guard.inbound or not guard.checks_inbound(exchange.request):
             return None
         verdict: Verdict | None
+        _authenticate_drf_view(request, view_func)
         try:
             owners = write_owners(guard.inbound, request, view_kwargs, guard.max_body_bytes)
         except AmbiguousOwner as exc:
@@ -225,6 +226,28 @@ class RespGuardMiddleware:
         passing = exchange.state == State.PASS
         response.streaming_content = _aprefixed(prefix, chunks if passing else None)
         return _passed(response, raw, head)
+
+
+def _authenticate_drf_view(request: Any, view_func: Any) -> None:
+    """A DRF view authenticates inside the view (tokens, HTTP Basic): for the write check, the same
+    authenticators run now, and set ``request.user`` as the view's own run will."""
+    view_class = getattr(view_func, "cls", None)
+    if not isinstance(view_class, type):
+        return
+    user = getattr(request, "user", None)
+    if user is not None and getattr(user, "is_authenticated", False) is True:
+        return
+    try:
+        from rest_framework.views import APIView
+    except ImportError:  # pragma: no cover - djangorestframework not installed
+        return
+    if not issubclass(view_class, APIView):
+        return
+    try:
+        view = view_class(**getattr(view_func, "initkwargs", {}))
+        view.initialize_request(request).user  # noqa: B018 - DRF sets the Django request's user too
+    except Exception:
+        return  # refused credentials: the view answers 401/403 itself; the check sees nobody
 
 
 # --------------------------------------------------------------------------- translating

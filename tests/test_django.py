@@ -228,7 +228,13 @@ if HAVE_DRF:
             shown = int(request.query_params.get("as", request.user.pk))
             return DRFResponse({"user_id": shown})
 
+    class DRFRecord(APIView):
+        def post(self, request: Any, owner_id: int) -> DRFResponse:
+            WRITES.append(f"drf {owner_id}")
+            return DRFResponse({"owner_id": owner_id, "saved": True})
+
     urlpatterns.append(path("drf/me/", DRFMe.as_view()))
+    urlpatterns.append(path("drf/records/<int:owner_id>/", DRFRecord.as_view()))
 
 
 # --------------------------------------------------------------------------- fixtures
@@ -541,6 +547,23 @@ def test_drf_view_authenticated_inside_the_view(users: dict[str, Any]) -> None:
     own = client.get("/drf/me/", **auth)
     assert own.status_code == 200 and own.json() == {"user_id": users["alice"].pk}
     assert_blocked(client.get(f"/drf/me/?as={users['bob'].pk}", **auth))
+
+
+@pytest.mark.skipif(not HAVE_DRF, reason="djangorestframework is not installed")
+def test_drf_write_is_checked_with_the_views_own_authentication(users: dict[str, Any]) -> None:
+    import base64
+
+    alice, bob = users["alice"].pk, users["bob"].pk
+    with override_settings(RESPGUARD=base_options(inbound=[PathOwner("/drf/records/{owner_id}/")])):
+        client = Client()  # no session, no binding cookie: only the Basic credentials say who this is
+        auth = {"HTTP_AUTHORIZATION": "Basic " + base64.b64encode(b"alice:pw-a").decode()}
+        assert_blocked(client.post(f"/drf/records/{bob}/", **auth), "cross_owner_write")
+        assert WRITES == []
+        own = Client().post(f"/drf/records/{alice}/", **auth)
+        assert own.status_code == 200 and own.json() == {"owner_id": alice, "saved": True}
+        wrong = {"HTTP_AUTHORIZATION": "Basic " + base64.b64encode(b"alice:nope").decode()}
+        assert_blocked(Client().post(f"/drf/records/{alice}/", **wrong), "cross_owner_write")  # nobody
+    assert WRITES == [f"drf {alice}"]
 
 
 # --------------------------------------------------------------------------- configuration
