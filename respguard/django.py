@@ -192,7 +192,11 @@ class RespGuardMiddleware:
             response.streaming_content = _scanned(exchange, chunks)
             response.file_to_stream = None
             return _passed(response, raw, action)
-        head, prefix = _hold(exchange, chunks)
+        try:
+            head, prefix = _hold(exchange, chunks)
+        except BaseException:
+            _close_resources(response)  # the app's iterator failed: Django never gets this response
+            raise
         if head.head is not None and head.head.blocked:
             return _blocked(response, head)
         rest: Iterable[bytes] = chunks if exchange.state == State.PASS else ()
@@ -279,6 +283,21 @@ def response_headers(response: Any) -> RawHeaders:
     return raw
 
 
+HOLD_ACTION = Action(None, None, True)
+
+
+def _close_resources(response: Any) -> None:
+    """Close what the app's response holds (files, iterators), as ``close()`` would, minus its signal."""
+    closers = getattr(response, "_resource_closers", None)
+    for closer in closers if isinstance(closers, list) else ():
+        try:
+            closer()
+        except Exception:
+            pass
+    if isinstance(closers, list):
+        closers.clear()
+
+
 def _hold(exchange: Exchange, chunks: Iterator[bytes]) -> tuple[Action, bytes]:
     """Feed a held body until the exchange decides; the deciding action and the bytes to send first."""
     action = HOLD_ACTION
@@ -290,9 +309,6 @@ def _hold(exchange: Exchange, chunks: Iterator[bytes]) -> tuple[Action, bytes]:
     else:
         action = exchange.body(b"", False)
     return action, action.body or b""
-
-
-HOLD_ACTION = Action(None, None, True)
 
 
 def _document(exchange: Exchange, response: Any, raw: RawHeaders, start: Action) -> Any:

@@ -173,9 +173,16 @@ class ClosingChunks:
         CLOSED.append("closed")
 
 
+class FailingChunks(ClosingChunks):
+    def __iter__(self) -> Iterator[bytes]:
+        yield b'{"user_id": '
+        raise OSError("the disk went away")
+
+
 def closing_stream(request: Any) -> StreamingHttpResponse:
     owner = int(request.GET.get("as", request.user.pk))
-    return StreamingHttpResponse(ClosingChunks(owner), content_type="application/json")
+    chunks = FailingChunks(owner) if request.GET.get("fail") else ClosingChunks(owner)
+    return StreamingHttpResponse(chunks, content_type="application/json")
 
 
 async def async_stream(request: Any) -> StreamingHttpResponse:
@@ -348,6 +355,9 @@ def test_a_blocked_stream_is_still_closed(users: dict[str, Any]) -> None:
     assert b"".join(own.streaming_content) == b'{"user_id": %d}' % users["alice"].pk
     own.close()
     assert CLOSED == ["closed", "closed"]
+    with pytest.raises(OSError, match="the disk went away"):
+        client.get("/closing/?fail=1")
+    assert CLOSED == ["closed", "closed", "closed"]
 
 
 def test_report_mode_lets_it_through_and_reports(users: dict[str, Any]) -> None:
