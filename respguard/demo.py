@@ -47,7 +47,9 @@ from typing import Any
 
 from ._verdict import BlockPage
 
-APPS = ("flask", "starlette")
+APPS = ("flask", "starlette", "django")
+#: What ``respguard demo`` runs without ``--app`` (``--app django`` adds the Django example).
+DEFAULT_APPS = ("flask", "starlette")
 BUG = "shared-state"
 DEFAULT_BROWSERS = 30
 MAX_BROWSERS = 200  # one per fake customer
@@ -111,7 +113,21 @@ def load_examples() -> dict[str, ModuleType]:
         ) from exc
 
 
+def load_example(name: str) -> ModuleType:
+    """One example app module (``examples.<name>_app``); the Django one is imported only when asked for."""
+    try:
+        return importlib.import_module(f"examples.{name}_app")
+    except ImportError as exc:
+        raise DemoError(
+            f"the demo needs the repository's examples/ package and the demo extras ({exc}); "
+            "from a checkout: pip install -e '.[dev]'"
+        ) from exc
+
+
 def _shop(app: Any) -> Any:
+    shop = getattr(app, "shop", None)  # the Django example
+    if shop is not None:
+        return shop
     extensions = getattr(app, "extensions", None)
     if isinstance(extensions, dict) and "example_shop" in extensions:
         return extensions["example_shop"]
@@ -263,7 +279,7 @@ def _run_one(
     lock = threading.Lock()
     start = threading.Barrier(browsers + 1)
     failures: list[BaseException] = []
-    serve = _serve_wsgi if name == "flask" else _serve_asgi
+    serve = _serve_asgi if name == "starlette" else _serve_wsgi
 
     def browse(n: int, port: int) -> None:
         cid = customers.customer_id(n)
@@ -346,7 +362,7 @@ def run_demo(
     *,
     browsers: int = DEFAULT_BROWSERS,
     rounds: int = DEFAULT_ROUNDS,
-    apps: Sequence[str] = APPS,
+    apps: Sequence[str] = DEFAULT_APPS,
     think_ms: float = DEFAULT_THINK_MS,
     time_limit: float = DEFAULT_TIME_LIMIT,
 ) -> list[Row]:
@@ -357,6 +373,9 @@ def run_demo(
     if unknown:
         raise ValueError(f"unknown demo app(s): {sorted(unknown)}")
     modules = load_examples()
+    for name in apps:
+        if name not in modules:
+            modules[name] = load_example(name)
     deadline = time.monotonic() + time_limit
     rows = []
     with _quiet_respguard_log() as counter:
@@ -433,7 +452,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         rows = run_demo(
             browsers=args.browsers,
             rounds=args.rounds,
-            apps=args.app or APPS,
+            apps=args.app or DEFAULT_APPS,
             think_ms=args.think_ms,
             time_limit=args.time_limit,
         )

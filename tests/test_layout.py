@@ -12,7 +12,7 @@ import respguard
 PACKAGE = Path(respguard.__file__).parent
 ROOT = PACKAGE.parent
 FRAMEWORKS = {"flask", "starlette", "fastapi", "werkzeug", "django", "flask_login"}
-ADAPTER_MODULES = {"flask", "starlette", "demo"}  # the framework extras, and the demo (its own extra)
+ADAPTER_MODULES = {"flask", "starlette", "django", "demo"}  # the framework extras, and the demo (its own extra)
 
 
 def _imports() -> dict[str, set[str]]:

@@ -13,8 +13,8 @@ The harness only adds plumbing *outside* the example app and its guard:
   on the other). The handlers, the bugs and the guard are the example's own; the
   process-local globals of ``shared-state`` and ``login-mixup`` stay process-local.
 
-Served as ``uvicorn --factory benchmarks.replay._apps:starlette_app`` and
-``gunicorn 'benchmarks.replay._apps:flask_app()'``.
+Served as ``uvicorn --factory benchmarks.replay._apps:starlette_app``,
+``gunicorn 'benchmarks.replay._apps:flask_app()'`` and ``gunicorn 'benchmarks.replay._apps:django_app()'``.
 """
 
 from __future__ import annotations
@@ -52,6 +52,15 @@ def flask_app() -> Any:
     app = app_from_env()
     _prepare(app.extensions["example_shop"])
     return _WSGIWorkerHeader(app, app.extensions["example_shop"])
+
+
+def django_app() -> Any:
+    """The Django example (``examples.django_app:app_from_env``) with the replay plumbing."""
+    from examples.django_app import app_from_env
+
+    app = app_from_env()
+    _prepare(app.shop)
+    return _WSGIWorkerHeader(app, app.shop)
 
 
 def _prepare(shop: Any) -> None:

@@ -31,9 +31,9 @@ STOP_GRACE = 5.0
 class ServerSpec:
     """One server configuration of the replay."""
 
-    name: str  # as in the JSON rows: "uvicorn", "gunicorn-sync", "gunicorn-gthread"
+    name: str  # as in the JSON rows: "uvicorn", "gunicorn-sync", "gunicorn-gthread", "django-gthread"
     workers: int
-    framework: str  # "starlette" or "flask"
+    framework: str  # "starlette", "flask" or "django" (served by gunicorn like Flask)
 
     @property
     def label(self) -> str:
@@ -54,7 +54,7 @@ class ServerSpec:
         ]  # fmt: skip
         if kind == "gthread":
             command += ["--threads", "8"]
-        return [*command, "benchmarks.replay._apps:flask_app()"]
+        return [*command, f"benchmarks.replay._apps:{self.framework}_app()"]
 
 
 SERVERS = (
@@ -62,6 +62,7 @@ SERVERS = (
     ServerSpec("uvicorn", 2, "starlette"),
     ServerSpec("gunicorn-sync", 2, "flask"),
     ServerSpec("gunicorn-gthread", 2, "flask"),
+    ServerSpec("django-gthread", 2, "django"),  # the Django example, under gunicorn's gthread workers
 )
 
 _RUNNING: dict[int, subprocess.Popen[bytes]] = {}

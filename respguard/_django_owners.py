@@ -1,0 +1,58 @@
+"""The write as Django parsed it: the values the view will see, read by the guard's own rules.
+
+:func:`django_named` turns Django's parse of a request (``resolver_match`` kwargs,
+``request.GET``/``POST``/``FILES`` and the JSON body) into the :class:`~respguard._inbound.Named`
+every framework hands the rules, so a Django write is judged by the same value rules as a
+Flask or FastAPI one (:func:`respguard._inbound.named_owners`): a repeated owner field, a
+boolean, a non-integral number, an object or a nested list is refused.
+
+Nothing here imports Django: the request is read through the attributes every
+``HttpRequest`` has.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from ._inbound import NO_JSON, InboundRule, JsonBodyOwner, Named, named_owners
+from ._write import json_document
+
+
+class BodyTooLarge(Exception):
+    """The request body is over ``max_body_bytes``."""
+
+
+def _is_json(content_type: str) -> bool:
+    media = content_type.split(";", 1)[0].strip().lower()
+    return media == "application/json" or media.endswith("+json")
+
+
+def django_named(rules: tuple[InboundRule, ...], request: Any, view_kwargs: Mapping[str, Any], limit: int) -> Named:
+    """The write as Django parsed it; its JSON body read as ``json.loads(request.body)`` reads it."""
+    document: object = NO_JSON
+    keys = frozenset(key for rule in rules if isinstance(rule, JsonBodyOwner) for key in rule.names)
+    content_type = request.content_type or ""
+    if keys and _is_json(content_type):
+        body = request.body
+        if len(body) > limit:
+            raise BodyTooLarge
+        document = json_document(body, keys, strict=True)  # malformed: InboundError; a repeat: Ambiguous
+    form = [(name, value) for name in request.POST for value in request.POST.getlist(name)]
+    query = [(name, value) for name in request.GET for value in request.GET.getlist(name)]
+    return Named(
+        request.path,
+        path_params=dict(view_kwargs),
+        query=query,
+        form=form,
+        files=list(request.FILES.keys()),
+        json=document,
+    )
+
+
+def write_owners(
+    rules: tuple[InboundRule, ...], request: Any, view_kwargs: Mapping[str, Any], max_body_bytes: int
+) -> list[tuple[str, str]]:
+    """Every ``(kind, normalised id)`` the rules find in a Django request, before its view runs;
+    raises :class:`~respguard._inbound.Ambiguous`, :class:`~respguard._inbound.InboundError`, :class:`BodyTooLarge`."""
+    return named_owners(rules, django_named(rules, request, view_kwargs, max_body_bytes))
