@@ -697,11 +697,11 @@ def test_the_demo_runs_the_django_example(capsys: pytest.CaptureFixture[str]) ->
 
 
 def doc_block(first_line: str) -> str:
-    """The code block of docs/django_and_plugin.md whose first line is ``first_line``."""
+    """The code block of README.md whose first line is ``first_line``."""
     import re
     from pathlib import Path
 
-    text = (Path(__file__).parent.parent / "docs" / "django_and_plugin.md").read_text()
+    text = (Path(__file__).parent.parent / "README.md").read_text()
     for body in re.findall(r"```\w+\n(.*?)```", text, re.S):
         if body.startswith(first_line):
             return str(body)

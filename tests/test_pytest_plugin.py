@@ -189,7 +189,7 @@ def _doc_block(first_line: str) -> str:
     import re
     from pathlib import Path
 
-    text = (Path(__file__).parent.parent / "docs" / "django_and_plugin.md").read_text()
+    text = (Path(__file__).parent.parent / "README.md").read_text()
     for body in re.findall(r"```\w+\n(.*?)```", text, re.S):
         if body.startswith(first_line):
             return str(body)
