@@ -10,12 +10,12 @@ They find owners and failures; they never decide (that is :mod:`respguard._decid
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from ._content import HTML, JSON, TEXT, BodyDecodeError, looks_like_json, sniff_media
 from ._encoding import bom_encoding, certain_html_encoding, lookup
 from ._events import EventKind
-from ._extractors import OWN, UNPROVEN, HtmlAttribute, JsonKeys, ScanError
+from ._extractors import ABSENT, OWN, UNPROVEN, HtmlAttribute, JsonKeys, ScanError
 from ._identity import ID, Identity
 from ._plan import Planner
 from ._scan import ResponseView
@@ -199,6 +199,28 @@ class RecordStream:
         del self.pending[:count]
         self.sent += count
         return out
+
+
+def records_proved_clean(planner: Planner, records: Sequence[StreamRecord], requester: Identity | None) -> int:
+    """Speed only: prove a batch of records clean at once, with the JSON keys' byte search over
+    their data joined as one JSON array (a ``,`` between records, so no key or value can span
+    two). :data:`~respguard._extractors.ABSENT` or ``OWN``: every record is clean (no exact scan
+    needed); :data:`UNPROVEN`: read them one by one. Only when the JSON keys are all that reads
+    a record."""
+    provers = planner.stream_provers
+    if provers is None or not records:
+        return UNPROVEN
+    joined = ("[" + ",".join(r.data for r in records) + "]").encode("utf-8", "surrogatepass")
+    result = ABSENT  # until an extractor proves own data
+    for prover in provers:
+        kind = prover.kind
+        own = None if requester is None else requester.id if kind == ID else requester.value(kind)
+        proof = prover.prove(joined, "utf-8", own)
+        if not proof:
+            return UNPROVEN
+        if proof == OWN:
+            result = OWN
+    return result
 
 
 def scan_record(planner: Planner, record: StreamRecord, media: str, views: ViewFactory, found: Found) -> Failure | None:

@@ -204,7 +204,7 @@ class _MultiByte:
     known here.
     """
 
-    __slots__ = ("codec", "fixes", "refuse", "is_lead", "unknown_leads", "four_byte", "byte_80", "errors")
+    __slots__ = ("codec", "fixes", "fixed", "refuse", "is_lead", "unknown_leads", "four_byte", "byte_80", "errors")
 
     def __init__(
         self,
@@ -219,6 +219,8 @@ class _MultiByte:
     ) -> None:
         self.codec = codec
         self.fixes = str.maketrans(fixes)
+        # Which characters need a fix: the (slow) translate runs only on a text that holds one.
+        self.fixed = re.compile("[" + "".join(re.escape(c) for c in fixes) + "]") if fixes else None
         self.refuse = refuse
         self.is_lead = frozenset(b for low, high in leads for b in range(low, high + 1))
         self.unknown_leads = unknown_leads
@@ -254,7 +256,10 @@ class _MultiByte:
         except UndecodableBody:
             # The codec machinery re-raises it with the codec's name added: keep the fixed phrase.
             raise UndecodableBody(_UNKNOWN_CHARACTER) from None
-        return text.translate(self.fixes) if self.fixes else text
+        fixed = self.fixed
+        if fixed is not None and not text.isascii() and fixed.search(text) is not None:
+            return text.translate(self.fixes)
+        return text
 
 
 _UNKNOWN_CHARACTER = "body has bytes browsers read as characters respguard does not know"

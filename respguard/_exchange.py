@@ -12,7 +12,17 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from ._binding import Binding
-from ._bodies import Failure, Found, HeldDocument, RecordStream, Sniffer, StreamRecord, scan_document, scan_record
+from ._bodies import (
+    Failure,
+    Found,
+    HeldDocument,
+    RecordStream,
+    Sniffer,
+    StreamRecord,
+    records_proved_clean,
+    scan_document,
+    scan_record,
+)
 from ._cache import PRIVATE, personal_headers
 from ._content import HTML, JSON, OTHER, TEXT_MEDIA, BodyDecodeError, DecodedTooLarge, decode_content, sniff_media
 from ._context import UNSET, RequestContext
@@ -20,7 +30,7 @@ from ._decide import Decision, decide, is_own
 from ._encoding import html_encoding, text_encoding
 from ._events import MAX_EVENT_OWNERS, AuditEvent, EventKind, emit
 from ._events import Action as EventAction
-from ._extractors import header_owners
+from ._extractors import OWN, header_owners
 from ._filter import filter_records
 from ._guard import Guard
 from ._headers import Headers, RawHeaders
@@ -366,6 +376,10 @@ class Exchange:
         reader = JsonLinesReader(len(body) + 1, seq=content.media_type == _JSON_SEQ)
         for start in range(0, len(body) + 1, _SLICE):
             records = reader.feed(body[start : start + _SLICE]) if start < len(body) else reader.end()
+            proved = records_proved_clean(planner, records, self.requester)
+            if proved:
+                self.personal = self.personal or proved == OWN
+                continue
             for record in records:
                 found = Found()
                 failure = scan_record(planner, record, content.media, self._view, found)
@@ -411,6 +425,8 @@ class Exchange:
 
     def _first_blocked(self, reader: RecordStream, records: Sequence[StreamRecord]) -> int | None:
         """Where the stream must be cut: the start of the first record that must not go out."""
+        if records_proved_clean(self.guard.planner, records, self.requester):
+            return None  # a byte search proved every record clean at once
         released = reader.sent
         for record in records:
             if self._record_blocks(record):

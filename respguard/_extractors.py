@@ -444,7 +444,8 @@ class HtmlAttribute:
             # An unquoted value runs to whitespace or '>' (HTML's unquoted-value state keeps '<', '=',
             # quotes and backticks in it), so a malformed marker is read as the browser reads it.
             r"(?<![-\w:.])" + re.escape(self.attribute) + r"\s*=\s*(?:\"([^\"]*)\"|'([^']*)'|([^\s\"'>][^\s>]*))",
-            re.IGNORECASE,
+            # Browsers lower-case attribute names in ASCII only: "data-\u0131d" is another name to them.
+            re.IGNORECASE | re.ASCII,
         )
         self._needle = self.attribute.encode("ascii")
         self._folds = any(c in self.attribute for c in "iks")
@@ -453,7 +454,11 @@ class HtmlAttribute:
     def owners(self, view: ResponseView) -> list[str]:
         """The attribute's values in every encoding a browser may read the page in."""
         kind = self.kind
-        found = []
+        found: list[str] = []
+        if view.media == HTML and self._needle not in view.body.lower():
+            if all(encoding in ASCII_SAFE for encoding in view.html_encodings()):
+                # In these encodings the name's ASCII letters are those bytes: not there, no attribute.
+                return found
         for text in view.texts():
             for match in self._pattern.finditer(text):
                 raw = match.group(1)

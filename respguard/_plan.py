@@ -110,6 +110,7 @@ class Planner:
     __slots__ = (
         "by_media",
         "proofs",
+        "stream_provers",
         "unplanned",
         "stream_extractors",
         "bulk",
@@ -132,6 +133,14 @@ class Planner:
         }
         # An event or a JSON line is read by the JSON extractors (its data) and the text ones (all of it).
         self.stream_extractors = tuple(dict.fromkeys(self.by_media[JSON] + self.by_media[TEXT]))
+        # The stream extractors as byte-search provers, when every one is a JSON key search
+        # (records can then be proved clean a batch at a time); else None.
+        stream_provers = [self.prover(e) for e in self.stream_extractors]
+        self.stream_provers: tuple[JsonKeys, ...] | None = (
+            tuple(p for p in stream_provers if isinstance(p, JsonKeys))
+            if all(isinstance(p, JsonKeys) for p in stream_provers)
+            else None
+        )
         self.bulk = bulk
         # A body without Content-Type is sniffed when something would scan JSON or HTML.
         self.sniffs = bool(self.by_media[JSON] or self.by_media[HTML] or bulk)

@@ -56,7 +56,18 @@ class ResponseView:
     owner reads them all).
     """
 
-    __slots__ = ("request", "status", "headers", "media", "media_type", "body", "_label", "_texts", "_encoding")
+    __slots__ = (
+        "request",
+        "status",
+        "headers",
+        "media",
+        "media_type",
+        "body",
+        "_label",
+        "_texts",
+        "_encoding",
+        "_encodings",
+    )
 
     def __init__(
         self,
@@ -78,6 +89,7 @@ class ResponseView:
         self._label = charset_label
         self._texts: tuple[str, ...] | None = None
         self._encoding: str | None = None
+        self._encodings: tuple[str, ...] | None = None
 
     @property
     def charset_label(self) -> str | None:
@@ -101,6 +113,12 @@ class ResponseView:
             self._encoding = html_encoding(self.body, self.charset_label)
         return self._encoding
 
+    def html_encodings(self) -> tuple[str, ...]:
+        """Every encoding a browser may read this HTML body in (the HTML encoding sniffing algorithm)."""
+        if self._encodings is None:
+            self._encodings = html_encoding_candidates(self.body, self.charset_label)
+        return self._encodings
+
     def text(self) -> str:
         """The body as its main reader reads it; raises :class:`BodyDecodeError` where respguard
         cannot read it as that reader does."""
@@ -117,7 +135,7 @@ class ResponseView:
             body = self.body
             label = self.charset_label
             if self.media == HTML:
-                readings = [decode(body, e) for e in html_encoding_candidates(body, label)]
+                readings = [decode(body, e) for e in self.html_encodings()]
             elif self.media == JSON:
                 readings = [utf8_decode(body)]
                 detected = json.detect_encoding(body)
