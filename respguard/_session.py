@@ -59,6 +59,8 @@ def load_bindings(
     bindings: list[Binding] = []
     clean = True
     for value in cookie_values(cookie, codec.cookie_name) if cookie else ():
+        if not value:
+            continue  # a cleared cookie a client still sends ("name="): no binding, nothing to reject
         try:
             bindings.append(codec.loads(value))
         except BindingRejected as exc:
