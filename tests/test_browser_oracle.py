@@ -14,7 +14,8 @@ A small WSGI server on 127.0.0.1 serves each case raw (``/raw/<id>``) and throug
 - ``test_own_data_passes``: cases that carry only the requester's data go through unchanged.
 
 Skipped, saying why, only when no Chromium can be found or run (``.ci/run`` installs Debian's
-``chromium``).
+``chromium``), or when ``RESPGUARD_NO_BROWSER`` is set. The model alone still judges the same
+table in ``tests/test_reader_model.py``.
 """
 
 from __future__ import annotations
@@ -160,6 +161,10 @@ CASES: tuple[Case, ...] = (
     _case("json-no-ct-whitespace", [], b"\n\t  \r\n" + FOREIGN_JSON),
     _case("json-no-ct-bom", [], b"\xef\xbb\xbf" + FOREIGN_JSON),
     _case("json-nan-literal", [JSON_CT], b'{"user_id": "bob-9c2e", "n": NaN}'),
+    _case("json-numeric-infinity", [JSON_CT], b'{"user_id": 1e400}', requester=NUMERIC),
+    _case("json-two-boms", [JSON_CT], b"\xef\xbb\xbf\xef\xbb\xbf" + FOREIGN_JSON),
+    _case("json-form-feed", [JSON_CT], b"\x0c" + FOREIGN_JSON),
+    _case("json-object-under-key", [JSON_CT], b'{"owner_id": {"user_id": "bob-9c2e"}}'),
     _case("json-own", [JSON_CT], b'{"user_id": "alice-7f3a", "items": [{"owner_id": "alice-7f3a"}]}', must_pass=True),
     # --- charsets browsers honour (WHATWG labels, the prescan)
     _case("html-cp037", [_ct("text/html; charset=cp037")], FOREIGN_P),
@@ -211,6 +216,27 @@ CASES: tuple[Case, ...] = (
     ),
     _case("html-replacement-label", [_ct("text/html; charset=iso-2022-kr")], FOREIGN_P),
     _case("html-meta-utf16", [_ct("text/html")], b'<meta charset="utf-16le"><p data-owner="bob-9c2e">x</p>'),
+    _case("html-quoted-charset-param", [_ct('text/html; charset="utf-16le"')], FOREIGN_P.decode().encode("utf-16-le")),
+    _case(
+        "html-first-charset-param-wins",
+        [_ct("text/html; charset=utf-16le; charset=utf-8")],
+        FOREIGN_P.decode().encode("utf-16-le"),
+    ),
+    _case(
+        "html-charset-carry-utf16",
+        [_ct("text/html; charset=utf-16le, text/html")],
+        FOREIGN_P.decode().encode("utf-16-le"),
+    ),
+    _case(
+        "html-utf16be-header-le-bom",
+        [_ct("text/html; charset=utf-16be")],
+        b"\xff\xfe" + FOREIGN_P.decode().encode("utf-16-le"),
+    ),
+    _case(
+        "html-gbk-four-byte",
+        [_ct("text/html; charset=gbk")],
+        b'<p title="\x81\x30\x81\x30" data-owner="bob-9c2e">x</p>',
+    ),
     # --- attributes as the WHATWG tokenizer reads them
     _case("attr-upper-case", [HTML_CT], b'<P DATA-OWNER="bob-9c2e">x</P>'),
     _case("attr-space-before-eq", [HTML_CT], b"<p data-owner =bob-9c2e>x</p>"),
@@ -231,6 +257,13 @@ CASES: tuple[Case, ...] = (
     _case("attr-in-textarea", [HTML_CT], b'<textarea><p data-owner="bob-9c2e"></textarea>'),
     _case("attr-in-noscript", [HTML_CT], b'<noscript><p data-owner="bob-9c2e"></noscript>'),
     _case("attr-unterminated-tag", [HTML_CT], b'<p data-owner="bob-9c2e"'),
+    _case("attr-nul-in-name", [HTML_CT], b'<p data-owner\x00="bob-9c2e" data\x00-owner="carol-51d0">x</p>'),
+    _case("attr-in-math", [HTML_CT], b'<math><mi data-owner="bob-9c2e">x</mi></math>'),
+    _case("attr-entity-upper-hex", [HTML_CT], b'<p data-owner="&#X62;ob-9c2e">x</p>'),
+    _case("attr-after-html-end", [HTML_CT], b'<html><body></body></html><p data-owner="bob-9c2e">x</p>'),
+    _case("attr-in-plaintext", [HTML_CT], b'<plaintext><p data-owner="bob-9c2e">x</p>'),
+    _case("attr-in-xmp", [HTML_CT], b'<xmp><p data-owner="bob-9c2e"></xmp>'),
+    _case("attr-named-entity-no-semicolon", [HTML_CT], b'<p data-owner="bob&amp-9c2e">x</p>'),
     _case("html-own", [HTML_CT], b'<!doctype html><p data-owner="alice-7f3a">mine</p>', must_pass=True),
     # --- MIME sniffing (no or no valid Content-Type)
     _case("sniff-ws-then-p", [], b"\n\n \t" + FOREIGN_P),
@@ -245,6 +278,11 @@ CASES: tuple[Case, ...] = (
         b'<html xmlns="http://www.w3.org/1999/xhtml"><body><p data-owner="bob-9c2e">x</p></body></html>',
     ),
     _case("xml-svg", [_ct("image/svg+xml")], b'<svg xmlns="http://www.w3.org/2000/svg" data-owner="bob-9c2e"></svg>'),
+    _case(
+        "xml-xhtml-malformed-after",
+        [_ct("application/xhtml+xml")],
+        b'<html xmlns="http://www.w3.org/1999/xhtml"><body><p data-owner="bob-9c2e">x</p><br></body></html>',
+    ),
     # --- event streams (HTML standard)
     _case(
         "sse-lf-crlf",
@@ -291,6 +329,13 @@ CASES: tuple[Case, ...] = (
         content_length=False,
     ),
     _case("sse-two-boms", [SSE_CT], b'\xef\xbb\xbf\xef\xbb\xbfdata: {"user_id": "bob-9c2e"}\n\n', content_length=False),
+    _case("sse-unterminated-last", [SSE_CT], b'data: {"user_id": "bob-9c2e"}\n', content_length=False),
+    _case(
+        "sse-event-type-crlf", [SSE_CT], b'event: update\r\ndata: {"user_id": "bob-9c2e"}\r\n\r\n', content_length=False
+    ),
+    _case(
+        "sse-comment-then-data", [SSE_CT], b':\xef\xbb\xbf ok\ndata: {"user_id": "bob-9c2e"}\n\n', content_length=False
+    ),
     _case("sse-own", [SSE_CT], b'data: {"user_id": "alice-7f3a"}\n\n', content_length=False, must_pass=True),
     # --- JSON lines and text sequences
     _case(
