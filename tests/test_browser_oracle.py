@@ -614,6 +614,7 @@ def run_chromium(url: str) -> tuple[str | None, str]:
             "--disable-component-update",
             "--disable-sync",
             "--disable-dev-shm-usage",
+            "--no-proxy-server",
             f"--user-data-dir={profile}",
             "--virtual-time-budget=600000",
             "--dump-dom",
@@ -721,6 +722,8 @@ def test_model_agrees_with_chromium(chromium: dict[str, Any], case: Case) -> Non
     assert set(got["eventOwners"]) == model.events
     frame = got["frame"]
     assert sorted(frame.get("owners") or []) == sorted(model.html)
+    if frame.get("contentType") is not None:  # None: not rendered (a download)
+        assert frame["contentType"] == model.rendered
     if model.rendered in reader_model.HTML_TYPES:
         assert frame["contentType"] == "text/html"
         if model.encoding_source != "default":  # the default is the browser's own (Chromium: the parent's)
