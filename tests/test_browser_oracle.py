@@ -20,6 +20,7 @@ table in ``tests/test_reader_model.py``.
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import json
 import os
@@ -424,6 +425,25 @@ def _gap(case: Case, stack: str) -> str | None:
 # ------------------------------------------------------------------ the test server
 
 _BY_ID = {c.id: c for c in CASES}
+#: How many responses of the property tests' generator Chromium also reads (drawn deterministically).
+DRAWN_COUNT = 60
+_DRAWN: list[Case] = []
+
+
+def drawn_cases() -> list[Case]:
+    """The first DRAWN_COUNT responses ``tests/test_reader_model.py`` draws, with a fixed seed."""
+    from hypothesis import HealthCheck, given, settings
+    from test_reader_model import Drawn, drawn_responses
+
+    out: list[Case] = []
+
+    @settings(max_examples=DRAWN_COUNT, derandomize=True, database=None, suppress_health_check=list(HealthCheck))
+    @given(drawn_responses())
+    def collect(d: Drawn) -> None:
+        out.append(dataclasses.replace(d.as_case(), id=f"drawn-{len(out)}"))
+
+    collect()
+    return out
 
 
 def _raw_app(environ: dict[str, Any], start_response: Any) -> Iterator[bytes]:
@@ -556,7 +576,7 @@ async function readCase(url) {
 
 
 def _harness_page() -> bytes:
-    ids = json.dumps([c.id for c in CASES])
+    ids = json.dumps(list(_BY_ID))
     script = HARNESS_JS.replace("CASE_IDS", ids)
     head = '<!doctype html><meta charset="utf-8"><title>oracle</title>'
     return f'{head}<pre id="results"></pre><script>{script}</script>'.encode()
@@ -646,6 +666,9 @@ def chromium() -> dict[str, Any]:
         pytest.skip("RESPGUARD_NO_BROWSER is set")
     if find_chromium() is None:
         pytest.skip("chromium is not installed (apt-get install -y chromium)")
+    if not _DRAWN:
+        _DRAWN.extend(drawn_cases())
+        _BY_ID.update((c.id, c) for c in _DRAWN)
     server = make_server("127.0.0.1", 0, _server_app(), server_class=_ThreadingServer, handler_class=_QuietHandler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -704,7 +727,22 @@ def _model_lines(text: str | None) -> tuple[set[str], set[str]]:
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
 def test_model_agrees_with_chromium(chromium: dict[str, Any], case: Case) -> None:
     """The reader model predicts every reader's view that Chromium reports."""
-    got = chromium["raw/" + case.id]
+    assert_model_agrees(chromium["raw/" + case.id], case)
+
+
+def test_model_agrees_on_drawn_responses(chromium: dict[str, Any]) -> None:
+    """The model also agrees with Chromium on responses the property tests draw (so their oracle holds)."""
+    assert len(_DRAWN) >= DRAWN_COUNT // 2
+    disagreements = []
+    for case in _DRAWN:
+        try:
+            assert_model_agrees(chromium["raw/" + case.id], case)
+        except AssertionError as error:
+            disagreements.append(f"{case.headers} {case.body[:120]!r}: {str(error).splitlines()[0]}")
+    assert not disagreements, "\n".join(disagreements)
+
+
+def assert_model_agrees(got: dict[str, Any], case: Case) -> None:
     model = reader_model.read(200, case.headers, case.body)
     reading = chromium_reading(got, case)
     if case.chromium_reads_less:
