@@ -12,7 +12,17 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from ._content import HTML, JSON, TEXT, BodyDecodeError, looks_like_json, sniff_media
+from ._content import (
+    HTML,
+    JSON,
+    OTHER,
+    TEXT,
+    BodyDecodeError,
+    DecodedTooLarge,
+    StreamDecoder,
+    looks_like_json,
+    sniff_media,
+)
 from ._encoding import bom_encoding, certain_html_encoding, lookup
 from ._events import EventKind
 from ._extractors import ABSENT, OWN, UNPROVEN, HtmlAttribute, JsonKeys, ScanError
@@ -136,30 +146,52 @@ class HeldDocument:
 
 
 class Sniffer:
-    """An untyped body: clients sniff it, so respguard reads its first bytes as they do.
+    """A body whose first bytes decide how clients read it: an untyped body (browsers sniff it:
+    ``{``/``[`` is JSON to a script, ``<`` a page), or a body of a type nothing scans, which
+    ``fetch().json()`` still parses when it opens like JSON (``json_only``).
 
     It looks only at bytes it has not looked at (white space and a byte-order mark are
-    skipped as they arrive), so any chunking costs time linear in the body; the body
-    itself is held in :attr:`held` until it is decided.
+    skipped as they arrive), so any chunking costs time linear in the body; a compressed body
+    is decoded as it arrives, only as far as its first bytes. The raw body is held in
+    :attr:`held` until it is decided.
     """
 
-    __slots__ = ("media", "held", "_head")
+    __slots__ = ("media", "held", "json_only", "_head", "_decoder")
 
-    def __init__(self, limit: int) -> None:
+    def __init__(self, limit: int, encodings: str | None, json_only: bool) -> None:
         self.media: str | None = None  # known once the first meaningful byte is in
         self.held = HeldDocument(limit)
+        self.json_only = json_only
         self._head = b""  # at most a byte-order mark's start, after white space
+        self._decoder: StreamDecoder | None = None
+        if encodings is not None:
+            try:
+                self._decoder = StreamDecoder(encodings, limit)
+            except BodyDecodeError:
+                # No client can decode it either: clients (and respguard) take it for a binary
+                # body; an untyped one is held and refused whole when it ends (scan_error).
+                self.media = OTHER if json_only else None
 
     def feed(self, chunk: bytes) -> str | None:
         """The media class clients take the body for, once its first bytes tell."""
-        if self.media is None and chunk:
-            data = (self._head + chunk) if self._head else chunk
-            media = sniff_media(data)
-            if media is None:
-                # Only white space, or part of a byte-order mark: keep the tail that may still be one.
-                self._head = data.lstrip(b" \t\r\n\x0c")[:3]
-            else:
-                self.media = media
+        if self.media is not None or not chunk:
+            return self.media
+        decoder = self._decoder
+        if decoder is not None:
+            try:
+                chunk = decoder.feed(chunk)
+            except (BodyDecodeError, DecodedTooLarge):
+                self._decoder = None  # the whole body is decoded (and judged) when it ends
+                return None
+        data = (self._head + chunk) if self._head else chunk
+        media = sniff_media(data)
+        if media is None:
+            # Only white space, or part of a byte-order mark: keep the tail that may still be one.
+            self._head = data.lstrip(b" \t\r\n\x0c")[:3]
+        elif self.json_only and media != JSON:
+            self.media = OTHER  # a typed body is read as JSON by scripts, never rendered as a page
+        else:
+            self.media = media
         return self.media
 
 
@@ -224,18 +256,28 @@ def records_proved_clean(planner: Planner, records: Sequence[StreamRecord], requ
 
 
 def scan_record(planner: Planner, record: StreamRecord, media: str, views: ViewFactory, found: Found) -> Failure | None:
-    """Read one event or JSON line with the stream extractors (``media``: the response's)."""
+    """Read one event or JSON line with the stream extractors (``media``: the response's).
+
+    A JSON line holding a bare CR is also read as the lines a lenient client splits it into
+    (at CR as well as LF): both readings are scanned.
+    """
     if not record.text.strip():
         return None
-    payload_view = views(media, record.data.encode("utf-8", "surrogatepass"))
+    payloads = [views(media, record.data.encode("utf-8", "surrogatepass"))]
+    if isinstance(record, Record) and "\r" in record.data:
+        payloads.extend(views(media, piece.encode("utf-8", "surrogatepass")) for piece in record.data.split("\r"))
     whole_view = views(media, record.text.encode("utf-8", "surrogatepass"))
     for extractor in planner.stream_extractors:
         try:
-            view = payload_view if isinstance(extractor, JsonKeys) else whole_view
-            found.owners.extend((extractor.kind, o) for o in extractor.owners(view))
+            if not isinstance(extractor, JsonKeys):
+                found.owners.extend((extractor.kind, o) for o in extractor.owners(whole_view))
+                continue
+            for view in payloads:
+                try:
+                    found.owners.extend((extractor.kind, o) for o in extractor.owners(view))
+                except ScanError:
+                    continue  # data that is not JSON carries no JSON keys; text extractors still read it
         except ScanError as exc:
-            if isinstance(extractor, JsonKeys):
-                continue  # data that is not JSON carries no JSON keys; text extractors still read it
             return Failure(EventKind.SCAN_ERROR, f"{extractor.name}: {exc}", extractor.name)
         except Exception as exc:
             return Failure(EventKind.SCAN_ERROR, f"{extractor.name} raised {type(exc).__name__}", extractor.name)

@@ -202,7 +202,7 @@ class Exchange:
             self._move("start", State.HOLD)  # the HeldDocument is made once a piece must wait
             return HOLD
         if strategy == Strategy.SNIFF:
-            self.body_reader = Sniffer(guard.max_body_bytes)
+            self.body_reader = Sniffer(guard.max_body_bytes, plan.encodings, plan.content.typed)
             self._move("start", State.SNIFF)
             return HOLD
         if strategy == Strategy.REFUSE:
@@ -311,6 +311,23 @@ class Exchange:
             return Action(None, chunk, more)  # decided and allowed: as the app sent it
         raise ProtocolError(f"respguard: a body chunk in state {state!r}")
 
+    def peek(self, head: bytes) -> Action | None:
+        """The body's first bytes, read without taking them (a file the app sends): if they show
+        that clients take the body for a binary file nothing reads, the head to send, after which
+        the app's body goes out as the app sends it (a server may still send the file zero-copy);
+        ``None``: feed the body as usual."""
+        reader = self.body_reader
+        if self.state != State.SNIFF or not isinstance(reader, Sniffer) or reader.held.size:
+            return None
+        probe = Sniffer(self.guard.max_body_bytes, self.plan.encodings, reader.json_only)
+        if probe.feed(head) != OTHER or self.guard.planner.by_media[OTHER]:
+            return None
+        verdict = self._decide()
+        if verdict.blocked:
+            return None  # fed as usual, the body decides the same and the block page goes out
+        self._move("body", State.PASS)
+        return Action(verdict, None, True)
+
     def unreadable(self, reason: str) -> Action:
         """The app sent a message respguard cannot read (a fixed phrase) while the body is undecided."""
         self._move("unreadable", State.DISCARD)
@@ -319,13 +336,12 @@ class Exchange:
         return Action(verdict, verdict.body or b"", False)
 
     def _sniff(self, chunk: bytes, more: bool) -> Action:
-        """An untyped body: held while its first bytes are read as clients read them."""
+        """A sniffed body: held while its first bytes are read as clients read them."""
         reader = self.body_reader
         assert isinstance(reader, Sniffer)
-        plan = self.plan
         if not reader.held.add(chunk):
             return self._release(self.oversize(), more)
-        if plan.encodings is None and reader.feed(chunk) == OTHER and not self.guard.planner.by_media[OTHER]:
+        if reader.feed(chunk) == OTHER and not self.guard.planner.by_media[OTHER]:
             # Clients take it for a binary body: it streams through unscanned, like an image.
             return self._release(self._decide(), more)
         if more:
@@ -351,7 +367,10 @@ class Exchange:
             return self._scan_lines(decoded, content)
         media = content.media
         if plan.strategy == Strategy.SNIFF:
-            media = sniff_media(decoded) or OTHER  # a compressed body is sniffed once decoded
+            # A compressed body is sniffed once decoded. A typed body (its type nothing reads) is
+            # sniffed for JSON only: scripts parse it, browsers don't render it as a page.
+            sniffed = sniff_media(decoded) or OTHER
+            media = sniffed if not content.typed or sniffed == JSON else OTHER
         if not decoded or media == OTHER and not guard.planner.by_media[OTHER]:
             return self._decide()
         not_in_body = len(self.owners)  # header and declared owners, gathered at the start
@@ -374,8 +393,9 @@ class Exchange:
         """JSON lines held whole (a finite response): every line read as one document."""
         planner = self.guard.planner
         reader = JsonLinesReader(len(body) + 1, seq=content.media_type == _JSON_SEQ)
-        for start in range(0, len(body) + 1, _SLICE):
-            records = reader.feed(body[start : start + _SLICE]) if start < len(body) else reader.end()
+        slices = (body[start : start + _SLICE] for start in range(0, len(body), _SLICE))
+        for piece in [*slices, None]:  # None: the end of the body (the last record, unterminated)
+            records = reader.feed(piece) if piece is not None else reader.end()
             proved = records_proved_clean(planner, records, self.requester)
             if proved:
                 self.personal = self.personal or proved == OWN

@@ -264,14 +264,16 @@ def is_scriptable_mime(mime_type: MimeType | None) -> bool:
 def media_class(mime_type: MimeType | None) -> str:
     """``"json"``, ``"html"``, ``"text"`` or ``"other"``: what ``respguard._content.media_class`` means.
 
-    JSON MIME types are json; ``text/html`` and ``application/xhtml+xml`` are html; any
-    other ``text/*`` is text; everything else, and no type at all, is other.
+    JSON MIME types are json; ``text/html`` and every XML MIME type (``application/xhtml+xml``,
+    ``image/svg+xml``, ``text/xml``...: browsers render them as documents whose attributes
+    scripts read) are html; any other ``text/*`` is text; everything else, and no type at all,
+    is other.
     """
     if mime_type is None:
         return OTHER
     if is_json_mime(mime_type):
         return JSON
-    if mime_type.essence in ("text/html", "application/xhtml+xml"):
+    if mime_type.essence == "text/html" or is_xml_mime(mime_type):
         return HTML
     if mime_type.type == "text":
         return TEXT

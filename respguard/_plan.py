@@ -259,4 +259,8 @@ def _plan_body(
         return ResponsePlan(Strategy.SNIFF, content, encodings)
     if content.scanned:
         return ResponsePlan(Strategy.DOCUMENT, content, encodings)
+    if content.media == OTHER and planner.by_media[JSON] and status != 206:
+        # fetch().json() parses a body of any type (an image/png holding JSON): its first bytes
+        # say whether it opens like JSON, and then it is read as JSON (a range is not: a video).
+        return ResponsePlan(Strategy.SNIFF, content, encodings)
     return ResponsePlan(Strategy.PASS, content, encodings)

@@ -29,6 +29,7 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 _ODD_COOKIE_NAMES = COOKIE_NAMES - {b"cookie"}
+_PEEK = 512  # bytes of a file read to tell whether it is a body some extractor reads
 
 
 def scope_user(scope: Mapping[str, Any]) -> RequesterLike:
@@ -159,6 +160,11 @@ class _Responder:
                 data = file.read(limit + 1)
         except OSError:
             await self._carry_out(exchange.unreadable("file to send cannot be read"))
+            return
+        peeked = exchange.peek(data[:_PEEK])
+        if peeked is not None:  # a binary file nothing reads: sent as the app sent it
+            await self._carry_out(peeked)
+            await self.send(message)
             return
         action = exchange.body(data, False)
         if len(data) > limit and action.head is not None and not action.head.blocked:

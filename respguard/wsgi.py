@@ -133,6 +133,22 @@ def _cookie(environ: WSGIEnviron) -> str | None:
     return str(cookie).encode("latin-1", "replace").decode("latin-1")
 
 
+def _peek_file(app_iter: object) -> bytes | None:
+    """The first bytes of a file-backed iterable (``wsgi.file_wrapper``), read and put back:
+    ``None`` when it has no seekable file."""
+    file = getattr(app_iter, "filelike", None) or getattr(app_iter, "file", None)
+    try:
+        position = file.tell()  # type: ignore[union-attr]
+        head = file.read(_PEEK)  # type: ignore[union-attr]
+        file.seek(position)  # type: ignore[union-attr]
+    except Exception:
+        return None
+    return head if isinstance(head, bytes) else None
+
+
+_PEEK = 512  # bytes of a file read to tell whether it is a body some extractor reads
+
+
 class WSGIMiddleware:
     """Guard every response of a WSGI app.
 
@@ -198,6 +214,11 @@ class WSGIMiddleware:
             status_line, app_headers, exc_info = captured
             raw = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in app_headers]
             action = exchange.start(int(status_line[:3]), raw)
+            if exchange.state == State.SNIFF and not held:
+                first_bytes = _peek_file(app_iter)
+                peeked = exchange.peek(first_bytes) if first_bytes is not None else None
+                if peeked is not None:
+                    action = peeked  # a binary file nothing reads: the app's iterable, untouched
             state = exchange.state
             if state == State.HOLD or state == State.SNIFF:
                 rest: Iterator[bytes] = itertools.chain(held, iterator) if held else iterator

@@ -136,7 +136,7 @@ def test_every_state_move_is_in_the_table() -> None:
     exchange = Exchange(guard, RequestInfo("GET", "/", "http", {}, lambda raw: []), context)
     with pytest.raises(ProtocolError, match="in state 'start'"):
         exchange.body(b"x", False)
-    exchange.start(200, [(b"content-type", b"image/png")])
+    exchange.start(204, [])
     assert exchange.state == State.PASS
     with pytest.raises(ProtocolError, match="response start in state 'pass'"):
         exchange.start(200, [])
@@ -155,6 +155,24 @@ def test_rebind_on_a_held_document_sets_the_new_binding(kind: str) -> None:
 
 def _addresses(count: int) -> list[str]:
     return [f"person{n}@example.test" for n in range(count)]
+
+
+@pytest.mark.parametrize("kind", ["asgi", "wsgi"])
+def test_a_body_of_any_type_that_opens_like_json_is_read_as_json(kind: str) -> None:
+    """fetch().json() parses a body whatever its type: JSON served as image/png (plain or
+    gzipped) is read as JSON; a real image passes untouched."""
+    events: list[AuditEvent] = []
+    stack = GuardedStack(kind, **_options("enforce", events))
+    png = ("Content-Type", "image/png")
+    result = stack.send(Reply(headers=(png,), chunks=[FOREIGN]))
+    assert (result.status, result.body) == (403, BLOCK_BODY)
+    gzipped = Reply(headers=(png, ("Content-Encoding", "gzip")), chunks=[gzip.compress(FOREIGN)])
+    result = stack.send(gzipped)
+    assert (result.status, result.body) == (403, BLOCK_BODY)
+    assert [e.kind.value for e in events if e.kind.value != "binding_rejected"] == ["owner_mismatch"] * 2
+    image = b"\x89PNG\r\n\x1a\n" + bytes(range(200))
+    result = stack.send(Reply(headers=(png,), chunks=[image[:5], image[5:]]))
+    assert (result.status, result.body) == (200, image)
 
 
 @pytest.mark.parametrize("kind", ["asgi", "wsgi"])

@@ -32,7 +32,7 @@ def strategy(method: str, status: int, headers: H, plan: Planner | None = None) 
         ("GET", 200, JSON, (Strategy.DOCUMENT, "")),
         ("GET", 200, [(b"Content-Type", b"TEXT/HTML; charset=utf-8")], (Strategy.DOCUMENT, "")),
         ("GET", 200, [(b"content-type", b"text/plain")], (Strategy.DOCUMENT, "")),  # the bulk check reads text
-        ("GET", 200, [(b"content-type", b"image/png")], (Strategy.PASS, "")),
+        ("GET", 200, [(b"content-type", b"image/png")], (Strategy.SNIFF, "")),  # fetch().json() reads any type
         ("HEAD", 200, JSON, (Strategy.NONE, "")),
         ("GET", 204, [], (Strategy.NONE, "")),
         ("GET", 205, [], (Strategy.NONE, "")),
