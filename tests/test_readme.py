@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import tomllib
 
 from respguard import AuditEvent
 
@@ -86,8 +85,11 @@ def test_json_blocks_are_audit_events() -> None:
 # ------------------------------------------------------------------ shell commands
 
 
-def _pyproject() -> dict[str, Any]:
-    return tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+def _table_keys(table: str) -> set[str]:
+    """The keys of one pyproject.toml table (tomllib is Python 3.11+; respguard supports 3.10)."""
+    text = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    body = text.split(f"\n[{table}]\n", 1)[1].split("\n[", 1)[0]
+    return set(re.findall(r"^([A-Za-z0-9_-]+) = ", body, re.M))
 
 
 def commands() -> list[list[str]]:
@@ -118,7 +120,7 @@ def _help(module: str) -> str:
 
 
 def _check_extras(words: list[str]) -> None:
-    extras = set(_pyproject()["project"]["optional-dependencies"])
+    extras = _table_keys("project.optional-dependencies")
     for word in words:
         match = re.fullmatch(r"(?:\.|respguard)\[([\w,]+)\]", word)
         if match:
@@ -134,7 +136,7 @@ def check(command: list[str]) -> None:
     program = Path(command[0]).name
     args = command[1:]
     if command[0].startswith(".venv/bin/"):
-        assert (Path(sys.executable).parent / program).exists() or program in _pyproject()["project"]["scripts"]
+        assert (Path(sys.executable).parent / program).exists() or program in _table_keys("project.scripts")
     if program in ("pip", "pip3"):
         _check_extras(args)
     elif program in ("python", "python3") and args[:1] == ["-m"]:
@@ -145,7 +147,7 @@ def check(command: list[str]) -> None:
         for flag in flags:
             assert flag in text, (module, flag)
     elif program == "respguard":
-        assert program in _pyproject()["project"]["scripts"]
+        assert program in _table_keys("project.scripts")
         text = _help("respguard")
         assert args[0] in text, args
     elif program == "uvicorn":
