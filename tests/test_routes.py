@@ -373,3 +373,25 @@ def test_route_policy_decides_writes_on_its_route(make_stack: MakeStack, events:
     got = post(stack, Reply(requester=ALICE), "/tickets", "user_id=" + BOB, ALICE)
     assert got.status == 403
     assert kinds(events)[1:] == [("cross_owner_write", "blocked")]
+
+
+class CountingGuard(Guard):
+    """A guard that counts route look-ups."""
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self.lookups: list[str] = []
+
+    def rules_for(self, path: str) -> Any:
+        self.lookups.append(path)
+        return super().rules_for(path)
+
+
+def test_the_route_is_resolved_once_per_request(make_stack: MakeStack, events: list[AuditEvent]) -> None:
+    guard = CountingGuard(
+        **write_options(events, inbound=[QueryOwner("user_id")], routes=[Route("/users/v1", public_keys=["username"])])
+    )
+    stack = make_stack(guard)
+    assert stack.send(users_json(ALICE, BOB), path="/users/v1").status == 200
+    assert post(stack, Reply(requester=ALICE), "/users/v1", "user_id=" + ALICE, ALICE).status == 200
+    assert guard.lookups == ["/users/v1", "/users/v1"]
