@@ -12,6 +12,7 @@ from ._guard import DEFAULT_MAX_BODY_BYTES, Guard
 from ._identity import Identity
 from ._inbound import FormOwner, JsonBodyOwner, PathOwner, QueryOwner
 from ._pii import BulkPII
+from ._routes import Route
 from ._scan import RequestInfo, ResponseView
 from ._verdict import BlockPage, Owner, Verdict
 from .asgi import ASGIMiddleware
@@ -42,6 +43,7 @@ __all__ = [
     "QueryOwner",
     "RequestInfo",
     "ResponseView",
+    "Route",
     "ScanError",
     "Verdict",
     "WSGIMiddleware",

@@ -32,7 +32,7 @@ from ._events import MAX_EVENT_OWNERS, AuditEvent, EventKind, emit
 from ._events import Action as EventAction
 from ._extractors import OWN, header_owners
 from ._filter import filter_records
-from ._guard import Guard
+from ._guard import Guard, Rules
 from ._headers import Headers, RawHeaders
 from ._identity import ID, Identity, RequesterLike, as_identity, normalise
 from ._pii import PHONE
@@ -125,6 +125,7 @@ class Exchange:
         "body_reader",
         "held",
         "cookie",
+        "rules",
     )
 
     def __init__(
@@ -158,6 +159,8 @@ class Exchange:
         self.held: HeldDocument | None = None  # a DOCUMENT's pieces, once one must wait for the next
         self.cookie = cookie  # the request's Cookie headers joined with "; " (the adapter read them)
         context.exchange = self  # the write check reaches the decision through the context
+        # The rules of this request's route (plan, policy, bulk check), resolved once.
+        self.rules: Rules = guard.rules if guard.router is None else guard.rules_for(request.path)
 
     def _move(self, event: str, state: str) -> None:
         if state not in TRANSITIONS.get((self.state, event), ()):
@@ -172,11 +175,12 @@ class Exchange:
         guard = self.guard
         self.status = status
         self.headers = headers
-        planner = guard.planner
+        rules = self.rules
+        planner = rules.planner
         facts = self.facts = planner.read_head(headers)
-        if guard.exempt_rules:
+        if guard.exempt_rules or rules.exempt:
             try:
-                self.exempt = guard.is_exempt(self.request)
+                self.exempt = rules.exempt or guard.is_exempt(self.request)
             except Exception:
                 return self._finish_head(self._violation(EventKind.SCAN_ERROR, "exempt predicate raised", ()))
             if self.exempt:
@@ -191,7 +195,7 @@ class Exchange:
                 return self._finish_head(drift)
         if facts.owner_header:
             headers_view = Headers(headers)
-            for extractor in guard.header_extractors:
+            for extractor in rules.header_extractors:
                 self.owners.extend(
                     (extractor.kind, o) for o in header_owners(headers_view, extractor.raw_name, extractor.kind)
                 )
@@ -341,7 +345,7 @@ class Exchange:
         assert isinstance(reader, Sniffer)
         if not reader.held.add(chunk):
             return self._release(self.oversize(), more)
-        if reader.feed(chunk) == OTHER and not self.guard.planner.by_media[OTHER]:
+        if reader.feed(chunk) == OTHER and not self.rules.planner.by_media[OTHER]:
             # Clients take it for a binary body: it streams through unscanned, like an image.
             return self._release(self._decide(), more)
         if more:
@@ -371,10 +375,11 @@ class Exchange:
             # sniffed for JSON only: scripts parse it, browsers don't render it as a page.
             sniffed = sniff_media(decoded) or OTHER
             media = sniffed if not content.typed or sniffed == JSON else OTHER
-        if not decoded or media == OTHER and not guard.planner.by_media[OTHER]:
+        planner = self.rules.planner
+        if not decoded or media == OTHER and not planner.by_media[OTHER]:
             return self._decide()
         not_in_body = len(self.owners)  # header and declared owners, gathered at the start
-        scanned = scan_document(guard.planner, media, decoded, content.label, self._view, self.requester, self.owners)
+        scanned = scan_document(planner, media, decoded, content.label, self._view, self.requester, self.owners)
         if isinstance(scanned, Failure):
             return self._violation(scanned.kind, scanned.reason, (), scanned.extractor)
         if scanned:
@@ -391,7 +396,7 @@ class Exchange:
 
     def _scan_lines(self, body: bytes, content: ContentPlan) -> Verdict:
         """JSON lines held whole (a finite response): every line read as one document."""
-        planner = self.guard.planner
+        planner = self.rules.planner
         reader = JsonLinesReader(len(body) + 1, seq=content.media_type == _JSON_SEQ)
         slices = (body[start : start + _SLICE] for start in range(0, len(body), _SLICE))
         for piece in [*slices, None]:  # None: the end of the body (the last record, unterminated)
@@ -458,7 +463,7 @@ class Exchange:
         """Scan one event or line; ``True`` if it must not go out (its event was emitted)."""
         plan = self.plan
         found = Found()
-        failure = scan_record(self.guard.planner, record, plan.content.media, self._view, found)
+        failure = scan_record(self.rules.planner, record, plan.content.media, self._view, found)
         if failure is not None:
             return self._record_violation(failure.kind, failure.reason, [])
         judged = self._judge_foreign(found.owners)
@@ -484,7 +489,8 @@ class Exchange:
         if requester is not None and any(not codec.matches(b, requester) for b in bindings):
             # The app's session says someone else than the browser logged in as (incident 2).
             return self.refuse(EventKind.SESSION_DRIFT, "requester differs from the bound identity")
-        decision = self._violating(decide(requester, owners, bindings, codec, guard.policy, self.request, write=True))
+        policy = self.rules.policy
+        decision = self._violating(decide(requester, owners, bindings, codec, policy, self.request, write=True))
         if decision is None or decision.kind is None:
             return None
         return self.refuse(decision.kind, decision.reason, decision.foreign)
@@ -507,7 +513,7 @@ class Exchange:
         """The violation these owners make in a response, or ``None``."""
         guard = self.guard
         bindings = [self.binding] if self.binding is not None else []
-        return self._violating(decide(self.requester, owners, bindings, guard.codec, guard.policy, self.request))
+        return self._violating(decide(self.requester, owners, bindings, guard.codec, self.rules.policy, self.request))
 
     def _violating(self, decision: Decision) -> Decision | None:
         """The decision if it is a violation; ``None`` if allowed (a policy's allowance is audited)."""
@@ -534,7 +540,7 @@ class Exchange:
     def _bulk_check(self, body: bytes, media: str) -> Verdict | None:
         """Too many distinct people's e-mails/phones/cards in one response (incident 3), counted as
         the reader sees them (HTML as it renders, in the encoding the browser uses)."""
-        bulk = self.guard.bulk_pii
+        bulk = self.rules.bulk_pii
         if bulk is None or media not in TEXT_MEDIA:
             return None
         charset = None if media == JSON else self._reader_charset(body, media)
@@ -579,7 +585,7 @@ class Exchange:
         """
         if any(not self._is_own(kind, text) for kind, text in not_in_body):
             return None
-        result = filter_records(body, self.guard.json_keys, lambda k, t: self._is_own(k, normalise(k, t)))
+        result = filter_records(body, self.rules.json_keys, lambda k, t: self._is_own(k, normalise(k, t)))
         if result is None:
             return None
         new_body, removed = result

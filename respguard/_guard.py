@@ -12,11 +12,21 @@ from typing import Literal
 
 from ._binding import BindingCodec
 from ._events import AuditEvent, EventSink, OwnerHasher
-from ._extractors import Extractor, JsonKeys, OwnerHeader, as_extractor
+from ._extractors import Extractor, HtmlAttribute, JsonKeys, OwnerHeader, as_extractor
 from ._identity import Identity, RequesterLike
 from ._inbound import FormOwner, InboundRule, JsonBodyOwner, PathOwner, QueryOwner
 from ._pii import BulkPII
 from ._plan import Planner
+from ._routes import (
+    INHERIT,
+    Route,
+    Router,
+    covers_every_path,
+    exempt_path_tokens,
+    patterns_overlap,
+    placeholder_tokens,
+    route_tokens,
+)
 from ._scan import RequestInfo
 from ._session import BindingMemory
 from ._verdict import BlockPage, Owner, valid_page
@@ -66,6 +76,83 @@ def _path_rule(paths: Iterable[str], option: str) -> Callable[[str], bool]:
     return lambda p: p in exact or (bool(prefix_tuple) and p.startswith(prefix_tuple))
 
 
+class Rules:
+    """What the response check reads on one route (the guard's own, or a ``Route``'s): one of
+    these is resolved per request, and the plan and the decision read it."""
+
+    __slots__ = ("planner", "policy", "bulk_pii", "exempt", "json_keys", "header_extractors")
+
+    def __init__(
+        self,
+        extractors: Sequence[Extractor],
+        policy: Policy | None,
+        bulk_pii: BulkPII | None,
+        strict_json: bool,
+        exempt: bool,
+        strip: frozenset[bytes],
+    ) -> None:
+        self.planner = Planner(extractors, bulk_pii is not None, strict_json, strip)
+        self.policy = policy
+        self.bulk_pii = bulk_pii
+        self.exempt = exempt
+        self.json_keys: dict[str, str] = {}  # owner keys of this route's JSON, for filter mode
+        for extractor in extractors:
+            if isinstance(extractor, JsonKeys):
+                self.json_keys.update(dict.fromkeys(extractor.keys, extractor.kind))
+        self.header_extractors = tuple(e for e in extractors if isinstance(e, OwnerHeader))
+
+
+def _without_public(extractors: Sequence[Extractor], route: Route) -> tuple[Extractor, ...]:
+    """The route's extractors less those reading its public keys; a key no extractor reads, or one
+    read by an extractor respguard can't narrow (a subclass, a custom one), raises ``ValueError``."""
+    if not route.public_keys:
+        return tuple(extractors)
+    kept: list[Extractor] = []
+    unused = set(route.public_keys)
+    for extractor in extractors:
+        if isinstance(extractor, JsonKeys) and extractor.keys & route.public_keys:
+            if type(extractor) is not JsonKeys:
+                raise ValueError(f"routes: {route!r} public_keys can't narrow {extractor.name} (a JsonKeys subclass)")
+            unused -= extractor.keys
+            rest = extractor.keys - route.public_keys
+            if rest:
+                kept.append(JsonKeys(*sorted(rest), kind=extractor.kind))
+            continue
+        attributes = {k for k in route.public_keys if k.lower() == getattr(extractor, "attribute", None)}
+        if isinstance(extractor, HtmlAttribute) and attributes:
+            if type(extractor) is not HtmlAttribute:
+                raise ValueError(f"routes: {route!r} public_keys can't drop {extractor.name} (a subclass)")
+            unused -= attributes
+            continue
+        kept.append(extractor)
+    if unused:
+        raise ValueError(f"routes: {route!r} public_keys {sorted(unused)} are read by no JsonKeys or HtmlAttribute")
+    return tuple(kept)
+
+
+def _check_exemptions(exempt_paths: Sequence[str], routes: Sequence[Route], inbound: Sequence[InboundRule]) -> None:
+    """Exemption never silently switches off an inbound rule: an exempt pattern that covers a
+    rule's path (a PathOwner's, or every path for a catch-all) is a configuration error."""
+    exempts = [(f"exempt_paths {p!r}", exempt_path_tokens(p)) for p in exempt_paths]
+    exempts += [(f"routes {r!r} (exempt=True)", route_tokens(r.segments)) for r in routes if r.exempt]
+    for where, tokens in exempts:
+        for rule in inbound:
+            if isinstance(rule, PathOwner):
+                covered = any(
+                    patterns_overlap(tokens, placeholder_tokens(rule.pattern, trailing_slash=slash))
+                    for slash in (False, True)
+                )
+                name = f"PathOwner({rule.pattern!r})"
+            else:
+                covered = covers_every_path(tokens)
+                name = f"{type(rule).__name__}(...)"
+            if covered:
+                raise ValueError(
+                    f"{where} covers the path of the inbound rule {name}: inbound rules are never exempt; "
+                    "narrow the exemption or drop the rule"
+                )
+
+
 class Guard:
     """respguard's configuration and core, shared by every adapter.
 
@@ -104,6 +191,7 @@ class Guard:
         cache_control: Literal["private", "off"] = "private",
         on_shared_cache: Literal["block", "report"] = "block",
         on_foreign_records: Literal["block", "filter"] = "block",
+        routes: Sequence[Route] = (),
     ) -> None:
         keys = _secret_keys(secret_key)
         if mode not in ("enforce", "report"):
@@ -162,10 +250,6 @@ class Guard:
         self.cache_control = cache_control == "private"
         self.on_shared_cache = on_shared_cache
         self.filter_records = on_foreign_records == "filter"
-        self.json_keys: dict[str, str] = {}
-        for extractor in extractors:
-            if isinstance(extractor, JsonKeys):
-                self.json_keys.update(dict.fromkeys(extractor.keys, extractor.kind))
 
         self.mode = mode
         self.enforce = mode == "enforce"
@@ -200,12 +284,51 @@ class Guard:
         self.on_event = on_event
         self.request_id_header = request_id_header.lower() if request_id_header else None
 
-        self.header_extractors = tuple(e for e in self.extractors if isinstance(e, OwnerHeader))
-        self.strip_headers = frozenset(e.raw_name for e in self.header_extractors)
-        self.planner = Planner(self.extractors, bulk_pii is not None, strict_json)
+        # ------------------------------------------------------------ rules per route
+        if isinstance(routes, (str, bytes, Route)) or not all(isinstance(r, Route) for r in routes):
+            raise ValueError("routes must be a list of Route(...)")
+        routes = tuple(routes)
+        seen_patterns: set[tuple[tuple[int, str], ...]] = set()
+        route_extractors: list[tuple[Extractor, ...]] = []
+        for route in routes:
+            if route.segments in seen_patterns:
+                raise ValueError(f"routes: {route!r} is listed twice")
+            seen_patterns.add(route.segments)
+            own = self.extractors if route.extractors is None else tuple(as_extractor(e) for e in route.extractors)
+            route_extractors.append(_without_public(own, route))
+        _check_exemptions(exempt_paths, routes, self.inbound)
+        every = [*self.extractors, *(e for found in route_extractors for e in found)]
+        #: Every owner header any route reads: stripped from every response, whichever route it is.
+        self.strip_headers = frozenset(e.raw_name for e in every if isinstance(e, OwnerHeader))
+        self.rules = Rules(self.extractors, policy, bulk_pii, strict_json, False, self.strip_headers)
+        self.planner = self.rules.planner
+        self.header_extractors = self.rules.header_extractors
+        self.json_keys = self.rules.json_keys
+        entries = []
+        for route, found in zip(routes, route_extractors, strict=True):
+            if route.bulk_limit is INHERIT:
+                route_bulk = bulk_pii
+            elif route.bulk_limit is None:
+                route_bulk = None
+            else:
+                route_bulk = BulkPII(
+                    bulk_pii.kinds if bulk_pii is not None else DEFAULT_BULK_PII.kinds, threshold=route.bulk_limit
+                )
+            rules = Rules(found, route.policy or policy, route_bulk, strict_json, route.exempt, self.strip_headers)
+            entries.append((route.segments, rules))
+        #: ``None`` without routes: every request gets :attr:`rules`, with no lookup.
+        self.router = Router(entries) if entries else None
         self.exempt_rules = bool(exempt_paths) or exempt is not None
         #: Cookie header -> the binding verified for it: later requests skip the signature check.
         self.bindings = BindingMemory()
+
+    def rules_for(self, path: str) -> Rules:
+        """The rules of this path's route (the guard's own where no ``Route`` matches it exactly)."""
+        router = self.router
+        if router is None:
+            return self.rules
+        found = router.resolve(path)
+        return found if isinstance(found, Rules) else self.rules
 
     def is_exempt(self, request: RequestInfo) -> bool:
         if self._exempt_path(request.path):
@@ -213,10 +336,6 @@ class Guard:
         return self.exempt is not None and bool(self.exempt(request))
 
     def checks_inbound(self, request: RequestInfo) -> bool:
-        """Does this request get the inbound owner check before the app runs?"""
-        return (
-            bool(self.inbound)
-            and request.method in self.inbound_methods
-            and not self._login_path(request.path)
-            and not self._exempt_path(request.path)
-        )
+        """Does this request get the inbound owner check before the app runs? (Exemption is for
+        responses: it never switches the inbound rules off.)"""
+        return bool(self.inbound) and request.method in self.inbound_methods and not self._login_path(request.path)

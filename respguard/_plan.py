@@ -121,7 +121,10 @@ class Planner:
         "_plans",
     )
 
-    def __init__(self, extractors: Sequence[Extractor], bulk: bool, strict_json: bool) -> None:
+    def __init__(
+        self, extractors: Sequence[Extractor], bulk: bool, strict_json: bool, strip: frozenset[bytes] = frozenset()
+    ) -> None:
+        """``strip``: owner headers other routes read, which this route's responses lose too."""
         self.by_media: dict[str, tuple[Extractor, ...]] = {
             media: tuple(e for e in extractors if media in e.media) for media in (JSON, HTML, TEXT, OTHER)
         }
@@ -144,7 +147,7 @@ class Planner:
         self.bulk = bulk
         # A body without Content-Type is sniffed when something would scan JSON or HTML.
         self.sniffs = bool(self.by_media[JSON] or self.by_media[HTML] or bulk)
-        self._owner_names = frozenset(e.raw_name for e in extractors if isinstance(e, OwnerHeader))
+        self._owner_names = frozenset(e.raw_name for e in extractors if isinstance(e, OwnerHeader)) | strip
         self._names: dict[bytes, int] = {}  # header name as the app spelt it -> its meaning
         self._plans: dict[tuple[bytes, ...], ContentPlan] = {}
         #: The plan of an exchange whose head is not in yet (no body, no type).

@@ -37,7 +37,15 @@ def scope_user(scope: Mapping[str, Any]) -> RequesterLike:
     user = scope.get("user")
     if user is None or not getattr(user, "is_authenticated", False):
         return None
-    identity = getattr(user, "identity", None)
+    try:
+        identity = getattr(user, "identity", None)
+    except NotImplementedError:
+        # Starlette < 0.28: BaseUser.identity is abstract, and SimpleUser's identity is its username
+        # (as later Starlette defines it).
+        try:
+            identity = getattr(user, "username", None)
+        except NotImplementedError:
+            identity = None
     if isinstance(identity, (str, int)) and not isinstance(identity, bool) and identity != "":
         return identity
     return None

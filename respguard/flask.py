@@ -184,8 +184,16 @@ def _follow_flask_login(app: Flask) -> None:
         if request and isinstance(request.environ.get(WSGI_KEY), RequestContext):
             unbind(request)
 
-    user_logged_in.connect(logged_in, app, weak=False)
-    user_logged_out.connect(logged_out, app, weak=False)
+    try:
+        user_logged_in.connect(logged_in, app, weak=False)
+        user_logged_out.connect(logged_out, app, weak=False)
+    except RuntimeError:
+        # Flask < 2.3 without blinker: its signals are stubs, so login_user() would re-bind nothing
+        # and every user switch would be blocked as drift. Say so at start-up instead.
+        raise RuntimeError(
+            "respguard follows Flask-Login's login_user()/logout_user() through Flask's signals, "
+            "which need the blinker package on Flask < 2.3: pip install 'respguard[flask]' (or blinker)"
+        ) from None
 
 
 def _flask_login_requester() -> Any:

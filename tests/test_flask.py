@@ -40,6 +40,18 @@ class AppError(Exception):
     pass
 
 
+
+def cookie(client: Any, name: str) -> str | None:
+    """The value of a cookie the test client holds (Werkzeug 2.3+'s get_cookie, else its cookie jar)."""
+    get = getattr(client, "get_cookie", None)
+    if get is not None:
+        found = get(name)
+        return None if found is None else str(found.value)
+    for held in client.cookie_jar:  # Werkzeug 2.2
+        if held.name == name:
+            return str(held.value)
+    return None
+
 def shop(guarded: bool, events: list[AuditEvent] | None = None, **options: Any) -> Flask:
     """A small "my page" app: the requester comes from ``?as=``, the data shown from ``?shown=``."""
     app = Flask(__name__)
@@ -108,7 +120,7 @@ def test_cross_owner_response_is_blocked(events: list[AuditEvent], path: str) ->
     response = client.get(path, query_string={"as": ALICE, "shown": BOB})
     assert_block(response.status_code, all_headers(response), response.data)
     assert b"Bob" not in response.data and b"1881" not in response.data
-    assert client.get_cookie("app_session") is None
+    assert cookie(client, "app_session") is None
     assert kinds(events) == [("owner_mismatch", "blocked")]
     assert_no_raw_ids(events, "1881")
 
@@ -121,7 +133,7 @@ def test_own_data_passes_as_without_respguard(events: list[AuditEvent], path: st
     assert response.status_code == plain.status_code == 200
     assert response.data == plain.data
     assert_passed_headers(all_headers(response), all_headers(plain), binding=True)
-    assert client.get_cookie(BINDING) is not None
+    assert cookie(client, BINDING) is not None
     again = client.get(path, query_string={"as": ALICE})
     assert again.data == plain.data
     assert binding_cookies(all_headers(again)) == []
@@ -266,7 +278,7 @@ def test_flask_login_session_swap_is_drift_and_login_user_rebinds(events: list[A
     assert client.post("/login", data={"user": BOB}).status_code == 200  # a real login switches users
     assert client.get("/me").json == PROFILES[BOB]
     assert client.post("/logout").status_code == 200
-    assert client.get_cookie(BINDING) is None
+    assert cookie(client, BINDING) is None
     assert client.post("/login", data={"user": ALICE}).status_code == 200
     assert client.get("/me").json == PROFILES[ALICE]
     assert kinds(events) == [("session_drift", "blocked")]

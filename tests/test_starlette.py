@@ -55,7 +55,7 @@ class BearerBackend(AuthenticationBackend):
 
 def shown(request: Request) -> str:
     """The profile the (deliberately buggy) endpoint shows: ?shown=..., else the requester's own."""
-    return request.query_params.get("shown") or request.user.identity
+    return request.query_params.get("shown") or request.user.username
 
 
 async def me_json(request: Request) -> Response:
@@ -76,7 +76,7 @@ async def me_stream(request: Request) -> Response:
 
     async def chunks() -> AsyncIterator[bytes]:
         yield b'{"orders": ['
-        yield f'{{"owner_id": "{request.user.identity}", "n": 1}},'.encode()
+        yield f'{{"owner_id": "{request.user.username}", "n": 1}},'.encode()
         yield f'{{"owner_id": "{user}", "n": 2}}'.encode()
         yield b"]}"
 
