@@ -15,12 +15,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ._inbound import NO_JSON, InboundRule, JsonBodyOwner, Named, named_owners
+from ._inbound import NO_JSON, InboundRule, JsonBodyOwner, Named, TooLarge
 from ._write import json_document
-
-
-class BodyTooLarge(Exception):
-    """The request body is over ``max_body_bytes``."""
 
 
 def _is_json(content_type: str) -> bool:
@@ -36,7 +32,7 @@ def django_named(rules: tuple[InboundRule, ...], request: Any, view_kwargs: Mapp
     if keys and _is_json(content_type):
         body = request.body
         if len(body) > limit:
-            raise BodyTooLarge
+            raise TooLarge
         document = json_document(body, keys, strict=True)  # malformed: InboundError; a repeat: Ambiguous
     form = [(name, value) for name in request.POST for value in request.POST.getlist(name)]
     query = [(name, value) for name in request.GET for value in request.GET.getlist(name)]
@@ -48,11 +44,3 @@ def django_named(rules: tuple[InboundRule, ...], request: Any, view_kwargs: Mapp
         files=list(request.FILES.keys()),
         json=document,
     )
-
-
-def write_owners(
-    rules: tuple[InboundRule, ...], request: Any, view_kwargs: Mapping[str, Any], max_body_bytes: int
-) -> list[tuple[str, str]]:
-    """Every ``(kind, normalised id)`` the rules find in a Django request, before its view runs;
-    raises :class:`~respguard._inbound.Ambiguous`, :class:`~respguard._inbound.InboundError`, :class:`BodyTooLarge`."""
-    return named_owners(rules, django_named(rules, request, view_kwargs, max_body_bytes))

@@ -384,6 +384,15 @@ def utf8_decode(body: bytes) -> str:
     return body.decode("utf-8", "replace")
 
 
+def declared_encoding(body: bytes, mime_charset: str | None) -> str | None:
+    """What the response itself says, in the order browsers obey it: a byte-order mark, then a
+    Content-Type charset label they know; ``None``: neither."""
+    bom = bom_encoding(body)
+    if bom is not None:
+        return bom
+    return lookup(mime_charset) if mime_charset is not None else None
+
+
 def text_encoding(body: bytes, mime_charset: str | None, fallback: str = "windows-1252") -> str:
     """The encoding a non-HTML text body is read in: its BOM, else a valid charset, else ``fallback``.
 
@@ -392,14 +401,7 @@ def text_encoding(body: bytes, mime_charset: str | None, fallback: str = "window
     ``XMLHttpRequest.responseText`` and EventSource-like readers fall back to UTF-8 (pass
     ``"utf-8"``). ``fetch()``'s ``text()`` ignores all this: use :func:`utf8_decode`.
     """
-    bom = bom_encoding(body)
-    if bom is not None:
-        return bom
-    if mime_charset is not None:
-        named = lookup(mime_charset)
-        if named is not None:
-            return named
-    return fallback
+    return declared_encoding(body, mime_charset) or fallback
 
 
 # --------------------------------------------------------------------------- HTML prescan
@@ -608,14 +610,7 @@ def html_encoding(body: bytes, mime_charset: str | None) -> str:
     (a later ``<meta>``, or its own guess for an unlabelled page): respguard must read
     every reading in :func:`html_encoding_candidates`.
     """
-    bom = bom_encoding(body)
-    if bom is not None:
-        return bom
-    if mime_charset is not None:
-        named = lookup(mime_charset)
-        if named is not None:
-            return named
-    return prescan_html(body) or DEFAULT_HTML_ENCODING
+    return declared_encoding(body, mime_charset) or prescan_html(body) or DEFAULT_HTML_ENCODING
 
 
 def html_encoding_candidates(body: bytes, mime_charset: str | None) -> tuple[str, ...]:
@@ -636,13 +631,9 @@ def html_encoding_candidates(body: bytes, mime_charset: str | None) -> tuple[str
     The caller scans the body under each candidate (or blocks when they disagree);
     :func:`decode` refuses the readings it can't prove, so the guard fails closed.
     """
-    bom = bom_encoding(body)
-    if bom is not None:
-        return (bom,)
-    if mime_charset is not None:
-        named = lookup(mime_charset)
-        if named is not None:
-            return (named,)
+    certain = declared_encoding(body, mime_charset)
+    if certain is not None:
+        return (certain,)
     candidates, _ = _prescan(body[:PRESCAN_BYTES], True)
     declared = bool(candidates)
     if not declared:

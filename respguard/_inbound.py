@@ -35,6 +35,10 @@ class Ambiguous(InboundError):
 
 
 #: The fixed reasons of :class:`Ambiguous`.
+class TooLarge(InboundError):
+    """The request body a rule must read is over ``max_body_bytes``: refused as ``oversize``."""
+
+
 REPEATED = "owner field repeated"
 NOT_PLAIN = "owner field holds a value that is not a plain id"
 FILE_FIELD = "owner field sent as a file"

@@ -21,6 +21,8 @@ import json
 import re
 from collections.abc import Callable, Iterable, Mapping
 
+from ._encoding import bom_encoding
+
 EMAIL = "email"
 PHONE = "phone"
 CARD = "card"
@@ -204,16 +206,6 @@ def _end_tag(tag: str) -> re.Pattern[str]:
 # ------------------------------------------------------------------ charsets
 
 
-def _sniff_bom(body: bytes) -> str | None:
-    if body.startswith(b"\xef\xbb\xbf"):
-        return "utf-8"
-    if body.startswith(b"\xff\xfe"):
-        return "utf-16-le"
-    if body.startswith(b"\xfe\xff"):
-        return "utf-16-be"
-    return None
-
-
 @functools.lru_cache(maxsize=64)
 def _codec(charset: str | None) -> str:
     """Python's codec for a charset name (``utf-8`` when Python has none)."""
@@ -256,7 +248,7 @@ def _writes_wide_digits(codec: str) -> bool:
 
 def _decode(body: bytes, charset: str | None) -> str:
     """The body as the browser decodes it: a byte-order mark wins, then ``charset``; invalid bytes replaced."""
-    codec = _codec(_sniff_bom(body) or charset)
+    codec = _codec(bom_encoding(body) or charset)
     if codec.startswith("utf-8"):
         codec = "utf-8-sig"
     elif codec == "utf-16":
@@ -391,7 +383,7 @@ class BulkPII:
 
 def _surely_under(kind: str, body: bytes, media: str, threshold: int, charset: str | None) -> bool:
     """Cheap proofs that a body can't hold more than ``threshold`` distinct values of ``kind``."""
-    codec = _codec("utf-8" if media == "json" else _sniff_bom(body) or charset)
+    codec = _codec("utf-8" if media == "json" else bom_encoding(body) or charset)
     wide = _wide_at_bytes(codec)
     if wide is None:
         return False  # '@' and digits are not single bytes in this charset: count

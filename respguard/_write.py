@@ -32,6 +32,7 @@ from ._inbound import (
     Named,
     PathOwner,
     QueryOwner,
+    TooLarge,
     named_owners,
 )
 
@@ -428,6 +429,31 @@ def _requester_known_before_app(exchange: Exchange, holder: MutableMapping[str, 
     return user is not None and bool(getattr(user, "is_authenticated", False))
 
 
+class Unreadable:
+    """A write whose owners could not be read: the refusal (``None`` in report-only mode, where
+    the write runs)."""
+
+    __slots__ = ("verdict",)
+
+    def __init__(self, verdict: Verdict | None) -> None:
+        self.verdict = verdict
+
+
+def read_owners(exchange: Exchange, parse: Callable[[], Named]) -> list[tuple[str, str]] | Unreadable:
+    """The owners a write names, as the framework parsed it; or its refusal: a value two readers
+    could read differently is a cross-owner write, one no reader could read a scan error."""
+    try:
+        return _owners(exchange.guard, parse())
+    except TooLarge:
+        return Unreadable(exchange.inbound_oversize())
+    except Ambiguous as exc:
+        return Unreadable(exchange.refuse(EventKind.CROSS_OWNER_WRITE, str(exc)))
+    except InboundError as exc:
+        return Unreadable(exchange.refuse(EventKind.SCAN_ERROR, str(exc)))
+    except Exception:  # a parser failed in a way it does not document: fail closed
+        return Unreadable(exchange.refuse(EventKind.SCAN_ERROR, UNREADABLE))
+
+
 def decide_before_app(
     exchange: Exchange,
     holder: MutableMapping[str, Any],
@@ -436,14 +462,9 @@ def decide_before_app(
 ) -> Verdict | None:
     """Parse and decide before the app runs; in in-app mode, a write whose requester only the
     app knows is left to the app (a :class:`WriteCheck` in ``holder``)."""
-    try:
-        owners = _owners(exchange.guard, parse())
-    except Ambiguous as exc:
-        return exchange.refuse(EventKind.CROSS_OWNER_WRITE, str(exc))
-    except InboundError as exc:
-        return exchange.refuse(EventKind.SCAN_ERROR, str(exc))
-    except Exception:  # a parser failed in a way it does not document: fail closed
-        return exchange.refuse(EventKind.SCAN_ERROR, UNREADABLE)
+    owners = read_owners(exchange, parse)
+    if isinstance(owners, Unreadable):
+        return owners.verdict
     if holder.get(WRITE_CHECK_KEY) == "app":
         pending = WriteCheck(owners, body_read)
         holder[WRITE_KEY] = pending
@@ -464,14 +485,9 @@ def check_named(exchange: Exchange, holder: MutableMapping[str, Any], named: Cal
     if isinstance(pending, WriteCheck):
         pending.checked = True
         owners.extend(pending.owners)
-    try:
-        found = _owners(exchange.guard, named())
-    except Ambiguous as exc:
-        return exchange.refuse(EventKind.CROSS_OWNER_WRITE, str(exc))
-    except InboundError as exc:
-        return exchange.refuse(EventKind.SCAN_ERROR, str(exc))
-    except Exception:
-        return exchange.refuse(EventKind.SCAN_ERROR, UNREADABLE)
+    found = read_owners(exchange, named)
+    if isinstance(found, Unreadable):
+        return found.verdict
     context = exchange.context
     if (
         isinstance(pending, WriteCheck)

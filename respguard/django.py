@@ -41,15 +41,14 @@ from django.core import checks
 from django.http import HttpResponse
 
 from ._context import ASGI_KEY, WSGI_KEY, RequestContext, context_of, rebind, unbind
-from ._django_owners import BodyTooLarge, write_owners
-from ._events import EventKind
+from ._django_owners import django_named
 from ._exchange import Action, Exchange, State
 from ._guard import Guard
 from ._headers import RawHeaders
 from ._identity import RequesterLike
-from ._inbound import Ambiguous, InboundError
 from ._scan import RequestInfo
 from ._verdict import Verdict
+from ._write import Unreadable, read_owners
 from .wsgi import environ_headers
 
 __all__ = ["RespGuardConfig", "RespGuardMiddleware", "begin_exchange", "django_requester", "guard_from_settings"]
@@ -153,20 +152,9 @@ class RespGuardMiddleware:
             return None
         verdict: Verdict | None
         _authenticate_drf_view(request, view_func)
-        try:
-            owners = write_owners(guard.inbound, request, view_kwargs, guard.max_body_bytes)
-        except Ambiguous as exc:  # read two ways by two readers: refused, as on every framework
-            verdict = exchange.refuse(EventKind.CROSS_OWNER_WRITE, str(exc))
-        except InboundError as exc:
-            verdict = exchange.refuse(EventKind.SCAN_ERROR, str(exc))
-        except BodyTooLarge:
-            verdict = exchange.inbound_oversize()
-        except Exception as exc:  # Django's own parse failed (RequestDataTooBig, a bad multipart body...)
-            verdict = exchange.refuse(EventKind.SCAN_ERROR, "request body Django could not parse")
-            if verdict is None:
-                raise exc from None
-        else:
-            verdict = exchange.check_write(owners)
+        limit = guard.max_body_bytes
+        owners = read_owners(exchange, lambda: django_named(guard.inbound, request, view_kwargs, limit))
+        verdict = owners.verdict if isinstance(owners, Unreadable) else exchange.check_write(owners)
         if verdict is None:
             return None
         refusal = _Refusal()
