@@ -15,6 +15,7 @@ from .features import run_features
 from .inprocess import run_breakdown, run_inprocess
 from .scan import run_memory, run_scan
 from .servers import run_servers
+from .worst import run_worst
 
 
 def _log(message: str) -> None:
@@ -57,6 +58,8 @@ def main(argv: list[str] | None = None) -> int:
     result["scan"] = run_scan(rounds, args.quick, log=_log)
     _log("memory:")
     result["memory"] = run_memory(log=_log)
+    _log("worst-case responses through the whole guard (ratio to a plain body of the same size):")
+    result["worst"] = run_worst(args.quick, log=_log)
     result["server"] = []
     if not args.no_servers:
         _log("real servers on 127.0.0.1:")

@@ -87,6 +87,19 @@ def markdown(result: dict[str, Any]) -> str:
                 if any(cells):
                     lines.append(f"| {stack} | {body} | " + " | ".join(cells) + " |")
         lines.append("")
+    worst = result.get("worst", [])
+    if worst:
+        lines.append("Worst-case responses (`python -m benchmarks.worst`): time as a ratio to a plain body of the")
+        lines.append("same size, type and chunking through the same guard; linear cost keeps it flat from 1 to 4 MiB.")
+        lines.append("")
+        lines.append("| shape | MiB | chunk | ratio | plain |")
+        lines.append("|---|---:|---:|---:|---:|")
+        for row in worst:
+            lines.append(
+                f"| {row['shape']} | {row['size_mib']} | {row['chunk']} B | {row['ratio_to_plain']:.2f}× "
+                f"| {row['plain_ms']} ms |"
+            )
+        lines.append("")
     breakdown = result.get("breakdown", [])
     if breakdown:
         configs = list(dict.fromkeys(str(r["config"]) for r in breakdown))
