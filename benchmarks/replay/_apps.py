@@ -45,6 +45,16 @@ def starlette_app() -> Any:
     return _ASGIWorkerHeader(app, app.state.shop)
 
 
+def fastapi_app() -> Any:
+    """The FastAPI example (``examples.fastapi_app:app_from_env``, the requester only from its login
+    dependency) with the replay plumbing; served like the Starlette one, ``uvicorn --factory``."""
+    from examples.fastapi_app import app_from_env
+
+    app = app_from_env()
+    _prepare(app.state.shop)
+    return _ASGIWorkerHeader(app, app.state.shop)
+
+
 def flask_app() -> Any:
     """The Flask example (``examples.flask_app:app_from_env``) with the replay plumbing."""
     from examples.flask_app import app_from_env

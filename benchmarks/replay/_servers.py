@@ -25,6 +25,8 @@ from ._http import HTTPError, request
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 START_TIMEOUT = 40.0
 STOP_GRACE = 5.0
+#: The frameworks served by uvicorn (``benchmarks.replay._apps:<framework>_app``).
+ASGI_FRAMEWORKS = ("starlette", "fastapi")
 
 
 @dataclass(frozen=True)
@@ -39,11 +41,16 @@ class ServerSpec:
     def label(self) -> str:
         return f"{self.name}/{self.workers}w"
 
+    @property
+    def uvicorn(self) -> bool:
+        """Served by uvicorn: the ASGI examples (Starlette, FastAPI)."""
+        return self.framework in ASGI_FRAMEWORKS
+
     def command(self, port: int) -> list[str]:
         python = sys.executable
-        if self.name == "uvicorn":
+        if self.uvicorn:
             return [
-                python, "-m", "uvicorn", "--factory", "benchmarks.replay._apps:starlette_app",
+                python, "-m", "uvicorn", "--factory", f"benchmarks.replay._apps:{self.framework}_app",
                 "--host", "127.0.0.1", "--port", str(port), "--workers", str(self.workers),
                 "--no-access-log", "--log-level", "warning", "--timeout-graceful-shutdown", "5",
             ]  # fmt: skip
@@ -60,6 +67,9 @@ class ServerSpec:
 SERVERS = (
     ServerSpec("uvicorn", 1, "starlette"),
     ServerSpec("uvicorn", 2, "starlette"),
+    # The FastAPI example: respguard learns the requester only from its login dependency.
+    ServerSpec("fastapi-uvicorn", 1, "fastapi"),
+    ServerSpec("fastapi-uvicorn", 2, "fastapi"),
     ServerSpec("gunicorn-sync", 2, "flask"),
     ServerSpec("gunicorn-gthread", 2, "flask"),
     ServerSpec("django-gthread", 2, "django"),  # the Django example, under gunicorn's gthread workers
@@ -144,7 +154,7 @@ class Server:
 
     def workers(self) -> list[int]:
         """The pids of the processes that serve (the leader itself for one uvicorn worker)."""
-        if self.spec.name == "uvicorn" and self.spec.workers == 1:
+        if self.spec.uvicorn and self.spec.workers == 1:
             return [self.proc.pid]
         return children(self.proc.pid)
 
