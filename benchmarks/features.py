@@ -13,6 +13,12 @@ This module adds the two that are off by default and apply to one kind of reques
 
 A raw ASGI app (no framework) keeps the app's own cost small, so the figures are
 what respguard adds, in µs per request; variants interleave round by round.
+
+:func:`run_fastapi_write` is the same 1 KB JSON write on FastAPI, whose login is a
+dependency (:func:`respguard.starlette.requester_dependency`): the in-app check
+(``write_check="app"``, the requester only from the dependency) and the middleware check
+(``requester=``, before the app) against the same guard without rules. Run both tables with
+``python -m benchmarks.features [--quick] [--rounds N]``.
 """
 
 from __future__ import annotations
@@ -170,3 +176,148 @@ def run_features(rounds: int, quick: bool, log: Callable[[str], None] = print) -
         )
         log(f"  {feature:8} {name:22} {median[name]:8.1f} µs  (+{median[name] - bare:.1f} over bare)")
     return rows
+
+
+# --------------------------------------------------------------------------- FastAPI
+
+
+def _fastapi_scope(cookie: bytes) -> dict[str, Any]:
+    """A write as uvicorn hands it to FastAPI (the login reads ``X-User``)."""
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0", "spec_version": "2.3"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "server": ("127.0.0.1", 8000),
+        "client": ("127.0.0.1", 50000),
+        "root_path": "",
+        "path": f"/users/{OWN}/card",
+        "raw_path": f"/users/{OWN}/card".encode(),
+        "query_string": b"",
+        "headers": [
+            (b"host", b"127.0.0.1:8000"),
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(POST_BODY)).encode()),
+            (b"cookie", cookie),
+            (b"x-user", OWN.encode()),
+        ],
+    }
+
+
+def _fastapi_app(guard: respguard.Guard | None, *, in_app: bool) -> Any:
+    """A FastAPI card write: a JSON body, the login a dependency; guarded by ``guard`` if given.
+
+    ``in_app``: the login is wrapped by ``requester_dependency`` (the check runs there, with
+    ``write_check="app"`` where the guard has rules); else the plain dependency, and the guard
+    learns the requester from its own ``requester=``.
+    """
+    from fastapi import Body, Depends, FastAPI, Header
+    from starlette.responses import Response
+
+    from respguard.starlette import RespGuardMiddleware, requester_dependency
+
+    async def current_user(x_user: str | None = Header(default=None)) -> str | None:
+        return x_user  # the app's login (a token or a session in a real app)
+
+    login = Depends(requester_dependency(current_user)) if in_app else Depends(current_user)
+    app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
+
+    @app.post("/users/{user_id}/card")
+    async def change_card(user_id: str, card: dict[str, Any] = Body(), user: str | None = login) -> Response:  # noqa: B008
+        # FastAPI parses the body before the dependencies run (a model would cost the same, bare or guarded).
+        return Response(b'{"ok": true}', media_type="application/json")
+
+    if guard is None:
+        return app
+    if in_app and guard.inbound:
+        return RespGuardMiddleware(app, guard=guard, write_check="app")
+    return RespGuardMiddleware(app, guard=guard)
+
+
+def run_fastapi_write(rounds: int, quick: bool, log: Callable[[str], None] = print) -> list[dict[str, object]]:
+    """The 1 KB JSON write on FastAPI: rows as :func:`run_features` gives (feature ``"inbound-fastapi"``).
+
+    The baseline is the same guard without inbound rules (``requester_dependency`` still
+    publishes the requester). A variant the installed respguard can't build (before
+    ``write_check`` existed) is left out, with a note.
+    """
+    n = 200 if quick else 1000
+    rules = [respguard.PathOwner("/users/{user_id}/card"), respguard.JsonBodyOwner("user_id")]
+    extractors = [respguard.JsonKeys("user_id")]
+    cookie = _cookie(_guarded(b'{"ok": true}'))
+    scope = _fastapi_scope(cookie)
+
+    def by_header(request: respguard.RequestInfo) -> str | None:
+        return request.headers.get("x-user")
+
+    builders: dict[str, Callable[[], Any]] = {
+        "fastapi write bare": lambda: _fastapi_app(None, in_app=False),
+        "fastapi write guarded": lambda: _fastapi_app(
+            respguard.Guard(secret_key=SECRET, extractors=extractors), in_app=True
+        ),
+        "fastapi write + in-app check": lambda: _fastapi_app(
+            respguard.Guard(secret_key=SECRET, extractors=extractors, inbound=rules), in_app=True
+        ),
+        "fastapi write + middleware check": lambda: _fastapi_app(
+            respguard.Guard(secret_key=SECRET, extractors=extractors, inbound=rules, requester=by_header),
+            in_app=False,
+        ),
+    }
+    cases: dict[str, Any] = {}
+    for name, build in builders.items():
+        try:
+            cases[name] = build()
+        except TypeError as exc:  # this respguard predates the option
+            log(f"  inbound-fastapi {name}: not available on this respguard ({exc})")
+    for name, app in cases.items():
+        status, body = _fetch(app, scope, POST_BODY)
+        if status != 200 or body != b'{"ok": true}':
+            raise RuntimeError(f"FastAPI write benchmark: {name!r} served {status} {body[:80]!r}")
+    times: dict[str, list[float]] = {name: [] for name in cases}
+    shuffle = random.Random("fastapi-write")
+    for _ in range(rounds):
+        order = list(cases)
+        shuffle.shuffle(order)
+        for name in order:
+            times[name].append(asyncio.run(_batch(cases[name], scope, POST_BODY, n)) / n * 1e6)
+    median = {name: statistics.median(values) for name, values in times.items()}
+    bare, baseline = median["fastapi write bare"], median["fastapi write guarded"]
+    rows: list[dict[str, object]] = []
+    for name in cases:
+        rows.append(
+            {
+                "feature": "inbound-fastapi",
+                "case": name,
+                "us_median": round(median[name], 2),
+                "us_over_bare": round(median[name] - bare, 2),
+                "us_over_baseline": round(median[name] - baseline, 2),
+            }
+        )
+        log(f"  inbound-fastapi {name:34} {median[name]:8.1f} µs  (+{median[name] - baseline:.1f} over the guard)")
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m benchmarks.features``: the opt-in features table and the FastAPI write rows."""
+    import argparse
+
+    from . import report
+
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.features", description=main.__doc__)
+    parser.add_argument("--quick", action="store_true", help="200 requests per batch (else 1000)")
+    parser.add_argument("--rounds", type=int, help="rounds (default 5 quick, 21 full)")
+    parser.add_argument("--json", metavar="PATH", help="write the rows as JSON to PATH")
+    args = parser.parse_args(argv)
+    rounds = args.rounds or (5 if args.quick else 21)
+    rows = run_features(rounds, args.quick) + run_fastapi_write(rounds, args.quick)
+    print(report.markdown({"meta": {}, "features": rows}))
+    if args.json:
+        with open(args.json, "w", encoding="utf-8") as file:
+            json.dump(rows, file, indent=2)
+            file.write("\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
