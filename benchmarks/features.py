@@ -228,11 +228,13 @@ def _fastapi_app(guard: respguard.Guard | None, *, in_app: bool) -> Any:
         # FastAPI parses the body before the dependencies run (a model would cost the same, bare or guarded).
         return Response(b'{"ok": true}', media_type="application/json")
 
-    if guard is None:
-        return app
-    if in_app and guard.inbound:
-        return RespGuardMiddleware(app, guard=guard, write_check="app")
-    return RespGuardMiddleware(app, guard=guard)
+    # As the README adds it: inside FastAPI's ServerErrorMiddleware, which would answer a refusal
+    # raised in the dependency with a 500 before an outer respguard could send the block page.
+    if guard is not None and in_app and guard.inbound:
+        app.add_middleware(RespGuardMiddleware, guard=guard, write_check="app")
+    elif guard is not None:
+        app.add_middleware(RespGuardMiddleware, guard=guard)
+    return app
 
 
 def run_fastapi_write(rounds: int, quick: bool, log: Callable[[str], None] = print) -> list[dict[str, object]]:
@@ -267,13 +269,14 @@ def run_fastapi_write(rounds: int, quick: bool, log: Callable[[str], None] = pri
     cases: dict[str, Any] = {}
     for name, build in builders.items():
         try:
-            cases[name] = build()
+            app = build()
+            status, body = _fetch(app, scope, POST_BODY)  # Starlette builds the middleware stack here
         except TypeError as exc:  # this respguard predates the option
             log(f"  inbound-fastapi {name}: not available on this respguard ({exc})")
-    for name, app in cases.items():
-        status, body = _fetch(app, scope, POST_BODY)
+            continue
         if status != 200 or body != b'{"ok": true}':
             raise RuntimeError(f"FastAPI write benchmark: {name!r} served {status} {body[:80]!r}")
+        cases[name] = app
     times: dict[str, list[float]] = {name: [] for name in cases}
     shuffle = random.Random("fastapi-write")
     for _ in range(rounds):

@@ -524,3 +524,42 @@ def test_the_replay_serves_the_fastapi_example_under_uvicorn_and_no_foreign_writ
     assert counts["leaks"] == counts["false_blocks"] == counts["server_errors"] == counts["other"] == 0
     reasons = {e["reason"] for found in events.values() for e in found if e["action"] == "blocked"}
     assert reasons == {"request names another owner's record"}  # decided in the dependency, before the endpoint
+
+
+# --------------------------------------------------------------------------- the write benchmark
+
+
+def test_the_fastapi_write_benchmark_rows_and_its_checks_refuse_a_foreign_write() -> None:
+    """``benchmarks.features.run_fastapi_write`` runs (no timings asserted), and the variants it
+    times really check: the same request naming another owner is refused by each of them."""
+    import json as json_module
+
+    from benchmarks import features
+
+    rows = features.run_fastapi_write(1, True, log=lambda line: None)
+    assert [(r["feature"], r["case"]) for r in rows] == [
+        ("inbound-fastapi", "fastapi write bare"),
+        ("inbound-fastapi", "fastapi write guarded"),
+        ("inbound-fastapi", "fastapi write + in-app check"),
+        ("inbound-fastapi", "fastapi write + middleware check"),
+    ]
+    assert rows[0]["us_over_bare"] == 0 and rows[1]["us_over_baseline"] == 0
+    rules = [features.respguard.PathOwner("/users/{user_id}/card"), features.respguard.JsonBodyOwner("user_id")]
+    extractors = [features.respguard.JsonKeys("user_id")]
+    scope = features._fastapi_scope(features._cookie(features._guarded(b'{"ok": true}')))
+    foreign = json_module.dumps({"user_id": features.OTHER, "card_last4": "4242", "note": "x"}).encode()
+    in_app = features._fastapi_app(Guard(secret_key=features.SECRET, extractors=extractors, inbound=rules), in_app=True)
+    middleware = features._fastapi_app(
+        Guard(
+            secret_key=features.SECRET,
+            extractors=extractors,
+            inbound=rules,
+            requester=lambda request: request.headers.get("x-user"),
+        ),
+        in_app=False,
+    )
+    for app in (in_app, middleware):
+        assert features._fetch(app, scope, features.POST_BODY) == (200, b'{"ok": true}')
+        assert features._fetch(app, scope, foreign) == (403, BLOCK_BODY)
+    bare = features._fastapi_app(None, in_app=False)
+    assert features._fetch(bare, scope, foreign) == (200, b'{"ok": true}')
