@@ -541,9 +541,10 @@ def test_the_fastapi_write_benchmark_rows_and_its_checks_refuse_a_foreign_write(
         ("inbound-fastapi", "fastapi write bare"),
         ("inbound-fastapi", "fastapi write guarded"),
         ("inbound-fastapi", "fastapi write + in-app check"),
+        ("inbound-fastapi", "fastapi write guarded, requester="),
         ("inbound-fastapi", "fastapi write + middleware check"),
     ]
-    assert rows[0]["us_over_bare"] == 0 and rows[1]["us_over_baseline"] == 0
+    assert rows[0]["us_over_bare"] == 0 and rows[1]["us_over_baseline"] == rows[3]["us_over_baseline"] == 0
     rules = [features.respguard.PathOwner("/users/{user_id}/card"), features.respguard.JsonBodyOwner("user_id")]
     extractors = [features.respguard.JsonKeys("user_id")]
     scope = features._fastapi_scope(features._cookie(features._guarded(b'{"ok": true}')))
