@@ -33,7 +33,9 @@ def _body(result: Any) -> bytes:
     return b"".join(m.get("body", b"") for m in result.messages if m["type"] == "http.response.body")
 
 
-@pytest.mark.xfail(strict=True, reason="_first_blocked proves stream records clean with guard.planner, not rules.planner")
+@pytest.mark.xfail(
+    strict=True, reason="_first_blocked proves stream records clean with guard.planner, not rules.planner"
+)
 def test_a_route_s_own_extractor_is_not_skipped_on_an_event_stream() -> None:
     # The guard reads owner_id; the /feed route reads user_id instead. The batch proof of the
     # guard's planner finds no owner_id and calls every record clean: Bob's event goes out.
@@ -153,9 +155,7 @@ def test_a_tampered_binding_is_reported_once_per_request() -> None:
 
     from conftest import asgi_scope
 
-    scope = asgi_scope(
-        method="POST", path="/w", headers=[JSON, (b"cookie", b"respguard_bind=forged.value")]
-    )
+    scope = asgi_scope(method="POST", path="/w", headers=[JSON, (b"cookie", b"respguard_bind=forged.value")])
     messages = [{"type": "http.request", "body": body, "more_body": False}]
 
     async def receive() -> dict[str, Any]:
@@ -187,7 +187,10 @@ def test_requester_function_is_called_once_a_request_in_in_app_write_mode() -> N
         await send({"type": "http.response.body", "body": b"{}", "more_body": False})
 
     inner = ASGIMiddleware(
-        app, secret_key=SECRET, extractors=[JsonKeys("user_id")], inbound=[JsonBodyOwner("user_id")],
+        app,
+        secret_key=SECRET,
+        extractors=[JsonKeys("user_id")],
+        inbound=[JsonBodyOwner("user_id")],
         requester=requester,
     )
 
@@ -205,3 +208,33 @@ def test_requester_function_is_called_once_a_request_in_in_app_write_mode() -> N
 
     asyncio.run(in_app_mode(asgi_scope(method="POST", path="/w", headers=[JSON]), receive, send))
     assert calls == ["/w"]
+
+
+def _names_bob(body: bytes, headers: Any, view: Any) -> list[str]:
+    """A custom extractor for binary bodies ("other"): the owner a file's trailer names."""
+    return [BOB] if BOB.encode() in body else []
+
+
+@pytest.mark.xfail(strict=True, reason="Exchange.peek reads guard.planner.by_media[OTHER], _sniff rules.planner's")
+def test_a_file_is_peeked_with_the_route_s_extractors(tmp_path: Any) -> None:
+    # The route reads binary bodies ("other") with its own extractor; the guard doesn't. A file
+    # sent by path is peeked with the guard's planner: "nothing reads binary", sent unscanned.
+    events: list[AuditEvent] = []
+    path = tmp_path / "export.bin"
+    path.write_bytes(b"\x00\x01binary " + BOB.encode())
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        set_requester(scope, ALICE)
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.pathsend", "path": str(path)})
+
+    guard_app = ASGIMiddleware(
+        app,
+        secret_key=SECRET,
+        extractors=[JsonKeys("user_id")],
+        routes=[Route("/export", extractors=[JsonKeys("user_id"), CustomExtractor(_names_bob, media=["other"])])],
+        on_event=events.append,
+    )
+    result = asgi_call(guard_app, path="/export")
+    assert result.status == 403
+    assert [e.kind.value for e in events] == ["owner_mismatch"]
