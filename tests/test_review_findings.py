@@ -283,3 +283,22 @@ def test_on_oversize_pass_lets_an_oversize_event_through_as_it_does_a_document()
     result = asgi_call(guard_app, path="/feed")
     assert _body(result) == big
     assert [(e.kind.value, e.action.value) for e in events] == [("oversize", "passed")]
+
+
+@pytest.mark.xfail(strict=True, reason="_scan_document filters in report mode too (_filter never reads guard.enforce)")
+def test_report_mode_never_rewrites_the_body_in_filter_mode() -> None:
+    # README: report-only "makes the same decisions and emits the same events with action
+    # reported, but lets the response through". With on_foreign_records="filter" it rewrites it.
+    events: list[AuditEvent] = []
+    body = json.dumps({"items": [{"user_id": ALICE}, {"user_id": BOB}]}).encode()
+    guard_app = ASGIMiddleware(
+        _app([JSON, (b"content-length", str(len(body)).encode())], [body]),
+        secret_key=SECRET,
+        extractors=[JsonKeys("user_id")],
+        on_foreign_records="filter",
+        mode="report",
+        on_event=events.append,
+    )
+    result = asgi_call(guard_app, path="/items")
+    assert _body(result) == body
+    assert [(e.kind.value, e.action.value) for e in events] == [("filtered", "reported")]
