@@ -318,3 +318,26 @@ def test_a_streamed_json_lines_response_of_own_records_is_not_left_to_shared_cac
     result = asgi_call(guard_app, path="/lines")
     assert _body(result) == own + own
     assert b"private" in dict(result.start["headers"]).get(b"cache-control", b"")
+
+
+@pytest.mark.xfail(
+    strict=True, reason="Exchange.peek decides (and emits), returns None when blocked, body() decides again"
+)
+def test_a_blocked_peeked_file_emits_one_event(tmp_path: Any) -> None:
+    from respguard import OwnerHeader
+
+    events: list[AuditEvent] = []
+    path = tmp_path / "avatar.png"
+    path.write_bytes(PNG)
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        set_requester(scope, ALICE)
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"x-data-owner", BOB.encode())]})
+        await send({"type": "http.response.pathsend", "path": str(path)})
+
+    guard_app = ASGIMiddleware(
+        app, secret_key=SECRET, extractors=[JsonKeys("user_id"), OwnerHeader()], on_event=events.append
+    )
+    result = asgi_call(guard_app, path="/avatar")
+    assert result.status == 403
+    assert [e.kind.value for e in events] == ["owner_mismatch"]
