@@ -124,6 +124,7 @@ class Exchange:
         "facts",
         "body_reader",
         "held",
+        "loaded",
         "cookie",
         "rules",
     )
@@ -153,14 +154,16 @@ class Exchange:
         self.named: list[tuple[str, str]] = []  # owners the request itself named (a write)
         self.personal = False  # a proof saw the requester's own data
         self.exempt = False
-        self.plan = guard.planner.unplanned  # until the head is in
+        # The rules of this request's route (plan, policy, bulk check), resolved once: every step
+        # reads them, never the guard's defaults.
+        self.rules: Rules = guard.rules if guard.router is None else guard.rules_for(request.path)
+        self.plan = self.rules.planner.unplanned  # until the head is in
         self.facts: HeadFacts | None = None
         self.body_reader: Sniffer | RecordStream | None = None  # the strategy's reader, where it has one
         self.held: HeldDocument | None = None  # a DOCUMENT's pieces, once one must wait for the next
+        self.loaded: tuple[list[Binding], bool] | None = None  # the binding cookies, read once a request
         self.cookie = cookie  # the request's Cookie headers joined with "; " (the adapter read them)
         context.exchange = self  # the write check reaches the decision through the context
-        # The rules of this request's route (plan, policy, bulk check), resolved once.
-        self.rules: Rules = guard.rules if guard.router is None else guard.rules_for(request.path)
 
     def _move(self, event: str, state: str) -> None:
         if state not in TRANSITIONS.get((self.state, event), ()):
@@ -186,7 +189,7 @@ class Exchange:
             if self.exempt:
                 return self._finish_head(self._pass())
         try:
-            self.requester = self._resolve_requester()
+            self.requester = self.resolve_requester()
         except Exception:
             return self._finish_head(self._violation(EventKind.SCAN_ERROR, "requester function raised", ()))
         if guard.bind_sessions:
@@ -211,6 +214,10 @@ class Exchange:
             return HOLD
         if strategy == Strategy.REFUSE:
             return self._finish_head(self._violation(EventKind.SCAN_ERROR, plan.reason, ()))
+        if strategy == Strategy.EVENTS or strategy == Strategy.LINES:
+            # Its records are read after the head went out: a stream an extractor reads is
+            # personal, kept out of shared caches from its head on.
+            self.personal = True
         verdict = self._decide()
         if (strategy == Strategy.EVENTS or strategy == Strategy.LINES) and not verdict.blocked:
             lines = strategy == Strategy.LINES
@@ -228,7 +235,7 @@ class Exchange:
         self._move("start", State.PASS)
         return Action(verdict, None, True)
 
-    def _resolve_requester(self) -> Identity | None:
+    def resolve_requester(self) -> Identity | None:
         """Who is asking, the first source that answers: ``set_requester`` (the app, at any time
         before the response), ``requester=`` (called at most once a request, its answer kept on
         the exchange, not in the context: the app may still say otherwise), the adapter's
@@ -285,10 +292,16 @@ class Exchange:
         return None
 
     def _load_bindings(self, cookie: str | None) -> tuple[list[Binding], bool]:
-        def rejected(reason: str) -> None:
-            self._event(EventKind.BINDING_REJECTED, EventAction.IGNORED, "binding cookie " + reason, ())
+        """The request's binding cookies (a write checked before the app and its response read
+        them once: a bad one is reported once)."""
+        loaded = self.loaded
+        if loaded is None:
 
-        return load_bindings(cookie, self.guard.codec, rejected)
+            def rejected(reason: str) -> None:
+                self._event(EventKind.BINDING_REJECTED, EventAction.IGNORED, "binding cookie " + reason, ())
+
+            loaded = self.loaded = load_bindings(cookie, self.guard.codec, rejected)
+        return loaded
 
     # ------------------------------------------------------------------ the body
     def body(self, chunk: bytes, more: bool) -> Action:
@@ -324,13 +337,14 @@ class Exchange:
         if self.state != State.SNIFF or not isinstance(reader, Sniffer) or reader.held.size:
             return None
         probe = Sniffer(self.guard.max_body_bytes, self.plan.encodings, reader.json_only)
-        if probe.feed(head) != OTHER or self.guard.planner.by_media[OTHER]:
-            return None
-        verdict = self._decide()
-        if verdict.blocked:
-            return None  # fed as usual, the body decides the same and the block page goes out
+        if not self._unread(probe.feed(head)) or self.owners and self._foreign():
+            return None  # fed as usual, the body decides (and emits any event) once
         self._move("body", State.PASS)
-        return Action(verdict, None, True)
+        return Action(self._decide(), None, True)
+
+    def _unread(self, media: str | None) -> bool:
+        """Is a sniffed body of this media class one that nothing reads (clients take it for a binary file)?"""
+        return media == OTHER and not self.rules.planner.by_media[OTHER]
 
     def unreadable(self, reason: str) -> Action:
         """The app sent a message respguard cannot read (a fixed phrase) while the body is undecided."""
@@ -343,11 +357,13 @@ class Exchange:
         """A sniffed body: held while its first bytes are read as clients read them."""
         reader = self.body_reader
         assert isinstance(reader, Sniffer)
+        # Read first: a binary body streams through unscanned however it is chunked (even one
+        # piece over the limit, which holding first would refuse).
+        if self._unread(reader.feed(chunk)):
+            reader.held.add(chunk)
+            return self._release(self._decide(), more)
         if not reader.held.add(chunk):
             return self._release(self.oversize(), more)
-        if reader.feed(chunk) == OTHER and not self.rules.planner.by_media[OTHER]:
-            # Clients take it for a binary body: it streams through unscanned, like an image.
-            return self._release(self._decide(), more)
         if more:
             return HOLD
         whole = reader.held.whole()
@@ -410,11 +426,7 @@ class Exchange:
                 failure = scan_record(planner, record, content.media, self._view, found)
                 if failure is not None:
                     return self._violation(failure.kind, failure.reason, (), failure.extractor)
-                judged = self._judge(found.owners)
-                if judged is not None:
-                    return judged
-                if found.owners:
-                    self.personal = True  # only the requester's own records: a personal response
+                self.owners.extend(found.owners)  # every line's owners, judged together below
         if self.owners and self._foreign():
             return self._decide()
         return self._bulk_check(body, JSON) or self._decide()  # the lines together: many people's data?
@@ -431,9 +443,11 @@ class Exchange:
                 records.extend(reader.end())  # the unterminated tail too: clients read it
         except RecordTooLarge as exc:
             cut = self._first_blocked(reader, exc.records)
-            if cut is None and not self._record_violation(EventKind.OVERSIZE, "event over max_body_bytes", []):
-                self._move("body", State.PASS)  # report-only: the rest streams through unscanned
+            if cut is None and self._oversize_passes("event over max_body_bytes"):
+                self._move("body", State.PASS)  # on_oversize="pass" or report-only: the rest goes unscanned
                 return Action(None, reader.release(None), more)
+            if cut is None:
+                self._record(EventKind.OVERSIZE, "event over max_body_bytes", [])  # blocked: the stream ends
             self._move("body", State.DISCARD)
             ends = [r.end for r in exc.records]
             return Action(None, reader.release(cut if cut is not None else max(ends, default=reader.sent)), False)
@@ -450,7 +464,7 @@ class Exchange:
 
     def _first_blocked(self, reader: RecordStream, records: Sequence[StreamRecord]) -> int | None:
         """Where the stream must be cut: the start of the first record that must not go out."""
-        if records_proved_clean(self.guard.planner, records, self.requester):
+        if records_proved_clean(self.rules.planner, records, self.requester):
             return None  # a byte search proved every record clean at once
         released = reader.sent
         for record in records:
@@ -479,7 +493,7 @@ class Exchange:
             return None
         guard = self.guard
         try:
-            requester = self._resolve_requester()
+            requester = self.resolve_requester()
         except Exception:
             return self.refuse(EventKind.SCAN_ERROR, "requester function raised")
         self.requester = requester
@@ -592,14 +606,24 @@ class Exchange:
         if removed == 0:
             return None
         foreign = self._foreign()
-        self.owners = [o for o in self.owners if self._is_own(*o)]
+        # What goes out is the filtered body: read it again with every extractor, so a foreign owner
+        # the filter could not remove (another extractor's, a key outside a list) still blocks.
+        left: list[tuple[str, str]] = list(not_in_body)
+        rescanned = scan_document(self.rules.planner, JSON, new_body, None, self._view, self.requester, left)
+        if isinstance(rescanned, Failure) or any(not self._is_own(*o) for o in left):
+            return None
+        enforce = self.guard.enforce
         self._event(
             EventKind.FILTERED,
-            EventAction.FILTERED,
+            EventAction.FILTERED if enforce else EventAction.REPORTED,
             "foreign records removed",
             foreign,
             counts={"records_removed": removed},
         )
+        if not enforce:
+            return self._pass(reported=True)  # report-only: the same decision, the body as the app sent it
+        self.owners = left
+        self.personal = self.personal or rescanned  # a proof saw only own records left
         verdict = self._pass()
         headers = [(k, v) for k, v in verdict.headers if k.lower() not in _BODY_HEADERS]
         headers.append((b"content-length", str(len(new_body)).encode("ascii")))
@@ -607,10 +631,20 @@ class Exchange:
 
     def oversize(self, reason: str = "body over max_body_bytes") -> Verdict:
         """The body outgrew ``max_body_bytes``: block, or pass unscanned if configured."""
+        if self._oversize_passes(reason):
+            return self._pass(reported=self.guard.on_oversize != "pass")
+        return self._block_page(self._event(EventKind.OVERSIZE, EventAction.BLOCKED, reason, ()))
+
+    def _oversize_passes(self, reason: str) -> bool:
+        """The one oversize decision: ``on_oversize="pass"`` lets it out unscanned (``passed``);
+        else it blocks (emitted by the caller), or report-only lets it out (``reported``, emitted here)."""
         if self.guard.on_oversize == "pass":
             self._event(EventKind.OVERSIZE, EventAction.PASSED, reason, ())
-            return self._pass()
-        return self._violation(EventKind.OVERSIZE, reason, ())
+            return True
+        if not self.guard.enforce:
+            self._event(EventKind.OVERSIZE, EventAction.REPORTED, reason, ())
+            return True
+        return False
 
     # ------------------------------------------------------------------ verdicts
     def _release(self, verdict: Verdict, more: bool) -> Action:

@@ -301,9 +301,6 @@ class Guard:
         #: Every owner header any route reads: stripped from every response, whichever route it is.
         self.strip_headers = frozenset(e.raw_name for e in every if isinstance(e, OwnerHeader))
         self.rules = Rules(self.extractors, policy, bulk_pii, strict_json, False, self.strip_headers)
-        self.planner = self.rules.planner
-        self.header_extractors = self.rules.header_extractors
-        self.json_keys = self.rules.json_keys
         entries = []
         for route, found in zip(routes, route_extractors, strict=True):
             if route.bulk_limit is INHERIT:

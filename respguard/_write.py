@@ -21,7 +21,6 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, unquote_plus
 
 from ._events import EventKind
-from ._identity import as_identity
 from ._inbound import (
     NO_JSON,
     REPEATED,
@@ -415,18 +414,12 @@ def _owners(guard: Guard, named: Named) -> list[tuple[str, str]]:
 
 def _requester_known_before_app(exchange: Exchange, holder: MutableMapping[str, Any]) -> bool:
     """Does a requester source answer before the app runs (``set_requester`` already, ``requester=``,
-    an authentication middleware's ``scope["user"]``)?"""
-    context = exchange.context
-    if context.requester_set:
-        return context.requester is not None
-    function = exchange.guard.requester
-    if function is not None:  # it wins over scope["user"], as in check_write
-        try:
-            return as_identity(function(exchange.request)) is not None
-        except Exception:
-            return True  # check_write calls it again, and fails closed
-    user = holder.get("user")
-    return user is not None and bool(getattr(user, "is_authenticated", False))
+    an authentication middleware's ``scope["user"]``)? The exchange's own resolution, so a
+    ``requester=`` callable is still asked once a request."""
+    try:
+        return exchange.resolve_requester() is not None
+    except Exception:
+        return True  # check_write resolves it again, and fails closed
 
 
 class Unreadable:

@@ -40,7 +40,6 @@ class AppError(Exception):
     pass
 
 
-
 def cookie(client: Any, name: str) -> str | None:
     """The value of a cookie the test client holds (Werkzeug 2.3+'s get_cookie, else its cookie jar)."""
     get = getattr(client, "get_cookie", None)
@@ -51,6 +50,7 @@ def cookie(client: Any, name: str) -> str | None:
         if held.name == name:
             return str(held.value)
     return None
+
 
 def shop(guarded: bool, events: list[AuditEvent] | None = None, **options: Any) -> Flask:
     """A small "my page" app: the requester comes from ``?as=``, the data shown from ``?shown=``."""

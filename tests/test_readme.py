@@ -54,7 +54,11 @@ def test_the_readme_has_its_blocks() -> None:
     assert blocks("json") and blocks("sh")
     # ini (the pytest plugin's settings) and text (its output) are run by tests/test_pytest_plugin.py
     assert {m.group(1) for m in _BLOCK.finditer(README.read_text(encoding="utf-8"))} <= {
-        "python", "json", "sh", "ini", "text"
+        "python",
+        "json",
+        "sh",
+        "ini",
+        "text",
     }
 
 

@@ -1,4 +1,4 @@
-"""Findings of the sans-IO core review, each a failing test (strict xfail) until it is fixed.
+"""Findings of the sans-IO core review: each attack or misuse, asserting what the contract promises (fixed; one kept as a strict xfail until its fix lands).
 
 Every test states the attack or the misuse, then asserts the exact result the contract promises.
 """
@@ -33,9 +33,6 @@ def _body(result: Any) -> bytes:
     return b"".join(m.get("body", b"") for m in result.messages if m["type"] == "http.response.body")
 
 
-@pytest.mark.xfail(
-    strict=True, reason="_first_blocked proves stream records clean with guard.planner, not rules.planner"
-)
 def test_a_route_s_own_extractor_is_not_skipped_on_an_event_stream() -> None:
     # The guard reads owner_id; the /feed route reads user_id instead. The batch proof of the
     # guard's planner finds no owner_id and calls every record clean: Bob's event goes out.
@@ -58,7 +55,6 @@ def _numbers(body: bytes, headers: Any, view: Any) -> list[str]:
     return [document["owner_ref"]] if isinstance(document, dict) and "owner_ref" in document else []
 
 
-@pytest.mark.xfail(strict=True, reason="_filter drops every foreign owner from self.owners, also ones it can't filter")
 def test_filter_mode_does_not_forget_a_foreign_owner_it_could_not_filter() -> None:
     # A list item with Bob's user_id is filterable; Bob's owner_ref (a custom extractor's) is not.
     # After the filter removes the item, the exchange forgets Bob altogether and sends owner_ref.
@@ -76,7 +72,6 @@ def test_filter_mode_does_not_forget_a_foreign_owner_it_could_not_filter() -> No
     assert result.start["status"] == 403
 
 
-@pytest.mark.xfail(strict=True, reason="_scan_lines never adds a line's owners to self.owners: _pass adds no private")
 def test_report_mode_json_lines_document_with_foreign_data_never_goes_to_a_shared_cache() -> None:
     # README: report-only lets a violating response out, "but never to a shared cache". A held
     # JSON-lines document (Content-Length) whose first line is Bob's goes out with no Cache-Control.
@@ -131,7 +126,6 @@ def test_report_mode_unreadable_message_keeps_the_response_well_formed() -> None
     assert zerocopy in result.messages or declared == sent_bytes
 
 
-@pytest.mark.xfail(strict=True, reason="check_write and start() each load the binding cookie: two events")
 def test_a_tampered_binding_is_reported_once_per_request() -> None:
     from respguard import JsonBodyOwner
 
@@ -168,7 +162,6 @@ def test_a_tampered_binding_is_reported_once_per_request() -> None:
     assert [e.kind.value for e in events] == ["binding_rejected"]
 
 
-@pytest.mark.xfail(strict=True, reason="_requester_known_before_app calls requester= itself, then check_write again")
 def test_requester_function_is_called_once_a_request_in_in_app_write_mode() -> None:
     import asyncio
 
@@ -215,7 +208,6 @@ def _names_bob(body: bytes, headers: Any, view: Any) -> list[str]:
     return [BOB] if BOB.encode() in body else []
 
 
-@pytest.mark.xfail(strict=True, reason="Exchange.peek reads guard.planner.by_media[OTHER], _sniff rules.planner's")
 def test_a_file_is_peeked_with_the_route_s_extractors(tmp_path: Any) -> None:
     # The route reads binary bodies ("other") with its own extractor; the guard doesn't. A file
     # sent by path is peeked with the guard's planner: "nothing reads binary", sent unscanned.
@@ -260,13 +252,11 @@ def test_an_untyped_binary_body_in_small_chunks_streams_through() -> None:
     assert _untyped_png([PNG[:100], PNG[100:]]) == (200, [])
 
 
-@pytest.mark.xfail(strict=True, reason="Exchange._sniff holds the chunk (and hits the limit) before it sniffs it")
 def test_an_untyped_binary_body_is_decided_the_same_in_one_chunk() -> None:
     # The same bytes, one chunk over max_body_bytes: blocked as oversize. Chunking changes the verdict.
     assert _untyped_png([PNG]) == (200, [])
 
 
-@pytest.mark.xfail(strict=True, reason="_stream ignores on_oversize: a record over the limit is always cut")
 def test_on_oversize_pass_lets_an_oversize_event_through_as_it_does_a_document() -> None:
     # README: on_oversize="pass" sends oversize responses unscanned, with an oversize event
     # whose action is "passed". A held document does; an event stream with a big event is cut.
@@ -285,7 +275,6 @@ def test_on_oversize_pass_lets_an_oversize_event_through_as_it_does_a_document()
     assert [(e.kind.value, e.action.value) for e in events] == [("oversize", "passed")]
 
 
-@pytest.mark.xfail(strict=True, reason="_scan_document filters in report mode too (_filter never reads guard.enforce)")
 def test_report_mode_never_rewrites_the_body_in_filter_mode() -> None:
     # README: report-only "makes the same decisions and emits the same events with action
     # reported, but lets the response through". With on_foreign_records="filter" it rewrites it.
@@ -304,7 +293,6 @@ def test_report_mode_never_rewrites_the_body_in_filter_mode() -> None:
     assert [(e.kind.value, e.action.value) for e in events] == [("filtered", "reported")]
 
 
-@pytest.mark.xfail(strict=True, reason="a stream's head is decided before its records: never private")
 def test_a_streamed_json_lines_response_of_own_records_is_not_left_to_shared_caches() -> None:
     # README: "A response that carried personal data and passed the guard gets Cache-Control:
     # private, no-store". Alice's own records, streamed (no Content-Length), go out cacheable;
@@ -320,9 +308,6 @@ def test_a_streamed_json_lines_response_of_own_records_is_not_left_to_shared_cac
     assert b"private" in dict(result.start["headers"]).get(b"cache-control", b"")
 
 
-@pytest.mark.xfail(
-    strict=True, reason="Exchange.peek decides (and emits), returns None when blocked, body() decides again"
-)
 def test_a_blocked_peeked_file_emits_one_event(tmp_path: Any) -> None:
     from respguard import OwnerHeader
 
