@@ -1,6 +1,7 @@
-"""Findings of the sans-IO core review: each attack or misuse, asserting what the contract promises (fixed; one kept as a strict xfail until its fix lands).
+"""Findings of the sans-IO core review, each a test of what the contract promises.
 
-Every test states the attack or the misuse, then asserts the exact result the contract promises.
+Every test states the attack or the misuse, then asserts the exact result. All are fixed but
+one, kept as a strict xfail until its fix lands.
 """
 
 from __future__ import annotations
