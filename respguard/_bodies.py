@@ -2,7 +2,7 @@
 
 - :class:`HeldDocument` holds a finite body, then :func:`scan_document` reads it whole;
 - :class:`RecordStream` scans an event stream or JSON lines record by record, releasing
-  each record once it is read (``JsonLinesDocument`` is the held, finite form);
+  each record once it is read (JSON lines with a Content-Length are held whole instead);
 - :class:`Sniffer` reads the first bytes of an untyped body to tell what clients make of it.
 
 They find owners and failures; they never decide (that is :mod:`respguard._decide`).

@@ -38,7 +38,7 @@ def targeted_field(name: bytes) -> bool:
 
 
 def is_cache_field(name: bytes) -> bool:
-    """Does a response header named ``name`` (lower-case) bear on shared caching? (the fast path asks)"""
+    """Does a response header named ``name`` (lower-case) bear on shared caching (the app set a policy)?"""
     return name == b"cache-control" or name == b"vary" or targeted_field(name)
 
 

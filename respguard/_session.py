@@ -2,7 +2,7 @@
 
 :class:`BindingMemory` remembers, per Cookie header, a binding that verified and
 matched its requester, so that a browser's later requests skip the signature
-check; :func:`load_bindings` and :func:`remember` are the one way bindings are read.
+check; :func:`load_bindings` and :meth:`BindingMemory.remember` are the one way bindings are read.
 """
 
 from __future__ import annotations
@@ -12,10 +12,7 @@ from collections.abc import Callable
 
 from ._binding import Binding, BindingCodec, BindingRejected
 from ._headers import cookie_values
-from ._identity import Identity, RequesterLike
-from ._scan import RequestInfo
-
-RequesterFunction = Callable[[RequestInfo], RequesterLike]
+from ._identity import Identity
 
 
 class BindingMemory:
