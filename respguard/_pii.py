@@ -411,7 +411,7 @@ def _at_bound(body: bytes, media: str, wide: tuple[bytes, ...]) -> int:
     or, in a page, ``&commat;`` or a numeric reference. A reference that makes a backslash,
     or one right after a backslash, could build an escape: then nobody can tell.
     """
-    bound = body.count(b"@") + sum(body.count(form) for form in wide)
+    bound = body.count(b"@") + (sum(body.count(form) for form in wide) if _holds_any(body, wide) else 0)
     if b"\\" in body:
         bound += len(_AT_ESCAPE.findall(body))
     if media != "json" and b"&" in body:
@@ -421,15 +421,24 @@ def _at_bound(body: bytes, media: str, wide: tuple[bytes, ...]) -> int:
     return bound
 
 
+def _holds_any(body: bytes, forms: tuple[bytes, ...]) -> bool:
+    """Does the body hold one of these multi-byte forms? A form's first byte is looked for first
+    (one ``memchr``: most pages hold none of them), then the forms themselves."""
+    return any(form[:1] in body and form in body for form in forms)
+
+
 def _hides_at(body: bytes, media: str, wide: tuple[bytes, ...]) -> bool:
     """Could reading the body as its reader does (:func:`_unescape`) turn something into an '@'?"""
-    if any(form in body for form in wide):
+    if _holds_any(body, wide):
         return True
     if b"\\" in body and (b"\\u" in body or b"\\x" in body):
         return True  # JSON escapes (malformed JSON is read with script escapes), script strings in a page
-    if media == "html":  # numeric references ('#' first: one memchr, '&' is common in pages), &commat;, &bsol;
-        return b"&" in body and ((b"#" in body and b"&#" in body) or b"&commat;" in body or b"&bsol;" in body)
+    if media == "html":  # numeric references, &commat;, &bsol;: one pass, from each '&'
+        return b"&" in body and _AT_MAKING_REF.search(body) is not None
     return False
+
+
+_AT_MAKING_REF = re.compile(rb"&(?:#|commat;|bsol;)")
 
 
 def _at_most(body: bytes, byte: bytes, limit: int) -> bool:
