@@ -1,0 +1,344 @@
+"""Adversarial findings: responses and events that get past respguard as the README integrates it.
+
+Each test is an attack an outsider can mount against an app guarded exactly as the README
+says: a Flask app with ``RespGuard(app, ...)`` and a Starlette app with
+``RespGuardMiddleware``; the requester is set with ``set_requester`` in the view; the
+extractors are ``JsonKeys("user_id", "owner_id")``, ``HtmlAttribute()`` and ``OwnerHeader()``.
+Every finding was checked against an oracle before it was written down: headless Chromium
+(``fetch().json()``, an iframe's DOM) through ``tests/test_browser_oracle.py``'s harness, and
+the reader model (``tests/reader_model.py``), which each test also asks.
+
+Each test asserts the result respguard must give (the block page, or a stream cut before the
+foreign record) and is marked ``xfail(strict=True)``: it fails today, and the mark must go
+when the finding is fixed.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+import reader_model
+from conftest import BLOCK_BODY, SECRET, asgi_call, kinds
+from flask import Flask
+from flask import Response as FlaskResponse
+from flask import request as flask_request
+from ids import ALICE, BOB, CAROL
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+from starlette.routing import Route
+from starlette.testclient import TestClient
+
+from respguard import (
+    ASGIMiddleware,
+    AuditEvent,
+    Guard,
+    HtmlAttribute,
+    JsonKeys,
+    OwnerHeader,
+    set_requester,
+)
+from respguard.flask import RespGuard
+from respguard.starlette import RespGuardMiddleware
+
+FOREIGN_JSON = json.dumps({"user_id": BOB, "name": "Bob", "card_last4": "1881"}).encode()
+FOREIGN_PAGE = b'<html><body><p data-owner="bob-9c2e">Bob\'s card ends 1881</p></body></html>'
+
+
+def readme_extractors() -> list[Any]:
+    return [JsonKeys("user_id", "owner_id"), HtmlAttribute(), OwnerHeader()]
+
+
+@dataclass
+class Got:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+    events: list[AuditEvent]
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What the (buggy) view answers: headers, body chunks, and whether it streams (no length)."""
+
+    headers: tuple[tuple[str, str], ...]
+    chunks: tuple[bytes, ...]
+    stream: bool = False
+
+
+Fetch = Callable[[Answer], Got]
+
+
+def flask_stack(**options: Any) -> Fetch:
+    """Flask, as the Quickstart: ``RespGuard(app, ...)``, ``set_requester`` in the view."""
+    events: list[AuditEvent] = []
+    app = Flask(__name__)
+    app.secret_key = SECRET
+    RespGuard(app, extractors=readme_extractors(), login_paths=["/login"], on_event=events.append, **options)
+    current: list[Answer] = []
+
+    @app.get("/api/thing")
+    def thing() -> FlaskResponse:
+        set_requester(flask_request, ALICE)
+        answer = current[0]
+        body: Any = iter(answer.chunks) if answer.stream else b"".join(answer.chunks)
+        return FlaskResponse(body, headers=list(answer.headers))
+
+    client = app.test_client()
+
+    def fetch(answer: Answer) -> Got:
+        current[:] = [answer]
+        events.clear()
+        response = client.get("/api/thing")
+        return Got(response.status_code, dict(response.headers), response.get_data(), list(events))
+
+    return fetch
+
+
+def starlette_stack(**options: Any) -> Fetch:
+    """Starlette, as the Quickstart: ``add_middleware(RespGuardMiddleware, guard=...)``."""
+    events: list[AuditEvent] = []
+    current: list[Answer] = []
+
+    async def thing(request: Request) -> Response:
+        set_requester(request, ALICE)
+        answer = current[0]
+        if answer.stream:
+
+            async def chunks() -> Any:
+                for chunk in answer.chunks:
+                    yield chunk
+
+            return StreamingResponse(chunks(), headers=dict(answer.headers))
+        response = Response(b"".join(answer.chunks))
+        for name, value in answer.headers:
+            response.headers.append(name, value)
+        return response
+
+    app = Starlette(routes=[Route("/api/thing", thing)])
+    guard = Guard(
+        secret_key=SECRET, extractors=readme_extractors(), login_paths=["/login"], on_event=events.append, **options
+    )
+    app.add_middleware(RespGuardMiddleware, guard=guard)
+    client = TestClient(app)
+
+    def fetch(answer: Answer) -> Got:
+        current[:] = [answer]
+        events.clear()
+        response = client.get("/api/thing")
+        return Got(response.status_code, dict(response.headers), response.content, list(events))
+
+    return fetch
+
+
+STACKS = {"flask": flask_stack, "starlette": starlette_stack}
+
+
+@pytest.fixture(params=sorted(STACKS))
+def stack(request: pytest.FixtureRequest) -> Iterator[Callable[..., Fetch]]:
+    yield STACKS[request.param]
+
+
+def model_foreign(answer: Answer) -> set[str]:
+    """The owners other than the requester that a script or a browser reads (the reader model)."""
+    headers = list(answer.headers)
+    body = b"".join(answer.chunks)
+    if not answer.stream:
+        headers.append(("Content-Length", str(len(body))))
+    return reader_model.read(200, headers, body).foreign(ALICE)
+
+
+def assert_blocked_page(got: Got, kind: str = "owner_mismatch") -> None:
+    """The whole response replaced by the block page, with one blocked event of ``kind``."""
+    assert (got.status, got.body) == (403, BLOCK_BODY)
+    assert kinds(got.events) == [(kind, "blocked")]
+
+
+def assert_withheld(got: Got) -> None:
+    """Bob's record never reaches the client: the block page, or (a stream whose 200 went out)
+    the stream cut before the record; either way one ``owner_mismatch`` blocked event."""
+    assert (got.status, got.body) in ((403, BLOCK_BODY), (200, b""))
+    assert kinds(got.events) == [("owner_mismatch", "blocked")]
+
+
+# ------------------------------------------------------------------ 1. an event stream that is one JSON document
+
+
+SSE_JSON = Answer((("Content-Type", "text/event-stream"),), (FOREIGN_JSON,))
+SSE_JSON_STREAMED = Answer((("Content-Type", "text/event-stream"),), (FOREIGN_JSON[:20], FOREIGN_JSON[20:]), True)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="finding 1: a text/event-stream body that is one JSON document passes; fetch().json() reads Bob's record",
+)
+@pytest.mark.parametrize("answer", [SSE_JSON, SSE_JSON_STREAMED], ids=["with-length", "streamed"])
+def test_event_stream_holding_a_json_document_is_withheld(stack: Callable[..., Fetch], answer: Answer) -> None:
+    """``Content-Type: text/event-stream``, body ``{"user_id": "bob-9c2e", ...}``. An EventSource
+    sees no event (the line is a field named ``{"user_id"``), but ``fetch(url).then(r => r.json())``
+    parses the whole body whatever its type: Chromium's harness reads ``user_id: bob-9c2e``."""
+    assert model_foreign(answer) == {BOB}
+    assert_withheld(stack()(answer))
+
+
+# ------------------------------------------------------------------ 2. JSON lines that are one pretty-printed document
+
+PRETTY = json.dumps({"user_id": BOB, "name": "Bob", "card_last4": "1881"}, indent=2).encode() + b"\n"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="finding 2: a pretty-printed JSON document served as JSON lines passes; fetch().json() reads Bob's record",
+)
+@pytest.mark.parametrize("stream", [False, True], ids=["with-length", "streamed"])
+@pytest.mark.parametrize("media_type", ["application/x-ndjson", "application/jsonl"])
+def test_json_lines_holding_a_pretty_document_are_withheld(
+    stack: Callable[..., Fetch], media_type: str, stream: bool
+) -> None:
+    """Every line of ``{\\n  "user_id": "bob-9c2e",\\n ...}`` alone is not JSON, so respguard
+    finds no key in any line; ``fetch().json()`` parses the body as one document."""
+    answer = Answer((("Content-Type", media_type),), (PRETTY,), stream)
+    assert model_foreign(answer) == {BOB}
+    got = stack()(answer)
+    if stream:
+        assert_withheld(got)
+    else:
+        assert_blocked_page(got)
+
+
+# ------------------------------------------------------------------ 3. types browsers sniff as HTML
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="finding 3: application/unknown and unknown/unknown pass unscanned; browsers sniff and render them as HTML",
+)
+@pytest.mark.parametrize("media_type", ["application/unknown", "unknown/unknown"])
+def test_unknown_type_page_is_blocked(stack: Callable[..., Fetch], media_type: str) -> None:
+    """MIME Sniffing §7.1: a supplied type of ``unknown/unknown``, ``application/unknown`` or
+    ``*/*`` is sniffed like no type at all. respguard handles ``*/*`` but not the other two:
+    Chromium renders the page and its DOM holds ``data-owner="bob-9c2e"``."""
+    answer = Answer((("Content-Type", media_type),), (FOREIGN_PAGE,))
+    assert model_foreign(answer) == {BOB}
+    assert_blocked_page(stack()(answer))
+
+
+# ------------------------------------------------------------------ 4. an unknown Content-Encoding on a sniffed type
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="finding 4: an unknown Content-Encoding on a type respguard sniffs for JSON passes unscanned; "
+    "Chromium ignores the encoding and fetch().json() parses the raw body",
+)
+@pytest.mark.parametrize("encoding", ["compress", "bogus"])
+@pytest.mark.parametrize("media_type", ["image/png", "application/octet-stream"])
+def test_unknown_encoding_on_a_sniffed_type_is_blocked(
+    stack: Callable[..., Fetch], media_type: str, encoding: str
+) -> None:
+    """``Content-Type: image/png``, ``Content-Encoding: compress``, the body plain JSON. respguard
+    sniffs such a type for JSON (fetch().json() parses any type), yet with an encoding it can't
+    decode it passes the body unread. Chromium passes an unknown coding through (it decodes only
+    gzip/deflate/br/zstd and reads other values as no coding): ``fetch().json()`` gives Bob's
+    record. A no-type body with the same encoding is blocked (``scan_error``); this must be too."""
+    answer = Answer((("Content-Type", media_type), ("Content-Encoding", encoding)), (FOREIGN_JSON,))
+    got = stack()(answer)
+    assert (got.status, got.body) == (403, BLOCK_BODY)
+    assert [e.action.value for e in got.events] == ["blocked"]
+    assert got.events[0].kind.value in ("scan_error", "owner_mismatch")
+
+
+# ------------------------------------------------------------------ 5. filter mode keeps a nested-list owner
+
+FILTER_LIST = json.dumps(
+    [
+        {"user_id": ALICE, "card_last4": "4242"},
+        {"user_id": CAROL, "card_last4": "7777"},
+        {"owner_id": [[BOB]], "card_last4": "1881"},
+    ]
+).encode()
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="finding 5: filter mode removes Carol's record and keeps Bob's, whose owner is in a nested list",
+)
+def test_filter_mode_removes_a_record_owned_through_a_nested_list(stack: Callable[..., Fetch]) -> None:
+    """``on_foreign_records="filter"``. The scan reads ``{"owner_id": [["bob-9c2e"]]}`` as owned
+    by Bob (README: "a list under a key gives one owner per item, nested lists included"; block
+    mode blocks it), but the filter only looks at a list's plain items: it drops Carol's record
+    and sends Bob's card out as the requester's own (``filtered``, ``records_removed: 1``)."""
+    answer = Answer((("Content-Type", "application/json"),), (FILTER_LIST,))
+    assert model_foreign(answer) == {BOB, CAROL}
+    got = stack(on_foreign_records="filter")(answer)
+    assert BOB.encode() not in got.body
+    if got.status == 403:
+        assert_blocked_page(got)
+    else:
+        assert got.status == 200
+        assert json.loads(got.body) == [{"user_id": ALICE, "card_last4": "4242"}]
+        assert kinds(got.events) == [("filtered", "filtered")]
+        assert dict(got.events[0].counts) == {"records_removed": 2}
+
+
+# ------------------------------------------------------------------ 6. the request method is logged raw
+
+OWNER_IN_METHOD = "ZELDA"  # a username that is also a valid HTTP method token (not in the raw-id registry)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="finding 6: an event's method is logged as sent; a method spelling the owner's id puts it in the log",
+)
+def test_method_naming_the_owner_is_not_logged_raw() -> None:
+    """The README checks ``path`` and ``request_id`` for every id the event is about; ``method``
+    is copied as sent. A request ``ZELDA /x`` to a plain ASGI app answering every method,
+    whose (foreign) response names owner ``ZELDA``: the blocked event says
+    ``"method": "ZELDA"``, the owner's raw id."""
+    events: list[AuditEvent] = []
+    body = json.dumps({"user_id": OWNER_IN_METHOD}).encode()
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        set_requester(scope, ALICE)
+        headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+    guarded = ASGIMiddleware(app, secret_key=SECRET, extractors=readme_extractors(), on_event=events.append)
+    result = asgi_call(guarded, method=OWNER_IN_METHOD, path="/x")
+    assert (result.status, result.body) == (403, BLOCK_BODY)
+    assert kinds(events) == [("owner_mismatch", "blocked")]
+    assert OWNER_IN_METHOD.lower() not in events[0].to_json().lower()
+
+
+# ------------------------------------------------------------------ controls: the harness can see a block
+
+
+def test_control_plain_json_and_page_are_blocked(stack: Callable[..., Fetch]) -> None:
+    """The same record as ``application/json`` and the same page as ``text/html`` are blocked on
+    both stacks: the assertions above ask for results respguard already gives elsewhere."""
+    fetch = stack()
+    assert_blocked_page(fetch(Answer((("Content-Type", "application/json"),), (FOREIGN_JSON,))))
+    assert_blocked_page(fetch(Answer((("Content-Type", "text/html; charset=utf-8"),), (FOREIGN_PAGE,))))
+    assert_blocked_page(fetch(Answer((("Content-Type", "*/*"),), (FOREIGN_PAGE,))))
+
+
+def test_control_foreign_line_and_event_are_withheld(stack: Callable[..., Fetch]) -> None:
+    fetch = stack()
+    assert_withheld(fetch(Answer((("Content-Type", "application/x-ndjson"),), (FOREIGN_JSON + b"\n",), True)))
+    assert_withheld(
+        fetch(Answer((("Content-Type", "text/event-stream"),), (b"data: " + FOREIGN_JSON + b"\n\n",), True))
+    )
+
+
+def test_control_filter_removes_a_plain_foreign_record(stack: Callable[..., Fetch]) -> None:
+    body = json.dumps([{"user_id": ALICE, "card_last4": "4242"}, {"user_id": CAROL, "card_last4": "7777"}]).encode()
+    got = stack(on_foreign_records="filter")(Answer((("Content-Type", "application/json"),), (body,)))
+    assert got.status == 200
+    assert json.loads(got.body) == [{"user_id": ALICE, "card_last4": "4242"}]
+    assert kinds(got.events) == [("filtered", "filtered")]
+    assert dict(got.events[0].counts) == {"records_removed": 1}
