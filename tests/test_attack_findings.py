@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+import httpx2
 import pytest
 import reader_model
 from conftest import BLOCK_BODY, SECRET, asgi_call, kinds
@@ -313,6 +314,46 @@ def test_method_naming_the_owner_is_not_logged_raw() -> None:
     assert (result.status, result.body) == (403, BLOCK_BODY)
     assert kinds(events) == [("owner_mismatch", "blocked")]
     assert OWNER_IN_METHOD.lower() not in events[0].to_json().lower()
+
+
+# ------------------------------------------------------------------ 7. JSON lines split where Python clients split them
+
+OWN_LINE = json.dumps({"user_id": ALICE, "card_last4": "4242"}).encode()
+
+
+def httpx_lines_owners(body: bytes) -> set[str]:
+    """What a Python script reads from JSON lines with httpx: ``for line in r.iter_lines(): json.loads(line)``."""
+    owners: set[str] = set()
+    for line in httpx2.Response(200, content=body).iter_lines():
+        if line.strip():
+            owners |= reader_model.json_owners(json.loads(line))
+    return owners
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="finding 7: JSON lines separated by U+2028, NEL, VT, FF or FS..GS pass; httpx's iter_lines() "
+    "(str.splitlines) splits there and reads Bob's record",
+)
+@pytest.mark.parametrize("stream", [False, True], ids=["with-length", "streamed"])
+@pytest.mark.parametrize("separator", ["\u2028", "\u2029", "\x85", "\x0b", "\x0c", "\x1c", "\x1d"])
+def test_json_lines_split_as_python_clients_split_them(
+    stack: Callable[..., Fetch], separator: str, stream: bool
+) -> None:
+    """``application/x-ndjson``, body ``{own}<U+2028>{"user_id": "bob-9c2e", ...}\\n``. respguard
+    reads one line that is not JSON, so no owner; ``httpx.Response.iter_lines()`` (the documented
+    way to read JSON lines with httpx, and what httpx-sse reads events with) splits at every
+    ``str.splitlines`` boundary and hands the script Bob's record as a line of its own."""
+    body = OWN_LINE + separator.encode() + FOREIGN_JSON + b"\n"
+    assert httpx_lines_owners(body) == {ALICE, BOB}
+    answer = Answer((("Content-Type", "application/x-ndjson"),), (body,), stream)
+    got = stack()(answer)
+    if stream:
+        # the stream may go out up to the foreign record, never with it
+        assert got.status == 200 and got.body in (b"", OWN_LINE, OWN_LINE + separator.encode())
+        assert kinds(got.events) == [("owner_mismatch", "blocked")]
+    else:
+        assert_blocked_page(got)
 
 
 # ------------------------------------------------------------------ controls: the harness can see a block
