@@ -356,6 +356,44 @@ def test_json_lines_split_as_python_clients_split_them(
         assert_blocked_page(got)
 
 
+# ------------------------------------------------------------------ 8. deep JSON outside JSON types
+
+DEEP = b"[" * 1100 + FOREIGN_JSON + b"]" * 1100  # JSON.parse reads it (V8 parses far deeper); json.loads can't
+
+DEEP_ANSWERS = {
+    "html": Answer((("Content-Type", "text/html; charset=utf-8"),), (DEEP,)),
+    "text": Answer((("Content-Type", "text/plain; charset=utf-8"),), (DEEP,)),
+    "ndjson-with-length": Answer((("Content-Type", "application/x-ndjson"),), (DEEP + b"\n",)),
+    "ndjson-streamed": Answer((("Content-Type", "application/x-ndjson"),), (DEEP + b"\n",), True),
+    "json-seq-streamed": Answer((("Content-Type", "application/json-seq"),), (b"\x1e" + DEEP + b"\n",), True),
+    "event-stream": Answer((("Content-Type", "text/event-stream"),), (b"data: " + DEEP + b"\n\n",), True),
+}
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="finding 8: JSON nested deeper than Python's parser passes unread under text/html, text/plain, "
+    "JSON lines and event streams; fetch().json() and EventSource read Bob's record",
+)
+@pytest.mark.parametrize("name", sorted(DEEP_ANSWERS))
+def test_deep_json_outside_json_types_is_withheld(stack: Callable[..., Fetch], name: str) -> None:
+    """``[[[...1100 levels...{"user_id": "bob-9c2e"}...]]]``. Under ``application/json`` (and no
+    type) respguard blocks it with ``scan_error`` as the README's fail-closed table says. Under
+    ``text/html`` (a Flask view returning ``json.dumps(...)``), ``text/plain``, JSON lines, JSON
+    sequences or an event's ``data``, the failed parse means "not JSON" and the body goes out:
+    Chromium's ``fetch().json()`` / ``JSON.parse(event.data)`` reads ``user_id: bob-9c2e``."""
+    answer = DEEP_ANSWERS[name]
+    got = stack()(answer)
+    assert (got.status, got.body) == ((200, b"") if answer.stream else (403, BLOCK_BODY))
+    assert [e.action.value for e in got.events] == ["blocked"]
+    assert got.events[0].kind.value in ("scan_error", "owner_mismatch")
+
+
+def test_control_deep_json_under_a_json_type_is_blocked(stack: Callable[..., Fetch]) -> None:
+    got = stack()(Answer((("Content-Type", "application/json"),), (DEEP,)))
+    assert_blocked_page(got, kind="scan_error")
+
+
 # ------------------------------------------------------------------ controls: the harness can see a block
 
 
