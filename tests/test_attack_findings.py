@@ -394,6 +394,46 @@ def test_control_deep_json_under_a_json_type_is_blocked(stack: Callable[..., Fet
     assert_blocked_page(got, kind="scan_error")
 
 
+# ------------------------------------------------------------------ 9. own page refused: the attribute named in scripts
+
+OWN_MARKUP = b'<!doctype html><meta charset="utf-8"><ul id="cards"><li data-owner="alice-7f3a">Visa 4242</li></ul>'
+SCRIPTED_PAGES = {
+    # vanilla JS that finds the rows of the page by their owner
+    "query-selector": OWN_MARKUP
+    + b"<script>const mine = document.querySelectorAll('[data-owner=\"' + me + '\"]');</script>",
+    # vanilla JS that renders a row with a template literal
+    "template-literal": OWN_MARKUP
+    + b'<script>list.insertAdjacentHTML("beforeend", `<li data-owner="${owner}">${label}</li>`);</script>',
+    # a client-side template (Vue, Handlebars...) kept in a script element
+    "x-template": OWN_MARKUP
+    + b'<script type="text/x-template" id="row"><li data-owner="{{ owner }}">{{ label }}</li></script>',
+    # a stylesheet that highlights the reader's own rows
+    "style-selector": OWN_MARKUP
+    + b'<style>li[data-owner="alice-7f3a"], li[data-owner="me"] { font-weight: bold }</style>',
+}
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason='finding 9 (false block): HtmlAttribute reads data-owner="..." inside <script> and <style> text, '
+    "so an own page whose script or stylesheet names the attribute is refused",
+)
+@pytest.mark.parametrize("name", sorted(SCRIPTED_PAGES))
+def test_own_page_whose_script_names_the_attribute_passes(stack: Callable[..., Fetch], name: str) -> None:
+    """Alice's own page: its only element with ``data-owner`` is hers. A script on it selects
+    or builds rows with the same attribute (``'[data-owner="' + me + '"]'``, a template
+    literal, an ``x-template``), or a stylesheet selects them. No browser makes those strings
+    attributes of any element (the reader model, html5lib, finds only ``alice-7f3a``), but
+    respguard's regex finds ``' + me + '``, ``${owner}``, ``{{ owner }}``, ``me`` and blocks
+    Alice's own page as ``owner_mismatch``."""
+    page = SCRIPTED_PAGES[name]
+    answer = Answer((("Content-Type", "text/html; charset=utf-8"),), (page,))
+    assert reader_model.read(200, [("Content-Type", "text/html; charset=utf-8")], page).html == [ALICE]
+    got = stack()(answer)
+    assert (got.status, got.body) == (200, page)
+    assert kinds(got.events) == []
+
+
 # ------------------------------------------------------------------ controls: the harness can see a block
 
 
@@ -421,3 +461,9 @@ def test_control_filter_removes_a_plain_foreign_record(stack: Callable[..., Fetc
     assert json.loads(got.body) == [{"user_id": ALICE, "card_last4": "4242"}]
     assert kinds(got.events) == [("filtered", "filtered")]
     assert dict(got.events[0].counts) == {"records_removed": 1}
+
+
+def test_control_own_page_passes(stack: Callable[..., Fetch]) -> None:
+    got = stack()(Answer((("Content-Type", "text/html; charset=utf-8"),), (OWN_MARKUP,)))
+    assert (got.status, got.body) == (200, OWN_MARKUP)
+    assert kinds(got.events) == []
