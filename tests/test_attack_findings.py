@@ -40,6 +40,7 @@ from respguard import (
     Guard,
     HtmlAttribute,
     Identity,
+    JsonBodyOwner,
     JsonKeys,
     OwnerHeader,
     set_requester,
@@ -474,6 +475,89 @@ def test_control_email_facet_of_another_person_is_blocked(stack: Callable[..., F
     own = json.dumps({"user_id": ALICE, "email": "ALICE@example.test"}).encode()
     got = fetch(Answer((("Content-Type", "application/json"),), (own,)))
     assert (got.status, got.body, kinds(got.events)) == (200, own, [])
+
+
+# ------------------------------------------------------------------ 11. Django: a JSON write under a non-JSON type
+
+NOTES: dict[str, str] = {}
+DJANGO_EVENTS: list[AuditEvent] = []
+
+
+def save_note(request: Any) -> Any:
+    """A plain Django view, as Django's docs write one: ``json.loads(request.body)``, whatever the type."""
+    from django.http import JsonResponse
+
+    data = json.loads(request.body)
+    NOTES[str(data["owner_id"])] = data["text"]
+    return JsonResponse({"saved": True})
+
+
+def _urlpatterns() -> list[Any]:
+    from django.urls import path
+    from django.views.decorators.csrf import csrf_exempt
+
+    return [path("notes/", csrf_exempt(save_note))]
+
+
+def __getattr__(name: str) -> Any:  # this module is the ROOT_URLCONF of the Django test below
+    if name == "urlpatterns":
+        return _urlpatterns()
+    raise AttributeError(name)
+
+
+def django_options() -> dict[str, Any]:
+    return {
+        "extractors": [JsonKeys("owner_id")],
+        "inbound": [JsonBodyOwner("owner_id")],
+        "requester": lambda info: info.headers.get("x-user"),
+        "on_event": DJANGO_EVENTS.append,
+    }
+
+
+def django_post(client_kind: str, content_type: str) -> tuple[int, bytes]:
+    pytest.importorskip("django")
+    import test_django  # noqa: F401  (configures Django once per process)
+    from asgiref.sync import async_to_sync
+    from django.test import AsyncClient, Client, override_settings
+
+    body = json.dumps({"owner_id": "8", "text": "written by 7"})
+    with override_settings(ROOT_URLCONF=__name__, RESPGUARD=django_options()):
+        if client_kind == "wsgi":
+            response = Client().post("/notes/", data=body, content_type=content_type, HTTP_X_USER="7")
+        else:
+            response = async_to_sync(AsyncClient().post)(
+                "/notes/", data=body, content_type=content_type, headers={"x-user": "7"}
+            )
+    return response.status_code, response.content
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="finding 11: on Django, JsonBodyOwner reads request.body only under a JSON Content-Type; "
+    "a view's json.loads(request.body) takes a text/plain (fetch's default) JSON write to another owner",
+)
+@pytest.mark.parametrize("client_kind", ["wsgi", "asgi"])
+@pytest.mark.parametrize("content_type", ["text/plain;charset=UTF-8", "application/x-www-form-urlencoded", ""])
+def test_django_json_write_under_another_type_is_refused(client_kind: str, content_type: str) -> None:
+    """Customer ``7`` posts ``{"owner_id": "8", "text": ...}`` with ``Content-Type:
+    text/plain;charset=UTF-8``: what ``fetch(url, {method: "POST", body: JSON.stringify(...)})``
+    sends. The view reads ``json.loads(request.body)`` (Django parses no JSON itself) and writes
+    customer 8's note. The README: a body that parses as JSON is read as JSON whatever its
+    Content-Type says; Flask (``get_json(force=True)``) and ASGI are, Django is not."""
+    NOTES.clear()
+    DJANGO_EVENTS.clear()
+    status, body = django_post(client_kind, content_type)
+    assert (status, body, NOTES) == (403, BLOCK_BODY, {})
+    assert kinds(DJANGO_EVENTS) == [("cross_owner_write", "blocked")]
+
+
+@pytest.mark.parametrize("client_kind", ["wsgi", "asgi"])
+def test_control_django_json_write_is_refused(client_kind: str) -> None:
+    NOTES.clear()
+    DJANGO_EVENTS.clear()
+    status, body = django_post(client_kind, "application/json")
+    assert (status, body, NOTES) == (403, BLOCK_BODY, {})
+    assert kinds(DJANGO_EVENTS) == [("cross_owner_write", "blocked")]
 
 
 # ------------------------------------------------------------------ controls: the harness can see a block
