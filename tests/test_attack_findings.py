@@ -33,6 +33,7 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 from starlette.testclient import TestClient
+from werkzeug.test import create_environ, run_wsgi_app
 
 from respguard import (
     ASGIMiddleware,
@@ -43,6 +44,8 @@ from respguard import (
     JsonBodyOwner,
     JsonKeys,
     OwnerHeader,
+    PathOwner,
+    WSGIMiddleware,
     set_requester,
 )
 from respguard.flask import RespGuard
@@ -558,6 +561,71 @@ def test_control_django_json_write_is_refused(client_kind: str) -> None:
     status, body = django_post(client_kind, "application/json")
     assert (status, body, NOTES) == (403, BLOCK_BODY, {})
     assert kinds(DJANGO_EVENTS) == [("cross_owner_write", "blocked")]
+
+
+# ------------------------------------------------------------------ 12. Flask: a write whose method is not upper-case
+
+CARDS: dict[str, str] = {}
+
+
+def flask_card_app(mode: str, events: list[AuditEvent]) -> Any:
+    """The README's write example (``PathOwner`` + ``JsonBodyOwner``), guarded three ways."""
+    app = Flask(__name__)
+    app.secret_key = SECRET
+
+    @app.post("/api/customers/<customer_id>/card")
+    def change_card(customer_id: str) -> dict[str, bool]:
+        CARDS[customer_id] = flask_request.get_json(force=True)["card_last4"]
+        return {"ok": True}
+
+    options: dict[str, Any] = {
+        "extractors": [JsonKeys("customer_id")],
+        "inbound": [PathOwner("/api/customers/{customer_id}/card"), JsonBodyOwner("customer_id")],
+        "requester": lambda info: "c-7",
+        "on_event": events.append,
+    }
+    if mode == "wsgi-middleware":
+        return WSGIMiddleware(app, secret_key=SECRET, **options)
+    RespGuard(app, write_check="app" if mode == "extension" else "middleware", **options)
+    return app
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="finding 12: a write sent as 'post' (or 'Post') is not checked; Werkzeug upper-cases the method "
+    "and runs the POST view, writing another customer's card",
+)
+@pytest.mark.parametrize("method", ["post", "Post"])
+@pytest.mark.parametrize("mode", ["extension", "extension-middleware-check", "wsgi-middleware"])
+def test_flask_write_with_a_lower_case_method_is_refused(mode: str, method: str) -> None:
+    """Customer ``c-7`` sends ``post /api/customers/c-8/card`` with ``{"customer_id": "c-8",
+    "card_last4": "1111"}``. Werkzeug's own server (``flask run``) passes the method as sent
+    (``REQUEST_METHOD=post``; checked over 127.0.0.1), and ``request.method`` upper-cases it, so
+    Flask routes it to the POST view. respguard compares the raw method with its write methods
+    (POST, PUT, PATCH, DELETE), finds no write, and neither the middleware check nor the Flask
+    extension's in-app check runs: customer 8's card is changed. (gunicorn refuses such a method
+    with 400; Starlette routes only upper-case methods, so the ASGI stack is not affected.)"""
+    CARDS.clear()
+    events: list[AuditEvent] = []
+    app = flask_card_app(mode, events)
+    body = json.dumps({"customer_id": "c-8", "card_last4": "1111"}).encode()
+    environ = create_environ("/api/customers/c-8/card", method="POST", data=body, content_type="application/json")
+    environ["REQUEST_METHOD"] = method  # as Werkzeug's server hands it over
+    chunks, status, _headers = run_wsgi_app(app, environ, buffered=True)
+    assert (int(status[:3]), b"".join(chunks), CARDS) == (403, BLOCK_BODY, {})
+    assert kinds(events) == [("cross_owner_write", "blocked")]
+
+
+@pytest.mark.parametrize("mode", ["extension", "extension-middleware-check", "wsgi-middleware"])
+def test_control_flask_upper_case_write_is_refused(mode: str) -> None:
+    CARDS.clear()
+    events: list[AuditEvent] = []
+    app = flask_card_app(mode, events)
+    body = json.dumps({"customer_id": "c-8", "card_last4": "1111"}).encode()
+    environ = create_environ("/api/customers/c-8/card", method="POST", data=body, content_type="application/json")
+    chunks, status, _headers = run_wsgi_app(app, environ, buffered=True)
+    assert (int(status[:3]), b"".join(chunks), CARDS) == (403, BLOCK_BODY, {})
+    assert kinds(events) == [("cross_owner_write", "blocked")]
 
 
 # ------------------------------------------------------------------ controls: the harness can see a block
