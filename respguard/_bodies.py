@@ -25,7 +25,7 @@ from ._content import (
 )
 from ._encoding import bom_encoding, certain_html_encoding, lookup
 from ._events import EventKind
-from ._extractors import ABSENT, OWN, UNPROVEN, HtmlAttribute, JsonKeys, ScanError
+from ._extractors import ABSENT, OWN, UNPROVEN, Extractor, HtmlAttribute, JsonKeys, ScanError
 from ._identity import ID, Identity
 from ._plan import Planner
 from ._scan import ResponseView
@@ -111,8 +111,8 @@ def scan_document(
             kind = extractor.kind
             owners.extend((kind, o) for o in extractor.owners(view))
         except ScanError as exc:
-            if lenient and (extractor, prover) in lenient:
-                continue  # not JSON to a script either: the body's own type was scanned
+            if lenient and (extractor, prover) in lenient and not _names_a_key(extractor, body):
+                continue  # not JSON to a script either, and no owner key in it: its own type was scanned
             return Failure(EventKind.SCAN_ERROR, f"{extractor.name}: {exc}", extractor.name)
         except BodyDecodeError as exc:
             return Failure(EventKind.SCAN_ERROR, f"{extractor.name}: {exc}", extractor.name)
@@ -168,9 +168,9 @@ class Sniffer:
             try:
                 self._decoder = StreamDecoder(encodings, limit)
             except BodyDecodeError:
-                # No client can decode it either: clients (and respguard) take it for a binary
-                # body; an untyped one is held and refused whole when it ends (scan_error).
-                self.media = OTHER if json_only else None
+                # A coding browsers don't know is ignored by them: the raw bytes are sniffed, and a
+                # body held for its JSON is refused when it ends (respguard can't undo the coding).
+                self._decoder = None
 
     def feed(self, chunk: bytes) -> str | None:
         """The media class clients take the body for, once its first bytes tell."""
@@ -235,14 +235,15 @@ class RecordStream:
 
 def records_proved_clean(planner: Planner, records: Sequence[StreamRecord], requester: Identity | None) -> int:
     """Speed only: prove a batch of records clean at once, with the JSON keys' byte search over
-    their data joined as one JSON array (a ``,`` between records, so no key or value can span
+    their text joined as one JSON array (a ``,`` between records, so no key or value can span
     two). :data:`~respguard._extractors.ABSENT` or ``OWN``: every record is clean (no exact scan
     needed); :data:`UNPROVEN`: read them one by one. Only when the JSON keys are all that reads
     a record."""
     provers = planner.stream_provers
     if provers is None or not records:
         return UNPROVEN
-    joined = ("[" + ",".join(r.data for r in records) + "]").encode("utf-8", "surrogatepass")
+    # The whole records, not only their data: a record's every reading is in its text.
+    joined = ("[" + ",".join(r.text for r in records) + "]").encode("utf-8", "surrogatepass")
     result = ABSENT  # until an extractor proves own data
     for prover in provers:
         kind = prover.kind
@@ -255,28 +256,50 @@ def records_proved_clean(planner: Planner, records: Sequence[StreamRecord], requ
     return result
 
 
+#: Why a record is refused whose owner key no reading could parse (a fixed phrase).
+UNREAD_KEY = "owner key in a record no reading parses"
+
+
+def _names_a_key(extractor: Extractor, body: bytes) -> bool:
+    """Does a body that Python's parser refused still name one of this JSON extractor's keys?
+    A script's parser may read it (JSON nested deeper than Python's limit): fail closed."""
+    return isinstance(extractor, JsonKeys) and extractor.mentioned(body.decode("utf-8", "replace"))
+
+
 def scan_record(planner: Planner, record: StreamRecord, media: str, views: ViewFactory, found: Found) -> Failure | None:
     """Read one event or JSON line with the stream extractors (``media``: the response's).
 
-    A JSON line holding a bare CR is also read as the lines a lenient client splits it into
-    (at CR as well as LF): both readings are scanned.
+    JSON extractors read every reading a client may make of it: its data (an event's ``data``
+    lines, a JSON line), the whole record (``fetch().json()`` of a body that is one JSON
+    document), and the lines a lenient client splits it into (``str.splitlines``: CR, U+2028...).
+    A record that names an owner key but that no reading parses (nested too deeply for Python,
+    split over lines) can't be proved clean: refused (fail closed).
     """
     if not record.text.strip():
         return None
-    payloads = [views(media, record.data.encode("utf-8", "surrogatepass"))]
-    if isinstance(record, Record) and "\r" in record.data:
-        payloads.extend(views(media, piece.encode("utf-8", "surrogatepass")) for piece in record.data.split("\r"))
+    readings = [record.data]
+    whole = record.text.strip()
+    if whole != record.data:
+        readings.append(whole)
+    pieces = record.data.splitlines()
+    if len(pieces) > 1:
+        readings.extend(pieces)
     whole_view = views(media, record.text.encode("utf-8", "surrogatepass"))
     for extractor in planner.stream_extractors:
         try:
             if not isinstance(extractor, JsonKeys):
                 found.owners.extend((extractor.kind, o) for o in extractor.owners(whole_view))
                 continue
-            for view in payloads:
+            parsed = False
+            for text in readings:
                 try:
+                    view = views(media, text.encode("utf-8", "surrogatepass"))
                     found.owners.extend((extractor.kind, o) for o in extractor.owners(view))
+                    parsed = True
                 except ScanError:
-                    continue  # data that is not JSON carries no JSON keys; text extractors still read it
+                    continue  # a reading that is not JSON carries no JSON keys
+            if not parsed and extractor.mentioned(record.text):
+                return Failure(EventKind.SCAN_ERROR, f"{extractor.name}: {UNREAD_KEY}", extractor.name)
         except ScanError as exc:
             return Failure(EventKind.SCAN_ERROR, f"{extractor.name}: {exc}", extractor.name)
         except Exception as exc:

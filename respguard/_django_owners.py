@@ -29,11 +29,13 @@ def django_named(rules: tuple[InboundRule, ...], request: Any, view_kwargs: Mapp
     document: object = NO_JSON
     keys = frozenset(key for rule in rules if isinstance(rule, JsonBodyOwner) for key in rule.names)
     content_type = request.content_type or ""
-    if keys and _is_json(content_type):
+    if keys:
+        # A view may json.loads(request.body) whatever the type says (fetch() sends JSON as
+        # text/plain): read it as JSON wherever it parses; under a JSON type, malformed is refused.
         body = request.body
         if len(body) > limit:
             raise TooLarge
-        document = json_document(body, keys, strict=True)  # malformed: InboundError; a repeat: Ambiguous
+        document = json_document(body, keys, strict=_is_json(content_type))
     form = [(name, value) for name in request.POST for value in request.POST.getlist(name)]
     query = [(name, value) for name in request.GET for value in request.GET.getlist(name)]
     return Named(

@@ -50,6 +50,8 @@ _BODY_HEADERS = frozenset(
 #: Blocks that keep the browser's binding: clearing it would let the next request re-bind wrongly.
 _KEEP_BINDING = frozenset({EventKind.SESSION_DRIFT, EventKind.CROSS_OWNER_WRITE})
 _PRIVATE = (b"cache-control", PRIVATE)
+#: Methods an event names as sent; any other is a client's word, which may be an id: not logged.
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "CONNECT", "QUERY"})
 _JSON_SEQ = "application/json-seq"  # RFC 7464: records led by RS, not ended by LF
 _SLICE = 65536  # JSON lines held whole are read this much at a time (records judged as they come)
 _VARY_COOKIE = (b"vary", b"Cookie")
@@ -413,6 +415,13 @@ class Exchange:
     def _scan_lines(self, body: bytes, content: ContentPlan) -> Verdict:
         """JSON lines held whole (a finite response): every line read as one document."""
         planner = self.rules.planner
+        # fetch().json() reads the whole body as one document (a pretty-printed record is JSON
+        # to it, though no line of it is): that reading is judged first.
+        whole: list[tuple[str, str]] = []
+        if scan_document(planner, JSON, body, None, self._view, self.requester, whole) is not True and whole:
+            self.owners.extend(whole)
+            if self._foreign():
+                return self._decide()
         reader = JsonLinesReader(len(body) + 1, seq=content.media_type == _JSON_SEQ)
         slices = (body[start : start + _SLICE] for start in range(0, len(body), _SLICE))
         for piece in [*slices, None]:  # None: the end of the body (the last record, unterminated)
@@ -479,7 +488,7 @@ class Exchange:
         found = Found()
         failure = scan_record(self.rules.planner, record, plan.content.media, self._view, found)
         if failure is not None:
-            return self._record_violation(failure.kind, failure.reason, [])
+            return self._record(failure.kind, failure.reason, [], failure.extractor) is not None
         judged = self._judge_foreign(found.owners)
         if judged is None or judged.kind is None:
             return False
@@ -765,7 +774,7 @@ class Exchange:
         event = AuditEvent(
             kind=kind,
             action=action,
-            method=self.request.method,
+            method=self.request.method if self.request.method in _METHODS else "OTHER",
             path=redact_path(self.request.path, ids),
             status=self.status,
             reason=reason,

@@ -316,6 +316,12 @@ class JsonKeys:
             raise failure
         return found
 
+    def mentioned(self, text: str) -> bool:
+        """Does the text hold one of the keys as a JSON string (``"user_id"``, or escaped)?"""
+        return any('"' + key + '"' in text for key in self.keys) or (
+            "\\u" in text and _has_escaped_key(text, self.keys)
+        )
+
     # cheap ---------------------------------------------------------------
     def _literals(self, own: str | None) -> tuple[tuple[bytes, ...], re.Pattern[bytes] | None]:
         cached = self._own_literals.get(own)
@@ -411,6 +417,12 @@ class JsonKeys:
         if pattern is not None and len(pattern.findall(body)) == sum(body.count(q) for q in self._quoted):
             return OWN
         return UNPROVEN
+
+
+def _has_escaped_key(text: str, keys: frozenset[str]) -> bool:
+    """A key written with ``\\uXXXX`` escapes somewhere in the text (decoded, then looked for)."""
+    decoded = re.sub(r"\\u([0-9a-fA-F]{4})", lambda m: chr(int(m.group(1), 16)), text)
+    return any('"' + key + '"' in decoded for key in keys)
 
 
 #: How many keys :meth:`JsonKeys.prove` checks one by one before it counts the rest.

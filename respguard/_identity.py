@@ -32,7 +32,8 @@ def owner_text(value: object) -> str | None:
 def normalise(kind: str, text: str) -> str:
     """Fold what should compare equal: e-mail addresses are case-insensitive."""
     if kind == "email":
-        return text.strip().casefold()
+        # lower(), not casefold(): "straße" and "strasse" are two mailboxes
+        return text.strip().lower()
     return text
 
 

@@ -20,6 +20,9 @@ from ._mime import content_type_values, extract_mime_type, media_class, parse_mi
 NO_BODY_STATUSES = frozenset({204, 205, 304})
 
 
+_UNKNOWN_TYPES = frozenset({"unknown/unknown", "application/unknown", "*/*"})
+
+
 class Strategy:
     """What happens to a response body (named constants, as h11 names its states)."""
 
@@ -54,7 +57,8 @@ class ContentPlan:
         # The type browsers and fetch() read: the last valid one of every value (Fetch's
         # "extract a MIME type"); none: the client sniffs the body.
         mime = extract_mime_type(headers)
-        self.typed = mime is not None
+        # An unknown type (unknown/unknown, application/unknown, */*) is sniffed, as browsers do.
+        self.typed = mime is not None and mime.essence not in _UNKNOWN_TYPES
         self.media = media_class(mime)
         self.media_type = mime.essence if mime is not None else ""
         self.extractors = planner.by_media[self.media]

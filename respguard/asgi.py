@@ -92,9 +92,10 @@ class ASGIMiddleware:
         scope[ASGI_KEY] = context
         guard = self.guard
         headers = scope.get("headers", ())
-        request = RequestInfo(
-            scope.get("method", "GET"), scope.get("path", ""), scope.get("scheme", "http"), scope, _scope_headers
-        )
+        method = scope.get("method", "GET")
+        if not method.isupper():
+            method = method.upper()  # as the frameworks route it (a lower-case "post" is a POST)
+        request = RequestInfo(method, scope.get("path", ""), scope.get("scheme", "http"), scope, _scope_headers)
         exchange = Exchange(guard, request, context, _user_of, _scope_cookie(headers))
         if guard.inbound and guard.checks_inbound(request):
             replay = await check_asgi_write(exchange, scope, receive, send)

@@ -174,9 +174,10 @@ class WSGIMiddleware:
             except UnicodeError:
                 pass
         guard = self.guard
-        request = RequestInfo(
-            environ.get("REQUEST_METHOD", "GET"), path, environ.get("wsgi.url_scheme", "http"), environ, environ_headers
-        )
+        method = environ.get("REQUEST_METHOD", "GET")
+        if not method.isupper():
+            method = method.upper()  # as Werkzeug and Django route it (a lower-case "post" is a POST)
+        request = RequestInfo(method, path, environ.get("wsgi.url_scheme", "http"), environ, environ_headers)
         exchange = Exchange(guard, request, context, None, _cookie(environ))
         if guard.inbound and guard.checks_inbound(request):
             refusal = check_wsgi_write(exchange, environ)
