@@ -145,6 +145,9 @@ class HeldDocument:
         return b"".join(chunks)
 
 
+_SNIFF_WINDOW = 512  # bytes of a body looked at a time for its first meaningful byte
+
+
 class Sniffer:
     """A body whose first bytes decide how clients read it: an untyped body (browsers sniff it:
     ``{``/``[`` is JSON to a script, ``<`` a page), or a body of a type nothing scans, which
@@ -184,10 +187,15 @@ class Sniffer:
                 self._decoder = None  # the whole body is decoded (and judged) when it ends
                 return None
         data = (self._head + chunk) if self._head else chunk
-        media = sniff_media(data)
+        media = None
+        for start in range(0, len(data), _SNIFF_WINDOW):  # a window at a time: never a copy of a big chunk
+            window = data[start : start + _SNIFF_WINDOW + 3]
+            media = sniff_media(window)
+            if media is not None:
+                break
         if media is None:
             # Only white space, or part of a byte-order mark: keep the tail that may still be one.
-            self._head = data.lstrip(b" \t\r\n\x0c")[:3]
+            self._head = data[-_SNIFF_WINDOW:].lstrip(b" \t\r\n\x0c")[:3]
         elif self.json_only and media != JSON:
             self.media = OTHER  # a typed body is read as JSON by scripts, never rendered as a page
         else:
