@@ -47,13 +47,12 @@ class Failure:
 
 
 class Found:
-    """What a scan found: the owners (``(kind, text)``), and whether a proof saw the requester's own data."""
+    """What a record's scan found: the owners (``(kind, text)``)."""
 
-    __slots__ = ("owners", "personal")
+    __slots__ = ("owners",)
 
     def __init__(self) -> None:
         self.owners: list[OwnerText] = []
-        self.personal = False
 
 
 def _proof_charset(prover: JsonKeys | HtmlAttribute, body: bytes, label: str | None, media: str) -> str | None:

@@ -245,7 +245,6 @@ class Guard:
             raise ValueError(f"on_foreign_records must be 'block' or 'filter', not {on_foreign_records!r}")
         self.inbound: tuple[InboundRule, ...] = tuple(inbound)
         self.inbound_methods = frozenset(m.upper() for m in inbound_methods)
-        self.inbound_needs_body = any(r.needs_body for r in self.inbound)
         self.bulk_pii = bulk_pii
         self.cache_control = cache_control == "private"
         self.on_shared_cache = on_shared_cache

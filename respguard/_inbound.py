@@ -118,8 +118,6 @@ class PathOwner:
     :param param: which placeholder names the owner (default: the only one).
     """
 
-    needs_body = False
-
     def __init__(self, pattern: str, param: str | None = None, *, kind: str = ID) -> None:
         names = _PLACEHOLDER.findall(pattern) if isinstance(pattern, str) else []
         if not isinstance(pattern, str) or not pattern.startswith("/") or not names:
@@ -153,8 +151,6 @@ class PathOwner:
 
 
 class _Fields:
-    needs_body = True
-
     def __init__(self, names: Iterable[str], kind: str, option: str) -> None:
         field_set = frozenset(names)
         if not field_set or not all(isinstance(n, str) and n for n in field_set):
@@ -223,8 +219,6 @@ class FormOwner(_Fields):
 
 class QueryOwner(_Fields):
     """Owners named by query-string parameters (a parameter given twice is refused)."""
-
-    needs_body = False
 
     def __init__(self, *names: str, kind: str = ID) -> None:
         super().__init__(names, kind, "QueryOwner")

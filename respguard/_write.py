@@ -29,8 +29,6 @@ from ._inbound import (
     InboundError,
     JsonBodyOwner,
     Named,
-    PathOwner,
-    QueryOwner,
     TooLarge,
     named_owners,
 )
@@ -505,10 +503,6 @@ def unchecked_write(holder: MutableMapping[str, Any]) -> bool:
     """A write left to the app (the middleware did not decide it) whose in-app check never ran."""
     pending = holder.get(WRITE_KEY)
     return isinstance(pending, WriteCheck) and not pending.checked and not pending.decided
-
-
-def path_rules(guard: Guard) -> bool:
-    return any(isinstance(rule, (PathOwner, QueryOwner)) for rule in guard.inbound)
 
 
 # ------------------------------------------------------------------ ASGI

@@ -42,7 +42,7 @@ from django.http import HttpResponse
 
 from ._context import ASGI_KEY, WSGI_KEY, RequestContext, context_of, rebind, unbind
 from ._django_owners import django_named
-from ._exchange import Action, Exchange, State
+from ._exchange import HOLD, Action, Exchange, State
 from ._guard import Guard
 from ._headers import RawHeaders
 from ._identity import RequesterLike
@@ -274,9 +274,6 @@ def response_headers(response: Any) -> RawHeaders:
     return raw
 
 
-HOLD_ACTION = Action(None, None, True)
-
-
 def _close_resources(response: Any) -> None:
     """Close what the app's response holds (files, iterators), as ``close()`` would, minus its signal."""
     closers = getattr(response, "_resource_closers", None)
@@ -291,7 +288,7 @@ def _close_resources(response: Any) -> None:
 
 def _hold(exchange: Exchange, chunks: Iterator[bytes]) -> tuple[Action, bytes]:
     """Feed a held body until the exchange decides; the deciding action and the bytes to send first."""
-    action = HOLD_ACTION
+    action = HOLD
     for chunk in chunks:
         if chunk:
             action = exchange.body(chunk, True)
