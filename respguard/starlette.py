@@ -35,6 +35,9 @@ from .asgi import ASGIApp, ASGIMiddleware, Receive, Scope, Send
 _FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
 
 
+_REFUSED_KEY = "respguard.write_refused"
+
+
 class WriteRefused(Exception):
     """Raised by :func:`requester_dependency` (or :func:`check_writes`) to stop the endpoint of a
     refused write; :class:`RespGuardMiddleware` answers it with the block page. Without that
@@ -82,6 +85,11 @@ class RespGuardMiddleware(ASGIMiddleware):
                 return
             if message["type"] == "http.response.start":
                 started = True
+                refused = scope.get(_REFUSED_KEY)
+                if isinstance(refused, Verdict):  # the app's error page for a refused write
+                    blocked = True
+                    await _send_verdict(send, refused)
+                    return
                 if message.get("status", 500) < 400 and unchecked_write(scope):
                     verdict = _refuse_unchecked(scope)
                     if verdict is not None:
@@ -93,6 +101,8 @@ class RespGuardMiddleware(ASGIMiddleware):
         try:
             await super().__call__(scope, receive, guarded_send)
         except WriteRefused as refused:
+            if blocked:
+                return  # the block page went out in place of the app's error page
             if started:
                 raise
             await _send_verdict(send, refused.verdict)
@@ -179,6 +189,9 @@ async def check_writes(request: Request) -> None:
     """
     verdict = await _write_verdict(request)
     if verdict is not None:
+        # Kept in the scope too: an error middleware inside respguard may turn the exception into
+        # a 500 before respguard sees it; respguard sends the block page in its place.
+        request.scope[_REFUSED_KEY] = verdict
         raise WriteRefused(verdict)
 
 

@@ -584,3 +584,31 @@ def test_fastapi_app_mode_a_requester_function_that_knows_nobody_leaves_the_writ
     assert_refused(foreign.status_code, list(foreign.headers.multi_items()), foreign.content)
     assert writes == [("path", int(OWN))]
     assert [(e.kind.value, e.action.value) for e in events] == [("cross_owner_write", "blocked")]
+
+
+def test_fastapi_app_mode_wrapped_from_outside_answers_a_refused_write_with_the_block_page() -> None:
+    """RespGuardMiddleware(write_check="app") around a FastAPI app (not through add_middleware):
+    FastAPI's own error middleware sees the refusal first; the client still gets the block page."""
+    from fastapi import Depends, FastAPI, Header
+    from fastapi.testclient import TestClient
+
+    from respguard import Guard, JsonKeys, PathOwner
+    from respguard.starlette import RespGuardMiddleware, requester_dependency
+
+    api = FastAPI()
+    written: list[str] = []
+
+    async def user(x_user: str = Header()) -> str:  # noqa: B008
+        return x_user
+
+    @api.post("/users/{user_id}/card")
+    async def card(user_id: str, u: str = Depends(requester_dependency(user))) -> dict[str, bool]:  # noqa: B008
+        written.append(user_id)
+        return {"ok": True}
+
+    guard = Guard(secret_key=SECRET, extractors=[JsonKeys("user_id")], inbound=[PathOwner("/users/{user_id}/card")])
+    client = TestClient(RespGuardMiddleware(api, guard=guard, write_check="app"), raise_server_exceptions=False)
+    refused = client.post("/users/u-2/card", headers={"x-user": "u-1"}, json={})
+    assert (refused.status_code, refused.content) == (403, BlockPage().body)
+    assert client.post("/users/u-1/card", headers={"x-user": "u-1"}, json={}).status_code == 200
+    assert written == ["u-1"]
