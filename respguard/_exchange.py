@@ -26,7 +26,7 @@ from ._bodies import (
 from ._cache import PRIVATE, personal_headers
 from ._content import HTML, JSON, OTHER, TEXT_MEDIA, BodyDecodeError, DecodedTooLarge, decode_content, sniff_media
 from ._context import UNSET, RequestContext
-from ._decide import Decision, decide, is_own
+from ._decide import Decision, decide, foreign_owners, is_own
 from ._encoding import html_encoding, text_encoding
 from ._events import MAX_EVENT_OWNERS, AuditEvent, EventKind, emit
 from ._events import Action as EventAction
@@ -528,15 +528,19 @@ class Exchange:
         return self.refuse(EventKind.OVERSIZE, "request body over max_body_bytes")
 
     # ------------------------------------------------------------------ deciding
+    def _bindings(self) -> list[Binding]:
+        """The binding a response is judged against (the one verified or recalled at the head)."""
+        return [self.binding] if self.binding is not None else []
+
     def _foreign(self) -> list[tuple[str, str]]:
-        bindings = [self.binding] if self.binding is not None else []
-        return sorted({o for o in self.owners if not is_own(self.requester, bindings, self.guard.codec, *o)})
+        return foreign_owners(self.requester, self.owners, self._bindings(), self.guard.codec)
 
     def _judge_foreign(self, owners: list[tuple[str, str]]) -> Decision | None:
         """The violation these owners make in a response, or ``None``."""
         guard = self.guard
-        bindings = [self.binding] if self.binding is not None else []
-        return self._violating(decide(self.requester, owners, bindings, guard.codec, self.rules.policy, self.request))
+        return self._violating(
+            decide(self.requester, owners, self._bindings(), guard.codec, self.rules.policy, self.request)
+        )
 
     def _violating(self, decision: Decision) -> Decision | None:
         """The decision if it is a violation; ``None`` if allowed (a policy's allowance is audited)."""
@@ -598,8 +602,7 @@ class Exchange:
         return False
 
     def _is_own(self, kind: str, text: str) -> bool:
-        bindings = [self.binding] if self.binding is not None else []
-        return is_own(self.requester, bindings, self.guard.codec, kind, text)
+        return is_own(self.requester, self._bindings(), self.guard.codec, kind, text)
 
     def _filter(self, body: bytes, not_in_body: list[tuple[str, str]]) -> Verdict | None:
         """``on_foreign_records="filter"``: drop foreign list items instead of blocking.
