@@ -4,6 +4,9 @@ The core (this package minus :mod:`respguard.flask` and :mod:`respguard.starlett
 imports no web framework.
 """
 
+from importlib.machinery import EXTENSION_SUFFIXES
+
+from . import _exchange as _exchange_module
 from ._context import add_owner, rebind, set_requester, unbind
 from ._events import Action, AuditEvent, EventKind
 from ._exchange import Exchange
@@ -19,6 +22,9 @@ from .asgi import ASGIMiddleware
 from .wsgi import WSGIMiddleware
 
 __version__ = "0.1.0"
+
+#: Whether the core runs compiled (mypyc, built with ``RESPGUARD_COMPILE=1``) or as pure Python.
+compiled: bool = (_exchange_module.__file__ or "").endswith(tuple(EXTENSION_SUFFIXES))
 
 __all__ = [
     "DEFAULT_MAX_BODY_BYTES",
@@ -47,6 +53,7 @@ __all__ = [
     "ScanError",
     "Verdict",
     "WSGIMiddleware",
+    "compiled",
     "add_owner",
     "rebind",
     "set_requester",

@@ -113,10 +113,10 @@ def scan_document(
             if lenient and (extractor, prover) in lenient and not _names_a_key(extractor, body):
                 continue  # not JSON to a script either, and no owner key in it: its own type was scanned
             return Failure(EventKind.SCAN_ERROR, f"{extractor.name}: {exc}", extractor.name)
-        except BodyDecodeError as exc:
-            return Failure(EventKind.SCAN_ERROR, f"{extractor.name}: {exc}", extractor.name)
-        except Exception as exc:
-            return Failure(EventKind.SCAN_ERROR, f"{extractor.name} raised {type(exc).__name__}", extractor.name)
+        except BodyDecodeError as undecodable:  # (one name per clause: mypyc types each one)
+            return Failure(EventKind.SCAN_ERROR, f"{extractor.name}: {undecodable}", extractor.name)
+        except Exception as error:
+            return Failure(EventKind.SCAN_ERROR, f"{extractor.name} raised {type(error).__name__}", extractor.name)
     return personal
 
 
@@ -309,6 +309,6 @@ def scan_record(planner: Planner, record: StreamRecord, media: str, views: ViewF
                 return Failure(EventKind.SCAN_ERROR, f"{extractor.name}: {UNREAD_KEY}", extractor.name)
         except ScanError as exc:
             return Failure(EventKind.SCAN_ERROR, f"{extractor.name}: {exc}", extractor.name)
-        except Exception as exc:
-            return Failure(EventKind.SCAN_ERROR, f"{extractor.name} raised {type(exc).__name__}", extractor.name)
+        except Exception as error:
+            return Failure(EventKind.SCAN_ERROR, f"{extractor.name} raised {type(error).__name__}", extractor.name)
     return None

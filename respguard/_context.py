@@ -8,34 +8,37 @@ It is a mutable object, so code that copies the scope still reaches it.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 
 from ._identity import Identity, RequesterLike, as_identity, normalise, owner_text
 
 ASGI_KEY = "respguard"
 WSGI_KEY = "respguard.context"
 
-#: ``RequestContext.requester`` before anyone set it (``None`` means "nobody").
-UNSET: Any = object()
-
-
 class RequestContext:
     """What the app told respguard about this request."""
 
-    __slots__ = ("requester", "rebind", "unbind", "owners", "exchange")
+    __slots__ = ("_requester", "requester_set", "rebind", "unbind", "owners", "exchange")
 
     def __init__(self) -> None:
-        #: The guard's state for this request, where an adapter made it before the app ran
-        #: (the write check reaches the decision through it).
-        self.exchange: Any = None
-        self.requester: Identity | None = UNSET
+        #: The guard's state for this request (an ``Exchange``), where an adapter made it before
+        #: the app ran: the write check reaches the decision through it (``_exchange.exchange_of``).
+        self.exchange: object | None = None
+        self._requester: Identity | None = None
+        #: Whether the app said who is asking (``requester`` is then its answer, ``None`` for nobody).
+        self.requester_set = False
         self.rebind = False
         self.unbind = False
         self.owners: list[tuple[str, str]] = []
 
     @property
-    def requester_set(self) -> bool:
-        return self.requester is not UNSET
+    def requester(self) -> Identity | None:
+        """Who the app said is asking; ``None`` for nobody, or while :attr:`requester_set` is false."""
+        return self._requester
+
+    @requester.setter
+    def requester(self, identity: Identity | None) -> None:
+        self._requester = identity
+        self.requester_set = True
 
 
 #: Which attribute holds the scope/environ, per request type (``environ`` for Flask, ``scope`` for Starlette).

@@ -71,9 +71,11 @@ def decide(
     if not foreign:
         return ALLOW
     if policy is not None:
+        # The answer is read as what it is, not as what the type says it should be: only ``True``
+        # allows, and a truthy answer by mistake ("no", 1, a response object) must not.
+        ask: Callable[[Identity | None, Owner, RequestInfo], object] = policy
         try:
-            # Only ``True`` allows: a truthy answer by mistake ("no", 1, a response object) must not.
-            allowed = all(policy(requester, Owner(kind, text), request) is True for kind, text in foreign)
+            allowed = all(ask(requester, Owner(kind, text), request) is True for kind, text in foreign)
         except Exception:
             return Decision(EventKind.SCAN_ERROR, "policy raised", foreign)
         if allowed:

@@ -107,7 +107,7 @@ class OwnerHasher:
         return digest
 
 
-EventSink = Callable[[AuditEvent], None]
+EventSink = Callable[[AuditEvent], object]  # its answer is ignored
 
 
 def emit(event: AuditEvent, on_event: EventSink | None) -> None:

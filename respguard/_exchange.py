@@ -10,6 +10,7 @@ every owner is judged by :func:`respguard._decide.decide`.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import Final
 
 from ._binding import Binding
 from ._bodies import (
@@ -25,7 +26,7 @@ from ._bodies import (
 )
 from ._cache import PRIVATE, personal_headers
 from ._content import HTML, JSON, OTHER, TEXT_MEDIA, BodyDecodeError, DecodedTooLarge, decode_content, sniff_media
-from ._context import UNSET, RequestContext
+from ._context import RequestContext
 from ._decide import Decision, decide, foreign_owners, is_own
 from ._encoding import html_encoding, text_encoding
 from ._events import MAX_EVENT_OWNERS, AuditEvent, EventKind, emit
@@ -60,13 +61,13 @@ _VARY_COOKIE = (b"vary", b"Cookie")
 class State:
     """Where a response is (h11-style named states; :data:`TRANSITIONS` lists the moves)."""
 
-    START = "start"  # waiting for the app's response head
-    HOLD = "hold"  # a finite body is held until it is whole (the plan said DOCUMENT)
-    SNIFF = "sniff"  # an untyped body: held until its first bytes tell what it is
-    STREAM = "stream"  # the head went out; each record is scanned before it is released
-    PASS = "pass"  # decided and allowed: the rest goes through untouched
-    DISCARD = "discard"  # blocked, or a stream cut: the rest of the app's body is dropped
-    DONE = "done"  # the whole response went out
+    START: Final = "start"  # waiting for the app's response head
+    HOLD: Final = "hold"  # a finite body is held until it is whole (the plan said DOCUMENT)
+    SNIFF: Final = "sniff"  # an untyped body: held until its first bytes tell what it is
+    STREAM: Final = "stream"  # the head went out; each record is scanned before it is released
+    PASS: Final = "pass"  # decided and allowed: the rest goes through untouched
+    DISCARD: Final = "discard"  # blocked, or a stream cut: the rest of the app's body is dropped
+    DONE: Final = "done"  # the whole response went out
 
 
 #: (state, what happened) -> the states it may lead to.
@@ -242,17 +243,19 @@ class Exchange:
         before the response), ``requester=`` (called at most once a request, its answer kept on
         the exchange, not in the context: the app may still say otherwise), the adapter's
         fallback (``scope["user"]``). Raises what a callable raises."""
-        requester = self.context.requester
-        if requester is not UNSET:
-            return requester
-        function = self.requester_function
+        context = self.context
+        if context.requester_set:
+            return context.requester
+        # The callables' answers are read as objects: ``as_identity`` checks what they are.
+        function: Callable[[RequestInfo], object] | None = self.requester_function
         if function is not None:
             if not self.asked:
                 self.answer = as_identity(function(self.request))
                 self.asked = True
             return self.answer
-        if self.fallback is not None:
-            return as_identity(self.fallback(self.request))
+        fallback: Callable[[RequestInfo], object] | None = self.fallback
+        if fallback is not None:
+            return as_identity(fallback(self.request))
         return None
 
     def _check_binding(self) -> Verdict | None:
@@ -790,3 +793,10 @@ class Exchange:
         )
         emit(event, self.guard.on_event)
         return event
+
+
+def exchange_of(context: RequestContext | None) -> Exchange | None:
+    """The exchange an adapter put in ``context`` before the app ran (the write check's way to
+    the decision), or ``None``."""
+    exchange = context.exchange if context is not None else None
+    return exchange if isinstance(exchange, Exchange) else None

@@ -13,7 +13,7 @@ import html
 import json
 import re
 from collections.abc import Callable, Iterable
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol, cast
 
 from ._content import HTML, JSON, TEXT
 from ._encoding import ASCII_SAFE, certain_html_encoding, utf8_decode
@@ -31,7 +31,6 @@ class ScanError(Exception):
     """An extractor could not read the body; the guard blocks the response."""
 
 
-@runtime_checkable
 class Extractor(Protocol):
     """What the guard asks of an extractor."""
 
@@ -649,12 +648,15 @@ class CustomExtractor:
         return UNPROVEN
 
 
+_EXTRACTOR_MEMBERS = ("name", "kind", "media", "owners", "only_own")
+
+
 def as_extractor(item: object) -> Extractor:
     """Accept an extractor, or a bare function as a :class:`CustomExtractor`."""
     if isinstance(item, (JsonKeys, HtmlAttribute, OwnerHeader, CustomExtractor)):
         return item
-    if isinstance(item, Extractor):
-        return item
+    if all(hasattr(item, member) for member in _EXTRACTOR_MEMBERS):
+        return cast(Extractor, item)  # an object shaped like one (what ``runtime_checkable`` checked)
     if callable(item):
         return CustomExtractor(item)
     raise ValueError(f"extractors: {item!r} is not an extractor or a callable")

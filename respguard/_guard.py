@@ -335,3 +335,39 @@ class Guard:
         """Does this request get the inbound owner check before the app runs? (Exemption is for
         responses: it never switches the inbound rules off.)"""
         return bool(self.inbound) and request.method in self.inbound_methods and not self._login_path(request.path)
+
+
+#: The names of :class:`Guard`'s options, in its signature's order: the Flask extension and
+#: Django's settings accept these (a compiled ``Guard.__init__`` has no signature to read them
+#: from; ``tests/test_config.py`` keeps the two equal).
+GUARD_OPTIONS: tuple[str, ...] = (
+    "secret_key",
+    "extractors",
+    "mode",
+    "requester",
+    "policy",
+    "exempt_paths",
+    "exempt",
+    "login_paths",
+    "bind_sessions",
+    "binding_cookie",
+    "binding_max_age",
+    "binding_secure",
+    "binding_same_site",
+    "binding_path",
+    "binding_domain",
+    "max_body_bytes",
+    "on_oversize",
+    "strict_json",
+    "block_page",
+    "block_response",
+    "on_event",
+    "request_id_header",
+    "inbound",
+    "inbound_methods",
+    "bulk_pii",
+    "cache_control",
+    "on_shared_cache",
+    "on_foreign_records",
+    "routes",
+)

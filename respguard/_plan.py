@@ -8,6 +8,7 @@ headers) into what happens to the body. Its answers for a Content-Type are cache
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Final
 
 from ._cache import is_cache_field
 from ._content import HTML, JSON, JSON_LINES, OTHER, TEXT, TEXT_MEDIA
@@ -26,14 +27,14 @@ _UNKNOWN_TYPES = frozenset({"unknown/unknown", "application/unknown", "*/*"})
 class Strategy:
     """What happens to a response body (named constants, as h11 names its states)."""
 
-    NONE = "none"  # no body (HEAD, 1xx, 204, 205, 304): decided on the head alone
-    PASS = "pass"  # nothing reads this type: decided on the head, the body streams through
-    DOCUMENT = "document"  # held whole, decoded, scanned, then decided
-    EVENTS = "events"  # text/event-stream: each event scanned as it completes
-    LINES = "lines"  # JSON lines, streamed: each line scanned as it completes
-    LINES_DOCUMENT = "lines-document"  # JSON lines with a Content-Length: held whole, scanned line by line
-    SNIFF = "sniff"  # no valid Content-Type: the first bytes say what it is
-    REFUSE = "refuse"  # a head respguard cannot read safely: blocked (scan_error, ``ResponsePlan.reason``)
+    NONE: Final = "none"  # no body (HEAD, 1xx, 204, 205, 304): decided on the head alone
+    PASS: Final = "pass"  # nothing reads this type: decided on the head, the body streams through
+    DOCUMENT: Final = "document"  # held whole, decoded, scanned, then decided
+    EVENTS: Final = "events"  # text/event-stream: each event scanned as it completes
+    LINES: Final = "lines"  # JSON lines, streamed: each line scanned as it completes
+    LINES_DOCUMENT: Final = "lines-document"  # JSON lines with a Content-Length: held whole, scanned line by line
+    SNIFF: Final = "sniff"  # no valid Content-Type: the first bytes say what it is
+    REFUSE: Final = "refuse"  # a head respguard cannot read safely: blocked (scan_error, ``ResponsePlan.reason``)
 
 
 class ContentPlan:

@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Sequence
-from typing import TYPE_CHECKING, Any
+from types import EllipsisType
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from ._extractors import Extractor
@@ -26,7 +27,7 @@ if TYPE_CHECKING:
     from ._verdict import Owner
 
 #: ``bulk_limit`` not given: the route keeps the guard's bulk check.
-INHERIT: Any = ...
+INHERIT: EllipsisType = ...
 
 _PARAM = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)(?::([A-Za-z_]+))?\}")
 _CONVERTERS = ("str", "int", "path")
@@ -59,7 +60,7 @@ class Route:
         *,
         extractors: Sequence[Extractor | Callable[..., Iterable[object]]] | None = None,
         public_keys: Iterable[str] = (),
-        bulk_limit: int | None = INHERIT,
+        bulk_limit: int | None | EllipsisType = INHERIT,
         policy: Callable[[Identity | None, Owner, RequestInfo], bool] | None = None,
         exempt: bool = False,
     ) -> None:

@@ -18,10 +18,13 @@ from ._identity import Identity
 class BindingMemory:
     """Cookie header -> the binding verified for it: (requester, valid until, binding, refresh at)."""
 
-    __slots__ = ("_entries",)
+    __slots__ = ("_entries", "capacity")
 
-    def __init__(self) -> None:
+    def __init__(self, capacity: int = 8192) -> None:
         self._entries: dict[str, tuple[Identity, float, Binding, float]] = {}
+        #: How many Cookie headers are remembered (all are forgotten when it is reached); 0: none,
+        #: every request verifies its binding cookie anew.
+        self.capacity = capacity
 
     def recall(self, cookie: str, requester: Identity) -> tuple[Binding, bool] | None:
         """The binding verified before for this Cookie header and requester, and whether it is due
@@ -39,8 +42,10 @@ class BindingMemory:
 
     def remember(self, cookie: str, requester: Identity, bindings: list[Binding], codec: BindingCodec) -> None:
         """Every binding in this Cookie header verified and matched ``requester``."""
-        if len(self._entries) >= 8192:
+        if len(self._entries) >= self.capacity:
             self._entries.clear()
+            if not self.capacity:
+                return
         last = bindings[-1]
         refresh_at = last.issued_at + codec.max_age / 2 if last.key_index == 0 else float("-inf")
         self._entries[cookie] = (requester, min(b.issued_at for b in bindings) + codec.max_age, last, refresh_at)

@@ -68,10 +68,11 @@ def block_verdict(
     ``block_response`` may build a page per event; one that raises, would not block, or
     whose headers would split falls back to ``page``.
     """
-    if block_response is not None:
+    build: Callable[[AuditEvent], object] | None = block_response  # its answer is checked, not trusted
+    if build is not None:
         try:
-            chosen = block_response(event)
-            if valid_page(chosen):
+            chosen = build(event)
+            if isinstance(chosen, BlockPage) and valid_page(chosen):
                 page = chosen
         except Exception:
             pass

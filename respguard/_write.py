@@ -323,8 +323,8 @@ def parse_form_python_multipart(content_type: str, body: bytes) -> tuple[list[tu
         )
         parser.write(body)
         parser.finalize()
-    except FormParserError as exc:
-        raise InboundError(MALFORMED_FORM) from exc
+    except FormParserError as malformed:
+        raise InboundError(MALFORMED_FORM) from malformed
     return fields, files
 
 
@@ -377,8 +377,8 @@ def parse_form_werkzeug(content_type: str, body: bytes) -> tuple[list[tuple[str,
                 event = decoder.next_event()
     except Ambiguous:
         raise
-    except ValueError as exc:  # Werkzeug: malformed, read as an empty form
-        raise InboundError(MALFORMED_FORM) from exc
+    except ValueError as malformed:  # Werkzeug: malformed, read as an empty form
+        raise InboundError(MALFORMED_FORM) from malformed
     return fields, files
 
 
@@ -437,10 +437,10 @@ def read_owners(exchange: Exchange, parse: Callable[[], Named]) -> list[tuple[st
         return _owners(exchange.guard, parse())
     except TooLarge:
         return Unreadable(exchange.inbound_oversize())
-    except Ambiguous as exc:
-        return Unreadable(exchange.refuse(EventKind.CROSS_OWNER_WRITE, str(exc)))
-    except InboundError as exc:
-        return Unreadable(exchange.refuse(EventKind.SCAN_ERROR, str(exc)))
+    except Ambiguous as ambiguous:  # (one name per clause: mypyc types each one)
+        return Unreadable(exchange.refuse(EventKind.CROSS_OWNER_WRITE, str(ambiguous)))
+    except InboundError as unreadable:
+        return Unreadable(exchange.refuse(EventKind.SCAN_ERROR, str(unreadable)))
     except Exception:  # a parser failed in a way it does not document: fail closed
         return Unreadable(exchange.refuse(EventKind.SCAN_ERROR, UNREADABLE))
 

@@ -27,7 +27,6 @@ WSGI and ASGI handlers (sync and async capable).
 
 from __future__ import annotations
 
-import inspect
 import itertools
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
 from http.cookies import SimpleCookie
@@ -42,8 +41,8 @@ from django.http import HttpResponse
 
 from ._context import ASGI_KEY, WSGI_KEY, RequestContext, context_of, rebind, unbind
 from ._django_owners import django_named
-from ._exchange import HOLD, Action, Exchange, State
-from ._guard import Guard
+from ._exchange import HOLD, Action, Exchange, State, exchange_of
+from ._guard import GUARD_OPTIONS, Guard
 from ._headers import RawHeaders
 from ._identity import RequesterLike
 from ._scan import RequestInfo
@@ -54,7 +53,7 @@ from .wsgi import environ_headers
 __all__ = ["RespGuardConfig", "RespGuardMiddleware", "begin_exchange", "django_requester", "guard_from_settings"]
 
 MIDDLEWARE_PATH = "respguard.django.RespGuardMiddleware"
-_OPTIONS = frozenset(name for name in inspect.signature(Guard.__init__).parameters if name != "self")
+_OPTIONS = frozenset(GUARD_OPTIONS)
 _HELD = (State.HOLD, State.SNIFF)
 
 
@@ -145,10 +144,10 @@ class RespGuardMiddleware:
         """Refuse a write that names another owner before the view runs (after authentication)."""
         guard = self.guard
         try:
-            exchange = context_of(request).exchange
+            exchange = exchange_of(context_of(request))
         except LookupError:
             return None
-        if not isinstance(exchange, Exchange) or not guard.inbound or not guard.checks_inbound(exchange.request):
+        if exchange is None or not guard.inbound or not guard.checks_inbound(exchange.request):
             return None
         verdict: Verdict | None
         _authenticate_drf_view(request, view_func)

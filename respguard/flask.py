@@ -21,19 +21,19 @@ framework-neutral middleware does.
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable
 from typing import Any, Literal
 
 from flask import Flask, Response, request
 
 from ._context import WSGI_KEY, RequestContext, rebind, unbind
-from ._guard import Guard
+from ._exchange import exchange_of
+from ._guard import GUARD_OPTIONS, Guard
 from ._inbound import NO_JSON, Named
 from ._write import WRITE_CHECK_KEY, body_was_read, check_named, json_document, json_keys
 from .wsgi import WSGIMiddleware
 
-_OPTIONS = [name for name in inspect.signature(Guard.__init__).parameters if name != "self"]
+_OPTIONS = GUARD_OPTIONS
 _WRITE_CHECKS = ("app", "middleware")
 
 
@@ -115,9 +115,9 @@ def _write_refusal() -> Response | None:
     """The block page if this request is a write naming another owner's record, else ``None``."""
     environ = request.environ
     context = environ.get(WSGI_KEY)
-    if not isinstance(context, RequestContext) or context.exchange is None:
+    exchange = exchange_of(context) if isinstance(context, RequestContext) else None
+    if context is None or exchange is None:
         return None
-    exchange = context.exchange
     if not exchange.guard.checks_inbound(exchange.request):
         return None
     if not context.requester_set:

@@ -25,6 +25,7 @@ from starlette.responses import Response
 
 from ._context import find_context, rebind, set_requester, unbind
 from ._events import EventKind
+from ._exchange import exchange_of
 from ._guard import Guard
 from ._identity import RequesterLike
 from ._inbound import NO_JSON, Named
@@ -48,7 +49,7 @@ class WriteRefused(Exception):
         self.verdict = verdict
 
 
-class RespGuardMiddleware(ASGIMiddleware):
+class RespGuardMiddleware:
     """:class:`~respguard.ASGIMiddleware` with typed arguments, for ``add_middleware``.
 
     Starlette's typed ``add_middleware`` can't check a class taking ``**options``
@@ -67,12 +68,15 @@ class RespGuardMiddleware(ASGIMiddleware):
     def __init__(self, app: ASGIApp, guard: Guard, write_check: Literal["middleware", "app"] = "middleware") -> None:
         if write_check not in ("middleware", "app"):
             raise ValueError(f"write_check must be 'middleware' or 'app', not {write_check!r}")
-        super().__init__(app, guard)
+        self.app = app
+        self.guard = guard
         self.write_check = write_check
+        # Wrapped, not subclassed: the compiled build's classes take no interpreted subclass.
+        self.guarded = ASGIMiddleware(app, guard)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
-            await super().__call__(scope, receive, send)
+            await self.guarded(scope, receive, send)
             return
         if self.write_check == "app":
             scope[WRITE_CHECK_KEY] = "app"
@@ -99,7 +103,7 @@ class RespGuardMiddleware(ASGIMiddleware):
             await send(message)
 
         try:
-            await super().__call__(scope, receive, guarded_send)
+            await self.guarded(scope, receive, guarded_send)
         except WriteRefused as refused:
             if blocked:
                 return  # the block page went out in place of the app's error page
@@ -109,13 +113,13 @@ class RespGuardMiddleware(ASGIMiddleware):
 
 
 def _refuse_unchecked(scope: Scope) -> Verdict | None:
-    context = find_context(scope)
-    if context is None or context.exchange is None:
+    exchange = exchange_of(find_context(scope))
+    if exchange is None:
         return None
     pending = scope.get(WRITE_KEY)
     if pending is not None:
         pending.checked = True
-    verdict: Verdict | None = context.exchange.refuse(
+    verdict: Verdict | None = exchange.refuse(
         EventKind.CROSS_OWNER_WRITE, "write not checked before the endpoint ran"
     )
     return verdict
@@ -143,10 +147,9 @@ async def write_refusal(request: Request) -> Response | None:
 
 async def _write_verdict(request: Request) -> Verdict | None:
     scope: MutableMapping[str, Any] = request.scope
-    context = find_context(scope)
-    if context is None or context.exchange is None:
+    exchange = exchange_of(find_context(scope))
+    if exchange is None:
         return None
-    exchange = context.exchange
     if not exchange.guard.checks_inbound(exchange.request):
         return None
     form: list[tuple[str, object]] = []

@@ -372,6 +372,22 @@ class WSGIResult:
         return int(self.status_line[:3])
 
 
+class _UnreadBodyAllowed:
+    """The app-side linter's iterable: a body respguard left unread (a block decided on the head)
+    is not a length error there; the outer linter still checks every length respguard sends."""
+
+    def __init__(self, linted: Iterable[bytes]) -> None:
+        self.linted = linted
+
+    def __iter__(self) -> Iterator[bytes]:
+        return iter(self.linted)
+
+    def close(self) -> None:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", "Content-Length and the number of bytes", WSGIWarning)
+            getattr(self.linted, "close", lambda: None)()
+
+
 def wsgi_call(
     app: WSGIApp,
     *,
@@ -484,7 +500,7 @@ class GuardedStack:
 
     def _lint_wsgi_app(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         if self.inner_lint:
-            return LintMiddleware(self._wsgi_app)(environ, start_response)
+            return _UnreadBodyAllowed(LintMiddleware(self._wsgi_app)(environ, start_response))
         return self._wsgi_app(environ, start_response)
 
     def send(
@@ -511,15 +527,7 @@ class GuardedStack:
             result = Result(got.status, got.headers, got.body)
         else:
             lint = method != "HEAD" if outer_lint is None else outer_lint
-            with warnings.catch_warnings():
-                # The inner linter flags a body respguard legitimately left unread (a block decided
-                # on headers); the outer linter still checks every length respguard sends.
-                warnings.filterwarnings(
-                    "ignore", "Content-Length and the number of bytes", WSGIWarning, r"respguard\.wsgi"
-                )
-                wsgi = wsgi_call(
-                    self.app, method=method, path=path, headers=request_headers, lint=lint, url_scheme=scheme
-                )
+            wsgi = wsgi_call(self.app, method=method, path=path, headers=request_headers, lint=lint, url_scheme=scheme)
             result = Result(wsgi.status, wsgi.headers, wsgi.body)
         for cookie_header in binding_cookies(result.headers):
             self.jar = cookie_header.split(";", 1)[0].split("=", 1)[1] or None

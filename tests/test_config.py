@@ -241,3 +241,20 @@ def test_block_page_for_head_has_no_body(make_stack: MakeStack, events: list[Aud
     got = stack.send(reply, method="HEAD")
     assert_block(got.status, got.headers, got.body, head=True)
     assert binding_cookies(got.headers) != []
+
+
+def test_guard_options_list_every_option_of_the_guard_in_order() -> None:
+    """The Flask extension and Django read ``GUARD_OPTIONS`` (a compiled ``Guard.__init__`` has no
+    signature): it is the signature, read from the source so both builds check it."""
+    import ast
+    from pathlib import Path
+
+    import respguard._guard as guard_module
+
+    source = (Path(__file__).parent.parent / "respguard" / "_guard.py").read_text()
+    tree = ast.parse(source)
+    (guard_class,) = [node for node in tree.body if isinstance(node, ast.ClassDef) and node.name == "Guard"]
+    (init,) = [node for node in guard_class.body if isinstance(node, ast.FunctionDef) and node.name == "__init__"]
+    names = [arg.arg for arg in (*init.args.args, *init.args.kwonlyargs) if arg.arg != "self"]
+    assert guard_module.GUARD_OPTIONS == tuple(names)
+    assert len(names) == 29

@@ -82,3 +82,42 @@ def test_the_design_diagram_is_drawn_from_the_transition_table() -> None:
     design = (ROOT / "docs" / "design.md").read_text()
     drawn = re.search(r"```mermaid\n(.*?)\n```", design, re.S)
     assert drawn is not None and drawn.group(1) == mermaid(), "run: python docs/state_diagram.py"
+
+
+def _compiled_sources() -> list[Path]:
+    """The modules ``RESPGUARD_COMPILE=1`` compiles (setup.py's list)."""
+    import setup  # the repository root is on the path (pyproject's pythonpath)
+
+    return [ROOT / name for name in setup.compiled_modules(ROOT)]
+
+
+def test_no_except_name_is_reused_for_another_type_in_compiled_code() -> None:
+    """mypyc gives a name one type per function: ``except A as exc`` then ``except B as exc`` makes
+    a B raised there a TypeError in the compiled build (the pure one runs fine)."""
+    reused = []
+    for path in _compiled_sources():
+        for function in ast.walk(ast.parse(path.read_text())):
+            if not isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                continue
+            types: dict[str, set[str]] = {}
+            for node in ast.walk(function):
+                if isinstance(node, ast.ExceptHandler) and node.name and node.type is not None:
+                    types.setdefault(node.name, set()).add(ast.unparse(node.type))
+            reused += [f"{path.name}:{function.name}:{name}" for name, seen in types.items() if len(seen) > 1]
+    assert reused == []
+
+
+def test_every_core_module_is_in_the_same_build() -> None:
+    """A half-compiled tree (one stale ``.so``) would test neither build: all or none run compiled,
+    and ``RESPGUARD_EXPECT_COMPILED=1`` (CI's compiled pass) insists on compiled."""
+    import importlib
+    import os
+    from importlib.machinery import EXTENSION_SUFFIXES
+
+    states = {}
+    for path in _compiled_sources():
+        module = importlib.import_module(f"respguard.{path.stem}")
+        states[path.stem] = (module.__file__ or "").endswith(tuple(EXTENSION_SUFFIXES))
+    assert set(states.values()) == {respguard.compiled}, states
+    if os.environ.get("RESPGUARD_EXPECT_COMPILED") == "1":
+        assert respguard.compiled

@@ -341,13 +341,6 @@ def _comparable(result: Any, events: list[AuditEvent]) -> tuple[Any, ...]:
     return result.status, sorted(headers), result.body, cookies, [(e.kind.value, e.action.value) for e in events]
 
 
-class _Forgetful(BindingMemory):
-    """A binding memory that never recalls: every request verifies its binding cookie anew."""
-
-    def recall(self, cookie: str, requester: Identity) -> Any:
-        return None
-
-
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(replies(), min_size=1, max_size=6), st.sampled_from(["asgi", "wsgi"]), st.booleans(), st.booleans())
 def test_a_remembered_binding_decides_as_a_first_visit(
@@ -376,7 +369,7 @@ def test_a_remembered_binding_decides_as_a_first_visit(
             requester=requester_header if by_function else None,
         )
         if not remembers:
-            stack.guard.bindings = _Forgetful()
+            stack.guard.bindings = BindingMemory(capacity=0)  # every request verifies anew
         stacks.append((stack, events))
     for reply, method, path in requests:
         headers: list[tuple[str, str]] = []
@@ -422,7 +415,7 @@ def test_remembered_bindings_read_repeated_and_odd_cased_names_as_a_first_visit(
             on_event=events.append,
         )
         if not remembers:
-            guard.bindings = _Forgetful()
+            guard.bindings = BindingMemory(capacity=0)
         app = ASGIMiddleware(asgi_reply(headers=response_headers, chunks=[own]), guard)
         first = asgi_call(app)  # bind
         cookie = binding_cookies(first.headers)[0].split(";", 1)[0].encode()
@@ -456,36 +449,51 @@ def test_remembered_bindings_read_repeated_and_odd_cased_names_as_a_first_visit(
     assert answers(True, *cases[5])[0] == 403  # personal data marked public
 
 
-def test_a_verified_binding_is_remembered(monkeypatch: Any) -> None:
+def test_a_verified_binding_is_remembered() -> None:
     """Once a binding cookie was verified (the second request), later requests with the same Cookie
-    header and requester skip the signature check; chunked bodies are decided the same way."""
+    header and requester skip the signature check; chunked bodies are decided the same way.
+
+    Seen from outside: after the second request the guard's signing key is swapped. A remembered
+    binding is not verified again, so it still passes; with nothing remembered, the same cookie
+    no longer verifies."""
     from conftest import NO_REQUESTER, GuardedStack, Reply
 
     from respguard._binding import BindingCodec
 
-    loads: list[str] = []
-    original = BindingCodec.loads
-
-    def counting(self: BindingCodec, value: str) -> Any:
-        loads.append(value)
-        return original(self, value)
+    def other_key(codec: BindingCodec) -> BindingCodec:
+        return BindingCodec(
+            [b"another-secret"],
+            cookie_name=codec.cookie_name,
+            max_age=codec.max_age,
+            secure=codec.secure,
+            path=codec.path,
+            domain=codec.domain,
+            same_site=codec.same_site,
+        )
 
     for kind, function in [(k, f) for k in ("asgi", "wsgi") for f in (None, lambda r: r.headers.get("x-user"))]:
-        stack = GuardedStack(kind, secret_key="fastpath-secret", extractors=[JsonKeys("user_id")], requester=function)
-        who = NO_REQUESTER if function is not None else ALICE
-        reply = Reply(chunks=[json.dumps({"user_id": ALICE}).encode()], requester=who)
-        stack.send = functools.partial(stack.send, headers=[("X-User", ALICE)])  # type: ignore[method-assign]
-        with monkeypatch.context() as patch:
-            patch.setattr(BindingCodec, "loads", counting)
+        outcomes = []
+        for remembers in (True, False):
+            stack = GuardedStack(
+                kind, secret_key="fastpath-secret", extractors=[JsonKeys("user_id")], requester=function
+            )
+            if not remembers:
+                stack.guard.bindings = BindingMemory(capacity=0)
+            who = NO_REQUESTER if function is not None else ALICE
+            reply = Reply(chunks=[json.dumps({"user_id": ALICE}).encode()], requester=who)
+            stack.send = functools.partial(stack.send, headers=[("X-User", ALICE)])  # type: ignore[method-assign]
             assert [stack.send(reply).status for _ in range(2)] == [200, 200]  # bind, then verify the cookie
-            assert len(loads) == 1
-            loads.clear()
-            chunked = Reply(chunks=[reply.chunks[0][:5], b"", reply.chunks[0][5:]], requester=who)
+            jar = stack.jar
+            stack.guard.codec = other_key(stack.guard.codec)
             second = stack.send(reply)
+            chunked = Reply(chunks=[reply.chunks[0][:5], b"", reply.chunks[0][5:]], requester=who)
             third = stack.send(chunked)
-        assert (second.status, second.body, third.status, third.body) == (200, reply.chunks[0], 200, reply.chunks[0])
-        assert loads == []
-        assert ("cache-control", "private, no-store") in [(k.lower(), v) for k, v in second.headers]
+            outcomes.append((second.status, second.body, third.status, third.body, stack.jar == jar))
+            if remembers:
+                assert ("cache-control", "private, no-store") in [(k.lower(), v) for k, v in second.headers]
+        body = json.dumps({"user_id": ALICE}).encode()
+        assert outcomes[0] == (200, body, 200, body, True)  # remembered: not verified again
+        assert outcomes[1] == (200, body, 200, body, False)  # verified again: the old key's cookie is re-bound
 
 
 # --------------------------------------------------------------------------- the bulk e-mail shortcut
