@@ -121,3 +121,10 @@ def test_every_core_module_is_in_the_same_build() -> None:
     assert set(states.values()) == {respguard.compiled}, states
     if os.environ.get("RESPGUARD_EXPECT_COMPILED") == "1":
         assert respguard.compiled
+    if respguard.compiled:  # built in place: a source edited since would not be what runs
+        stale = []
+        for path in _compiled_sources():
+            built = importlib.import_module(f"respguard.{path.stem}").__file__
+            if built is not None and Path(built).stat().st_mtime < path.stat().st_mtime:
+                stale.append(path.name)
+        assert stale == [], "rebuild: RESPGUARD_COMPILE=1 pip install --no-deps -e ."

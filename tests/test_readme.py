@@ -144,6 +144,8 @@ def check(command: list[str]) -> None:
         assert (Path(sys.executable).parent / program).exists() or program in _table_keys("project.scripts")
     if program in ("pip", "pip3"):
         _check_extras(args)
+    elif program in ("python", "python3") and args[:1] == ["-c"]:
+        compile(args[1], "<README>", "exec")  # a one-liner: it parses (running it is the reader's)
     elif program in ("python", "python3") and args[:1] == ["-m"]:
         module, flags = args[1], [a.split("=", 1)[0] for a in args[2:] if a.startswith("--")]
         if module in ("venv", "pytest"):
