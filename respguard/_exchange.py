@@ -77,8 +77,8 @@ TRANSITIONS: dict[tuple[str, str], frozenset[str]] = {
     (State.HOLD, "body"): frozenset({State.HOLD, State.DONE, State.PASS, State.DISCARD}),
     (State.STREAM, "body"): frozenset({State.STREAM, State.DONE, State.PASS, State.DISCARD}),
     (State.PASS, "body"): frozenset({State.PASS}),
-    (State.HOLD, "unreadable"): frozenset({State.DISCARD}),
-    (State.SNIFF, "unreadable"): frozenset({State.DISCARD}),
+    (State.HOLD, "unreadable"): frozenset({State.DISCARD, State.PASS}),
+    (State.SNIFF, "unreadable"): frozenset({State.DISCARD, State.PASS}),
 }
 
 
@@ -352,11 +352,19 @@ class Exchange:
         return media == OTHER and not self.rules.planner.by_media[OTHER]
 
     def unreadable(self, reason: str) -> Action:
-        """The app sent a message respguard cannot read (a fixed phrase) while the body is undecided."""
-        self._move("unreadable", State.DISCARD)
+        """The app sent a message respguard cannot read (a fixed phrase) while the body is undecided.
+
+        Enforced: the block page, and the rest is dropped. Report-only: logged, then the app's
+        head and what was held go out, and the state is ``pass``: the adapter sends the message
+        on as the app sent it (the response stays the app's, whole)."""
         verdict = self._violation(EventKind.SCAN_ERROR, reason, ())
-        # Report-only logged it and lets the head out; nothing held can be sent in order after it.
-        return Action(verdict, verdict.body or b"", False)
+        if verdict.blocked:
+            self._move("unreadable", State.DISCARD)
+            return Action(verdict, verdict.body, False)
+        reader = self.body_reader
+        held = reader.held if isinstance(reader, Sniffer) else self.held
+        self._move("unreadable", State.PASS)
+        return Action(verdict, held.whole() if held is not None else b"", True)
 
     def _sniff(self, chunk: bytes, more: bool) -> Action:
         """A sniffed body: held while its first bytes are read as clients read them."""

@@ -146,6 +146,8 @@ class _Responder:
             action = exchange.unreadable("response message respguard cannot scan")
         if action is not HOLD:
             await self._carry_out(action)
+            if kind != "http.response.body" and kind != "http.response.start" and exchange.state == State.PASS:
+                await self.send(message)  # report-only: the message it could not read, as the app sent it
 
     async def _carry_out(self, action: Action) -> None:
         """Send what the exchange said: its head (the app's start, amended, or the block page), then its body."""
@@ -169,6 +171,8 @@ class _Responder:
                 data = file.read(limit + 1)
         except OSError:
             await self._carry_out(exchange.unreadable("file to send cannot be read"))
+            if exchange.state == State.PASS:
+                await self.send(message)  # report-only: the server tries the file itself
             return
         peeked = exchange.peek(data[:_PEEK])
         if peeked is not None:  # a binary file nothing reads: sent as the app sent it
