@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import pytest
 from conftest import ALICE, BOB, JSON, SECRET, asgi_call
 
 from respguard import ASGIMiddleware, AuditEvent, CustomExtractor, JsonKeys, Route, set_requester
