@@ -79,6 +79,7 @@ TRANSITIONS: dict[tuple[str, str], frozenset[str]] = {
     (State.PASS, "body"): frozenset({State.PASS}),
     (State.HOLD, "unreadable"): frozenset({State.DISCARD, State.PASS}),
     (State.SNIFF, "unreadable"): frozenset({State.DISCARD, State.PASS}),
+    (State.STREAM, "unreadable"): frozenset({State.DISCARD, State.PASS}),
 }
 
 
@@ -356,12 +357,20 @@ class Exchange:
 
         Enforced: the block page, and the rest is dropped. Report-only: logged, then the app's
         head and what was held go out, and the state is ``pass``: the adapter sends the message
-        on as the app sent it (the response stays the app's, whole)."""
+        on as the app sent it (the response stays the app's, whole). On a stream the head went
+        out: enforced, the stream ends before the message (the records sent were scanned)."""
+        reader = self.body_reader
+        if self.state == State.STREAM:
+            assert isinstance(reader, RecordStream)
+            if self._record(EventKind.SCAN_ERROR, reason, ()) is not None:
+                self._move("unreadable", State.DISCARD)
+                return Action(None, b"", False)
+            self._move("unreadable", State.PASS)
+            return Action(None, reader.release(None), True)
         verdict = self._violation(EventKind.SCAN_ERROR, reason, ())
         if verdict.blocked:
             self._move("unreadable", State.DISCARD)
             return Action(verdict, verdict.body, False)
-        reader = self.body_reader
         held = reader.held if isinstance(reader, Sniffer) else self.held
         self._move("unreadable", State.PASS)
         return Action(verdict, held.whole() if held is not None else b"", True)

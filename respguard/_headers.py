@@ -38,6 +38,8 @@ class Headers:
 COOKIE_NAMES = frozenset(
     "".join(c.upper() if (i >> n) & 1 else c for n, c in enumerate("cookie")).encode() for i in range(64)
 )
+#: Every spelling but the one servers use.
+_ODD_COOKIE_NAMES = COOKIE_NAMES - {b"cookie"}
 
 
 def cookie_header(raw: Iterable[tuple[bytes, bytes]]) -> str | None:
@@ -46,6 +48,12 @@ def cookie_header(raw: Iterable[tuple[bytes, bytes]]) -> str | None:
     HTTP/2 sends cookies as several Cookie fields and ASGI servers pass them on as
     repeated headers: a binding in any of them must be seen (RFC 9113 8.2.3).
     """
+    if type(raw) is list:
+        # The common case without a loop: one field of each name, none spelt oddly.
+        by_name = dict(raw)
+        if len(by_name) == len(raw) and _ODD_COOKIE_NAMES.isdisjoint(by_name):
+            value = by_name.get(b"cookie")
+            return None if value is None else value.decode("latin-1")
     values = [value.decode("latin-1") for key, value in raw if key in COOKIE_NAMES]
     return "; ".join(values) if values else None
 

@@ -17,7 +17,7 @@ from typing import Any
 from ._context import ASGI_KEY, RequestContext
 from ._exchange import HOLD, Action, Exchange, State
 from ._guard import Guard
-from ._headers import COOKIE_NAMES, RawHeaders, cookie_header
+from ._headers import RawHeaders, cookie_header
 from ._identity import RequesterLike
 from ._scan import RequestInfo
 from ._write import check_asgi_write
@@ -28,7 +28,6 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
-_ODD_COOKIE_NAMES = COOKIE_NAMES - {b"cookie"}
 _PEEK = 512  # bytes of a file read to tell whether it is a body some extractor reads
 
 
@@ -61,16 +60,6 @@ def _scope_headers(scope: Any) -> RawHeaders:
     return headers
 
 
-def _scope_cookie(headers: Any) -> str | None:
-    """The request's Cookie headers joined with ``"; "``, read without a loop in the common case."""
-    if type(headers) is list:
-        by_name = dict(headers)
-        if len(by_name) == len(headers) and _ODD_COOKIE_NAMES.isdisjoint(by_name):
-            raw = by_name.get(b"cookie")  # one Cookie header at most, spelt as servers spell it
-            return None if raw is None else raw.decode("latin-1")
-    return cookie_header(headers)
-
-
 class ASGIMiddleware:
     """Guard every HTTP response of an ASGI app; ``websocket``/``lifespan`` pass untouched.
 
@@ -96,7 +85,7 @@ class ASGIMiddleware:
         if not method.isupper():
             method = method.upper()  # as the frameworks route it (a lower-case "post" is a POST)
         request = RequestInfo(method, scope.get("path", ""), scope.get("scheme", "http"), scope, _scope_headers)
-        exchange = Exchange(guard, request, context, _user_of, _scope_cookie(headers))
+        exchange = Exchange(guard, request, context, _user_of, cookie_header(headers))
         if guard.inbound and guard.checks_inbound(request):
             replay = await check_asgi_write(exchange, scope, receive, send)
             if replay is None:
@@ -136,7 +125,8 @@ class _Responder:
         elif kind == "http.response.body":
             action = exchange.body(message.get("body", b""), message.get("more_body", False))
         elif state == State.STREAM:
-            return  # anything else on a stream (a file, trailers) can't be read record by record
+            # Anything else on a stream (a file, zerocopysend) can't be read record by record.
+            action = exchange.unreadable("response message respguard cannot scan")
         elif kind == "http.response.pathsend":
             await self._pathsend(message)
             return

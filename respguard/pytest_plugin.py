@@ -130,7 +130,8 @@ class _Watch:
 
     # ------------------------------------------------------------------ ASGI
     def asgi(self, app: Callable[..., Any]) -> Callable[..., Any]:
-        from .asgi import _scope_cookie, _scope_headers, scope_user
+        from ._headers import cookie_header
+        from .asgi import _scope_headers, scope_user
 
         async def watched(scope: Any, receive: Any, send: Any) -> None:
             if scope.get("type") != "http":
@@ -150,7 +151,7 @@ class _Watch:
                     return inner.requester
                 return scope_user(scope)
 
-            feeder = _Feeder(Exchange(self.guard, info, context, told_or_user, _scope_cookie(scope.get("headers", []))))
+            feeder = _Feeder(Exchange(self.guard, info, context, told_or_user, cookie_header(scope.get("headers", []))))
 
             async def watching_send(message: Any) -> None:
                 if message["type"] == "http.response.start":

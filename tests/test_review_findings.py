@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
 from conftest import ALICE, BOB, JSON, SECRET, asgi_call
 
 from respguard import ASGIMiddleware, AuditEvent, CustomExtractor, JsonKeys, Route, set_requester
@@ -327,3 +328,32 @@ def test_a_blocked_peeked_file_emits_one_event(tmp_path: Any) -> None:
     result = asgi_call(guard_app, path="/avatar")
     assert result.status == 403
     assert [e.kind.value for e in events] == ["owner_mismatch"]
+
+
+@pytest.mark.parametrize("mode", ["enforce", "report"])
+def test_a_message_respguard_cannot_read_on_a_stream_ends_it_or_goes_on_reported(mode: str) -> None:
+    # An event stream of Alice's own events, then a message no record reader can read (a
+    # zerocopysend could carry Bob's events). Enforced: the stream ends there, what went out was
+    # scanned, and the event says why (it was dropped silently). Report-only: logged, and the
+    # message goes on as the app sent it.
+    events: list[AuditEvent] = []
+    zerocopy = {"type": "http.response.zerocopysend", "file": 3, "more_body": False}
+    own_event = b'data: {"user_id": "' + ALICE.encode() + b'"}\n\n'
+    guard_app = ASGIMiddleware(
+        _app([(b"content-type", b"text/event-stream")], [own_event], then=zerocopy),
+        secret_key=SECRET,
+        extractors=[JsonKeys("user_id")],
+        mode=mode,
+        on_event=events.append,
+    )
+    result = asgi_call(guard_app, path="/feed")
+    assert result.start["status"] == 200
+    assert [(e.kind.value, e.action.value, e.reason) for e in events] == [
+        ("scan_error", "blocked" if mode == "enforce" else "reported", "response message respguard cannot scan")
+    ]
+    assert _body(result) == own_event
+    if mode == "enforce":
+        assert zerocopy not in result.messages
+        assert result.messages[-1] == {"type": "http.response.body", "body": b"", "more_body": False}
+    else:
+        assert result.messages[-1] == zerocopy
