@@ -14,6 +14,7 @@ from ._identity import Identity, RequesterLike, as_identity, normalise, owner_te
 ASGI_KEY = "respguard"
 WSGI_KEY = "respguard.context"
 
+
 class RequestContext:
     """What the app told respguard about this request."""
 

@@ -6,6 +6,7 @@ answers (verdict, block page) in :mod:`respguard._verdict`.
 
 from __future__ import annotations
 
+import inspect
 import re
 from collections.abc import Callable, Iterable, Sequence
 from typing import Literal
@@ -338,36 +339,6 @@ class Guard:
 
 
 #: The names of :class:`Guard`'s options, in its signature's order: the Flask extension and
-#: Django's settings accept these (a compiled ``Guard.__init__`` has no signature to read them
-#: from; ``tests/test_config.py`` keeps the two equal).
-GUARD_OPTIONS: tuple[str, ...] = (
-    "secret_key",
-    "extractors",
-    "mode",
-    "requester",
-    "policy",
-    "exempt_paths",
-    "exempt",
-    "login_paths",
-    "bind_sessions",
-    "binding_cookie",
-    "binding_max_age",
-    "binding_secure",
-    "binding_same_site",
-    "binding_path",
-    "binding_domain",
-    "max_body_bytes",
-    "on_oversize",
-    "strict_json",
-    "block_page",
-    "block_response",
-    "on_event",
-    "request_id_header",
-    "inbound",
-    "inbound_methods",
-    "bulk_pii",
-    "cache_control",
-    "on_shared_cache",
-    "on_foreign_records",
-    "routes",
-)
+#: Django's settings accept these. (This module stays pure Python in the compiled build, so the
+#: signature is there to read.)
+GUARD_OPTIONS: tuple[str, ...] = tuple(name for name in inspect.signature(Guard.__init__).parameters if name != "self")

@@ -244,8 +244,8 @@ def test_block_page_for_head_has_no_body(make_stack: MakeStack, events: list[Aud
 
 
 def test_guard_options_list_every_option_of_the_guard_in_order() -> None:
-    """The Flask extension and Django read ``GUARD_OPTIONS`` (a compiled ``Guard.__init__`` has no
-    signature): it is the signature, read from the source so both builds check it."""
+    """The Flask extension and Django accept ``GUARD_OPTIONS``: every option of the signature as
+    written in the source (read with ``ast``, so it holds whichever build runs)."""
     import ast
     from pathlib import Path
 
