@@ -360,9 +360,11 @@ class JsonKeys:
             return UNPROVEN
         if charset is not None and charset not in _UTF8:
             return UNPROVEN  # UTF-8 only (a UTF-16/32 body would hide the ASCII keys)
-        if b"\x00" in body[:4] or body[:2] in _UTF16_BOMS:
+        # ``find`` rather than ``in``: on bytes, ``in`` first tries the needle as an int (CPython
+        # raises and clears a TypeError each time); this runs on every response.
+        if body.find(b"\x00", 0, 4) >= 0 or body[:2] in _UTF16_BOMS:
             return UNPROVEN  # UTF-16/32, as json.loads() would detect it
-        if b"\\" in body and _ASCII_ESCAPE.search(body):
+        if body.find(b"\\") >= 0 and _ASCII_ESCAPE.search(body):
             return UNPROVEN  # an escaped key could hide from the byte search
         quoted = self._quoted
         if len(quoted) == 1:

@@ -234,7 +234,8 @@ def _wide_at_bytes(codec: str) -> tuple[bytes, ...] | None:
 
 def _wide_at_in(body: bytes) -> bool:
     """Does a UTF-8 body hold a full-width or small '@' (read as '@')?"""
-    return b"\xef" in body and (_UTF8_WIDE_AT[0] in body or _UTF8_WIDE_AT[1] in body)
+    # ``find``, not ``in``: see surely_under.
+    return body.find(b"\xef") >= 0 and (body.find(_UTF8_WIDE_AT[0]) >= 0 or body.find(_UTF8_WIDE_AT[1]) >= 0)
 
 
 @functools.lru_cache(maxsize=64)
@@ -370,7 +371,9 @@ class BulkPII:
         threshold = self.threshold if self._uniform else self.threshold_for(path)
         if threshold is None or not body:
             return True
-        if self._email_only and media == "json" and b"\\" not in body and not _wide_at_in(body):
+        # ``find`` rather than ``in``: on bytes, ``in`` first tries the needle as an int (CPython
+        # raises and clears a TypeError each time); this runs on every response.
+        if self._email_only and media == "json" and body.find(b"\\") < 0 and not _wide_at_in(body):
             # The common case, inlined: no escape can hide an '@', so at most ``threshold`` of them is enough.
             if len(body) <= 8192:
                 return body.count(b"@") <= threshold or _one_address(body)
