@@ -22,6 +22,7 @@ import importlib.machinery
 import importlib.metadata
 import importlib.util
 import os
+import re
 import shlex
 import shutil
 import subprocess
@@ -97,6 +98,13 @@ def _copy_sources(root: Path, target: Path, tree: bool) -> None:
 def _compiler_missing() -> str | None:
     if importlib.util.find_spec("mypyc") is None:
         return "mypyc is not installed (it ships with mypy, in the dev extra)"
+    try:
+        setuptools = importlib.metadata.version("setuptools")
+    except importlib.metadata.PackageNotFoundError:
+        setuptools = "0"
+    major = re.match(r"\d+", setuptools)
+    if major is None or int(major.group()) < 68:  # pyproject.toml's build-system floor
+        return f"setuptools {setuptools} is older than 68 (pip install -U 'setuptools>=68')"
     compiler = shlex.split(os.environ.get("CC") or sysconfig.get_config_var("CC") or "cc")[:1]
     if not compiler or shutil.which(compiler[0]) is None:
         return f"no C compiler ({' '.join(compiler) or 'CC unset'} not found)"
