@@ -18,6 +18,21 @@ Variants:
 - ``respguard-report``: the same in report-only mode;
 - ``naive``: the check written by hand, the peer to beat: Starlette ``BaseHTTPMiddleware``
   / a Flask ``after_request`` hook, ``json.loads`` and a recursive walk.
+
+Peers (:data:`PEERS`): the middlewares users run beside respguard, each as shipped, in its default
+configuration, doing its job on every request (the request carries what it needs, see
+:func:`benchmarks.inprocess.request_headers`):
+
+- ASGI ``session``: Starlette ``SessionMiddleware``; the request carries a valid session cookie
+  (minted by the app's own ``/login``) and the endpoint reads ``request.session``;
+- ASGI ``gzip``: Starlette ``GZipMiddleware`` (default ``minimum_size=500``, level 9); the client
+  sends ``Accept-Encoding: gzip, deflate``, so every JSON and HTML body here is compressed
+  (``image/png`` is on its default exclusion list);
+- ASGI ``cors``: Starlette ``CORSMiddleware(allow_origins=["*"])``; the request has an ``Origin``;
+- ASGI ``basehttp``: a no-op ``BaseHTTPMiddleware`` (``return await call_next(request)``);
+- WSGI ``session``: Flask's cookie session, the view reads ``session.get("user")``;
+- WSGI ``login``: Flask-Login, a ``login_required`` view, the user loaded by ``user_loader`` from
+  the session the app's own ``/login`` (``login_user``) wrote.
 """
 
 from __future__ import annotations
@@ -42,8 +57,17 @@ from respguard._context import RequestContext
 from .bodies import OWN_ID, all_bodies
 
 VARIANTS = ("bare", "noop", "hold", "respguard", "respguard-report", "naive")
+#: The peers of each stack, after :data:`VARIANTS` in the tables.
+PEERS = {"asgi": ("session", "gzip", "cors", "basehttp"), "wsgi": ("session", "login")}
 SECRET = "benchmark-secret-key-not-for-production"
+#: The user the peers' sessions log in (the same user the ``X-User`` header names).
+SESSION_USER = str(OWN_ID)
 _BODIES = {b.name: b for b in all_bodies()}
+
+
+def variants_for(stack: str) -> tuple[str, ...]:
+    """Every variant one stack has: respguard's own, then the stack's peers."""
+    return VARIANTS + PEERS[stack]
 
 
 def make_guard(mode: str = "enforce", **options: Any) -> Guard:
@@ -138,11 +162,15 @@ def starlette_app(variant: str, **guard_options: Any) -> Any:
     from starlette.applications import Starlette
     from starlette.middleware import Middleware
     from starlette.middleware.base import BaseHTTPMiddleware
+    from starlette.middleware.cors import CORSMiddleware
+    from starlette.middleware.gzip import GZipMiddleware
+    from starlette.middleware.sessions import SessionMiddleware
     from starlette.requests import Request
     from starlette.responses import PlainTextResponse, Response
     from starlette.routing import Route
 
     guarded = variant.startswith("respguard") or variant == "hold"  # hold: set_requester has a context
+    session = variant == "session"
 
     def endpoint_for(name: str) -> Callable[[Request], Awaitable[Response]]:
         body = _BODIES[name]
@@ -151,9 +179,20 @@ def starlette_app(variant: str, **guard_options: Any) -> Any:
             user = request.headers.get("x-user")
             if guarded:
                 set_requester(request, user)
+            if session and request.session.get("user") != SESSION_USER:
+                return PlainTextResponse("no session", status_code=403)  # the cookie must really log in
             return Response(body.data, media_type=body.content_type)
 
         return endpoint
+
+    async def login(request: Request) -> Response:
+        request.session["user"] = SESSION_USER
+        return PlainTextResponse("logged in")
+
+    class NoopBase(BaseHTTPMiddleware):
+        async def dispatch(self, request: Request, call_next: Any) -> Response:
+            response: Response = await call_next(request)
+            return response
 
     class NaiveGuard(BaseHTTPMiddleware):
         async def dispatch(self, request: Request, call_next: Any) -> Response:
@@ -166,8 +205,14 @@ def starlette_app(variant: str, **guard_options: Any) -> Any:
                 return PlainTextResponse("Forbidden", status_code=403)
             return Response(body, status_code=response.status_code, headers=dict(response.headers))
 
-    routes = [Route("/b/" + name, endpoint_for(name)) for name in _BODIES]
-    middleware = [Middleware(NaiveGuard)] if variant == "naive" else []
+    routes = [Route("/b/" + name, endpoint_for(name)) for name in _BODIES] + [Route("/login", login)]
+    middleware = {
+        "naive": [Middleware(NaiveGuard)],
+        "session": [Middleware(SessionMiddleware, secret_key=SECRET)],
+        "gzip": [Middleware(GZipMiddleware)],
+        "cors": [Middleware(CORSMiddleware, allow_origins=["*"])],
+        "basehttp": [Middleware(NoopBase)],
+    }.get(variant, [])
     app: Any = Starlette(routes=routes, middleware=middleware)
     if variant == "noop":
         return Noop(app)
@@ -186,10 +231,12 @@ def starlette_app(variant: str, **guard_options: Any) -> Any:
 
 
 def flask_app(variant: str, **guard_options: Any) -> Any:
-    from flask import Flask, Response, g, request
+    from flask import Flask, Response, g, request, session
 
     guarded = variant.startswith("respguard") or variant == "hold"  # hold: set_requester has a context
     app = Flask("respguard_bench_" + variant.replace("-", "_"))
+    if variant in ("session", "login"):
+        app.secret_key = SECRET  # Flask opens the cookie session on every request only with a key
 
     def view_for(name: str) -> Callable[[], Response]:
         body = _BODIES[name]
@@ -199,12 +246,28 @@ def flask_app(variant: str, **guard_options: Any) -> Any:
             g.user = user
             if guarded:
                 set_requester(request, user)
+            if variant == "session" and session.get("user") != SESSION_USER:
+                return Response("no session", status=403)  # the cookie must really log in
             return Response(body.data, content_type=body.content_type)
 
         return view
 
+    flask_login = _Login(app) if variant == "login" else None
     for name in _BODIES:
-        app.add_url_rule("/b/" + name, name, view_for(name))
+        view = view_for(name)
+        app.add_url_rule("/b/" + name, name, view if flask_login is None else flask_login.required(view))
+
+    if variant in ("session", "login"):
+
+        def login() -> Response:
+            session["user"] = SESSION_USER
+            if flask_login is not None:
+                from flask_login import login_user
+
+                login_user(flask_login.user)
+            return Response("logged in", content_type="text/plain")
+
+        app.add_url_rule("/login", "login", login)
 
     if variant == "naive":
 
@@ -246,6 +309,37 @@ def flask_app(variant: str, **guard_options: Any) -> Any:
     elif variant == "respguard-exact":
         app.wsgi_app = WSGIMiddleware(wsgi, make_guard(strict_json=True))  # type: ignore[method-assign]
     return app
+
+
+class _Login:
+    """Flask-Login on one app: a ``LoginManager``, a ``UserMixin`` user, its ``user_loader``."""
+
+    def __init__(self, app: Any) -> None:
+        from flask_login import LoginManager, UserMixin
+
+        class User(UserMixin):  # type: ignore[misc]
+            def __init__(self, user_id: str) -> None:
+                self.id = user_id
+
+        self.user = User(SESSION_USER)
+        users = {SESSION_USER: self.user}
+        manager = LoginManager(app)
+
+        @manager.user_loader
+        def load_user(user_id: str) -> Any:
+            return users.get(user_id)
+
+    def required(self, view: Callable[[], Any]) -> Callable[[], Any]:
+        """``view`` behind ``login_required``; it checks who Flask-Login loaded."""
+        from flask_login import current_user, login_required
+
+        @login_required
+        def guarded_view() -> Any:
+            if current_user.get_id() != SESSION_USER:
+                raise RuntimeError("benchmarks: Flask-Login loaded the wrong user")
+            return view()
+
+        return guarded_view  # type: ignore[no-any-return]
 
 
 def wsgi_app(variant: str) -> Any:
