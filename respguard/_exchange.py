@@ -169,6 +169,13 @@ class Exchange:
         self.cookie = cookie  # the request's Cookie headers joined with "; " (the adapter read them)
         context.exchange = self  # the write check reaches the decision through the context
 
+    def detach(self) -> None:
+        """The app has run (its write checks with it): the context stops reaching this exchange.
+        Else scope -> context -> exchange -> request -> scope is a cycle, and every request's
+        objects wait for the cyclic GC instead of going with the response."""
+        if self.context.exchange is self:
+            self.context.exchange = None
+
     def _move(self, event: str, state: str) -> None:
         if state not in TRANSITIONS.get((self.state, event), ()):
             raise ProtocolError(f"respguard: {event!r} cannot move a response from {self.state!r} to {state!r}")

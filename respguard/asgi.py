@@ -86,12 +86,15 @@ class ASGIMiddleware:
             method = method.upper()  # as the frameworks route it (a lower-case "post" is a POST)
         request = RequestInfo(method, scope.get("path", ""), scope.get("scheme", "http"), scope, _scope_headers)
         exchange = Exchange(guard, request, context, _user_of, cookie_header(headers))
-        if guard.inbound and guard.checks_inbound(request):
-            replay = await check_asgi_write(exchange, scope, receive, send)
-            if replay is None:
-                return  # refused before the app ran
-            receive = replay
-        await self.app(scope, receive, _Responder(exchange, send).on_send)
+        try:
+            if guard.inbound and guard.checks_inbound(request):
+                replay = await check_asgi_write(exchange, scope, receive, send)
+                if replay is None:
+                    return  # refused before the app ran
+                receive = replay
+            await self.app(scope, receive, _Responder(exchange, send).on_send)
+        finally:
+            exchange.detach()
 
 
 class _Responder:

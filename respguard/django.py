@@ -122,12 +122,18 @@ class RespGuardMiddleware:
         if self.is_async:
             return self._acall(request)
         exchange = begin_exchange(self.guard, request)
-        response = self.get_response(request)
+        try:
+            response = self.get_response(request)
+        finally:
+            exchange.detach()  # the view and its write check have run
         return self._finish(exchange, response)
 
     async def _acall(self, request: Any) -> Any:
         exchange = begin_exchange(self.guard, request)
-        response = await self.get_response(request)
+        try:
+            response = await self.get_response(request)
+        finally:
+            exchange.detach()  # the view and its write check have run
         if isinstance(response, _Refusal) and response.respguard_exchange is exchange:
             return _refused(response)
         if not exchange.context.requester_set and self.guard.requester is None:

@@ -182,6 +182,7 @@ class WSGIMiddleware:
         if guard.inbound and guard.checks_inbound(request):
             refusal = check_wsgi_write(exchange, environ)
             if refusal is not None:
+                exchange.detach()
                 self._start(start_response, refusal, "", None, [False])
                 return [refusal.body or b""]
         captured: list[Any] = []  # [status line, headers, exc_info]
@@ -247,6 +248,7 @@ class WSGIMiddleware:
                 return app_iter  # untouched: the server may still use wsgi.file_wrapper
             return _Closing(held, iterator, close)
         finally:
+            exchange.detach()
             if not handed_over and close is not None:
                 close()
 

@@ -357,3 +357,30 @@ def test_threads_sharing_one_guard_get_their_own_decisions(events: list[AuditEve
         else:
             assert (status, body) == (200, f'{{"user_id": "{users[i % 8]}"}}'.encode())
     assert kinds(events) == [("owner_mismatch", "blocked")] * 40
+
+
+def test_a_guarded_request_leaves_no_reference_cycle() -> None:
+    """As on ASGI: the environ holds the context, the context the exchange, the exchange the
+    request and the request the environ, so the exchange is detached once the app has run."""
+    import gc
+
+    from respguard import JsonKeys
+
+    body = b'{"user_id": "alice-7f3a"}'
+
+    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        set_requester(environ, "alice-7f3a")
+        start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+        return [body]
+
+    guarded = WSGIMiddleware(app, secret_key="k" * 32, extractors=[JsonKeys("user_id")])
+    for _ in range(3):
+        wsgi_call(guarded)
+    gc.collect()
+    gc.disable()
+    try:
+        statuses = [wsgi_call(guarded).status for _ in range(10)]
+        assert statuses == [200] * 10
+        assert gc.collect() == 0
+    finally:
+        gc.enable()
