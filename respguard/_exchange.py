@@ -131,6 +131,7 @@ class Exchange:
         "loaded",
         "cookie",
         "rules",
+        "replaced",
     )
 
     def __init__(
@@ -167,14 +168,17 @@ class Exchange:
         self.held: HeldDocument | None = None  # a DOCUMENT's pieces, once one must wait for the next
         self.loaded: tuple[list[Binding], bool] | None = None  # the binding cookies, read once a request
         self.cookie = cookie  # the request's Cookie headers joined with "; " (the adapter read them)
-        context.exchange = self  # the write check reaches the decision through the context
+        # The write check reaches the decision through the context. An environ's copies share one
+        # context (an internal sub-request): the exchange there before is given back by detach().
+        self.replaced = context.exchange
+        context.exchange = self
 
     def detach(self) -> None:
         """The app has run (its write checks with it): the context stops reaching this exchange.
         Else scope -> context -> exchange -> request -> scope is a cycle, and every request's
         objects wait for the cyclic GC instead of going with the response."""
         if self.context.exchange is self:
-            self.context.exchange = None
+            self.context.exchange = self.replaced
 
     def _move(self, event: str, state: str) -> None:
         if state not in TRANSITIONS.get((self.state, event), ()):

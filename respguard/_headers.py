@@ -2,9 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
+from typing import cast
 
 RawHeaders = list[tuple[bytes, bytes]]
+
+
+_IS_TUPLE = tuple.__instancecheck__
+
+
+def as_raw_headers(headers: Iterable[Sequence[bytes]]) -> RawHeaders:
+    """ASGI headers as the core reads them: a list of ``(name, value)`` tuples. The spec allows any
+    iterable of two-item sequences (lists too, which the compiled core would refuse as tuples); a
+    list of tuples, what servers send, is returned as it is."""
+    if type(headers) is list and all(map(_IS_TUPLE, headers)):  # (map: the check runs in C)
+        return cast(RawHeaders, headers)
+    return [(name, value) for name, value in headers]
 
 
 class Headers:

@@ -17,7 +17,7 @@ from typing import Any
 from ._context import ASGI_KEY, RequestContext
 from ._exchange import HOLD, Action, Exchange, State
 from ._guard import Guard
-from ._headers import RawHeaders, cookie_header
+from ._headers import RawHeaders, as_raw_headers, cookie_header
 from ._identity import RequesterLike
 from ._scan import RequestInfo
 from ._write import check_asgi_write
@@ -56,8 +56,7 @@ def _user_of(request: RequestInfo) -> RequesterLike:
 
 
 def _scope_headers(scope: Any) -> RawHeaders:
-    headers: RawHeaders = scope.get("headers", [])
-    return headers
+    return as_raw_headers(scope.get("headers", []))
 
 
 class ASGIMiddleware:
@@ -80,7 +79,9 @@ class ASGIMiddleware:
         context = RequestContext()
         scope[ASGI_KEY] = context
         guard = self.guard
-        headers = scope.get("headers", ())
+        headers = as_raw_headers(scope.get("headers", ()))
+        if headers is not scope.get("headers"):
+            scope["headers"] = headers  # read once (a generator would be spent), the same pairs for the app
         method = scope.get("method", "GET")
         if not method.isupper():
             method = method.upper()  # as the frameworks route it (a lower-case "post" is a POST)
@@ -117,9 +118,7 @@ class _Responder:
             return
         kind = message["type"]
         if kind == "http.response.start":
-            headers = message.get("headers", ())
-            if type(headers) is not list:  # any iterable: read it once, here
-                headers = list(headers)
+            headers = as_raw_headers(message.get("headers", ()))  # any iterable of pairs: read once, here
             self.start = message
             action = exchange.start(message["status"], headers)
         elif state == State.START:

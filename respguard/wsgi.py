@@ -179,10 +179,18 @@ class WSGIMiddleware:
             method = method.upper()  # as Werkzeug and Django route it (a lower-case "post" is a POST)
         request = RequestInfo(method, path, environ.get("wsgi.url_scheme", "http"), environ, environ_headers)
         exchange = Exchange(guard, request, context, None, _cookie(environ))
+        try:
+            return self._respond(exchange, environ, start_response)
+        finally:
+            exchange.detach()  # the app has run, or raised
+
+    def _respond(self, exchange: Exchange, environ: WSGIEnviron, start_response: StartResponse) -> Iterable[bytes]:
+        """Check a write, run the app, and return the response the exchange decides."""
+        guard = self.guard
+        request = exchange.request
         if guard.inbound and guard.checks_inbound(request):
             refusal = check_wsgi_write(exchange, environ)
             if refusal is not None:
-                exchange.detach()
                 self._start(start_response, refusal, "", None, [False])
                 return [refusal.body or b""]
         captured: list[Any] = []  # [status line, headers, exc_info]
@@ -248,7 +256,6 @@ class WSGIMiddleware:
                 return app_iter  # untouched: the server may still use wsgi.file_wrapper
             return _Closing(held, iterator, close)
         finally:
-            exchange.detach()
             if not handed_over and close is not None:
                 close()
 
