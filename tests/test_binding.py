@@ -29,7 +29,7 @@ from conftest import (
 from itsdangerous import URLSafeTimedSerializer
 
 from respguard import AuditEvent, Identity, rebind, unbind
-from respguard._binding import MAX_COOKIE_LENGTH, BindingCodec, BindingRejected
+from respguard._binding import MAX_COOKIE_LENGTH, Binding, BindingCodec, BindingRejected
 
 MakeStack = Callable[..., GuardedStack]
 JSON_CT = (("Content-Type", "application/json"),)
@@ -126,6 +126,34 @@ def test_key_rotation_old_key_verifies_new_key_signs() -> None:
     assert codec(SECRET).loads(new_value).key_index == 0
     with pytest.raises(BindingRejected):
         codec(OLD_SECRET).loads(new_value)
+
+
+def test_a_facet_bound_under_an_old_key_is_compared_under_that_key() -> None:
+    old_value = codec(OLD_SECRET).dumps(Identity(ALICE, email="alice@example.test"))
+    rotated = codec(OLD_SECRET, SECRET)
+    binding = rotated.loads(old_value)
+    assert binding.key_index == 1
+    assert rotated.facet_matches(binding, "email", "alice@example.test") is True
+    assert rotated.facet_matches(binding, "email", "bob@example.test") is False
+    assert rotated.facet_matches(binding, "phone", "0312345678") is None
+
+
+def test_an_identity_is_matched_under_the_key_its_binding_was_made_with() -> None:
+    old_value = codec(OLD_SECRET).dumps(Identity(ALICE, email="alice@example.test"))
+    rotated = codec(OLD_SECRET, SECRET)
+    binding = rotated.loads(old_value)
+    assert rotated.matches(binding, Identity(ALICE, email="ALICE@example.test")) is True
+    assert rotated.matches(binding, Identity(ALICE, email="bob@example.test")) is False
+    assert rotated.matches(binding, Identity(ALICE)) is True  # a facet it does not carry: not compared
+
+
+def test_a_binding_is_due_a_refresh_only_past_half_its_life(monkeypatch: pytest.MonkeyPatch) -> None:
+    c = codec(SECRET, max_age=1000)
+    issued = 1_700_000_000.0
+    binding = Binding(c.hash(ALICE), {}, 0, issued)
+    for age, due in ((400.0, False), (500.0, False), (501.0, True)):
+        monkeypatch.setattr(time, "time", lambda age=age: issued + age)
+        assert c.needs_refresh(binding) is due, age
 
 
 def test_cookie_attributes() -> None:

@@ -122,3 +122,12 @@ def test_real_ids_of_the_registry() -> None:
     for ident in (ALICE, BOB, ALICE_EMAIL, BOB_EMAIL):
         assert redact_path(f"/users/{ident.upper()}/card", [ident]) == "/users/{id}/card"
         assert safe_request_id(f"req-{ident.split('@')[0]}", [ident]) is None
+
+
+def test_a_short_id_in_a_request_id_is_a_whole_run_of_letters_or_digits() -> None:
+    # Letters next to letters are one token: ``ab`` in ``xab`` is not the id ``ab``; a letter
+    # next to a digit is a cut: ``ab`` in ``ab9`` is.
+    assert safe_request_id("xab-1", ["ab"]) == "xab-1"
+    assert safe_request_id("abx.1", ["ab"]) == "abx.1"
+    assert safe_request_id("ab9-1", ["ab"]) is None
+    assert safe_request_id("r.ab", ["ab"]) is None
