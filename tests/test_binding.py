@@ -156,6 +156,58 @@ def test_a_binding_is_due_a_refresh_only_past_half_its_life(monkeypatch: pytest.
         assert c.needs_refresh(binding) is due, age
 
 
+def forged(payload: object, key: str = SECRET) -> str:
+    """A cookie value signed with the real key and salt, holding ``payload``."""
+    return URLSafeTimedSerializer(key.encode(), salt="respguard.binding").dumps(payload)
+
+
+def test_a_payload_is_a_string_id_hash_and_string_facet_hashes() -> None:
+    c = codec(SECRET)
+    binding = c.loads(forged({"i": "abc"}))  # no facets at all: none bound
+    assert (binding.id_hash, binding.facet_hashes, binding.key_index) == ("abc", {}, 0)
+    for payload in ({"i": 7, "f": {}}, {"i": "abc", "f": []}, {"f": {}}, {"i": "abc", "f": {"email": 7}}):
+        with pytest.raises(BindingRejected) as rejected:
+            c.loads(forged(payload))
+        assert rejected.value.reason == "malformed payload", payload
+
+
+def test_a_verified_value_is_remembered_until_its_max_age(monkeypatch: pytest.MonkeyPatch) -> None:
+    c = codec(SECRET, max_age=100)
+    issued = 1_700_000_000
+    value = signed_at(monkeypatch, issued, lambda: c.dumps(Identity(ALICE)))
+    monkeypatch.setattr(time, "time", lambda: issued + 1)
+    first = c.loads(value)
+    assert c.loads(value) is first  # remembered, not verified again
+    monkeypatch.setattr(time, "time", lambda: issued + 100)
+    assert c.loads(value) is first  # exactly its max age: still valid
+    monkeypatch.setattr(time, "time", lambda: issued + 101)
+    for _ in range(2):  # forgotten once expired, and expired when verified again
+        with pytest.raises(BindingRejected) as rejected:
+            c.loads(value)
+        assert rejected.value.reason == "expired"
+
+
+def test_a_cookie_of_the_longest_length_a_browser_keeps_is_read() -> None:
+    c = codec(SECRET)
+    for value, reason in (("x" * MAX_COOKIE_LENGTH, "bad signature"), ("x" * (MAX_COOKIE_LENGTH + 1), "oversized")):
+        with pytest.raises(BindingRejected) as rejected:
+            c.loads(value)
+        assert rejected.value.reason == reason
+
+
+def test_a_full_verified_memory_starts_again() -> None:
+    c = codec(SECRET)
+    values = [c.dumps(Identity(f"user-{n}")) for n in range(8193)]
+    loaded = [c.loads(v) for v in values[:8192]]
+    assert c.loads(values[0]) is loaded[0]
+    c.loads(values[8192])  # the 8193rd: the others are verified anew
+    assert c.loads(values[0]) is not loaded[0] and c.loads(values[0]) == loaded[0]
+    c = codec(SECRET)
+    loaded = [c.loads(v) for v in values[:8191]]
+    c.loads(values[8191])  # the 8192nd still fits
+    assert c.loads(values[0]) is loaded[0]
+
+
 def test_cookie_attributes() -> None:
     c = codec(SECRET, max_age=600)
     cookie = c.set_cookie(Identity(ALICE), https=False).decode()

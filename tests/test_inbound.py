@@ -65,20 +65,23 @@ def test_path_owner() -> None:
     two = PathOwner("/orgs/{org}/users/{email}", "email", kind="email")
     assert two.named(Named("/orgs/acme/users/Bob@Example.TEST")) == ["bob@example.test"]
     assert named_owners([two], Named("/orgs/acme/users/Bob@Example.TEST")) == [("email", "bob@example.test")]
+    routed = Named("/orgs/acme/users/Bob@Example.TEST", path_params={"email": "BOB@example.test"})
+    assert two.named(routed) == ["bob@example.test", "bob@example.test"]
 
 
 @pytest.mark.parametrize(
     ("pattern", "param", "message"),
     [
         ("/users/card", None, "PathOwner(pattern='/users/card') needs a path with a {placeholder}"),
+        (7, None, "PathOwner(pattern=7) needs a path with a {placeholder}"),
         ("users/{id}", None, "PathOwner(pattern='users/{id}') needs a path with a {placeholder}"),
         ("/a/{x}/{y}", None, "PathOwner(param=...) must name one of ['x', 'y']"),
         ("/a/{x}", "y", "PathOwner(param='y') is not a placeholder of '/a/{x}'"),
     ],
 )
-def test_path_owner_needs_a_placeholder_it_names(pattern: str, param: str | None, message: str) -> None:
+def test_path_owner_needs_a_placeholder_it_names(pattern: object, param: str | None, message: str) -> None:
     with pytest.raises(ValueError) as raised:
-        PathOwner(pattern, param)
+        PathOwner(pattern, param)  # type: ignore[arg-type]
     assert str(raised.value) == message
 
 
