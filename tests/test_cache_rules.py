@@ -195,3 +195,8 @@ def test_parse_directives_at_the_end_of_the_field() -> None:
     assert parse_directives('x="a\\') == ({"x": ["a\\"]}, False)
     # junk skips to the next comma, not the last
     assert parse_directives("a b, c, d") == ({"a": [None], "c": [None], "d": [None]}, False)
+
+
+def test_the_comma_split_reading_keeps_each_directive_argument() -> None:
+    # A naive cache reads ``no-store=1`` (not bare: not trusted) and ``public`` out of the quoted string.
+    assert personal_headers([JSON, (b"cache-control", b'private, x="a, no-store=1, public"')], False) is None

@@ -144,6 +144,7 @@ def test_a_short_id_in_a_request_id_is_a_whole_run_of_letters_or_digits() -> Non
         ("/u/09", ["9"], "/u/{id}"),  # one leading zero
         ("/aaaaa", ["aaaa"], "/{id}"),  # overlapping occurrences: one span
         ("/u/abcdefgh", ["abcd", "efgh"], "/u/{id}"),  # adjacent ids: one placeholder
+        ("9-0", ["9"], "{id}-0"),  # a request target without its slash (h11 takes it) opening with the id
     ],
 )
 def test_where_a_short_or_repeated_id_is_found(path: str, ids: list[str], expected: str) -> None:
