@@ -29,7 +29,7 @@ from conftest import (
 from itsdangerous import URLSafeTimedSerializer
 
 from respguard import AuditEvent, Identity, rebind, unbind
-from respguard._binding import MAX_COOKIE_LENGTH, BindingCodec, BindingRejected
+from respguard._binding import MAX_COOKIE_LENGTH, Binding, BindingCodec, BindingRejected
 
 MakeStack = Callable[..., GuardedStack]
 JSON_CT = (("Content-Type", "application/json"),)
@@ -126,6 +126,86 @@ def test_key_rotation_old_key_verifies_new_key_signs() -> None:
     assert codec(SECRET).loads(new_value).key_index == 0
     with pytest.raises(BindingRejected):
         codec(OLD_SECRET).loads(new_value)
+
+
+def test_a_facet_bound_under_an_old_key_is_compared_under_that_key() -> None:
+    old_value = codec(OLD_SECRET).dumps(Identity(ALICE, email="alice@example.test"))
+    rotated = codec(OLD_SECRET, SECRET)
+    binding = rotated.loads(old_value)
+    assert binding.key_index == 1
+    assert rotated.facet_matches(binding, "email", "alice@example.test") is True
+    assert rotated.facet_matches(binding, "email", "bob@example.test") is False
+    assert rotated.facet_matches(binding, "phone", "0312345678") is None
+
+
+def test_an_identity_is_matched_under_the_key_its_binding_was_made_with() -> None:
+    old_value = codec(OLD_SECRET).dumps(Identity(ALICE, email="alice@example.test"))
+    rotated = codec(OLD_SECRET, SECRET)
+    binding = rotated.loads(old_value)
+    assert rotated.matches(binding, Identity(ALICE, email="ALICE@example.test")) is True
+    assert rotated.matches(binding, Identity(ALICE, email="bob@example.test")) is False
+    assert rotated.matches(binding, Identity(ALICE)) is True  # a facet it does not carry: not compared
+
+
+def test_a_binding_is_due_a_refresh_only_past_half_its_life(monkeypatch: pytest.MonkeyPatch) -> None:
+    c = codec(SECRET, max_age=1000)
+    issued = 1_700_000_000.0
+    binding = Binding(c.hash(ALICE), {}, 0, issued)
+    for age, due in ((400.0, False), (500.0, False), (501.0, True)):
+        monkeypatch.setattr(time, "time", lambda age=age: issued + age)
+        assert c.needs_refresh(binding) is due, age
+
+
+def forged(payload: object, key: str = SECRET) -> str:
+    """A cookie value signed with the real key and salt, holding ``payload``."""
+    return URLSafeTimedSerializer(key.encode(), salt="respguard.binding").dumps(payload)
+
+
+def test_a_payload_is_a_string_id_hash_and_string_facet_hashes() -> None:
+    c = codec(SECRET)
+    binding = c.loads(forged({"i": "abc"}))  # no facets at all: none bound
+    assert (binding.id_hash, binding.facet_hashes, binding.key_index) == ("abc", {}, 0)
+    for payload in ({"i": 7, "f": {}}, {"i": "abc", "f": []}, {"f": {}}, {"i": "abc", "f": {"email": 7}}):
+        with pytest.raises(BindingRejected) as rejected:
+            c.loads(forged(payload))
+        assert rejected.value.reason == "malformed payload", payload
+
+
+def test_a_verified_value_is_remembered_until_its_max_age(monkeypatch: pytest.MonkeyPatch) -> None:
+    c = codec(SECRET, max_age=100)
+    issued = 1_700_000_000
+    value = signed_at(monkeypatch, issued, lambda: c.dumps(Identity(ALICE)))
+    monkeypatch.setattr(time, "time", lambda: issued + 1)
+    first = c.loads(value)
+    assert c.loads(value) is first  # remembered, not verified again
+    monkeypatch.setattr(time, "time", lambda: issued + 100)
+    assert c.loads(value) is first  # exactly its max age: still valid
+    monkeypatch.setattr(time, "time", lambda: issued + 101)
+    for _ in range(2):  # forgotten once expired, and expired when verified again
+        with pytest.raises(BindingRejected) as rejected:
+            c.loads(value)
+        assert rejected.value.reason == "expired"
+
+
+def test_a_cookie_of_the_longest_length_a_browser_keeps_is_read() -> None:
+    c = codec(SECRET)
+    for value, reason in (("x" * MAX_COOKIE_LENGTH, "bad signature"), ("x" * (MAX_COOKIE_LENGTH + 1), "oversized")):
+        with pytest.raises(BindingRejected) as rejected:
+            c.loads(value)
+        assert rejected.value.reason == reason
+
+
+def test_a_full_verified_memory_starts_again() -> None:
+    c = codec(SECRET)
+    values = [c.dumps(Identity(f"user-{n}")) for n in range(8193)]
+    loaded = [c.loads(v) for v in values[:8192]]
+    assert c.loads(values[0]) is loaded[0]
+    c.loads(values[8192])  # the 8193rd: the others are verified anew
+    assert c.loads(values[0]) is not loaded[0] and c.loads(values[0]) == loaded[0]
+    c = codec(SECRET)
+    loaded = [c.loads(v) for v in values[:8191]]
+    c.loads(values[8191])  # the 8192nd still fits
+    assert c.loads(values[0]) is loaded[0]
 
 
 def test_cookie_attributes() -> None:

@@ -158,3 +158,45 @@ def test_cache_fields_for_the_fast_path() -> None:
         assert is_cache_field(name)
     for name in (b"content-type", b"etag", b"expires", b"x-cache"):
         assert not is_cache_field(name)
+
+
+# ------------------------------------------------------------------ mutants the rules above let live (issue 14)
+
+
+def test_a_malformed_cache_control_is_replaced_even_where_a_comma_split_reads_private() -> None:
+    # The unclosed quote makes the field malformed: neither reading is trusted, whatever the naive one says.
+    headers = [JSON, (b"cache-control", b'private, x="open')]
+    assert personal_headers(headers, False) == [JSON, PRIVATE]
+
+
+def test_the_comma_split_reading_splits_each_directive_at_its_equals_sign() -> None:
+    # A naive cache reads ``s-maxage=60"`` out of the quoted string: shared, so not trusted as private.
+    assert personal_headers([JSON, (b"cache-control", b'private, x="y, s-maxage=60"')], False) is None
+    # it strips only blanks and quotes from a name: ``XPUBLIC`` is no ``public``
+    kept = [JSON, (b"cache-control", b"private, XPUBLIC")]
+    assert personal_headers(kept, False) is kept
+
+
+def test_the_lines_of_a_targeted_field_are_read_as_one_comma_list() -> None:
+    headers = [JSON, (b"cdn-cache-control", b"max-age=60"), (b"cdn-cache-control", b"no-store")]
+    assert targeted_safe(b"cdn-cache-control", [b"max-age=60", b"no-store"])
+    assert personal_headers(headers, False) == [*headers, PRIVATE]
+
+
+def test_vary_is_a_comma_list_without_blanks_too() -> None:
+    headers = [JSON, (b"vary", b"Accept,Cookie")]
+    assert personal_headers(headers, True) == [*headers, PRIVATE]
+
+
+def test_parse_directives_at_the_end_of_the_field() -> None:
+    assert parse_directives("private=") == ({"private": [""]}, True)
+    # a backslash escapes the next character, a quote too; one at the very end escapes nothing
+    assert parse_directives('x="\\"') == ({"x": ['"']}, False)
+    assert parse_directives('x="a\\') == ({"x": ["a\\"]}, False)
+    # junk skips to the next comma, not the last
+    assert parse_directives("a b, c, d") == ({"a": [None], "c": [None], "d": [None]}, False)
+
+
+def test_the_comma_split_reading_keeps_each_directive_argument() -> None:
+    # A naive cache reads ``no-store=1`` (not bare: not trusted) and ``public`` out of the quoted string.
+    assert personal_headers([JSON, (b"cache-control", b'private, x="a, no-store=1, public"')], False) is None

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from respguard._pii import EMAIL, BulkPII, _count, _unescape, render_html
+from respguard._pii import EMAIL, BulkPII, _count, _unescape, luhn_valid, render_html
 
 
 def nobody(kind: str, value: str) -> bool:
@@ -294,3 +294,23 @@ def test_the_shortcut_never_hides_what_the_count_finds(
     assert bulk.over(body, media, "/", nobody) == ({"email": counted} if counted > threshold else {})
     if bulk.surely_under(body, media, "/"):
         assert counted <= threshold
+
+
+@pytest.mark.parametrize(
+    ("digits", "valid"),
+    [
+        ("4111111111111111", True),
+        ("4111111111111112", False),
+        ("79927398713", True),  # the textbook example: doubled digits over 9 lose 9
+        ("79927398710", False),
+        ("5500000000000004", True),
+        ("5500000000000005", False),
+        ("18", True),  # 1 doubled is 2, + 8: 10
+        ("91", True),  # 9 doubled is 18 -> 9, + 1: 10
+        ("59", True),  # 5 doubled is 10 -> 1, + 9: 10
+        ("51", False),
+        ("0", True),
+    ],
+)
+def test_luhn_check_digit(digits: str, valid: bool) -> None:
+    assert luhn_valid(digits) is valid

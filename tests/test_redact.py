@@ -122,3 +122,44 @@ def test_real_ids_of_the_registry() -> None:
     for ident in (ALICE, BOB, ALICE_EMAIL, BOB_EMAIL):
         assert redact_path(f"/users/{ident.upper()}/card", [ident]) == "/users/{id}/card"
         assert safe_request_id(f"req-{ident.split('@')[0]}", [ident]) is None
+
+
+def test_a_short_id_in_a_request_id_is_a_whole_run_of_letters_or_digits() -> None:
+    # Letters next to letters are one token: ``ab`` in ``xab`` is not the id ``ab``; a letter
+    # next to a digit is a cut: ``ab`` in ``ab9`` is.
+    assert safe_request_id("xab-1", ["ab"]) == "xab-1"
+    assert safe_request_id("abx.1", ["ab"]) == "abx.1"
+    assert safe_request_id("ab9-1", ["ab"]) is None
+    assert safe_request_id("r.ab", ["ab"]) is None
+
+
+@pytest.mark.parametrize(
+    ("path", "ids", "expected"),
+    [
+        ("/u/bobby", ["bob"], "/u/bobby"),  # three characters: still a short id, a whole token only
+        ("/u/bob-1", ["bob"], "/u/{id}-1"),
+        ("/u/ab\u0301", ["ab"], "/u/ab\u0301"),  # a combining mark belongs to the word before it
+        ("/u/0ab", ["ab"], "/u/0ab"),  # leading zeros only for numeric ids
+        ("/u/0\u0663", ["\u0663"], "/u/0\u0663"),  # and only for ASCII digits
+        ("/u/09", ["9"], "/u/{id}"),  # one leading zero
+        ("/aaaaa", ["aaaa"], "/{id}"),  # overlapping occurrences: one span
+        ("/u/abcdefgh", ["abcd", "efgh"], "/u/{id}"),  # adjacent ids: one placeholder
+        ("9-0", ["9"], "{id}-0"),  # a request target without its slash (h11 takes it) opening with the id
+    ],
+)
+def test_where_a_short_or_repeated_id_is_found(path: str, ids: list[str], expected: str) -> None:
+    assert redact_path(path, ids) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "ids", "expected"),
+    [
+        ("09-x", ["9"], None),  # a leading zero at the start
+        ("ab-x", ["ab"], None),  # at the start, nothing before it
+        ("u8-x", ["8"], None),  # a letter before a digit is a cut
+        ("x-8u", ["8"], None),  # a digit before a letter too
+        ("x-88", ["8"], "x-88"),
+    ],
+)
+def test_where_an_id_in_a_request_id_is_found(value: str, ids: list[str], expected: str | None) -> None:
+    assert safe_request_id(value, ids) == expected
