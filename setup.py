@@ -24,9 +24,11 @@ PURE = {
     "pytest_plugin",
     "starlette",
     # Start-up configuration: each option is checked and a bad one named in a ValueError, which
-    # a compiled signature would pre-empt with its own bare TypeError (per request, only small lookups run here).
+    # a compiled signature would pre-empt with its own bare TypeError (per request, only small
+    # lookups run here; the inbound rules run on writes alone).
     "_guard",
     "_routes",
+    "_inbound",
 }
 
 
