@@ -382,9 +382,8 @@ class Exchange:
         if verdict.blocked:
             self._move("unreadable", State.DISCARD)
             return Action(verdict, verdict.body, False)
-        held = reader.held if isinstance(reader, Sniffer) else self.held
         self._move("unreadable", State.PASS)
-        return Action(verdict, held.whole() if held is not None else b"", True)
+        return Action(verdict, self._held_so_far(), True)
 
     def _sniff(self, chunk: bytes, more: bool) -> Action:
         """A sniffed body: held while its first bytes are read as clients read them."""
@@ -692,9 +691,14 @@ class Exchange:
     # ------------------------------------------------------------------ verdicts
     def _release(self, verdict: Verdict, more: bool) -> Action:
         """Send the decided response: the block page, or what was held so far."""
+        return self._release_with(verdict, self._held_so_far(), more)
+
+    def _held_so_far(self) -> bytes:
+        """The body bytes held until now (a sniffed body's, or a document's)."""
         reader = self.body_reader
         held = reader.held if isinstance(reader, Sniffer) else self.held
-        return self._release_with(verdict, held.whole() if held is not None else b"", more)
+        return held.whole() if held is not None else b""
+
 
     def _release_with(self, verdict: Verdict, held: bytes, more: bool) -> Action:
         if verdict.blocked:

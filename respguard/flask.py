@@ -114,10 +114,11 @@ class _CheckedDispatch:
 def _write_refusal() -> Response | None:
     """The block page if this request is a write naming another owner's record, else ``None``."""
     environ = request.environ
-    context = environ.get(WSGI_KEY)
-    exchange = exchange_of(context) if isinstance(context, RequestContext) else None
-    if context is None or exchange is None:
+    found = environ.get(WSGI_KEY)
+    exchange = exchange_of(found if isinstance(found, RequestContext) else None)
+    if exchange is None:
         return None
+    context = exchange.context
     if not exchange.guard.checks_inbound(exchange.request):
         return None
     if not context.requester_set:
