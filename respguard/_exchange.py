@@ -56,6 +56,7 @@ _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"
 _JSON_SEQ = "application/json-seq"  # RFC 7464: records led by RS, not ended by LF
 _SLICE = 65536  # JSON lines held whole are read this much at a time (records judged as they come)
 _VARY_COOKIE = (b"vary", b"Cookie")
+_NO_HEADERS: RawHeaders = []  # an exchange's headers before the head is in
 
 
 class State:
@@ -81,6 +82,14 @@ TRANSITIONS: dict[tuple[str, str], frozenset[str]] = {
     (State.SNIFF, "unreadable"): frozenset({State.DISCARD, State.PASS}),
     (State.STREAM, "unreadable"): frozenset({State.DISCARD, State.PASS}),
 }
+
+
+#: The same table, looked up by state then event (no key tuple to build on every move).
+_MOVES: dict[str, dict[str, frozenset[str]]] = {
+    state: {event: targets for (source, event), targets in TRANSITIONS.items() if source == state}
+    for state in (State.START, State.HOLD, State.SNIFF, State.STREAM, State.PASS, State.DISCARD, State.DONE)
+}
+_NOWHERE: frozenset[str] = frozenset()
 
 
 class ProtocolError(Exception):
@@ -110,7 +119,6 @@ class Exchange:
         "guard",
         "request",
         "context",
-        "requester_function",
         "fallback",
         "asked",
         "answer",
@@ -145,18 +153,17 @@ class Exchange:
         self.guard = guard
         self.request = request
         self.context = context
-        self.requester_function = guard.requester
         self.fallback = fallback
         self.asked = False  # requester= was called (once a request: its answer is kept here)
         self.answer: Identity | None = None
         self.state = State.START
         self.status = 0
-        self.headers: RawHeaders = []
+        self.headers: RawHeaders = _NO_HEADERS  # (never changed in place: a verdict's are new lists)
         self.requester: Identity | None = None
         self.binding: Binding | None = None
         self.binding_header: bytes | None = None  # the Set-Cookie respguard adds (bind, refresh, clear)
         self.owners: list[tuple[str, str]] = []
-        self.named: list[tuple[str, str]] = []  # owners the request itself named (a write)
+        self.named: tuple[tuple[str, str], ...] = ()  # owners the request itself named (a write)
         self.personal = False  # a proof saw the requester's own data
         self.exempt = False
         # The rules of this request's route (plan, policy, bulk check), resolved once: every step
@@ -181,7 +188,7 @@ class Exchange:
             self.context.exchange = self.replaced
 
     def _move(self, event: str, state: str) -> None:
-        if state not in TRANSITIONS.get((self.state, event), ()):
+        if state not in _MOVES[self.state].get(event, _NOWHERE):
             raise ProtocolError(f"respguard: {event!r} cannot move a response from {self.state!r} to {state!r}")
         self.state = state
 
@@ -259,7 +266,7 @@ class Exchange:
         if context.requester_set:
             return context.requester
         # The callables' answers are read as objects: ``as_identity`` checks what they are.
-        function: Callable[[RequestInfo], object] | None = self.requester_function
+        function: Callable[[RequestInfo], object] | None = self.guard.requester
         if function is not None:
             if not self.asked:
                 self.answer = as_identity(function(self.request))
@@ -392,7 +399,10 @@ class Exchange:
         # Read first: a binary body streams through unscanned however it is chunked (even one
         # piece over the limit, which holding first would refuse).
         if self._unread(reader.feed(chunk)):
-            reader.held.add(chunk)
+            held = reader.held
+            if not held.size:  # decided on its first piece: nothing held to join
+                return self._release_with(self._decide(), chunk, more)
+            held.add(chunk)
             return self._release(self._decide(), more)
         if not reader.held.add(chunk):
             return self._release(self.oversize(), more)
@@ -538,7 +548,7 @@ class Exchange:
         self.requester = requester
         bindings = self._load_bindings(self.cookie)[0] if guard.bind_sessions else []
         codec = guard.codec
-        self.named = list(owners)  # so events can redact every id the request named
+        self.named = tuple(owners)  # so events can redact every id the request named
         if requester is not None and any(not codec.matches(b, requester) for b in bindings):
             # The app's session says someone else than the browser logged in as (incident 2).
             return self.refuse(EventKind.SESSION_DRIFT, "requester differs from the bound identity")

@@ -462,7 +462,7 @@ class HtmlAttribute:
         )
         self._needle = self.attribute.encode("ascii")
         self._folds = any(c in self.attribute for c in "iks")
-        self._own_literals: dict[str, list[bytes]] = {}
+        self._own_literals: dict[tuple[str, str], tuple[bytes, bytes]] = {}
 
     def owners(self, view: ResponseView) -> list[str]:
         """The attribute's values in every encoding a browser may read the page in."""
@@ -505,18 +505,20 @@ class HtmlAttribute:
         total = lowered.count(self._needle)
         if total == 0:
             return ABSENT
-        if own is None or not own.isprintable() or any(c in own for c in "\"'&<>") or own != own.strip():
+        if own is None:
             return UNPROVEN
-        literals = self._own_literals.get(own)
+        literals = self._own_literals.get((own, charset))
         if literals is None:
+            if not own.isprintable() or any(c in own for c in "\"'&<>") or own != own.strip():
+                return UNPROVEN
             try:
                 value = own.encode(charset)
             except (LookupError, UnicodeEncodeError):
                 return UNPROVEN
-            literals = [self._needle + b'="' + value + b'"', self._needle + b"='" + value + b"'"]
+            literals = (self._needle + b'="' + value + b'"', self._needle + b"='" + value + b"'")
             if len(self._own_literals) > 1024:
                 self._own_literals.clear()
-            self._own_literals[own] = literals
+            self._own_literals[own, charset] = literals
         found = body.count(literals[0])
         if found != total:
             found += body.count(literals[1])

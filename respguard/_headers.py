@@ -8,15 +8,16 @@ from typing import cast
 RawHeaders = list[tuple[bytes, bytes]]
 
 
-_IS_TUPLE = tuple.__instancecheck__
-
-
 def as_raw_headers(headers: Iterable[Sequence[bytes]]) -> RawHeaders:
     """ASGI headers as the core reads them: a list of ``(name, value)`` tuples. The spec allows any
     iterable of two-item sequences (lists too, which the compiled core would refuse as tuples); a
     list of tuples, what servers send, is returned as it is."""
-    if type(headers) is list and all(map(_IS_TUPLE, headers)):  # (map: the check runs in C)
-        return cast(RawHeaders, headers)
+    if type(headers) is list:
+        for pair in headers:  # (a loop beats all(map(...)) on the few headers a response has)
+            if type(pair) is not tuple:
+                break
+        else:
+            return cast(RawHeaders, headers)
     return [(name, value) for name, value in headers]
 
 
@@ -51,24 +52,34 @@ class Headers:
 COOKIE_NAMES = frozenset(
     "".join(c.upper() if (i >> n) & 1 else c for n, c in enumerate("cookie")).encode() for i in range(64)
 )
-#: Every spelling but the one servers use.
-_ODD_COOKIE_NAMES = COOKIE_NAMES - {b"cookie"}
-
-
-def cookie_header(raw: Iterable[tuple[bytes, bytes]]) -> str | None:
-    """The request's Cookie headers joined with ``"; "`` (``None`` if there is none).
+def request_headers(raw: Iterable[Sequence[bytes]]) -> tuple[RawHeaders, str | None]:
+    """A request's headers as the core reads them (:func:`as_raw_headers`), and its Cookie
+    headers joined with ``"; "`` (``None`` if there is none), in one pass.
 
     HTTP/2 sends cookies as several Cookie fields and ASGI servers pass them on as
-    repeated headers: a binding in any of them must be seen (RFC 9113 8.2.3).
+    repeated headers: a binding in any of them must be seen (RFC 9113 8.2.3). A name
+    spelt in any case is a Cookie header (ASGI servers lower-case names, but need not).
     """
-    if type(raw) is list:
-        # The common case without a loop: one field of each name, none spelt oddly.
-        by_name = dict(raw)
-        if len(by_name) == len(raw) and _ODD_COOKIE_NAMES.isdisjoint(by_name):
-            value = by_name.get(b"cookie")
-            return None if value is None else value.decode("latin-1")
-    values = [value.decode("latin-1") for key, value in raw if key in COOKIE_NAMES]
-    return "; ".join(values) if values else None
+    headers = cast(RawHeaders, raw) if type(raw) is list else [(name, value) for name, value in raw]
+    cookie: str | None = None
+    more: list[str] | None = None  # a second Cookie header and after
+    for pair in headers:
+        if type(pair) is not tuple:  # a list of lists: read as tuples, once
+            return request_headers([(name, value) for name, value in headers])
+        if pair[0] in COOKIE_NAMES:
+            value = pair[1].decode("latin-1")
+            if cookie is None:
+                cookie = value
+            elif more is None:
+                more = [cookie, value]
+            else:
+                more.append(value)
+    return headers, "; ".join(more) if more is not None else cookie
+
+
+def cookie_header(raw: Iterable[Sequence[bytes]]) -> str | None:
+    """The request's Cookie headers joined with ``"; "`` (``None`` if there is none)."""
+    return request_headers(raw)[1]
 
 
 def cookie_values(cookie_header: str, name: str) -> list[str]:

@@ -98,8 +98,9 @@ class HeadFacts:
     __slots__ = ("content_types", "encodings", "length", "owner_header", "cache_set")
 
     def __init__(self) -> None:
-        self.content_types: list[bytes] = []
-        self.encodings: list[bytes] = []
+        # Tuples, usually of one value: nothing to allocate for a head without them.
+        self.content_types: tuple[bytes, ...] = ()
+        self.encodings: tuple[bytes, ...] = ()
         self.length = False  # a Content-Length header
         self.owner_header = False  # a header an OwnerHeader reads (and strips)
         self.cache_set = False  # a caching field (Cache-Control, Vary, CDN-Cache-Control...): the app set a policy
@@ -156,7 +157,7 @@ class Planner:
         self._names: dict[bytes, int] = {}  # header name as the app spelt it -> its meaning
         self._plans: dict[tuple[bytes, ...], ContentPlan] = {}
         #: The plan of an exchange whose head is not in yet (no body, no type).
-        self.unplanned = ResponsePlan(Strategy.NONE, self.content([]), None)
+        self.unplanned = ResponsePlan(Strategy.NONE, self.content(()), None)
 
     def prover(self, extractor: Extractor) -> JsonKeys | HtmlAttribute | None:
         """The extractor if it has a byte-search proof the scan may try first (speed only: a proof
@@ -191,32 +192,45 @@ class Planner:
         """One pass over the response headers: every name compared lower-case, repeats kept."""
         facts = HeadFacts()
         names = self._names
+        types: list[bytes] | None = None  # a second Content-Type: every value, in order
+        codings: list[bytes] | None = None
         for key, value in headers:
             meaning = names.get(key)
             if meaning is None:
                 meaning = self._meaning(key)
             if meaning:
                 if meaning == _CONTENT_TYPE:
-                    facts.content_types.append(value)
+                    if not facts.content_types:
+                        facts.content_types = (value,)
+                    elif types is None:
+                        types = [*facts.content_types, value]
+                    else:
+                        types.append(value)
                 elif meaning == _ENCODING:
-                    facts.encodings.append(value)
+                    if codings is None:
+                        codings = [value]
+                    else:
+                        codings.append(value)
                 elif meaning == _LENGTH:
                     facts.length = True
                 elif meaning == _OWNER:
                     facts.owner_header = True
                 else:
                     facts.cache_set = True
+        if types is not None:
+            facts.content_types = tuple(types)
+        if codings is not None:
+            facts.encodings = tuple(codings)
         return facts
 
-    def content(self, values: list[bytes]) -> ContentPlan:
+    def content(self, values: tuple[bytes, ...]) -> ContentPlan:
         """The plan for these Content-Type values, worked out once."""
-        key = tuple(values)
-        plan = self._plans.get(key)
+        plan = self._plans.get(values)
         if plan is None:
             plan = ContentPlan(self, values)
             if len(self._plans) >= 256:
                 self._plans.clear()
-            self._plans[key] = plan
+            self._plans[values] = plan
         return plan
 
 

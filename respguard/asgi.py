@@ -17,7 +17,7 @@ from typing import Any
 from ._context import ASGI_KEY, RequestContext
 from ._exchange import HOLD, Action, Exchange, State
 from ._guard import Guard
-from ._headers import RawHeaders, as_raw_headers, cookie_header
+from ._headers import RawHeaders, as_raw_headers, request_headers
 from ._identity import RequesterLike
 from ._scan import RequestInfo
 from ._write import check_asgi_write
@@ -79,14 +79,14 @@ class ASGIMiddleware:
         context = RequestContext()
         scope[ASGI_KEY] = context
         guard = self.guard
-        headers = as_raw_headers(scope.get("headers", ()))
+        headers, cookie = request_headers(scope.get("headers", ()))
         if headers is not scope.get("headers"):
             scope["headers"] = headers  # read once (a generator would be spent), the same pairs for the app
         method = scope.get("method", "GET")
         if not method.isupper():
             method = method.upper()  # as the frameworks route it (a lower-case "post" is a POST)
         request = RequestInfo(method, scope.get("path", ""), scope.get("scheme", "http"), scope, _scope_headers)
-        exchange = Exchange(guard, request, context, _user_of, cookie_header(headers))
+        exchange = Exchange(guard, request, context, _user_of, cookie)
         try:
             if guard.inbound and guard.checks_inbound(request):
                 replay = await check_asgi_write(exchange, scope, receive, send)
@@ -111,21 +111,23 @@ class _Responder:
     async def on_send(self, message: Message) -> None:
         exchange = self.exchange
         state = exchange.state
-        if state == State.PASS or state == State.DONE and message["type"] != "http.response.body":
+        kind = message["type"]
+        if state == State.PASS or state == State.DONE and kind != "http.response.body":
             await self.send(message)  # decided and allowed: as the app sent it (trailers after the body too)
             return
-        if state == State.DISCARD or state == State.DONE:
+        if kind == "http.response.body" and state != State.START:
+            if state == State.DISCARD or state == State.DONE:
+                return
+            action = exchange.body(message.get("body", b""), message.get("more_body", False))
+        elif state == State.DISCARD:
             return
-        kind = message["type"]
-        if kind == "http.response.start":
+        elif kind == "http.response.start":
             headers = as_raw_headers(message.get("headers", ()))  # any iterable of pairs: read once, here
             self.start = message
             action = exchange.start(message["status"], headers)
         elif state == State.START:
             await self.send(message)  # before the start: nothing of the body yet
             return
-        elif kind == "http.response.body":
-            action = exchange.body(message.get("body", b""), message.get("more_body", False))
         elif state == State.STREAM:
             # Anything else on a stream (a file, zerocopysend) can't be read record by record.
             action = exchange.unreadable("response message respguard cannot scan")
@@ -136,23 +138,34 @@ class _Responder:
             # Held start, body undecided: a message respguard can't read (zerocopysend...) may
             # carry the body, and sending it now would also put it before the start.
             action = exchange.unreadable("response message respguard cannot scan")
-        if action is not HOLD:
-            await self._carry_out(action)
-            if kind != "http.response.body" and kind != "http.response.start" and exchange.state == State.PASS:
-                await self.send(message)  # report-only: the message it could not read, as the app sent it
+        if action is HOLD:
+            return
+        send = self.send
+        for out in self._messages(action):
+            await send(out)
+        if kind != "http.response.body" and kind != "http.response.start" and exchange.state == State.PASS:
+            await send(message)  # report-only: the message it could not read, as the app sent it
+
+    def _messages(self, action: Action) -> list[Message]:
+        """What the exchange said, as messages: its head (the app's start, amended, or the block
+        page), then its body."""
+        head = action.head
+        body = action.body
+        if head is None:
+            return [] if body is None else [{"type": "http.response.body", "body": body, "more_body": action.more}]
+        start = self.start
+        assert start is not None
+        message: Message = {**start, "status": head.status, "headers": head.headers}
+        if head.blocked:
+            message.pop("trailers", None)
+        if body is None:
+            return [message]
+        return [message, {"type": "http.response.body", "body": body, "more_body": action.more}]
 
     async def _carry_out(self, action: Action) -> None:
-        """Send what the exchange said: its head (the app's start, amended, or the block page), then its body."""
-        head = action.head
-        if head is not None:
-            start = self.start
-            assert start is not None
-            message: Message = {**start, "status": head.status, "headers": head.headers}
-            if head.blocked:
-                message.pop("trailers", None)
+        """Send :meth:`_messages`."""
+        for message in self._messages(action):
             await self.send(message)
-        if action.body is not None:
-            await self.send({"type": "http.response.body", "body": action.body, "more_body": action.more})
 
     async def _pathsend(self, message: Message) -> None:
         """A file sent by path: read it (within the limit) so it is scanned like a body."""

@@ -233,13 +233,25 @@ class WSGIMiddleware:
             if state == State.HOLD or state == State.SNIFF:
                 rest: Iterator[bytes] = itertools.chain(held, iterator) if held else iterator
                 held = []
+                # A held document reads one chunk ahead, so its last chunk is fed as the last
+                # (a body in one piece is then scanned as it is, never copied into a holder);
+                # a sniffed body is fed as it comes (it may stream through once its first bytes tell).
+                ahead = state == State.HOLD
+                pending = b""
                 for chunk in rest:
-                    if chunk:
-                        action = exchange.body(chunk, True)
-                        if exchange.state != State.HOLD and exchange.state != State.SNIFF:
-                            break
+                    if not chunk:
+                        continue
+                    if ahead:
+                        chunk, pending = pending, chunk
+                        if not chunk:
+                            continue
+                    action = exchange.body(chunk, True)
+                    if exchange.state != State.HOLD and exchange.state != State.SNIFF:
+                        if pending:
+                            held = [pending]  # read ahead, not yet fed: it follows what was decided
+                        break
                 else:
-                    action = exchange.body(b"", False)
+                    action = exchange.body(pending, False)
                 iterator = rest
                 state = exchange.state
             head = action.head
@@ -251,7 +263,7 @@ class WSGIMiddleware:
             if state == State.STREAM:
                 return _Closing(held, iterator, close, exchange.body)
             if action.body:
-                held = [action.body]
+                held = [action.body, *held]
             if not held and iterator is app_iter:
                 return app_iter  # untouched: the server may still use wsgi.file_wrapper
             return _Closing(held, iterator, close)

@@ -80,8 +80,8 @@ def test_head_facts_read_every_spelling_and_repeat() -> None:
         [(b"Content-Type", b"a/b"), (b"CONTENT-ENCODING", b"br"), (b"content-encoding", b"gzip"),
          (b"X-Data-Owner", b"bob"), (b"Vary", b"Accept"), (b"Content-Length", b"3")]
     )  # fmt: skip
-    assert facts.content_types == [b"a/b"]
-    assert facts.encodings == [b"br", b"gzip"]
+    assert facts.content_types == (b"a/b",)
+    assert facts.encodings == (b"br", b"gzip")
     assert (facts.owner_header, facts.cache_set, facts.length) == (True, True, True)
     assert plan_response(p, "GET", 200, facts).encodings == "br, gzip"
 

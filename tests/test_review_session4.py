@@ -149,7 +149,7 @@ def test_response_headers_as_two_item_lists_are_read(body: bytes, status: int) -
 
 
 def test_request_headers_as_two_item_lists_with_two_cookie_fields_are_read() -> None:
-    # HTTP/2 sends cookies as several fields: cookie_header's loop (not its dict shortcut) reads them.
+    # HTTP/2 sends cookies as several fields: request_headers() reads every one, lists converted first.
     events: list[AuditEvent] = []
     guarded = respguard.ASGIMiddleware(
         _list_headed_app(_ALICE_DOC), secret_key=SECRET, extractors=[JsonKeys("user_id")], on_event=events.append
