@@ -405,7 +405,7 @@ def _surely_under(kind: str, body: bytes, media: str, threshold: int, charset: s
         # escaped template): bound the '@' they can make, or count.
         return 0 <= _at_bound(body, media, wide) <= threshold
     # Every address has an '@': at most ``threshold`` of them can't exceed it.
-    return _at_most(body, b"@", threshold) or (media == "json" and _one_address(body))
+    return _at_most(body, b"@", threshold) or (media == "json" and body.find(b"\\") < 0 and _one_address(body))
 
 
 def _at_bound(body: bytes, media: str, wide: tuple[bytes, ...]) -> int:
@@ -467,13 +467,12 @@ def _at_most(body: bytes, byte: bytes, limit: int) -> bool:
 
 
 def _one_address(body: bytes) -> bool:
-    """Is every '@' of this JSON body inside a ``"..."`` copy of one same address?
+    """Is every '@' of this JSON body inside a ``"..."`` copy of one same address? The caller
+    made sure the body holds no backslash and no wide '@' (the count reads decoded strings).
 
     Then the e-mail pattern (no quote in it) matches that address at every '@' and
     nothing else: the body holds one distinct address. ``False``: can't tell.
     """
-    if body.find(b"\\") >= 0 or _wide_at_in(body):  # escapes or a wide '@': the count reads decoded strings
-        return False
     first = body.find(b"@")
     start = body.rfind(b'"', 0, first)
     end = body.find(b'"', first)

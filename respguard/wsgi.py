@@ -137,6 +137,8 @@ def _peek_file(app_iter: object) -> bytes | None:
     """The first bytes of a file-backed iterable (``wsgi.file_wrapper``), read and put back:
     ``None`` when it has no seekable file."""
     file = getattr(app_iter, "filelike", None) or getattr(app_iter, "file", None)
+    if file is None:
+        return None  # (most iterables: no exception raised and caught for them)
     try:
         position = file.tell()  # type: ignore[union-attr]
         head = file.read(_PEEK)  # type: ignore[union-attr]
