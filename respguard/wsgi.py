@@ -140,9 +140,9 @@ def _peek_file(app_iter: object) -> bytes | None:
     if file is None:
         return None  # (most iterables: no exception raised and caught for them)
     try:
-        position = file.tell()  # type: ignore[union-attr]
-        head = file.read(_PEEK)  # type: ignore[union-attr]
-        file.seek(position)  # type: ignore[union-attr]
+        position = file.tell()
+        head = file.read(_PEEK)
+        file.seek(position)
     except Exception:
         return None
     return head if isinstance(head, bytes) else None
