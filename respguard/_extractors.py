@@ -19,6 +19,7 @@ from ._content import HTML, JSON, TEXT
 from ._encoding import ASCII_SAFE, certain_html_encoding, utf8_decode
 from ._headers import Headers
 from ._identity import ID, normalise, owner_text
+from ._markup import markup_text
 from ._scan import ResponseView
 
 #: ``only_own`` results. UNPROVEN is falsy so ``if only_own(...)`` reads "proved clean".
@@ -473,7 +474,8 @@ class HtmlAttribute:
                 # In these encodings the name's ASCII letters are those bytes: not there, no attribute.
                 return found
         for text in view.texts():
-            for match in self._pattern.finditer(text):
+            # Not in comments, scripts, stylesheets or other raw text: a browser makes no attribute there.
+            for match in self._pattern.finditer(markup_text(text)):
                 raw = match.group(1)
                 if raw is None:
                     raw = match.group(2)

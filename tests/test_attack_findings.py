@@ -9,9 +9,9 @@ Every finding was checked against an oracle before it was written down: headless
 the reader model (``tests/reader_model.py``), which each test also asks.
 
 Each test asserts the result respguard must give (the block page, or a stream cut before the
-foreign record). All are fixed but one, a known over-block kept as a strict xfail: an own page
-whose script or stylesheet names the attribute is refused (respguard reads attributes in the
-page text, not in the DOM a browser builds).
+foreign record). All are fixed; the last, an own page whose script or stylesheet names the
+attribute (refused while respguard read attributes in all of the page text), by reading the page
+as the tokenizer does (``respguard._markup``: comments and raw-text elements are not markup).
 """
 
 from __future__ import annotations
@@ -387,11 +387,6 @@ SCRIPTED_PAGES = {
 }
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason='finding 9 (false block): HtmlAttribute reads data-owner="..." inside <script> and <style> text, '
-    "so an own page whose script or stylesheet names the attribute is refused",
-)
 @pytest.mark.parametrize("name", sorted(SCRIPTED_PAGES))
 def test_own_page_whose_script_names_the_attribute_passes(stack: Callable[..., Fetch], name: str) -> None:
     """Alice's own page: its only element with ``data-owner`` is hers. A script on it selects
