@@ -105,7 +105,9 @@ def _script_end(text: str, start: int) -> int:
         if found.group(0)[1] == "/":
             return found.start()
         # "<!--": escaped dash dash; more dashes stay there, and '>' goes back to script data.
-        position = _DASHES.match(text, found.end()).end()
+        dashes = _DASHES.match(text, found.end())
+        assert dashes is not None  # ('-*' matches anywhere)
+        position = dashes.end()
         if text.startswith(">", position):
             position += 1
             continue
