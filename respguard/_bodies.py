@@ -213,7 +213,7 @@ class RecordStream:
     ``data`` lines joined; a JSON line), text extractors the whole record.
     """
 
-    __slots__ = ("reader", "pending", "sent")
+    __slots__ = ("reader", "pending", "sent", "personal_data", "bulk_reported")
 
     def __init__(self, lines: bool, seq: bool, limit: int) -> None:
         self.reader: EventStreamReader | JsonLinesReader = (
@@ -221,6 +221,10 @@ class RecordStream:
         )
         self.pending = bytearray()
         self.sent = 0  # stream offset of the first pending byte
+        #: The distinct foreign e-mails (phones, cards) the records so far carried, by kind: a
+        #: stream is one response, its records' values add up (the bulk check).
+        self.personal_data: dict[str, set[str]] = {}
+        self.bulk_reported = False  # report-only: reported once, then no longer counted
 
     def feed(self, chunk: bytes) -> list[StreamRecord]:
         """The records this chunk completes; raises ``RecordTooLarge`` for a record over the limit."""

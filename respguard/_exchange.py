@@ -25,7 +25,7 @@ from ._bodies import (
     scan_record,
 )
 from ._cache import PRIVATE, personal_headers
-from ._content import HTML, JSON, OTHER, TEXT_MEDIA, BodyDecodeError, DecodedTooLarge, decode_content, sniff_media
+from ._content import HTML, JSON, OTHER, TEXT, TEXT_MEDIA, BodyDecodeError, DecodedTooLarge, decode_content, sniff_media
 from ._context import RequestContext
 from ._decide import Decision, decide, foreign_owners, is_own
 from ._encoding import html_encoding, text_encoding
@@ -36,12 +36,13 @@ from ._filter import filter_records
 from ._guard import Guard, Rules
 from ._headers import Headers, RawHeaders
 from ._identity import ID, Identity, RequesterLike, as_identity, normalise
+from ._inbound import Named, PathOwner, named_owners
 from ._pii import PHONE
 from ._plan import ContentPlan, HeadFacts, Strategy, plan_response
 from ._redact import redact_path, safe_request_id
 from ._scan import RequestInfo, ResponseView
 from ._session import load_bindings
-from ._streams import JsonLinesReader, RecordTooLarge
+from ._streams import JsonLinesReader, Record, RecordTooLarge
 from ._verdict import Verdict, block_verdict
 
 #: Headers that describe the original body and are wrong for a filtered one.
@@ -513,14 +514,45 @@ class Exchange:
 
     def _first_blocked(self, reader: RecordStream, records: Sequence[StreamRecord]) -> int | None:
         """Where the stream must be cut: the start of the first record that must not go out."""
-        if records_proved_clean(self.rules.planner, records, self.requester):
-            return None  # a byte search proved every record clean at once
+        # A byte search may prove every record clean of owners at once; many people's data is
+        # counted all the same.
+        proved = records_proved_clean(self.rules.planner, records, self.requester)
+        counted = self.rules.bulk_pii is not None and not reader.bulk_reported
+        if proved and not counted:
+            return None
         released = reader.sent
         for record in records:
-            if self._record_blocks(record):
+            if not proved and self._record_blocks(record) or counted and self._record_bulk_blocks(reader, record):
                 return released
             released = record.end
         return None
+
+    def _record_bulk_blocks(self, reader: RecordStream, record: StreamRecord) -> bool:
+        """Too many people's data in a stream so far (incident 3, streamed): ``True`` if the record
+        that takes a kind over the threshold must not go out (its event was emitted). A record is
+        counted as its reader reads it: a JSON line as JSON; an event as text and, its data, as JSON."""
+        bulk = self.rules.bulk_pii
+        assert bulk is not None
+        threshold = bulk.threshold_for(self.request.path)
+        if threshold is None:
+            return False
+        text = record.text.encode("utf-8", "surrogatepass")
+        lines = isinstance(record, Record)
+        readings = [bulk.values(text, JSON if lines else TEXT, self._own_pii)]
+        if not lines and record.data:
+            readings.append(bulk.values(record.data.encode("utf-8", "surrogatepass"), JSON, self._own_pii))
+        seen = reader.personal_data
+        for values in readings:
+            for kind, found in values.items():
+                seen.setdefault(kind, set()).update(found)
+        counts = {kind: len(found) for kind, found in seen.items() if len(found) > threshold}
+        if not counts:
+            return False
+        reason = "response carries many people's personal data"
+        if self._record(EventKind.BULK_PERSONAL_DATA, reason, (), counts=counts) is not None:
+            return True
+        reader.bulk_reported = True  # report-only: once
+        return False
 
     def _record_blocks(self, record: StreamRecord) -> bool:
         """Scan one event or line; ``True`` if it must not go out (its event was emitted)."""
@@ -559,7 +591,19 @@ class Exchange:
         return self.refuse(decision.kind, decision.reason, decision.foreign)
 
     def refuse(self, kind: EventKind, reason: str, foreign: Sequence[tuple[str, str]] = ()) -> Verdict | None:
-        """Before the app runs: the block page, or ``None`` (report-only lets the app run)."""
+        """Before the app runs: the block page, or ``None`` (report-only lets the app run).
+
+        A write refused before its owners were read (a body no reader parses alike, or too
+        large) is still about the owner its path names and about the requester: the event
+        redacts both."""
+        if not self.named:
+            path_rules = [rule for rule in self.guard.inbound if isinstance(rule, PathOwner)]
+            self.named = tuple(named_owners(path_rules, Named(self.request.path)))
+        if self.requester is None:
+            try:
+                self.requester = self.resolve_requester()
+            except Exception:
+                pass  # the refusal stands; its event names no requester
         event = self._record(kind, reason, foreign)
         return None if event is None else self._block_page(event)
 

@@ -75,4 +75,13 @@ def filter_records(
             return None
     except RecursionError:
         return None
-    return json.dumps(pruned, ensure_ascii=False, separators=(",", ":")).encode("utf-8"), removed
+    try:
+        # A number JSON.parse reads and Python can't write back (1e400 is Infinity to both, and
+        # Infinity is not JSON): not filtered, blocked.
+        text = json.dumps(pruned, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    except ValueError:
+        return None
+    try:
+        return text.encode("utf-8"), removed
+    except UnicodeEncodeError:  # a lone surrogate escape ("\ud800", which JSON.parse takes): kept escaped
+        return json.dumps(pruned, separators=(",", ":")).encode("ascii"), removed

@@ -366,6 +366,24 @@ class BulkPII:
                 found[kind] = count
         return found
 
+    def values(
+        self, body: bytes, media: str, own: Callable[[str, str], bool], *, charset: str | None = None
+    ) -> dict[str, set[str]]:
+        """The distinct foreign values of each kind in one record of a stream, as its reader reads
+        them: a stream is one response, so its records' values add up (the caller keeps the sum
+        and compares it with :meth:`threshold_for`)."""
+        found: dict[str, set[str]] = {}
+        text: str | None = None
+        for kind in self.kinds:
+            if not body or _surely_under(kind, body, media, 0, charset):
+                continue  # not one value of this kind
+            if text is None:
+                text = _unescape(body, media, charset)
+            values = _distinct(kind, text, own)
+            if values:
+                found[kind] = values
+        return found
+
     def surely_under(self, body: bytes, media: str, path: str, *, charset: str | None = None) -> bool:
         """Speed only: ``True`` when :meth:`over` is sure to find nothing, proved without counting."""
         threshold = self.threshold if self._uniform else self.threshold_for(path)
@@ -405,7 +423,8 @@ def _surely_under(kind: str, body: bytes, media: str, threshold: int, charset: s
         # escaped template): bound the '@' they can make, or count.
         return 0 <= _at_bound(body, media, wide) <= threshold
     # Every address has an '@': at most ``threshold`` of them can't exceed it.
-    return _at_most(body, b"@", threshold) or (media == "json" and body.find(b"\\") < 0 and _one_address(body))
+    one = threshold >= 1 and media == "json"  # (one distinct address is not "none")
+    return _at_most(body, b"@", threshold) or (one and body.find(b"\\") < 0 and _one_address(body))
 
 
 def _at_bound(body: bytes, media: str, wide: tuple[bytes, ...]) -> int:
@@ -499,6 +518,11 @@ def _unescape(body: bytes, media: str, charset: str | None = None) -> str:
 
 
 def _count(kind: str, text: str, own: Callable[[str, str], bool], threshold: int) -> int:
+    """How many distinct foreign values of ``kind`` ``text`` holds."""
+    return len(_distinct(kind, text, own))
+
+
+def _distinct(kind: str, text: str, own: Callable[[str, str], bool]) -> set[str]:
     """Distinct foreign values of ``kind`` in ``text``: matched in C, each distinct one judged once."""
     seen: set[str] = set()
     if kind == EMAIL:
@@ -520,4 +544,4 @@ def _count(kind: str, text: str, own: Callable[[str, str], bool], threshold: int
             value = _digits(raw)
             if 13 <= len(value) <= 19 and value not in seen and luhn_valid(value) and not own(CARD, value):
                 seen.add(value)
-    return len(seen)
+    return seen

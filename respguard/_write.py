@@ -337,6 +337,7 @@ def parse_form_werkzeug(content_type: str, body: bytes) -> tuple[list[tuple[str,
     except ImportError:
         return parse_form_python_multipart(content_type, body)
     media, options = parse_options_header(content_type)
+    media = media.lower()  # as Werkzeug's Request.mimetype gives it to the form parser
     if media == "application/x-www-form-urlencoded":
         try:
             text = body.decode()
