@@ -384,6 +384,17 @@ def utf8_decode(body: bytes) -> str:
     return body.decode("utf-8", "replace")
 
 
+def xml_declaration_encoding(body: bytes) -> str | None:
+    """UTF-16 without a byte-order mark, told by an XML declaration's first bytes (``<?xm`` as
+    UTF-16LE or UTF-16BE, XML 1.0 appendix F): Chromium reads such a page as UTF-16 whatever its
+    type (text/html too) when nothing else declares an encoding."""
+    if body.startswith(b"<\x00?\x00x\x00m\x00"):
+        return "utf-16le"
+    if body.startswith(b"\x00<\x00?\x00x\x00m"):
+        return "utf-16be"
+    return None
+
+
 def declared_encoding(body: bytes, mime_charset: str | None) -> str | None:
     """What the response itself says, in the order browsers obey it: a byte-order mark, then a
     Content-Type charset label they know; ``None``: neither."""
@@ -605,12 +616,18 @@ def html_encoding(body: bytes, mime_charset: str | None) -> str:
     """HTML's encoding sniffing, as a browser without user override first reads the page.
 
     The BOM, else the Content-Type charset if it is a WHATWG label (an unknown label
-    such as ``cp037`` is ignored, as browsers ignore it), else the prescan of the first
-    1024 bytes, else :data:`DEFAULT_HTML_ENCODING`. A browser may still change its mind
+    such as ``cp037`` is ignored, as browsers ignore it), else UTF-16 told by an XML
+    declaration (:func:`xml_declaration_encoding`), else the prescan of the first 1024
+    bytes, else :data:`DEFAULT_HTML_ENCODING`. A browser may still change its mind
     (a later ``<meta>``, or its own guess for an unlabelled page): respguard must read
     every reading in :func:`html_encoding_candidates`.
     """
-    return declared_encoding(body, mime_charset) or prescan_html(body) or DEFAULT_HTML_ENCODING
+    return (
+        declared_encoding(body, mime_charset)
+        or xml_declaration_encoding(body)
+        or prescan_html(body)
+        or DEFAULT_HTML_ENCODING
+    )
 
 
 def html_encoding_candidates(body: bytes, mime_charset: str | None) -> tuple[str, ...]:
@@ -631,7 +648,7 @@ def html_encoding_candidates(body: bytes, mime_charset: str | None) -> tuple[str
     The caller scans the body under each candidate (or blocks when they disagree);
     :func:`decode` refuses the readings it can't prove, so the guard fails closed.
     """
-    certain = declared_encoding(body, mime_charset)
+    certain = declared_encoding(body, mime_charset) or xml_declaration_encoding(body)
     if certain is not None:
         return (certain,)
     candidates, _ = _prescan(body[:PRESCAN_BYTES], True)
@@ -712,6 +729,8 @@ def html_encoding_guessed(body: bytes, mime_charset: str | None) -> bool:
         return False
     if mime_charset is not None and lookup(mime_charset) is not None:
         return False
+    if xml_declaration_encoding(body) is not None:
+        return False
     if body.isascii() and b"\x1b" not in body:
         return False
     return prescan_html(body) is None
@@ -736,4 +755,5 @@ __all__ = [
     "prescan_html",
     "text_encoding",
     "utf8_decode",
+    "xml_declaration_encoding",
 ]

@@ -338,13 +338,18 @@ def prescan(body: bytes) -> str | None:
 
 
 def html_encoding(mime: MimeType | None, body: bytes) -> tuple[str, str]:
-    """HTML encoding sniffing: ``(encoding, source)``, source one of bom, header, meta, default."""
+    """HTML encoding sniffing: ``(encoding, source)``, source one of bom, header, xml, meta, default."""
     bom = bom_encoding(body)
     if bom is not None:
         return bom, "bom"
     header = lookup_label(mime.params.get("charset")) if mime is not None else None
     if header is not None:
         return header, "header"
+    # Chromium's XML-declaration check (XML 1.0 appendix F): "<?xm" in UTF-16 without a BOM.
+    if body.startswith(b"<\x00?\x00x\x00m\x00"):
+        return "utf-16le", "xml"
+    if body.startswith(b"\x00<\x00?\x00x\x00m"):
+        return "utf-16be", "xml"
     meta = prescan(body)
     if meta is not None:
         return meta, "meta"

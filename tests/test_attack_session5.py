@@ -136,13 +136,6 @@ XHTML_PAGE = (
 SVG_PAGE = '<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg" data-owner="bob-9c2e"></svg>'
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a page in UTF-16 without a byte-order mark that opens with '<?xml' is read as UTF-16 by "
-    "Chromium (its XML-declaration check, for text/html and XML types alike; XML 1.0 appendix F): its "
-    "DOM has data-owner=bob-9c2e. respguard reads it as windows-1252 (NULs between the letters), finds "
-    "no attribute and passes it",
-)
 @pytest.mark.parametrize(
     ("media_type", "page", "codec"),
     [
@@ -162,11 +155,6 @@ def test_bomless_utf16_page_with_an_xml_declaration_is_blocked(
     assert kinds(events) == [("owner_mismatch", "blocked")]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Chromium renders this BOM-less UTF-16LE text/html page (it opens with '<?xml') as 25 list items "
-    "of addresses; respguard reads windows-1252, sees no address and passes it",
-)
 def test_bomless_utf16_page_of_addresses_is_blocked(
     make_stack: Callable[..., GuardedStack], events: list[AuditEvent]
 ) -> None:

@@ -220,6 +220,16 @@ CASES: tuple[Case, ...] = (
     ),
     _case("html-replacement-label", [_ct("text/html; charset=iso-2022-kr")], FOREIGN_P),
     _case("html-meta-utf16", [_ct("text/html")], b'<meta charset="utf-16le"><p data-owner="bob-9c2e">x</p>'),
+    _case(
+        "html-utf16le-xml-declaration",
+        [_ct("text/html")],
+        ('<?xml version="1.0"?><html><body>' + FOREIGN_P.decode() + "</body></html>").encode("utf-16-le"),
+    ),
+    _case(
+        "html-utf16be-xml-declaration",
+        [_ct("text/html")],
+        ('<?xml version="1.0"?><html><body>' + FOREIGN_P.decode() + "</body></html>").encode("utf-16-be"),
+    ),
     _case("html-quoted-charset-param", [_ct('text/html; charset="utf-16le"')], FOREIGN_P.decode().encode("utf-16-le")),
     _case(
         "html-first-charset-param-wins",
