@@ -467,24 +467,30 @@ class HtmlAttribute:
 
     def owners(self, view: ResponseView) -> list[str]:
         """The attribute's values in every encoding a browser may read the page in."""
-        kind = self.kind
         found: list[str] = []
-        if view.media == HTML and self._needle not in view.body.lower():
+        lowered = view.body.lower()
+        if view.media == HTML and self._needle not in lowered and lowered.find(b"srcdoc") < 0:
             if all(encoding in ASCII_SAFE for encoding in view.html_encodings()):
                 # In these encodings the name's ASCII letters are those bytes: not there, no attribute.
                 return found
         for text in view.texts():
-            # Not in comments, scripts, stylesheets or other raw text: a browser makes no attribute there.
-            for match in self._pattern.finditer(markup_text(text)):
-                raw = match.group(1)
-                if raw is None:
-                    raw = match.group(2)
-                if raw is None:
-                    raw = match.group(3)
-                value = html.unescape(raw).strip()
-                if value:
-                    found.append(normalise(kind, value))
+            self._read(text, found, 0)
         return found
+
+    def _read(self, text: str, found: list[str], depth: int) -> None:
+        """The attribute's values in one page's text, and in the documents its ``srcdoc``
+        attributes hold (a srcdoc value is decoded, then parsed as a page of its own: the name
+        may be spelt with character references there)."""
+        # Not in comments, scripts, stylesheets or other raw text: a browser makes no attribute there.
+        markup = markup_text(text)
+        for match in self._pattern.finditer(markup):
+            value = html.unescape(_attribute_value(match)).strip()
+            if value:
+                found.append(normalise(self.kind, value))
+        for match in _SRCDOC.finditer(markup):
+            if depth >= _MAX_SRCDOC_DEPTH:
+                raise ScanError("iframe srcdoc nested too deeply")
+            self._read(html.unescape(_attribute_value(match)), found, depth + 1)
 
     def only_own(self, view: ResponseView, own: str | None) -> int:
         charset = certain_html_encoding(view.body, view.charset_label) if view.media == HTML else view.charset
@@ -504,6 +510,8 @@ class HtmlAttribute:
             # "s", "\u212a" "k", which a lower-cased byte search cannot see.
             return UNPROVEN
         lowered = body.lower()
+        if lowered.find(b"srcdoc") >= 0:
+            return UNPROVEN  # a document in an attribute, where the name may be spelt with references
         total = lowered.count(self._needle)
         if total == 0:
             return ABSENT
@@ -526,6 +534,20 @@ class HtmlAttribute:
             found += body.count(literals[1])
         return OWN if found == total else UNPROVEN
 
+
+def _attribute_value(match: re.Match[str]) -> str:
+    """The raw value an attribute pattern matched: double-quoted, single-quoted or bare."""
+    raw = match.group(1)
+    if raw is None:
+        raw = match.group(2)
+    if raw is None:
+        raw = match.group(3)
+    return raw or ""
+
+
+#: A ``srcdoc`` attribute (an iframe's document), read as the attribute pattern reads values.
+_SRCDOC = re.compile(r"(?<![-\w:.])srcdoc\s*=\s*(?:\"([^\"]*)\"|'([^']*)'|([^\s\"'>][^\s>]*))", re.IGNORECASE | re.ASCII)
+_MAX_SRCDOC_DEPTH = 8  # documents in documents: deeper is refused (fail closed)
 
 #: Non-ASCII characters Python's case-insensitive matching takes for "i", "s" or "k".
 _FOLD_CHARS = "\u0130\u0131\u017f\u212a"

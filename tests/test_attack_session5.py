@@ -433,13 +433,6 @@ SRCDOC_PAGES = [
 ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="an <iframe srcdoc> value is character-reference-decoded and then parsed as a same-origin "
-    "document: Chromium's iframe.contentDocument holds <p data-owner=bob-9c2e> (the parent page's script "
-    "reads it). respguard matches the attribute name in the raw page text only, where it is spelt "
-    "'data&#45;owner' / '&#100;ata-owner', and passes the page",
-)
 @pytest.mark.parametrize("page", SRCDOC_PAGES, ids=["dash-reference", "letter-reference"])
 def test_attribute_spelt_with_references_in_srcdoc_is_blocked(
     make_stack: Callable[..., GuardedStack], events: list[AuditEvent], page: bytes
@@ -458,3 +451,20 @@ def test_control_plain_srcdoc_attribute_is_blocked(
     got = stack.send(Reply(headers=[("Content-Type", "text/html; charset=utf-8")], chunks=[page]))
     assert (got.status, got.body) == (403, BLOCK_BODY)
     assert kinds(events) == [("owner_mismatch", "blocked")]
+
+
+def test_srcdoc_documents_nested_too_deeply_are_refused(
+    make_stack: Callable[..., GuardedStack], events: list[AuditEvent]
+) -> None:
+    """Each srcdoc level is decoded and read as a page of its own, eight deep at most; deeper,
+    respguard can't tell what the innermost document names: refused (fail closed)."""
+    import html
+
+    page = '<p data-owner="bob-9c2e">Bob</p>'
+    for _ in range(10):
+        page = '<iframe srcdoc="' + html.escape(page) + '"></iframe>'
+    stack = guarded(make_stack, events)
+    got = stack.send(Reply(headers=[("Content-Type", "text/html; charset=utf-8")], chunks=[page.encode()]))
+    assert (got.status, got.body) == (403, BLOCK_BODY)
+    assert kinds(events) == [("scan_error", "blocked")]
+    assert events[0].reason == "html:data-owner: iframe srcdoc nested too deeply"

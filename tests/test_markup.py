@@ -59,7 +59,7 @@ def dom_owners(page: str) -> list[str]:
         ('<svg><style><li data-owner="9"></style></svg>', ["9"]),
         ('<select><style><li data-owner="9"></style></select>', ["9"]),
         ('<noscript><li data-owner="9"></noscript>', ["9"]),
-        ('<iframe srcdoc=\'<li data-owner="9">\'></iframe>', ["9"]),
+        ('<iframe srcdoc=\'<li data-owner="9">\'></iframe>', ["9", "9"]),  # the page's text, and srcdoc's page
         ('<scripts><li data-owner="9"></scripts>', ["9"]),
         ('<script<li data-owner="9">', ["9"]),
     ],
