@@ -546,7 +546,9 @@ def _attribute_value(match: re.Match[str]) -> str:
 
 
 #: A ``srcdoc`` attribute (an iframe's document), read as the attribute pattern reads values.
-_SRCDOC = re.compile(r"(?<![-\w:.])srcdoc\s*=\s*(?:\"([^\"]*)\"|'([^']*)'|([^\s\"'>][^\s>]*))", re.IGNORECASE | re.ASCII)
+_SRCDOC = re.compile(
+    r"(?<![-\w:.])srcdoc\s*=\s*(?:\"([^\"]*)\"|'([^']*)'|([^\s\"'>][^\s>]*))", re.IGNORECASE | re.ASCII
+)
 _MAX_SRCDOC_DEPTH = 8  # documents in documents: deeper is refused (fail closed)
 
 #: Non-ASCII characters Python's case-insensitive matching takes for "i", "s" or "k".
