@@ -10,6 +10,7 @@ They find owners and failures; they never decide (that is :mod:`respguard._decid
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 
 from ._content import (
@@ -27,6 +28,7 @@ from ._encoding import bom_encoding, certain_html_encoding, lookup
 from ._events import EventKind
 from ._extractors import ABSENT, OWN, UNPROVEN, Extractor, HtmlAttribute, JsonKeys, ScanError
 from ._identity import ID, Identity
+from ._markup import data_blocks
 from ._plan import Planner
 from ._scan import ResponseView
 from ._streams import Event, EventStreamReader, JsonLinesReader, Record
@@ -117,7 +119,37 @@ def scan_document(
             return Failure(EventKind.SCAN_ERROR, f"{extractor.name}: {undecodable}", extractor.name)
         except Exception as error:
             return Failure(EventKind.SCAN_ERROR, f"{extractor.name} raised {type(error).__name__}", extractor.name)
+    if media == HTML and planner.by_media[JSON] and _SCRIPT_TAG.search(body) is not None:
+        failure = _scan_data_blocks(planner, view if view is not None else views(media, body), views, owners)
+        if failure is not None:
+            return failure
     return personal
+
+
+_SCRIPT_TAG = re.compile(rb"<script", re.IGNORECASE)
+
+
+def _scan_data_blocks(
+    planner: Planner, page: ResponseView, views: ViewFactory, owners: list[OwnerText]
+) -> Failure | None:
+    """A page's JSON data blocks (``<script type="application/json">``), read by the JSON
+    extractors as the page's scripts read them (``JSON.parse(el.textContent)``), in every
+    reading of the page. One that names an owner key but does not parse is refused."""
+    for text in page.texts():
+        for block in data_blocks(text):
+            data = block.encode("utf-8", "surrogatepass")
+            view = views(JSON, data)
+            for extractor in planner.by_media[JSON]:
+                try:
+                    kind = extractor.kind
+                    owners.extend((kind, o) for o in extractor.owners(view))
+                except ScanError as exc:
+                    if _names_a_key(extractor, data):
+                        return Failure(EventKind.SCAN_ERROR, f"{extractor.name}: {exc}", extractor.name)
+                except Exception as error:
+                    reason = f"{extractor.name} raised {type(error).__name__}"
+                    return Failure(EventKind.SCAN_ERROR, reason, extractor.name)
+    return None
 
 
 class HeldDocument:

@@ -127,3 +127,59 @@ def _script_end(text: str, start: int) -> int:
                 double = False  # "</script" in double-escaped: back to escaped
             else:
                 return found.start()  # "</script" in escaped: the end
+
+
+#: A script start tag's beginning (its whole tag is then read by :data:`_TOKEN`).
+_SCRIPT_OPEN = re.compile(rf"<script(?=[{_WS}/>])", re.IGNORECASE | re.ASCII)
+#: One attribute of a tag, as the tokenizer reads it (the grammar of :data:`_TOKEN`).
+_ATTRIBUTE = re.compile(
+    r"[\t\n\x0c\r /]*([^\t\n\x0c\r />][^\t\n\x0c\r />=]*)"
+    r"(?:[\t\n\x0c\r ]*=[\t\n\x0c\r ]*(?:\"([^\"]*)\"|'([^']*)'|(?![\"'])([^\t\n\x0c\r >]*)))?"
+)
+#: The HTML standard's JavaScript MIME type essence matches, and "module": scripts, not data.
+_SCRIPT_TYPES = frozenset(
+    {
+        "application/ecmascript", "application/javascript", "application/x-ecmascript",
+        "application/x-javascript", "text/ecmascript", "text/javascript", "text/javascript1.0",
+        "text/javascript1.1", "text/javascript1.2", "text/javascript1.3", "text/javascript1.4",
+        "text/javascript1.5", "text/jscript", "text/livescript", "text/x-ecmascript",
+        "text/x-javascript", "module", "",
+    }
+)  # fmt: skip
+
+
+def _script_type(tag: str) -> str:
+    """A script start tag's ``type`` (its first, as the tokenizer keeps it), stripped and
+    lower-cased; ``""`` without one."""
+    position = len("<script")
+    while True:
+        attribute = _ATTRIBUTE.match(tag, position)
+        if attribute is None or attribute.end() == position:
+            return ""
+        position = attribute.end()
+        if attribute.group(1).lower() == "type":
+            value = attribute.group(2)
+            if value is None:
+                value = attribute.group(3)
+            if value is None:
+                value = attribute.group(4) or ""
+            return value.strip(_WS).lower()
+
+
+def data_blocks(text: str) -> list[str]:
+    """The text of every ``<script>`` data block (a ``type`` that is no JavaScript MIME type:
+    ``application/json``, ``application/ld+json``...). Scripts read it with
+    ``JSON.parse(el.textContent)``: Next.js's ``__NEXT_DATA__``, embedded state. A superset: a
+    ``<script`` inside an attribute value or a comment is read too."""
+    blocks: list[str] = []
+    position = 0
+    while True:
+        opening = _SCRIPT_OPEN.search(text, position)
+        if opening is None:
+            return blocks
+        tag = _TOKEN.match(text, opening.start())
+        assert tag is not None  # ("<script" always starts a tag token)
+        end = _script_end(text, tag.end())
+        if _script_type(tag.group(0)) not in _SCRIPT_TYPES:
+            blocks.append(text[tag.end() : end])
+        position = max(end, tag.end())

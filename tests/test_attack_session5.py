@@ -185,12 +185,6 @@ DATA_ISLAND = (
 )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a page's JSON data island (<script type=application/json>, Next.js's __NEXT_DATA__) is read by "
-    "the page's own script with JSON.parse(el.textContent): it carries user_id bob-9c2e. respguard runs "
-    "JsonKeys only on bodies that open like JSON, so the page passes",
-)
 def test_json_data_island_naming_another_owner_is_blocked(
     make_stack: Callable[..., GuardedStack], events: list[AuditEvent]
 ) -> None:
@@ -198,6 +192,35 @@ def test_json_data_island_naming_another_owner_is_blocked(
     got = stack.send(Reply(headers=[("Content-Type", "text/html; charset=utf-8")], chunks=[DATA_ISLAND]))
     assert (got.status, got.body) == (403, BLOCK_BODY)
     assert kinds(events) == [("owner_mismatch", "blocked")]
+
+
+OWN_ISLAND = DATA_ISLAND.replace(b"bob-9c2e", b"alice-7f3a")
+
+
+@pytest.mark.parametrize(
+    ("page", "verdict"),
+    [
+        (OWN_ISLAND, None),  # the requester's own state
+        (DATA_ISLAND.replace(b'type="application/json"', b"type=APPLICATION/LD+JSON "), "owner_mismatch"),
+        (DATA_ISLAND.replace(b'type="application/json"', b'type="text/javascript"'), None),  # a script: not read
+        (DATA_ISLAND.replace(b'type="application/json"', b'src="a>b" type="application/json"'), "owner_mismatch"),
+        (b'<script type="application/json">{"user_id": "bob-9c2e"}', "owner_mismatch"),  # no end tag: to the end
+        (b'<script type="application/json">{"user_id": ["bob-9c2e"</script>', "scan_error"),  # names it, no parse
+        (b'<script type="text/x-template"><li data-owner="{{ owner }}"></li></script>', None),
+    ],
+    ids=["own", "ld-json-upper", "javascript", "gt-in-src", "unterminated", "malformed", "template"],
+)
+def test_data_blocks_are_read_as_scripts_read_them(
+    make_stack: Callable[..., GuardedStack], events: list[AuditEvent], page: bytes, verdict: str | None
+) -> None:
+    stack = guarded(make_stack, events)
+    got = stack.send(Reply(headers=[("Content-Type", "text/html; charset=utf-8")], chunks=[page]))
+    if verdict is None:
+        assert (got.status, got.body) == (200, page)
+        assert events == []
+    else:
+        assert (got.status, got.body) == (403, BLOCK_BODY)
+        assert kinds(events) == [(verdict, "blocked")]
 
 
 # ------------------------------------------------------------------ 4. filter mode and JSON that Python can't re-encode
