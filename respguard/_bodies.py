@@ -119,7 +119,7 @@ def scan_document(
             return Failure(EventKind.SCAN_ERROR, f"{extractor.name}: {undecodable}", extractor.name)
         except Exception as error:
             return Failure(EventKind.SCAN_ERROR, f"{extractor.name} raised {type(error).__name__}", extractor.name)
-    if media == HTML and planner.by_media[JSON] and _SCRIPT_TAG.search(body) is not None:
+    if media == HTML and _SCRIPT_TAG.search(body) is not None and _may_name_keys(planner, body, label):
         failure = _scan_data_blocks(planner, view if view is not None else views(media, body), views, owners)
         if failure is not None:
             return failure
@@ -127,6 +127,19 @@ def scan_document(
 
 
 _SCRIPT_TAG = re.compile(rb"<script", re.IGNORECASE)
+
+
+def _may_name_keys(planner: Planner, body: bytes, label: str | None) -> bool:
+    """Speed only: could a JSON data block of this page name an owner key? Not when every JSON
+    extractor is a key search that proves its keys absent from the page's bytes, in any escaped
+    form (most pages: their scripts are never read as data)."""
+    for _extractor, prover in planner.proofs[JSON]:
+        if not isinstance(prover, JsonKeys):
+            return True
+        charset = _proof_charset(prover, body, label, JSON)
+        if charset is None or prover.prove(body, charset, None) != ABSENT:
+            return True
+    return False
 
 
 def _scan_data_blocks(

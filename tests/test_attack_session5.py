@@ -208,8 +208,9 @@ OWN_ISLAND = DATA_ISLAND.replace(b"bob-9c2e", b"alice-7f3a")
         (b'<script type="application/json">{"user_id": "bob-9c2e"}', "owner_mismatch"),  # no end tag: to the end
         (b'<script type="application/json">{"user_id": ["bob-9c2e"</script>', "scan_error"),  # names it, no parse
         (b'<script type="text/x-template"><li data-owner="{{ owner }}"></li></script>', None),
+        (b'<script type="application/json">{"\\u0075ser_id": "bob-9c2e"}</script>', "owner_mismatch"),  # escaped key
     ],
-    ids=["own", "ld-json-upper", "javascript", "gt-in-src", "unterminated", "malformed", "template"],
+    ids=["own", "ld-json-upper", "javascript", "gt-in-src", "unterminated", "malformed", "template", "escaped-key"],
 )
 def test_data_blocks_are_read_as_scripts_read_them(
     make_stack: Callable[..., GuardedStack], events: list[AuditEvent], page: bytes, verdict: str | None
