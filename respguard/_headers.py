@@ -60,12 +60,13 @@ def request_headers(raw: Iterable[Sequence[bytes]]) -> tuple[RawHeaders, str | N
     repeated headers: a binding in any of them must be seen (RFC 9113 8.2.3). A name
     spelt in any case is a Cookie header (ASGI servers lower-case names, but need not).
     """
-    headers = cast(RawHeaders, raw) if type(raw) is list else [(name, value) for name, value in raw]
+    # (Pairs read as sequences until each is seen to be a tuple: the compiled core would refuse a list.)
+    items = cast("list[Sequence[bytes]]", raw) if type(raw) is list else [(name, value) for name, value in raw]
     cookie: str | None = None
     more: list[str] | None = None  # a second Cookie header and after
-    for pair in headers:
+    for pair in items:
         if type(pair) is not tuple:  # a list of lists: read as tuples, once
-            return request_headers([(name, value) for name, value in headers])
+            return request_headers([(name, value) for name, value in items])
         if pair[0] in COOKIE_NAMES:
             value = pair[1].decode("latin-1")
             if cookie is None:
@@ -74,7 +75,7 @@ def request_headers(raw: Iterable[Sequence[bytes]]) -> tuple[RawHeaders, str | N
                 more = [cookie, value]
             else:
                 more.append(value)
-    return headers, "; ".join(more) if more is not None else cookie
+    return cast(RawHeaders, items), "; ".join(more) if more is not None else cookie
 
 
 def cookie_header(raw: Iterable[Sequence[bytes]]) -> str | None:
