@@ -119,7 +119,9 @@ def scan_document(
             return Failure(EventKind.SCAN_ERROR, f"{extractor.name}: {undecodable}", extractor.name)
         except Exception as error:
             return Failure(EventKind.SCAN_ERROR, f"{extractor.name} raised {type(error).__name__}", extractor.name)
-    if media == HTML and _SCRIPT_TAG.search(body) is not None and _may_name_keys(planner, body, label):
+    # (A UTF-16 page's bytes hold no b"<script": its NUL bytes send it to the texts.)
+    scripted = _SCRIPT_TAG.search(body) is not None or body.find(b"\x00") >= 0
+    if media == HTML and scripted and _may_name_keys(planner, body, label):
         failure = _scan_data_blocks(planner, view if view is not None else views(media, body), views, owners)
         if failure is not None:
             return failure
@@ -127,12 +129,16 @@ def scan_document(
 
 
 _SCRIPT_TAG = re.compile(rb"<script", re.IGNORECASE)
+_FOREIGN_TAG = re.compile(rb"<(?:svg|math)", re.IGNORECASE)
 
 
 def _may_name_keys(planner: Planner, body: bytes, label: str | None) -> bool:
     """Speed only: could a JSON data block of this page name an owner key? Not when every JSON
     extractor is a key search that proves its keys absent from the page's bytes, in any escaped
-    form (most pages: their scripts are never read as data)."""
+    form (most pages: their scripts are never read as data). In ``<svg>`` or ``<math>`` a script's
+    text is its children's: markup may split a key there, so the byte search proves nothing."""
+    if _FOREIGN_TAG.search(body) is not None:
+        return bool(planner.proofs[JSON])
     for _extractor, prover in planner.proofs[JSON]:
         if not isinstance(prover, JsonKeys):
             return True
@@ -149,7 +155,10 @@ def _scan_data_blocks(
     extractors as the page's scripts read them (``JSON.parse(el.textContent)``), in every
     reading of the page. One that names an owner key but does not parse is refused."""
     for text in page.texts():
-        for block in data_blocks(text):
+        blocks = data_blocks(text)
+        if blocks is None:
+            return Failure(EventKind.SCAN_ERROR, "too many script data blocks to read")
+        for block in blocks:
             data = block.encode("utf-8", "surrogatepass")
             view = views(JSON, data)
             for extractor in planner.by_media[JSON]:

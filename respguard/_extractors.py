@@ -9,7 +9,6 @@ it can't tell, the exact method decides.
 
 from __future__ import annotations
 
-import html
 import json
 import re
 from collections.abc import Callable, Iterable
@@ -19,7 +18,7 @@ from ._content import HTML, JSON, TEXT
 from ._encoding import ASCII_SAFE, certain_html_encoding, utf8_decode
 from ._headers import Headers
 from ._identity import ID, normalise, owner_text
-from ._markup import markup_text
+from ._markup import data_url_page, markup_text, unescape_attribute
 from ._scan import ResponseView
 
 #: ``only_own`` results. UNPROVEN is falsy so ``if only_own(...)`` reads "proved clean".
@@ -469,7 +468,7 @@ class HtmlAttribute:
         """The attribute's values in every encoding a browser may read the page in."""
         found: list[str] = []
         lowered = view.body.lower()
-        if view.media == HTML and self._needle not in lowered and lowered.find(b"srcdoc") < 0:
+        if view.media == HTML and self._needle not in lowered and not _frames_a_document(lowered):
             if all(encoding in ASCII_SAFE for encoding in view.html_encodings()):
                 # In these encodings the name's ASCII letters are those bytes: not there, no attribute.
                 return found
@@ -484,13 +483,19 @@ class HtmlAttribute:
         # Not in comments, scripts, stylesheets or other raw text: a browser makes no attribute there.
         markup = markup_text(text)
         for match in self._pattern.finditer(markup):
-            value = html.unescape(_attribute_value(match)).strip()
+            value = unescape_attribute(_attribute_value(match)).strip()
             if value:
                 found.append(normalise(self.kind, value))
-        for match in _SRCDOC.finditer(markup):
+        for match in _FRAMED.finditer(markup):
+            value = unescape_attribute(_attribute_value(match, 2))
+            if match.group(1).lower() != "srcdoc":  # src= or data=: a data: URL's page, if it is one
+                framed = data_url_page(value)
+                if framed is None:
+                    continue
+                value = framed
             if depth >= _MAX_SRCDOC_DEPTH:
                 raise ScanError("iframe srcdoc nested too deeply")
-            self._read(html.unescape(_attribute_value(match)), found, depth + 1)
+            self._read(value, found, depth + 1)
 
     def only_own(self, view: ResponseView, own: str | None) -> int:
         charset = certain_html_encoding(view.body, view.charset_label) if view.media == HTML else view.charset
@@ -510,7 +515,7 @@ class HtmlAttribute:
             # "s", "\u212a" "k", which a lower-cased byte search cannot see.
             return UNPROVEN
         lowered = body.lower()
-        if lowered.find(b"srcdoc") >= 0:
+        if _frames_a_document(lowered):
             return UNPROVEN  # a document in an attribute, where the name may be spelt with references
         total = lowered.count(self._needle)
         if total == 0:
@@ -535,20 +540,35 @@ class HtmlAttribute:
         return OWN if found == total else UNPROVEN
 
 
-def _attribute_value(match: re.Match[str]) -> str:
-    """The raw value an attribute pattern matched: double-quoted, single-quoted or bare."""
-    raw = match.group(1)
+def _attribute_value(match: re.Match[str], first: int = 1) -> str:
+    """The raw value an attribute pattern matched (groups ``first`` to ``first + 2``):
+    double-quoted, single-quoted or bare."""
+    raw = match.group(first)
     if raw is None:
-        raw = match.group(2)
+        raw = match.group(first + 1)
     if raw is None:
-        raw = match.group(3)
+        raw = match.group(first + 2)
     return raw or ""
 
 
-#: A ``srcdoc`` attribute (an iframe's document), read as the attribute pattern reads values.
-_SRCDOC = re.compile(
-    r"(?<![-\w:.])srcdoc\s*=\s*(?:\"([^\"]*)\"|'([^']*)'|([^\s\"'>][^\s>]*))", re.IGNORECASE | re.ASCII
+#: An attribute that may hold a page of its own: an iframe's ``srcdoc``, or a ``src``/``data``
+#: (iframe, frame, object, embed) whose value may be a ``data:`` URL of a page; read as the
+#: attribute pattern reads values.
+_FRAMED = re.compile(
+    r"(?<![-\w:.])(srcdoc|src|data)\s*=\s*(?:\"([^\"]*)\"|'([^']*)'|([^\s\"'>][^\s>]*))", re.IGNORECASE | re.ASCII
 )
+
+
+def _frames_a_document(lowered: bytes) -> bool:
+    """Could a page (lower-cased bytes) hold another page in an attribute: a ``srcdoc``, or an
+    element that loads a URL into a frame (a ``data:`` URL may be a page, its text encoded)?"""
+    return (
+        lowered.find(b"srcdoc") >= 0
+        or lowered.find(b"<iframe") >= 0
+        or lowered.find(b"<frame") >= 0
+        or lowered.find(b"<object") >= 0
+        or lowered.find(b"<embed") >= 0
+    )
 _MAX_SRCDOC_DEPTH = 8  # documents in documents: deeper is refused (fail closed)
 
 #: Non-ASCII characters Python's case-insensitive matching takes for "i", "s" or "k".

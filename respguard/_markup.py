@@ -1,4 +1,4 @@
-"""Where an HTML page's markup is, as the HTML tokenizer reads it.
+"""Where an HTML page's markup is, as the HTML tokenizer reads it, and its JSON data blocks.
 
 :class:`~respguard.HtmlAttribute` finds owners with a pattern over the page's text: a superset
 of the attributes a browser builds. Text inside a comment or a raw-text element (``script``,
@@ -6,14 +6,20 @@ of the attributes a browser builds. Text inside a comment or a raw-text element 
 stylesheets name the attribute (``querySelectorAll('[data-owner="' + me + '"]')``): read there,
 an own page would be refused. :func:`markup_text` cuts those contents out, reading the page as
 the WHATWG tokenizer does (comments, tags and their quoted attribute values, RAWTEXT, RCDATA,
-script data and its escapes), in one pass. Where the tree builder may switch the tokenizer
-otherwise (foreign content: ``svg``, ``math``; ``select``; ``frameset``), it cuts nothing: the
-superset stands (fail closed).
+script data and its escapes), in one pass, once with scripting on (``<noscript>`` is raw text,
+as in browsers) and once with it off (its content is markup): only what both readings cut is
+cut. Where the tree builder may leave the tokenizer alone or read another language (``svg``,
+``math``, ``select``, ``frameset``, a ``col`` in a ``template``), it cuts nothing: the superset
+stands (fail closed).
 """
 
 from __future__ import annotations
 
+import base64
+import html
 import re
+import urllib.parse
+from html.entities import html5 as _NAMED
 
 _WS = "\t\n\x0c\r "  # (the tokenizer reads after CR and CRLF became LF: CR is white space here)
 
@@ -35,14 +41,19 @@ _TOKEN = re.compile(
 #: ``noscript`` is not here: with scripting off it is markup).
 _RAW_TEXT = frozenset({"style", "xmp", "iframe", "noembed", "noframes", "textarea", "title"})
 #: Where the tree builder leaves the tokenizer in the data state for some of them, or reads
-#: the page as another language: nothing is cut.
+#: the page as another language: nothing is cut. (In a template, "in column group" ignores
+#: every start tag after a ``col``: both present, nothing is cut.)
 _UNCERTAIN = re.compile(r"<(?:svg|math|select|frameset)", re.IGNORECASE | re.ASCII)
+_TEMPLATE = re.compile(r"<template", re.IGNORECASE | re.ASCII)
+_COL = re.compile(r"<col", re.IGNORECASE | re.ASCII)
+_NOSCRIPT = re.compile(r"<noscript", re.IGNORECASE | re.ASCII)
 #: Anything to cut at all (a page without these is all markup).
 _CUTTABLE = re.compile(
     r"<(?:[!?]|/[^A-Za-z]|script|style|xmp|iframe|noembed|noframes|textarea|title|plaintext)", re.IGNORECASE | re.ASCII
 )
 _END_TAGS: dict[str, re.Pattern[str]] = {
-    name: re.compile(rf"</{name}(?=[{_WS}/>])", re.IGNORECASE | re.ASCII) for name in (*_RAW_TEXT, "script")
+    name: re.compile(rf"</{name}(?=[{_WS}/>])", re.IGNORECASE | re.ASCII)
+    for name in (*_RAW_TEXT, "script", "noscript")
 }
 _SCRIPT_DATA = re.compile(rf"<!--|</script(?=[{_WS}/>])", re.IGNORECASE | re.ASCII)
 _SCRIPT_ESCAPED = re.compile(rf"-->|</script(?=[{_WS}/>])|<script(?=[{_WS}/>])", re.IGNORECASE | re.ASCII)
@@ -56,41 +67,73 @@ def markup_text(text: str) -> str:
     otherwise."""
     if _CUTTABLE.search(text) is None or _UNCERTAIN.search(text) is not None:
         return text
+    if _TEMPLATE.search(text) is not None and _COL.search(text) is not None:
+        return text
+    cuts = _cuts(text, scripting=True)
+    if _NOSCRIPT.search(text) is not None:
+        cuts = _common(cuts, _cuts(text, scripting=False))
+    if not cuts:
+        return text
     kept: list[str] = []
-    position = 0  # the start of the text not yet copied to kept
+    position = 0
+    for start, end in cuts:
+        kept.append(text[position:start])
+        kept.append(" ")
+        position = end
+    kept.append(text[position:])
+    return "".join(kept)
+
+
+def _cuts(text: str, scripting: bool) -> list[tuple[int, int]]:
+    """The spans of ``text`` that are not markup, in order: comments and the like whole, a
+    raw-text element's content, the rest of the page after ``<plaintext>``. With ``scripting``,
+    a ``<noscript>``'s content is raw text too (not cut: with scripting off it is markup)."""
+    cuts: list[tuple[int, int]] = []
     scan = 0
     end = len(text)
     while True:
         token = _TOKEN.search(text, scan)
         if token is None:
-            break
-        if token.group(1) is None:  # a comment, a DOCTYPE, a bogus comment: never an attribute
-            kept.append(text[position : token.start()])
-            kept.append(" ")
-            position = scan = token.end()
-            continue
+            return cuts
         scan = token.end()
+        if token.group(1) is None:  # a comment, a DOCTYPE, a bogus comment: never an attribute
+            cuts.append((token.start(), token.end()))
+            continue
         name = token.group(2)
         if token.group(1) != "<" or not name.isascii():
             continue  # an end tag (its attributes are dropped, but read: a superset), or another name
         name = name.lower()
         if name == "plaintext":
-            kept.append(text[position : token.end()])
-            return "".join(kept)  # the rest of the page is text
+            cuts.append((token.end(), end))  # the rest of the page is text
+            return cuts
         if name == "script":
             close = _script_end(text, token.end())
-        elif name in _RAW_TEXT:
+        elif name in _RAW_TEXT or scripting and name == "noscript":
             match = _END_TAGS[name].search(text, token.end())
             close = match.start() if match is not None else end
         else:
             continue
-        kept.append(text[position : token.end()])
-        kept.append(" ")
-        position = scan = close
+        if name != "noscript":
+            cuts.append((token.end(), close))
+        scan = close
         if close >= end:
-            break
-    kept.append(text[position:])
-    return "".join(kept)
+            return cuts
+
+
+def _common(first: list[tuple[int, int]], second: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The spans both lists cut (each list in order, its spans apart)."""
+    common: list[tuple[int, int]] = []
+    i = j = 0
+    while i < len(first) and j < len(second):
+        start = max(first[i][0], second[j][0])
+        end = min(first[i][1], second[j][1])
+        if start < end:
+            common.append((start, end))
+        if first[i][1] < second[j][1]:
+            i += 1
+        else:
+            j += 1
+    return common
 
 
 def _script_end(text: str, start: int) -> int:
@@ -166,12 +209,19 @@ def _script_type(tag: str) -> str:
             return value.strip(_WS).lower()
 
 
-def data_blocks(text: str) -> list[str]:
+def data_blocks(text: str) -> list[str] | None:
     """The text of every ``<script>`` data block (a ``type`` that is no JavaScript MIME type:
     ``application/json``, ``application/ld+json``...). Scripts read it with
-    ``JSON.parse(el.textContent)``: Next.js's ``__NEXT_DATA__``, embedded state. A superset: a
-    ``<script`` inside an attribute value or a comment is read too."""
+    ``JSON.parse(el.textContent)``: Next.js's ``__NEXT_DATA__``, embedded state.
+
+    A superset, whatever the tree builder makes of the page: every ``<script`` start tag of such
+    a type counts, even one inside a comment or an attribute value, and a JavaScript one hides
+    nothing after it. Each block is read to the end script data gives it and to the first
+    ``</script``, and, where it holds markup, as its text content (in ``<svg>`` a script's
+    children are markup: comments dropped, references decoded, CDATA unwrapped). ``None``: more
+    than the page's size four times over to read (refused, fail closed: time stays linear)."""
     blocks: list[str] = []
+    budget = 4 * len(text) + 4096
     position = 0
     while True:
         opening = _SCRIPT_OPEN.search(text, position)
@@ -179,7 +229,90 @@ def data_blocks(text: str) -> list[str]:
             return blocks
         tag = _TOKEN.match(text, opening.start())
         assert tag is not None  # ("<script" always starts a tag token)
-        end = _script_end(text, tag.end())
-        if _script_type(tag.group(0)) not in _SCRIPT_TYPES:
-            blocks.append(text[tag.end() : end])
-        position = max(end, tag.end())
+        position = tag.end()
+        if _script_type(tag.group(0)) in _SCRIPT_TYPES:
+            continue
+        first_end = _END_TAGS["script"].search(text, position)
+        for end in dict.fromkeys((_script_end(text, position), first_end.start() if first_end else len(text))):
+            block = text[position:end]
+            blocks.append(block)
+            budget -= len(block)
+            if block.find("<") >= 0 or block.find("&") >= 0:
+                blocks.append(_text_content(block))
+        if budget < 0:
+            return None
+
+
+_MARKUP_PIECES = re.compile(r"<!\[CDATA\[(.*?)(?:\]\]>|\Z)|<!--.*?(?:-->|\Z)|<[^>]*>?", re.DOTALL)
+
+
+def _text_content(block: str) -> str:
+    """A script's text as ``textContent`` gives it where its children are markup (in ``<svg>``):
+    CDATA sections' text kept, comments and tags dropped, character references decoded."""
+    kept = _MARKUP_PIECES.sub(lambda piece: piece.group(1) or "", block)
+    return html.unescape(kept) if kept.find("&") >= 0 else kept
+
+
+_CHARACTER_REFERENCE = re.compile(r"&(#[0-9]+;?|#[xX][0-9a-fA-F]+;?|[^\t\n\x0c <&#;]{1,32};?)")
+
+
+def unescape_attribute(value: str) -> str:
+    """An attribute value's character references decoded as the tokenizer decodes them there: as
+    :func:`html.unescape` does, except that a legacy named reference without its ';' followed by a
+    letter, a digit or '=' stays text (``&ltstyle`` is ``&ltstyle`` in an attribute, for
+    historical reasons; in text it would be ``<style``)."""
+    return _CHARACTER_REFERENCE.sub(_attribute_reference, value) if value.find("&") >= 0 else value
+
+
+def _attribute_reference(match: re.Match[str]) -> str:
+    name = match.group(1)
+    if name[0] == "#":
+        return html.unescape(match.group(0))
+    if name in _NAMED:
+        return _NAMED[name]
+    for length in range(len(name) - 1, 1, -1):  # the longest legacy name it starts with (html.unescape's rule)
+        prefix = name[:length]
+        if prefix in _NAMED:
+            following = name[length]
+            if following == "=" or following.isascii() and following.isalnum():
+                return "&" + name
+            return _NAMED[prefix] + name[length:]
+    return "&" + name
+
+
+_PAGE_TYPES = frozenset({"text/html", "application/xhtml+xml", "image/svg+xml", "text/xml", "application/xml"})
+_BASE64_TAIL = re.compile(r";[ ]*base64\Z", re.IGNORECASE | re.ASCII)
+_URL_STRIPPED = re.compile(r"[\t\n\r]")
+_BASE64_SPACE = re.compile(rb"[\t\n\x0c\r ]")
+_BASE64_ALPHABET = re.compile(rb"[A-Za-z0-9+/]*")
+
+
+def data_url_page(url: str) -> str | None:
+    """The page a ``data:`` URL holds, as Fetch's data: URL processor reads it (tabs and newlines
+    dropped, percent-decoded, forgiving base64), when its type is a page (HTML, XHTML, SVG, XML);
+    ``None`` otherwise. Its text is read as UTF-8 and, where it is not ASCII, as windows-1252
+    too (either may be the frame's)."""
+    url = _URL_STRIPPED.sub("", url).strip("\x00\x01\x02\x03\x04\x05\x06\x07\x08\x0b\x0c\x0e\x0f"
+                                              "\x10\x11\x12\x13\x14\x15\x16\x17\x18\x19\x1a\x1b\x1c\x1d\x1e\x1f ")
+    if url[:5].lower() != "data:":
+        return None
+    media, comma, rest = url[5:].partition(",")
+    if not comma:
+        return None
+    media = media.strip(_WS)
+    body = urllib.parse.unquote_to_bytes(rest)
+    base64_tail = _BASE64_TAIL.search(media)
+    if base64_tail is not None:
+        media = media[: base64_tail.start()]
+        # Forgiving-base64 decode (the HTML standard).
+        packed = _BASE64_SPACE.sub(b"", body)
+        if len(packed) % 4 == 0:
+            packed = packed[:-2] if packed.endswith(b"==") else packed[:-1] if packed.endswith(b"=") else packed
+        if len(packed) % 4 == 1 or _BASE64_ALPHABET.fullmatch(packed) is None:
+            return None
+        body = base64.b64decode(packed + b"=" * (-len(packed) % 4))
+    essence = media.split(";", 1)[0].strip(_WS).lower()
+    if essence not in _PAGE_TYPES:
+        return None
+    text = body.decode("utf-8", "replace")
+    return text if body.isascii() else text + "\n" + body.decode("latin-1")
