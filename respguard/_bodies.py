@@ -28,7 +28,7 @@ from ._encoding import bom_encoding, certain_html_encoding, lookup
 from ._events import EventKind
 from ._extractors import ABSENT, OWN, UNPROVEN, Extractor, HtmlAttribute, JsonKeys, ScanError
 from ._identity import ID, Identity
-from ._markup import data_blocks
+from ._markup import Page, UnreadableFrame, data_blocks, is_xml_type, pages_within
 from ._plan import Planner
 from ._scan import ResponseView
 from ._streams import Event, EventStreamReader, JsonLinesReader, Record
@@ -119,9 +119,11 @@ def scan_document(
             return Failure(EventKind.SCAN_ERROR, f"{extractor.name}: {undecodable}", extractor.name)
         except Exception as error:
             return Failure(EventKind.SCAN_ERROR, f"{extractor.name} raised {type(error).__name__}", extractor.name)
-    # (A UTF-16 page's bytes hold no b"<script": its NUL bytes send it to the texts.)
-    scripted = _SCRIPT_TAG.search(body) is not None or body.find(b"\x00") >= 0
-    if media == HTML and scripted and _may_name_keys(planner, body, label):
+    # (A UTF-16 page's bytes hold no b"<script": its NUL bytes send it to the texts. A framed
+    # page's may be encoded; an XML page's script text is its children's: no byte search there.)
+    framing = _FRAMING.search(body) is not None
+    scripted = framing or _SCRIPT_TAG.search(body) is not None or body.find(b"\x00") >= 0
+    if media == HTML and scripted and (framing or _may_name_keys(planner, body, label, views(media, body))):
         failure = _scan_data_blocks(planner, view if view is not None else views(media, body), views, owners)
         if failure is not None:
             return failure
@@ -130,14 +132,15 @@ def scan_document(
 
 _SCRIPT_TAG = re.compile(rb"<script", re.IGNORECASE)
 _FOREIGN_TAG = re.compile(rb"<(?:svg|math)", re.IGNORECASE)
+_FRAMING = re.compile(rb"srcdoc|<i?frame|<object|<embed", re.IGNORECASE)
 
 
-def _may_name_keys(planner: Planner, body: bytes, label: str | None) -> bool:
+def _may_name_keys(planner: Planner, body: bytes, label: str | None, page: ResponseView) -> bool:
     """Speed only: could a JSON data block of this page name an owner key? Not when every JSON
     extractor is a key search that proves its keys absent from the page's bytes, in any escaped
     form (most pages: their scripts are never read as data). In ``<svg>`` or ``<math>`` a script's
     text is its children's: markup may split a key there, so the byte search proves nothing."""
-    if _FOREIGN_TAG.search(body) is not None:
+    if _FOREIGN_TAG.search(body) is not None or is_xml_type(page.media_type):
         return bool(planner.proofs[JSON])
     for _extractor, prover in planner.proofs[JSON]:
         if not isinstance(prover, JsonKeys):
@@ -154,10 +157,18 @@ def _scan_data_blocks(
     """A page's JSON data blocks (``<script type="application/json">``), read by the JSON
     extractors as the page's scripts read them (``JSON.parse(el.textContent)``), in every
     reading of the page. One that names an owner key but does not parse is refused."""
+    xml = is_xml_type(page.media_type)
     for text in page.texts():
-        blocks = data_blocks(text)
-        if blocks is None:
-            return Failure(EventKind.SCAN_ERROR, "too many script data blocks to read")
+        try:
+            pages = pages_within(Page(text, xml))  # and the pages its frames hold (srcdoc, data: URLs)
+        except UnreadableFrame as exc:
+            return Failure(EventKind.SCAN_ERROR, str(exc))
+        blocks: list[str] = []
+        for framed in pages:
+            found = data_blocks(framed.text)
+            if found is None:
+                return Failure(EventKind.SCAN_ERROR, "too many script data blocks to read")
+            blocks.extend(found)
         for block in blocks:
             data = block.encode("utf-8", "surrogatepass")
             view = views(JSON, data)

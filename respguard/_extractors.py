@@ -18,7 +18,7 @@ from ._content import HTML, JSON, TEXT
 from ._encoding import ASCII_SAFE, certain_html_encoding, utf8_decode
 from ._headers import Headers
 from ._identity import ID, normalise, owner_text
-from ._markup import data_url_page, markup_text, unescape_attribute
+from ._markup import Page, UnreadableFrame, is_xml_type, markup_text, pages_within, unescape_attribute
 from ._scan import ResponseView
 
 #: ``only_own`` results. UNPROVEN is falsy so ``if only_own(...)`` reads "proved clean".
@@ -456,7 +456,9 @@ class HtmlAttribute:
         self._pattern = re.compile(
             # An unquoted value runs to whitespace or '>' (HTML's unquoted-value state keeps '<', '=',
             # quotes and backticks in it), so a malformed marker is read as the browser reads it.
-            r"(?<![-\w:.])" + re.escape(self.attribute) + r"\s*=\s*(?:\"([^\"]*)\"|'([^']*)'|([^\s\"'>][^\s>]*))",
+            # HTML white space only: a vertical tab is part of an unquoted value.
+            r"(?<![-\w:.])" + re.escape(self.attribute) + r"[\t\n\x0c\r ]*=[\t\n\x0c\r ]*"
+            r"(?:\"([^\"]*)\"|'([^']*)'|([^\t\n\x0c\r \"'>][^\t\n\x0c\r >]*))",
             # Browsers lower-case attribute names in ASCII only: "data-\u0131d" is another name to them.
             re.IGNORECASE | re.ASCII,
         )
@@ -472,30 +474,26 @@ class HtmlAttribute:
             if all(encoding in ASCII_SAFE for encoding in view.html_encodings()):
                 # In these encodings the name's ASCII letters are those bytes: not there, no attribute.
                 return found
+        xml = is_xml_type(view.media_type)
         for text in view.texts():
-            self._read(text, found, 0)
+            self._read(text, xml, found)
         return found
 
-    def _read(self, text: str, found: list[str], depth: int) -> None:
-        """The attribute's values in one page's text, and in the documents its ``srcdoc``
-        attributes hold (a srcdoc value is decoded, then parsed as a page of its own: the name
-        may be spelt with character references there)."""
-        # Not in comments, scripts, stylesheets or other raw text: a browser makes no attribute there.
-        markup = markup_text(text)
-        for match in self._pattern.finditer(markup):
-            value = unescape_attribute(_attribute_value(match)).strip()
-            if value:
-                found.append(normalise(self.kind, value))
-        for match in _FRAMED.finditer(markup):
-            value = unescape_attribute(_attribute_value(match, 2))
-            if match.group(1).lower() != "srcdoc":  # src= or data=: a data: URL's page, if it is one
-                framed = data_url_page(value)
-                if framed is None:
-                    continue
-                value = framed
-            if depth >= _MAX_SRCDOC_DEPTH:
-                raise ScanError("iframe srcdoc nested too deeply")
-            self._read(value, found, depth + 1)
+    def _read(self, text: str, xml: bool, found: list[str]) -> None:
+        """The attribute's values in one page's text, and in the pages its attributes hold
+        (:func:`~respguard._markup.pages_within`: a srcdoc, a data: URL), each read as a page."""
+        try:
+            pages = pages_within(Page(text, xml))
+        except UnreadableFrame as exc:
+            raise ScanError(str(exc)) from exc
+        for page in pages:
+            # Not in comments, scripts, stylesheets or other raw text of an HTML page: a browser
+            # makes no attribute there (an XML page has no raw text).
+            markup = page.text if page.xml else markup_text(page.text)
+            for match in self._pattern.finditer(markup):
+                value = unescape_attribute(_attribute_value(match)).strip()
+                if value:
+                    found.append(normalise(self.kind, value))
 
     def only_own(self, view: ResponseView, own: str | None) -> int:
         charset = certain_html_encoding(view.body, view.charset_label) if view.media == HTML else view.charset
@@ -551,25 +549,18 @@ def _attribute_value(match: re.Match[str], first: int = 1) -> str:
     return raw or ""
 
 
-#: An attribute that may hold a page of its own: an iframe's ``srcdoc``, or a ``src``/``data``
-#: (iframe, frame, object, embed) whose value may be a ``data:`` URL of a page; read as the
-#: attribute pattern reads values.
-_FRAMED = re.compile(
-    r"(?<![-\w:.])(srcdoc|src|data)\s*=\s*(?:\"([^\"]*)\"|'([^']*)'|([^\s\"'>][^\s>]*))", re.IGNORECASE | re.ASCII
-)
-
-
 def _frames_a_document(lowered: bytes) -> bool:
     """Could a page (lower-cased bytes) hold another page in an attribute: a ``srcdoc``, or an
     element that loads a URL into a frame (a ``data:`` URL may be a page, its text encoded)?"""
     return (
         lowered.find(b"srcdoc") >= 0
+        or lowered.find(b"<!entity") >= 0  # (XML declarations that add markup or attributes)
+        or lowered.find(b"<!attlist") >= 0
         or lowered.find(b"<iframe") >= 0
         or lowered.find(b"<frame") >= 0
         or lowered.find(b"<object") >= 0
         or lowered.find(b"<embed") >= 0
     )
-_MAX_SRCDOC_DEPTH = 8  # documents in documents: deeper is refused (fail closed)
 
 #: Non-ASCII characters Python's case-insensitive matching takes for "i", "s" or "k".
 _FOLD_CHARS = "\u0130\u0131\u017f\u212a"

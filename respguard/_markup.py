@@ -21,6 +21,8 @@ import re
 import urllib.parse
 from html.entities import html5 as _NAMED
 
+from ._encoding import UndecodableBody, decode, html_encoding
+
 _WS = "\t\n\x0c\r "  # (the tokenizer reads after CR and CRLF became LF: CR is white space here)
 
 #: One token of the data state, from its '<'. An attribute value in quotes runs to the same
@@ -43,7 +45,10 @@ _RAW_TEXT = frozenset({"style", "xmp", "iframe", "noembed", "noframes", "textare
 #: Where the tree builder leaves the tokenizer in the data state for some of them, or reads
 #: the page as another language: nothing is cut. (In a template, "in column group" ignores
 #: every start tag after a ``col``: both present, nothing is cut.)
-_UNCERTAIN = re.compile(r"<(?:svg|math|select|frameset)", re.IGNORECASE | re.ASCII)
+_FRAMESET = re.compile(r"<frameset", re.IGNORECASE | re.ASCII)
+_REGIONS = re.compile(r"<(?:svg|math|select)", re.IGNORECASE | re.ASCII)
+#: Start tags that close an open select (the select insertion mode).
+_ENDS_SELECT = frozenset({"input", "keygen", "textarea"})
 _TEMPLATE = re.compile(r"<template", re.IGNORECASE | re.ASCII)
 _COL = re.compile(r"<col", re.IGNORECASE | re.ASCII)
 _NOSCRIPT = re.compile(r"<noscript", re.IGNORECASE | re.ASCII)
@@ -64,14 +69,23 @@ _DASHES = re.compile(r"-*")
 def markup_text(text: str) -> str:
     """``text`` with the content of its comments and raw-text elements cut out (each cut is one
     space), or ``text`` itself where there is nothing to cut or the tree builder may read it
-    otherwise."""
-    if _CUTTABLE.search(text) is None or _UNCERTAIN.search(text) is not None:
+    otherwise.
+
+    A page is read several ways where the tree builder may read it several ways: with scripting
+    on and off (``<noscript>``); with HTML's rules everywhere, and with ``<svg>``, ``<math>`` and
+    ``<select>`` as regions where no start tag switches the tokenizer (foreign content, the
+    select insertion mode) and CDATA sections are text. Only what every reading cuts is cut."""
+    if _CUTTABLE.search(text) is None or _FRAMESET.search(text) is not None:
         return text
     if _TEMPLATE.search(text) is not None and _COL.search(text) is not None:
         return text
-    cuts = _cuts(text, scripting=True)
-    if _NOSCRIPT.search(text) is not None:
-        cuts = _common(cuts, _cuts(text, scripting=False))
+    scriptings = (True, False) if _NOSCRIPT.search(text) is not None else (True,)
+    regions = (False, True) if _REGIONS.search(text) is not None else (False,)
+    cuts: list[tuple[int, int]] | None = None
+    for scripting in scriptings:
+        for in_regions in regions:
+            reading = _cuts(text, scripting, in_regions)
+            cuts = reading if cuts is None else _common(cuts, reading)
     if not cuts:
         return text
     kept: list[str] = []
@@ -84,25 +98,45 @@ def markup_text(text: str) -> str:
     return "".join(kept)
 
 
-def _cuts(text: str, scripting: bool) -> list[tuple[int, int]]:
+def _cuts(text: str, scripting: bool, regions: bool) -> list[tuple[int, int]]:
     """The spans of ``text`` that are not markup, in order: comments and the like whole, a
     raw-text element's content, the rest of the page after ``<plaintext>``. With ``scripting``,
-    a ``<noscript>``'s content is raw text too (not cut: with scripting off it is markup)."""
+    a ``<noscript>``'s content is raw text too (not cut: with scripting off it is markup). With
+    ``regions``, inside ``<svg>``/``<math>`` (to their end tags, nested) and ``<select>`` no start
+    tag is raw text, and inside ``<svg>``/``<math>`` a CDATA section runs to its ``]]>``."""
     cuts: list[tuple[int, int]] = []
     scan = 0
     end = len(text)
+    foreign = {"svg": 0, "math": 0}
+    select = False
     while True:
         token = _TOKEN.search(text, scan)
         if token is None:
             return cuts
         scan = token.end()
+        inside = regions and (select or foreign["svg"] > 0 or foreign["math"] > 0)
         if token.group(1) is None:  # a comment, a DOCTYPE, a bogus comment: never an attribute
+            if inside and (foreign["svg"] or foreign["math"]) and text.startswith("<![CDATA[", token.start()):
+                close = text.find("]]>", token.start() + 9)
+                scan = end if close < 0 else close + 3  # text, not markup: walked past, not cut
+                continue
             cuts.append((token.start(), token.end()))
             continue
         name = token.group(2)
-        if token.group(1) != "<" or not name.isascii():
-            continue  # an end tag (its attributes are dropped, but read: a superset), or another name
+        if not name.isascii():
+            continue
         name = name.lower()
+        if regions:
+            if name in foreign:
+                foreign[name] = max(0, foreign[name] + (1 if token.group(1) == "<" else -1))
+                continue
+            if name == "select":
+                select = token.group(1) == "<"  # (a select in a select closes it; kept open: a superset)
+                continue
+            if select and name in _ENDS_SELECT and token.group(1) == "<":
+                select = False  # an input, keygen or textarea start tag closes the select
+        if token.group(1) != "<" or inside:
+            continue  # an end tag (its attributes are dropped, but read: a superset), or in a region
         if name == "plaintext":
             cuts.append((token.end(), end))  # the rest of the page is text
             return cuts
@@ -285,15 +319,81 @@ _BASE64_TAIL = re.compile(r";[ ]*base64\Z", re.IGNORECASE | re.ASCII)
 _URL_STRIPPED = re.compile(r"[\t\n\r]")
 _BASE64_SPACE = re.compile(rb"[\t\n\x0c\r ]")
 _BASE64_ALPHABET = re.compile(rb"[A-Za-z0-9+/]*")
+_CHARSET_PARAMETER = re.compile(r";[\t\n\x0c\r ]*charset=(\"[^\"]*\"|[^;]*)", re.IGNORECASE | re.ASCII)
+#: An attribute that may hold a page of its own: an iframe's ``srcdoc``, or a ``src``/``data``
+#: (iframe, frame, object, embed) whose value may be a ``data:`` URL of a page. Values are read
+#: as the attribute pattern reads them (HTML white space only: a vertical tab is no space).
+_FRAMED = re.compile(
+    r"(?<![-\w:.])(srcdoc|src|data)[\t\n\x0c\r ]*=[\t\n\x0c\r ]*"
+    r"(?:\"([^\"]*)\"|'([^']*)'|([^\t\n\x0c\r \"'>][^\t\n\x0c\r >]*))",
+    re.IGNORECASE | re.ASCII,
+)
+MAX_FRAME_DEPTH = 8  # documents in documents: deeper is refused (fail closed)
+#: An XML document type's declarations that add markup or attributes (an entity, an attribute
+#: default): the XML parser expands them, respguard does not (refused, fail closed).
+_XML_DECLARATIONS = re.compile(r"<!(?:ENTITY|ATTLIST)")
 
 
-def data_url_page(url: str) -> str | None:
+class UnreadableFrame(ValueError):
+    """A page held in an attribute that respguard cannot read as the browser does (a fixed reason)."""
+
+
+class Page:
+    """A page's text, and whether it is XML (XHTML, SVG: no raw-text elements, DTD declarations)."""
+
+    __slots__ = ("text", "xml")
+
+    def __init__(self, text: str, xml: bool) -> None:
+        self.text = text
+        self.xml = xml
+
+
+def is_xml_type(media_type: str) -> bool:
+    """Is a page of this MIME type essence parsed as XML (anything but ``text/html``)?"""
+    return media_type not in ("text/html", "")
+
+
+def pages_within(page: Page) -> list[Page]:
+    """The page and every page its attributes hold, at any depth (a ``srcdoc``, decoded as an
+    attribute value; a ``data:`` URL of a page type in a ``src`` or ``data``), each read once.
+    Raises :class:`UnreadableFrame` for an XML page with entity or attribute declarations, a
+    framed page that can't be decoded, or frames more than :data:`MAX_FRAME_DEPTH` deep."""
+    found: list[Page] = []
+    level = [page]
+    for depth in range(MAX_FRAME_DEPTH + 1):
+        framed: list[Page] = []
+        for current in level:
+            if current.xml and _XML_DECLARATIONS.search(current.text) is not None:
+                raise UnreadableFrame("XML entity or attribute declarations")
+            found.append(current)
+            markup = current.text if current.xml else markup_text(current.text)
+            for match in _FRAMED.finditer(markup):
+                value = match.group(2)
+                if value is None:
+                    value = match.group(3)
+                if value is None:
+                    value = match.group(4) or ""
+                value = unescape_attribute(value)
+                if match.group(1).lower() == "srcdoc":
+                    framed.append(Page(value, False))  # an iframe srcdoc document is HTML
+                else:
+                    inner = data_url_page(value)
+                    if inner is not None:
+                        framed.append(inner)
+        if not framed:
+            return found
+        if depth == MAX_FRAME_DEPTH:
+            raise UnreadableFrame("frames nested too deeply")
+        level = framed
+    return found
+
+
+def data_url_page(url: str) -> Page | None:
     """The page a ``data:`` URL holds, as Fetch's data: URL processor reads it (tabs and newlines
-    dropped, percent-decoded, forgiving base64), when its type is a page (HTML, XHTML, SVG, XML);
-    ``None`` otherwise. Its text is read as UTF-8 and, where it is not ASCII, as windows-1252
-    too (either may be the frame's)."""
-    url = _URL_STRIPPED.sub("", url).strip("\x00\x01\x02\x03\x04\x05\x06\x07\x08\x0b\x0c\x0e\x0f"
-                                              "\x10\x11\x12\x13\x14\x15\x16\x17\x18\x19\x1a\x1b\x1c\x1d\x1e\x1f ")
+    dropped, percent-decoded, forgiving base64), when its type is a page (HTML, XHTML, SVG, XML),
+    decoded as the frame decodes it (a byte-order mark, its charset, the HTML sniffing);
+    ``None`` otherwise. Raises :class:`UnreadableFrame` where respguard can't decode it."""
+    url = _URL_STRIPPED.sub("", url).strip("".join(map(chr, range(0x21))))
     if url[:5].lower() != "data:":
         return None
     media, comma, rest = url[5:].partition(",")
@@ -314,5 +414,9 @@ def data_url_page(url: str) -> str | None:
     essence = media.split(";", 1)[0].strip(_WS).lower()
     if essence not in _PAGE_TYPES:
         return None
-    text = body.decode("utf-8", "replace")
-    return text if body.isascii() else text + "\n" + body.decode("latin-1")
+    charset = _CHARSET_PARAMETER.search(media)
+    label = charset.group(1).strip('"').strip(_WS) if charset is not None else None
+    try:
+        return Page(decode(body, html_encoding(body, label)), is_xml_type(essence))
+    except UndecodableBody as exc:
+        raise UnreadableFrame("framed page cannot be decoded") from exc

@@ -495,4 +495,4 @@ def test_srcdoc_documents_nested_too_deeply_are_refused(
     got = stack.send(Reply(headers=[("Content-Type", "text/html; charset=utf-8")], chunks=[page.encode()]))
     assert (got.status, got.body) == (403, BLOCK_BODY)
     assert kinds(events) == [("scan_error", "blocked")]
-    assert events[0].reason == "html:data-owner: iframe srcdoc nested too deeply"
+    assert events[0].reason == "html:data-owner: frames nested too deeply"

@@ -65,6 +65,14 @@ def dom_owners(page: str) -> list[str]:
         ('<noscript><li data-owner="9"></noscript>', ["9"]),
         ('<iframe srcdoc=\'<li data-owner="9">\'></iframe>', ["9", "9"]),  # the page's text, and srcdoc's page
         ('<scripts><li data-owner="9"></scripts>', ["9"]),
+        # In svg a CDATA section is text to its "]]>": what follows is markup, whatever a comment says.
+        ('<svg><![CDATA[ > <!-- ]]><rect data-owner="9"/> --></svg>', ["9"]),
+        # HTML inside svg (an integration point): the textarea's text holds the "</svg>".
+        ('<svg><foreignObject><textarea></svg><style></textarea><div data-owner="9">', ["9"]),
+        ('<select></textarea><style><select><li data-owner="9">', ["9"]),
+        # Regions read a second way still cut a script outside them.
+        ('<select><option>a</option></select><script>q = \'[data-owner="x"]\'</script><li data-owner="1">', ["1"]),
+        ('<svg><path d="M0 0"/></svg><script>q = \'[data-owner="x"]\'</script><li data-owner="1">', ["1"]),
         ('<script<li data-owner="9">', ["9"]),
     ],
 )
@@ -89,7 +97,8 @@ _PIECES = st.sampled_from(
         "<!--", "-->", "--!>", "<!-->", "<!", "<?", "</", "<", ">", "/", "=", '"', "'", " ", "\n", "-", "!",
         '<li data-owner="1">', '<li data-owner="2">', "<li data-owner=3>", "<li data-owner='4'>",
         " data-owner=\"5\"", '<a title="', '<a title=\'', "<a ", "<b>", "</b>", "x", "<p>",
-        "<svg>", "<select>", "<plaintext>", "&lt;", "<![CDATA[", "]]>", "</noscript>", "<col>", "</template>",
+        "<svg>", "</svg>", "<math>", "</math>", "<select>", "</select>", "<foreignObject>", "<plaintext>",
+        "&lt;", "<![CDATA[", "]]>", "</noscript>", "<col>", "</template>",
         "<table>", "<head>", "<body>", "<frameset>",
     ]
 )
