@@ -10,7 +10,6 @@ They find owners and failures; they never decide (that is :mod:`respguard._decid
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Sequence
 
 from ._content import (
@@ -95,11 +94,14 @@ def scan_document(
         extractors = (*extractors, *lenient)
     else:
         lenient = ()
-    view = None
+    # An XML page (XHTML, SVG) is never proved by a byte search: its DOCTYPE may declare
+    # attributes and markup that no byte of the page spells out.
+    view = views(media, body) if media == HTML else None
+    xml = view is not None and is_xml_type(view.media_type)
     personal = False
     for extractor, prover in extractors:
         try:
-            if prover is not None:
+            if prover is not None and not (xml and isinstance(prover, HtmlAttribute)):
                 kind = prover.kind
                 own = None if requester is None else requester.id if kind == ID else requester.value(kind)
                 charset = _proof_charset(prover, body, label, media)
@@ -119,29 +121,20 @@ def scan_document(
             return Failure(EventKind.SCAN_ERROR, f"{extractor.name}: {undecodable}", extractor.name)
         except Exception as error:
             return Failure(EventKind.SCAN_ERROR, f"{extractor.name} raised {type(error).__name__}", extractor.name)
-    # (A UTF-16 page's bytes hold no b"<script": its NUL bytes send it to the texts. A framed
-    # page's may be encoded; an XML page's script text is its children's: no byte search there.)
-    framing = _FRAMING.search(body) is not None
-    scripted = framing or _SCRIPT_TAG.search(body) is not None or body.find(b"\x00") >= 0
-    if media == HTML and scripted and (framing or _may_name_keys(planner, body, label, views(media, body))):
-        failure = _scan_data_blocks(planner, view if view is not None else views(media, body), views, owners)
+    if view is not None and planner.by_media[JSON] and (xml or _may_name_keys(planner, body, label)):
+        failure = _scan_data_blocks(planner, view, views, owners)
         if failure is not None:
             return failure
     return personal
 
 
-_SCRIPT_TAG = re.compile(rb"<script", re.IGNORECASE)
-_FOREIGN_TAG = re.compile(rb"<(?:svg|math)", re.IGNORECASE)
-_FRAMING = re.compile(rb"srcdoc|<i?frame|<object|<embed", re.IGNORECASE)
 
 
-def _may_name_keys(planner: Planner, body: bytes, label: str | None, page: ResponseView) -> bool:
-    """Speed only: could a JSON data block of this page name an owner key? Not when every JSON
-    extractor is a key search that proves its keys absent from the page's bytes, in any escaped
-    form (most pages: their scripts are never read as data). In ``<svg>`` or ``<math>`` a script's
-    text is its children's: markup may split a key there, so the byte search proves nothing."""
-    if _FOREIGN_TAG.search(body) is not None or is_xml_type(page.media_type):
-        return bool(planner.proofs[JSON])
+def _may_name_keys(planner: Planner, body: bytes, label: str | None) -> bool:
+    """Speed only: could a JSON data block of this HTML page name an owner key? Not when every
+    JSON extractor is a key search that proves its keys absent from the page's bytes, in any
+    escaped form (most pages: their scripts are never read as data; a UTF-16 page is never
+    proved). (An XML page's script text is its children's: the caller reads it always.)"""
     for _extractor, prover in planner.proofs[JSON]:
         if not isinstance(prover, JsonKeys):
             return True

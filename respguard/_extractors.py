@@ -513,8 +513,6 @@ class HtmlAttribute:
             # "s", "\u212a" "k", which a lower-cased byte search cannot see.
             return UNPROVEN
         lowered = body.lower()
-        if _frames_a_document(lowered):
-            return UNPROVEN  # a document in an attribute, where the name may be spelt with references
         total = lowered.count(self._needle)
         if total == 0:
             return ABSENT

@@ -41,6 +41,9 @@ from respguard.flask import RespGuard
 
 JSON_CT = ("Content-Type", "application/json")
 
+#: Why a known gap is a strict xfail: the README documents it.
+LIMIT = "documented limit (README, 'Proofs and pages in pages'): "
+
 
 def extractors() -> list[Any]:
     return [JsonKeys("user_id", "owner_id"), HtmlAttribute(), OwnerHeader()]
@@ -461,6 +464,10 @@ SRCDOC_PAGES = [
 ]
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason=LIMIT + "a page whose data-owner bytes are all the requester's is proved without reading its srcdoc pages",
+)
 @pytest.mark.parametrize("page", SRCDOC_PAGES, ids=["dash-reference", "letter-reference"])
 def test_attribute_spelt_with_references_in_srcdoc_is_blocked(
     make_stack: Callable[..., GuardedStack], events: list[AuditEvent], page: bytes

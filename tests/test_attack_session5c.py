@@ -33,6 +33,9 @@ HTML_CT = ("Content-Type", "text/html; charset=utf-8")
 XHTML_CT = ("Content-Type", "application/xhtml+xml")
 XHTML_NS = 'xmlns="http://www.w3.org/1999/xhtml"'
 
+#: Why a known gap is a strict xfail: the README documents it.
+LIMIT = "documented limit (README, 'Proofs and pages in pages'): "
+
 
 def guarded(make_stack: Callable[..., GuardedStack], events: list[AuditEvent], **options: Any) -> GuardedStack:
     """The README's guard (token API: no binding across requests), events into ``events``."""
@@ -140,6 +143,10 @@ def _encoded_frames() -> list[str]:
     ]
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason=LIMIT + "a page with no data-owner bytes is proved without decoding its data: URL frames",
+)
 @pytest.mark.parametrize(
     "src", _encoded_frames(), ids=["utf16-bom", "utf16-charset", "iso2022jp-charset", "iso2022jp-meta"]
 )
@@ -180,6 +187,10 @@ def test_an_unquoted_frame_url_runs_past_a_vertical_tab(
 _FRAMED_BLOCK = f'<script id="d" type="application/json">{{"user_id": "{BOB}"}}</script>'
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason=LIMIT + "a data block is read where the page's bytes name a key; a frame's page may encode it",
+)
 @pytest.mark.parametrize(
     "frame",
     [
