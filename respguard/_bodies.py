@@ -130,6 +130,31 @@ def scan_document(
 
 
 
+def _scan_data_block(
+    planner: Planner, readings: list[str], views: ViewFactory, owners: list[OwnerText]
+) -> Failure | None:
+    """One data block, in each reading a browser may give its text: the owners of every reading
+    that parses; refused when none parses and one names an owner key (fail closed)."""
+    for extractor in planner.by_media[JSON]:
+        parsed = False
+        failure: ScanError | None = None
+        kind = extractor.kind
+        for reading in readings:
+            data = reading.encode("utf-8", "surrogatepass")
+            try:
+                owners.extend((kind, o) for o in extractor.owners(views(JSON, data)))
+                parsed = True
+            except ScanError as exc:
+                if failure is None and _names_a_key(extractor, data):
+                    failure = exc
+            except Exception as error:
+                reason = f"{extractor.name} raised {type(error).__name__}"
+                return Failure(EventKind.SCAN_ERROR, reason, extractor.name)
+        if not parsed and failure is not None:
+            return Failure(EventKind.SCAN_ERROR, f"{extractor.name}: {failure}", extractor.name)
+    return None
+
+
 def _may_name_keys(planner: Planner, body: bytes, label: str | None) -> bool:
     """Speed only: could a JSON data block of this HTML page name an owner key? Not when every
     JSON extractor is a key search that proves its keys absent from the page's bytes, in any
@@ -151,30 +176,26 @@ def _scan_data_blocks(
     extractors as the page's scripts read them (``JSON.parse(el.textContent)``), in every
     reading of the page. One that names an owner key but does not parse is refused."""
     xml = is_xml_type(page.media_type)
-    for text in page.texts():
+    try:
+        texts = page.texts()
+    except BodyDecodeError as undecodable:  # a reading respguard can't prove is the browser's
+        name = planner.by_media[JSON][0].name
+        return Failure(EventKind.SCAN_ERROR, f"{name}: {undecodable}", name)
+    for text in texts:
         try:
             pages = pages_within(Page(text, xml))  # and the pages its frames hold (srcdoc, data: URLs)
         except UnreadableFrame as exc:
             return Failure(EventKind.SCAN_ERROR, str(exc))
-        blocks: list[str] = []
+        blocks: list[list[str]] = []
         for framed in pages:
             found = data_blocks(framed.text)
             if found is None:
                 return Failure(EventKind.SCAN_ERROR, "too many script data blocks to read")
             blocks.extend(found)
-        for block in blocks:
-            data = block.encode("utf-8", "surrogatepass")
-            view = views(JSON, data)
-            for extractor in planner.by_media[JSON]:
-                try:
-                    kind = extractor.kind
-                    owners.extend((kind, o) for o in extractor.owners(view))
-                except ScanError as exc:
-                    if _names_a_key(extractor, data):
-                        return Failure(EventKind.SCAN_ERROR, f"{extractor.name}: {exc}", extractor.name)
-                except Exception as error:
-                    reason = f"{extractor.name} raised {type(error).__name__}"
-                    return Failure(EventKind.SCAN_ERROR, reason, extractor.name)
+        for readings in blocks:
+            failure = _scan_data_block(planner, readings, views, owners)
+            if failure is not None:
+                return failure
     return None
 
 

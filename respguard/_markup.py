@@ -45,8 +45,10 @@ _RAW_TEXT = frozenset({"style", "xmp", "iframe", "noembed", "noframes", "textare
 #: Where the tree builder leaves the tokenizer in the data state for some of them, or reads
 #: the page as another language: nothing is cut. (In a template, "in column group" ignores
 #: every start tag after a ``col``: both present, nothing is cut.)
-_FRAMESET = re.compile(r"<frameset", re.IGNORECASE | re.ASCII)
-_REGIONS = re.compile(r"<(?:svg|math|select)", re.IGNORECASE | re.ASCII)
+#: Foreign content (its integration points hold HTML again, its end tags may be ignored: no
+#: reading of ours follows it closely enough) and framesets: nothing is cut.
+_UNCUTTABLE = re.compile(r"<(?:svg|math|frameset)", re.IGNORECASE | re.ASCII)
+_REGIONS = re.compile(r"<select", re.IGNORECASE | re.ASCII)
 #: Start tags that close an open select (the select insertion mode).
 _ENDS_SELECT = frozenset({"input", "keygen", "textarea"})
 _TEMPLATE = re.compile(r"<template", re.IGNORECASE | re.ASCII)
@@ -72,10 +74,10 @@ def markup_text(text: str) -> str:
     otherwise.
 
     A page is read several ways where the tree builder may read it several ways: with scripting
-    on and off (``<noscript>``); with HTML's rules everywhere, and with ``<svg>``, ``<math>`` and
-    ``<select>`` as regions where no start tag switches the tokenizer (foreign content, the
-    select insertion mode) and CDATA sections are text. Only what every reading cuts is cut."""
-    if _CUTTABLE.search(text) is None or _FRAMESET.search(text) is not None:
+    on and off (``<noscript>``); with HTML's rules everywhere, and with ``<select>`` as a region
+    where no start tag but a script's switches the tokenizer (the select insertion mode before
+    Chromium's customizable select). Only what every reading cuts is cut."""
+    if _CUTTABLE.search(text) is None or _UNCUTTABLE.search(text) is not None:
         return text
     if _TEMPLATE.search(text) is not None and _COL.search(text) is not None:
         return text
@@ -102,24 +104,18 @@ def _cuts(text: str, scripting: bool, regions: bool) -> list[tuple[int, int]]:
     """The spans of ``text`` that are not markup, in order: comments and the like whole, a
     raw-text element's content, the rest of the page after ``<plaintext>``. With ``scripting``,
     a ``<noscript>``'s content is raw text too (not cut: with scripting off it is markup). With
-    ``regions``, inside ``<svg>``/``<math>`` (to their end tags, nested) and ``<select>`` no start
-    tag is raw text, and inside ``<svg>``/``<math>`` a CDATA section runs to its ``]]>``."""
+    ``regions``, inside ``<select>`` no start tag is raw text (nothing in it is cut but comments)."""
     cuts: list[tuple[int, int]] = []
     scan = 0
     end = len(text)
-    foreign = {"svg": 0, "math": 0}
     select = False
     while True:
         token = _TOKEN.search(text, scan)
         if token is None:
             return cuts
         scan = token.end()
-        inside = regions and (select or foreign["svg"] > 0 or foreign["math"] > 0)
+        inside = regions and select
         if token.group(1) is None:  # a comment, a DOCTYPE, a bogus comment: never an attribute
-            if inside and (foreign["svg"] or foreign["math"]) and text.startswith("<![CDATA[", token.start()):
-                close = text.find("]]>", token.start() + 9)
-                scan = end if close < 0 else close + 3  # text, not markup: walked past, not cut
-                continue
             cuts.append((token.start(), token.end()))
             continue
         name = token.group(2)
@@ -127,9 +123,6 @@ def _cuts(text: str, scripting: bool, regions: bool) -> list[tuple[int, int]]:
             continue
         name = name.lower()
         if regions:
-            if name in foreign:
-                foreign[name] = max(0, foreign[name] + (1 if token.group(1) == "<" else -1))
-                continue
             if name == "select":
                 select = token.group(1) == "<"  # (a select in a select closes it; kept open: a superset)
                 continue
@@ -220,30 +213,46 @@ _SCRIPT_TYPES = frozenset(
         "application/x-javascript", "text/ecmascript", "text/javascript", "text/javascript1.0",
         "text/javascript1.1", "text/javascript1.2", "text/javascript1.3", "text/javascript1.4",
         "text/javascript1.5", "text/jscript", "text/livescript", "text/x-ecmascript",
-        "text/x-javascript", "module", "",
+        "text/x-javascript", "module",
     }
 )  # fmt: skip
 
 
-def _script_type(tag: str) -> str:
-    """A script start tag's ``type`` (its first, as the tokenizer keeps it), stripped and
-    lower-cased; ``""`` without one."""
+def _runs_as_script(tag: str) -> bool:
+    """Does a browser run this script start tag's content as JavaScript (a classic script or a
+    module)? Otherwise it is a data block. The HTML standard's "prepare the script element": no
+    ``type`` or an empty one, and no ``language`` (or an empty one), is JavaScript; else the type
+    is the ``type`` stripped of white space, or ``text/`` and the ``language``."""
+    kind: str | None = None
+    language: str | None = None
     position = len("<script")
     while True:
         attribute = _ATTRIBUTE.match(tag, position)
         if attribute is None or attribute.end() == position:
-            return ""
+            break
         position = attribute.end()
-        if attribute.group(1).lower() == "type":
-            value = attribute.group(2)
-            if value is None:
-                value = attribute.group(3)
-            if value is None:
-                value = attribute.group(4) or ""
-            return value.strip(_WS).lower()
+        name = attribute.group(1).lower()
+        if name not in ("type", "language") or (kind if name == "type" else language) is not None:
+            continue  # (a repeated attribute: the tokenizer keeps the first)
+        value = attribute.group(2)
+        if value is None:
+            value = attribute.group(3)
+        if value is None:
+            value = attribute.group(4) or ""
+        if name == "type":
+            kind = value
+        else:
+            language = value
+    if kind == "":
+        return True
+    if kind is None:
+        if not language:
+            return True
+        kind = "text/" + language
+    return kind.strip(_WS).lower() in _SCRIPT_TYPES
 
 
-def data_blocks(text: str) -> list[str] | None:
+def data_blocks(text: str) -> list[list[str]] | None:
     """The text of every ``<script>`` data block (a ``type`` that is no JavaScript MIME type:
     ``application/json``, ``application/ld+json``...). Scripts read it with
     ``JSON.parse(el.textContent)``: Next.js's ``__NEXT_DATA__``, embedded state.
@@ -252,9 +261,10 @@ def data_blocks(text: str) -> list[str] | None:
     a type counts, even one inside a comment or an attribute value, and a JavaScript one hides
     nothing after it. Each block is read to the end script data gives it and to the first
     ``</script``, and, where it holds markup, as its text content (in ``<svg>`` a script's
-    children are markup: comments dropped, references decoded, CDATA unwrapped). ``None``: more
+    children are markup: comments dropped, references decoded, CDATA unwrapped, and it ends at
+    the first ``</script`` end tag past them). Each block's readings are a list. ``None``: more
     than the page's size four times over to read (refused, fail closed: time stays linear)."""
-    blocks: list[str] = []
+    blocks: list[list[str]] = []  # each block's readings
     budget = 4 * len(text) + 4096
     position = 0
     while True:
@@ -264,27 +274,67 @@ def data_blocks(text: str) -> list[str] | None:
         tag = _TOKEN.match(text, opening.start())
         assert tag is not None  # ("<script" always starts a tag token)
         position = tag.end()
-        if _script_type(tag.group(0)) in _SCRIPT_TYPES:
+        if _runs_as_script(tag.group(0)):
             continue
         first_end = _END_TAGS["script"].search(text, position)
-        for end in dict.fromkeys((_script_end(text, position), first_end.start() if first_end else len(text))):
+        ends = (_script_end(text, position), first_end.start() if first_end else len(text), _markup_end(text, position))
+        readings: list[str] = []
+        for end in dict.fromkeys(ends):
             block = text[position:end]
-            blocks.append(block)
+            readings.append(block)
             budget -= len(block)
             if block.find("<") >= 0 or block.find("&") >= 0:
-                blocks.append(_text_content(block))
+                readings.append(_text_content(block))
+        blocks.append(readings)
         if budget < 0:
             return None
 
 
-_MARKUP_PIECES = re.compile(r"<!\[CDATA\[(.*?)(?:\]\]>|\Z)|<!--.*?(?:-->|\Z)|<[^>]*>?", re.DOTALL)
+def _markup_end(text: str, start: int) -> int:
+    """Where a script element's content ends when its children are markup (in ``<svg>``): at the
+    first ``</script`` end tag, past comments, CDATA sections and attribute values."""
+    scan = start
+    while True:
+        token = _TOKEN.search(text, scan)
+        if token is None:
+            return len(text)
+        if text.startswith("<![CDATA[", token.start()):
+            close = text.find("]]>", token.start() + 9)
+            if close < 0:
+                return len(text)
+            scan = close + 3
+            continue
+        if token.group(1) == "</" and token.group(2).lower() == "script":
+            return token.start()
+        scan = token.end()
 
 
 def _text_content(block: str) -> str:
     """A script's text as ``textContent`` gives it where its children are markup (in ``<svg>``):
-    CDATA sections' text kept, comments and tags dropped, character references decoded."""
-    kept = _MARKUP_PIECES.sub(lambda piece: piece.group(1) or "", block)
-    return html.unescape(kept) if kept.find("&") >= 0 else kept
+    CDATA sections' text kept, comments and tags dropped (read by the tag grammar: a ``>`` in a
+    quoted attribute value ends nothing), character references decoded."""
+    kept: list[str] = []
+    position = 0
+    end = len(block)
+    while True:
+        opening = block.find("<", position)
+        if opening < 0:
+            kept.append(block[position:])
+            break
+        kept.append(block[position:opening])
+        if block.startswith("<![CDATA[", opening):
+            close = block.find("]]>", opening + 9)
+            kept.append(block[opening + 9 : close if close >= 0 else end])
+            position = close + 3 if close >= 0 else end
+            continue
+        token = _TOKEN.match(block, opening)
+        if token is None:
+            kept.append("<")
+            position = opening + 1
+            continue
+        position = token.end()
+    text = "".join(kept)
+    return html.unescape(text) if text.find("&") >= 0 else text
 
 
 _CHARACTER_REFERENCE = re.compile(r"&(#[0-9]+;?|#[xX][0-9a-fA-F]+;?|[^\t\n\x0c <&#;]{1,32};?)")

@@ -503,3 +503,17 @@ def test_srcdoc_documents_nested_too_deeply_are_refused(
     assert (got.status, got.body) == (403, BLOCK_BODY)
     assert kinds(events) == [("scan_error", "blocked")]
     assert events[0].reason == "html:data-owner: frames nested too deeply"
+
+
+def test_a_page_whose_data_blocks_cannot_be_decoded_is_refused(
+    make_stack: Callable[..., GuardedStack], events: list[AuditEvent]
+) -> None:
+    """Found by the fuzz: an EUC-JP page holding bytes browsers read as characters respguard's
+    codec does not know. Reading it for JSON data blocks can't be done as the browser does:
+    refused, saying why (before, the decoding error escaped the scan)."""
+    body = b'<p>\xf9= "user_id"</p>'
+    stack = guarded(make_stack, events)
+    got = stack.send(Reply(headers=[("Content-Type", "text/html; charset=EUC-JP")], chunks=[body]))
+    assert (got.status, got.body) == (403, BLOCK_BODY)
+    assert kinds(events) == [("scan_error", "blocked")]
+    assert events[0].reason.endswith("body has bytes browsers read as characters respguard does not know")

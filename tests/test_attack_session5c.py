@@ -248,7 +248,14 @@ _SELECTOR_SCRIPT = (
     "widget",
     [
         '<form><select name="status"><option>open</option><option>closed</option></select></form>',
-        '<button><svg width="16" height="16" viewBox="0 0 16 16"><path d="M0 0h16v16H0z"/></svg> Save</button>',
+        pytest.param(
+            '<button><svg width="16" height="16" viewBox="0 0 16 16"><path d="M0 0h16v16H0z"/></svg> Save</button>',
+            id="svg-icon",
+            marks=pytest.mark.xfail(
+                strict=True,
+                reason="documented limit (README, 'Scripts and styles are not markup'): a page with svg is not cut",
+            ),
+        ),
     ],
     ids=["select", "svg-icon"],
 )
