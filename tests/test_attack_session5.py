@@ -18,6 +18,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from _attacks import LIMIT, assert_refused, guarded
 from conftest import BLOCK_BODY, SECRET, GuardedStack, Reply, asgi_scope, kinds
 from flask import Flask
 from flask import request as flask_request
@@ -28,10 +29,8 @@ from respguard import (
     ASGIMiddleware,
     AuditEvent,
     FormOwner,
-    HtmlAttribute,
     JsonBodyOwner,
     JsonKeys,
-    OwnerHeader,
     PathOwner,
     QueryOwner,
     WSGIMiddleware,
@@ -41,21 +40,10 @@ from respguard.flask import RespGuard
 
 JSON_CT = ("Content-Type", "application/json")
 
-#: Why a known gap is a strict xfail: the README documents it.
-LIMIT = "documented limit (README, 'Proofs and pages in pages'): "
 
 
-def extractors() -> list[Any]:
-    return [JsonKeys("user_id", "owner_id"), HtmlAttribute(), OwnerHeader()]
 
 
-def guarded(make_stack: Callable[..., GuardedStack], events: list[AuditEvent], **options: Any) -> GuardedStack:
-    """The README's guard (token API: no binding across requests), events into ``events``."""
-    stack = make_stack(
-        secret_key=SECRET, extractors=extractors(), bind_sessions=False, on_event=events.append, **options
-    )
-    stack.inner_lint = False
-    return stack
 
 
 def emails(count: int, template: str = "person{n}@example.com") -> list[str]:
@@ -498,11 +486,7 @@ def test_srcdoc_documents_nested_too_deeply_are_refused(
     page = '<p data-owner="bob-9c2e">Bob</p>'
     for _ in range(10):
         page = '<iframe srcdoc="' + html.escape(page) + '"></iframe>'
-    stack = guarded(make_stack, events)
-    got = stack.send(Reply(headers=[("Content-Type", "text/html; charset=utf-8")], chunks=[page.encode()]))
-    assert (got.status, got.body) == (403, BLOCK_BODY)
-    assert kinds(events) == [("scan_error", "blocked")]
-    assert events[0].reason == "html:data-owner: frames nested too deeply"
+    assert_refused(make_stack, events, page.encode(), "html:data-owner: frames nested too deeply")
 
 
 def test_a_page_whose_data_blocks_cannot_be_decoded_is_refused(

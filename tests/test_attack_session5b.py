@@ -15,42 +15,14 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Callable
-from typing import Any
 from urllib.parse import quote
 
 import pytest
-from conftest import BLOCK_BODY, SECRET, GuardedStack, Reply, kinds
+from _attacks import FOREIGN_DIV, HTML_CT, LIMIT, assert_blocked, guarded
+from conftest import GuardedStack, Reply
 from ids import BOB
 
-from respguard import AuditEvent, HtmlAttribute, JsonKeys, OwnerHeader
-
-HTML_CT = ("Content-Type", "text/html; charset=utf-8")
-
-#: Why a known gap is a strict xfail: the README documents it.
-LIMIT = "documented limit (README, 'Proofs and pages in pages'): "
-
-
-def guarded(make_stack: Callable[..., GuardedStack], events: list[AuditEvent], **options: Any) -> GuardedStack:
-    """The README's guard (token API: no binding across requests), events into ``events``."""
-    stack = make_stack(
-        secret_key=SECRET,
-        extractors=[JsonKeys("user_id", "owner_id"), HtmlAttribute(), OwnerHeader()],
-        bind_sessions=False,
-        on_event=events.append,
-    )
-    stack.inner_lint = False
-    return stack
-
-
-def assert_blocked(stack: GuardedStack, events: list[AuditEvent], page: bytes, headers: Any = (HTML_CT,)) -> None:
-    got = stack.send(Reply(headers=list(headers), chunks=[page]))
-    assert (got.status, got.body) == (403, BLOCK_BODY)
-    assert kinds(events) == [("owner_mismatch", "blocked")]
-    assert BOB not in events[0].to_json()
-
-
-FOREIGN_DIV = f'<div data-owner="{BOB}">x</div>'
-
+from respguard import AuditEvent
 
 # ------------------------------------------------------------------ 1. <noscript> is raw text to a browser
 

@@ -20,44 +20,24 @@ import base64
 import html
 import time
 from collections.abc import Callable
-from typing import Any
 from urllib.parse import quote
 
 import pytest
-from conftest import BLOCK_BODY, SECRET, GuardedStack, Reply, kinds
+from _attacks import FOREIGN_DIV, HTML_CT, LIMIT, assert_blocked, assert_refused, guarded
+from conftest import GuardedStack, Reply
 from ids import ALICE, BOB
 
-from respguard import AuditEvent, HtmlAttribute, JsonKeys, OwnerHeader
+from respguard import AuditEvent
 
-HTML_CT = ("Content-Type", "text/html; charset=utf-8")
 XHTML_CT = ("Content-Type", "application/xhtml+xml")
 XHTML_NS = 'xmlns="http://www.w3.org/1999/xhtml"'
 
-#: Why a known gap is a strict xfail: the README documents it.
-LIMIT = "documented limit (README, 'Proofs and pages in pages'): "
 
 
-def guarded(make_stack: Callable[..., GuardedStack], events: list[AuditEvent], **options: Any) -> GuardedStack:
-    """The README's guard (token API: no binding across requests), events into ``events``."""
-    stack = make_stack(
-        secret_key=SECRET,
-        extractors=[JsonKeys("user_id", "owner_id"), HtmlAttribute(), OwnerHeader()],
-        bind_sessions=False,
-        on_event=events.append,
-        **options,
-    )
-    stack.inner_lint = False
-    return stack
 
 
-def assert_blocked(stack: GuardedStack, events: list[AuditEvent], page: bytes, headers: Any = (HTML_CT,)) -> None:
-    got = stack.send(Reply(headers=list(headers), chunks=[page]))
-    assert (got.status, got.body) == (403, BLOCK_BODY)
-    assert kinds(events) == [("owner_mismatch", "blocked")]
-    assert BOB not in events[0].to_json()
 
 
-FOREIGN_DIV = f'<div data-owner="{BOB}">x</div>'
 
 
 # ------------------------------------------------------------------ 1. XML pages are read with HTML's raw-text rules
@@ -92,11 +72,7 @@ def test_an_xhtml_internal_entity_builds_an_element(
         f"<?xml version=\"1.0\"?><!DOCTYPE html [<!ENTITY x '{FOREIGN_DIV}'>]><html {XHTML_NS}><body>&x;</body></html>"
     ).encode()
     # respguard does not expand XML declarations: refused (fail closed), saying why.
-    stack = guarded(make_stack, events)
-    got = stack.send(Reply(headers=[XHTML_CT], chunks=[page]))
-    assert (got.status, got.body) == (403, BLOCK_BODY)
-    assert kinds(events) == [("scan_error", "blocked")]
-    assert events[0].reason == "html:data-owner: XML entity or attribute declarations"
+    assert_refused(make_stack, events, page, "html:data-owner: XML entity or attribute declarations", [XHTML_CT])
 
 
 def test_an_xhtml_dtd_default_attribute_is_an_owner(
@@ -109,11 +85,7 @@ def test_an_xhtml_dtd_default_attribute_is_an_owner(
         f"<html {XHTML_NS}><body><div>x</div></body></html>"
     ).encode()
     # respguard does not expand XML declarations: refused (fail closed), saying why.
-    stack = guarded(make_stack, events)
-    got = stack.send(Reply(headers=[XHTML_CT], chunks=[page]))
-    assert (got.status, got.body) == (403, BLOCK_BODY)
-    assert kinds(events) == [("scan_error", "blocked")]
-    assert events[0].reason == "html:data-owner: XML entity or attribute declarations"
+    assert_refused(make_stack, events, page, "html:data-owner: XML entity or attribute declarations", [XHTML_CT])
 
 
 @pytest.mark.parametrize("key", ["user&#95;id", "user<![CDATA[_]]>id"], ids=["reference", "cdata"])
@@ -162,11 +134,7 @@ def test_a_data_url_frame_in_another_encoding_is_read(
         assert_blocked(guarded(make_stack, events), events, page)
         return
     # An ISO-2022-JP reading respguard can't prove is the browser's: refused (fail closed).
-    stack = guarded(make_stack, events)
-    got = stack.send(Reply(headers=[HTML_CT], chunks=[page]))
-    assert (got.status, got.body) == (403, BLOCK_BODY)
-    assert kinds(events) == [("scan_error", "blocked")]
-    assert events[0].reason == "html:data-owner: framed page cannot be decoded"
+    assert_refused(make_stack, events, page, "html:data-owner: framed page cannot be decoded")
 
 
 def test_an_unquoted_frame_url_runs_past_a_vertical_tab(

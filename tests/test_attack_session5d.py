@@ -36,43 +36,22 @@ from __future__ import annotations
 
 import html
 from collections.abc import Callable
-from typing import Any
 
 import pytest
-from conftest import BLOCK_BODY, SECRET, GuardedStack, Reply, kinds
+from _attacks import FOREIGN_DIV, HTML_CT, LIMIT, assert_blocked, guarded
+from conftest import GuardedStack, Reply
 from ids import ALICE, BOB
 
-from respguard import AuditEvent, HtmlAttribute, JsonKeys, OwnerHeader
+from respguard import AuditEvent
 
-HTML_CT = ("Content-Type", "text/html; charset=utf-8")
-
-#: Why a known gap is a strict xfail: the README documents it.
-LIMIT = "documented limit (README, 'Proofs and pages in pages'): "
 #: An own page with svg or math is read uncut (over-blocking, never a leak): the README says so.
 LIMIT_SVG = "documented limit (README, 'Scripts and styles are not markup'): a page with svg or math is not cut"
 
 
-def guarded(make_stack: Callable[..., GuardedStack], events: list[AuditEvent], **options: Any) -> GuardedStack:
-    """The README's guard (token API: no binding across requests), events into ``events``."""
-    stack = make_stack(
-        secret_key=SECRET,
-        extractors=[JsonKeys("user_id", "owner_id"), HtmlAttribute(), OwnerHeader()],
-        bind_sessions=False,
-        on_event=events.append,
-        **options,
-    )
-    stack.inner_lint = False
-    return stack
 
 
-def assert_blocked(stack: GuardedStack, events: list[AuditEvent], page: bytes, headers: Any = (HTML_CT,)) -> None:
-    got = stack.send(Reply(headers=list(headers), chunks=[page]))
-    assert (got.status, got.body) == (403, BLOCK_BODY)
-    assert kinds(events) == [("owner_mismatch", "blocked")]
-    assert BOB not in events[0].to_json()
 
 
-FOREIGN_DIV = f'<div data-owner="{BOB}">x</div>'
 
 REASON = (
     "markup_text's regions reading counts </svg> and </math> the browser ignores (an HTML element "
