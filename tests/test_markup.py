@@ -8,6 +8,9 @@ generated ones; and what it cuts is what no browser makes an attribute of.
 
 from __future__ import annotations
 
+import base64
+import html
+
 import html5lib
 import pytest
 from hypothesis import given, settings
@@ -15,7 +18,15 @@ from hypothesis import strategies as st
 
 from respguard import HtmlAttribute
 from respguard._headers import Headers
-from respguard._markup import markup_text
+from respguard._markup import (
+    MAX_FRAME_DEPTH,
+    Page,
+    UnreadableFrame,
+    data_url_page,
+    markup_text,
+    pages_within,
+    unescape_attribute,
+)
 from respguard._scan import RequestInfo, ResponseView
 
 
@@ -110,3 +121,47 @@ _PIECES = st.sampled_from(
 def test_never_cuts_an_attribute_a_browser_builds(pieces: list[str]) -> None:
     page = "".join(pieces)
     assert set(dom_owners(page)) <= set(owners(page))
+
+
+@pytest.mark.parametrize(
+    ("value", "decoded"),
+    [
+        ("&ltstyle>", "&ltstyle>"),  # a legacy name without ';' before a letter stays text in an attribute
+        ("&lt;style>", "<style>"),
+        ("&lt style", "< style"),
+        ("&ampx", "&ampx"),
+        ("&amp=", "&amp="),
+        ("&#105;d", "id"),
+        ("&#x41", "A"),
+        ("&notit", "&notit"),
+        ("&notin;", "\u2209"),
+        ("a&b", "a&b"),
+    ],
+)
+def test_attribute_values_decode_references_as_the_tokenizer_does(value: str, decoded: str) -> None:
+    assert unescape_attribute(value) == decoded
+
+
+def test_data_url_pages_are_read_as_fetch_reads_them() -> None:
+    inner = '<p data-owner="9">'
+    page = data_url_page("data:text/html;base64," + base64.b64encode(inner.encode()).decode())
+    assert page is not None and (page.text, page.xml) == (inner, False)
+    assert data_url_page("DA\nTA:Text/HTML ; Base64 ," + base64.b64encode(b"<p>x").decode()) is not None
+    encoded = base64.b64encode(inner.encode("utf-16-le")).decode()
+    utf16 = data_url_page("data:text/html;charset=utf-16le;base64," + encoded)
+    assert utf16 is not None and utf16.text == inner
+    svg = data_url_page("data:image/svg+xml,%3Csvg%20data-owner%3D9%2F%3E")
+    assert svg is not None and (svg.text, svg.xml) == ("<svg data-owner=9/>", True)
+    assert data_url_page("data:text/html;base64,PHA+eA=") is None  # forgiving base64: '=' where none may be
+    assert data_url_page("data:image/png;base64,iVBOR") is None  # not a page
+    assert data_url_page("data:,<p>") is None  # text/plain
+    assert data_url_page("https://example.test/") is None
+
+
+def test_pages_in_pages_are_read_eight_deep_and_no_deeper() -> None:
+    page = '<p data-owner="9">'
+    for _ in range(MAX_FRAME_DEPTH):
+        page = '<iframe srcdoc="' + html.escape(page) + '"></iframe>'
+    assert pages_within(Page(page, False))[-1].text == '<p data-owner="9">'
+    with pytest.raises(UnreadableFrame, match="frames nested too deeply"):
+        pages_within(Page('<iframe srcdoc="' + html.escape(page) + '"></iframe>', False))
