@@ -104,7 +104,8 @@ def _cuts(text: str, scripting: bool, regions: bool) -> list[tuple[int, int]]:
     """The spans of ``text`` that are not markup, in order: comments and the like whole, a
     raw-text element's content, the rest of the page after ``<plaintext>``. With ``scripting``,
     a ``<noscript>``'s content is raw text too (not cut: with scripting off it is markup). With
-    ``regions``, inside ``<select>`` no start tag is raw text (nothing in it is cut but comments)."""
+    ``regions``, inside ``<select>`` no start tag but a script's is raw text (only comments and
+    scripts are cut there)."""
     cuts: list[tuple[int, int]] = []
     scan = 0
     end = len(text)
@@ -128,8 +129,11 @@ def _cuts(text: str, scripting: bool, regions: bool) -> list[tuple[int, int]]:
                 continue
             if select and name in _ENDS_SELECT and token.group(1) == "<":
                 select = False  # an input, keygen or textarea start tag closes the select
-        if token.group(1) != "<" or inside:
-            continue  # an end tag (its attributes are dropped, but read: a superset), or in a region
+        if token.group(1) != "<" or inside and name != "script":
+            # An end tag (its attributes are dropped, but read: a superset), or in a select (where
+            # the old "in select" mode ignores raw-text start tags; a script's text is script data
+            # in every mode, never tags).
+            continue
         if name == "plaintext":
             cuts.append((token.end(), end))  # the rest of the page is text
             return cuts
