@@ -76,10 +76,11 @@ def markup_text(text: str) -> str:
     A page is read several ways where the tree builder may read it several ways: with scripting
     on and off (``<noscript>``); with HTML's rules everywhere, and with ``<select>`` as a region
     where no start tag but a script's switches the tokenizer (the select insertion mode before
-    Chromium's customizable select). Only what every reading cuts is cut."""
-    if _CUTTABLE.search(text) is None or _UNCUTTABLE.search(text) is not None:
-        return text
-    if _TEMPLATE.search(text) is not None and _COL.search(text) is not None:
+    Chromium's customizable select). Only what every reading cuts is cut. Where what is left
+    holds ``<svg``, ``<math``, ``<frameset``, or a ``<template`` and a ``<col``, the readings
+    don't hold (those readings assume neither): nothing is cut. (Named only in a script or a
+    comment, they are no elements: the page is cut.)"""
+    if _CUTTABLE.search(text) is None:
         return text
     scriptings = (True, False) if _NOSCRIPT.search(text) is not None else (True,)
     regions = (False, True) if _REGIONS.search(text) is not None else (False,)
@@ -97,7 +98,12 @@ def markup_text(text: str) -> str:
         kept.append(" ")
         position = end
     kept.append(text[position:])
-    return "".join(kept)
+    markup = "".join(kept)
+    if _UNCUTTABLE.search(markup) is not None:
+        return text
+    if _TEMPLATE.search(markup) is not None and _COL.search(markup) is not None:
+        return text
+    return markup
 
 
 def _cuts(text: str, scripting: bool, regions: bool) -> list[tuple[int, int]]:

@@ -18,7 +18,8 @@ contents are parsed "in template", where ``</select>`` is ignored and ``<input>`
 follows from the standard but html5lib does not implement a template in a select.
 
 Fixed: in the select reading a script's text is script data, as in every mode (cut, never read
-as tags).
+as tags). And an own page that names ``<svg`` or ``<math`` only in a script or a comment is cut
+(what stops the cutting is looked for in what is left, not in the whole text).
 """
 
 from __future__ import annotations
@@ -27,9 +28,9 @@ from collections.abc import Callable
 
 import html5lib
 import pytest
-from _attacks import FOREIGN_DIV, assert_blocked, guarded
-from conftest import GuardedStack
-from ids import BOB
+from _attacks import FOREIGN_DIV, HTML_CT, assert_blocked, guarded
+from conftest import GuardedStack, Reply
+from ids import ALICE, BOB
 
 from respguard import AuditEvent
 
@@ -65,3 +66,34 @@ def test_script_text_in_a_select_does_not_end_the_select_region(
 ) -> None:
     """A browser with the old "in select" mode builds bob's div: respguard must not cut it."""
     assert_blocked(guarded(make_stack, events), events, _page(in_script, tag).encode())
+
+
+_SELECTOR_SCRIPT = (
+    "<script>function mine(me) { return document.querySelectorAll('[data-owner=\"' + me + '\"]') }</script>"
+)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '<script>icon.innerHTML = \'<svg viewBox="0 0 16 16"><path d="M0 0h16v16H0z"/></svg>\'</script>',
+        "<!-- <svg> icons: see sprite.svg -->",
+        "<script>for (let i = 0; i<mathItems.length; i++) render(mathItems[i])</script>",
+    ],
+    ids=["svg-in-a-script-string", "svg-in-a-comment", "less-than-math-in-a-script"],
+)
+def test_an_own_page_naming_svg_only_in_script_or_comment_text_passes(
+    make_stack: Callable[..., GuardedStack], events: list[AuditEvent], text: str
+) -> None:
+    """An ordinary own page: the requester's card, a script that injects an SVG icon as a string
+    (or a comment naming svg, or a loop over ``mathItems``), and a script selecting
+    ``[data-owner="' + me + '"]``. Chromium builds no svg or math element and one data-owner
+    (alice's); respguard reads the script's ``' + me + '`` as a foreign owner and refuses the page."""
+    page = (
+        '<!doctype html><html><head><meta charset="utf-8"><title>Orders</title></head><body>'
+        f'<div class="card" data-owner="{ALICE}">my order</div>{text}{_SELECTOR_SCRIPT}</body></html>'
+    ).encode()
+    stack = guarded(make_stack, events)
+    got = stack.send(Reply(headers=[HTML_CT], chunks=[page]))
+    assert (got.status, got.body) == (200, page)
+    assert events == []
