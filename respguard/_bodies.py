@@ -128,8 +128,6 @@ def scan_document(
     return personal
 
 
-
-
 def _scan_data_block(
     planner: Planner, readings: list[str], views: ViewFactory, owners: list[OwnerText]
 ) -> Failure | None:

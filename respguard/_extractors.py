@@ -18,7 +18,15 @@ from ._content import HTML, JSON, TEXT
 from ._encoding import ASCII_SAFE, certain_html_encoding, utf8_decode
 from ._headers import Headers
 from ._identity import ID, normalise, owner_text
-from ._markup import Page, UnreadableFrame, is_xml_type, markup_text, pages_within, unescape_attribute
+from ._markup import (
+    Page,
+    UnreadableFrame,
+    attribute_value,
+    is_xml_type,
+    markup_text,
+    pages_within,
+    unescape_attribute,
+)
 from ._scan import ResponseView
 
 #: ``only_own`` results. UNPROVEN is falsy so ``if only_own(...)`` reads "proved clean".
@@ -491,7 +499,7 @@ class HtmlAttribute:
             # makes no attribute there (an XML page has no raw text).
             markup = page.text if page.xml else markup_text(page.text)
             for match in self._pattern.finditer(markup):
-                value = unescape_attribute(_attribute_value(match)).strip()
+                value = unescape_attribute(attribute_value(match, 1)).strip()
                 if value:
                     found.append(normalise(self.kind, value))
 
@@ -536,17 +544,6 @@ class HtmlAttribute:
         return OWN if found == total else UNPROVEN
 
 
-def _attribute_value(match: re.Match[str], first: int = 1) -> str:
-    """The raw value an attribute pattern matched (groups ``first`` to ``first + 2``):
-    double-quoted, single-quoted or bare."""
-    raw = match.group(first)
-    if raw is None:
-        raw = match.group(first + 1)
-    if raw is None:
-        raw = match.group(first + 2)
-    return raw or ""
-
-
 def _frames_a_document(lowered: bytes) -> bool:
     """Could a page (lower-cased bytes) hold another page in an attribute: a ``srcdoc``, or an
     element that loads a URL into a frame (a ``data:`` URL may be a page, its text encoded)?"""
@@ -559,6 +556,7 @@ def _frames_a_document(lowered: bytes) -> bool:
         or lowered.find(b"<object") >= 0
         or lowered.find(b"<embed") >= 0
     )
+
 
 #: Non-ASCII characters Python's case-insensitive matching takes for "i", "s" or "k".
 _FOLD_CHARS = "\u0130\u0131\u017f\u212a"

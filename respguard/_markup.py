@@ -228,6 +228,17 @@ _SCRIPT_TYPES = frozenset(
 )  # fmt: skip
 
 
+def attribute_value(match: re.Match[str], first: int) -> str:
+    """The raw value an attribute pattern matched in groups ``first`` to ``first + 2``
+    (double-quoted, single-quoted, bare; ``""`` without a value)."""
+    raw = match.group(first)
+    if raw is None:
+        raw = match.group(first + 1)
+    if raw is None:
+        raw = match.group(first + 2)
+    return raw or ""
+
+
 def _runs_as_script(tag: str) -> bool:
     """Does a browser run this script start tag's content as JavaScript (a classic script or a
     module)? Otherwise it is a data block. The HTML standard's "prepare the script element": no
@@ -244,11 +255,7 @@ def _runs_as_script(tag: str) -> bool:
         name = attribute.group(1).lower()
         if name not in ("type", "language") or (kind if name == "type" else language) is not None:
             continue  # (a repeated attribute: the tokenizer keeps the first)
-        value = attribute.group(2)
-        if value is None:
-            value = attribute.group(3)
-        if value is None:
-            value = attribute.group(4) or ""
+        value = attribute_value(attribute, 2)
         if name == "type":
             kind = value
         else:
@@ -428,12 +435,7 @@ def pages_within(page: Page) -> list[Page]:
             found.append(current)
             markup = current.text if current.xml else markup_text(current.text)
             for match in _FRAMED.finditer(markup):
-                value = match.group(2)
-                if value is None:
-                    value = match.group(3)
-                if value is None:
-                    value = match.group(4) or ""
-                value = unescape_attribute(value)
+                value = unescape_attribute(attribute_value(match, 2))
                 if match.group(1).lower() == "srcdoc":
                     framed.append(Page(value, False))  # an iframe srcdoc document is HTML
                 else:
