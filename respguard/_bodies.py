@@ -23,7 +23,7 @@ from ._content import (
     looks_like_json,
     sniff_media,
 )
-from ._encoding import bom_encoding, certain_html_encoding, lookup
+from ._encoding import bom_encoding, lookup
 from ._events import EventKind
 from ._extractors import ABSENT, OWN, UNPROVEN, Extractor, HtmlAttribute, JsonKeys, ScanError
 from ._identity import ID, Identity
@@ -56,15 +56,19 @@ class Found:
         self.owners: list[OwnerText] = []
 
 
-def _proof_charset(prover: JsonKeys | HtmlAttribute, body: bytes, label: str | None, media: str) -> str | None:
+def _proof_charset(
+    prover: JsonKeys | HtmlAttribute, body: bytes, charset: str | None, view: ResponseView | None
+) -> str | None:
     """The one encoding a byte-search proof may read the body in; ``None``: readers may differ
-    (the exact scan reads every reading). JSON: a byte-order mark, else the label's encoding, else
-    UTF-8. HTML: the encoding browsers read it in, when only one is possible."""
+    (the exact scan reads every reading). JSON: a byte-order mark, else the label's encoding
+    (``charset``), else UTF-8. HTML (``view``: the page): the encoding browsers read it in, when
+    only one is possible."""
     if isinstance(prover, HtmlAttribute):
-        if media != HTML:
+        if view is None:
             return (bom_encoding(body) if body[:1] in _BOM_STARTS else None) or "utf-8"
-        return certain_html_encoding(body, label)
-    return (bom_encoding(body) if body[:1] in _BOM_STARTS else None) or (lookup(label) if label else None) or "utf-8"
+        encodings = view.html_encodings()
+        return encodings[0] if len(encodings) == 1 else None
+    return (bom_encoding(body) if body[:1] in _BOM_STARTS else None) or charset or "utf-8"
 
 
 _BOM_STARTS = frozenset({b"\xef", b"\xff", b"\xfe"})  # the first bytes of UTF-8 and UTF-16 marks
@@ -98,13 +102,14 @@ def scan_document(
     # attributes and markup that no byte of the page spells out.
     view = views(media, body) if media == HTML else None
     xml = view is not None and is_xml_type(view.media_type)
+    declared = lookup(label) if label else None  # the encoding the label names (browsers ignore others)
     personal = False
     for extractor, prover in extractors:
         try:
             if prover is not None and not (xml and isinstance(prover, HtmlAttribute)):
                 kind = prover.kind
                 own = None if requester is None else requester.id if kind == ID else requester.value(kind)
-                charset = _proof_charset(prover, body, label, media)
+                charset = _proof_charset(prover, body, declared, view)
                 proof = prover.prove(body, charset, own) if charset is not None else UNPROVEN
                 if proof:
                     personal = personal or proof == OWN
@@ -121,7 +126,7 @@ def scan_document(
             return Failure(EventKind.SCAN_ERROR, f"{extractor.name}: {undecodable}", extractor.name)
         except Exception as error:
             return Failure(EventKind.SCAN_ERROR, f"{extractor.name} raised {type(error).__name__}", extractor.name)
-    if view is not None and planner.by_media[JSON] and (xml or _may_name_keys(planner, body, label)):
+    if view is not None and planner.by_media[JSON] and (xml or _may_name_keys(planner, body, declared)):
         failure = _scan_data_blocks(planner, view, views, owners)
         if failure is not None:
             return failure
@@ -153,7 +158,7 @@ def _scan_data_block(
     return None
 
 
-def _may_name_keys(planner: Planner, body: bytes, label: str | None) -> bool:
+def _may_name_keys(planner: Planner, body: bytes, declared: str | None) -> bool:
     """Speed only: could a JSON data block of this HTML page name an owner key? Not when every
     JSON extractor is a key search that proves its keys absent from the page's bytes, in any
     escaped form (most pages: their scripts are never read as data; a UTF-16 page is never
@@ -161,7 +166,7 @@ def _may_name_keys(planner: Planner, body: bytes, label: str | None) -> bool:
     for _extractor, prover in planner.proofs[JSON]:
         if not isinstance(prover, JsonKeys):
             return True
-        charset = _proof_charset(prover, body, label, JSON)
+        charset = _proof_charset(prover, body, declared, None)
         if charset is None or prover.prove(body, charset, None) != ABSENT:
             return True
     return False

@@ -28,7 +28,7 @@ from ._cache import PRIVATE, personal_headers
 from ._content import HTML, JSON, OTHER, TEXT, TEXT_MEDIA, BodyDecodeError, DecodedTooLarge, decode_content, sniff_media
 from ._context import RequestContext
 from ._decide import Decision, decide, foreign_owners, is_own
-from ._encoding import html_encoding, text_encoding
+from ._encoding import text_encoding
 from ._events import MAX_EVENT_OWNERS, AuditEvent, EventKind, emit
 from ._events import Action as EventAction
 from ._extractors import OWN, header_owners
@@ -141,6 +141,7 @@ class Exchange:
         "cookie",
         "rules",
         "replaced",
+        "view",
     )
 
     def __init__(
@@ -180,6 +181,7 @@ class Exchange:
         # context (an internal sub-request): the exchange there before is given back by detach().
         self.replaced = context.exchange
         context.exchange = self
+        self.view: ResponseView | None = None  # the last document extractors read (see _view)
 
     def detach(self) -> None:
         """The app has run (its write checks with it): the context stops reaching this exchange.
@@ -687,8 +689,9 @@ class Exchange:
 
     def _reader_charset(self, body: bytes, media: str) -> str | None:
         """The encoding the browser reads this HTML or text in."""
-        label = self.plan.content.label
-        return html_encoding(body, label) if media == HTML else text_encoding(body, label, "utf-8")
+        if media == HTML:
+            return self._view(HTML, body).html_charset()  # (the scan's view: its encodings, read once)
+        return text_encoding(body, self.plan.content.label, "utf-8")
 
     def _own_pii(self, kind: str, value: str) -> bool:
         requester = self.requester
@@ -855,10 +858,14 @@ class Exchange:
 
     def _view(self, media: str, body: bytes) -> ResponseView:
         """What extractors read: this response's body as ``media``."""
+        view = self.view
+        if view is not None and view.body is body and view.media == media:
+            return view  # the same document read again (its encodings and readings are kept)
         content = self.plan.content
-        return ResponseView(
+        view = self.view = ResponseView(
             self.request, self.status, Headers(self.headers), media, content.media_type, body, content.label
         )
+        return view
 
     def _event_ids(self, named: Sequence[tuple[str, str]]) -> set[str]:
         """Every id an event is about: the requester's, and each owner's."""

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable
 from typing import Any, Protocol, cast
 
 from ._content import HTML, JSON, TEXT
-from ._encoding import ASCII_SAFE, certain_html_encoding, utf8_decode
+from ._encoding import ASCII_SAFE, utf8_decode
 from ._headers import Headers
 from ._identity import ID, normalise, owner_text
 from ._markup import (
@@ -504,8 +504,10 @@ class HtmlAttribute:
                     found.append(normalise(self.kind, value))
 
     def only_own(self, view: ResponseView, own: str | None) -> int:
-        charset = certain_html_encoding(view.body, view.charset_label) if view.media == HTML else view.charset
-        return UNPROVEN if charset is None and view.media == HTML else self.prove(view.body, charset, own)
+        if view.media != HTML:
+            return self.prove(view.body, view.charset, own)
+        encodings = view.html_encodings()
+        return self.prove(view.body, encodings[0], own) if len(encodings) == 1 else UNPROVEN
 
     def prove(self, body: bytes, charset: str | None, own: str | None) -> int:
         """:meth:`only_own` on the bytes; ``charset`` is the page's (BOM, declared, ``<meta>``; ``None``: UTF-8)."""

@@ -52,21 +52,24 @@ class Headers:
 COOKIE_NAMES = frozenset(
     "".join(c.upper() if (i >> n) & 1 else c for n, c in enumerate("cookie")).encode() for i in range(64)
 )
-def request_headers(raw: Iterable[Sequence[bytes]]) -> tuple[RawHeaders, str | None]:
-    """A request's headers as the core reads them (:func:`as_raw_headers`), and its Cookie
+def request_headers(raw: Iterable[Sequence[bytes]]) -> tuple[list[Sequence[bytes]], str | None]:
+    """A request's headers as a list (read once: a generator would be spent), and its Cookie
     headers joined with ``"; "`` (``None`` if there is none), in one pass.
 
     HTTP/2 sends cookies as several Cookie fields and ASGI servers pass them on as
     repeated headers: a binding in any of them must be seen (RFC 9113 8.2.3). A name
     spelt in any case is a Cookie header (ASGI servers lower-case names, but need not).
+    The pairs are left as the server sent them: :func:`as_raw_headers` reads them as tuples
+    where the core reads them as a header list.
     """
-    # (Pairs read as sequences until each is seen to be a tuple: the compiled core would refuse a list.)
-    items = cast("list[Sequence[bytes]]", raw) if type(raw) is list else [(name, value) for name, value in raw]
+    items: list[Sequence[bytes]]
+    if type(raw) is list:
+        items = cast("list[Sequence[bytes]]", raw)
+    else:
+        items = [(name, value) for name, value in raw]
     cookie: str | None = None
     more: list[str] | None = None  # a second Cookie header and after
     for pair in items:
-        if type(pair) is not tuple:  # a list of lists: read as tuples, once
-            return request_headers([(name, value) for name, value in items])
         if pair[0] in COOKIE_NAMES:
             value = pair[1].decode("latin-1")
             if cookie is None:
@@ -75,7 +78,7 @@ def request_headers(raw: Iterable[Sequence[bytes]]) -> tuple[RawHeaders, str | N
                 more = [cookie, value]
             else:
                 more.append(value)
-    return cast(RawHeaders, items), "; ".join(more) if more is not None else cookie
+    return items, "; ".join(more) if more is not None else cookie
 
 
 def cookie_header(raw: Iterable[Sequence[bytes]]) -> str | None:

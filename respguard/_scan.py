@@ -7,7 +7,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from ._content import HTML, JSON
-from ._encoding import bom_encoding, decode, html_encoding, html_encoding_candidates, lookup, text_encoding, utf8_decode
+from ._encoding import bom_encoding, decode, html_encoding_candidates, lookup, text_encoding, utf8_decode
 from ._headers import Headers, RawHeaders
 from ._mime import extract_mime_type
 
@@ -65,7 +65,6 @@ class ResponseView:
         "body",
         "_label",
         "_texts",
-        "_encoding",
         "_encodings",
     )
 
@@ -88,7 +87,6 @@ class ResponseView:
         # The Content-Type's charset label as written, if the caller read it (False: read it here).
         self._label = charset_label
         self._texts: tuple[str, ...] | None = None
-        self._encoding: str | None = None
         self._encodings: tuple[str, ...] | None = None
 
     @property
@@ -109,9 +107,7 @@ class ResponseView:
 
     def html_charset(self) -> str:
         """The encoding a browser reads this HTML body in (BOM, Content-Type, ``<meta>`` prescan, default)."""
-        if self._encoding is None:
-            self._encoding = html_encoding(self.body, self.charset_label)
-        return self._encoding
+        return self.html_encodings()[0]
 
     def html_encodings(self) -> tuple[str, ...]:
         """Every encoding a browser may read this HTML body in (the HTML encoding sniffing algorithm)."""
