@@ -19,6 +19,10 @@ hostile client or a buggy app would find them, on both stacks.
 5. **WSGI ``wsgi.input_terminated`` set to ``False``**: Werkzeug reads the whole stream when the
    key is present (``"wsgi.input_terminated" in environ``); respguard read nothing without a
    ``Content-Length`` unless the value was true, so the app parsed a body nobody checked.
+
+Left, and documented (README, "Streams"): an event's ``data`` is not read as HTML, so an HTML
+fragment that htmx's ``sse-swap`` puts into the page is not read by ``HtmlAttribute`` (a strict
+xfail below).
 """
 
 from __future__ import annotations
@@ -350,3 +354,23 @@ def test_control_werkzeug_reads_the_stream_when_input_terminated_is_false() -> N
     environ["wsgi.input_terminated"] = False
     b"".join(_flask_shop(writes).wsgi_app(environ, lambda *a: None))
     assert writes == [BOB]
+
+
+# ------------------------------------------------------------------ 6. HTML in an event's data (a limit)
+
+#: The README's limit: ``HtmlAttribute`` reads pages, not events.
+SSE_HTML = "documented limit (README, 'Streams': an event's data is not read as HTML): "
+
+
+@pytest.mark.xfail(strict=True, reason=SSE_HTML + "htmx's sse-swap puts bob's fragment in alice's page")
+def test_an_html_fragment_in_an_event_is_not_read_by_html_attribute(make_stack: Any, events: list[AuditEvent]) -> None:
+    """``data: <div data-owner="bob-9c2e">...</div>`` in an event stream: htmx's ``sse-swap``
+    inserts the event's data as HTML, so a browser builds bob's div. respguard's README guard
+    (JSON keys, ``HtmlAttribute``) reads the event's data as JSON only: the stream goes out whole."""
+    from _attacks import FOREIGN_DIV, guarded
+
+    stack = guarded(make_stack, events)
+    body = b"data: " + FOREIGN_DIV.encode() + b"\n\n"
+    got = stack.send(Reply(headers=[("Content-Type", "text/event-stream")], chunks=[body], content_length=False))
+    assert (got.status, got.body) == (200, b"")  # the stream cut before bob's event
+    assert kinds(events) == [("owner_mismatch", "blocked")]
