@@ -612,15 +612,24 @@ class Exchange:
             return None
         return self.refuse(decision.kind, decision.reason, decision.foreign)
 
-    def refuse(self, kind: EventKind, reason: str, foreign: Sequence[tuple[str, str]] = ()) -> Verdict | None:
+    def refuse(
+        self,
+        kind: EventKind,
+        reason: str,
+        foreign: Sequence[tuple[str, str]] = (),
+        named: Sequence[tuple[str, str]] = (),
+    ) -> Verdict | None:
         """Before the app runs: the block page, or ``None`` (report-only lets the app run).
 
         A write refused before its owners were read (a body no reader parses alike, or too
         large) is still about the owner its path names and about the requester: the event
-        redacts both."""
+        redacts both, and ``named``, the ids the request named in a way two readers read
+        differently."""
         if not self.named:
             path_rules = [rule for rule in self.guard.inbound if isinstance(rule, PathOwner)]
             self.named = tuple(named_owners(path_rules, Named(self.request.path)))
+        if named:
+            self.named = (*self.named, *named)
         if self.requester is None:
             try:
                 self.requester = self.resolve_requester()

@@ -31,7 +31,16 @@ class InboundError(Exception):
 
 
 class Ambiguous(InboundError):
-    """An owner value two readers could read differently: refused (``cross_owner_write``)."""
+    """An owner value two readers could read differently: refused (``cross_owner_write``).
+
+    ``named`` is the request as far as it was parsed, and ``document`` a JSON body read with
+    every repeated key kept (objects as tuples of pairs): what the refusal's event redacts.
+    """
+
+    def __init__(self, reason: str, named: Named | None = None) -> None:
+        super().__init__(reason)
+        self.named = named
+        self.document: object = NO_JSON
 
 
 #: The fixed reasons of :class:`Ambiguous`.
@@ -131,13 +140,15 @@ class PathOwner:
         regex = ""
         last = 0
         for match in _PLACEHOLDER.finditer(pattern):
-            regex += re.escape(pattern[last : match.start()]) + f"(?P<{match.group(1)}>[^/]+)"
+            regex += re.escape(pattern[last : match.start()]) + f"(?P<{match.group(1)}>[^/]+?)"
             last = match.end()
         regex += re.escape(pattern[last:])
         self.pattern = pattern
         self.param = param
         self.kind = kind
-        self._regex = re.compile(regex + r"/?\Z")
+        # ``/?``: a trailing slash; ``\n?``: Starlette's route regex ends with ``$``, which also
+        # matches before a final line feed (``%0A`` decoded), so ``.../card\n`` is its route.
+        self._regex = re.compile(regex + r"/?\n?\Z")
 
     def named(self, named: Named) -> list[str]:
         match = self._regex.match(named.path)
@@ -228,6 +239,62 @@ class QueryOwner(_Fields):
 
 
 InboundRule = PathOwner | JsonBodyOwner | FormOwner | QueryOwner
+
+
+def _plain_texts(value: object, kind: str, out: list[tuple[str, str]]) -> None:
+    """Every plain string or integer in ``value``, at any depth (lists, and objects read with
+    repeated keys kept: tuples of pairs)."""
+    stack = [value]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            stack.extend(node.values())
+        elif isinstance(node, (list, tuple)):
+            stack.extend(node)
+        else:
+            text = _plain_text(node)
+            if text:
+                out.append((kind, normalise(kind, text)))
+
+
+def named_texts(rules: Iterable[InboundRule], named: Named) -> list[tuple[str, str]]:
+    """Every id the rules' fields hold, read leniently (repeats, lists, values that are no plain
+    id): the ids a refused write names, which its event must not show. Never raises."""
+    out: list[tuple[str, str]] = []
+    for rule in rules:
+        if isinstance(rule, PathOwner):
+            match = rule._regex.match(named.path)
+            if match is not None:
+                out.append((rule.kind, normalise(rule.kind, match.group(rule.param))))
+                params = named.path_params
+                if params is not None and rule.param in params:
+                    _plain_texts(params[rule.param], rule.kind, out)
+        elif isinstance(rule, JsonBodyOwner):
+            stack = [named.json]
+            while stack:
+                node = stack.pop()
+                pairs: Iterable[object] = ()
+                if isinstance(node, dict):
+                    pairs = node.items()
+                elif isinstance(node, (list, tuple)):
+                    pairs = node
+                for item in pairs:
+                    if isinstance(item, tuple) and len(item) == 2 and isinstance(item[0], str):
+                        if item[0] in rule.names:
+                            _plain_texts(item[1], rule.kind, out)
+                        else:
+                            stack.append(item[1])
+                    elif isinstance(item, (dict, list, tuple)):
+                        stack.append(item)
+        else:
+            for key, value in rule_pairs(rule, named):
+                if key in rule.names:
+                    _plain_texts(value, rule.kind, out)
+    return out
+
+
+def rule_pairs(rule: FormOwner | QueryOwner, named: Named) -> Sequence[tuple[str, object]]:
+    return named.form if isinstance(rule, FormOwner) else named.query
 
 
 def named_owners(rules: Iterable[InboundRule], named: Named) -> list[tuple[str, str]]:

@@ -10,9 +10,10 @@ How an id is found, the way a person reading the log would recognise it:
 - The path is percent-decoded until it is stable (``%2540`` is ``%40`` is ``@``; four
   rounds at most), and a WSGI path (UTF-8 bytes read as Latin-1) is read as UTF-8.
 - Text is compared folded: compatibility-decomposed (NFKD), case-folded, with format
-  characters (U+200B, U+00AD...) dropped. Every id compares case-insensitively, not only
-  e-mail addresses: ``Bob`` in a path is the user ``bob`` to a reader, and redacting too
-  much costs nothing.
+  characters (U+200B, U+00AD...) dropped, and a digit of any script read as its ASCII digit
+  (Werkzeug's ``<int:...>`` is ``\\d+`` and ``int()``: ``/users/\\u0669`` is user 9).
+  Every id compares case-insensitively, not only e-mail addresses: ``Bob`` in a path is
+  the user ``bob`` to a reader, and redacting too much costs nothing.
 - An id of four characters or more is found anywhere, even inside a longer word
   (``user-alice-7f3a.json``). A shorter id is found only as a whole token: in a path the
   characters around it must not be letters or digits (``9`` in ``/users/9.json``,
@@ -52,6 +53,9 @@ def _fold_char(ch: str) -> str:
         return ch.lower()
     if unicodedata.category(ch) == "Cf":  # zero-width and soft-hyphen characters: not on screen
         return ""
+    digit = unicodedata.decimal(ch, -1)
+    if digit >= 0:  # a digit of any script (U+0669): the number ``int()`` and Werkzeug's int read
+        return str(digit)
     return unicodedata.normalize("NFKD", unicodedata.normalize("NFKD", ch).casefold())
 
 
@@ -110,6 +114,7 @@ def _spans(text: str, ids: list[str], by_class: bool) -> list[tuple[int, int]]:
     for ident in ids:
         short = len(ident) <= _SHORT
         numeric = short and ident.isascii() and ident.isdigit()
+        zeros_from = zeros_to = -1  # the run of zeros walked last: text[zeros_from:zeros_to]
         start = text.find(ident)
         while start >= 0:
             end = start + len(ident)
@@ -117,9 +122,13 @@ def _spans(text: str, ids: list[str], by_class: bool) -> list[tuple[int, int]]:
                 found.append((start, end))
             else:
                 first = start
-                if numeric:
+                if numeric:  # leading zeros, each walked once (a path of zeros and the id 0)
                     while first > 0 and text[first - 1] == "0":
+                        if first == zeros_to:
+                            first = zeros_from
+                            break
                         first -= 1
+                    zeros_from, zeros_to = first, start
                 before = first > 0 and _joined(text[first - 1], ident[0], by_class)
                 after = end < size and _joined(ident[-1], text[end], by_class)
                 if not before and not after:

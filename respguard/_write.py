@@ -31,6 +31,7 @@ from ._inbound import (
     Named,
     TooLarge,
     named_owners,
+    named_texts,
 )
 
 if TYPE_CHECKING:
@@ -142,6 +143,10 @@ def body_plan(guard: Guard, content_type: str | None) -> int:
     return _SNIFF
 
 
+#: JSON read with every repeated key kept: objects as tuples of ``(key, value)`` pairs.
+_LENIENT = json.JSONDecoder(object_pairs_hook=tuple)
+
+
 def opens_like_json(data: bytes) -> bool | None:
     """Could a document starting with ``data`` hold an object or array? ``None``: can't tell yet."""
     for byte in data:
@@ -165,9 +170,15 @@ def json_document(body: bytes, keys: frozenset[str] | Guard, strict: bool) -> ob
     if not body.strip():
         return NO_JSON
     decoder = _Rules((JsonBodyOwner(*keys),)).decoder if isinstance(keys, frozenset) else rules_of(keys).decoder
+    text = ""
     try:
-        return decoder.decode(body.decode(json.detect_encoding(body), "surrogatepass"))  # json.loads(bytes)
-    except Ambiguous:
+        text = body.decode(json.detect_encoding(body), "surrogatepass")
+        return decoder.decode(text)  # json.loads(bytes)
+    except Ambiguous as ambiguous:
+        try:  # every repeat kept, for the event's redaction (the refusal stands either way)
+            ambiguous.document = _LENIENT.decode(text)
+        except (ValueError, RecursionError):
+            pass
         raise
     except (ValueError, RecursionError) as exc:
         if strict:
@@ -403,7 +414,11 @@ def _named(
         fields, names = (parse_form_werkzeug if wsgi else parse_form_python_multipart)(content_type, body)
         form, files = fields, names
     if body is not None and rules_of(guard).keys:
-        document = json_document(body, guard, strict=plan == _JSON)
+        try:
+            document = json_document(body, guard, strict=plan == _JSON)
+        except Ambiguous as ambiguous:
+            ambiguous.named = Named(path, query=query, form=form, files=files, json=ambiguous.document)
+            raise
     return Named(path, query=query, form=form, files=files, json=document)
 
 
@@ -434,12 +449,19 @@ class Unreadable:
 def read_owners(exchange: Exchange, parse: Callable[[], Named]) -> list[tuple[str, str]] | Unreadable:
     """The owners a write names, as the framework parsed it; or its refusal: a value two readers
     could read differently is a cross-owner write, one no reader could read a scan error."""
+    named: Named | None = None
     try:
-        return _owners(exchange.guard, parse())
+        named = parse()
+        return _owners(exchange.guard, named)
     except TooLarge:
         return Unreadable(exchange.inbound_oversize())
     except Ambiguous as ambiguous:  # (one name per clause: mypyc types each one)
-        return Unreadable(exchange.refuse(EventKind.CROSS_OWNER_WRITE, str(ambiguous)))
+        # The ids it names, read leniently, are what its event must not show.
+        source = ambiguous.named or named
+        if source is None and ambiguous.document is not NO_JSON:
+            source = Named(exchange.request.path, json=ambiguous.document)
+        texts = named_texts(exchange.guard.inbound, source) if source is not None else []
+        return Unreadable(exchange.refuse(EventKind.CROSS_OWNER_WRITE, str(ambiguous), named=texts))
     except InboundError as unreadable:
         return Unreadable(exchange.refuse(EventKind.SCAN_ERROR, str(unreadable)))
     except Exception:  # a parser failed in a way it does not document: fail closed
@@ -632,7 +654,9 @@ def _read_wsgi_body(exchange: Exchange, environ: dict[str, Any], plan: int) -> t
         length = int(environ.get("CONTENT_LENGTH") or -1)
     except ValueError:
         length = -1
-    if stream is None or (length < 0 and not environ.get("wsgi.input_terminated")):
+    # Werkzeug reads the whole stream where the server set ``wsgi.input_terminated`` at all (its
+    # ``"wsgi.input_terminated" in environ``, ``False`` included); without it and a length, none.
+    if stream is None or (length < 0 and "wsgi.input_terminated" not in environ):
         return b"", False  # no body a framework would read
     limit = exchange.guard.max_body_bytes
     want = limit + 1 if length < 0 else min(length, limit + 1)

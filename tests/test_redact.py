@@ -140,7 +140,7 @@ def test_a_short_id_in_a_request_id_is_a_whole_run_of_letters_or_digits() -> Non
         ("/u/bob-1", ["bob"], "/u/{id}-1"),
         ("/u/ab\u0301", ["ab"], "/u/ab\u0301"),  # a combining mark belongs to the word before it
         ("/u/0ab", ["ab"], "/u/0ab"),  # leading zeros only for numeric ids
-        ("/u/0\u0663", ["\u0663"], "/u/0\u0663"),  # and only for ASCII digits
+        ("/u/0\u0663", ["\u0663"], "/u/{id}"),  # a digit of any script is the number int() reads: 03
         ("/u/09", ["9"], "/u/{id}"),  # one leading zero
         ("/aaaaa", ["aaaa"], "/{id}"),  # overlapping occurrences: one span
         ("/u/abcdefgh", ["abcd", "efgh"], "/u/{id}"),  # adjacent ids: one placeholder
