@@ -124,6 +124,9 @@ def lookup(label: str) -> str | None:
     Leading and trailing ASCII white space is ignored and letters match in ASCII case only
     (``"\\u212aoi8-r"`` names nothing, though Python's ``lower()`` would make it ``koi8-r``).
     """
+    found = LABELS.get(label)  # a label as the standard spells it (most are): nothing to fold
+    if found is not None:
+        return found
     label = label.strip(_ASCII_WHITESPACE)
     if not label.isascii():
         return None

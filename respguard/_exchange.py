@@ -227,7 +227,8 @@ class Exchange:
                 self.owners.extend(
                     (extractor.kind, o) for o in header_owners(headers_view, extractor.raw_name, extractor.kind)
                 )
-        self.owners.extend(self.context.owners)
+        if self.context.owners:
+            self.owners.extend(self.context.owners)
         plan = self.plan = plan_response(planner, self.request.method, status, facts)
         strategy = plan.strategy
         if strategy == Strategy.DOCUMENT or strategy == Strategy.LINES_DOCUMENT:

@@ -79,8 +79,9 @@ class ASGIMiddleware:
         context = RequestContext()
         scope[ASGI_KEY] = context
         guard = self.guard
-        headers, cookie = request_headers(scope.get("headers", ()))
-        if headers is not scope.get("headers"):
+        raw = scope.get("headers", ())
+        headers, cookie = request_headers(raw)
+        if headers is not raw:
             scope["headers"] = headers  # read once (a generator would be spent), the same pairs for the app
         method = scope.get("method", "GET")
         if not method.isupper():
@@ -155,9 +156,13 @@ class _Responder:
             return [] if body is None else [{"type": "http.response.body", "body": body, "more_body": action.more}]
         start = self.start
         assert start is not None
-        message: Message = {**start, "status": head.status, "headers": head.headers}
-        if head.blocked:
-            message.pop("trailers", None)
+        message: Message
+        if head.headers is start.get("headers") and head.status == start["status"]:
+            message = start  # allowed as the app started it: its own message
+        else:
+            message = {**start, "status": head.status, "headers": head.headers}
+            if head.blocked:
+                message.pop("trailers", None)
         if body is None:
             return [message]
         return [message, {"type": "http.response.body", "body": body, "more_body": action.more}]
