@@ -330,10 +330,12 @@ def records_proved_clean(planner: Planner, records: Sequence[StreamRecord], requ
     """Speed only: prove a batch of records clean at once, with the JSON keys' byte search over
     their text joined as one JSON array (a ``,`` between records, so no key or value can span
     two). :data:`~respguard._extractors.ABSENT` or ``OWN``: every record is clean (no exact scan
-    needed); :data:`UNPROVEN`: read them one by one. Only when the JSON keys are all that reads
-    a record."""
-    provers = planner.stream_provers
-    if provers is None or not records:
+    needed); :data:`UNPROVEN`: read them one by one. Only when every extractor that reads a
+    record has a byte-search proof (JSON keys; an event's HTML attribute)."""
+    if not records:
+        return UNPROVEN
+    provers = planner.line_provers if isinstance(records[0], Record) else planner.event_provers
+    if provers is None:
         return UNPROVEN
     # The whole records, not only their data: a record's every reading is in its text.
     joined = ("[" + ",".join(r.text for r in records) + "]").encode("utf-8", "surrogatepass")
@@ -378,8 +380,16 @@ def scan_record(planner: Planner, record: StreamRecord, media: str, views: ViewF
     if len(pieces) > 1:
         readings.extend(pieces)
     whole_view = views(media, record.text.encode("utf-8", "surrogatepass"))
-    for extractor in planner.stream_extractors:
+    line = isinstance(record, Record)
+    extractors = planner.line_extractors if line else planner.event_extractors
+    for extractor in extractors:
         try:
+            if not line and extractor not in planner.line_extractors:
+                # An HTML extractor: the event's data as the fragment a page swaps into its DOM
+                # (a script's string: a byte-order mark makes the view read it as UTF-8, exactly).
+                fragment = views(HTML, b"\xef\xbb\xbf" + record.data.encode("utf-8", "surrogatepass"))
+                found.owners.extend((extractor.kind, o) for o in extractor.owners(fragment))
+                continue
             if not isinstance(extractor, JsonKeys):
                 found.owners.extend((extractor.kind, o) for o in extractor.owners(whole_view))
                 continue

@@ -116,9 +116,11 @@ class Planner:
     __slots__ = (
         "by_media",
         "proofs",
-        "stream_provers",
+        "line_provers",
+        "event_provers",
         "unplanned",
-        "stream_extractors",
+        "line_extractors",
+        "event_extractors",
         "bulk",
         "sniffs",
         "strict_json",
@@ -140,16 +142,15 @@ class Planner:
         self.proofs: dict[str, tuple[tuple[Extractor, JsonKeys | HtmlAttribute | None], ...]] = {
             media: tuple((e, self.prover(e)) for e in found) for media, found in self.by_media.items()
         }
-        # An event or a JSON line is read by the JSON extractors (its data) and the text ones (all of it).
-        self.stream_extractors = tuple(dict.fromkeys(self.by_media[JSON] + self.by_media[TEXT]))
-        # The stream extractors as byte-search provers, when every one is a JSON key search
-        # (records can then be proved clean a batch at a time); else None.
-        stream_provers = [self.prover(e) for e in self.stream_extractors]
-        self.stream_provers: tuple[JsonKeys, ...] | None = (
-            tuple(p for p in stream_provers if isinstance(p, JsonKeys))
-            if all(isinstance(p, JsonKeys) for p in stream_provers)
-            else None
-        )
+        # A JSON line is read by the JSON extractors and the text ones (all of it); an event by
+        # the same and, its data, by the HTML ones too: a page may swap an event's data into its
+        # DOM (htmx's sse-swap, Turbo Streams), where a browser builds its elements.
+        self.line_extractors = tuple(dict.fromkeys(self.by_media[JSON] + self.by_media[TEXT]))
+        self.event_extractors = tuple(dict.fromkeys(self.line_extractors + self.by_media[HTML]))
+        # The same as byte-search provers, when every one has a proof (records can then be
+        # proved clean a batch at a time); else None.
+        self.line_provers = self._provers(self.line_extractors)
+        self.event_provers = self._provers(self.event_extractors)
         self.bulk = bulk
         # A body without Content-Type is sniffed when something would scan JSON or HTML.
         self.sniffs = bool(self.by_media[JSON] or self.by_media[HTML] or bulk)
@@ -158,6 +159,11 @@ class Planner:
         self._plans: dict[tuple[bytes, ...], ContentPlan] = {}
         #: The plan of an exchange whose head is not in yet (no body, no type).
         self.unplanned = ResponsePlan(Strategy.NONE, self.content(()), None)
+
+    def _provers(self, extractors: tuple[Extractor, ...]) -> tuple[JsonKeys | HtmlAttribute, ...] | None:
+        """Every extractor's byte-search proof, or ``None`` if one has none."""
+        provers = [self.prover(e) for e in extractors]
+        return tuple(p for p in provers if p is not None) if all(p is not None for p in provers) else None
 
     def prover(self, extractor: Extractor) -> JsonKeys | HtmlAttribute | None:
         """The extractor if it has a byte-search proof the scan may try first (speed only: a proof
@@ -261,7 +267,7 @@ def _plan_body(
         return ResponsePlan(Strategy.REFUSE, content, encodings, "conflicting Content-Type values")
     lines = content.media_type in JSON_LINES
     stream = lines or content.media_type == "text/event-stream"
-    streamed = stream and bool(planner.stream_extractors)
+    streamed = stream and bool(planner.line_extractors if lines else planner.event_extractors)
     sniffed = not content.typed and planner.sniffs
     if status == 206 and (content.scanned or streamed or sniffed):
         # A range can cut an owner key in half; the client joins the ranges, respguard sees one.

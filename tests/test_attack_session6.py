@@ -356,17 +356,15 @@ def test_control_werkzeug_reads_the_stream_when_input_terminated_is_false() -> N
     assert writes == [BOB]
 
 
-# ------------------------------------------------------------------ 6. HTML in an event's data (a limit)
+# ------------------------------------------------------------------ 6. HTML in an event's data
 
-#: The README's limit: ``HtmlAttribute`` reads pages, not events.
-SSE_HTML = "documented limit (README, 'Streams': an event's data is not read as HTML): "
+SSE = [("Content-Type", "text/event-stream")]
 
 
-@pytest.mark.xfail(strict=True, reason=SSE_HTML + "htmx's sse-swap puts bob's fragment in alice's page")
-def test_an_html_fragment_in_an_event_is_not_read_by_html_attribute(make_stack: Any, events: list[AuditEvent]) -> None:
+def test_an_html_fragment_in_an_event_is_read_by_html_attribute(make_stack: Any, events: list[AuditEvent]) -> None:
     """``data: <div data-owner="bob-9c2e">...</div>`` in an event stream: htmx's ``sse-swap``
-    inserts the event's data as HTML, so a browser builds bob's div. respguard's README guard
-    (JSON keys, ``HtmlAttribute``) reads the event's data as JSON only: the stream goes out whole."""
+    inserts the event's data as HTML, so a browser builds bob's div. The README guard's
+    ``HtmlAttribute`` reads an event's data as that fragment: the stream is cut before it."""
     from _attacks import FOREIGN_DIV, guarded
 
     stack = guarded(make_stack, events)
@@ -374,3 +372,53 @@ def test_an_html_fragment_in_an_event_is_not_read_by_html_attribute(make_stack: 
     got = stack.send(Reply(headers=[("Content-Type", "text/event-stream")], chunks=[body], content_length=False))
     assert (got.status, got.body) == (200, b"")  # the stream cut before bob's event
     assert kinds(events) == [("owner_mismatch", "blocked")]
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        b'data: <div\ndata: data-owner="bob-9c2e">x</div>\n\n',  # the tag over two data lines
+        b'data: <p data-owner="&#98;ob-9c2e">x</p>\n\n',  # a reference the tokenizer decodes
+        b'data: <P DATA-OWNER=bob-9c2e>x</P>\r\n\r\n',  # unquoted, upper case, CRLF
+        b'event: update\ndata: <li data-owner="alice-7f3a">a</li><li data-owner="bob-9c2e">b</li>\n\n',
+    ],
+)
+def test_a_foreign_fragment_in_an_event_cuts_the_stream_before_it(
+    make_stack: Any, events: list[AuditEvent], event: bytes
+) -> None:
+    """Each spelling of bob's fragment that a browser builds from ``innerHTML``: the own event
+    before it goes out, the stream ends before bob's."""
+    from _attacks import guarded
+
+    own = b'data: <div data-owner="alice-7f3a">mine</div>\n\n'
+    stack = guarded(make_stack, events)
+    got = stack.send(Reply(headers=SSE, chunks=[own, event, b"data: after\n\n"], content_length=False))
+    assert (got.status, got.body) == (200, own)
+    assert kinds(events) == [("owner_mismatch", "blocked")]
+    assert BOB not in events[0].to_json()
+
+
+def test_own_fragments_in_events_stream_whole(make_stack: Any, events: list[AuditEvent]) -> None:
+    """Alice's own fragments (one naming her with a non-ASCII text beside it, read as UTF-8 as a
+    script's string is) go out whole, with no event."""
+    from _attacks import guarded
+
+    body = b"".join(
+        b'data: <div data-owner="alice-7f3a">\xc3\xa4 ' + str(i).encode() + b"</div>\n\n" for i in range(40)
+    )
+    stack = guarded(make_stack, events)
+    got = stack.send(Reply(headers=SSE, chunks=[body[:100], body[100:]], content_length=False))
+    assert (got.status, got.body) == (200, body)
+    assert events == []
+
+
+def test_json_lines_are_not_read_as_html(make_stack: Any, events: list[AuditEvent]) -> None:
+    """A JSON line is a document, not a fragment: its string naming bob's attribute is text to
+    the page that shows it (no ``JsonKeys`` key in it), so it streams."""
+    from _attacks import guarded
+
+    line = json.dumps({"note": '<div data-owner="bob-9c2e">'}).encode() + b"\n"
+    stack = guarded(make_stack, events)
+    got = stack.send(Reply(headers=[("Content-Type", "application/x-ndjson")], chunks=[line], content_length=False))
+    assert (got.status, got.body) == (200, line)
+    assert events == []
