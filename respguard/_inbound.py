@@ -37,9 +37,9 @@ class Ambiguous(InboundError):
     every repeated key kept (objects as tuples of pairs): what the refusal's event redacts.
     """
 
-    def __init__(self, reason: str, named: Named | None = None) -> None:
+    def __init__(self, reason: str) -> None:
         super().__init__(reason)
-        self.named = named
+        self.named: Named | None = None  # set by the reader that parsed the request
         self.document: object = NO_JSON
 
 

@@ -11,6 +11,7 @@ import uuid
 import pytest
 
 from respguard._inbound import (
+    named_texts,
     FILE_FIELD,
     NO_JSON,
     NOT_PLAIN,
@@ -132,3 +133,47 @@ def test_named_owners_in_rule_order_with_their_kinds() -> None:
     named = Named("/users/bob-9c2e", query=[("email", "Carol@example.test")])
     assert named_owners(rules, named) == [("id", "bob-9c2e"), ("email", "carol@example.test")]
     assert named_owners([], named) == []
+
+
+# ------------------------------------------------------------------ named_texts: what a refusal redacts
+
+
+def test_named_texts_reads_every_id_the_rules_name_with_its_kind() -> None:
+    """Each rule's ids, leniently: the path's segment and the router's parameter (a list, an int),
+    a JSON key at any depth and every repeat of it, repeated form and query fields; e-mails folded
+    as their kind compares them."""
+    rules = [
+        PathOwner("/c/{cid}/notes", kind="email"),
+        JsonBodyOwner("customer_id"),
+        FormOwner("owner"),
+        QueryOwner("mail", kind="email"),
+    ]
+    document = (("note", (("customer_id", "Bob-9c2e"), ("customer_id", 7))), ("customer_id", [["carol", 8.5]]))
+    named = Named(
+        "/c/Dan@Example.test/notes",
+        path_params={"cid": ["Eve@Example.test", 9]},
+        form=[("owner", "fay"), ("other", "gus"), ("owner", "hal")],
+        query=[("mail", "Ivy@Example.test"), ("mail", "Jo@Example.test")],
+        json=document,
+    )
+    assert named_texts(rules, named) == [
+        ("email", "dan@example.test"),
+        ("email", "9"),
+        ("email", "eve@example.test"),
+        ("id", "carol"),  # (8.5 beside it is no plain id: not one)
+        ("id", "Bob-9c2e"),
+        ("id", "7"),
+        ("id", "fay"),
+        ("id", "hal"),
+        ("email", "ivy@example.test"),
+        ("email", "jo@example.test"),
+    ]
+
+
+def test_named_texts_reads_a_path_only_where_its_pattern_matches() -> None:
+    """A path its pattern doesn't match names nobody, whatever the router's parameters say; a
+    parameter the pattern doesn't name is not read."""
+    rule = PathOwner("/c/{cid}/notes")
+    assert named_texts([rule], Named("/other/bob-9c2e", path_params={"cid": "bob-9c2e"})) == []
+    assert named_texts([rule], Named("/c/bob-9c2e/notes", path_params={"other": "carol"})) == [("id", "bob-9c2e")]
+    assert named_texts([rule], Named("/c/bob-9c2e/notes\n")) == [("id", "bob-9c2e")]
