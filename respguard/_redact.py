@@ -41,6 +41,10 @@ PLACEHOLDER = "{id}"
 
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 _SHORT = 3  # ids of at most this many characters match only as whole tokens
+_SPANS_PER_CHAR = 4  # occurrences of ids a text may hold per character before it is all redacted
+#: Characters an event's search for ids may compare (the text's length times the ids' total):
+#: more (thousands of ids a write named, a 16 KB path) and the text is redacted whole, unsearched.
+_SEARCH_BUDGET = 1 << 24
 _DECODE_ROUNDS = 4
 # What quote() leaves as it is in a redacted path: the path's own delimiters and the placeholder.
 _PATH_SAFE = "/:@!$&'()*+,;=-._~{}"
@@ -108,9 +112,13 @@ def _joined(a: str, b: str, by_class: bool) -> bool:
 
 
 def _spans(text: str, ids: list[str], by_class: bool) -> list[tuple[int, int]]:
-    """Where in ``text`` (folded) each id occurs, merged into disjoint ``(start, end)`` spans."""
+    """Where in ``text`` (folded) each id occurs, merged into disjoint ``(start, end)`` spans.
+
+    Overlapping occurrences of many ids (``aaaa``, ``aaaaa``... in ``/aaaa...``) could number
+    the square of the text's length: past a few per character, the whole text is one span."""
     found: list[tuple[int, int]] = []
     size = len(text)
+    limit = _SPANS_PER_CHAR * size + _SHORT
     for ident in ids:
         short = len(ident) <= _SHORT
         numeric = short and ident.isascii() and ident.isdigit()
@@ -133,6 +141,8 @@ def _spans(text: str, ids: list[str], by_class: bool) -> list[tuple[int, int]]:
                 after = end < size and _joined(ident[-1], text[end], by_class)
                 if not before and not after:
                     found.append((first, end))
+            if len(found) > limit:
+                return [(0, size)]  # (redacting too much costs nothing; time must stay linear)
             start = text.find(ident, start + 1)
     if not found:
         return found
@@ -182,9 +192,13 @@ def redact_path(path: str, ids: Iterable[str]) -> str:
         if _unquote_once(decoded) != decoded:
             return REDACTED  # still encoded after four rounds: nobody writes that for a reason
     folded, where = _fold(decoded)
+    if _costly(max(len(path), len(folded)), known):
+        return REDACTED
     spans = _spans(folded, known, False)
     if not spans:
         return REDACTED if any(_holds(form, known) for form in forms) else path
+    if spans == [(0, len(folded))]:
+        return REDACTED  # ids all over it (or the path is one)
     out: list[str] = []
     position = 0
     for start, end in spans:
@@ -207,9 +221,14 @@ def safe_request_id(value: str | None, ids: Iterable[str]) -> str | None:
     if value is None or not _REQUEST_ID.fullmatch(value):
         return None
     known = _folded_ids(ids)
-    if known and _spans(value.lower(), known, True):
+    if known and (_costly(len(value), known) or _spans(value.lower(), known, True)):
         return None
     return value
+
+
+def _costly(size: int, ids: list[str]) -> bool:
+    """Would searching a text of ``size`` characters for every id cost over the budget?"""
+    return size * sum(len(ident) for ident in ids) > _SEARCH_BUDGET
 
 
 __all__ = ["PLACEHOLDER", "REDACTED", "redact_path", "safe_request_id"]

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Awaitable, Callable, Iterator, MutableMapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, MutableMapping, Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, unquote_plus
 
@@ -411,7 +411,11 @@ def _named(
     files: Sequence[str] = ()
     document: object = NO_JSON
     if body is not None and content_type is not None and plan == _FORM:
-        fields, names = (parse_form_werkzeug if wsgi else parse_form_python_multipart)(content_type, body)
+        try:
+            fields, names = (parse_form_werkzeug if wsgi else parse_form_python_multipart)(content_type, body)
+        except Ambiguous as ambiguous:  # (which part names the owner depends on the reader)
+            ambiguous.named = Named(path, query=query, form=_lenient_form(guard, body))
+            raise
         form, files = fields, names
     if body is not None and rules_of(guard).keys:
         try:
@@ -420,6 +424,22 @@ def _named(
             ambiguous.named = Named(path, query=query, form=form, files=files, json=ambiguous.document)
             raise
     return Named(path, query=query, form=form, files=files, json=document)
+
+
+#: The longest line of a refused form body its event redacts (an id is far shorter).
+_LENIENT_LINE = 320
+
+
+def _lenient_form(guard: Guard, body: bytes) -> list[tuple[str, object]]:
+    """A form body no two readers parse alike, read for its refusal's event: every line of it
+    (each part's value is one, however its name is read), under each form rule's name."""
+    names = [min(rule.names) for rule in guard.inbound if isinstance(rule, FormOwner)]
+    lines: dict[str, None] = {}
+    for line in body.decode("utf-8", "replace").replace("\r", "\n").split("\n"):
+        if 0 < len(line) <= _LENIENT_LINE:
+            lines[line] = None
+            lines[line.strip()] = None
+    return [(name, line) for name in names for line in lines if line]
 
 
 def _owners(guard: Guard, named: Named) -> list[tuple[str, str]]:
@@ -531,15 +551,16 @@ def unchecked_write(holder: MutableMapping[str, Any]) -> bool:
 # ------------------------------------------------------------------ ASGI
 
 
-def _content_type_of(headers: Sequence[tuple[bytes, bytes]]) -> tuple[str | None, int]:
-    """The first Content-Type (as Starlette reads it) and how many there are."""
+def _content_type_of(headers: Iterable[Sequence[bytes]]) -> tuple[str | None, int]:
+    """The first Content-Type (as Starlette reads it) and how many there are. The pairs are the
+    scope's as the server sent them: tuples, or the two-item lists the ASGI spec allows."""
     found: str | None = None
     count = 0
-    for key, value in headers:
-        if key.lower() == b"content-type":
+    for pair in headers:
+        if pair[0].lower() == b"content-type":
             count += 1
             if found is None:
-                found = value.decode("latin-1")
+                found = pair[1].decode("latin-1")
     return found, count
 
 
