@@ -10,18 +10,23 @@ They find owners and failures; they never decide (that is :mod:`respguard._decid
 
 from __future__ import annotations
 
+import codecs
 from collections.abc import Callable, Sequence
 
 from ._content import (
     HTML,
     JSON,
+    JSON_WHITESPACE,
     OTHER,
     TEXT,
     BodyDecodeError,
     DecodedTooLarge,
     StreamDecoder,
     looks_like_json,
+    may_open_wide,
     sniff_media,
+    wide_decoder,
+    wide_json_encoding,
 )
 from ._encoding import bom_encoding, lookup
 from ._events import EventKind
@@ -240,13 +245,17 @@ class Sniffer:
     :attr:`held` until it is decided.
     """
 
-    __slots__ = ("media", "held", "json_only", "_head", "_decoder")
+    __slots__ = ("media", "held", "json_only", "_head", "_start", "_wide", "_decoder")
 
     def __init__(self, limit: int, encodings: str | None, json_only: bool) -> None:
         self.media: str | None = None  # known once the first meaningful byte is in
         self.held = HeldDocument(limit)
         self.json_only = json_only
         self._head = b""  # at most a byte-order mark's start, after white space
+        # The body's first bytes until four are in (UTF-16/32 JSON, as json.loads detects it), or
+        # ``None`` once they told.
+        self._start: bytes | None = b""
+        self._wide: codecs.IncrementalDecoder | None = None  # a UTF-16/32 body, until past its white space
         self._decoder: StreamDecoder | None = None
         if encodings is not None:
             try:
@@ -267,6 +276,27 @@ class Sniffer:
             except (BodyDecodeError, DecodedTooLarge):
                 self._decoder = None  # the whole body is decoded (and judged) when it ends
                 return None
+        first = self._start
+        if first is not None:
+            if first:
+                chunk = first + chunk
+            if len(chunk) < 4 and may_open_wide(chunk):
+                self._start = chunk  # nothing sniffed yet: the next bytes say how json.loads reads it
+                return None
+            self._start = None
+            encoding = wide_json_encoding(chunk)
+            if encoding is not None and chunk[:1] not in _ASCII_OPENERS:
+                self._wide = wide_decoder(encoding)
+        wide = self._wide
+        if wide is not None:
+            # UTF-16/32 to json.loads (Python's clients' .json()): JSON if it opens like JSON there.
+            for start in range(0, len(chunk), _SNIFF_WINDOW):
+                text = wide.decode(chunk[start : start + _SNIFF_WINDOW]).lstrip(JSON_WHITESPACE)
+                if text:
+                    self._wide = None
+                    self.media = JSON if text[0] in "[{" else OTHER
+                    return self.media
+            return None
         data = (self._head + chunk) if self._head else chunk
         media = None
         for start in range(0, len(data), _SNIFF_WINDOW):  # a window at a time: never a copy of a big chunk
@@ -283,6 +313,9 @@ class Sniffer:
             self.media = media
         return self.media
 
+
+#: First bytes the usual sniffing reads (JSON, a page) whatever json.loads makes of the rest.
+_ASCII_OPENERS = frozenset({b"{", b"[", b"<"})
 
 StreamRecord = Event | Record
 

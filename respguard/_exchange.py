@@ -25,7 +25,18 @@ from ._bodies import (
     scan_record,
 )
 from ._cache import PRIVATE, personal_headers
-from ._content import HTML, JSON, OTHER, TEXT, TEXT_MEDIA, BodyDecodeError, DecodedTooLarge, decode_content, sniff_media
+from ._content import (
+    HTML,
+    JSON,
+    OTHER,
+    TEXT,
+    TEXT_MEDIA,
+    BodyDecodeError,
+    DecodedTooLarge,
+    decode_content,
+    opens_like_wide_json,
+    sniff_media,
+)
 from ._context import RequestContext
 from ._decide import Decision, decide, foreign_owners, is_own
 from ._encoding import text_encoding
@@ -434,7 +445,7 @@ class Exchange:
         if plan.strategy == Strategy.SNIFF:
             # A compressed body is sniffed once decoded. A typed body (its type nothing reads) is
             # sniffed for JSON only: scripts parse it, browsers don't render it as a page.
-            sniffed = sniff_media(decoded) or OTHER
+            sniffed = JSON if opens_like_wide_json(decoded) else sniff_media(decoded) or OTHER
             media = sniffed if not content.typed or sniffed == JSON else OTHER
         planner = self.rules.planner
         if not decoded or media == OTHER and not planner.by_media[OTHER]:

@@ -18,7 +18,7 @@ from ._headers import RawHeaders
 from ._mime import content_type_values, extract_mime_type, media_class, parse_mime_type
 
 #: Statuses whose response has no body (and 1xx, and any answer to HEAD).
-NO_BODY_STATUSES = frozenset({204, 205, 304})
+NO_BODY_STATUSES = frozenset({204, 304})
 
 
 _UNKNOWN_TYPES = frozenset({"unknown/unknown", "application/unknown", "*/*"})
@@ -27,7 +27,7 @@ _UNKNOWN_TYPES = frozenset({"unknown/unknown", "application/unknown", "*/*"})
 class Strategy:
     """What happens to a response body (named constants, as h11 names its states)."""
 
-    NONE: Final = "none"  # no body (HEAD, 1xx, 204, 205, 304): decided on the head alone
+    NONE: Final = "none"  # no body (HEAD, 1xx, 204, 304): decided on the head alone
     PASS: Final = "pass"  # nothing reads this type: decided on the head, the body streams through
     DOCUMENT: Final = "document"  # held whole, decoded, scanned, then decided
     EVENTS: Final = "events"  # text/event-stream: each event scanned as it completes

@@ -35,7 +35,8 @@ def strategy(method: str, status: int, headers: H, plan: Planner | None = None) 
         ("GET", 200, [(b"content-type", b"image/png")], (Strategy.SNIFF, "")),  # fetch().json() reads any type
         ("HEAD", 200, JSON, (Strategy.NONE, "")),
         ("GET", 204, [], (Strategy.NONE, "")),
-        ("GET", 205, [], (Strategy.NONE, "")),
+        ("GET", 205, [], (Strategy.SNIFF, "")),  # a 205 body goes out (Python clients read it)
+        ("GET", 205, JSON, (Strategy.DOCUMENT, "")),
         ("GET", 304, JSON, (Strategy.NONE, "")),
         ("GET", 101, [], (Strategy.NONE, "")),
         ("GET", 206, JSON, (Strategy.REFUSE, "partial content cannot be scanned")),

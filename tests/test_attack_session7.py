@@ -1,0 +1,257 @@
+"""Adversarial findings, session 7: the response side as a buggy app produces it, judged by what
+a real client takes from it (``fetch()``, ``EventSource``, the rendered DOM; and Python's
+clients, whose ``.json()`` is ``json.loads(response.content)``: httpx, httpx2, requests).
+
+1. **JSON in UTF-16/32 under another type.** ``json.loads(bytes)`` detects UTF-16 and UTF-32
+   (a byte-order mark, or the zero bytes of ``{`` / ``[``), so ``httpx.Response.json()`` reads
+   ``json.dumps(record).encode("utf-16")`` whatever the Content-Type. respguard read such a body
+   as JSON only when it opened with an ASCII ``{`` or ``[``: under ``text/plain``, ``text/html``,
+   ``application/octet-stream`` or no type, a body with a UTF-16/32 byte-order mark, or in
+   UTF-16BE/UTF-32BE, went out with bob's record (200). The bulk check likewise counted a JSON
+   body without a byte-order mark in UTF-8 only (25 addresses in UTF-16LE: 200).
+2. **205 Reset Content with a body.** respguard took 205 for a status without a body (as 204
+   and 304) and let its body through unread. uvicorn (h11 and httptools), gunicorn and
+   Werkzeug all send a 205's body with its Content-Length, and httpx, requests and h11 read it:
+   ``requests.get(url).json()`` gave bob's record. (Fetch gives a 205 a null body; Python
+   clients don't.)
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+import h11
+import httpx2
+import pytest
+from _attacks import guarded
+from conftest import BLOCK_BODY, GuardedStack, Reply, kinds
+from ids import ALICE, BOB
+
+from respguard import AuditEvent
+
+FOREIGN = {"user_id": BOB, "name": "Bob"}
+MISMATCH = [("owner_mismatch", "blocked")]
+
+# ------------------------------------------------------------------ 1. UTF-16/32 JSON under another type
+
+_WIDE = ["utf-16", "utf-16-be", "utf-32", "utf-32-be"]
+_TYPES: list[str | None] = ["text/plain", "text/html", "application/octet-stream", "image/png", None]
+
+
+def _headers(content_type: str | None) -> list[tuple[str, str]]:
+    return [("Content-Type", content_type)] if content_type is not None else []
+
+
+@pytest.mark.parametrize("encoding", _WIDE)
+@pytest.mark.parametrize("content_type", _TYPES)
+def test_control_python_clients_read_wide_json_under_any_type(content_type: str | None, encoding: str) -> None:
+    """httpx2's ``.json()`` (``json.loads`` of the bytes, as httpx and requests for an untyped body)."""
+    body = json.dumps(FOREIGN).encode(encoding)
+    response = httpx2.Response(200, headers=_headers(content_type), content=body)
+    assert response.json() == FOREIGN
+
+
+@pytest.mark.parametrize("encoding", _WIDE)
+@pytest.mark.parametrize("content_type", _TYPES)
+def test_wide_json_under_another_type_is_read_as_json(
+    make_stack: Callable[..., GuardedStack], events: list[AuditEvent], content_type: str | None, encoding: str
+) -> None:
+    """bob's record in UTF-16/32 as text, a page, a download or no type: 200 with it, before."""
+    body = json.dumps(FOREIGN).encode(encoding)
+    got = guarded(make_stack, events).send(Reply(headers=_headers(content_type), chunks=[body]))
+    assert (got.status, got.body) == (403, BLOCK_BODY)
+    assert kinds(events) == MISMATCH
+
+
+@pytest.mark.parametrize("encoding", _WIDE)
+def test_wide_json_of_no_type_in_one_byte_chunks(
+    make_stack: Callable[..., GuardedStack], events: list[AuditEvent], encoding: str
+) -> None:
+    """The same untyped body, a byte at a time (the sniffer's first bytes arrive one by one)."""
+    body = json.dumps(FOREIGN).encode(encoding)
+    chunks = [body[i : i + 1] for i in range(len(body))]
+    got = guarded(make_stack, events).send(Reply(headers=[], chunks=chunks))
+    assert (got.status, got.body) == (403, BLOCK_BODY)
+    assert kinds(events) == MISMATCH
+
+
+@pytest.mark.parametrize("encoding", _WIDE)
+@pytest.mark.parametrize("content_type", ["text/plain", None])
+def test_own_wide_json_under_another_type_passes(
+    make_stack: Callable[..., GuardedStack], events: list[AuditEvent], content_type: str | None, encoding: str
+) -> None:
+    body = json.dumps({"user_id": ALICE, "name": "Ann"}).encode(encoding)
+    got = guarded(make_stack, events).send(Reply(headers=_headers(content_type), chunks=[body]))
+    assert (got.status, got.body) == (200, body)
+    assert events == []
+
+
+@pytest.mark.parametrize(
+    "first", [b"\x00\x00\x01\x00", b"\x00asm\x01\x00\x00\x00", b"\xff\xd8\xff\xe0\x00\x10JFIF", b"\x00\x00\x00\x18ftyp"]
+)
+def test_a_binary_file_opening_with_zero_bytes_still_streams(
+    make_stack: Callable[..., GuardedStack], events: list[AuditEvent], first: bytes
+) -> None:
+    """An icon, a wasm module, a JPEG, an MP4: not JSON in any reading, sent as they are."""
+    body = first + bytes(range(256)) * 4
+    got = guarded(make_stack, events).send(Reply(headers=_headers("application/octet-stream"), chunks=[body]))
+    assert (got.status, got.body) == (200, body)
+    assert events == []
+
+
+@pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be", "utf-32-le", "utf-32", "utf-16"])
+@pytest.mark.parametrize("content_type", ["application/json", "text/plain", None])
+def test_many_addresses_in_wide_json_are_counted(
+    make_stack: Callable[..., GuardedStack], events: list[AuditEvent], content_type: str | None, encoding: str
+) -> None:
+    """25 addresses in a JSON list, UTF-16/32 with or without a byte-order mark: ``json.loads``
+    reads 25 people's addresses; the bulk check counted none without a mark (200)."""
+    people = [f"person{n}@example.com" for n in range(25)]
+    body = json.dumps(people).encode(encoding)
+    assert json.loads(body) == people
+    got = guarded(make_stack, events).send(Reply(headers=_headers(content_type), chunks=[body]))
+    assert (got.status, got.body) == (403, BLOCK_BODY)
+    assert kinds(events) == [("bulk_personal_data", "blocked")]
+    assert events[0].counts == (("email", 25),)
+
+
+# ------------------------------------------------------------------ 2. 205 Reset Content with a body
+
+
+def test_control_h11_sends_and_reads_a_205_body() -> None:
+    """The server side of uvicorn's h11 protocol frames a 205 by its Content-Length; the client
+    side (httpx's) reads the body."""
+    body = json.dumps(FOREIGN).encode()
+    server = h11.Connection(h11.SERVER)
+    server.receive_data(b"GET /api/me HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert isinstance(server.next_event(), h11.Request)
+    headers = [("content-type", "application/json"), ("content-length", str(len(body)))]
+    wire = server.send(h11.Response(status_code=205, headers=headers)) or b""
+    wire += server.send(h11.Data(data=body)) or b""
+    wire += server.send(h11.EndOfMessage()) or b""
+    client = h11.Connection(h11.CLIENT)
+    client.send(h11.Request(method="GET", target="/api/me", headers=[("host", "x")]))
+    client.receive_data(wire)
+    read = b""
+    while True:
+        event = client.next_event()
+        if isinstance(event, h11.Data):
+            read += event.data
+        if isinstance(event, (h11.EndOfMessage, h11.PAUSED, h11.NEED_DATA)):
+            break
+    assert json.loads(read) == FOREIGN
+
+
+def test_control_httpx2_reads_a_205_body() -> None:
+    body = json.dumps(FOREIGN).encode()
+    assert httpx2.Response(205, headers=[("Content-Type", "application/json")], content=body).json() == FOREIGN
+
+
+@pytest.mark.parametrize("content_type", ["application/json", "text/html; charset=utf-8", None])
+def test_a_205_body_is_read(
+    make_stack: Callable[..., GuardedStack], events: list[AuditEvent], content_type: str | None
+) -> None:
+    """A 205 with bob's record (or bob's card in a page): sent unread, before."""
+    body = json.dumps(FOREIGN).encode() if content_type != "text/html; charset=utf-8" else (
+        f'<p data-owner="{BOB}">Bob</p>'.encode()
+    )
+    got = guarded(make_stack, events).send(Reply(status=205, headers=_headers(content_type), chunks=[body]))
+    assert (got.status, got.body) == (403, BLOCK_BODY)
+    assert kinds(events) == MISMATCH
+    assert events[0].status == 205
+
+
+@pytest.mark.parametrize("status", [204, 205, 304])
+def test_an_empty_no_content_response_still_passes(
+    make_stack: Callable[..., GuardedStack], events: list[AuditEvent], status: int
+) -> None:
+    got = guarded(make_stack, events).send(
+        Reply(status=status, headers=[("ETag", '"v1"')], chunks=[], content_length=status != 304)
+    )
+    assert (got.status, got.body) == (status, b"")
+    assert ("etag", '"v1"') in got.headers
+    assert events == []
+
+
+# ------------------------------------------------------------------ 3. the pytest plugin and write()
+
+pytest_plugins = ("pytester",)
+
+WRITE_APP = '''
+import json
+import respguard
+
+def respguard_options():
+    return {"extractors": [respguard.JsonKeys("user_id")], "requester": lambda info: info.headers.get("x-user")}
+
+def app(environ, start_response):
+    """A WSGI app that writes its body with the write() callable (PEP 3333 allows it)."""
+    write = start_response("200 OK", [("Content-Type", "application/json")])
+    uid = environ["PATH_INFO"].rsplit("/", 1)[-1]
+    write(json.dumps({"user_id": uid, "name": uid.title()}).encode())
+    return []
+'''
+
+WRITE_SUITE = '''
+from werkzeug.test import Client
+from app import app
+
+client = Client(app)
+
+def test_own_page():
+    assert client.get("/users/alice", headers={"X-User": "alice"}).status_code == 200
+
+def test_another_users_page():
+    response = client.get("/users/bob", headers={"X-User": "alice"})
+    assert response.get_json()["user_id"] == "bob"   # the bug: alice reads bob's record
+'''
+
+
+def test_the_plugin_reads_a_body_written_with_write(pytester: pytest.Pytester) -> None:
+    """``--respguard`` with Werkzeug's test client: the body the app wrote with ``write()`` reached
+    the test (bob's record) but was never fed to the plugin's guard: the suite passed."""
+    from test_pytest_plugin import INI
+
+    pytester.makeini(INI)
+    pytester.makepyfile(app=WRITE_APP, test_app=WRITE_SUITE)
+    pytester.syspathinsert()
+    result = pytester.runpytest_inprocess("--respguard")
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(["*FAILED test_app.py::test_another_users_page - respguard*"])
+
+
+# ------------------------------------------------------------------ the same, through the Django middleware
+
+
+def _django(view: Callable[[object], object]) -> tuple[object, list[AuditEvent]]:
+    """One GET through ``respguard.django.RespGuardMiddleware`` (settings from tests/test_django.py)."""
+    pytest.importorskip("django")
+    import test_django  # noqa: F401 - configures Django once per process
+    from django.test import RequestFactory
+
+    from respguard import Guard, JsonKeys
+    from respguard.django import RespGuardMiddleware
+
+    events: list[AuditEvent] = []
+    guard = Guard(secret_key="django-session7", extractors=[JsonKeys("user_id")], on_event=events.append)
+    middleware = RespGuardMiddleware(view, guard=guard)
+    return middleware(RequestFactory().get("/api/me")), events
+
+
+@pytest.mark.parametrize(
+    ("status", "content_type", "encoding"),
+    [(205, "application/json", "utf-8"), (200, "text/plain", "utf-16"), (200, "application/octet-stream", "utf-32")],
+)
+def test_django_reads_a_205_body_and_wide_json(status: int, content_type: str, encoding: str) -> None:
+    from django.http import HttpResponse
+
+    import respguard
+
+    def view(request: object) -> HttpResponse:
+        respguard.set_requester(request, ALICE)
+        return HttpResponse(json.dumps(FOREIGN).encode(encoding), status=status, content_type=content_type)
+
+    response, events = _django(view)
+    assert (response.status_code, response.content) == (403, BLOCK_BODY)  # type: ignore[attr-defined]
+    assert kinds(events) == MISMATCH
