@@ -14,6 +14,17 @@ clients, whose ``.json()`` is ``json.loads(response.content)``: httpx, httpx2, r
    Werkzeug all send a 205's body with its Content-Length, and httpx, requests and h11 read it:
    ``requests.get(url).json()`` gave bob's record. (Fetch gives a 205 a null body; Python
    clients don't.)
+3. **A ``head`` request** (the method in lower case). Methods are case-sensitive on the wire:
+   uvicorn's h11 server, Werkzeug's server (``flask run``), wsgiref and Django's runserver leave
+   the body out only for ``HEAD``, and so does a Werkzeug response, while Werkzeug, Flask and
+   Django route a ``head`` as a HEAD, to the GET view. respguard upper-cased the method and
+   took the response for bodiless: the README's Flask quickstart under ``flask run`` answered
+   ``head /api/me`` with another customer's record, 200, unread (``http.client`` reads it: only
+   a ``HEAD`` has no body to it). Any client may send it; gunicorn and uvicorn's httptools
+   refuse a lower-case method (400), Starlette's router answers 405.
+4. **The pytest plugin missed a body written with ``write()``**: Werkzeug's test client hands the
+   test what the app wrote, but the plugin fed its guard only the returned iterable, so a
+   suite whose test read another user's record (written with ``write()``) passed.
 """
 
 from __future__ import annotations
@@ -255,3 +266,194 @@ def test_django_reads_a_205_body_and_wide_json(status: int, content_type: str, e
     response, events = _django(view)
     assert (response.status_code, response.content) == (403, BLOCK_BODY)  # type: ignore[attr-defined]
     assert kinds(events) == MISMATCH
+
+
+# ------------------------------------------------------------------ 3. a "head" request
+
+
+def _wsgi_environ(method: str, path: str = "/api/me") -> dict[str, object]:
+    from werkzeug.test import create_environ
+
+    environ = create_environ(path)
+    environ["REQUEST_METHOD"] = method  # as Werkzeug's server and wsgiref pass it (create_environ upper-cases)
+    return environ
+
+
+def _flask_quickstart() -> object:
+    """The README's Flask quickstart, with the bug: /api/me shows another customer's record."""
+    from flask import Flask, jsonify, request
+
+    import respguard
+    from respguard.flask import RespGuard
+
+    app = Flask(__name__)
+    app.secret_key = "change-me"
+    RespGuard(app, extractors=[respguard.JsonKeys("customer_id", "owner_id")], login_paths=["/login"])
+
+    @app.get("/api/me")
+    def me() -> object:
+        respguard.set_requester(request, "c-7")
+        return jsonify({"customer_id": "c-8", "name": "Bob"})
+
+    return app
+
+
+def _call_wsgi(app: object, environ: dict[str, object]) -> tuple[str, bytes]:
+    captured: list[str] = []
+
+    def start_response(status: str, headers: object, exc_info: object = None) -> Callable[[bytes], object]:
+        captured.append(status)
+        return lambda data: None
+
+    result = app(environ, start_response)  # type: ignore[operator]
+    try:
+        body = b"".join(result)
+    finally:
+        getattr(result, "close", lambda: None)()
+    return captured[-1], body
+
+
+def test_control_werkzeug_answers_a_head_request_with_its_body() -> None:
+    """Werkzeug routes ``head`` to the GET view, and its response keeps the body (only
+    ``REQUEST_METHOD == "HEAD"`` drops it); so do Werkzeug's server and wsgiref."""
+    from flask import Flask
+
+    app = Flask(__name__)
+    app.get("/api/me")(lambda: {"customer_id": "c-8"})
+    status, body = _call_wsgi(app, _wsgi_environ("head"))
+    assert (status, json.loads(body)) == ("200 OK", {"customer_id": "c-8"})
+    assert _call_wsgi(app, _wsgi_environ("HEAD")) == ("200 OK", b"")
+
+
+@pytest.mark.parametrize("method", ["head", "Head"])
+def test_a_lower_case_head_to_the_flask_quickstart_is_read(method: str) -> None:
+    status, body = _call_wsgi(_flask_quickstart(), _wsgi_environ(method))
+    assert (status, body) == ("403 Forbidden", BLOCK_BODY)
+
+
+def test_a_head_to_the_flask_quickstart_still_has_no_body() -> None:
+    status, body = _call_wsgi(_flask_quickstart(), _wsgi_environ("HEAD"))
+    assert (status, body) == ("200 OK", b"")
+
+
+@pytest.mark.parametrize("method", ["head", "hEAD"])
+def test_a_lower_case_head_is_read_on_asgi(events: list[AuditEvent], method: str) -> None:
+    """A raw ASGI app under uvicorn's h11 server: ``head`` gets the body."""
+    from respguard import JsonKeys
+
+    stack = GuardedStack(
+        "asgi", secret_key="s7", extractors=[JsonKeys("user_id")], bind_sessions=False, on_event=events.append
+    )
+    body = json.dumps(FOREIGN).encode()
+    got = stack.send(Reply(chunks=[body]), method=method)
+    assert (got.status, got.body) == (403, BLOCK_BODY)
+    assert kinds(events) == MISMATCH
+    assert events[0].method == "HEAD"
+
+
+def test_own_data_to_a_lower_case_head_keeps_its_body(events: list[AuditEvent]) -> None:
+    from respguard import JsonKeys
+
+    body = json.dumps({"user_id": ALICE}).encode()
+    stack = GuardedStack("asgi", secret_key="s7", extractors=[JsonKeys("user_id")], bind_sessions=False)
+    got = stack.send(Reply(chunks=[body]), method="head")
+    assert (got.status, got.body) == (200, body)
+
+
+def test_django_under_asgi_reads_a_lower_case_head() -> None:
+    """Django's ASGI request upper-cases the method; uvicorn's h11 server sends the body of a ``head``."""
+    pytest.importorskip("django")
+    import io
+
+    import test_django  # noqa: F401 - configures Django once per process
+    from django.core.handlers.asgi import ASGIRequest
+    from django.http import HttpResponse
+
+    import respguard
+    from respguard import Guard, JsonKeys
+    from respguard.django import RespGuardMiddleware
+
+    def view(request: object) -> HttpResponse:
+        respguard.set_requester(request, ALICE)
+        return HttpResponse(json.dumps(FOREIGN), content_type="application/json")
+
+    events: list[AuditEvent] = []
+    guard = Guard(secret_key="django-session7", extractors=[JsonKeys("user_id")], on_event=events.append)
+    middleware = RespGuardMiddleware(view, guard=guard)
+    scope = {"type": "http", "method": "head", "path": "/api/me", "query_string": b"", "headers": []}
+    request = ASGIRequest(scope, io.BytesIO())
+    assert request.method == "HEAD"
+    response = middleware(request)
+    assert (response.status_code, response.content) == (403, BLOCK_BODY)
+    assert kinds(events) == MISMATCH
+
+
+# ------------------------------------------------------------------ documented limits (strict xfails)
+
+_JS_LIMIT = "documented limit (README, 'Scripts and styles are not markup'): a JSONP body is not read as JSON: "
+_BULK_LIMIT = "documented limit (README, 'One response, many people', 'Not counted'): "
+
+
+@pytest.mark.xfail(strict=True, reason=_JS_LIMIT + "<script src> hands bob's record to the callback")
+@pytest.mark.parametrize("content_type", ["application/javascript", "text/javascript", None])
+def test_a_jsonp_body_is_not_read(
+    make_stack: Callable[..., GuardedStack], events: list[AuditEvent], content_type: str | None
+) -> None:
+    body = b"callback(" + json.dumps(FOREIGN).encode() + b");"
+    got = guarded(make_stack, events).send(Reply(headers=_headers(content_type), chunks=[body]))
+    assert (got.status, got.body) == (403, BLOCK_BODY)
+
+
+def _page(items: str) -> bytes:
+    return f'<!doctype html><meta charset="utf-8"><ul>{items}</ul>'.encode()
+
+
+def _people(template: str) -> str:
+    return "".join(f"<li>{template.format(n=n)}</li>" for n in range(25))
+
+
+@pytest.mark.xfail(strict=True, reason=_BULK_LIMIT + "addresses outside ASCII")
+@pytest.mark.parametrize("template", ["person{n}@例え.jp", "やまだ@example{n}.jp"])
+def test_many_internationalised_addresses_are_not_counted(
+    make_stack: Callable[..., GuardedStack], events: list[AuditEvent], template: str
+) -> None:
+    got = guarded(make_stack, events).send(
+        Reply(headers=[("Content-Type", "text/html; charset=utf-8")], chunks=[_page(_people(template))])
+    )
+    assert (got.status, got.body) == (403, BLOCK_BODY)
+
+
+def _framed(kind: str) -> bytes:
+    import base64
+    import urllib.parse
+
+    inner = _page(_people("person{n}@example.com")).decode()
+    if kind == "srcdoc-escaped":
+        escaped = _page(_people("person{n}&#64;example.com")).decode().replace("&", "&amp;").replace('"', "&quot;")
+        return f'<!doctype html><iframe srcdoc="{escaped}"></iframe>'.encode()
+    if kind == "data-base64":
+        src = "data:text/html;base64," + base64.b64encode(inner.encode()).decode()
+    else:
+        src = "data:text/html," + urllib.parse.quote(inner)
+    return f'<!doctype html><iframe src="{src}"></iframe>'.encode()
+
+
+@pytest.mark.xfail(strict=True, reason=_BULK_LIMIT + "what only a framed page shows")
+@pytest.mark.parametrize("kind", ["srcdoc-escaped", "data-base64", "data-percent"])
+def test_many_addresses_only_a_framed_page_shows_are_not_counted(
+    make_stack: Callable[..., GuardedStack], events: list[AuditEvent], kind: str
+) -> None:
+    got = guarded(make_stack, events).send(
+        Reply(headers=[("Content-Type", "text/html; charset=utf-8")], chunks=[_framed(kind)])
+    )
+    assert (got.status, got.body) == (403, BLOCK_BODY)
+
+
+def test_control_a_srcdoc_with_plain_addresses_is_counted(
+    make_stack: Callable[..., GuardedStack], events: list[AuditEvent]
+) -> None:
+    inner = _page(_people("person{n}@example.com")).decode().replace('"', "&quot;")
+    page = f'<!doctype html><iframe srcdoc="{inner}"></iframe>'.encode()
+    got = guarded(make_stack, events).send(Reply(headers=[("Content-Type", "text/html; charset=utf-8")], chunks=[page]))
+    assert (got.status, got.body) == (403, BLOCK_BODY)
+    assert kinds(events) == [("bulk_personal_data", "blocked")]
