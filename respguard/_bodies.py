@@ -11,6 +11,7 @@ They find owners and failures; they never decide (that is :mod:`respguard._decid
 from __future__ import annotations
 
 import codecs
+import re
 from collections.abc import Callable, Sequence
 
 from ._content import (
@@ -298,21 +299,43 @@ class Sniffer:
                     return self.media
             return None
         data = (self._head + chunk) if self._head else chunk
-        media = None
-        for start in range(0, len(data), _SNIFF_WINDOW):  # a window at a time: never a copy of a big chunk
-            window = data[start : start + _SNIFF_WINDOW + 3]
-            media = sniff_media(window)
-            if media is not None:
-                break
+        # Past white space and one byte-order mark (a search, never a copy of a big chunk), the
+        # first bytes say what it is.
+        position = _past_space(data, 0)
+        mark = data.startswith(_BOM, position)
+        if mark:
+            position = _past_space(data, position + 3)
+        head = data[position : position + 8]
+        media = sniff_media(_BOM + head if mark else head)
         if media is None:
-            # Only white space, or part of a byte-order mark: keep the tail that may still be one.
-            self._head = data[-_SNIFF_WINDOW:].lstrip(b" \t\r\n\x0c")[:3]
+            # Only white space, or part of a byte-order mark or of the XSSI prefix: keep the tail
+            # that may still be one.
+            self._head = _undecided_tail(data)
         elif self.json_only and media != JSON:
             self.media = OTHER  # a typed body is read as JSON by scripts, never rendered as a page
         else:
             self.media = media
         return self.media
 
+
+def _undecided_tail(data: bytes) -> bytes:
+    """What a sniffer keeps of bytes that did not tell yet: a byte-order mark (or its start), then
+    at most the XSSI prefix (``)]}',\\n``, six bytes), white space dropped."""
+    position = _past_space(data, 0)
+    if data.startswith(_BOM, position):
+        after = _past_space(data, position + 3)
+        return _BOM + data[after : after + 6]
+    return data[position : position + 6]
+
+
+def _past_space(data: bytes, position: int) -> int:
+    """Where the white space from ``position`` on ends (a search: no copy)."""
+    match = _SPACES.match(data, position)
+    return match.end() if match is not None else position
+
+
+_SPACES = re.compile(rb"[ \t\r\n\x0c]*")
+_BOM = b"\xef\xbb\xbf"
 
 #: First bytes the usual sniffing reads (JSON, a page) whatever json.loads makes of the rest.
 _ASCII_OPENERS = frozenset({b"{", b"[", b"<"})

@@ -68,7 +68,36 @@ def sniff_media(head: bytes) -> str | None:
         return JSON
     if first == b"<":
         return HTML
+    if first == b")":
+        return _after_xssi_prefix(text)
     return OTHER
+
+
+#: The prefix Angular's ``HttpClient`` and AngularJS's ``$http`` strip from a JSON response
+#: before they parse it, whatever its type (``)]}'``, a comma, a line feed: Google's XSSI guard).
+XSSI_PREFIX = re.compile(rb"\)\]\}',?\n")
+_XSSI_TEXT_PREFIX = re.compile(r"\)\]\}',?\n")
+_XSSI_LONGEST = b")]}',\n"
+
+
+def _after_xssi_prefix(text: bytes) -> str | None:
+    """A body opening with ``)``: JSON if the XSSI prefix opens JSON, ``None`` while the bytes
+    so far may still be that prefix, else :data:`OTHER`."""
+    prefix = XSSI_PREFIX.match(text)
+    if prefix is None:
+        if _XSSI_LONGEST.startswith(text) or text == b")]}'":
+            return None
+        return OTHER
+    rest = text[prefix.end() :]
+    if not rest:
+        return None
+    return JSON if rest[:1] in (b"{", b"[") else OTHER
+
+
+def strip_xssi_prefix(text: str) -> str | None:
+    """The text after an XSSI prefix at its start (what Angular parses), or ``None``."""
+    prefix = _XSSI_TEXT_PREFIX.match(text) if text.startswith(")]}'") else None
+    return None if prefix is None else text[prefix.end() :]
 
 
 _JSON_START = re.compile(rb"[ \t\r\n\f]*(?:\xef\xbb\xbf[ \t\r\n\f]*)?[\[{]")
@@ -81,7 +110,13 @@ def looks_like_json(body: bytes) -> bool:
     Scripts parse JSON whatever the Content-Type says: ``json.dumps()`` returned from a
     Flask view goes out as ``text/html``, and some APIs send ``text/plain``.
     """
-    return _JSON_START.match(body) is not None or opens_like_wide_json(body)
+    if _JSON_START.match(body) is not None:
+        return True
+    first = body[:1]
+    if first == b")":  # the XSSI prefix Angular strips: )]}'
+        prefix = XSSI_PREFIX.match(body)
+        return prefix is not None and body[prefix.end() : prefix.end() + 1] in (b"{", b"[")
+    return first != b"<" and opens_like_wide_json(body)
 
 
 #: The first bytes of a body ``json.detect_encoding`` may read as UTF-16/32: a zero byte, or

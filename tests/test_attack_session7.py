@@ -22,9 +22,21 @@ clients, whose ``.json()`` is ``json.loads(response.content)``: httpx, httpx2, r
    ``head /api/me`` with another customer's record, 200, unread (``http.client`` reads it: only
    a ``HEAD`` has no body to it). Any client may send it; gunicorn and uvicorn's httptools
    refuse a lower-case method (400), Starlette's router answers 405.
-4. **The pytest plugin missed a body written with ``write()``**: Werkzeug's test client hands the
+4. **JSON behind the XSSI prefix** (``)]}',`` and a line feed, Google's guard): Angular's ``HttpClient`` and
+   AngularJS's ``$http`` strip it and parse the rest whatever the type (Angular's
+   ``XSSI_PREFIX``). Served as text, a page or untyped, bob's record went out
+   (200): the body did not open like JSON; as ``application/json`` it was refused as malformed
+   rather than read. Also: the sniffer's 512-byte windows could start inside what they waited
+   for (fixed with the prefix: white space is skipped by a search, and the first bytes read).
+5. **The pytest plugin missed a body written with ``write()``**: Werkzeug's test client hands the
    test what the app wrote, but the plugin fed its guard only the returned iterable, so a
    suite whose test read another user's record (written with ``write()``) passed.
+
+Left, and documented (strict xfails below): a JSONP body (``callback({...})``, which Chromium
+runs from ``<script src>`` under a JavaScript type, a page's type or none, handing bob's record
+to the callback) is not read as JSON; the bulk check does not count addresses outside ASCII
+(``person1@例え.jp``), nor addresses only a framed page shows (``&amp;#64;`` in a srcdoc, which
+Chromium renders as ``@``; percent or base64 ``data:`` frames).
 """
 
 from __future__ import annotations
@@ -185,7 +197,7 @@ def test_an_empty_no_content_response_still_passes(
     assert events == []
 
 
-# ------------------------------------------------------------------ 3. the pytest plugin and write()
+# ------------------------------------------------------------------ 5. the pytest plugin and write()
 
 pytest_plugins = ("pytester",)
 
@@ -457,3 +469,62 @@ def test_control_a_srcdoc_with_plain_addresses_is_counted(
     got = guarded(make_stack, events).send(Reply(headers=[("Content-Type", "text/html; charset=utf-8")], chunks=[page]))
     assert (got.status, got.body) == (403, BLOCK_BODY)
     assert kinds(events) == [("bulk_personal_data", "blocked")]
+
+
+# ------------------------------------------------------------------ 4. the XSSI prefix Angular strips
+
+_XSSI = [b")]}'\n", b")]}',\n"]
+
+
+@pytest.mark.parametrize("prefix", _XSSI)
+@pytest.mark.parametrize("content_type", ["application/json", "text/plain", "text/html; charset=utf-8", None])
+def test_json_behind_the_xssi_prefix_is_read(
+    make_stack: Callable[..., GuardedStack], events: list[AuditEvent], content_type: str | None, prefix: bytes
+) -> None:
+    """Angular's ``HttpClient`` (and AngularJS's ``$http``) strip ``)]}',\\n`` and parse the rest,
+    whatever the type: bob's record went out as text, a page or untyped (200), and as JSON it
+    was refused as malformed (``scan_error``) rather than read."""
+    body = prefix + json.dumps(FOREIGN).encode()
+    got = guarded(make_stack, events).send(Reply(headers=_headers(content_type), chunks=[body]))
+    assert (got.status, got.body) == (403, BLOCK_BODY)
+    assert kinds(events) == MISMATCH
+
+
+@pytest.mark.parametrize("prefix", _XSSI)
+def test_untyped_json_behind_the_xssi_prefix_in_one_byte_chunks(
+    make_stack: Callable[..., GuardedStack], events: list[AuditEvent], prefix: bytes
+) -> None:
+    body = b"\xef\xbb\xbf" + prefix + json.dumps(FOREIGN).encode()  # XHR's decoding drops the mark
+    got = guarded(make_stack, events).send(Reply(headers=[], chunks=[body[i : i + 1] for i in range(len(body))]))
+    assert (got.status, got.body) == (403, BLOCK_BODY)
+    assert kinds(events) == MISMATCH
+
+
+def test_untyped_json_after_space_and_the_xssi_prefix_is_refused(
+    make_stack: Callable[..., GuardedStack], events: list[AuditEvent]
+) -> None:
+    """White space before the prefix (past the sniffer's old 512-byte window): Angular strips the
+    prefix only at the start, so no reader parses it; it names bob's key: refused (fail closed)."""
+    body = b" " * 509 + b")]}'\n" + json.dumps(FOREIGN).encode()
+    got = guarded(make_stack, events).send(Reply(headers=[], chunks=[body]))
+    assert (got.status, got.body) == (403, BLOCK_BODY)
+    assert kinds(events) == [("scan_error", "blocked")]
+
+
+@pytest.mark.parametrize("content_type", ["application/json", "text/plain", None])
+def test_own_json_behind_the_xssi_prefix_passes(
+    make_stack: Callable[..., GuardedStack], events: list[AuditEvent], content_type: str | None
+) -> None:
+    body = b")]}',\n" + json.dumps({"items": [[{"user_id": ALICE}]], "user_id": [ALICE]}).encode()
+    got = guarded(make_stack, events).send(Reply(headers=_headers(content_type), chunks=[body]))
+    assert (got.status, got.body) == (200, body)
+    assert events == []
+
+
+@pytest.mark.parametrize("body", [b")", b")]}", b")]}'", b")]}'x", b") not json", b")]}',\n<p>"])
+def test_text_opening_with_a_parenthesis_still_streams(
+    make_stack: Callable[..., GuardedStack], events: list[AuditEvent], body: bytes
+) -> None:
+    got = guarded(make_stack, events).send(Reply(headers=[], chunks=[body]))
+    assert (got.status, got.body) == (200, body)
+    assert events == []
