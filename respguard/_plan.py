@@ -263,8 +263,11 @@ def _plan_body(
     stream = lines or content.media_type == "text/event-stream"
     streamed = stream and bool(planner.stream_extractors)
     sniffed = not content.typed and planner.sniffs
-    if status == 206 and (content.scanned or streamed or sniffed):
+    byteranges = content.media_type == "multipart/byteranges" and planner.sniffs
+    if status == 206 and (content.scanned or streamed or sniffed or byteranges):
         # A range can cut an owner key in half; the client joins the ranges, respguard sees one.
+        # Several ranges come as multipart/byteranges: their type is only in the body (a JSON
+        # file's ranges are JSON), so they are refused like a range of a scanned type.
         return ResponsePlan(Strategy.REFUSE, content, encodings, "partial content cannot be scanned")
     if streamed:
         if lines and length:

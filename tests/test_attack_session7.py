@@ -31,6 +31,11 @@ clients, whose ``.json()`` is ``json.loads(response.content)``: httpx, httpx2, r
 5. **The pytest plugin missed a body written with ``write()``**: Werkzeug's test client hands the
    test what the app wrote, but the plugin fed its guard only the returned iterable, so a
    suite whose test read another user's record (written with ``write()``) passed.
+6. **Several ranges of a JSON file.** A ``206`` of a scanned type is refused (a range can cut an
+   owner key in half), but ``Range: bytes=0-0,2-`` makes Starlette's ``FileResponse`` answer
+   ``multipart/byteranges``, a type respguard read as a binary file nothing scans: bob's export
+   (``/exports/bob.json``, refused for a plain GET or a single range) went out whole but
+   for its first byte, 206. The requester chooses the ranges.
 
 Left, and documented (strict xfails below): a JSONP body (``callback({...})``, which Chromium
 runs from ``<script src>`` under a JavaScript type, a page's type or none, handing bob's record
@@ -528,3 +533,56 @@ def test_text_opening_with_a_parenthesis_still_streams(
     got = guarded(make_stack, events).send(Reply(headers=[], chunks=[body]))
     assert (got.status, got.body) == (200, body)
     assert events == []
+
+
+# ------------------------------------------------------------------ 6. several ranges of a JSON file
+
+
+def test_several_ranges_of_a_json_file_through_starlette_file_response(tmp_path: object) -> None:
+    """Starlette's FileResponse answers two ranges with multipart/byteranges."""
+    from pathlib import Path
+
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import FileResponse
+    from starlette.routing import Route
+    from starlette.testclient import TestClient
+
+    import respguard
+
+    export = Path(str(tmp_path)) / "bob.json"
+    export.write_text(json.dumps(FOREIGN))
+
+    async def download(request: Request) -> FileResponse:
+        respguard.set_requester(request, ALICE)
+        return FileResponse(export, media_type="application/json")
+
+    events: list[AuditEvent] = []
+    app = respguard.ASGIMiddleware(
+        Starlette(routes=[Route("/exports/bob.json", download)]),
+        secret_key="s7",
+        extractors=[respguard.JsonKeys("user_id")],
+        bind_sessions=False,
+        on_event=events.append,
+    )
+    client = TestClient(app)
+    assert client.get("/exports/bob.json", headers={"Range": "bytes=0-10"}).status_code == 403  # one range
+    events.clear()
+    got = client.get("/exports/bob.json", headers={"Range": "bytes=0-0,2-"})
+    assert (got.status_code, got.content) == (403, BLOCK_BODY)
+    assert kinds(events) == [("scan_error", "blocked")]
+    assert events[0].reason == "partial content cannot be scanned"
+
+
+def test_multipart_byteranges_is_refused(make_stack: Callable[..., GuardedStack], events: list[AuditEvent]) -> None:
+    record = json.dumps(FOREIGN).encode()
+    body = (
+        b"--b7\r\nContent-Type: application/json\r\nContent-Range: bytes 0-0/%d\r\n\r\n{\r\n"
+        b"--b7\r\nContent-Type: application/json\r\nContent-Range: bytes 1-%d/%d\r\n\r\n%s\r\n--b7--"
+        % (len(record), len(record) - 1, len(record), record[1:])
+    )
+    headers = [("Content-Type", "multipart/byteranges; boundary=b7")]
+    got = guarded(make_stack, events).send(Reply(status=206, headers=headers, chunks=[body]))
+    assert (got.status, got.body) == (403, BLOCK_BODY)
+    assert kinds(events) == [("scan_error", "blocked")]
+    assert events[0].reason == "partial content cannot be scanned"
