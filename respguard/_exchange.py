@@ -239,10 +239,7 @@ class Exchange:
                     (extractor.kind, o) for o in header_owners(headers_view, extractor.raw_name, extractor.kind)
                 )
         self.owners.extend(self.context.owners)
-        method = self.request.method
-        if method == "HEAD" and not self._sent_as_head():
-            method = "GET"  # a "head" that servers answer with the body (only "HEAD" has none)
-        plan = self.plan = plan_response(planner, method, status, facts)
+        plan = self.plan = plan_response(planner, self.request.method, status, facts)
         strategy = plan.strategy
         if strategy == Strategy.DOCUMENT or strategy == Strategy.LINES_DOCUMENT:
             self._move("start", State.HOLD)  # the HeldDocument is made once a piece must wait
@@ -877,9 +874,10 @@ class Exchange:
 
     # ------------------------------------------------------------------ helpers
     def _sent_as_head(self) -> bool:
-        """Was the method sent as ``HEAD`` exactly? Methods are case-sensitive on the wire:
-        servers (uvicorn's h11, Werkzeug's, wsgiref) and Werkzeug's responses leave the body out
-        only for ``HEAD``, while the frameworks route a ``head`` as a HEAD, to the GET view."""
+        """Was the method sent as ``HEAD`` exactly (a block page then goes without its body)?
+        Methods are case-sensitive on the wire: servers (uvicorn's h11, Werkzeug's, wsgiref) and
+        Werkzeug's responses leave the body out only for ``HEAD``, while the frameworks route a
+        ``head`` as a HEAD, to the GET view."""
         raw = self.request.raw
         sent = raw.get("method")  # an ASGI scope
         if sent is None:

@@ -21,7 +21,10 @@ clients, whose ``.json()`` is ``json.loads(response.content)``: httpx, httpx2, r
    took the response for bodiless: the README's Flask quickstart under ``flask run`` answered
    ``head /api/me`` with another customer's record, 200, unread (``http.client`` reads it: only
    a ``HEAD`` has no body to it). Any client may send it; gunicorn and uvicorn's httptools
-   refuse a lower-case method (400), Starlette's router answers 405.
+   refuse a lower-case method (400), Starlette's router answers 405. The same with a method
+   override outside respguard (the one ``werkzeug.contrib`` had, and its copies: a POST with
+   ``X-HTTP-Method-Override: HEAD``, which gunicorn answers with the body of the POST it got).
+   Fixed: a body the app sends for a HEAD is read like a GET's.
 4. **JSON behind the XSSI prefix** (``)]}',`` and a line feed, Google's guard): Angular's ``HttpClient`` and
    AngularJS's ``$http`` strip it and parse the rest whatever the type (Angular's
    ``XSSI_PREFIX``). Served as text, a page or untyped, bob's record went out
@@ -586,3 +589,38 @@ def test_multipart_byteranges_is_refused(make_stack: Callable[..., GuardedStack]
     assert (got.status, got.body) == (403, BLOCK_BODY)
     assert kinds(events) == [("scan_error", "blocked")]
     assert events[0].reason == "partial content cannot be scanned"
+
+
+def test_a_method_override_to_head_outside_respguard_is_read() -> None:
+    """A method-override middleware outside respguard turns a POST into a HEAD in the environ;
+    the server still answers the POST it got, body included (gunicorn decides by the request
+    line). An app that answers HEAD with its body (Django does) sent bob's record, unread."""
+    from werkzeug.test import create_environ
+
+    from respguard import JsonKeys, WSGIMiddleware
+
+    body = json.dumps(FOREIGN).encode()
+    seen: list[str] = []
+
+    def app(environ: dict[str, object], start_response: Callable[..., object]) -> list[bytes]:
+        import respguard
+
+        seen.append(str(environ["REQUEST_METHOD"]))
+        respguard.set_requester(environ, ALICE)
+        start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+        return [body]
+
+    events: list[AuditEvent] = []
+    guarded_app = WSGIMiddleware(app, secret_key="s7", extractors=[JsonKeys("user_id")], on_event=events.append)
+
+    def override(environ: dict[str, object], start_response: Callable[..., object]) -> object:
+        """What werkzeug.contrib's HTTPMethodOverrideMiddleware did (POST only, HEAD among its methods)."""
+        if environ["REQUEST_METHOD"] == "POST" and environ.get("HTTP_X_HTTP_METHOD_OVERRIDE") == "HEAD":
+            environ["REQUEST_METHOD"] = "HEAD"
+        return guarded_app(environ, start_response)
+
+    environ = create_environ("/api/me", method="POST", headers={"X-HTTP-Method-Override": "HEAD"})
+    status, sent = _call_wsgi(override, environ)
+    assert seen == ["HEAD"]
+    assert (status, sent) == ("403 Forbidden", b"")  # a HEAD's block page: no body
+    assert kinds(events) == MISMATCH
