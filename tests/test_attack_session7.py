@@ -39,6 +39,8 @@ clients, whose ``.json()`` is ``json.loads(response.content)``: httpx, httpx2, r
    ``multipart/byteranges``, a type respguard read as a binary file nothing scans: bob's export
    (``/exports/bob.json``, refused for a plain GET or a single range) went out whole but
    for its first byte, 206. The requester chooses the ranges.
+7. **An owner header in ASGI trailers** (``http.response.trailers``) went out with the raw id
+   respguard removes from the head.
 
 Left, and documented (strict xfails below): a JSONP body (``callback({...})``, which Chromium
 runs from ``<script src>`` under a JavaScript type, a page's type or none, handing bob's record
@@ -624,3 +626,31 @@ def test_a_method_override_to_head_outside_respguard_is_read() -> None:
     assert seen == ["HEAD"]
     assert (status, sent) == ("403 Forbidden", b"")  # a HEAD's block page: no body
     assert kinds(events) == MISMATCH
+
+
+# ------------------------------------------------------------------ 7. an owner header in the trailers
+
+
+def test_an_owner_header_in_asgi_trailers_is_stripped(events: list[AuditEvent]) -> None:
+    """``OwnerHeader`` is removed from the head; sent in ``http.response.trailers`` (an HTTP/2 or
+    chunked trailer) it went out with bob's raw id."""
+    from conftest import asgi_call
+
+    from respguard import ASGIMiddleware, JsonKeys, OwnerHeader, set_requester
+
+    async def app(scope: dict[str, object], receive: object, send: Callable[..., object]) -> None:
+        set_requester(scope, ALICE)
+        body = json.dumps({"user_id": ALICE}).encode()
+        headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+        await send({"type": "http.response.start", "status": 200, "headers": headers, "trailers": True})  # type: ignore[operator]
+        await send({"type": "http.response.body", "body": body, "more_body": False})  # type: ignore[operator]
+        trailers = [(b"x-data-owner", BOB.encode()), (b"server-timing", b"db;dur=3")]
+        await send({"type": "http.response.trailers", "headers": trailers, "more_trailers": False})  # type: ignore[operator]
+
+    extractors = [JsonKeys("user_id"), OwnerHeader()]
+    options = {"secret_key": "s7", "bind_sessions": False, "on_event": events.append}
+    guarded_app = ASGIMiddleware(app, extractors=extractors, **options)  # type: ignore[arg-type]
+    got = asgi_call(guarded_app)
+    (trailers,) = [m for m in got.messages if m["type"] == "http.response.trailers"]
+    assert list(trailers["headers"]) == [(b"server-timing", b"db;dur=3")]
+    assert got.status == 200
