@@ -415,6 +415,17 @@ def _names_a_key(extractor: Extractor, body: bytes) -> bool:
     return isinstance(extractor, JsonKeys) and extractor.mentioned(body.decode("utf-8", "replace"))
 
 
+def _lenient_event_data(text: str) -> str:
+    """An event's ``data`` as a client that splits lines with ``str.splitlines`` reads it
+    (httpx-sse over httpx's ``iter_lines``: U+2028, U+0085, form feeds... end lines there)."""
+    values: list[str] = []
+    for line in text.splitlines():
+        name, _, value = line.partition(":")
+        if name == "data":
+            values.append(value[1:] if value.startswith(" ") else value)
+    return "\n".join(values)
+
+
 def scan_record(planner: Planner, record: StreamRecord, media: str, views: ViewFactory, found: Found) -> Failure | None:
     """Read one event or JSON line with the stream extractors (``media``: the response's).
 
@@ -433,6 +444,13 @@ def scan_record(planner: Planner, record: StreamRecord, media: str, views: ViewF
     pieces = record.data.splitlines()
     if len(pieces) > 1:
         readings.extend(pieces)
+    # A record with data some client reads (a comment-only event has none, for any client).
+    has_data = bool(record.data.strip())
+    if isinstance(record, Event):
+        lenient = _lenient_event_data(record.text)
+        if lenient != record.data:
+            readings.append(lenient)
+            has_data = has_data or bool(lenient.strip())
     whole_view = views(media, record.text.encode("utf-8", "surrogatepass"))
     for extractor in planner.stream_extractors:
         try:
@@ -441,13 +459,15 @@ def scan_record(planner: Planner, record: StreamRecord, media: str, views: ViewF
                 continue
             parsed = False
             for text in readings:
+                if not text.strip():
+                    continue  # nothing to read (an empty line of the data), and nothing parsed
                 try:
                     view = views(media, text.encode("utf-8", "surrogatepass"))
                     found.owners.extend((extractor.kind, o) for o in extractor.owners(view))
                     parsed = True
                 except ScanError:
                     continue  # a reading that is not JSON carries no JSON keys
-            if not parsed and extractor.mentioned(record.text):
+            if not parsed and (has_data or whole != record.data) and extractor.mentioned(record.text):
                 return Failure(EventKind.SCAN_ERROR, f"{extractor.name}: {UNREAD_KEY}", extractor.name)
         except ScanError as exc:
             return Failure(EventKind.SCAN_ERROR, f"{extractor.name}: {exc}", extractor.name)

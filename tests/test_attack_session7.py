@@ -41,6 +41,13 @@ clients, whose ``.json()`` is ``json.loads(response.content)``: httpx, httpx2, r
    for its first byte, 206. The requester chooses the ranges.
 7. **An owner header in ASGI trailers** (``http.response.trailers``) went out with the raw id
    respguard removes from the head.
+8. **Event-stream records no reading parsed passed when one reading was empty.** A record
+   that names an owner key but that no reading parses is refused (README), but an empty data
+   line counted as a parsed reading: a JSON document with a blank line in it, served as
+   ``text/event-stream`` (``fetch().json()`` reads the whole body), went out with bob's key, and
+   so did ``data: `` U+2028 ``data: {...}``, whose data httpx-sse reads as bob's record (httpx's
+   ``iter_lines`` splits at U+2028, as ``str.splitlines`` does). Fixed: empty readings parse
+   nothing, and an event is also read as such a client splits its lines.
 
 Left, and documented (strict xfails below): a JSONP body (``callback({...})``, which Chromium
 runs from ``<script src>`` under a JavaScript type, a page's type or none, handing bob's record
@@ -654,3 +661,55 @@ def test_an_owner_header_in_asgi_trailers_is_stripped(events: list[AuditEvent]) 
     (trailers,) = [m for m in got.messages if m["type"] == "http.response.trailers"]
     assert list(trailers["headers"]) == [(b"server-timing", b"db;dur=3")]
     assert got.status == 200
+
+
+# ------------------------------------------------------------------ 8. event-stream records no reading parses
+
+SSE = [("Content-Type", "text/event-stream")]
+
+
+def test_control_httpx_splits_event_lines_at_u2028() -> None:
+    """httpx-sse reads ``response.iter_lines()``: httpx's line decoder splits at U+2028 (as
+    ``str.splitlines``), so the second ``data:`` is a data line of its own to it."""
+    body = "data: \u2028data: " + json.dumps(FOREIGN) + "\n\n"
+    lines = list(httpx2.Response(200, headers=SSE, content=body.encode()).iter_lines())
+    data = "\n".join(line[6:] for line in lines if line.startswith("data: ") or line == "data:")
+    assert json.loads(data) == FOREIGN
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{\n\n"user_id": "' + BOB.encode() + b'"\n}',
+        b'{\n\n  "user_id": "' + BOB.encode() + b'",\n\n  "name": "Bob"\n}\n',
+    ],
+    ids=["blank-line", "pretty-printed"],
+)
+def test_a_json_document_with_a_blank_line_as_an_event_stream_is_cut(
+    make_stack: Callable[..., GuardedStack], events: list[AuditEvent], body: bytes
+) -> None:
+    """``fetch().json()`` reads the whole body: bob's record. respguard cut nothing (200, whole)."""
+    assert json.loads(body)["user_id"] == BOB
+    got = guarded(make_stack, events).send(Reply(headers=SSE, chunks=[body], content_length=False))
+    assert (got.status, got.body) == (200, b"{\n\n")
+    assert kinds(events) == [("scan_error", "blocked")]
+    assert events[0].reason == "json:owner_id,user_id: owner key in a record no reading parses"
+
+
+def test_an_event_a_line_splitting_client_reads_as_foreign_is_cut(
+    make_stack: Callable[..., GuardedStack], events: list[AuditEvent]
+) -> None:
+    own = b'data: {"user_id": "' + ALICE.encode() + b'"}\n\n'
+    foreign = ("data: \u2028data: " + json.dumps(FOREIGN) + "\n\n").encode()
+    got = guarded(make_stack, events).send(Reply(headers=SSE, chunks=[own, foreign], content_length=False))
+    assert (got.status, got.body) == (200, own)
+    assert kinds(events) == MISMATCH
+
+
+def test_an_event_with_an_empty_data_line_and_own_json_passes(
+    make_stack: Callable[..., GuardedStack], events: list[AuditEvent]
+) -> None:
+    body = b'data:\ndata: {"user_id": "' + ALICE.encode() + b'"}\n\n: keep-alive\n\n'
+    got = guarded(make_stack, events).send(Reply(headers=SSE, chunks=[body], content_length=False))
+    assert (got.status, got.body) == (200, body)
+    assert events == []
