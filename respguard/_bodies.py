@@ -10,18 +10,24 @@ They find owners and failures; they never decide (that is :mod:`respguard._decid
 
 from __future__ import annotations
 
+import codecs
+import re
 from collections.abc import Callable, Sequence
 
 from ._content import (
     HTML,
     JSON,
+    JSON_WHITESPACE,
     OTHER,
     TEXT,
     BodyDecodeError,
     DecodedTooLarge,
     StreamDecoder,
     looks_like_json,
+    may_open_wide,
     sniff_media,
+    wide_decoder,
+    wide_json_encoding,
 )
 from ._encoding import bom_encoding, lookup
 from ._events import EventKind
@@ -240,13 +246,17 @@ class Sniffer:
     :attr:`held` until it is decided.
     """
 
-    __slots__ = ("media", "held", "json_only", "_head", "_decoder")
+    __slots__ = ("media", "held", "json_only", "_head", "_start", "_wide", "_decoder")
 
     def __init__(self, limit: int, encodings: str | None, json_only: bool) -> None:
         self.media: str | None = None  # known once the first meaningful byte is in
         self.held = HeldDocument(limit)
         self.json_only = json_only
         self._head = b""  # at most a byte-order mark's start, after white space
+        # The body's first bytes until four are in (UTF-16/32 JSON, as json.loads detects it), or
+        # ``None`` once they told.
+        self._start: bytes | None = b""
+        self._wide: codecs.IncrementalDecoder | None = None  # a UTF-16/32 body, until past its white space
         self._decoder: StreamDecoder | None = None
         if encodings is not None:
             try:
@@ -267,22 +277,68 @@ class Sniffer:
             except (BodyDecodeError, DecodedTooLarge):
                 self._decoder = None  # the whole body is decoded (and judged) when it ends
                 return None
+        first = self._start
+        if first is not None:
+            if first:
+                chunk = first + chunk
+            if len(chunk) < 4 and may_open_wide(chunk):
+                self._start = chunk  # nothing sniffed yet: the next bytes say how json.loads reads it
+                return None
+            self._start = None
+            encoding = wide_json_encoding(chunk)
+            if encoding is not None and chunk[:1] not in _ASCII_OPENERS:
+                self._wide = wide_decoder(encoding)
+        wide = self._wide
+        if wide is not None:
+            # UTF-16/32 to json.loads (Python's clients' .json()): JSON if it opens like JSON there.
+            for start in range(0, len(chunk), _SNIFF_WINDOW):
+                text = wide.decode(chunk[start : start + _SNIFF_WINDOW]).lstrip(JSON_WHITESPACE)
+                if text:
+                    self._wide = None
+                    self.media = JSON if text[0] in "[{" else OTHER
+                    return self.media
+            return None
         data = (self._head + chunk) if self._head else chunk
-        media = None
-        for start in range(0, len(data), _SNIFF_WINDOW):  # a window at a time: never a copy of a big chunk
-            window = data[start : start + _SNIFF_WINDOW + 3]
-            media = sniff_media(window)
-            if media is not None:
-                break
+        # Past white space and one byte-order mark (a search, never a copy of a big chunk), the
+        # first bytes say what it is.
+        position = _past_space(data, 0)
+        mark = data.startswith(_BOM, position)
+        if mark:
+            position = _past_space(data, position + 3)
+        head = data[position : position + 8]
+        media = sniff_media(_BOM + head if mark else head)
         if media is None:
-            # Only white space, or part of a byte-order mark: keep the tail that may still be one.
-            self._head = data[-_SNIFF_WINDOW:].lstrip(b" \t\r\n\x0c")[:3]
+            # Only white space, or part of a byte-order mark or of the XSSI prefix: keep the tail
+            # that may still be one.
+            self._head = _undecided_tail(data)
         elif self.json_only and media != JSON:
             self.media = OTHER  # a typed body is read as JSON by scripts, never rendered as a page
         else:
             self.media = media
         return self.media
 
+
+def _undecided_tail(data: bytes) -> bytes:
+    """What a sniffer keeps of bytes that did not tell yet: a byte-order mark (or its start), then
+    at most the XSSI prefix (``)]}',\\n``, six bytes), white space dropped."""
+    position = _past_space(data, 0)
+    if data.startswith(_BOM, position):
+        after = _past_space(data, position + 3)
+        return _BOM + data[after : after + 6]
+    return data[position : position + 6]
+
+
+def _past_space(data: bytes, position: int) -> int:
+    """Where the white space from ``position`` on ends (a search: no copy)."""
+    match = _SPACES.match(data, position)
+    return match.end() if match is not None else position
+
+
+_SPACES = re.compile(rb"[ \t\r\n\x0c]*")
+_BOM = b"\xef\xbb\xbf"
+
+#: First bytes the usual sniffing reads (JSON, a page) whatever json.loads makes of the rest.
+_ASCII_OPENERS = frozenset({b"{", b"[", b"<"})
 
 StreamRecord = Event | Record
 
@@ -361,6 +417,17 @@ def _names_a_key(extractor: Extractor, body: bytes) -> bool:
     return isinstance(extractor, JsonKeys) and extractor.mentioned(body.decode("utf-8", "replace"))
 
 
+def _lenient_event_data(text: str) -> str:
+    """An event's ``data`` as a client that splits lines with ``str.splitlines`` reads it
+    (httpx-sse over httpx's ``iter_lines``: U+2028, U+0085, form feeds... end lines there)."""
+    values: list[str] = []
+    for line in text.splitlines():
+        name, _, value = line.partition(":")
+        if name == "data":
+            values.append(value[1:] if value.startswith(" ") else value)
+    return "\n".join(values)
+
+
 def scan_record(planner: Planner, record: StreamRecord, media: str, views: ViewFactory, found: Found) -> Failure | None:
     """Read one event or JSON line with the stream extractors (``media``: the response's).
 
@@ -379,6 +446,13 @@ def scan_record(planner: Planner, record: StreamRecord, media: str, views: ViewF
     pieces = record.data.splitlines()
     if len(pieces) > 1:
         readings.extend(pieces)
+    # A record with data some client reads (a comment-only event has none, for any client).
+    has_data = bool(record.data.strip())
+    if isinstance(record, Event):
+        lenient = _lenient_event_data(record.text)
+        if lenient != record.data:
+            readings.append(lenient)
+            has_data = has_data or bool(lenient.strip())
     whole_view = views(media, record.text.encode("utf-8", "surrogatepass"))
     line = isinstance(record, Record)
     extractors = planner.line_extractors if line else planner.event_extractors
@@ -395,13 +469,15 @@ def scan_record(planner: Planner, record: StreamRecord, media: str, views: ViewF
                 continue
             parsed = False
             for text in readings:
+                if not text.strip():
+                    continue  # nothing to read (an empty line of the data), and nothing parsed
                 try:
                     view = views(media, text.encode("utf-8", "surrogatepass"))
                     found.owners.extend((extractor.kind, o) for o in extractor.owners(view))
                     parsed = True
                 except ScanError:
                     continue  # a reading that is not JSON carries no JSON keys
-            if not parsed and extractor.mentioned(record.text):
+            if not parsed and (has_data or whole != record.data) and extractor.mentioned(record.text):
                 return Failure(EventKind.SCAN_ERROR, f"{extractor.name}: {UNREAD_KEY}", extractor.name)
         except ScanError as exc:
             return Failure(EventKind.SCAN_ERROR, f"{extractor.name}: {exc}", extractor.name)

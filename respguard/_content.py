@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import codecs
 import functools
+import json
 import re
 import zlib
 from collections.abc import Callable
@@ -66,19 +68,100 @@ def sniff_media(head: bytes) -> str | None:
         return JSON
     if first == b"<":
         return HTML
+    if first == b")":
+        return _after_xssi_prefix(text)
     return OTHER
+
+
+#: The prefix Angular's ``HttpClient`` and AngularJS's ``$http`` strip from a JSON response
+#: before they parse it, whatever its type (``)]}'``, a comma, a line feed: Google's XSSI guard).
+XSSI_PREFIX = re.compile(rb"\)\]\}',?\n")
+_XSSI_TEXT_PREFIX = re.compile(r"\)\]\}',?\n")
+_XSSI_LONGEST = b")]}',\n"
+
+
+def _after_xssi_prefix(text: bytes) -> str | None:
+    """A body opening with ``)``: JSON if the XSSI prefix opens JSON, ``None`` while the bytes
+    so far may still be that prefix, else :data:`OTHER`."""
+    prefix = XSSI_PREFIX.match(text)
+    if prefix is None:
+        if _XSSI_LONGEST.startswith(text) or text == b")]}'":
+            return None
+        return OTHER
+    rest = text[prefix.end() :]
+    if not rest:
+        return None
+    return JSON if rest[:1] in (b"{", b"[") else OTHER
+
+
+def strip_xssi_prefix(text: str) -> str | None:
+    """The text after an XSSI prefix at its start (what Angular parses), or ``None``."""
+    prefix = _XSSI_TEXT_PREFIX.match(text) if text.startswith(")]}'") else None
+    return None if prefix is None else text[prefix.end() :]
 
 
 _JSON_START = re.compile(rb"[ \t\r\n\f]*(?:\xef\xbb\xbf[ \t\r\n\f]*)?[\[{]")
 
 
 def looks_like_json(body: bytes) -> bool:
-    """Does the body open like a JSON object or array (after white space and a byte-order mark)?
+    """Does the body open like a JSON object or array (after white space and a byte-order mark),
+    in UTF-8 or in UTF-16/32 as ``json.loads`` detects them (:func:`opens_like_wide_json`)?
 
     Scripts parse JSON whatever the Content-Type says: ``json.dumps()`` returned from a
     Flask view goes out as ``text/html``, and some APIs send ``text/plain``.
     """
-    return _JSON_START.match(body) is not None
+    if _JSON_START.match(body) is not None:
+        return True
+    first = body[:1]
+    if first == b")":  # the XSSI prefix Angular strips: )]}'
+        prefix = XSSI_PREFIX.match(body)
+        return prefix is not None and body[prefix.end() : prefix.end() + 1] in (b"{", b"[")
+    return first != b"<" and opens_like_wide_json(body)
+
+
+#: The first bytes of a body ``json.detect_encoding`` may read as UTF-16/32: a zero byte, or
+#: the start of a UTF-16/32 byte-order mark.
+_WIDE_FIRST = frozenset(b"\x00\xfe\xff")
+JSON_WHITESPACE = " \t\r\n"
+_WIDE_WINDOW = 4096
+
+
+def may_open_wide(head: bytes) -> bool:
+    """Could a body opening with these (fewer than four) bytes be UTF-16/32 to ``json.loads``?"""
+    return len(head) < 2 or head[0] in _WIDE_FIRST or head[1] == 0
+
+
+def wide_json_encoding(body: bytes) -> str | None:
+    """The encoding ``json.loads(body)`` reads the body in when it is UTF-16/32 (``json.detect_encoding``:
+    a byte-order mark, or the zero bytes of ASCII characters), else ``None``.
+
+    Python's clients parse the bytes that way whatever the Content-Type says
+    (``httpx.Response.json()`` is ``json.loads(response.content)``). Only a body whose first
+    two bytes could start such a reading costs more than two byte compares.
+    """
+    if len(body) < 2 or body[0] not in _WIDE_FIRST and body[1] != 0:
+        return None
+    encoding = json.detect_encoding(body[:4])
+    return None if encoding.startswith("utf-8") else encoding
+
+
+def wide_decoder(encoding: str) -> codecs.IncrementalDecoder:
+    """An incremental decoder for :func:`wide_json_encoding`'s answer (a byte-order mark dropped)."""
+    return codecs.getincrementaldecoder(encoding)("ignore")
+
+
+def opens_like_wide_json(body: bytes) -> bool:
+    """Does ``json.loads`` read the body as UTF-16/32, and does it open like JSON there
+    (``{`` or ``[`` after JSON white space)? Time linear in the white space it skips."""
+    encoding = wide_json_encoding(body)
+    if encoding is None:
+        return False
+    decoder = wide_decoder(encoding)
+    for start in range(0, len(body), _WIDE_WINDOW):
+        text = decoder.decode(body[start : start + _WIDE_WINDOW]).lstrip(JSON_WHITESPACE)
+        if text:
+            return text[0] in "[{"
+    return False
 
 
 #: Input handed to a zlib decoder at a time: doubling from a small first piece, so that the

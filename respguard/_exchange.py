@@ -25,7 +25,18 @@ from ._bodies import (
     scan_record,
 )
 from ._cache import PRIVATE, personal_headers
-from ._content import HTML, JSON, OTHER, TEXT, TEXT_MEDIA, BodyDecodeError, DecodedTooLarge, decode_content, sniff_media
+from ._content import (
+    HTML,
+    JSON,
+    OTHER,
+    TEXT,
+    TEXT_MEDIA,
+    BodyDecodeError,
+    DecodedTooLarge,
+    decode_content,
+    opens_like_wide_json,
+    sniff_media,
+)
 from ._context import RequestContext
 from ._decide import Decision, decide, foreign_owners, is_own
 from ._encoding import text_encoding
@@ -435,7 +446,7 @@ class Exchange:
         if plan.strategy == Strategy.SNIFF:
             # A compressed body is sniffed once decoded. A typed body (its type nothing reads) is
             # sniffed for JSON only: scripts parse it, browsers don't render it as a page.
-            sniffed = sniff_media(decoded) or OTHER
+            sniffed = JSON if opens_like_wide_json(decoded) else sniff_media(decoded) or OTHER
             media = sniffed if not content.typed or sniffed == JSON else OTHER
         planner = self.rules.planner
         if not decoded or media == OTHER and not planner.by_media[OTHER]:
@@ -859,10 +870,21 @@ class Exchange:
             guard.block_response,
             event,
             guard.codec.clear_cookie(self._https()) if clear else None,
-            self.request.method == "HEAD",
+            self.request.method == "HEAD" and self._sent_as_head(),
         )
 
     # ------------------------------------------------------------------ helpers
+    def _sent_as_head(self) -> bool:
+        """Was the method sent as ``HEAD`` exactly (a block page then goes without its body)?
+        Methods are case-sensitive on the wire: servers (uvicorn's h11, Werkzeug's, wsgiref) and
+        Werkzeug's responses leave the body out only for ``HEAD``, while the frameworks route a
+        ``head`` as a HEAD, to the GET view."""
+        raw = self.request.raw
+        sent = raw.get("method")  # an ASGI scope
+        if sent is None:
+            sent = raw.get("REQUEST_METHOD")  # a WSGI environ, Django's META
+        return sent is None or sent == "HEAD"
+
     def _https(self) -> bool:
         return self.request.scheme in ("https", "wss")
 

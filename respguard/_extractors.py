@@ -14,7 +14,7 @@ import re
 from collections.abc import Callable, Iterable
 from typing import Any, Protocol, cast
 
-from ._content import HTML, JSON, TEXT
+from ._content import HTML, JSON, TEXT, strip_xssi_prefix
 from ._encoding import ASCII_SAFE, utf8_decode
 from ._headers import Headers
 from ._identity import ID, normalise, owner_text
@@ -90,6 +90,9 @@ def _json_readings(body: bytes) -> list[str]:
     detected = json.detect_encoding(body)
     if detected != "utf-8":
         readings.append(body.decode(detected, "replace"))
+    stripped = strip_xssi_prefix(readings[0])  # Angular's HttpClient strips an XSSI prefix first
+    if stripped is not None:
+        readings.append(stripped)
     return readings
 
 

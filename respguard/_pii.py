@@ -21,6 +21,7 @@ import json
 import re
 from collections.abc import Callable, Iterable, Mapping
 
+from ._content import opens_like_wide_json, wide_json_encoding
 from ._encoding import bom_encoding
 
 EMAIL = "email"
@@ -510,11 +511,29 @@ def _unescape(body: bytes, media: str, charset: str | None = None) -> str:
         text = _decode(body, "utf-8")  # fetch().json(): UTF-8, BOM stripped, invalid bytes replaced
         if "\\" in text:
             text = _json_strings(text)
+        wide = _wide_json_reading(body)
+        if wide is not None:
+            text += "\n" + wide  # UTF-16/32 to json.loads (Python's clients' .json())
         return _on_screen(text)
     text = _decode(body, charset)
     if media == "html":
         text = render_html(text)
-    return _on_screen(_js_unescape(text))
+    text = _js_unescape(text)
+    if opens_like_wide_json(body):  # JSON to Python's clients' .json(), whatever the type says
+        wide = _wide_json_reading(body)
+        if wide is not None:
+            text += "\n" + wide
+    return _on_screen(text)
+
+
+def _wide_json_reading(body: bytes) -> str | None:
+    """A body ``json.loads`` reads as UTF-16/32 (a byte-order mark, or zero bytes: Python's
+    clients' ``.json()``), in that reading; else ``None``."""
+    encoding = wide_json_encoding(body)
+    if encoding is None:
+        return None
+    text = body.decode(encoding, "replace")
+    return _json_strings(text) if "\\" in text else text
 
 
 def _count(kind: str, text: str, own: Callable[[str, str], bool], threshold: int) -> int:

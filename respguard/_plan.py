@@ -17,8 +17,8 @@ from ._extractors import Extractor, HtmlAttribute, JsonKeys, OwnerHeader
 from ._headers import RawHeaders
 from ._mime import content_type_values, extract_mime_type, media_class, parse_mime_type
 
-#: Statuses whose response has no body (and 1xx, and any answer to HEAD).
-NO_BODY_STATUSES = frozenset({204, 205, 304})
+#: Statuses whose response has no body (and 1xx).
+NO_BODY_STATUSES = frozenset({204, 304})
 
 
 _UNKNOWN_TYPES = frozenset({"unknown/unknown", "application/unknown", "*/*"})
@@ -27,7 +27,7 @@ _UNKNOWN_TYPES = frozenset({"unknown/unknown", "application/unknown", "*/*"})
 class Strategy:
     """What happens to a response body (named constants, as h11 names its states)."""
 
-    NONE: Final = "none"  # no body (HEAD, 1xx, 204, 205, 304): decided on the head alone
+    NONE: Final = "none"  # no body (1xx, 204, 304): decided on the head alone
     PASS: Final = "pass"  # nothing reads this type: decided on the head, the body streams through
     DOCUMENT: Final = "document"  # held whole, decoded, scanned, then decided
     EVENTS: Final = "events"  # text/event-stream: each event scanned as it completes
@@ -243,7 +243,10 @@ class Planner:
 def plan_response(planner: Planner, method: str, status: int, facts: HeadFacts) -> ResponsePlan:
     """The one decision of what happens to a response body, from its head (cached per
     Content-Type for plain heads: the same answer, worked out once)."""
-    if method == "HEAD" or status < 200 or status in NO_BODY_STATUSES:
+    # A HEAD's body is read like a GET's when the app sends one (Django does, and a server sends it
+    # unless the method came as "HEAD" exactly: a "head", or a method override outside respguard);
+    # most apps send none, which is decided at once.
+    if status < 200 or status in NO_BODY_STATUSES:
         return ResponsePlan(Strategy.NONE, planner.content(facts.content_types), _encodings(facts))
     content = planner.content(facts.content_types)
     if status != 206 and not facts.encodings:
@@ -269,8 +272,11 @@ def _plan_body(
     stream = lines or content.media_type == "text/event-stream"
     streamed = stream and bool(planner.line_extractors if lines else planner.event_extractors)
     sniffed = not content.typed and planner.sniffs
-    if status == 206 and (content.scanned or streamed or sniffed):
+    byteranges = content.media_type == "multipart/byteranges" and planner.sniffs
+    if status == 206 and (content.scanned or streamed or sniffed or byteranges):
         # A range can cut an owner key in half; the client joins the ranges, respguard sees one.
+        # Several ranges come as multipart/byteranges: their type is only in the body (a JSON
+        # file's ranges are JSON), so they are refused like a range of a scanned type.
         return ResponsePlan(Strategy.REFUSE, content, encodings, "partial content cannot be scanned")
     if streamed:
         if lines and length:

@@ -99,6 +99,14 @@ class ASGIMiddleware:
             exchange.detach()
 
 
+def _without_owner_headers(message: Message, strip: frozenset[bytes]) -> Message:
+    """Trailers without the headers an ``OwnerHeader`` reads: they never leave, in the head or after the body."""
+    headers = as_raw_headers(message.get("headers", ()))
+    if not any(name.lower() in strip for name, _ in headers):
+        return message
+    return {**message, "headers": [(name, value) for name, value in headers if name.lower() not in strip]}
+
+
 class _Responder:
     """One response's messages: a fresh object per request, as Starlette's gzip does it."""
 
@@ -114,6 +122,8 @@ class _Responder:
         state = exchange.state
         kind = message["type"]
         if state == State.PASS or state == State.DONE and kind != "http.response.body":
+            if kind == "http.response.trailers" and exchange.guard.strip_headers:
+                message = _without_owner_headers(message, exchange.guard.strip_headers)
             await self.send(message)  # decided and allowed: as the app sent it (trailers after the body too)
             return
         if kind == "http.response.body" and state != State.START:

@@ -264,7 +264,11 @@ def begin_exchange(guard: Guard, request: Any) -> Exchange:
     context = holder.get(key)
     if not isinstance(context, RequestContext):  # an outer respguard middleware's is shared: one requester
         context = holder[key] = RequestContext()
-    info = RequestInfo(request.method or "GET", request.path, request.scheme, request.META, environ_headers)
+    meta = request.META
+    if key == ASGI_KEY and request.method == "HEAD" and holder.get("method") != "HEAD":
+        # Django's ASGI request upper-cases the method in META; the server sends a body unless "HEAD".
+        meta = {**meta, "REQUEST_METHOD": holder.get("method")}
+    info = RequestInfo(request.method or "GET", request.path, request.scheme, meta, environ_headers)
 
     def user_of(_info: RequestInfo) -> RequesterLike:
         return django_requester(request)

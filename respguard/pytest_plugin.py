@@ -120,7 +120,13 @@ class _Watch:
 
             def capture(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
                 feeder.start(int(status[:3]), [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers])
-                return start_response(status, headers, exc_info)
+                write = start_response(status, headers, exc_info)
+
+                def fed_write(data: bytes) -> Any:
+                    feeder.chunk(data, True)  # a body written with write() is read too (it comes first)
+                    return write(data)
+
+                return fed_write
 
             body = _FedIterable(app(environ, capture), feeder)
             self.unread.append(body)

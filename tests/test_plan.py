@@ -33,9 +33,10 @@ def strategy(method: str, status: int, headers: H, plan: Planner | None = None) 
         ("GET", 200, [(b"Content-Type", b"TEXT/HTML; charset=utf-8")], (Strategy.DOCUMENT, "")),
         ("GET", 200, [(b"content-type", b"text/plain")], (Strategy.DOCUMENT, "")),  # the bulk check reads text
         ("GET", 200, [(b"content-type", b"image/png")], (Strategy.SNIFF, "")),  # fetch().json() reads any type
-        ("HEAD", 200, JSON, (Strategy.NONE, "")),
+        ("HEAD", 200, JSON, (Strategy.DOCUMENT, "")),  # a body the app sends a HEAD is read (servers may send it)
         ("GET", 204, [], (Strategy.NONE, "")),
-        ("GET", 205, [], (Strategy.NONE, "")),
+        ("GET", 205, [], (Strategy.SNIFF, "")),  # a 205 body goes out (Python clients read it)
+        ("GET", 205, JSON, (Strategy.DOCUMENT, "")),
         ("GET", 304, JSON, (Strategy.NONE, "")),
         ("GET", 101, [], (Strategy.NONE, "")),
         ("GET", 206, JSON, (Strategy.REFUSE, "partial content cannot be scanned")),
