@@ -11,7 +11,6 @@ import uuid
 import pytest
 
 from respguard._inbound import (
-    named_texts,
     FILE_FIELD,
     NO_JSON,
     NOT_PLAIN,
@@ -23,6 +22,7 @@ from respguard._inbound import (
     PathOwner,
     QueryOwner,
     named_owners,
+    named_texts,
     owner_texts,
 )
 
