@@ -281,6 +281,12 @@ class Sniffer:
         if first is not None:
             if first:
                 chunk = first + chunk
+            elif chunk[0] not in _MAY_OPEN:
+                # The first byte tells at once (most bodies: an image, a PDF): no reading of JSON,
+                # a page, a byte-order mark or UTF-16/32 opens with it.
+                self._start = None
+                self.media = OTHER
+                return OTHER
             if len(chunk) < 4 and may_open_wide(chunk):
                 self._start = chunk  # nothing sniffed yet: the next bytes say how json.loads reads it
                 return None
@@ -339,6 +345,9 @@ _BOM = b"\xef\xbb\xbf"
 
 #: First bytes the usual sniffing reads (JSON, a page) whatever json.loads makes of the rest.
 _ASCII_OPENERS = frozenset({b"{", b"[", b"<"})
+#: Every first byte that may open something a client reads: white space, a byte-order mark's
+#: or UTF-16/32's first byte, JSON, a page, the XSSI prefix. Any other is :data:`OTHER` at once.
+_MAY_OPEN = frozenset(b" \t\r\n\x0c\x00\xef\xfe\xff{[<)")
 
 StreamRecord = Event | Record
 
