@@ -71,13 +71,12 @@ def _proof_charset(
     only one is possible."""
     if isinstance(prover, HtmlAttribute):
         if view is None:
-            return (bom_encoding(body) if body[:1] in _BOM_STARTS else None) or "utf-8"
+            return bom_encoding(body) or "utf-8"
         encodings = view.html_encodings()
         return encodings[0] if len(encodings) == 1 else None
-    return (bom_encoding(body) if body[:1] in _BOM_STARTS else None) or charset or "utf-8"
+    return bom_encoding(body) or charset or "utf-8"
 
 
-_BOM_STARTS = frozenset({b"\xef", b"\xff", b"\xfe"})  # the first bytes of UTF-8 and UTF-16 marks
 
 
 def scan_document(

@@ -135,13 +135,18 @@ def lookup(label: str) -> str | None:
 
 def bom_encoding(body: bytes) -> str | None:
     """The Encoding standard's "BOM sniff": ``utf-8``, ``utf-16be``, ``utf-16le`` or ``None``."""
-    if body.startswith(b"\xef\xbb\xbf"):
-        return "utf-8"
-    if body.startswith(b"\xfe\xff"):
-        return "utf-16be"
-    if body.startswith(b"\xff\xfe"):
-        return "utf-16le"
-    return None
+    mark = _BYTE_ORDER_MARKS.get(body[0]) if body else None  # (most bodies: one lookup, not three searches)
+    if mark is None or not body.startswith(mark[0]):
+        return None
+    return mark[1]
+
+
+#: A byte-order mark by its first byte: (the mark, its encoding).
+_BYTE_ORDER_MARKS = {
+    0xEF: (b"\xef\xbb\xbf", "utf-8"),
+    0xFE: (b"\xfe\xff", "utf-16be"),
+    0xFF: (b"\xff\xfe", "utf-16le"),
+}
 
 
 # --------------------------------------------------------------------------- decoders
