@@ -77,8 +77,6 @@ def _proof_charset(
     return bom_encoding(body) or charset or "utf-8"
 
 
-
-
 def scan_document(
     planner: Planner,
     media: str,

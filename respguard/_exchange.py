@@ -797,7 +797,6 @@ class Exchange:
         held = reader.held if isinstance(reader, Sniffer) else self.held
         return held.whole() if held is not None else b""
 
-
     def _release_with(self, verdict: Verdict, held: bytes, more: bool) -> Action:
         if verdict.blocked:
             self._move("body", State.DISCARD)
