@@ -88,6 +88,7 @@ def django_response(
     content_length: bool | str = True,
     file_block: int | None = None,
     asynchronous: bool = False,
+    streaming: bool | None = None,
 ) -> Any:
     """The Django response a view builds for this answer.
 
@@ -95,6 +96,7 @@ def django_response(
     ``file_block``: a ``FileResponse`` reading that many bytes at a time. Django's own default
     headers (``Content-Type``, FileResponse's ``Content-Length``) are removed: the test's headers
     are all the app says. ``content_length``: True adds the correct length, a str that value.
+    ``streaming``: True or False says which class, whatever the number of chunks.
     """
     from django.http import FileResponse, HttpResponse, StreamingHttpResponse
 
@@ -103,7 +105,7 @@ def django_response(
     if file_block is not None:
         response = FileResponse(io.BytesIO(body))
         response.block_size = file_block
-    elif len(chunks) > 1:
+    elif len(chunks) > 1 if streaming is None else streaming:
         response = StreamingHttpResponse(_aiter(list(chunks)) if asynchronous else iter(list(chunks)))
     else:
         response = HttpResponse(body)
@@ -180,6 +182,47 @@ class DjangoApp:
             overrides["RESPGUARD"] = respguard
         return override_settings(**overrides)
 
+    def request(
+        self,
+        kind: str,
+        build: Callable[[Any], Any],
+        *,
+        method: str = "GET",
+        path: str = "/",
+        headers: Sequence[tuple[str, str]] = (),
+        scheme: str = "http",
+        lint: bool | None = None,
+        body: bytes = b"",
+    ) -> tuple[int, list[tuple[str, str]], bytes]:
+        """One request through Django's WSGI (``kind="django"``: Werkzeug's lint outside unless HEAD
+        or ``lint=False``) or ASGI handler (``"django-asgi"``); ``build(request)`` is the view's answer.
+        ``path`` may carry a query; ``body`` is the request body. Returns the status, lower-case
+        headers and body, as a client reads them."""
+        from conftest import asgi_scope, header_list, wsgi_call
+
+        with self.settings():
+            if kind == "django":
+                linted = method != "HEAD" if lint is None else lint
+                app = self.wsgi_app(build)
+                data = body if body else None
+                got = wsgi_call(
+                    app, method=method, path=path, headers=headers, lint=linted, url_scheme=scheme, data=data
+                )
+                # Django's WSGI handler sends Set-Cookie as " name=value" (Cookie.output's space): a
+                # client strips the optional whitespace before a field value, as the ASGI handler does.
+                return got.status, [(k, v.strip(" \t")) for k, v in got.headers], got.body
+            assert kind == "django-asgi", kind
+            raw = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers]
+            if body:
+                raw.append((b"content-length", str(len(body)).encode()))
+            path, _, query = path.partition("?")
+            scope = asgi_scope(method=method, path=path, headers=raw, scheme=scheme)
+            scope["query_string"] = query.encode("latin-1")
+            sent = asgi_messages(self.asgi_app(build), scope, body=body)
+        (start,) = [m for m in sent if m["type"] == "http.response.start"]
+        body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
+        return int(start["status"]), header_list(start.get("headers", [])), body
+
     def wsgi_app(self, build: Callable[[Any], Any]) -> Callable[..., Any]:
         """A WSGI callable: Django's WSGI handler, the request carrying ``build``."""
 
@@ -204,7 +247,9 @@ async def _until_done(done: asyncio.Event) -> dict[str, Any]:
     return {"type": "http.disconnect"}
 
 
-def asgi_messages(app: Callable[..., Any], scope: dict[str, Any], *, timeout: float = 20) -> list[dict[str, Any]]:
+def asgi_messages(
+    app: Callable[..., Any], scope: dict[str, Any], *, body: bytes = b"", timeout: float = 20
+) -> list[dict[str, Any]]:
     """Drive one request through an ASGI app as a server does: the client stays connected until
     the response ends (Django's handler listens for a disconnect while the view runs)."""
     sent: list[dict[str, Any]] = []
@@ -216,7 +261,7 @@ def asgi_messages(app: Callable[..., Any], scope: dict[str, Any], *, timeout: fl
         async def receive() -> dict[str, Any]:
             if not requested[0]:
                 requested[0] = True
-                return {"type": "http.request", "body": b"", "more_body": False}
+                return {"type": "http.request", "body": body, "more_body": False}
             return await _until_done(done)
 
         async def send(message: dict[str, Any]) -> None:

@@ -396,9 +396,12 @@ def wsgi_call(
     headers: Sequence[tuple[str, str]] = (),
     lint: bool = True,
     url_scheme: str = "http",
+    data: bytes | None = None,
 ) -> WSGIResult:
     """Call ``app`` as a server would (LintMiddleware outside unless ``lint=False``); closes the iterable."""
-    environ = create_environ(path, method=method, headers=list(headers), base_url=f"{url_scheme}://localhost/")
+    environ = create_environ(
+        path, method=method, headers=list(headers), base_url=f"{url_scheme}://localhost/", data=data
+    )
     captured: list[Any] = []
     written: list[bytes] = []
 
@@ -558,25 +561,21 @@ class GuardedStack:
     def _django_send(
         self, method: str, path: str, request_headers: list[tuple[str, str]], scheme: str, outer_lint: bool | None
     ) -> Result:
-        from _django_stack import asgi_messages, inexpressible
+        from _django_stack import inexpressible
 
         reason = inexpressible(self.reply.status, self.reply.headers)
         if reason is not None:
             pytest.skip(reason)
-        with self.django.settings():
-            if self.kind == "django":
-                lint = method != "HEAD" if outer_lint is None else outer_lint
-                app = self.django.wsgi_app(self._django_answer)
-                wsgi = wsgi_call(app, method=method, path=path, headers=request_headers, lint=lint, url_scheme=scheme)
-                # Django's WSGI handler sends Set-Cookie as " name=value" (Cookie.output's space): a
-                # client strips the optional whitespace before a field value, as the ASGI handler does.
-                return Result(wsgi.status, [(k, v.strip(" \t")) for k, v in wsgi.headers], wsgi.body)
-            raw = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in request_headers]
-            path, _, query = path.partition("?")
-            scope = asgi_scope(method=method, path=path, headers=raw, scheme=scheme)
-            scope["query_string"] = query.encode("latin-1")
-            got = ASGIResult(asgi_messages(self.django.asgi_app(self._django_answer), scope), scope)
-            return Result(got.status, got.headers, got.body)
+        status, headers, body = self.django.request(
+            self.kind,
+            self._django_answer,
+            method=method,
+            path=path,
+            headers=request_headers,
+            scheme=scheme,
+            lint=outer_lint,
+        )
+        return Result(status, headers, body)
 
 
 def _stack_kinds() -> list[str]:
