@@ -316,11 +316,14 @@ def _document(exchange: Exchange, response: Any, raw: RawHeaders, start: Action)
     if head.head is not None and head.head.blocked:
         return _blocked(response, head)
     body = action.body or b""
+    passed = _passed(response, raw, head)
     if body != content:
         response.content = body  # filtered records, or a stream cut before a foreign record
+        # After the head: a head decided at the start (an event stream) still says the app's length,
+        # and a client would wait for the bytes the cut removed.
         if response.has_header("Content-Length"):
             response.headers["Content-Length"] = str(len(body))
-    return _passed(response, raw, head)
+    return passed
 
 
 def _scanned(exchange: Exchange, chunks: Iterator[bytes]) -> Iterator[bytes]:

@@ -20,8 +20,9 @@ import asyncio
 import io
 import os
 import tempfile
+import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from werkzeug.middleware.lint import LintMiddleware
@@ -424,5 +425,149 @@ def check(case: Case, out: Outcome) -> None:
         assert "\r" not in value and "\n" not in value and "\r" not in name and "\n" not in name
 
 
+# --------------------------------------------------------------------------- Django (opt-in)
+
+#: Why a row's ``how`` can't be said by a Django view (the row is skipped on the Django stacks).
+DJANGO_CANNOT = {
+    WRITE: "Django: a view has no WSGI write() callable",
+    RAISE_BEFORE: "Django: a view's exception becomes Django's own 500 page (handler500), not the server's error",
+    DISCONNECT: "Django: its ASGI handler, not the app, listens for the client's disconnect",
+}
+
+
+#: What a row expects on the Django stacks where that differs, and why.
+DJANGO_ROWS: dict[str, dict[str, Any]] = {
+    # A Django view answers HEAD with the body (the server drops it): respguard reads it, finds the
+    # requester's own record, and marks the page personal (Cache-Control: private, no-store).
+    "head-own": {"personal": True},
+}
+
+
+def django_case(case: Case) -> Case:
+    """The row as the Django stacks expect it (:data:`DJANGO_ROWS`)."""
+    return replace(case, **DJANGO_ROWS.get(case.id, {}))
+
+
+def check_django_500(case: Case, out: Outcome) -> None:
+    """A stream that raised while respguard held it, under Django: the exception leaves respguard's
+    middleware, and Django answers it with its own 500 page: none of the app's bytes, no cookie."""
+    assert out.raised is None, repr(out.raised)
+    assert out.status == 500
+    assert out.headers == [("content-type", "text/html; charset=utf-8")]
+    assert b"<h1>Server Error (500)</h1>" in out.body
+    for start in range(0, max(len(case.body) - 11, 0), 6):
+        assert case.body[start : start + 12] not in out.body
+    assert [e.kind.value for e in out.events] == list(case.events)
+
+
+def django_skip(case: Case) -> str | None:
+    """Why ``case`` can't run on a Django stack (``None``: it can)."""
+    from _django_stack import inexpressible
+
+    return DJANGO_CANNOT.get(case.how) or inexpressible(case.status, case.raw_headers())
+
+
+def run_django(case: Case, kind: str = "django") -> Outcome:
+    """The row through the README's Django project (``_django_stack``): Django's WSGI handler under
+    Werkzeug's outer lint (``kind="django"``), or its ASGI handler (``"django-asgi"``). The view
+    answers the whole body, HEAD too; the driver drops a HEAD body, as a server does."""
+    from _django_stack import DjangoApp, asgi_messages, django_response
+
+    events: list[AuditEvent] = []
+    stack = DjangoApp(**guard_options(case, events))
+    asynchronous = kind == "django-asgi"
+
+    def answer(request: Any) -> Any:
+        if case.requester is not None:
+            set_requester(request, case.requester)  # type: ignore[arg-type]
+        response = django_response(
+            case.status,
+            case.headers,
+            case.chunks,
+            content_length=case.content_length,
+            file_block=max(1, len(case.chunks[0])) if case.how == FILE else None,
+            asynchronous=asynchronous,
+        )
+        if case.how == RAISE_AFTER:
+            response.streaming_content = _raising(case.chunks, asynchronous)
+        return response
+
+    raised: BaseException | None = None
+    head = case.method == "HEAD"
+    with stack.settings():
+        if kind == "django-asgi":
+            scope: dict[str, Any] = {
+                "type": "http",
+                "asgi": {"version": "3.0", "spec_version": "2.4"},
+                "http_version": "1.1",
+                "method": case.method,
+                "scheme": "http",
+                "path": "/reflect",
+                "raw_path": b"/reflect",
+                "root_path": "",
+                "query_string": b"",
+                "headers": [(b"host", b"testserver")]
+                + [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in case.request_headers],
+                "client": ("127.0.0.1", 50000),
+                "server": ("127.0.0.1", 80),
+            }
+            sent: list[dict[str, Any]] = []
+            try:
+                with warnings.catch_warnings():
+                    if case.how == FILE:  # Django's own warning for a FileResponse under ASGI (it still serves it)
+                        warnings.filterwarnings("ignore", "StreamingHttpResponse must consume synchronous iterators")
+                    sent = asgi_messages(stack.asgi_app(answer), scope)
+            except Exception as exc:
+                raised = exc
+            starts = [m for m in sent if m["type"] == "http.response.start"]
+            assert len(starts) <= 1, sent
+            if not starts:
+                return Outcome(None, [], b"", events, raised)
+            body = b"" if head else b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
+            headers = _lower(starts[0].get("headers", []))
+            return Outcome(int(starts[0]["status"]), headers, body, events, raised)
+        app: Any = stack.wsgi_app(answer)
+        outer = app if head else LintMiddleware(app)  # lint knows no HEAD
+        environ = create_environ("/reflect", method=case.method, headers=list(case.request_headers))
+        captured: list[Any] = []
+
+        def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            if exc_info is not None and captured:
+                raise exc_info[1].with_traceback(exc_info[2])
+            captured[:] = [status, headers]
+            return None
+
+        chunks: list[bytes] = []
+        try:
+            result = outer(environ, start_response)
+            try:
+                chunks.extend(result)
+            finally:
+                getattr(result, "close", lambda: None)()
+        except Exception as exc:
+            raised = exc
+    if not captured:
+        return Outcome(None, [], b"", events, raised)
+    # Django's WSGI handler writes Set-Cookie as " name=value"; a client strips that whitespace.
+    headers = [(k, v.strip(" \t")) for k, v in _lower(captured[1])]
+    return Outcome(int(captured[0][:3]), headers, b"" if head else b"".join(chunks), events, raised)
+
+
+def _raising(chunks: tuple[bytes, ...], asynchronous: bool) -> Any:
+    """The app's stream: its first chunk, then the app's exception."""
+
+    def sync() -> Iterator[bytes]:
+        yield chunks[0]
+        raise AppError("after the response started")
+
+    async def agen() -> Any:
+        yield chunks[0]
+        raise AppError("after the response started")
+
+    return agen() if asynchronous else sync()
+
+
 def run(stack: str, case: Case) -> Outcome:
+    if stack.startswith("django"):
+        return run_django(case, stack)
     return run_asgi(case) if stack == "asgi" else run_wsgi(case)

@@ -396,9 +396,12 @@ def wsgi_call(
     headers: Sequence[tuple[str, str]] = (),
     lint: bool = True,
     url_scheme: str = "http",
+    data: bytes | None = None,
 ) -> WSGIResult:
     """Call ``app`` as a server would (LintMiddleware outside unless ``lint=False``); closes the iterable."""
-    environ = create_environ(path, method=method, headers=list(headers), base_url=f"{url_scheme}://localhost/")
+    environ = create_environ(
+        path, method=method, headers=list(headers), base_url=f"{url_scheme}://localhost/", data=data
+    )
     captured: list[Any] = []
     written: list[bytes] = []
 
@@ -463,10 +466,16 @@ class GuardedStack:
         self.reply = Reply()
         self.jar: str | None = None
         self.inner_lint = True
+        self.django: Any = None
         if kind == "asgi":
             self.app: Any = ASGIMiddleware(self._asgi_app, guard, **options)
-        else:
+        elif kind == "wsgi":
             self.app = WSGIMiddleware(self._lint_wsgi_app, guard, **options)
+        else:
+            from _django_stack import DJANGO_KINDS, DjangoApp
+
+            assert kind in DJANGO_KINDS, kind
+            self.django = self.app = DjangoApp(guard, **options)
         self.guard = self.app.guard
         self.wsgi_bodies: list[ClosingBody] = []
 
@@ -521,7 +530,9 @@ class GuardedStack:
         binding = self.jar if cookie is None else cookie
         if binding:
             request_headers.append(("Cookie", f"{BINDING}={binding}"))
-        if self.kind == "asgi":
+        if self.django is not None:
+            result = self._django_send(method, path, request_headers, scheme, outer_lint)
+        elif self.kind == "asgi":
             raw = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in request_headers]
             got = asgi_call(self.app, method=method, path=path, headers=raw, scheme=scheme)
             result = Result(got.status, got.headers, got.body)
@@ -533,15 +544,55 @@ class GuardedStack:
             self.jar = cookie_header.split(";", 1)[0].split("=", 1)[1] or None
         return result
 
+    def _django_answer(self, request: Any) -> Any:
+        """The catch-all view's answer: ``set_requester`` and the hook on the Django request, then the reply."""
+        from _django_stack import django_response
 
-@pytest.fixture(params=["asgi", "wsgi"])
+        reply = self.reply
+        if reply.requester is not NO_REQUESTER:
+            set_requester(request, reply.requester)
+        if reply.hook is not None:
+            reply.hook(request)
+        asynchronous = self.kind == "django-asgi"
+        return django_response(
+            reply.status, reply.headers, reply.chunks, content_length=reply.content_length, asynchronous=asynchronous
+        )
+
+    def _django_send(
+        self, method: str, path: str, request_headers: list[tuple[str, str]], scheme: str, outer_lint: bool | None
+    ) -> Result:
+        from _django_stack import inexpressible
+
+        reason = inexpressible(self.reply.status, self.reply.headers)
+        if reason is not None:
+            pytest.skip(reason)
+        status, headers, body = self.django.request(
+            self.kind,
+            self._django_answer,
+            method=method,
+            path=path,
+            headers=request_headers,
+            scheme=scheme,
+            lint=outer_lint,
+        )
+        return Result(status, headers, body)
+
+
+def _stack_kinds() -> list[str]:
+    from _django_stack import enabled_stacks
+
+    return enabled_stacks()
+
+
+@pytest.fixture(params=_stack_kinds())
 def stack_kind(request: pytest.FixtureRequest) -> str:
+    """``asgi`` and ``wsgi``; ``RESPGUARD_TEST_STACKS`` may add ``django`` and ``django-asgi``."""
     return str(request.param)
 
 
 @pytest.fixture
 def make_stack(stack_kind: str) -> Callable[..., GuardedStack]:
-    """``make_stack(**guard options)`` -> a GuardedStack of the parametrized kind (asgi, wsgi)."""
+    """``make_stack(**guard options)`` -> a GuardedStack of the parametrized kind (asgi, wsgi; opt-in django)."""
 
     def make(guard: Any = None, **options: Any) -> GuardedStack:
         return GuardedStack(stack_kind, guard, **options)

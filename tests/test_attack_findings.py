@@ -24,6 +24,7 @@ from typing import Any
 import httpx2
 import pytest
 import reader_model
+from _django_stack import DJANGO_KINDS, enabled_stacks
 from conftest import BLOCK_BODY, SECRET, asgi_call, kinds
 from flask import Flask
 from flask import Response as FlaskResponse
@@ -142,7 +143,42 @@ def starlette_stack(requester: Any = ALICE, extractors: list[Any] | None = None,
     return fetch
 
 
+def django_stack(kind: str) -> Callable[..., Fetch]:
+    """Django, as the Quickstart (opt-in, ``RESPGUARD_TEST_STACKS``): ``settings.RESPGUARD`` and the
+    README's ``MIDDLEWARE``; ``set_requester`` in the view; ``kind``: its WSGI or ASGI handler."""
+
+    def make(requester: Any = ALICE, extractors: list[Any] | None = None, **options: Any) -> Fetch:
+        from _django_stack import DjangoApp, django_response
+
+        events: list[AuditEvent] = []
+        extractors = readme_extractors() if extractors is None else extractors
+        app = DjangoApp(
+            secret_key=SECRET, extractors=extractors, login_paths=["/login"], on_event=events.append, **options
+        )
+
+        def fetch(answer: Answer) -> Got:
+            def view(request: Any) -> Any:
+                set_requester(request, requester)
+                return django_response(
+                    200,
+                    answer.headers,
+                    answer.chunks,
+                    content_length=not answer.stream,
+                    streaming=answer.stream,
+                    asynchronous=kind == "django-asgi",
+                )
+
+            events.clear()
+            status, headers, body = app.request(kind, view, path="/api/thing")
+            return Got(status, dict(headers), body, list(events))
+
+        return fetch
+
+    return make
+
+
 STACKS = {"flask": flask_stack, "starlette": starlette_stack}
+STACKS.update({kind: django_stack(kind) for kind in enabled_stacks() if kind in DJANGO_KINDS})
 
 
 @pytest.fixture(params=sorted(STACKS))

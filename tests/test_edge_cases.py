@@ -25,6 +25,7 @@ from typing import Any
 import brotli
 import pytest
 import zstandard
+from _django_stack import DJANGO_KINDS, enabled_stacks
 from _reflector import (
     BLOCK_BODY,
     DISCONNECT,
@@ -36,6 +37,9 @@ from _reflector import (
     AppError,
     Case,
     check,
+    check_django_500,
+    django_case,
+    django_skip,
     run,
     run_asgi,
     run_wsgi,
@@ -1071,7 +1075,21 @@ CASES: list[Case] = [
     ),
 ]
 
-STACK_CASES = [pytest.param(stack, case, id=f"{stack}-{case.id}") for case in CASES for stack in case.stacks]
+
+def _stack_cases() -> list[Any]:
+    """Each row on its stacks; the Django stacks where ``RESPGUARD_TEST_STACKS`` asks for them
+    (a row a Django view can't say is skipped there, saying why)."""
+    enabled = enabled_stacks()
+    params = [pytest.param(s, case, id=f"{s}-{case.id}") for case in CASES for s in case.stacks if s in enabled]
+    for kind in (k for k in enabled if k in DJANGO_KINDS):
+        for case in CASES:
+            reason = django_skip(case)
+            marks = [pytest.mark.skip(reason=reason)] if reason else []
+            params.append(pytest.param(kind, case, id=f"{kind}-{case.id}", marks=marks))
+    return params
+
+
+STACK_CASES = _stack_cases()
 
 
 def test_case_ids_are_unique() -> None:
@@ -1080,7 +1098,12 @@ def test_case_ids_are_unique() -> None:
 
 @pytest.mark.parametrize(("stack", "case"), STACK_CASES)
 def test_edge_case(stack: str, case: Case) -> None:
+    if stack in DJANGO_KINDS:
+        case = django_case(case)
     out = run(stack, case)
+    if stack in DJANGO_KINDS and case.how == RAISE_AFTER:
+        check_django_500(case, out)
+        return
     check(case, out)
     if stack == "asgi" and case.asgi_messages is not None:
         assert out.body_messages == case.asgi_messages
