@@ -349,6 +349,12 @@ _MAY_OPEN = frozenset(b" \t\r\n\x0c\x00\xef\xfe\xff{[<)")
 StreamRecord = Event | Record
 
 
+def record_reader(lines: bool, seq: bool, limit: int) -> EventStreamReader | JsonLinesReader:
+    """The reader of a stream's records: JSON lines (``seq``: RFC 7464 text sequences) or events;
+    a record over ``limit`` bytes raises ``RecordTooLarge``."""
+    return JsonLinesReader(limit, seq=seq) if lines else EventStreamReader(limit)
+
+
 class RecordStream:
     """An event stream or JSON lines, read record by record as each one completes.
 
@@ -360,9 +366,7 @@ class RecordStream:
     __slots__ = ("reader", "pending", "sent", "personal_data", "bulk_reported")
 
     def __init__(self, lines: bool, seq: bool, limit: int) -> None:
-        self.reader: EventStreamReader | JsonLinesReader = (
-            JsonLinesReader(limit, seq=seq) if lines else EventStreamReader(limit)
-        )
+        self.reader = record_reader(lines, seq, limit)
         self.pending = bytearray()
         self.sent = 0  # stream offset of the first pending byte
         #: The distinct foreign e-mails (phones, cards) the records so far carried, by kind: a

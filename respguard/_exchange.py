@@ -20,6 +20,7 @@ from ._bodies import (
     RecordStream,
     Sniffer,
     StreamRecord,
+    record_reader,
     records_proved_clean,
     scan_document,
     scan_record,
@@ -53,7 +54,7 @@ from ._plan import ContentPlan, HeadFacts, Strategy, plan_response
 from ._redact import redact_path, safe_request_id
 from ._scan import RequestInfo, ResponseView
 from ._session import load_bindings
-from ._streams import JsonLinesReader, Record, RecordTooLarge
+from ._streams import Record, RecordTooLarge
 from ._verdict import Verdict, block_verdict
 
 #: Headers that describe the original body and are wrong for a filtered one.
@@ -242,7 +243,7 @@ class Exchange:
             self.owners.extend(self.context.owners)
         plan = self.plan = plan_response(planner, self.request.method, status, facts)
         strategy = plan.strategy
-        if strategy == Strategy.DOCUMENT or strategy == Strategy.LINES_DOCUMENT:
+        if strategy == Strategy.DOCUMENT or strategy == Strategy.LINES_DOCUMENT or strategy == Strategy.EVENTS_DOCUMENT:
             self._move("start", State.HOLD)  # the HeldDocument is made once a piece must wait
             return HOLD
         if strategy == Strategy.SNIFF:
@@ -440,8 +441,8 @@ class Exchange:
                 return self.oversize("decompressed body over max_body_bytes")
             except BodyDecodeError as exc:
                 return self._violation(EventKind.SCAN_ERROR, str(exc), ())
-        if plan.strategy == Strategy.LINES_DOCUMENT:
-            return self._scan_lines(decoded, content)
+        if plan.strategy == Strategy.LINES_DOCUMENT or plan.strategy == Strategy.EVENTS_DOCUMENT:
+            return self._scan_records(decoded, content, plan.strategy == Strategy.LINES_DOCUMENT)
         media = content.media
         if plan.strategy == Strategy.SNIFF:
             # A compressed body is sniffed once decoded. A typed body (its type nothing reads) is
@@ -467,17 +468,18 @@ class Exchange:
             return self._decide()
         return self._bulk_check(decoded, media) or self._decide()
 
-    def _scan_lines(self, body: bytes, content: ContentPlan) -> Verdict:
-        """JSON lines held whole (a finite response): every line read as one document."""
+    def _scan_records(self, body: bytes, content: ContentPlan, lines: bool) -> Verdict:
+        """JSON lines or events held whole (a finite response): every record read as in a stream,
+        the response decided on them all."""
         planner = self.rules.planner
         # fetch().json() reads the whole body as one document (a pretty-printed record is JSON
-        # to it, though no line of it is): that reading is judged first.
+        # to it, though no line or event of it is): that reading is judged first.
         whole: list[tuple[str, str]] = []
         if scan_document(planner, JSON, body, None, self._view, self.requester, whole) is not True and whole:
             self.owners.extend(whole)
             if self._foreign():
                 return self._decide()
-        reader = JsonLinesReader(len(body) + 1, seq=content.media_type == _JSON_SEQ)
+        reader = record_reader(lines, content.media_type == _JSON_SEQ, len(body) + 1)
         slices = (body[start : start + _SLICE] for start in range(0, len(body), _SLICE))
         for piece in [*slices, None]:  # None: the end of the body (the last record, unterminated)
             records = reader.feed(piece) if piece is not None else reader.end()
@@ -493,7 +495,26 @@ class Exchange:
                 self.owners.extend(found.owners)  # every line's owners, judged together below
         if self.owners and self._foreign():
             return self._decide()
-        return self._bulk_check(body, JSON) or self._decide()  # the lines together: many people's data?
+        if lines:
+            return self._bulk_check(body, JSON) or self._decide()  # the lines together: many people's data?
+        return self._events_bulk_check(body) or self._decide()
+
+    def _events_bulk_check(self, body: bytes) -> Verdict | None:
+        """Many people's data in an event stream held whole, counted as a stream's events are
+        (their text, and as JSON), the distinct values of both readings added up."""
+        bulk = self.rules.bulk_pii
+        threshold = None if bulk is None else bulk.threshold_for(self.request.path)
+        if bulk is None or threshold is None:
+            return None
+        seen: dict[str, set[str]] = {}
+        for media in (TEXT, JSON):  # (an event stream is UTF-8 whatever its type says)
+            for kind, found in bulk.values(body, media, self._own_pii, charset="utf-8").items():
+                seen.setdefault(kind, set()).update(found)
+        counts = {kind: len(found) for kind, found in seen.items() if len(found) > threshold}
+        if not counts:
+            return None
+        reason = "response carries many people's personal data"
+        return self._violation(EventKind.BULK_PERSONAL_DATA, reason, (), counts=counts)
 
     # ------------------------------------------------------------------ streams
     def _stream(self, chunk: bytes, more: bool) -> Action:

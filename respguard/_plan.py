@@ -33,6 +33,7 @@ class Strategy:
     EVENTS: Final = "events"  # text/event-stream: each event scanned as it completes
     LINES: Final = "lines"  # JSON lines, streamed: each line scanned as it completes
     LINES_DOCUMENT: Final = "lines-document"  # JSON lines with a Content-Length: held whole, scanned line by line
+    EVENTS_DOCUMENT: Final = "events-document"  # an event stream with a Content-Length: held whole, event by event
     SNIFF: Final = "sniff"  # no valid Content-Type: the first bytes say what it is
     REFUSE: Final = "refuse"  # a head respguard cannot read safely: blocked (scan_error, ``ResponsePlan.reason``)
 
@@ -279,10 +280,10 @@ def _plan_body(
         # file's ranges are JSON), so they are refused like a range of a scanned type.
         return ResponsePlan(Strategy.REFUSE, content, encodings, "partial content cannot be scanned")
     if streamed:
-        if lines and length:
-            # JSON lines of a known length: a finite document, held whole, so one foreign line
-            # blocks the whole response.
-            return ResponsePlan(Strategy.LINES_DOCUMENT, content, encodings)
+        if length:
+            # A stream of a known length is a finite document: held whole, so one foreign record
+            # blocks the whole response (cut before it, the body would be shorter than its length).
+            return ResponsePlan(Strategy.LINES_DOCUMENT if lines else Strategy.EVENTS_DOCUMENT, content, encodings)
         if encodings is not None:
             reason = "compressed JSON lines stream" if lines else "compressed event stream"
             return ResponsePlan(Strategy.REFUSE, content, encodings, reason)

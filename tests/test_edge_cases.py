@@ -463,6 +463,43 @@ CASES: list[Case] = [
         events=("owner_mismatch",),
         actions=("reported",),
     ),
+    # With a Content-Length an event stream is a finite document too: held whole, another owner's
+    # event blocks it all (cut before that event, it would be shorter than its length).
+    Case("sse-sized-own-passes", headers=(SSE_CT,), chunks=sse(ALICE, ALICE), personal=True),
+    Case(
+        "sse-sized-foreign-second-event-blocks",
+        headers=(SSE_CT,),
+        chunks=sse(ALICE, BOB),
+        expect="block",
+        events=("owner_mismatch",),
+    ),
+    Case(
+        "sse-sized-foreign-json-document-blocks",
+        headers=(SSE_CT,),
+        chunks=(b'{"user_id": "' + BOB.encode() + b'"}',),
+        expect="block",
+        events=("owner_mismatch",),
+    ),
+    Case(
+        "sse-sized-compressed-foreign-blocks",
+        headers=(SSE_CT, ("Content-Encoding", "gzip")),
+        chunks=thirds(gz(b"".join(sse(ALICE, BOB)))),
+        expect="block",
+        events=("owner_mismatch",),
+    ),
+    Case(
+        "sse-sized-compressed-own-passes",
+        headers=(SSE_CT, ("Content-Encoding", "gzip")),
+        chunks=thirds(gz(b"".join(sse(ALICE, ALICE)))),
+        personal=True,
+    ),
+    Case(
+        "sse-sized-foreign-header-blocks",
+        headers=(SSE_CT, ("X-Data-Owner", BOB)),
+        chunks=sse(ALICE),
+        expect="block",
+        events=("owner_mismatch",),
+    ),
     # JSON lines (NDJSON, JSON text sequences) stream too, scanned line by line.
     Case(
         "ndjson-own-streams",

@@ -52,6 +52,8 @@ def strategy(method: str, status: int, headers: H, plan: Planner | None = None) 
         ("GET", 200, NDJSON + GZIP, (Strategy.REFUSE, "compressed JSON lines stream")),
         ("GET", 200, NDJSON + LENGTH, (Strategy.LINES_DOCUMENT, "")),
         ("GET", 200, NDJSON + LENGTH + GZIP, (Strategy.LINES_DOCUMENT, "")),
+        ("GET", 200, SSE + LENGTH, (Strategy.EVENTS_DOCUMENT, "")),
+        ("GET", 200, SSE + LENGTH + GZIP, (Strategy.EVENTS_DOCUMENT, "")),
         ("GET", 200, JSON + GZIP, (Strategy.DOCUMENT, "")),
         ("GET", 200, [], (Strategy.SNIFF, "")),
         ("GET", 200, [(b"content-type", b"bogus")], (Strategy.SNIFF, "")),
