@@ -1,0 +1,217 @@
+"""Outside review of session 7 (e47992b..50ecbbf): what it found; each test failed before its fix.
+
+1. **The framework write checks rebuilt an ambiguous write's event from its path and JSON only.**
+   Django's ``process_view`` and Flask's in-app check read the JSON body first; a repeated owner
+   key raised :class:`Ambiguous` before the query and form were read, so the event redacted the
+   ids of the path rule and the JSON document alone: ``POST /api/customers/bob-9c2e/notes/
+   ?customer_id=bob-9c2e`` with ``{"customer_id": "alice-7f3a", "customer_id": "alice-7f3a"}``
+   and ``X-Request-ID: req-bob-9c2e`` was refused, and its event showed bob's raw id in its path
+   and request id (Django, under its WSGI and its ASGI handler; the same with a urlencoded form
+   whose body also parses as JSON). Flask's in-app check had the same flaw; its middleware's own
+   parse refuses such a body first, so it showed only where the in-app check is the one that
+   refuses (tested on its parse).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from conftest import BLOCK_BODY, SECRET, kinds
+from ids import ALICE, BOB
+
+from respguard import AuditEvent, FormOwner, JsonBodyOwner, JsonKeys, PathOwner, QueryOwner
+
+pytest.importorskip("django")
+
+import test_django  # noqa: E402,F401  (configures Django once per process)
+from asgiref.sync import async_to_sync  # noqa: E402
+from django.http import HttpResponse  # noqa: E402
+from django.test import AsyncClient, Client, override_settings  # noqa: E402
+from django.urls import path  # noqa: E402
+
+REPEATED = "owner field repeated"
+NOTES = f"/api/customers/{BOB}/notes/"
+REDACTED_NOTES = "/api/customers/{id}/notes/"
+WRITES: list[str] = []
+
+
+def _rules() -> list[Any]:
+    return [
+        PathOwner("/api/customers/{customer_id}/card/"),
+        JsonBodyOwner("customer_id"),
+        FormOwner("customer_id"),
+        QueryOwner("customer_id"),
+    ]
+
+
+def notes(request: Any, customer_id: str) -> HttpResponse:
+    WRITES.append(customer_id)
+    return HttpResponse("written")
+
+
+urlpatterns = [path("api/customers/<str:customer_id>/notes/", notes)]
+
+_JSON_TWICE = json.dumps({"customer_id": ALICE})[:-1] + f', "customer_id": "{ALICE}"}}'
+#: A urlencoded body that is also JSON: Django's request.POST reads ``customer_id=bob-9c2e``.
+_FORM_AND_JSON = _JSON_TWICE[:-1] + f', "x": "&customer_id={BOB}&"}}'
+
+#: (row, query, body, content type): each names bob only where the JSON is not.
+AMBIGUOUS_JSON_WITH_BOB_ELSEWHERE = [
+    ("query", f"customer_id={BOB}", _JSON_TWICE, "application/json"),
+    ("query-text-plain", f"customer_id={BOB}", _JSON_TWICE, "text/plain"),
+    ("form", "", _FORM_AND_JSON, "application/x-www-form-urlencoded"),
+]
+
+
+def _django_post(handler: str, query: str, body: str, content_type: str) -> tuple[Any, list[AuditEvent]]:
+    events: list[AuditEvent] = []
+    options = {
+        "secret_key": SECRET,
+        "extractors": [JsonKeys("customer_id")],
+        "inbound": _rules(),
+        "requester": lambda r: ALICE,
+        "bind_sessions": False,
+        "on_event": events.append,
+    }
+    url = NOTES + ("?" + query if query else "")
+    headers = {"X-Request-ID": f"req-{BOB}"}
+    with override_settings(ROOT_URLCONF=__name__, RESPGUARD=options):
+        if handler == "wsgi":
+            response = Client().post(url, body, content_type=content_type, headers=headers)
+        else:
+
+            async def post() -> Any:
+                return await AsyncClient().post(url, body, content_type=content_type, headers=headers)
+
+            response = async_to_sync(post)()
+    return response, events
+
+
+@pytest.mark.parametrize("handler", ["asgi", "wsgi"])
+@pytest.mark.parametrize(
+    ("row", "query", "body", "content_type"),
+    AMBIGUOUS_JSON_WITH_BOB_ELSEWHERE,
+    ids=[row[0] for row in AMBIGUOUS_JSON_WITH_BOB_ELSEWHERE],
+)
+def test_django_an_ambiguous_json_write_event_redacts_the_query_and_form(
+    handler: str, row: str, query: str, body: str, content_type: str
+) -> None:
+    """alice's repeated JSON key, bob named in the query or the form, bob's id in the path and the
+    request id: refused before the view, and the event shows bob's id nowhere (it showed it in
+    ``path`` and ``request_id``)."""
+    WRITES.clear()
+    response, events = _django_post(handler, query, body, content_type)
+    assert (response.status_code, response.content) == (403, BLOCK_BODY)
+    assert kinds(events) == [("cross_owner_write", "blocked")]
+    assert (events[0].reason, events[0].path, events[0].request_id) == (REPEATED, REDACTED_NOTES, None)
+    assert BOB not in events[0].to_json()
+    assert WRITES == []
+
+
+@pytest.mark.parametrize("handler", ["asgi", "wsgi"])
+def test_django_control_the_same_write_without_the_repeat_is_refused_for_bob(handler: str) -> None:
+    """Without the repeated key, the query names bob: a plain cross-owner write, bob redacted."""
+    WRITES.clear()
+    body = json.dumps({"customer_id": ALICE})
+    response, events = _django_post(handler, f"customer_id={BOB}", body, "application/json")
+    assert (response.status_code, response.content) == (403, BLOCK_BODY)
+    assert kinds(events) == [("cross_owner_write", "blocked")]
+    assert (events[0].reason, events[0].path, events[0].request_id) == (
+        "request names another owner's record",
+        REDACTED_NOTES,
+        None,
+    )
+    assert WRITES == []
+
+
+# ------------------------------------------------------------------ Flask's in-app parse
+
+
+def _flask_app(events: list[AuditEvent], write_check: str) -> Any:
+    from flask import Flask, request
+
+    from respguard import set_requester
+    from respguard.flask import RespGuard
+
+    app = Flask(__name__)
+    RespGuard(
+        app,
+        write_check=write_check,  # type: ignore[arg-type]
+        secret_key=SECRET,
+        extractors=[JsonKeys("customer_id")],
+        inbound=_rules(),
+        bind_sessions=False,
+        on_event=events.append,
+    )
+
+    @app.before_request
+    def log_in() -> None:
+        set_requester(request, ALICE)
+
+    @app.post("/api/customers/<customer_id>/notes/")
+    def flask_notes(customer_id: str) -> str:
+        WRITES.append(customer_id)
+        return "written"
+
+    return app
+
+
+@pytest.mark.parametrize(
+    ("row", "query", "body", "content_type"),
+    AMBIGUOUS_JSON_WITH_BOB_ELSEWHERE,
+    ids=[row[0] for row in AMBIGUOUS_JSON_WITH_BOB_ELSEWHERE],
+)
+def test_flask_in_app_parse_of_an_ambiguous_json_write_redacts_the_query_and_form(
+    row: str, query: str, body: str, content_type: str
+) -> None:
+    """Flask's in-app check (``_flask_named``, the view's parse) on the same writes: its refusal's
+    event redacts what ``request.args`` and ``request.form`` name (it redacted the JSON only)."""
+    from respguard._context import RequestContext
+    from respguard._exchange import Exchange
+    from respguard._scan import RequestInfo
+    from respguard._write import WRITE_KEY, Unreadable, WriteCheck, read_owners
+    from respguard.flask import _flask_named
+    from respguard.wsgi import environ_headers
+
+    events: list[AuditEvent] = []
+    app = _flask_app(events, "app")
+    guard = app.extensions["respguard"]
+    url = NOTES + ("?" + query if query else "")
+    with app.test_request_context(
+        url, method="POST", data=body, content_type=content_type, headers={"X-Request-ID": f"req-{BOB}"}
+    ) as ctx:
+        environ = ctx.request.environ
+        environ[WRITE_KEY] = WriteCheck([], body_read=True)  # the middleware read (and replays) the body
+        exchange = Exchange(guard, RequestInfo("POST", NOTES, "http", environ, environ_headers), RequestContext())
+        exchange.requester = None
+        refused = read_owners(exchange, lambda: _flask_named(guard))
+    assert isinstance(refused, Unreadable) and refused.verdict is not None
+    assert (refused.verdict.status, refused.verdict.body) == (403, BLOCK_BODY)
+    assert kinds(events) == [("cross_owner_write", "blocked")]
+    assert (events[0].reason, events[0].path, events[0].request_id) == (REPEATED, REDACTED_NOTES, None)
+    assert BOB not in events[0].to_json()
+
+
+@pytest.mark.parametrize("write_check", ["app", "middleware"])
+@pytest.mark.parametrize(
+    ("row", "query", "body", "content_type"),
+    AMBIGUOUS_JSON_WITH_BOB_ELSEWHERE,
+    ids=[row[0] for row in AMBIGUOUS_JSON_WITH_BOB_ELSEWHERE],
+)
+def test_flask_an_ambiguous_json_write_is_refused_with_bob_redacted(
+    write_check: str, row: str, query: str, body: str, content_type: str
+) -> None:
+    """The same writes through the whole Flask extension: refused before the view, bob nowhere
+    in the event (the middleware's parse refuses them first)."""
+    WRITES.clear()
+    events: list[AuditEvent] = []
+    client = _flask_app(events, write_check).test_client()
+    url = NOTES + ("?" + query if query else "")
+    response = client.post(url, data=body, content_type=content_type, headers={"X-Request-ID": f"req-{BOB}"})
+    assert (response.status_code, response.data) == (403, BLOCK_BODY)
+    assert kinds(events) == [("cross_owner_write", "blocked")]
+    assert (events[0].reason, events[0].path, events[0].request_id) == (REPEATED, REDACTED_NOTES, None)
+    assert BOB not in events[0].to_json()
+    assert WRITES == []
