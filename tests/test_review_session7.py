@@ -10,6 +10,14 @@
    whose body also parses as JSON). Flask's in-app check had the same flaw; its middleware's own
    parse refuses such a body first, so it showed only where the in-app check is the one that
    refuses (tested on its parse).
+2. **JSON inside JavaScript white space.** Session 7 reads JSON behind the XSSI prefix that
+   AngularJS's ``$http`` strips, but ``defaultHttpResponseTransform`` then ``trim()``s the text
+   (NBSP, U+FEFF, U+2028, U+3000, U+1680, U+2009, VT...) and parses it where it opens and ends
+   like JSON, whatever the type. ``\u00a0{"user_id": "bob-9c2e"}`` (or the record followed by
+   such a character, or the prefix then one) as ``text/plain``, ``text/html`` or untyped went
+   out, 200: the sniffer and ``looks_like_json`` skipped JSON's white space only, and no reading
+   trimmed it. Fixed: both skip JavaScript's white space (a character split over chunks is held),
+   and the JSON extractors read the trimmed text too.
 """
 
 from __future__ import annotations
@@ -193,3 +201,90 @@ def test_flask_an_ambiguous_json_write_is_refused_with_bob_redacted(
     response = client.post(url, data=body, content_type=content_type, headers={"X-Request-ID": f"req-{BOB}"})
     assert_refused_unnamed(response.status_code, response.data, events)
     assert WRITES == []
+
+
+# ------------------------------------------------------------------ 2. JSON inside JavaScript white space
+
+#: AngularJS's ``$http`` (``defaultHttpResponseTransform``) strips the XSSI prefix, then
+#: ``.trim()``s the text (JavaScript white space: NBSP, U+FEFF, U+2028, U+3000...) and parses it
+#: when it opens and ends like JSON, whatever the type. ``JSON.parse`` alone refuses them.
+_JS_SPACES = ["\u00a0", "\ufeff\ufeff", "\u2028", "\u3000", "\u1680", "\u2009", "\x0b"]
+_FOREIGN_JSON = json.dumps({"user_id": BOB, "name": "Bob"})
+
+
+def _spaced_bodies() -> list[tuple[str, bytes]]:
+    rows: list[tuple[str, bytes]] = []
+    for space in _JS_SPACES:
+        name = "-".join(f"U+{ord(c):04X}" for c in space)
+        rows.append((f"{name}-before", (space + _FOREIGN_JSON).encode()))
+        rows.append((f"{name}-after", (_FOREIGN_JSON + space).encode()))
+        rows.append((f"{name}-after-xssi", (")]}',\n" + space + _FOREIGN_JSON).encode()))
+    return rows
+
+
+SPACED = _spaced_bodies()
+#: ECMAScript's WhiteSpace and LineTerminator: what ``String.prototype.trim`` strips.
+JS_SPACE = " \t\n\x0b\x0c\r\u00a0\u1680" + "".join(map(chr, range(0x2000, 0x200B)))
+JS_SPACE += "\u2028\u2029\u202f\u205f\u3000\ufeff"
+
+
+def angularjs_reads(body: bytes) -> object:
+    """AngularJS's ``defaultHttpResponseTransform`` of a text response (no JSON type), in Python:
+    the prefix stripped, JavaScript's ``trim()``, then ``JSON.parse`` where it is JSON-like."""
+    import re
+
+    text = re.sub(r"^\)\]\}',?\n", "", body.decode("utf-8").removeprefix("\ufeff"), count=1)
+    trimmed = text.strip(JS_SPACE)
+    opens = trimmed[:1] == "[" or (trimmed[:1] == "{" and trimmed[1:2] != "{")
+    closes = trimmed.endswith("]" if trimmed[:1] == "[" else "}")
+    return json.loads(trimmed) if opens and closes else text
+
+
+@pytest.mark.parametrize(("row", "body"), SPACED, ids=[row[0] for row in SPACED])
+def test_control_angularjs_reads_json_inside_javascript_white_space(row: str, body: bytes) -> None:
+    assert angularjs_reads(body) == {"user_id": BOB, "name": "Bob"}
+    with pytest.raises(ValueError):
+        json.loads(body)  # Python's (and JSON.parse's) white space is four characters only
+
+
+@pytest.mark.parametrize("content_type", ["text/plain", "text/html; charset=utf-8", None])
+@pytest.mark.parametrize(("row", "body"), SPACED, ids=[row[0] for row in SPACED])
+def test_json_inside_javascript_white_space_is_read(
+    make_stack: Any, events: list[AuditEvent], row: str, body: bytes, content_type: str | None
+) -> None:
+    """bob's record behind an NBSP (or U+FEFF, U+2028, U+3000...; before it, after it, after the
+    XSSI prefix), as text, a page or untyped: AngularJS's ``$http`` reads it; it went out, 200."""
+    from _attacks import guarded
+    from conftest import Reply
+
+    headers = [("Content-Type", content_type)] if content_type else []
+    got = guarded(make_stack, events).send(Reply(headers=headers, chunks=[body]))
+    assert (got.status, got.body) == (403, BLOCK_BODY)
+    assert kinds(events) == [("owner_mismatch", "blocked")]
+
+
+@pytest.mark.parametrize(("row", "body"), SPACED, ids=[row[0] for row in SPACED])
+def test_untyped_json_inside_javascript_white_space_in_one_byte_chunks(
+    make_stack: Any, events: list[AuditEvent], row: str, body: bytes
+) -> None:
+    """The same untyped bodies a byte at a time: a white-space character split over chunks."""
+    from _attacks import guarded
+    from conftest import Reply
+
+    got = guarded(make_stack, events).send(Reply(headers=[], chunks=[body[i : i + 1] for i in range(len(body))]))
+    assert (got.status, got.body) == (403, BLOCK_BODY)
+    assert kinds(events) == [("owner_mismatch", "blocked")]
+
+
+@pytest.mark.parametrize("content_type", ["text/plain", None])
+def test_own_json_inside_javascript_white_space_passes(
+    make_stack: Any, events: list[AuditEvent], content_type: str | None
+) -> None:
+    from _attacks import guarded
+    from conftest import Reply
+
+    body = ("\u00a0" + json.dumps({"user_id": ALICE}) + "\u3000").encode()
+    headers = [("Content-Type", content_type)] if content_type else []
+    got = guarded(make_stack, events).send(Reply(headers=headers, chunks=[body[:1], body[1:]]))
+    assert (got.status, got.body) == (200, body)
+    assert events == []
