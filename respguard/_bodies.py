@@ -11,7 +11,6 @@ They find owners and failures; they never decide (that is :mod:`respguard._decid
 from __future__ import annotations
 
 import codecs
-import re
 from collections.abc import Callable, Sequence
 
 from ._content import (
@@ -20,11 +19,13 @@ from ._content import (
     JSON_WHITESPACE,
     OTHER,
     TEXT,
+    XSSI_PREFIX,
     BodyDecodeError,
     DecodedTooLarge,
     StreamDecoder,
     looks_like_json,
     may_open_wide,
+    past_js_space,
     sniff_media,
     wide_decoder,
     wide_json_encoding,
@@ -302,14 +303,10 @@ class Sniffer:
                     return self.media
             return None
         data = (self._head + chunk) if self._head else chunk
-        # Past white space and one byte-order mark (a search, never a copy of a big chunk), the
-        # first bytes say what it is.
-        position = _past_space(data, 0)
-        mark = data.startswith(_BOM, position)
-        if mark:
-            position = _past_space(data, position + 3)
-        head = data[position : position + 8]
-        media = sniff_media(_BOM + head if mark else head)
+        # Past white space (JavaScript's, as AngularJS trims it: a byte-order mark is some; a
+        # search, never a copy of a big chunk), the first bytes say what it is.
+        position = past_js_space(data)
+        media = sniff_media(data, position)
         if media is None:
             # Only white space, or part of a byte-order mark or of the XSSI prefix: keep the tail
             # that may still be one.
@@ -322,23 +319,16 @@ class Sniffer:
 
 
 def _undecided_tail(data: bytes) -> bytes:
-    """What a sniffer keeps of bytes that did not tell yet: a byte-order mark (or its start), then
-    at most the XSSI prefix (``)]}',\\n``, six bytes), white space dropped."""
-    position = _past_space(data, 0)
-    if data.startswith(_BOM, position):
-        after = _past_space(data, position + 3)
-        return _BOM + data[after : after + 6]
-    return data[position : position + 6]
+    """What a sniffer keeps of bytes that did not tell yet: at most the XSSI prefix (``)]}',\\n``,
+    six bytes) and the start of a white-space character after it (the rest of it may come in the
+    next chunk), white space dropped (a byte-order mark is white space to AngularJS)."""
+    position = past_js_space(data)
+    prefix = XSSI_PREFIX.match(data, position)
+    if prefix is None:
+        return data[position : position + 6]
+    after = past_js_space(data, prefix.end())
+    return data[position : prefix.end()] + data[after : after + 3]
 
-
-def _past_space(data: bytes, position: int) -> int:
-    """Where the white space from ``position`` on ends (a search: no copy)."""
-    match = _SPACES.match(data, position)
-    return match.end() if match is not None else position
-
-
-_SPACES = re.compile(rb"[ \t\r\n\x0c]*")
-_BOM = b"\xef\xbb\xbf"
 
 #: First bytes the usual sniffing reads (JSON, a page) whatever json.loads makes of the rest.
 _ASCII_OPENERS = frozenset({b"{", b"[", b"<"})

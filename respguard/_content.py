@@ -50,26 +50,26 @@ def media_class(content_type: str | None) -> tuple[str, str]:
     return mime_media_class(mime), mime.essence if mime is not None else ""
 
 
-def sniff_media(head: bytes) -> str | None:
-    """What clients make of a body served without a Content-Type, from its first bytes.
+def sniff_media(head: bytes, start: int = 0) -> str | None:
+    """What clients make of a body served without a Content-Type, from its first bytes (those
+    from ``start`` on: no copy of a big chunk).
 
     Scripts parse JSON whatever the type says, and browsers render a body that opens
     with a tag as HTML (WHATWG MIME Sniffing): ``{``/``[`` is JSON, ``<`` is HTML,
-    anything else :data:`OTHER` (not scanned). ``None``: only white space (or part of
-    a byte-order mark) so far, the next bytes decide.
+    anything else :data:`OTHER` (not scanned). ``None``: only white space (JavaScript's, as
+    AngularJS trims it; a byte-order mark is some) or part of a white-space character or of
+    the XSSI prefix so far, the next bytes decide.
     """
-    text = head.lstrip(b" \t\r\n\x0c")
-    if text.startswith(b"\xef\xbb\xbf"):
-        text = text[3:].lstrip(b" \t\r\n\x0c")
-    if b"\xef\xbb\xbf".startswith(text):
-        return None
-    first = text[:1]
+    position = past_js_space(head, start)
+    if position == len(head) or JS_SPACE_START.fullmatch(head, position) is not None:
+        return None  # only white space so far, or the start of a white-space character
+    first = head[position : position + 1]
     if first in (b"{", b"["):
         return JSON
     if first == b"<":
         return HTML
     if first == b")":
-        return _after_xssi_prefix(text)
+        return _after_xssi_prefix(head, position)
     return OTHER
 
 
@@ -80,27 +80,60 @@ _XSSI_TEXT_PREFIX = re.compile(r"\)\]\}',?\n")
 _XSSI_LONGEST = b")]}',\n"
 
 
-def _after_xssi_prefix(text: bytes) -> str | None:
-    """A body opening with ``)``: JSON if the XSSI prefix opens JSON, ``None`` while the bytes
-    so far may still be that prefix, else :data:`OTHER`."""
-    prefix = XSSI_PREFIX.match(text)
+def _after_xssi_prefix(data: bytes, position: int) -> str | None:
+    """A body opening with ``)`` at ``position``: JSON if the XSSI prefix opens JSON (after the
+    white space AngularJS trims), ``None`` while the bytes so far may still be that prefix,
+    else :data:`OTHER`."""
+    prefix = XSSI_PREFIX.match(data, position)
     if prefix is None:
-        if _XSSI_LONGEST.startswith(text) or text == b")]}'":
+        text = data[position : position + len(_XSSI_LONGEST) + 1]
+        if len(text) <= len(_XSSI_LONGEST) and (_XSSI_LONGEST.startswith(text) or text == b")]}'"):
             return None
         return OTHER
-    rest = text[prefix.end() :]
-    if not rest:
+    after = past_js_space(data, prefix.end())
+    if after == len(data) or JS_SPACE_START.fullmatch(data, after) is not None:
         return None
-    return JSON if rest[:1] in (b"{", b"[") else OTHER
+    return JSON if data[after : after + 1] in (b"{", b"[") else OTHER
+
+
+#: ECMAScript's white space and line terminators: what ``String.prototype.trim`` strips, as
+#: AngularJS's ``$http`` does before it parses a response as JSON (whatever its type): NBSP,
+#: U+FEFF, U+2028, U+3000... ``JSON.parse`` and ``json.loads`` take four of them only.
+JS_SPACE = (
+    " \t\n\x0b\x0c\r\u00a0\u1680" + "".join(map(chr, range(0x2000, 0x200B))) + "\u2028\u2029\u202f\u205f\u3000\ufeff"
+)
+#: A run of :data:`JS_SPACE` in UTF-8 (one character class per byte: no backtracking).
+_JS_SPACE_RUN = re.compile(
+    rb"(?:[\t\n\x0b\x0c\r ]|\xc2\xa0|\xe1\x9a\x80|\xe2\x80[\x80-\x8a\xa8\xa9\xaf]"
+    rb"|\xe2\x81\x9f|\xe3\x80\x80|\xef\xbb\xbf)*"
+)
+#: The first bytes of a :data:`JS_SPACE` character in UTF-8 (the rest may be in the next chunk).
+JS_SPACE_START = re.compile(rb"\xc2|\xe1\x9a?|\xe2[\x80\x81]?|\xe3\x80?|\xef\xbb?")
+
+
+def past_js_space(data: bytes, position: int = 0) -> int:
+    """Where the run of :data:`JS_SPACE` (UTF-8) from ``position`` on ends (a search: no copy)."""
+    match = _JS_SPACE_RUN.match(data, position)
+    return match.end() if match is not None else position
+
+
+def js_trimmed(text: str) -> str | None:
+    """``text.trim()`` (AngularJS, before ``JSON.parse``) where it trims more than JSON's white
+    space, else ``None``. Time linear in the white space at the ends."""
+    start, end = 0, len(text)
+    while start < end and text[start] in JSON_WHITESPACE:
+        start += 1
+    while end > start and text[end - 1] in JSON_WHITESPACE:
+        end -= 1
+    if start == end or (text[start] not in JS_SPACE and text[end - 1] not in JS_SPACE):
+        return None
+    return text.strip(JS_SPACE)
 
 
 def strip_xssi_prefix(text: str) -> str | None:
     """The text after an XSSI prefix at its start (what Angular parses), or ``None``."""
     prefix = _XSSI_TEXT_PREFIX.match(text) if text.startswith(")]}'") else None
     return None if prefix is None else text[prefix.end() :]
-
-
-_JSON_START = re.compile(rb"[ \t\r\n\f]*(?:\xef\xbb\xbf[ \t\r\n\f]*)?[\[{]")
 
 
 def looks_like_json(body: bytes) -> bool:
@@ -110,12 +143,16 @@ def looks_like_json(body: bytes) -> bool:
     Scripts parse JSON whatever the Content-Type says: ``json.dumps()`` returned from a
     Flask view goes out as ``text/html``, and some APIs send ``text/plain``.
     """
-    if _JSON_START.match(body) is not None:
+    start = past_js_space(body)  # white space as AngularJS trims it (a byte-order mark is one)
+    first = body[start : start + 1]
+    if first in (b"{", b"["):
         return True
-    first = body[:1]
     if first == b")":  # the XSSI prefix Angular strips: )]}'
-        prefix = XSSI_PREFIX.match(body)
-        return prefix is not None and body[prefix.end() : prefix.end() + 1] in (b"{", b"[")
+        prefix = XSSI_PREFIX.match(body, start)
+        if prefix is None:
+            return False
+        after = past_js_space(body, prefix.end())
+        return body[after : after + 1] in (b"{", b"[")
     return first != b"<" and opens_like_wide_json(body)
 
 

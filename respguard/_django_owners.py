@@ -15,8 +15,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ._inbound import NO_JSON, InboundRule, JsonBodyOwner, Named, TooLarge
-from ._write import json_document
+from ._inbound import InboundRule, JsonBodyOwner, Named, TooLarge
+from ._write import named_json
 
 
 def _is_json(content_type: str) -> bool:
@@ -26,23 +26,17 @@ def _is_json(content_type: str) -> bool:
 
 def django_named(rules: tuple[InboundRule, ...], request: Any, view_kwargs: Mapping[str, Any], limit: int) -> Named:
     """The write as Django parsed it; its JSON body read as ``json.loads(request.body)`` reads it."""
-    document: object = NO_JSON
     keys = frozenset(key for rule in rules if isinstance(rule, JsonBodyOwner) for key in rule.names)
-    content_type = request.content_type or ""
+    body: bytes | None = None
     if keys:
-        # A view may json.loads(request.body) whatever the type says (fetch() sends JSON as
-        # text/plain): read it as JSON wherever it parses; under a JSON type, malformed is refused.
-        body = request.body
+        body = request.body  # first: once Django has parsed a multipart body, it can't be read
         if len(body) > limit:
             raise TooLarge
-        document = json_document(body, keys, strict=_is_json(content_type))
     form = [(name, value) for name in request.POST for value in request.POST.getlist(name)]
     query = [(name, value) for name in request.GET for value in request.GET.getlist(name)]
-    return Named(
-        request.path,
-        path_params=dict(view_kwargs),
-        query=query,
-        form=form,
-        files=list(request.FILES.keys()),
-        json=document,
-    )
+    named = Named(request.path, path_params=dict(view_kwargs), query=query, form=form, files=list(request.FILES.keys()))
+    if body is not None:
+        # A view may json.loads(request.body) whatever the type says (fetch() sends JSON as
+        # text/plain): read it as JSON wherever it parses; under a JSON type, malformed is refused.
+        named.json = named_json(named, body, keys, strict=_is_json(request.content_type or ""))
+    return named

@@ -14,7 +14,7 @@ import re
 from collections.abc import Callable, Iterable
 from typing import Any, Protocol, cast
 
-from ._content import HTML, JSON, TEXT, strip_xssi_prefix
+from ._content import HTML, JSON, TEXT, js_trimmed, strip_xssi_prefix
 from ._encoding import ASCII_SAFE, utf8_decode
 from ._headers import Headers
 from ._identity import ID, normalise, owner_text
@@ -93,6 +93,9 @@ def _json_readings(body: bytes) -> list[str]:
     stripped = strip_xssi_prefix(readings[0])  # Angular's HttpClient strips an XSSI prefix first
     if stripped is not None:
         readings.append(stripped)
+    trimmed = js_trimmed(readings[0] if stripped is None else stripped)  # and AngularJS trims it
+    if trimmed is not None:
+        readings.append(trimmed)
     return readings
 
 

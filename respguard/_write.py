@@ -186,6 +186,19 @@ def json_document(body: bytes, keys: frozenset[str] | Guard, strict: bool) -> ob
         return NO_JSON
 
 
+def named_json(named: Named, body: bytes, keys: frozenset[str] | Guard, strict: bool) -> object:
+    """:func:`json_document` of the body of a write the framework parsed as ``named`` (its path,
+    query and form). Where the document is :class:`Ambiguous`, the refusal carries ``named``, with
+    the document read leniently: its event redacts the ids the query and form name too, not only
+    the document's (every framework's parse comes this one way)."""
+    try:
+        return json_document(body, keys, strict)
+    except Ambiguous as ambiguous:
+        named.json = ambiguous.document
+        ambiguous.named = named
+        raise
+
+
 # ------------------------------------------------------------------ form parsers
 
 
@@ -409,7 +422,6 @@ def _named(
     """The request as the framework will parse it; raises InboundError/Ambiguous."""
     form: Sequence[tuple[str, object]] = ()
     files: Sequence[str] = ()
-    document: object = NO_JSON
     if body is not None and content_type is not None and plan == _FORM:
         try:
             fields, names = (parse_form_werkzeug if wsgi else parse_form_python_multipart)(content_type, body)
@@ -417,13 +429,10 @@ def _named(
             ambiguous.named = Named(path, query=query, form=_lenient_form(guard, body))
             raise
         form, files = fields, names
+    named = Named(path, query=query, form=form, files=files)
     if body is not None and rules_of(guard).keys:
-        try:
-            document = json_document(body, guard, strict=plan == _JSON)
-        except Ambiguous as ambiguous:
-            ambiguous.named = Named(path, query=query, form=form, files=files, json=ambiguous.document)
-            raise
-    return Named(path, query=query, form=form, files=files, json=document)
+        named.json = named_json(named, body, guard, strict=plan == _JSON)
+    return named
 
 
 #: The longest line of a refused form body its event redacts (an id is far shorter).
@@ -476,10 +485,9 @@ def read_owners(exchange: Exchange, parse: Callable[[], Named]) -> list[tuple[st
     except TooLarge:
         return Unreadable(exchange.inbound_oversize())
     except Ambiguous as ambiguous:  # (one name per clause: mypyc types each one)
-        # The ids it names, read leniently, are what its event must not show.
+        # The ids it names, read leniently, are what its event must not show (a parser that
+        # raises sets ``named``: the JSON one through named_json, the form ones in _named).
         source = ambiguous.named or named
-        if source is None and ambiguous.document is not NO_JSON:
-            source = Named(exchange.request.path, json=ambiguous.document)
         texts = named_texts(exchange.guard.inbound, source) if source is not None else []
         return Unreadable(exchange.refuse(EventKind.CROSS_OWNER_WRITE, str(ambiguous), named=texts))
     except InboundError as unreadable:

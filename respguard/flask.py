@@ -30,7 +30,7 @@ from ._context import WSGI_KEY, RequestContext, rebind, unbind
 from ._exchange import exchange_of
 from ._guard import GUARD_OPTIONS, Guard
 from ._inbound import NO_JSON, Named
-from ._write import WRITE_CHECK_KEY, body_was_read, check_named, json_document, json_keys
+from ._write import WRITE_CHECK_KEY, body_was_read, check_named, json_keys, named_json
 from .wsgi import WSGIMiddleware
 
 _OPTIONS = GUARD_OPTIONS
@@ -137,27 +137,17 @@ def _write_refusal() -> Response | None:
 
 def _flask_named(guard: Guard) -> Named:
     """The write as Flask parsed it; the body only where the middleware read it (and replays it)."""
-    form: list[tuple[str, object]] = []
-    files: list[str] = []
-    document: object = NO_JSON
+    named = Named(request.path, path_params=request.view_args, query=list(request.args.items(multi=True)))
     if body_was_read(request.environ):
         data = request.get_data(cache=True)  # first: the form is then parsed from the cached bytes
-        form = list(request.form.items(multi=True))
-        files = list(request.files.keys())
+        named.form = list(request.form.items(multi=True))
+        named.files = list(request.files.keys())
         document = request.get_json(silent=True, force=True)
-        if document is None:
-            document = NO_JSON
+        named.json = NO_JSON if document is None else document
         keys = json_keys(guard)
         if keys:
-            json_document(data, keys, strict=False)  # a repeated owner key: Ambiguous
-    return Named(
-        request.path,
-        path_params=request.view_args,
-        query=list(request.args.items(multi=True)),
-        form=form,
-        files=files,
-        json=document,
-    )
+            named_json(named, data, keys, strict=False)  # a repeated owner key: Ambiguous
+    return named
 
 
 def _publish_requester(response: Response) -> Response:

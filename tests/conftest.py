@@ -218,7 +218,9 @@ def asgi_scope(
     headers: Sequence[tuple[bytes, bytes]] = (),
     scheme: str = "http",
     type: str = "http",  # noqa: A002
+    query_string: bytes = b"",
 ) -> dict[str, Any]:
+    """A raw ASGI HTTP scope as a server builds it (``path`` decoded, ``raw_path`` its bytes)."""
     return {
         "type": type,
         "asgi": {"version": "3.0"},
@@ -228,7 +230,7 @@ def asgi_scope(
         "path": path,
         "raw_path": path.encode(),
         "root_path": "",
-        "query_string": b"",
+        "query_string": query_string,
         "headers": [(b"host", b"testserver"), *headers],
         "client": ("127.0.0.1", 50000),
         "server": ("127.0.0.1", 80),

@@ -33,7 +33,7 @@ import time
 from typing import Any
 
 import pytest
-from conftest import BLOCK_BODY, Reply, header_list, kinds
+from conftest import BLOCK_BODY, Reply, asgi_call, header_list, kinds
 from flask import Flask, request
 from ids import ALICE, BOB
 from starlette.applications import Starlette
@@ -122,8 +122,6 @@ def test_the_requesters_own_write_with_a_trailing_line_feed_still_runs(kind: str
 def test_fastapi_in_app_check_reads_the_routed_owner_behind_a_trailing_line_feed() -> None:
     """FastAPI with ``write_check="app"``: the dependency's check reads ``path_params`` only where
     the pattern matches the path; with ``\\n`` after it, bob's card was written."""
-    import asyncio
-
     from fastapi import Depends, FastAPI
 
     from respguard import Guard
@@ -149,30 +147,8 @@ def test_fastapi_in_app_check_reads_the_routed_owner_behind_a_trailing_line_feed
         writes.append(customer_id)
         return {"ok": True}
 
-    path = f"/api/customers/{BOB}/card\n"
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "POST",
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "root_path": "",
-        "query_string": b"",
-        "headers": [(b"host", b"x")],
-    }
-    sent: list[dict[str, Any]] = []
-    messages = [{"type": "http.request", "body": b"", "more_body": False}]
-
-    async def receive() -> dict[str, Any]:
-        return messages.pop(0) if messages else {"type": "http.disconnect"}
-
-    async def send(message: dict[str, Any]) -> None:
-        sent.append(message)
-
-    asyncio.run(app(scope, receive, send))
-    assert (sent[0]["status"], b"".join(m.get("body", b"") for m in sent[1:])) == (403, BLOCK_BODY)
+    got = asgi_call(app, method="POST", path=f"/api/customers/{BOB}/card\n")
+    assert (got.status, got.body) == (403, BLOCK_BODY)
     assert kinds(events) == [("cross_owner_write", "blocked")]
     assert events[0].reason == FOREIGN_WRITE
     assert writes == []

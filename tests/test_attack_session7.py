@@ -83,6 +83,15 @@ def _headers(content_type: str | None) -> list[tuple[str, str]]:
     return [("Content-Type", content_type)] if content_type is not None else []
 
 
+def _assert_untyped_bytes_blocked(
+    make_stack: Callable[..., GuardedStack], events: list[AuditEvent], body: bytes
+) -> None:
+    """``body`` bob's record with no type, sent a byte at a time: blocked, one ``owner_mismatch``."""
+    got = guarded(make_stack, events).send(Reply(headers=[], chunks=[body[i : i + 1] for i in range(len(body))]))
+    assert (got.status, got.body) == (403, BLOCK_BODY)
+    assert kinds(events) == MISMATCH
+
+
 @pytest.mark.parametrize("encoding", _WIDE)
 @pytest.mark.parametrize("content_type", _TYPES)
 def test_control_python_clients_read_wide_json_under_any_type(content_type: str | None, encoding: str) -> None:
@@ -109,11 +118,7 @@ def test_wide_json_of_no_type_in_one_byte_chunks(
     make_stack: Callable[..., GuardedStack], events: list[AuditEvent], encoding: str
 ) -> None:
     """The same untyped body, a byte at a time (the sniffer's first bytes arrive one by one)."""
-    body = json.dumps(FOREIGN).encode(encoding)
-    chunks = [body[i : i + 1] for i in range(len(body))]
-    got = guarded(make_stack, events).send(Reply(headers=[], chunks=chunks))
-    assert (got.status, got.body) == (403, BLOCK_BODY)
-    assert kinds(events) == MISMATCH
+    _assert_untyped_bytes_blocked(make_stack, events, json.dumps(FOREIGN).encode(encoding))
 
 
 @pytest.mark.parametrize("encoding", _WIDE)
@@ -512,9 +517,7 @@ def test_untyped_json_behind_the_xssi_prefix_in_one_byte_chunks(
     make_stack: Callable[..., GuardedStack], events: list[AuditEvent], prefix: bytes
 ) -> None:
     body = b"\xef\xbb\xbf" + prefix + json.dumps(FOREIGN).encode()  # XHR's decoding drops the mark
-    got = guarded(make_stack, events).send(Reply(headers=[], chunks=[body[i : i + 1] for i in range(len(body))]))
-    assert (got.status, got.body) == (403, BLOCK_BODY)
-    assert kinds(events) == MISMATCH
+    _assert_untyped_bytes_blocked(make_stack, events, body)
 
 
 def test_untyped_json_after_space_and_the_xssi_prefix_is_refused(

@@ -16,7 +16,17 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from conftest import BLOCK_BODY, GuardedStack, Reply, assert_block, assert_no_raw_ids, binding_value, header_list, kinds
+from conftest import (
+    BLOCK_BODY,
+    GuardedStack,
+    Reply,
+    asgi_scope,
+    assert_block,
+    assert_no_raw_ids,
+    binding_value,
+    header_list,
+    kinds,
+)
 from ids import ALICE, BOB, NUMERIC
 from werkzeug.test import create_environ
 
@@ -105,18 +115,8 @@ def send_write(
         headers.append(("Cookie", f"respguard_bind={cookie}"))
     if kind == "asgi":
         guarded = ASGIMiddleware(app.asgi, **settings)
-        scope = {
-            "type": "http",
-            "asgi": {"version": "3.0"},
-            "http_version": "1.1",
-            "method": "POST",
-            "scheme": "http",
-            "path": path,
-            "raw_path": path.encode(),
-            "root_path": "",
-            "query_string": query.encode(),
-            "headers": [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers],
-        }
+        raw = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers]
+        scope = asgi_scope(method="POST", path=path, headers=raw, query_string=query.encode())
         size = max(1, -(-len(body) // chunks))
         pieces = [body[i : i + size] for i in range(0, len(body), size)] or [b""]
         messages = [{"type": "http.request", "body": p, "more_body": i < len(pieces) - 1} for i, p in enumerate(pieces)]
