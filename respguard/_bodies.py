@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 
 from ._content import (
     HTML,
+    JS_SPACE,
     JSON,
     JSON_WHITESPACE,
     OTHER,
@@ -332,9 +333,10 @@ def _undecided_tail(data: bytes) -> bytes:
 
 #: First bytes the usual sniffing reads (JSON, a page) whatever json.loads makes of the rest.
 _ASCII_OPENERS = frozenset({b"{", b"[", b"<"})
-#: Every first byte that may open something a client reads: white space, a byte-order mark's
-#: or UTF-16/32's first byte, JSON, a page, the XSSI prefix. Any other is :data:`OTHER` at once.
-_MAY_OPEN = frozenset(b" \t\r\n\x0c\x00\xef\xfe\xff{[<)")
+#: Every first byte that may open something a client reads: UTF-16/32's (a zero, a byte-order
+#: mark's), JSON, a page, the XSSI prefix, and a white-space character's (JavaScript's, in UTF-8:
+#: a UTF-8 byte-order mark is one). Any other is :data:`OTHER` at once.
+_MAY_OPEN = frozenset(b"\x00\xfe\xff{[<)") | {char.encode()[0] for char in JS_SPACE}
 
 StreamRecord = Event | Record
 

@@ -5,10 +5,13 @@ from __future__ import annotations
 import pytest
 
 from respguard._bodies import Sniffer
-from respguard._content import JSON, OTHER, opens_like_wide_json, sniff_media
+from respguard._content import JS_SPACE, JSON, OTHER, opens_like_wide_json, sniff_media
 
-#: What may follow a first byte: nothing, JSON, a page, UTF-16/32 JSON (its zero bytes, a mark).
-_RESTS = (b"", b'{"user_id": 9}', b"<p>", b'\x00{\x00"\x00', b"\x00\x00\x00[", b"\xff\x00[\x00")
+#: What may follow a first byte: nothing, JSON, a page, UTF-16/32 JSON (its zero bytes, a mark),
+#: and the rest of each white-space character AngularJS trims (in UTF-8) before JSON.
+_RESTS = (b"", b'{"user_id": 9}', b"<p>", b'\x00{\x00"\x00', b"\x00\x00\x00[", b"\xff\x00[\x00") + tuple(
+    char.encode()[1:] + b'{"user_id": 9}' for char in JS_SPACE if len(char.encode()) > 1
+)
 
 
 def _slow_reading(body: bytes, json_only: bool) -> str | None:
