@@ -280,7 +280,7 @@ class Sniffer:
         if first is not None:
             if first:
                 chunk = first + chunk
-            elif chunk[0] not in _MAY_OPEN:
+            elif chunk and chunk[0] not in _MAY_OPEN:
                 # The first byte tells at once (most bodies: an image, a PDF): no reading of JSON,
                 # a page, a byte-order mark or UTF-16/32 opens with it.
                 self._start = None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gzip
+
 import pytest
 
 from respguard._bodies import Sniffer
@@ -46,3 +48,11 @@ def test_a_png_is_other_on_its_first_byte() -> None:
 )
 def test_openers_that_wait_or_read_json_are_not_cut_short(body: bytes) -> None:
     assert Sniffer(1 << 20, None, True).feed(body) == JSON
+
+
+def test_a_compressed_body_whose_first_piece_decodes_to_nothing_waits() -> None:
+    """A gzip header alone decodes to no byte: nothing tells yet (the fuzz test's IndexError)."""
+    body = gzip.compress(b'{"user_id": 9}', mtime=0)
+    sniffer = Sniffer(1 << 20, "gzip", True)
+    assert sniffer.feed(body[:10]) is None
+    assert sniffer.feed(body[10:]) == JSON
