@@ -31,9 +31,9 @@ from ._content import (
 )
 from ._encoding import bom_encoding, lookup
 from ._events import EventKind
-from ._extractors import ABSENT, OWN, UNPROVEN, Extractor, HtmlAttribute, JsonKeys, ScanError
+from ._extractors import ABSENT, DEEP_JSON, OWN, UNPROVEN, Extractor, HtmlAttribute, JsonKeys, ScanError
 from ._identity import ID, Identity
-from ._markup import Page, UnreadableFrame, data_blocks, is_xml_type, pages_within
+from ._markup import Page, UnreadableFrame, data_blocks, is_xml_type, json_attributes, pages_within
 from ._plan import Planner
 from ._scan import ResponseView
 from ._streams import Event, EventStreamReader, JsonLinesReader, Record
@@ -165,15 +165,16 @@ def _scan_data_block(
 
 
 def _may_name_keys(planner: Planner, body: bytes, declared: str | None) -> bool:
-    """Speed only: could a JSON data block of this HTML page name an owner key? Not when every
-    JSON extractor is a key search that proves its keys absent from the page's bytes, in any
-    escaped form (most pages: their scripts are never read as data; a UTF-16 page is never
-    proved). (An XML page's script text is its children's: the caller reads it always.)"""
+    """Speed only: could a JSON data block or a JSON attribute value of this HTML page name an
+    owner key? Not when every JSON extractor is a key search that finds its keys, bare, nowhere
+    in the page's bytes and no escape that could hide one (most pages: their scripts and
+    attributes are never read as data; a UTF-16 page is never proved). (An XML page's script
+    text is its children's: the caller reads it always.)"""
     for _extractor, prover in planner.proofs[JSON]:
         if not isinstance(prover, JsonKeys):
             return True
         charset = _proof_charset(prover, body, declared, None)
-        if charset is None or prover.prove(body, charset, None) != ABSENT:
+        if charset is None or prover.may_name_in_page(body, charset):
             return True
     return False
 
@@ -196,15 +197,39 @@ def _scan_data_blocks(
         except UnreadableFrame as exc:
             return Failure(EventKind.SCAN_ERROR, str(exc))
         blocks: list[list[str]] = []
+        values: list[str] = []
         for framed in pages:
             found = data_blocks(framed.text)
             if found is None:
                 return Failure(EventKind.SCAN_ERROR, "too many script data blocks to read")
             blocks.extend(found)
+            values.extend(json_attributes(framed))
         for readings in blocks:
             failure = _scan_data_block(planner, readings, views, owners)
             if failure is not None:
                 return failure
+        for value in values:
+            failure = _scan_json_attribute(planner, value, views, owners)
+            if failure is not None:
+                return failure
+    return None
+
+
+def _scan_json_attribute(planner: Planner, value: str, views: ViewFactory, owners: list[OwnerText]) -> Failure | None:
+    """An attribute value that opens like JSON, read by the JSON extractors where it parses
+    (``JSON.parse(el.dataset.page)``). One that does not parse is no JSON to a script either (an
+    Alpine.js ``x-data`` object literal), unless Python's parser gave up where a script's goes on:
+    nested too deeply, and naming an owner key (fail closed)."""
+    data = value.encode("utf-8", "surrogatepass")
+    for extractor in planner.by_media[JSON]:
+        kind = extractor.kind
+        try:
+            owners.extend((kind, o) for o in extractor.owners(views(JSON, data)))
+        except ScanError as exc:
+            if str(exc) == DEEP_JSON and _names_a_key(extractor, data):
+                return Failure(EventKind.SCAN_ERROR, f"{extractor.name}: {exc}", extractor.name)
+        except Exception as error:
+            return Failure(EventKind.SCAN_ERROR, f"{extractor.name} raised {type(error).__name__}", extractor.name)
     return None
 
 

@@ -307,6 +307,31 @@ def data_blocks(text: str) -> list[list[str]] | None:
             return None
 
 
+#: An attribute value that may open like JSON: ``{`` or ``[`` after white space, or a character
+#: reference there (``&#123;``), quoted or not. Any ``=`` of the markup (a superset: inside another
+#: value too); what does not parse once its references are decoded is no JSON to a script either.
+_JSON_VALUE = re.compile(
+    r"=[\t\n\x0c\r ]*(?:\"([\t\n\x0c\r ]*[\[{&][^\"]*)\"|'([\t\n\x0c\r ]*[\[{&][^']*)'|([\[{&][^\t\n\x0c\r >]*))"
+)
+
+
+def json_attributes(page: Page) -> list[str]:
+    """The values of a page's attributes that open like JSON once their character references are
+    decoded (``{`` or ``[`` after JSON white space): what a script reads with
+    ``JSON.parse(el.dataset.page)`` (Inertia.js's ``data-page``, Livewire's ``wire:snapshot``, a
+    component's ``data-props``). Read in the page's markup (not in scripts, styles or comments:
+    no attribute is there), on any tag."""
+    markup = page.text if page.xml else markup_text(page.text)
+    values: list[str] = []
+    if markup.find("=") < 0:
+        return values
+    for match in _JSON_VALUE.finditer(markup):
+        value = unescape_attribute(attribute_value(match, 1)).lstrip(" \t\n\r")
+        if value[:1] in ("{", "["):
+            values.append(value)
+    return values
+
+
 def _markup_end(text: str, start: int) -> int:
     """Where a script element's content ends when its children are markup (in ``<svg>``): at the
     first ``</script`` end tag, past comments, CDATA sections and attribute values."""
