@@ -21,25 +21,35 @@
    addresses went out, 200, where the same list as ``application/json`` was refused. Fixed: the
    bulk check alone makes a stream read record by record (not personal for the cache: no owner
    is read in it).
+3. **A body before its start** (ASGI): httpx's ``ASGITransport`` reads a body message sent before
+   ``http.response.start`` as the response body, and respguard passed every message before the
+   start through unread: bob's record, 200. Fixed: refused as servers refuse it (RuntimeError);
+   ``http.response.debug`` still passes.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import subprocess
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
+import httpx2
 import pytest
 from _attacks import guarded
 from conftest import BLOCK_BODY, SECRET, GuardedStack, Reply, kinds
 from ids import ALICE, BOB
+from starlette.testclient import TestClient
 from test_browser_oracle import find_chromium
+from werkzeug.test import Client as WerkzeugClient
 
-from respguard import AuditEvent, HtmlAttribute, OwnerHeader
+from respguard import ASGIMiddleware, AuditEvent, HtmlAttribute, JsonKeys, OwnerHeader, WSGIMiddleware, set_requester
 
 MISMATCH = [("owner_mismatch", "blocked")]
+FOREIGN = {"user_id": BOB, "name": "Bob"}
 HTML_CT = [("Content-Type", "text/html; charset=utf-8")]
 
 # ------------------------------------------------------------------ 1. JSON in an attribute value
@@ -209,3 +219,61 @@ def test_a_stream_of_few_people_no_extractor_reads_streams_unchanged(
     records = _people(5, event=True)
     got = _bulk_only(make_stack, events, OwnerHeader()).send(Reply(headers=SSE, chunks=records, content_length=False))
     assert (got.status, got.body, kinds(events)) == (200, b"".join(records), [])
+
+
+# ------------------------------------------------------------------ 3. a body before its start
+
+
+def _guard_options(events: list[AuditEvent]) -> dict[str, object]:
+    extractors = [JsonKeys("user_id")]
+    return {"secret_key": SECRET, "extractors": extractors, "bind_sessions": False, "on_event": events.append}
+
+
+def test_asgi_a_body_before_its_start_is_refused(events: list[AuditEvent]) -> None:
+    """httpx's ``ASGITransport`` takes a body message sent before ``http.response.start`` as the
+    body: bob's record went out unread (200), since respguard passed every message before the
+    start through. It now refuses it as servers do (uvicorn, hypercorn, daphne: RuntimeError)."""
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        set_requester(scope, ALICE)
+        await send({"type": "http.response.body", "body": json.dumps(FOREIGN).encode(), "more_body": True})
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"application/json")]})
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+    guarded_app = ASGIMiddleware(app, **_guard_options(events))
+
+    async def fetch() -> httpx2.Response:
+        transport = httpx2.ASGITransport(app=guarded_app)
+        async with httpx2.AsyncClient(transport=transport, base_url="http://test") as client:
+            return await client.get("/api/me")
+
+    with pytest.raises(RuntimeError, match="Expected ASGI message 'http.response.start'"):
+        asyncio.run(fetch())
+    assert events == []
+
+
+def test_asgi_a_debug_message_before_the_start_still_passes(events: list[AuditEvent]) -> None:
+    """Starlette's templates send ``http.response.debug`` before the start (TestClient reads it)."""
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        set_requester(scope, ALICE)
+        await send({"type": "http.response.debug", "info": {}})
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"application/json")]})
+        await send({"type": "http.response.body", "body": b'{"user_id": "' + ALICE.encode() + b'"}'})
+
+    got = TestClient(ASGIMiddleware(app, **_guard_options(events))).get("/api/me")
+    assert (got.status_code, got.json(), events) == (200, {"user_id": ALICE}, [])
+
+
+def test_wsgi_a_body_yielded_before_start_response_is_read(events: list[AuditEvent]) -> None:
+    """The WSGI counterpart: a chunk yielded before ``start_response`` is held with the body (as
+    Werkzeug's ``run_wsgi_app`` reads it) and scanned: refused."""
+
+    def app(environ: dict[str, Any], start_response: Any) -> Any:
+        set_requester(environ, ALICE)
+        yield json.dumps(FOREIGN).encode()
+        start_response("200 OK", [("Content-Type", "application/json")])
+
+    got = WerkzeugClient(WSGIMiddleware(app, **_guard_options(events))).get("/api/me")
+    assert (got.status_code, got.data) == (403, BLOCK_BODY)
+    assert kinds(events) == MISMATCH
