@@ -23,6 +23,7 @@ from ._content import (
     BodyDecodeError,
     DecodedTooLarge,
     StreamDecoder,
+    known_codings,
     looks_like_json,
     may_open_wide,
     sniff_media,
@@ -271,7 +272,7 @@ class Sniffer:
     :attr:`held` until it is decided.
     """
 
-    __slots__ = ("media", "held", "json_only", "_head", "_start", "_wide", "_decoder")
+    __slots__ = ("media", "held", "json_only", "_head", "_start", "_wide", "_decoder", "_undecodable")
 
     def __init__(self, limit: int, encodings: str | None, json_only: bool) -> None:
         self.media: str | None = None  # known once the first meaningful byte is in
@@ -283,24 +284,34 @@ class Sniffer:
         self._start: bytes | None = b""
         self._wide: codecs.IncrementalDecoder | None = None  # a UTF-16/32 body, until past its white space
         self._decoder: StreamDecoder | None = None
+        # The coding failed on the first bytes (corrupt, or decoding past the limit): nothing after
+        # them tells what a client reads, so the body is held whole and judged when it ends.
+        self._undecodable = False
         if encodings is not None:
             try:
                 self._decoder = StreamDecoder(encodings, limit)
             except BodyDecodeError:
-                # A coding browsers don't know is ignored by them: the raw bytes are sniffed, and a
-                # body held for its JSON is refused when it ends (respguard can't undo the coding).
-                self._decoder = None
+                # A coding browsers don't know is ignored by them: they read the raw bytes. httpx
+                # skips it and undoes the codings it knows: that reading is sniffed (the raw bytes
+                # when none is left; a raw body that opens like JSON fails the decoding and is
+                # held). A body held for its JSON is refused when it ends (respguard can't undo
+                # the coding).
+                known = known_codings(encodings)
+                self._decoder = StreamDecoder(known, limit) if known is not None else None
 
     def feed(self, chunk: bytes) -> str | None:
         """The media class clients take the body for, once its first bytes tell."""
-        if self.media is not None or not chunk:
+        if self.media is not None or not chunk or self._undecodable:
             return self.media
         decoder = self._decoder
         if decoder is not None:
             try:
                 chunk = decoder.feed(chunk)
             except (BodyDecodeError, DecodedTooLarge):
-                self._decoder = None  # the whole body is decoded (and judged) when it ends
+                # The whole body is decoded (and judged) when it ends: the raw bytes after the
+                # first don't say what it is (a bomb's next piece streamed through unread).
+                self._decoder = None
+                self._undecodable = True
                 return None
         first = self._start
         if first is not None:

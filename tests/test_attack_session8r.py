@@ -25,11 +25,22 @@
    ``http.response.start`` as the response body, and respguard passed every message before the
    start through unread: bob's record, 200. Fixed: refused as servers refuse it (RuntimeError);
    ``http.response.debug`` still passes.
+4. **A bomb in pieces.** An untyped (or image-typed) gzip body whose first piece decodes past
+   ``max_body_bytes``: the sniffer dropped its decoder and sniffed the next piece's raw bytes
+   (binary), so the body streamed through unread, 200; ``fetch().json()`` reads the decoded
+   record. Fixed: a sniffed body whose coding fails on its first bytes is held whole and judged
+   when it ends (oversize, or scan_error for a corrupt one).
+5. **Codings httpx skips.** Under ``Content-Encoding: foo, gzip`` (or ``gzip, foo``) httpx skips
+   the coding it doesn't know and undoes the gzip: ``.json()`` gives bob's record, untyped or as
+   ``image/png``. respguard sniffed the raw (gzip) bytes and let them through, 200. Fixed: the
+   sniffer reads the body as httpx does (the known codings undone); JSON there is refused
+   (respguard can't undo the coding), an image there still streams.
 """
 
 from __future__ import annotations
 
 import asyncio
+import gzip
 import json
 import subprocess
 import tempfile
@@ -277,3 +288,59 @@ def test_wsgi_a_body_yielded_before_start_response_is_read(events: list[AuditEve
     got = WerkzeugClient(WSGIMiddleware(app, **_guard_options(events))).get("/api/me")
     assert (got.status_code, got.data) == (403, BLOCK_BODY)
     assert kinds(events) == MISMATCH
+
+
+# ------------------------------------------------------------------ 4. codings: a bomb in pieces, codings httpx skips
+
+_PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4
+
+
+def _typed(content_type: str | None, coding: str) -> list[tuple[str, str]]:
+    return [("Content-Encoding", coding)] + ([("Content-Type", content_type)] if content_type else [])
+
+
+@pytest.mark.parametrize("content_type", [None, "image/png"], ids=["untyped", "png"])
+def test_a_bomb_whose_last_piece_looks_binary_is_refused(
+    make_stack: Callable[..., GuardedStack], events: list[AuditEvent], content_type: str | None
+) -> None:
+    """bob's record padded past ``max_body_bytes``, gzipped, sent in two pieces: the first decodes
+    past the limit, so the sniffer dropped its decoder and sniffed the second piece's raw bytes (the
+    gzip trailer: binary), and the body streamed through unread, 200. ``fetch().json()`` reads the
+    decoded record (the bomb is a valid gzip stream)."""
+    record = json.dumps({"user_id": BOB, "pad": "x" * (200 * 1024)}).encode()
+    body = gzip.compress(record, mtime=0)
+    stack = guarded(make_stack, events, max_body_bytes=64 * 1024)
+    got = stack.send(Reply(headers=_typed(content_type, "gzip"), chunks=[body[:-20], body[-20:]]))
+    assert (got.status, got.body) == (403, BLOCK_BODY)
+    assert kinds(events) == [("oversize", "blocked")]
+    assert events[0].reason == "decompressed body over max_body_bytes"
+
+
+@pytest.mark.parametrize("coding", ["foo, gzip", "gzip, foo", "gzip, x-unknown, identity"])
+def test_control_httpx_skips_a_coding_it_does_not_know(coding: str) -> None:
+    body = gzip.compress(json.dumps(FOREIGN).encode(), mtime=0)
+    for content_type in (None, "image/png"):
+        assert httpx2.Response(200, headers=_typed(content_type, coding), content=body).json() == FOREIGN
+
+
+@pytest.mark.parametrize("coding", ["foo, gzip", "gzip, foo", "gzip, x-unknown, identity"])
+@pytest.mark.parametrize("content_type", [None, "image/png"], ids=["untyped", "png"])
+def test_json_under_a_coding_httpx_half_undoes_is_refused(
+    make_stack: Callable[..., GuardedStack], events: list[AuditEvent], coding: str, content_type: str | None
+) -> None:
+    """httpx undoes the gzip and skips ``foo``: bob's record to ``.json()``. respguard sniffed the
+    raw bytes (gzip: binary) and let them through, 200."""
+    body = gzip.compress(json.dumps(FOREIGN).encode(), mtime=0)
+    got = guarded(make_stack, events).send(Reply(headers=_typed(content_type, coding), chunks=[body]))
+    assert (got.status, got.body) == (403, BLOCK_BODY)
+    assert kinds(events) == [("scan_error", "blocked")]
+    assert events[0].reason == "unsupported content-encoding"
+
+
+@pytest.mark.parametrize("coding", ["foo, gzip", "foo"])
+def test_an_image_under_a_coding_respguard_cannot_undo_still_passes(
+    make_stack: Callable[..., GuardedStack], events: list[AuditEvent], coding: str
+) -> None:
+    body = gzip.compress(_PNG, mtime=0) if "gzip" in coding else _PNG
+    got = guarded(make_stack, events).send(Reply(headers=_typed("image/png", coding), chunks=[body]))
+    assert (got.status, got.body, kinds(events)) == (200, body, [])
