@@ -34,7 +34,7 @@ from ._encoding import bom_encoding, lookup
 from ._events import EventKind
 from ._extractors import ABSENT, DEEP_JSON, OWN, UNPROVEN, Extractor, HtmlAttribute, JsonKeys, ScanError
 from ._identity import ID, Identity
-from ._markup import Page, UnreadableFrame, data_blocks, is_xml_type, json_attributes, pages_within
+from ._markup import Page, UnreadableFrame, data_blocks, is_xml_type, json_attributes, pages_within, rendered_json
 from ._plan import Planner
 from ._scan import ResponseView
 from ._streams import Event, EventStreamReader, JsonLinesReader, Record
@@ -205,22 +205,27 @@ def _scan_data_blocks(
                 return Failure(EventKind.SCAN_ERROR, "too many script data blocks to read")
             blocks.extend(found)
             values.extend(json_attributes(framed))
+            shown = rendered_json(framed)
+            if shown is None:
+                return Failure(EventKind.SCAN_ERROR, "too much JSON-like text to read")
+            values.extend(shown)
         for readings in blocks:
             failure = _scan_data_block(planner, readings, views, owners)
             if failure is not None:
                 return failure
         for value in values:
-            failure = _scan_json_attribute(planner, value, views, owners)
+            failure = _scan_json_text(planner, value, views, owners)
             if failure is not None:
                 return failure
     return None
 
 
-def _scan_json_attribute(planner: Planner, value: str, views: ViewFactory, owners: list[OwnerText]) -> Failure | None:
-    """An attribute value that opens like JSON, read by the JSON extractors where it parses
-    (``JSON.parse(el.dataset.page)``). One that does not parse is no JSON to a script either (an
-    Alpine.js ``x-data`` object literal), unless Python's parser gave up where a script's goes on:
-    nested too deeply, and naming an owner key (fail closed)."""
+def _scan_json_text(planner: Planner, value: str, views: ViewFactory, owners: list[OwnerText]) -> Failure | None:
+    """An attribute value or a page's text that opens like JSON, read by the JSON extractors where
+    it parses (``JSON.parse(el.dataset.page)``, a record shown in a ``<pre>``). One that does not
+    parse is no JSON to a script either (an Alpine.js ``x-data`` object literal), unless Python's
+    parser gave up where a script's goes on: nested too deeply, and naming an owner key (fail
+    closed)."""
     data = value.encode("utf-8", "surrogatepass")
     for extractor in planner.by_media[JSON]:
         kind = extractor.kind

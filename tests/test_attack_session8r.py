@@ -35,6 +35,12 @@
    ``image/png``. respguard sniffed the raw (gzip) bytes and let them through, 200. Fixed: the
    sniffer reads the body as httpx does (the known codings undone); JSON there is refused
    (respguard can't undo the coding), an image there still streams.
+6. **A record a page shows as text.** Django REST Framework's browsable API (on by default)
+   answers a browser's navigation to a JSON endpoint with an HTML page whose ``<pre>`` shows the
+   view's record (``{ &quot;user_id&quot;: ...}``, URLs wrapped in ``<a>``): the JSON was refused,
+   the page with bob's record on screen went out, 200. Fixed: where a run of a page's text opens
+   like JSON, the document starting there in the page's text as it renders (tags dropped,
+   references decoded) is read by the JSON extractors, within the data-block gate.
 """
 
 from __future__ import annotations
@@ -344,3 +350,56 @@ def test_an_image_under_a_coding_respguard_cannot_undo_still_passes(
     body = gzip.compress(_PNG, mtime=0) if "gzip" in coding else _PNG
     got = guarded(make_stack, events).send(Reply(headers=_typed("image/png", coding), chunks=[body]))
     assert (got.status, got.body, kinds(events)) == (200, body, [])
+
+
+# ------------------------------------------------------------------ 6. a record a page shows as text
+
+
+def _browsable(owner: str) -> bytes:
+    """Django REST Framework's browsable API page (BrowsableAPIRenderer, on by default) for a view
+    that returns ``{"user_id": owner, ...}``, as DRF 3.18 renders it (trimmed around the record)."""
+    return (
+        '<!DOCTYPE html><html><head><title>Me</title></head><body><div class="response-info">'
+        '<pre class="prettyprint"><span class="meta nocode"><b>HTTP 200 OK</b>\n'
+        '<b>Allow:</b> <span class="lit">GET, OPTIONS</span>\n'
+        '<b>Content-Type:</b> <span class="lit">application/json</span>\n\n</span>{\n'
+        f"    &quot;user_id&quot;: &quot;{owner}&quot;,\n    &quot;name&quot;: &quot;Bob&quot;,\n"
+        '    &quot;url&quot;: &quot;<a href="http://x.test/u/9" rel="nofollow">http://x.test/u/9</a>&quot;\n'
+        "}</pre></div>"
+        '<script type="application/json" id="drf_csrf">{"csrfHeaderName": "X-CSRFTOKEN"}</script>'
+        "</body></html>"
+    ).encode()
+
+
+def test_a_record_shown_in_a_browsable_api_page_is_read(
+    make_stack: Callable[..., GuardedStack], events: list[AuditEvent]
+) -> None:
+    """A browser that opens a DRF endpoint gets the HTML page with bob's record on screen; the same
+    view's JSON is refused. The page went out, 200: no attribute, no data block named bob."""
+    got = guarded(make_stack, events).send(Reply(headers=HTML_CT, chunks=[_browsable(BOB)]))
+    assert (got.status, got.body) == (403, BLOCK_BODY)
+    assert kinds(events) == MISMATCH
+
+
+def test_own_record_shown_in_a_page_passes(make_stack: Callable[..., GuardedStack], events: list[AuditEvent]) -> None:
+    page = _browsable(ALICE)
+    got = guarded(make_stack, events).send(Reply(headers=HTML_CT, chunks=[page]))
+    assert (got.status, got.body, kinds(events)) == (200, page, [])
+
+
+@pytest.mark.parametrize(
+    "page",
+    [
+        # Text that opens like JSON but isn't (a template's braces), and CSS in a style element.
+        f"<p>{{ user_id }}</p><style>div {{ color: red }}</style><p>[user_id: {BOB}]</p>".encode(),
+        # Many runs of brackets and braces: read in linear time, nothing parsed.
+        b"<p>[</p>" * 2000 + b"<p>user_id</p>",
+        b"<p>{</p>" * 20000 + b"<p>user_id</p>",
+    ],
+    ids=["not-json", "many-brackets", "many-braces"],
+)
+def test_text_that_is_no_json_is_not_read(
+    make_stack: Callable[..., GuardedStack], events: list[AuditEvent], page: bytes
+) -> None:
+    got = guarded(make_stack, events).send(Reply(headers=HTML_CT, chunks=[page]))
+    assert (got.status, got.body, kinds(events)) == (200, page, [])
