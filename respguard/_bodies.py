@@ -24,6 +24,7 @@ from ._content import (
     BodyDecodeError,
     DecodedTooLarge,
     StreamDecoder,
+    known_codings,
     looks_like_json,
     may_open_wide,
     past_js_space,
@@ -33,9 +34,9 @@ from ._content import (
 )
 from ._encoding import bom_encoding, lookup
 from ._events import EventKind
-from ._extractors import ABSENT, OWN, UNPROVEN, Extractor, HtmlAttribute, JsonKeys, ScanError
+from ._extractors import ABSENT, DEEP_JSON, OWN, UNPROVEN, Extractor, HtmlAttribute, JsonKeys, ScanError
 from ._identity import ID, Identity
-from ._markup import Page, UnreadableFrame, data_blocks, is_xml_type, pages_within
+from ._markup import Page, UnreadableFrame, data_blocks, is_xml_type, json_attributes, pages_within, rendered_json
 from ._plan import Planner
 from ._scan import ResponseView
 from ._streams import Event, EventStreamReader, JsonLinesReader, Record
@@ -164,15 +165,16 @@ def _scan_data_block(
 
 
 def _may_name_keys(planner: Planner, body: bytes, declared: str | None) -> bool:
-    """Speed only: could a JSON data block of this HTML page name an owner key? Not when every
-    JSON extractor is a key search that proves its keys absent from the page's bytes, in any
-    escaped form (most pages: their scripts are never read as data; a UTF-16 page is never
-    proved). (An XML page's script text is its children's: the caller reads it always.)"""
+    """Speed only: could a JSON data block or a JSON attribute value of this HTML page name an
+    owner key? Not when every JSON extractor is a key search that finds its keys, bare, nowhere
+    in the page's bytes and no escape that could hide one (most pages: their scripts and
+    attributes are never read as data; a UTF-16 page is never proved). (An XML page's script
+    text is its children's: the caller reads it always.)"""
     for _extractor, prover in planner.proofs[JSON]:
         if not isinstance(prover, JsonKeys):
             return True
         charset = _proof_charset(prover, body, declared, None)
-        if charset is None or prover.prove(body, charset, None) != ABSENT:
+        if charset is None or prover.may_name_in_page(body, charset):
             return True
     return False
 
@@ -195,15 +197,44 @@ def _scan_data_blocks(
         except UnreadableFrame as exc:
             return Failure(EventKind.SCAN_ERROR, str(exc))
         blocks: list[list[str]] = []
+        values: list[str] = []
         for framed in pages:
             found = data_blocks(framed.text)
             if found is None:
                 return Failure(EventKind.SCAN_ERROR, "too many script data blocks to read")
             blocks.extend(found)
+            values.extend(json_attributes(framed))
+            shown = rendered_json(framed)
+            if shown is None:
+                return Failure(EventKind.SCAN_ERROR, "too much JSON-like text to read")
+            values.extend(shown)
         for readings in blocks:
             failure = _scan_data_block(planner, readings, views, owners)
             if failure is not None:
                 return failure
+        for value in values:
+            failure = _scan_json_text(planner, value, views, owners)
+            if failure is not None:
+                return failure
+    return None
+
+
+def _scan_json_text(planner: Planner, value: str, views: ViewFactory, owners: list[OwnerText]) -> Failure | None:
+    """An attribute value or a page's text that opens like JSON, read by the JSON extractors where
+    it parses (``JSON.parse(el.dataset.page)``, a record shown in a ``<pre>``). One that does not
+    parse is no JSON to a script either (an Alpine.js ``x-data`` object literal), unless Python's
+    parser gave up where a script's goes on: nested too deeply, and naming an owner key (fail
+    closed)."""
+    data = value.encode("utf-8", "surrogatepass")
+    for extractor in planner.by_media[JSON]:
+        kind = extractor.kind
+        try:
+            owners.extend((kind, o) for o in extractor.owners(views(JSON, data)))
+        except ScanError as exc:
+            if str(exc) == DEEP_JSON and _names_a_key(extractor, data):
+                return Failure(EventKind.SCAN_ERROR, f"{extractor.name}: {exc}", extractor.name)
+        except Exception as error:
+            return Failure(EventKind.SCAN_ERROR, f"{extractor.name} raised {type(error).__name__}", extractor.name)
     return None
 
 
@@ -245,7 +276,7 @@ class Sniffer:
     :attr:`held` until it is decided.
     """
 
-    __slots__ = ("media", "held", "json_only", "_head", "_start", "_wide", "_decoder")
+    __slots__ = ("media", "held", "json_only", "_head", "_start", "_wide", "_decoder", "_undecodable")
 
     def __init__(self, limit: int, encodings: str | None, json_only: bool) -> None:
         self.media: str | None = None  # known once the first meaningful byte is in
@@ -257,24 +288,34 @@ class Sniffer:
         self._start: bytes | None = b""
         self._wide: codecs.IncrementalDecoder | None = None  # a UTF-16/32 body, until past its white space
         self._decoder: StreamDecoder | None = None
+        # The coding failed on the first bytes (corrupt, or decoding past the limit): nothing after
+        # them tells what a client reads, so the body is held whole and judged when it ends.
+        self._undecodable = False
         if encodings is not None:
             try:
                 self._decoder = StreamDecoder(encodings, limit)
             except BodyDecodeError:
-                # A coding browsers don't know is ignored by them: the raw bytes are sniffed, and a
-                # body held for its JSON is refused when it ends (respguard can't undo the coding).
-                self._decoder = None
+                # A coding browsers don't know is ignored by them: they read the raw bytes. httpx
+                # skips it and undoes the codings it knows: that reading is sniffed (the raw bytes
+                # when none is left; a raw body that opens like JSON fails the decoding and is
+                # held). A body held for its JSON is refused when it ends (respguard can't undo
+                # the coding).
+                known = known_codings(encodings)
+                self._decoder = StreamDecoder(known, limit) if known is not None else None
 
     def feed(self, chunk: bytes) -> str | None:
         """The media class clients take the body for, once its first bytes tell."""
-        if self.media is not None or not chunk:
+        if self.media is not None or not chunk or self._undecodable:
             return self.media
         decoder = self._decoder
         if decoder is not None:
             try:
                 chunk = decoder.feed(chunk)
             except (BodyDecodeError, DecodedTooLarge):
-                self._decoder = None  # the whole body is decoded (and judged) when it ends
+                # The whole body is decoded (and judged) when it ends: the raw bytes after the
+                # first don't say what it is (a bomb's next piece streamed through unread).
+                self._decoder = None
+                self._undecodable = True
                 return None
         first = self._start
         if first is not None:

@@ -419,6 +419,14 @@ for _name, _factory in (("br", _brotli_decoder), ("zstd", _zstd_decoder)):
         DECODERS[_name] = _decoder
 
 
+def known_codings(content_encoding: str) -> str | None:
+    """The codings of a ``Content-Encoding`` that respguard (and httpx) can undo, in order, the
+    others dropped: httpx's reading of a body under a coding it doesn't know (it skips it and
+    undoes the rest; ``None``: none left, the raw bytes, as browsers read any unknown coding)."""
+    known = [c for c in (c.strip().lower() for c in content_encoding.split(",")) if c in DECODERS]
+    return ", ".join(known) if known else None
+
+
 def decode_content(body: bytes, content_encoding: str | None, limit: int) -> bytes:
     """Undo ``Content-Encoding`` (possibly several, applied in order) within ``limit`` bytes."""
     if not content_encoding or not body:

@@ -254,8 +254,9 @@ class Exchange:
             return self._finish_head(self._violation(EventKind.SCAN_ERROR, plan.reason, ()))
         if strategy == Strategy.EVENTS or strategy == Strategy.LINES:
             # Its records are read after the head went out: a stream an extractor reads is
-            # personal, kept out of shared caches from its head on.
-            self.personal = True
+            # personal, kept out of shared caches from its head on (one the bulk check alone
+            # counts is not: no owner is read in it).
+            self.personal = bool(planner.line_extractors if strategy == Strategy.LINES else planner.event_extractors)
         verdict = self._decide()
         if (strategy == Strategy.EVENTS or strategy == Strategy.LINES) and not verdict.blocked:
             lines = strategy == Strategy.LINES

@@ -35,6 +35,10 @@ ABSENT = 1  # proved: no owner of this extractor in the body
 OWN = 2  # proved: owners present, every one is the requester
 
 
+#: Why JSON deeper than Python's parser allows is refused (a script's parser may read it).
+DEEP_JSON = "JSON nested too deeply"
+
+
 class ScanError(Exception):
     """An extractor could not read the body; the guard blocks the response."""
 
@@ -322,7 +326,7 @@ class JsonKeys:
                 found.extend(json_owner_values_text(text, self.keys, self.kind))
                 parsed = True
             except RecursionError:
-                failure = ScanError("JSON nested too deeply")
+                failure = ScanError(DEEP_JSON)
             except ValueError:
                 failure = failure or ScanError("malformed JSON")
         if not parsed and failure is not None:
@@ -426,6 +430,20 @@ class JsonKeys:
         if found == total:
             return OWN
         return self._by_pattern(body, pattern)
+
+    def may_name_in_page(self, body: bytes, charset: str | None) -> bool:
+        """Speed only: could a JSON data block or a JSON attribute value of this page (its bytes,
+        in ``charset``) name one of the keys? Not when the keys, bare, are not in its bytes and no
+        escape could hide one: a key in an attribute is quoted with character references
+        (``data-page="{&quot;user_id&quot;: ...}"``), so the bare key is searched (one pass a key,
+        as :meth:`prove`'s)."""
+        if not self._fast or charset is not None and charset not in _UTF8:
+            return True
+        if body.find(b"\x00", 0, 4) >= 0 or body[:2] in _UTF16_BOMS:
+            return True
+        if body.find(b"\\") >= 0 and _ASCII_ESCAPE.search(body):
+            return True
+        return any(body.find(key[1:-1]) >= 0 for key in self._quoted)
 
     def _by_pattern(self, body: bytes, pattern: re.Pattern[bytes] | None) -> int:
         """The slower proof: every key followed (whitespace allowed) by an own value."""

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import base64
 import html
+import json
 import re
 import urllib.parse
 from html.entities import html5 as _NAMED
@@ -305,6 +306,86 @@ def data_blocks(text: str) -> list[list[str]] | None:
         blocks.append(readings)
         if budget < 0:
             return None
+
+
+#: An attribute value that may open like JSON: ``{`` or ``[`` after white space, or a character
+#: reference there (``&#123;``), quoted or not. Any ``=`` of the markup (a superset: inside another
+#: value too); what does not parse once its references are decoded is no JSON to a script either.
+_JSON_VALUE = re.compile(
+    r"=[\t\n\x0c\r ]*(?:\"([\t\n\x0c\r ]*[\[{&][^\"]*)\"|'([\t\n\x0c\r ]*[\[{&][^']*)'|([\[{&][^\t\n\x0c\r >]*))"
+)
+
+
+def json_attributes(page: Page) -> list[str]:
+    """The values of a page's attributes that open like JSON once their character references are
+    decoded (``{`` or ``[`` after JSON white space): what a script reads with
+    ``JSON.parse(el.dataset.page)`` (Inertia.js's ``data-page``, Livewire's ``wire:snapshot``, a
+    component's ``data-props``). Read in the page's markup (not in scripts, styles or comments:
+    no attribute is there), on any tag."""
+    markup = page.text if page.xml else markup_text(page.text)
+    values: list[str] = []
+    if markup.find("=") < 0:
+        return values
+    for match in _JSON_VALUE.finditer(markup):
+        value = unescape_attribute(attribute_value(match, 1)).lstrip(" \t\n\r")
+        if value[:1] in ("{", "["):
+            values.append(value)
+    return values
+
+
+_JSON_DECODER = json.JSONDecoder()
+
+
+def rendered_json(page: Page) -> list[str] | None:
+    """The JSON documents a page shows as text: where a run of its text (in its markup: not in
+    scripts, styles or comments) opens like JSON (``{`` or ``[`` after white space), the document
+    that starts there in the page's text as it renders (tags dropped, character references
+    decoded), as a person reads it on screen: Django REST Framework's browsable API renders a
+    view's record into ``<pre>{ &quot;user_id&quot;: ...}</pre>``, its URLs wrapped in ``<a>``.
+    A start inside a document already read is not read again. A document nested deeper than
+    Python parses is given as the rest of the text (the caller refuses it if it names a key).
+    ``None``: more than the page's size four times over to read (refused: time stays linear)."""
+    markup = page.text if page.xml else markup_text(page.text)
+    pieces: list[str] = []
+    starts: list[int] = []
+    size = 0
+    position = 0
+    for token in _TOKEN.finditer(markup):
+        if token.start() > position:
+            piece = html.unescape(markup[position : token.start()])
+            if piece.lstrip(" \t\n\r\x0c")[:1] in ("{", "["):
+                starts.append(size + len(piece) - len(piece.lstrip(" \t\n\r\x0c")))
+            pieces.append(piece)
+            size += len(piece)
+        position = token.end()
+    if not starts:
+        return []
+    piece = html.unescape(markup[position:])
+    pieces.append(piece)
+    if piece.lstrip(" \t\n\r\x0c")[:1] in ("{", "["):
+        starts.append(size + len(piece) - len(piece.lstrip(" \t\n\r\x0c")))
+    text = "".join(pieces)
+    found: list[str] = []
+    budget = 4 * len(text) + 4096
+    covered = 0  # the end of the last document read
+    for start in starts:
+        if start < covered:
+            continue
+        try:
+            _value, end = _JSON_DECODER.raw_decode(text, start)
+        except json.JSONDecodeError as error:
+            budget -= error.pos - start
+        except RecursionError:
+            found.append(text[start:])  # the rest, whole: every later start is in it
+            budget -= len(text) - start
+            covered = len(text)
+        else:
+            found.append(text[start:end])
+            covered = end
+            budget -= end - start
+        if budget < 0:
+            return None
+    return found
 
 
 def _markup_end(text: str, start: int) -> int:

@@ -271,7 +271,9 @@ def _plan_body(
         return ResponsePlan(Strategy.REFUSE, content, encodings, "conflicting Content-Type values")
     lines = content.media_type in JSON_LINES
     stream = lines or content.media_type == "text/event-stream"
-    streamed = stream and bool(planner.line_extractors if lines else planner.event_extractors)
+    # Read record by record when an extractor reads its records, or the bulk check counts them
+    # (a stream is one response: its records' people add up).
+    streamed = stream and (planner.bulk or bool(planner.line_extractors if lines else planner.event_extractors))
     sniffed = not content.typed and planner.sniffs
     byteranges = content.media_type == "multipart/byteranges" and planner.sniffs
     if status == 206 and (content.scanned or streamed or sniffed or byteranges):

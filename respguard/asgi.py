@@ -137,7 +137,11 @@ class _Responder:
             self.start = message
             action = exchange.start(message["status"], headers)
         elif state == State.START:
-            await self.send(message)  # before the start: nothing of the body yet
+            if kind == "http.response.body" or kind == "http.response.trailers":
+                # A body before its head can't be read for the head's type (httpx's ASGITransport
+                # would read it as the body): refused as servers refuse it.
+                raise RuntimeError(f"Expected ASGI message 'http.response.start', but got {kind!r}.")
+            await self.send(message)  # before the start (http.response.debug...): nothing of the body yet
             return
         elif state == State.STREAM:
             # Anything else on a stream (a file, zerocopysend) can't be read record by record.

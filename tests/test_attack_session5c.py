@@ -155,18 +155,25 @@ def test_an_unquoted_frame_url_runs_past_a_vertical_tab(
 _FRAMED_BLOCK = f'<script id="d" type="application/json">{{"user_id": "{BOB}"}}</script>'
 
 
-@pytest.mark.xfail(
+_ENCODED = pytest.mark.xfail(
     strict=True,
     reason=LIMIT + "a data block is read where the page's bytes name a key; a frame's page may encode it",
 )
+
+
 @pytest.mark.parametrize(
     "frame",
     [
-        '<iframe srcdoc="' + html.escape(_FRAMED_BLOCK, quote=True) + '"></iframe>',
-        '<iframe src="data:text/html,' + quote(_FRAMED_BLOCK, safe="") + '"></iframe>',
-        '<iframe src="data:text/html;base64,' + base64.b64encode(_FRAMED_BLOCK.encode()).decode() + '"></iframe>',
+        # Quoted with references or percent-encoded (&quot;user_id&quot;, %22user_id%22): the gate
+        # searches the bare key since session 8r.
+        pytest.param('<iframe srcdoc="' + html.escape(_FRAMED_BLOCK, quote=True) + '"></iframe>', id="srcdoc"),
+        pytest.param('<iframe src="data:text/html,' + quote(_FRAMED_BLOCK, safe="") + '"></iframe>', id="data-percent"),
+        pytest.param(
+            '<iframe src="data:text/html;base64,' + base64.b64encode(_FRAMED_BLOCK.encode()).decode() + '"></iframe>',
+            id="data-base64",
+            marks=_ENCODED,
+        ),
     ],
-    ids=["srcdoc", "data-percent", "data-base64"],
 )
 def test_a_data_block_in_a_framed_document_is_read(
     make_stack: Callable[..., GuardedStack], events: list[AuditEvent], frame: str

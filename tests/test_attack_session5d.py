@@ -38,7 +38,7 @@ import html
 from collections.abc import Callable
 
 import pytest
-from _attacks import FOREIGN_DIV, HTML_CT, LIMIT, assert_blocked, guarded
+from _attacks import FOREIGN_DIV, HTML_CT, assert_blocked, guarded
 from conftest import GuardedStack, Reply
 from ids import ALICE, BOB
 
@@ -115,9 +115,6 @@ _FRAME_PAGE = (
 )
 
 
-@pytest.mark.xfail(
-    strict=True, reason=LIMIT + "a data block is read where the page's bytes name a key; a frame's page may encode it"
-)
 def test_a_frame_in_a_wrongly_cut_region_has_its_data_block_read(
     make_stack: Callable[..., GuardedStack], events: list[AuditEvent]
 ) -> None:
