@@ -299,7 +299,7 @@ class JsonKeys:
     :param kind: the identity kind these owners are compared with (default ``"id"``).
     """
 
-    __slots__ = ("keys", "kind", "name", "media", "_fast", "_own_literals", "_quoted")
+    __slots__ = ("keys", "kind", "name", "media", "_fast", "_own_literals", "_quoted", "_bare")
 
     def __init__(self, *keys: str, kind: str = ID) -> None:
         if not keys or not all(isinstance(k, str) and k for k in keys):
@@ -312,6 +312,7 @@ class JsonKeys:
         self._fast = all(k.isascii() and k.isprintable() and '"' not in k and "\\" not in k for k in keys)
         self._own_literals: dict[str | None, tuple[tuple[bytes, ...], re.Pattern[bytes] | None]] = {}
         self._quoted = [b'"' + k.encode() + b'"' for k in sorted(self.keys)] if self._fast else []
+        self._bare = [key[1:-1] for key in self._quoted]  # (a key in an attribute is quoted with references)
 
     # exact ---------------------------------------------------------------
     def owners(self, view: ResponseView) -> list[str]:
@@ -443,7 +444,10 @@ class JsonKeys:
             return True
         if body.find(b"\\") >= 0 and _ASCII_ESCAPE.search(body):
             return True
-        return any(body.find(key[1:-1]) >= 0 for key in self._quoted)
+        for key in self._bare:
+            if body.find(key) >= 0:
+                return True
+        return False
 
     def _by_pattern(self, body: bytes, pattern: re.Pattern[bytes] | None) -> int:
         """The slower proof: every key followed (whitespace allowed) by an own value."""
