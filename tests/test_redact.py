@@ -163,3 +163,41 @@ def test_where_a_short_or_repeated_id_is_found(path: str, ids: list[str], expect
 )
 def test_where_an_id_in_a_request_id_is_found(value: str, ids: list[str], expected: str | None) -> None:
     assert safe_request_id(value, ids) == expected
+
+
+def test_the_search_budget_is_the_texts_length_times_the_ids_total() -> None:
+    """A search comparing up to 2**24 characters (the path's length times the ids' total length)
+    is done; one character more and the path is redacted whole, unsearched."""
+    ids = ["bob-9c2e", "q" * 4088]  # 4096 characters in all
+    at_budget = "/users/bob-9c2e/" + "x" * 4080  # 4096 characters: 4096 * 4096 == 2**24
+    assert len(at_budget) * 4096 == 1 << 24
+    assert redact_path(at_budget, ids) == "/users/{id}/" + "x" * 4080
+    assert redact_path(at_budget + "x", ids) == REDACTED
+    # the same budget for a request id (at most 128 characters): 128 * 131072 == 2**24
+    many = ["bob-9c2e", "q" * (131072 - 8)]
+    assert safe_request_id("r" * 128, many) == "r" * 128
+    assert safe_request_id("r" * 128, [*many, "z"]) is None
+
+
+def test_more_occurrences_than_four_a_character_redact_the_whole_path() -> None:
+    """``/`` and 14 ``a``s (15 characters) may hold 4 * 15 + 3 = 63 occurrences of ids before the
+    whole path goes: the ids ``a`` * 4..14 but 12 occur exactly 63 times (11 + 10 + ... + 1 - 3),
+    and redact to ``/{id}``, the slash kept; with ``a`` * 12 too (66 times) the path goes."""
+    path = "/" + "a" * 14
+    ids = ["a" * length for length in range(4, 15) if length != 12]
+    assert redact_path(path, ids) == "/{id}"
+    assert redact_path(path, [*ids, "a" * 12]) == REDACTED
+
+
+@pytest.mark.parametrize(
+    ("path", "ids", "expected"),
+    [
+        ("0", ["0"], REDACTED),  # the path is the id
+        ("10", ["10"], REDACTED),  # (a numeric id ending in 0: no leading zero is walked before it)
+        ("000", ["0"], REDACTED),  # the id with leading zeros
+        ("/0", ["0"], "/{id}"),
+        ("/10", ["10"], "/{id}"),
+    ],
+)
+def test_a_path_that_is_one_id_goes_whole(path: str, ids: list[str], expected: str) -> None:
+    assert redact_path(path, ids) == expected
