@@ -133,24 +133,35 @@ def test_a_write_with_request_headers_as_two_item_lists_is_checked(customer: str
 
 # ------------------------------------------------------------------ 3. linear redaction of many ids
 
-MANY_IDS: list[tuple[str, str, list[str]]] = [
-    ("overlapping", "/" + "a" * 4000, ["a" * n for n in range(4, 400)]),
-    ("near-misses", "/" + "a" * 16000, ["a" * 6 + f"{n:05d}" for n in range(50000)]),
-]
+MANY_IDS: dict[str, tuple[str, Any]] = {
+    "overlapping": ("a", lambda n: ["a" * k for k in range(4, n // 10)]),
+    "near-misses": ("a", lambda n: ["a" * 6 + f"{k:05d}" for k in range(n * 3)]),
+}
+
+
+def _refuse_many(kind: str, row: str, size: int) -> float:
+    """alice's write names thousands of other owners (a valid JSON list) on a long path: refused,
+    its event's path redacted whole; the best CPU time of three."""
+    unit, make_ids = MANY_IDS[row]
+    body = json.dumps({"customer_id": make_ids(size)}).encode()
+    best = float("inf")
+    for _ in range(3):
+        started = time.process_time()
+        status, _, sent, events = send_write(
+            kind, WriteApp(), body=body, path="/" + unit * size, requester=lambda r: ALICE, bind_sessions=False
+        )
+        best = min(best, time.process_time() - started)
+        assert (status, sent) == (403, BLOCK_BODY)
+        assert kinds(events) == [("cross_owner_write", "blocked")]
+        assert (events[0].reason, events[0].path) == (FOREIGN_WRITE, "{redacted}")
+    return best
 
 
 @pytest.mark.parametrize("kind", ["asgi", "wsgi"])
-@pytest.mark.parametrize(("row", "path", "ids"), MANY_IDS, ids=[row[0] for row in MANY_IDS])
-def test_redacting_a_write_that_names_many_owners_is_linear(kind: str, row: str, path: str, ids: list[str]) -> None:
-    """alice's write names thousands of other owners (a valid JSON list), on a long path: refused
-    at once, its event's path redacted whole."""
-    body = json.dumps({"customer_id": ids}).encode()
-    started = time.perf_counter()
-    status, _, sent, events = send_write(
-        kind, WriteApp(), body=body, path=path, requester=lambda r: ALICE, bind_sessions=False
-    )
-    elapsed = time.perf_counter() - started
-    assert (status, sent) == (403, BLOCK_BODY)
-    assert kinds(events) == [("cross_owner_write", "blocked")]
-    assert (events[0].reason, events[0].path) == (FOREIGN_WRITE, "{redacted}")
-    assert elapsed < 2.0, elapsed
+@pytest.mark.parametrize("row", list(MANY_IDS))
+def test_redacting_a_write_that_names_many_owners_is_linear(kind: str, row: str) -> None:
+    """Four times the path and the ids cost at most about four times the CPU time (the search
+    was quadratic: minutes for 4,000 overlapping ids or 50,000 near misses on a 16,000-character
+    path); a ratio, not a wall clock, so the machine's load does not change it."""
+    small, large = _refuse_many(kind, row, 4000), _refuse_many(kind, row, 16000)
+    assert large < 10 * small + 0.02, (small, large)
