@@ -23,7 +23,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable
+import types
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -282,3 +283,190 @@ def test_the_requesters_own_overridden_write_runs(kind: str) -> None:
     assert (status, json.loads(body)) == (200, {"ok": True})
     assert events == []
     assert cards.writes == [("delete", ALICE)]
+
+
+# ------------------------------------------------------------------ 2, 3. Django and DRF
+
+DJ_WRITES: list[object] = []
+
+
+@pytest.fixture
+def site() -> Iterator[Any]:
+    """Django as tests/test_django.py configures it, with a DRF view and a plain view that read a
+    write's body as their readers do; the guard reads ``PathOwner``, ``FormOwner`` and
+    ``JsonBodyOwner`` for ``owner_id``. Yields the module that configured Django."""
+    dj = pytest.importorskip("test_django")
+    pytest.importorskip("rest_framework")
+    from django.http import HttpResponse, JsonResponse, QueryDict
+    from django.test import override_settings
+    from django.urls import path
+    from rest_framework.response import Response
+    from rest_framework.views import APIView
+
+    class Records(APIView):
+        def _write(self, request: Any) -> Response:
+            DJ_WRITES.append(request.data.get("owner_id"))
+            return Response({"saved": True})
+
+        post = put = patch = delete = _write
+
+    def plain_put(request: Any) -> HttpResponse:
+        DJ_WRITES.append(QueryDict(request.body).get("owner_id"))  # a PUT's form, as a view reads it
+        return JsonResponse({"saved": True})
+
+    urls = types.ModuleType("attack8w_urls")  # a urlconf: hashable, as Django's resolver cache needs
+    urls.urlpatterns = [
+        path("drf8/records/", Records.as_view()),
+        path("plain8/", plain_put),
+        path("login/", dj.do_login),
+    ]  # type: ignore[attr-defined]
+    dj.call_command("migrate", run_syncdb=True, verbosity=0)
+    from django.contrib.auth.models import User
+
+    for name, password in (("alice", "pw-a"), ("bob", "pw-b")):
+        if not User.objects.filter(username=name).exists():
+            User.objects.create_user(name, password=password)
+    inbound = [PathOwner("/records/{owner_id}/"), FormOwner("owner_id"), JsonBodyOwner("owner_id")]
+    DJ_WRITES.clear()
+    dj.EVENTS.clear()
+    with override_settings(ROOT_URLCONF=urls, RESPGUARD=dj.base_options(inbound=inbound)):
+        yield dj
+    DJ_WRITES.clear()
+    dj.EVENTS.clear()
+
+
+def _pks() -> tuple[int, int]:
+    from django.contrib.auth.models import User
+
+    return User.objects.get(username="alice").pk, User.objects.get(username="bob").pk
+
+
+def _basic() -> dict[str, str]:
+    import base64
+
+    return {"HTTP_AUTHORIZATION": "Basic " + base64.b64encode(b"alice:pw-a").decode()}
+
+
+def _multipart(owner: int, boundary: str = "XyZ") -> bytes:
+    return (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="owner_id"\r\n\r\n{owner}\r\n--{boundary}--\r\n'
+    ).encode()
+
+
+def _django_refused(site: Any, response: Any, kind: str, reason: str) -> None:
+    site.assert_blocked(response, kind)
+    assert kinds(site.EVENTS) == [(kind, "blocked")]
+    assert site.EVENTS[0].reason == reason
+    assert DJ_WRITES == []
+
+
+FORMS: list[tuple[str, str, Callable[[int], bytes]]] = [
+    ("urlencoded", "application/x-www-form-urlencoded", lambda owner: f"owner_id={owner}".encode()),
+    ("multipart", "multipart/form-data; boundary=XyZ", _multipart),
+    ("multipart-wildcard", "multipart/*; boundary=XyZ", _multipart),
+    ("urlencoded-wildcard", "*/x-www-form-urlencoded", lambda owner: f"owner_id={owner}".encode()),
+]
+
+
+@pytest.mark.parametrize("method", ["PUT", "PATCH", "DELETE", "POST"])
+@pytest.mark.parametrize(("row", "content_type", "body"), FORMS, ids=[row[0] for row in FORMS])
+def test_a_drf_form_of_any_method_is_read_as_drf_reads_it(
+    site: Any, method: str, row: str, content_type: str, body: Callable[[int], bytes]
+) -> None:
+    """``PUT /drf8/records/`` with ``owner_id=<bob>``: Django's ``request.POST`` is empty for a PUT
+    (and for a POST of ``multipart/*``, which DRF's ``MultiPartParser`` reads), so respguard
+    saw no owner and DRF's ``request.data`` wrote bob's record (200). Refused before the view."""
+    from django.test import Client
+
+    alice, bob = _pks()
+    response = Client().generic(method, "/drf8/records/", body(bob), content_type=content_type, **_basic())
+    _django_refused(site, response, "cross_owner_write", FOREIGN_WRITE)
+    assert site.EVENTS[0].owners == (site.hashed(bob),)  # hashed: the raw pk is in no field
+    own = Client().generic(method, "/drf8/records/", body(alice), content_type=content_type, **_basic())
+    assert (own.status_code, own.json(), DJ_WRITES) == (200, {"saved": True}, [str(alice)])
+
+
+def test_a_plain_views_put_form_is_read(site: Any) -> None:
+    """A plain Django view reading a PUT's form with ``QueryDict(request.body)``: refused."""
+    alice, bob = _pks()
+    client = site.logged_in("alice", "pw-a")
+    form = "application/x-www-form-urlencoded"
+    _django_refused(
+        site, client.put("/plain8/", f"owner_id={bob}", content_type=form), "cross_owner_write", FOREIGN_WRITE
+    )
+    own = client.put("/plain8/", f"owner_id={alice}", content_type=form)
+    assert (own.status_code, DJ_WRITES) == (200, [str(alice)])
+
+
+def test_a_put_form_in_another_charset_is_refused(site: Any) -> None:
+    """``PUT`` urlencoded with ``charset=utf-7``: DRF decodes the form in UTF-7, a view's
+    ``QueryDict(request.body)`` in UTF-8 (Django refuses such a POST): refused as unreadable."""
+    from django.test import Client
+
+    alice, _ = _pks()
+    body = f"owner_id={alice}&note=+ACY-owner+AF8-id+AD0-1".encode()
+    response = Client().generic(
+        "PUT", "/drf8/records/", body, content_type="application/x-www-form-urlencoded; charset=utf-7", **_basic()
+    )
+    _django_refused(site, response, "scan_error", "malformed form body")
+
+
+def test_drf_json_in_its_declared_charset_is_read(site: Any) -> None:
+    """``{"note": "+ACI-, +ACI-owner+AF8-id+ACI-: <bob>, +ACI-x+ACI-: +ACI-"}`` as
+    ``application/json; charset=utf-7``: as UTF-8, a note; DRF's ``JSONParser`` decodes UTF-7 and
+    reads ``{"note": "", "owner_id": <bob>, ...}``, and wrote bob's record (200). Refused."""
+    from django.test import Client
+
+    alice, bob = _pks()
+    body = f'{{"note": "+ACI-, +ACI-owner+AF8-id+ACI-: {bob}, +ACI-x+ACI-: +ACI-", "y": 1}}'.encode()
+    utf7 = "application/json; charset=utf-7"
+    response = Client().generic("POST", "/drf8/records/", body, content_type=utf7, **_basic())
+    _django_refused(site, response, "cross_owner_write", FOREIGN_WRITE)
+    own = Client().generic("POST", "/drf8/records/", b'{"owner_id": %d}' % alice, content_type=utf7, **_basic())
+    assert (own.status_code, DJ_WRITES) == (200, [alice])
+
+
+def test_drf_json_in_utf16_as_declared_is_read(site: Any) -> None:
+    """Control: bob's id in UTF-16 with a byte-order mark, declared: both readings are one
+    document (``json.loads`` detects the mark), refused before and after the fix."""
+    from django.test import Client
+
+    _, bob = _pks()
+    body = json.dumps({"owner_id": bob}).encode("utf-16")
+    response = Client().generic(
+        "PATCH", "/drf8/records/", body, content_type="application/json; charset=utf-16", **_basic()
+    )
+    _django_refused(site, response, "cross_owner_write", FOREIGN_WRITE)
+
+
+class DjangoMethodOverride:
+    """A Django middleware after respguard's that routes a request by ``X-HTTP-Method-Override``."""
+
+    def __init__(self, get_response: Any) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: Any) -> Any:
+        method = request.META.get("HTTP_X_HTTP_METHOD_OVERRIDE", "").upper()
+        if method in _ALLOWED:
+            request.method = method
+        return self.get_response(request)
+
+
+def test_django_get_overridden_to_a_put_is_checked(site: Any) -> None:
+    """``GET`` with ``X-HTTP-Method-Override: PUT`` and a form naming bob, through a Django
+    override middleware inside respguard's: DRF's ``put`` wrote bob's record. Refused."""
+    from django.conf import settings
+    from django.test import Client, override_settings
+
+    _, bob = _pks()
+    with override_settings(MIDDLEWARE=[*settings.MIDDLEWARE, f"{__name__}.DjangoMethodOverride"]):
+        response = Client().generic(
+            "GET",
+            "/drf8/records/",
+            f"owner_id={bob}".encode(),
+            content_type="application/x-www-form-urlencoded",
+            HTTP_X_HTTP_METHOD_OVERRIDE="PUT",
+            **_basic(),
+        )
+    _django_refused(site, response, "cross_owner_write", FOREIGN_WRITE)
+    assert site.EVENTS[0].method == "GET"
