@@ -8,19 +8,25 @@ boolean, a non-integral number, an object or a nested list is refused.
 
 Django parses a form for ``POST`` only (``request.POST``); DRF's ``request.data`` parses the
 form of every method, and of a wildcard type (``multipart/*`` selects its ``MultiPartParser``),
-so such a body is parsed here as DRF parses it, with Django's parsers (imported only then).
-A JSON body is read as ``json.loads(request.body)`` reads it, and also in the charset its
-Content-Type names, as DRF's ``JSONParser`` decodes it.
+so such a body is parsed as DRF parses it, with Django's parsers (``parse_form``, which the
+adapter passes in). A JSON body is read as ``json.loads(request.body)`` reads it, and also in
+the charset its Content-Type names, as DRF's ``JSONParser`` decodes it.
+
+Nothing here imports Django: the request is read through the attributes every
+``HttpRequest`` has.
 """
 
 from __future__ import annotations
 
-import io
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
-from ._inbound import NO_JSON, InboundError, InboundRule, JsonBodyOwner, Named, TooLarge
-from ._write import MALFORMED_FORM, json_document
+from ._inbound import NO_JSON, InboundRule, JsonBodyOwner, Named, TooLarge
+from ._write import json_document
+
+#: ``(request, body, urlencoded, multipart) -> (fields, file field names)``: a form Django leaves
+#: unparsed, as DRF's parsers read it (:func:`respguard.django.drf_form`).
+FormParser = Callable[[Any, bytes, bool, bool], tuple[list[Any], list[str]]]
 
 _URLENCODED = "application/x-www-form-urlencoded"
 _MULTIPART = "multipart/form-data"
@@ -48,33 +54,9 @@ def _form_readings(content_type: str, params: Mapping[str, str]) -> tuple[bool, 
     return urlencoded, multipart
 
 
-def _drf_form(request: Any, body: bytes, urlencoded: bool, multipart: bool) -> tuple[list[Any], list[str]]:
-    """(fields, file field names) of a form Django leaves unparsed, as DRF's parsers read it."""
-    fields: list[Any] = []
-    files: list[str] = []
-    if urlencoded:
-        from django.http import QueryDict
-
-        encoding = request.encoding
-        if encoding is not None and encoding.lower() != "utf-8":
-            # DRF decodes it in that charset, a view's QueryDict(request.body) as UTF-8 (Django
-            # refuses a POST's): no one reading.
-            raise InboundError(MALFORMED_FORM)
-        parsed = QueryDict(body, encoding="utf-8")
-        fields.extend((name, value) for name in parsed for value in parsed.getlist(name))
-    if multipart:
-        from django.conf import settings
-        from django.core.files.uploadhandler import load_handler
-        from django.http.multipartparser import MultiPartParser
-
-        handlers = [load_handler(handler, request) for handler in settings.FILE_UPLOAD_HANDLERS]
-        post, uploads = MultiPartParser(request.META, io.BytesIO(body), handlers, request.encoding).parse()
-        fields.extend((name, value) for name in post for value in post.getlist(name))
-        files.extend(uploads.keys())
-    return fields, files
-
-
-def django_named(rules: tuple[InboundRule, ...], request: Any, view_kwargs: Mapping[str, Any], limit: int) -> Named:
+def django_named(
+    rules: tuple[InboundRule, ...], request: Any, view_kwargs: Mapping[str, Any], limit: int, parse_form: FormParser
+) -> Named:
     """The write as Django (and DRF) parse it; its JSON body read as ``json.loads(request.body)``
     reads it, and as DRF's ``JSONParser`` decodes it (in the request's charset)."""
     document: object = NO_JSON
@@ -90,7 +72,7 @@ def django_named(rules: tuple[InboundRule, ...], request: Any, view_kwargs: Mapp
     else:  # Django parses no form here; DRF's request.data (or the view) may
         urlencoded, multipart = _form_readings(content_type, request.content_params)
         form, files = (
-            _drf_form(request, _body(request, limit), urlencoded, multipart) if urlencoded or multipart else ([], [])
+            parse_form(request, _body(request, limit), urlencoded, multipart) if urlencoded or multipart else ([], [])
         )
     query = [(name, value) for name in request.GET for value in request.GET.getlist(name)]
     return Named(
