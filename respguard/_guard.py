@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import inspect
 import re
-from collections.abc import Callable, Iterable, Sequence
-from typing import Literal
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, Literal
 
 from ._binding import BindingCodec
 from ._events import AuditEvent, EventSink, OwnerHasher
@@ -39,6 +39,32 @@ DEFAULT_BINDING_MAX_AGE = 14 * 24 * 60 * 60  # 14 days, in seconds
 DEFAULT_BULK_PII = BulkPII()
 
 _WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
+#: Request headers a method-override middleware routes a request by (Flask's documented
+#: ``HTTPMethodOverrideMiddleware``, OData's ``X-HTTP-Method``, Express's ``method-override``):
+#: inside respguard, it turns a GET into the write they name.
+_OVERRIDE_HEADERS = frozenset((b"x-http-method-override", b"x-http-method", b"x-method-override"))
+_OVERRIDE_LENGTHS = frozenset(len(name) for name in _OVERRIDE_HEADERS)
+_OVERRIDE_KEYS = ("HTTP_X_HTTP_METHOD_OVERRIDE", "HTTP_X_HTTP_METHOD", "HTTP_X_METHOD_OVERRIDE")
+
+
+def overridden_methods(raw: Mapping[str, Any]) -> list[str]:
+    """The methods a request's override headers name (an ASGI scope's, or a WSGI environ's and
+    Django's ``META``), each comma-separated item upper-cased as the overrides read it."""
+    values: list[str] = []
+    headers = raw.get("headers") if "type" in raw else None
+    if isinstance(headers, (list, tuple)):  # an ASGI scope
+        for pair in headers:
+            name = pair[0]
+            if len(name) in _OVERRIDE_LENGTHS and name.lower() in _OVERRIDE_HEADERS:
+                values.append(bytes(pair[1]).decode("latin-1"))
+    else:
+        for key in _OVERRIDE_KEYS:
+            value = raw.get(key)
+            if isinstance(value, str):
+                values.append(value)
+    return [item.strip(" \t").upper() for value in values for item in value.split(",")]
+
+
 DEFAULT_BLOCK_PAGE = BlockPage()
 _COOKIE_PATH = re.compile(r"/[\x21-\x3a\x3c-\x7e]*")
 _COOKIE_DOMAIN = re.compile(r"\.?[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?")
@@ -335,7 +361,13 @@ class Guard:
     def checks_inbound(self, request: RequestInfo) -> bool:
         """Does this request get the inbound owner check before the app runs? (Exemption is for
         responses: it never switches the inbound rules off.)"""
-        return bool(self.inbound) and request.method in self.inbound_methods and not self._login_path(request.path)
+        if not self.inbound or self._login_path(request.path):
+            return False
+        if request.method in self.inbound_methods:
+            return True
+        # A method override inside respguard (a GET with X-HTTP-Method-Override: DELETE) is
+        # routed as the write it names: checked as that write.
+        return any(method in self.inbound_methods for method in overridden_methods(request.raw))
 
 
 #: The names of :class:`Guard`'s options, in its signature's order: the Flask extension and

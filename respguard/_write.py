@@ -159,20 +159,47 @@ def json_keys(guard: Guard) -> frozenset[str]:
     return rules_of(guard).keys
 
 
-def json_document(body: bytes, keys: frozenset[str] | Guard, strict: bool) -> object:
+def json_document(body: bytes, keys: frozenset[str] | Guard, strict: bool, charset: str | None = None) -> object:
     """``json.loads(body)`` as Flask and Starlette call it (bytes: UTF-8/16/32 detected).
 
     A blank body is no document. A body that does not parse raises :class:`InboundError`
     when ``strict`` (a JSON type), else is no document. An owner key (of ``keys``, or of a
     guard's rules) given twice in one object is :class:`Ambiguous` (parsers keep the first or
-    the last).
+    the last). ``charset``: the body is also read as decoded in it (DRF's ``JSONParser``
+    decodes the request's charset); where that reading is another document, both are the
+    document (a list of the two: every owner either names is read).
     """
     if not body.strip():
         return NO_JSON
     decoder = _Rules((JsonBodyOwner(*keys),)).decoder if isinstance(keys, frozenset) else rules_of(keys).decoder
-    text = ""
     try:
-        text = body.decode(json.detect_encoding(body), "surrogatepass")
+        text: str | None = body.decode(json.detect_encoding(body), "surrogatepass")
+    except UnicodeDecodeError as exc:  # json.loads raises it (a ValueError)
+        if strict:
+            raise InboundError(MALFORMED_JSON) from exc
+        text = None
+    document = NO_JSON if text is None else _parse_json(decoder, text, strict)
+    declared = _declared_text(body, charset)
+    if declared is None or declared == text:
+        return document
+    other = _parse_json(decoder, declared, False)  # no reading of it: that reader answers 400
+    if other is NO_JSON:
+        return document
+    return other if document is NO_JSON else [document, other]
+
+
+def _declared_text(body: bytes, charset: str | None) -> str | None:
+    """The body decoded in a declared charset, as DRF decodes it (a text codec, strictly)."""
+    if not charset:
+        return None
+    try:
+        return body.decode(charset)
+    except (LookupError, UnicodeError):  # no such codec, a codec of bytes (bz2_codec), bad bytes
+        return None
+
+
+def _parse_json(decoder: json.JSONDecoder, text: str, strict: bool) -> object:
+    try:
         return decoder.decode(text)  # json.loads(bytes)
     except Ambiguous as ambiguous:
         try:  # every repeat kept, for the event's redaction (the refusal stands either way)
@@ -186,13 +213,15 @@ def json_document(body: bytes, keys: frozenset[str] | Guard, strict: bool) -> ob
         return NO_JSON
 
 
-def named_json(named: Named, body: bytes, keys: frozenset[str] | Guard, strict: bool) -> object:
+def named_json(
+    named: Named, body: bytes, keys: frozenset[str] | Guard, strict: bool, charset: str | None = None
+) -> object:
     """:func:`json_document` of the body of a write the framework parsed as ``named`` (its path,
     query and form). Where the document is :class:`Ambiguous`, the refusal carries ``named``, with
     the document read leniently: its event redacts the ids the query and form name too, not only
     the document's (every framework's parse comes this one way)."""
     try:
-        return json_document(body, keys, strict)
+        return json_document(body, keys, strict, charset)
     except Ambiguous as ambiguous:
         named.json = ambiguous.document
         ambiguous.named = named

@@ -27,6 +27,7 @@ WSGI and ASGI handlers (sync and async capable).
 
 from __future__ import annotations
 
+import io
 import itertools
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
 from http.cookies import SimpleCookie
@@ -37,7 +38,9 @@ from django.apps import AppConfig
 from django.conf import settings
 from django.contrib.auth.signals import user_logged_in, user_logged_out
 from django.core import checks
-from django.http import HttpResponse
+from django.core.files.uploadhandler import load_handler
+from django.http import HttpResponse, QueryDict
+from django.http.multipartparser import MultiPartParser
 
 from ._context import ASGI_KEY, WSGI_KEY, RequestContext, context_of, rebind, unbind
 from ._django_owners import django_named
@@ -45,9 +48,10 @@ from ._exchange import HOLD, Action, Exchange, State, exchange_of
 from ._guard import GUARD_OPTIONS, Guard
 from ._headers import RawHeaders
 from ._identity import RequesterLike
+from ._inbound import InboundError
 from ._scan import RequestInfo
 from ._verdict import Verdict
-from ._write import Unreadable, read_owners
+from ._write import MALFORMED_FORM, Unreadable, read_owners
 from .wsgi import environ_headers
 
 __all__ = ["RespGuardConfig", "RespGuardMiddleware", "begin_exchange", "django_requester", "guard_from_settings"]
@@ -158,7 +162,7 @@ class RespGuardMiddleware:
         verdict: Verdict | None
         _authenticate_drf_view(request, view_func)
         limit = guard.max_body_bytes
-        owners = read_owners(exchange, lambda: django_named(guard.inbound, request, view_kwargs, limit))
+        owners = read_owners(exchange, lambda: django_named(guard.inbound, request, view_kwargs, limit, drf_form))
         verdict = owners.verdict if isinstance(owners, Unreadable) else exchange.check_write(owners)
         if verdict is None:
             return None
@@ -248,6 +252,27 @@ def _authenticate_drf_view(request: Any, view_func: Any) -> None:
         view.initialize_request(request).user  # noqa: B018 - DRF sets the Django request's user too
     except Exception:
         return  # refused credentials: the view answers 401/403 itself; the check sees nobody
+
+
+def drf_form(request: Any, body: bytes, urlencoded: bool, multipart: bool) -> tuple[list[Any], list[str]]:
+    """(fields, file field names) of a form Django leaves unparsed (a ``PUT``'s, a wildcard
+    type's), as DRF's ``FormParser`` and ``MultiPartParser`` read it, with Django's parsers."""
+    fields: list[Any] = []
+    files: list[str] = []
+    if urlencoded:
+        encoding = request.encoding
+        if encoding is not None and encoding.lower() != "utf-8":
+            # DRF decodes it in that charset, a view's QueryDict(request.body) as UTF-8 (Django
+            # refuses such a POST's): no one reading.
+            raise InboundError(MALFORMED_FORM)
+        parsed = QueryDict(body, encoding="utf-8")
+        fields.extend((name, value) for name in parsed for value in parsed.getlist(name))
+    if multipart:
+        handlers = [load_handler(handler, request) for handler in settings.FILE_UPLOAD_HANDLERS]
+        post, uploads = MultiPartParser(request.META, io.BytesIO(body), handlers, request.encoding).parse()
+        fields.extend((name, value) for name in post for value in post.getlist(name))
+        files.extend(uploads.keys())
+    return fields, files
 
 
 # --------------------------------------------------------------------------- translating
