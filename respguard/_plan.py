@@ -22,6 +22,14 @@ NO_BODY_STATUSES = frozenset({204, 304})
 
 
 _UNKNOWN_TYPES = frozenset({"unknown/unknown", "application/unknown", "*/*"})
+#: Top-level types whose ranges media players and viewers fetch (a video's seek): they stream.
+_RANGED_TYPES = frozenset({"video", "audio", "image", "font"})
+
+
+def _ranged_media(content: ContentPlan) -> bool:
+    """A type fetched by ranges as a matter of course (media, fonts, PDF viewers' pages)."""
+    media_type = content.media_type
+    return media_type.partition("/")[0] in _RANGED_TYPES or media_type == "application/pdf"
 
 
 class Strategy:
@@ -280,6 +288,11 @@ def _plan_body(
         # A range can cut an owner key in half; the client joins the ranges, respguard sees one.
         # Several ranges come as multipart/byteranges: their type is only in the body (a JSON
         # file's ranges are JSON), so they are refused like a range of a scanned type.
+        return ResponsePlan(Strategy.REFUSE, content, encodings, "partial content cannot be scanned")
+    if status == 206 and content.media == OTHER and planner.by_media[JSON] and not _ranged_media(content):
+        # A type nothing reads is sniffed for JSON (fetch().json() parses it), but a range's first
+        # bytes are the ones the requester chose (bytes=1- of a JSON download opens with no "{"):
+        # refused like a range of a scanned type. Players and viewers fetch media by ranges.
         return ResponsePlan(Strategy.REFUSE, content, encodings, "partial content cannot be scanned")
     if streamed:
         if length:
