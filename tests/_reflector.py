@@ -175,27 +175,23 @@ def asgi_app(case: Case, paths: list[str]) -> Callable[..., Any]:
     return app
 
 
+
+def _reflect_scope(case: Any) -> dict[str, Any]:
+    """The ASGI scope of a request for the reflected case (its method and request headers)."""
+    from conftest import asgi_scope  # (conftest imports this module)
+
+    headers = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in case.request_headers]
+    scope = asgi_scope(method=case.method, path="/reflect", headers=headers)
+    scope["asgi"]["spec_version"] = "2.4"
+    return scope
+
 def run_asgi(case: Case, *, send_error: BaseException | None = None) -> Outcome:
     """Drive the guarded ASGI reflector by hand; ``send_error`` makes the server's send raise."""
     events: list[AuditEvent] = []
     paths: list[str] = []
     guarded = ASGIMiddleware(asgi_app(case, paths), **guard_options(case, events))
-    scope: dict[str, Any] = {
-        "type": "http",
-        "asgi": {"version": "3.0", "spec_version": "2.4"},
-        "http_version": "1.1",
-        "method": case.method,
-        "scheme": "http",
-        "path": "/reflect",
-        "raw_path": b"/reflect",
-        "root_path": "",
-        "query_string": b"",
-        "headers": [(b"host", b"testserver")]
-        + [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in case.request_headers],
-        "client": ("127.0.0.1", 50000),
-        "server": ("127.0.0.1", 80),
-        "extensions": {"http.response.pathsend": {}},
-    }
+    scope = _reflect_scope(case)
+    scope["extensions"] = {"http.response.pathsend": {}}
     sent: list[MutableMapping[str, Any]] = []
     state = {"requested": False}
 
@@ -496,21 +492,7 @@ def run_django(case: Case, kind: str = "django") -> Outcome:
     head = case.method == "HEAD"
     with stack.settings():
         if kind == "django-asgi":
-            scope: dict[str, Any] = {
-                "type": "http",
-                "asgi": {"version": "3.0", "spec_version": "2.4"},
-                "http_version": "1.1",
-                "method": case.method,
-                "scheme": "http",
-                "path": "/reflect",
-                "raw_path": b"/reflect",
-                "root_path": "",
-                "query_string": b"",
-                "headers": [(b"host", b"testserver")]
-                + [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in case.request_headers],
-                "client": ("127.0.0.1", 50000),
-                "server": ("127.0.0.1", 80),
-            }
+            scope = _reflect_scope(case)
             sent: list[dict[str, Any]] = []
             try:
                 with warnings.catch_warnings():

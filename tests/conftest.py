@@ -245,8 +245,10 @@ def asgi_call(
     headers: Sequence[tuple[bytes, bytes]] = (),
     scheme: str = "http",
     scope: dict[str, Any] | None = None,
+    body: bytes = b"",
 ) -> ASGIResult:
-    """Drive one HTTP request through ``app`` by hand and record every message sent."""
+    """Drive one HTTP request (its ``body`` in one message) through ``app`` by hand and record
+    every message sent."""
     the_scope = scope if scope is not None else asgi_scope(method=method, path=path, headers=headers, scheme=scheme)
     sent: list[Message] = []
     requested = [False]
@@ -254,7 +256,7 @@ def asgi_call(
     async def receive() -> Message:
         if not requested[0]:
             requested[0] = True
-            return {"type": "http.request", "body": b"", "more_body": False}
+            return {"type": "http.request", "body": body, "more_body": False}
         await asyncio.sleep(0)
         return {"type": "http.disconnect"}
 

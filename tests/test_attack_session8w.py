@@ -21,14 +21,13 @@ record in a way one of the app's readers reads and respguard's check did not.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import types
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from conftest import BLOCK_BODY, SECRET, header_list, kinds
+from conftest import BLOCK_BODY, SECRET, asgi_call, header_list, kinds
 from flask import Flask, request
 from ids import ALICE, BOB
 from starlette.applications import Starlette
@@ -130,32 +129,9 @@ class Cards:
 
 
 def _asgi_send(app: Any, method: str, path: str, headers: list[tuple[str, str]], body: bytes) -> tuple[int, bytes]:
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": method,
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "root_path": "",
-        "query_string": b"",
-        "headers": [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers],
-    }
-    messages = [{"type": "http.request", "body": body, "more_body": False}]
-    sent: list[dict[str, Any]] = []
-
-    async def receive() -> dict[str, Any]:
-        if messages:
-            return messages.pop(0)
-        await asyncio.sleep(0)
-        return {"type": "http.disconnect"}
-
-    async def send(message: dict[str, Any]) -> None:
-        sent.append(message)
-
-    asyncio.run(app(scope, receive, send))
-    return sent[0]["status"], b"".join(m.get("body", b"") for m in sent[1:])
+    raw = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers]
+    got = asgi_call(app, method=method, path=path, headers=raw, body=body)
+    return got.status, got.body
 
 
 def _wsgi_send(app: Any, method: str, path: str, headers: list[tuple[str, str]], body: bytes) -> tuple[int, bytes]:
