@@ -60,8 +60,7 @@ _CUTTABLE = re.compile(
     r"<(?:[!?]|/[^A-Za-z]|script|style|xmp|iframe|noembed|noframes|textarea|title|plaintext)", re.IGNORECASE | re.ASCII
 )
 _END_TAGS: dict[str, re.Pattern[str]] = {
-    name: re.compile(rf"</{name}(?=[{_WS}/>])", re.IGNORECASE | re.ASCII)
-    for name in (*_RAW_TEXT, "script", "noscript")
+    name: re.compile(rf"</{name}(?=[{_WS}/>])", re.IGNORECASE | re.ASCII) for name in (*_RAW_TEXT, "script", "noscript")
 }
 _SCRIPT_DATA = re.compile(rf"<!--|</script(?=[{_WS}/>])", re.IGNORECASE | re.ASCII)
 _SCRIPT_ESCAPED = re.compile(rf"-->|</script(?=[{_WS}/>])|<script(?=[{_WS}/>])", re.IGNORECASE | re.ASCII)
@@ -333,7 +332,38 @@ def json_attributes(page: Page) -> list[str]:
     return values
 
 
-_JSON_DECODER = json.JSONDecoder()
+#: Only where a document ends is wanted: its numbers are kept as text (``int()`` of one over 4,300
+#: digits raises a ValueError; ``JSON.parse`` reads it as a float).
+_JSON_DECODER = json.JSONDecoder(parse_int=str, parse_float=str)
+#: The first window a document is parsed in, doubled while the parse may have stopped at its end.
+_WINDOW = 64
+#: How far past a failure's position the parser may have looked (``-Infinity``, ``\\ud800\\udc00``).
+_LOOKAHEAD = 16
+
+
+def _document_end(text: str, start: int) -> tuple[int, int]:
+    """``raw_decode(text, start)``: (where the document starting there ends, or -1 where none
+    does; how many characters the parse read). Parsed in a window of the text that doubles while
+    the parse may have stopped at the window's end: a failure's ``JSONDecodeError`` counts the
+    lines of the whole string it was given up to the failure, so a page of many starts parsed
+    in the whole text took time quadratic in its size. A document the window holds is the one
+    the whole text holds (it ends at its last bracket); a failure well inside the window is the
+    whole text's. RecursionError: nested deeper than Python parses."""
+    size = _WINDOW
+    while True:
+        stop = start + size
+        window = text[start:stop]
+        try:
+            _value, end = _JSON_DECODER.raw_decode(window)
+        except json.JSONDecodeError as error:
+            unterminated = error.msg.startswith("Unterminated string")  # (its position is the string's start)
+            if stop >= len(text):
+                return -1, len(window) if unterminated else error.pos
+            if not unterminated and error.pos < len(window) - _LOOKAHEAD:
+                return -1, error.pos
+            size *= 2
+            continue
+        return start + end, end
 
 
 def rendered_json(page: Page) -> list[str] | None:
@@ -372,17 +402,16 @@ def rendered_json(page: Page) -> list[str] | None:
         if start < covered:
             continue
         try:
-            _value, end = _JSON_DECODER.raw_decode(text, start)
-        except json.JSONDecodeError as error:
-            budget -= error.pos - start
+            end, read = _document_end(text, start)
         except RecursionError:
             found.append(text[start:])  # the rest, whole: every later start is in it
             budget -= len(text) - start
             covered = len(text)
         else:
-            found.append(text[start:end])
-            covered = end
-            budget -= end - start
+            budget -= read
+            if end >= 0:
+                found.append(text[start:end])
+                covered = end
         if budget < 0:
             return None
     return found
