@@ -49,7 +49,7 @@ from ._guard import Guard, Rules
 from ._headers import Headers, RawHeaders
 from ._identity import ID, Identity, RequesterLike, as_identity, normalise
 from ._inbound import Named, PathOwner, named_owners
-from ._pii import PHONE
+from ._pii import PHONE, BulkPII
 from ._plan import ContentPlan, HeadFacts, Strategy, plan_response
 from ._redact import redact_path, safe_request_id
 from ._scan import RequestInfo, ResponseView
@@ -482,8 +482,13 @@ class Exchange:
                 return self._decide()
         reader = record_reader(lines, content.media_type == _JSON_SEQ, len(body) + 1)
         slices = (body[start : start + _SLICE] for start in range(0, len(body), _SLICE))
+        bulk = self.rules.bulk_pii
+        counted: dict[str, set[str]] = {}  # an event stream's people, counted as a live stream's are
         for piece in [*slices, None]:  # None: the end of the body (the last record, unterminated)
             records = reader.feed(piece) if piece is not None else reader.end()
+            if bulk is not None and not lines and self._batch_may_go_over(counted, records):
+                for record in records:  # (a batch that can't take it over the threshold is counted joined)
+                    self._count_record(bulk, record, counted)
             proved = records_proved_clean(planner, records, self.requester)
             if proved:
                 self.personal = self.personal or proved == OWN
@@ -498,24 +503,14 @@ class Exchange:
             return self._decide()
         if lines:
             return self._bulk_check(body, JSON) or self._decide()  # the lines together: many people's data?
-        return self._events_bulk_check(body) or self._decide()
-
-    def _events_bulk_check(self, body: bytes) -> Verdict | None:
-        """Many people's data in an event stream held whole, counted as a stream's events are
-        (their text, and as JSON), the distinct values of both readings added up."""
-        bulk = self.rules.bulk_pii
         threshold = None if bulk is None else bulk.threshold_for(self.request.path)
-        if bulk is None or threshold is None:
-            return None
-        seen: dict[str, set[str]] = {}
-        for media in (TEXT, JSON):  # (an event stream is UTF-8 whatever its type says)
-            for kind, found in bulk.values(body, media, self._own_pii, charset="utf-8").items():
-                seen.setdefault(kind, set()).update(found)
-        counts = {kind: len(found) for kind, found in seen.items() if len(found) > threshold}
-        if not counts:
-            return None
-        reason = "response carries many people's personal data"
-        return self._violation(EventKind.BULK_PERSONAL_DATA, reason, (), counts=counts)
+        if threshold is None:
+            return self._decide()
+        counts = {kind: len(found) for kind, found in counted.items() if len(found) > threshold}
+        if counts:
+            reason = "response carries many people's personal data"
+            return self._violation(EventKind.BULK_PERSONAL_DATA, reason, (), counts=counts)
+        return self._decide()
 
     # ------------------------------------------------------------------ streams
     def _stream(self, chunk: bytes, more: bool) -> Action:
@@ -554,7 +549,7 @@ class Exchange:
         # counted all the same.
         proved = records_proved_clean(self.rules.planner, records, self.requester)
         counted = self.rules.bulk_pii is not None and not reader.bulk_reported
-        counted = counted and self._batch_may_go_over(reader, records)
+        counted = counted and self._batch_may_go_over(reader.personal_data, records)
         if proved and not counted:
             return None
         released = reader.sent
@@ -564,7 +559,7 @@ class Exchange:
             released = record.end
         return None
 
-    def _batch_may_go_over(self, reader: RecordStream, records: Sequence[StreamRecord]) -> bool:
+    def _batch_may_go_over(self, seen: dict[str, set[str]], records: Sequence[StreamRecord]) -> bool:
         """Speed only: could these records take the stream's people over the bulk threshold? Their
         text joined (escapes decoded, a superset of each record's readings) is counted once; if
         it holds no one new enough to exceed the threshold, its values join the stream's and no
@@ -576,12 +571,23 @@ class Exchange:
             return False
         joined = "\n".join(record.text for record in records).encode("utf-8", "surrogatepass")
         found = bulk.values(joined, TEXT, self._own_pii)
-        seen = reader.personal_data
         if all(len(seen.get(kind, set()) | values) <= threshold for kind, values in found.items()):
             for kind, values in found.items():
                 seen.setdefault(kind, set()).update(values)
             return False
         return True  # one of them may: count record by record, to cut at the right one
+
+    def _count_record(self, bulk: BulkPII, record: StreamRecord, seen: dict[str, set[str]]) -> None:
+        """Add a record's distinct foreign values to ``seen``, as its reader reads it: a JSON line
+        as JSON; an event as text and, its data, as JSON (a stream's records add up)."""
+        text = record.text.encode("utf-8", "surrogatepass")
+        lines = isinstance(record, Record)
+        readings = [bulk.values(text, JSON if lines else TEXT, self._own_pii)]
+        if not lines and record.data:
+            readings.append(bulk.values(record.data.encode("utf-8", "surrogatepass"), JSON, self._own_pii))
+        for values in readings:
+            for kind, found in values.items():
+                seen.setdefault(kind, set()).update(found)
 
     def _record_bulk_blocks(self, reader: RecordStream, record: StreamRecord) -> bool:
         """Too many people's data in a stream so far (incident 3, streamed): ``True`` if the record
@@ -592,15 +598,8 @@ class Exchange:
         threshold = bulk.threshold_for(self.request.path)
         if threshold is None:
             return False
-        text = record.text.encode("utf-8", "surrogatepass")
-        lines = isinstance(record, Record)
-        readings = [bulk.values(text, JSON if lines else TEXT, self._own_pii)]
-        if not lines and record.data:
-            readings.append(bulk.values(record.data.encode("utf-8", "surrogatepass"), JSON, self._own_pii))
         seen = reader.personal_data
-        for values in readings:
-            for kind, found in values.items():
-                seen.setdefault(kind, set()).update(found)
+        self._count_record(bulk, record, seen)
         counts = {kind: len(found) for kind, found in seen.items() if len(found) > threshold}
         if not counts:
             return False
