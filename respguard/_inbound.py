@@ -58,19 +58,21 @@ class Named:
 
     :param path: the request path (decoded, as the router matches it).
     :param path_params: the router's path parameters, where routing has run (else ``None``).
+    :param route: the matched route's path template, converters dropped, where routing has run.
     :param query: the query parameters, in order, repeats kept.
     :param form: the form fields (urlencoded or multipart), in order, repeats kept.
     :param files: the names of the multipart parts sent as files.
     :param json: the parsed JSON body, or :data:`NO_JSON`.
     """
 
-    __slots__ = ("path", "path_params", "query", "form", "files", "json")
+    __slots__ = ("path", "path_params", "route", "query", "form", "files", "json")
 
     def __init__(
         self,
         path: str,
         *,
         path_params: Mapping[str, object] | None = None,
+        route: str | None = None,
         query: Sequence[tuple[str, object]] = (),
         form: Sequence[tuple[str, object]] = (),
         files: Sequence[str] = (),
@@ -78,6 +80,7 @@ class Named:
     ) -> None:
         self.path = path
         self.path_params = path_params
+        self.route = route
         self.query = query
         self.form = form
         self.files = files
@@ -150,11 +153,19 @@ class PathOwner:
         # matches before a final line feed (``%0A`` decoded), so ``.../card\n`` is its route.
         self._regex = re.compile(regex + r"/?\n?\Z")
 
+    def routed(self, named: Named) -> bool:
+        """Is the route the router matched this pattern's (however the request spelled its path:
+        a ``{name:path}`` parameter holding a ``/``, a path outside the app's ``root_path``)?"""
+        route = named.route
+        return route is not None and route.rstrip("/") == self.pattern.rstrip("/")
+
     def named(self, named: Named) -> list[str]:
         match = self._regex.match(named.path)
-        if match is None:
+        owners: list[str] = []
+        if match is not None:
+            owners.append(normalise(self.kind, match.group(self.param)))
+        elif not self.routed(named):
             return []
-        owners = [normalise(self.kind, match.group(self.param))]
         params = named.path_params
         if params is not None and self.param in params:
             owners.extend(owner_texts(params[self.param], self.kind))
@@ -264,8 +275,9 @@ def named_texts(rules: Iterable[InboundRule], named: Named) -> list[tuple[str, s
     for rule in rules:
         if isinstance(rule, PathOwner):
             match = rule._regex.match(named.path)
-            if match is not None:
-                out.append((rule.kind, normalise(rule.kind, match.group(rule.param))))
+            if match is not None or rule.routed(named):
+                if match is not None:
+                    out.append((rule.kind, normalise(rule.kind, match.group(rule.param))))
                 params = named.path_params
                 if params is not None and rule.param in params:
                     _plain_texts(params[rule.param], rule.kind, out)

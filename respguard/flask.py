@@ -21,6 +21,7 @@ framework-neutral middleware does.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any, Literal
 
@@ -135,9 +136,16 @@ def _write_refusal() -> Response | None:
     return Response(verdict.body or b"", status=verdict.status, headers=headers)
 
 
+#: A Werkzeug rule's placeholder (``<customer_id>``, ``<path:customer_id>``, ``<int(signed=True):x>``),
+#: spelled as a PathOwner pattern's (``{customer_id}``).
+_FLASK_CONVERTER = re.compile(r"<(?:[^:<>]+:)?([A-Za-z_][A-Za-z0-9_]*)>")
+
+
 def _flask_named(guard: Guard) -> Named:
     """The write as Flask parsed it; the body only where the middleware read it (and replays it)."""
-    named = Named(request.path, path_params=request.view_args, query=list(request.args.items(multi=True)))
+    rule = request.url_rule
+    route = None if rule is None else request.root_path + _FLASK_CONVERTER.sub(r"{\1}", rule.rule)
+    named = Named(request.path, path_params=request.view_args, route=route, query=list(request.args.items(multi=True)))
     if body_was_read(request.environ):
         data = request.get_data(cache=True)  # first: the form is then parsed from the cached bytes
         named.form = list(request.form.items(multi=True))

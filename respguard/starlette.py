@@ -17,6 +17,7 @@ query, form and JSON body (Starlette caches the body, so the endpoint still read
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, MutableMapping
 from typing import Any, Literal
 
@@ -28,7 +29,7 @@ from ._events import EventKind
 from ._exchange import exchange_of
 from ._guard import Guard
 from ._identity import RequesterLike
-from ._inbound import NO_JSON, Named
+from ._inbound import NO_JSON, FormOwner, JsonBodyOwner, Named, QueryOwner
 from ._verdict import Verdict
 from ._write import WRITE_CHECK_KEY, WRITE_KEY, body_was_read, check_named, unchecked_write
 from .asgi import ASGIApp, ASGIMiddleware, Receive, Scope, Send
@@ -119,9 +120,7 @@ def _refuse_unchecked(scope: Scope) -> Verdict | None:
     pending = scope.get(WRITE_KEY)
     if pending is not None:
         pending.checked = True
-    verdict: Verdict | None = exchange.refuse(
-        EventKind.CROSS_OWNER_WRITE, "write not checked before the endpoint ran"
-    )
+    verdict: Verdict | None = exchange.refuse(EventKind.CROSS_OWNER_WRITE, "write not checked before the endpoint ran")
     return verdict
 
 
@@ -172,16 +171,156 @@ async def _write_verdict(request: Request) -> Verdict | None:
                 document = await request.json()
             except (ValueError, RecursionError):
                 document = NO_JSON
+    query: list[tuple[str, object]] = list(request.query_params.multi_items())
+    spellings = _route_spellings(exchange.guard.inbound, scope.get("route"))
+    if spellings is not None:
+        form = spellings.rename(form, spellings.form)
+        files = [spellings.form.get(name, name) for name in files]
+        query = spellings.rename(query, spellings.query)
+        document = spellings.document(document)
     named = Named(
         scope.get("path", ""),
         path_params=request.path_params,
-        query=request.query_params.multi_items(),
+        route=_route_template(scope),
+        query=query,
         form=form,
         files=files,
         json=document,
     )
     verdict: Verdict | None = check_named(exchange, scope, lambda: named)
     return verdict
+
+
+class _Spellings:
+    """The names a FastAPI route reads an owner field under: a parameter's or a Pydantic model
+    field's ``alias``, ``validation_alias`` (``AliasChoices``) and own name, each mapped to the
+    rule's name; and the owner key a route's single, unembedded body parameter is (the whole
+    JSON body is its value)."""
+
+    __slots__ = ("json", "form", "query", "whole")
+
+    def __init__(self) -> None:
+        self.json: dict[str, str] = {}
+        self.form: dict[str, str] = {}
+        self.query: dict[str, str] = {}
+        self.whole: str | None = None
+
+    @staticmethod
+    def rename(pairs: list[tuple[str, object]], names: dict[str, str]) -> list[tuple[str, object]]:
+        # Renamed, not added: two spellings of one field are a repeat (Pydantic keeps one).
+        return [(names.get(key, key), value) for key, value in pairs] if names else pairs
+
+    def document(self, document: object) -> object:
+        if document is NO_JSON:
+            return document
+        extra: list[object] = []
+        if self.whole is not None:
+            extra.append({self.whole: document})
+        if self.json:
+            stack = [document]
+            while stack:
+                node = stack.pop()
+                if isinstance(node, dict):
+                    for key, value in node.items():
+                        if key in self.json:
+                            extra.append({self.json[key]: value})
+                        if isinstance(value, (dict, list)):
+                            stack.append(value)
+                elif isinstance(node, list):
+                    stack.extend(item for item in node if isinstance(item, (dict, list)))
+        return [document, *extra] if extra else document
+
+
+def _names_of(name: str, info: Any) -> set[str]:
+    """Every key Pydantic may validate a field from: its name, ``alias``, ``validation_alias``."""
+    names = {name}
+    for alias in (getattr(info, "alias", None), getattr(info, "validation_alias", None)):
+        if isinstance(alias, str):
+            names.add(alias)
+        for choice in getattr(alias, "choices", ()) or ():
+            if isinstance(choice, str):
+                names.add(choice)
+    return names
+
+
+def _model_spellings(annotation: Any, keys: frozenset[str], out: dict[str, str], seen: set[int]) -> None:
+    """Spellings of owner keys among a model's fields, at any depth (``list[Model]``, ``Model | None``)."""
+    stack = [annotation]
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        fields = getattr(node, "model_fields", None)
+        if isinstance(fields, dict):
+            for name, info in fields.items():
+                names = _names_of(name, info)
+                owner = next((key for key in sorted(names) if key in keys), None)
+                if owner is not None:
+                    out.update((spelling, owner) for spelling in names if spelling != owner)
+                stack.append(getattr(info, "annotation", None))
+        stack.extend(getattr(node, "__args__", ()) or ())
+
+
+def _route_spellings(rules: tuple[Any, ...], route: Any) -> _Spellings | None:
+    """What a FastAPI route reads owner fields under (``None``: not a FastAPI route)."""
+    dependant = getattr(route, "dependant", None)
+    if dependant is None:
+        return None
+    json_keys = frozenset(name for rule in rules if isinstance(rule, JsonBodyOwner) for name in rule.names)
+    form_keys = frozenset(name for rule in rules if isinstance(rule, FormOwner) for name in rule.names)
+    query_keys = frozenset(name for rule in rules if isinstance(rule, QueryOwner) for name in rule.names)
+    spellings = _Spellings()
+    body: list[Any] = []
+    seen: set[int] = set()
+    stack = [dependant]
+    while stack:
+        node = stack.pop()
+        stack.extend(getattr(node, "dependencies", ()) or ())
+        for field in getattr(node, "query_params", ()) or ():
+            _add_param(field, query_keys, spellings.query)
+        for field in getattr(node, "body_params", ()) or ():
+            body.append(field)
+            info = getattr(field, "field_info", None)
+            form = type(info).__name__ in ("Form", "File")
+            _add_param(field, form_keys if form else json_keys, spellings.form if form else spellings.json)
+            _model_spellings(
+                getattr(info, "annotation", None),
+                form_keys if form else json_keys,
+                spellings.form if form else spellings.json,
+                seen,
+            )
+    embedded = getattr(route, "_embed_body_fields", None)
+    if len({getattr(field, "name", None) for field in body}) == 1 and embedded is not True:
+        field = body[0]
+        info = getattr(field, "field_info", None)
+        if getattr(getattr(info, "annotation", None), "model_fields", None) is None:
+            names = _names_of(getattr(field, "name", ""), info) | {getattr(field, "alias", "")}
+            spellings.whole = next((key for key in sorted(names) if key in json_keys), None)
+    return spellings
+
+
+def _add_param(field: Any, keys: frozenset[str], out: dict[str, str]) -> None:
+    names = _names_of(getattr(field, "name", ""), getattr(field, "field_info", None))
+    alias = getattr(field, "alias", None)
+    if isinstance(alias, str):
+        names.add(alias)
+    owner = next((key for key in sorted(names) if key in keys), None)
+    if owner is not None:
+        out.update((spelling, owner) for spelling in names if spelling != owner)
+
+
+def _route_template(scope: MutableMapping[str, Any]) -> str | None:
+    """The matched route's path, as the app is mounted (``root_path`` + ``route.path``), its
+    converters dropped (``{customer_id:path}`` is ``{customer_id}``): the path a
+    :class:`~respguard.PathOwner` pattern names, where the request's own path is spelled otherwise."""
+    path = getattr(scope.get("route"), "path", None)
+    if not isinstance(path, str):
+        return None
+    return _CONVERTER.sub(r"{\1}", str(scope.get("root_path", "")) + path)
+
+
+_CONVERTER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*):[^}]*\}")
 
 
 async def check_writes(request: Request) -> None:
