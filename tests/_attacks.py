@@ -3,6 +3,7 @@ assertion, the pages' parts, and why a known gap is a strict xfail."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -51,3 +52,19 @@ def assert_refused(
     assert (got.status, got.body) == (403, BLOCK_BODY)
     assert kinds(events) == [("scan_error", "blocked")]
     assert events[0].reason == reason
+
+
+def cpu_to_pass(
+    make_stack: Callable[..., GuardedStack], events: list[AuditEvent], page: bytes, runs: int = 3
+) -> float:
+    """The best CPU time of ``runs`` (this process's: the machine's load does not change it) the
+    README's guard takes to let ``page`` out whole, with no event: linear-time tests compare two."""
+    best = float("inf")
+    for _ in range(runs):
+        events.clear()
+        started = time.process_time()
+        got = guarded(make_stack, events).send(Reply(headers=[HTML_CT], chunks=[page]))
+        best = min(best, time.process_time() - started)
+        assert (got.status, got.body) == (200, page)
+        assert events == []
+    return best
