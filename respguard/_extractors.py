@@ -375,16 +375,8 @@ class JsonKeys:
 
     def prove(self, body: bytes, charset: str | None, own: str | None) -> int:
         """:meth:`only_own` on the bytes; ``charset`` is the body's (its BOM's, else the declared one)."""
-        if not self._fast:
+        if not self._searchable(body, charset):
             return UNPROVEN
-        if charset is not None and charset not in _UTF8:
-            return UNPROVEN  # UTF-8 only (a UTF-16/32 body would hide the ASCII keys)
-        # ``find`` rather than ``in``: on bytes, ``in`` first tries the needle as an int (CPython
-        # raises and clears a TypeError each time); this runs on every response.
-        if body.find(b"\x00", 0, 4) >= 0 or body[:2] in _UTF16_BOMS:
-            return UNPROVEN  # UTF-16/32, as json.loads() would detect it
-        if body.find(b"\\") >= 0 and _ASCII_ESCAPE.search(body):
-            return UNPROVEN  # an escaped key could hide from the byte search
         quoted = self._quoted
         if len(quoted) == 1:
             key = quoted[0]
@@ -432,17 +424,25 @@ class JsonKeys:
             return OWN
         return self._by_pattern(body, pattern)
 
+    def _searchable(self, body: bytes, charset: str | None) -> bool:
+        """Can a byte search for the keys prove anything of this body: respguard's own key reading
+        (``_fast``), UTF-8 (a UTF-16/32 body, as json.loads() detects it, hides the ASCII keys), and
+        no escape that could spell a key another way?"""
+        if not self._fast or charset is not None and charset not in _UTF8:
+            return False
+        # ``find`` rather than ``in``: on bytes, ``in`` first tries the needle as an int (CPython
+        # raises and clears a TypeError each time); this runs on every response.
+        if body.find(b"\x00", 0, 4) >= 0 or body[:2] in _UTF16_BOMS:
+            return False
+        return not (body.find(b"\\") >= 0 and _ASCII_ESCAPE.search(body))
+
     def may_name_in_page(self, body: bytes, charset: str | None) -> bool:
         """Speed only: could a JSON data block or a JSON attribute value of this page (its bytes,
         in ``charset``) name one of the keys? Not when the keys, bare, are not in its bytes and no
         escape could hide one: a key in an attribute is quoted with character references
         (``data-page="{&quot;user_id&quot;: ...}"``), so the bare key is searched (one pass a key,
         as :meth:`prove`'s)."""
-        if not self._fast or charset is not None and charset not in _UTF8:
-            return True
-        if body.find(b"\x00", 0, 4) >= 0 or body[:2] in _UTF16_BOMS:
-            return True
-        if body.find(b"\\") >= 0 and _ASCII_ESCAPE.search(body):
+        if not self._searchable(body, charset):
             return True
         for key in self._bare:
             if body.find(key) >= 0:
