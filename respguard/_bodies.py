@@ -34,7 +34,7 @@ from ._content import (
 )
 from ._encoding import bom_encoding, lookup
 from ._events import EventKind
-from ._extractors import ABSENT, DEEP_JSON, OWN, UNPROVEN, Extractor, HtmlAttribute, JsonKeys, ScanError
+from ._extractors import ABSENT, DEEP_JSON, OWN, UNPROVEN, Extractor, HtmlAttribute, JsonKeys, ScanError, scan_reason
 from ._identity import ID, Identity
 from ._markup import Page, UnreadableFrame, data_blocks, is_xml_type, json_attributes, pages_within, rendered_json
 from ._plan import Planner
@@ -127,7 +127,7 @@ def scan_document(
         except ScanError as exc:
             if lenient and (extractor, prover) in lenient and not _names_a_key(extractor, body):
                 continue  # not JSON to a script either, and no owner key in it: its own type was scanned
-            return Failure(EventKind.SCAN_ERROR, f"{extractor.name}: {exc}", extractor.name)
+            return Failure(EventKind.SCAN_ERROR, scan_reason(extractor.name, exc), extractor.name)
         except BodyDecodeError as undecodable:  # (one name per clause: mypyc types each one)
             return Failure(EventKind.SCAN_ERROR, f"{extractor.name}: {undecodable}", extractor.name)
         except Exception as error:
@@ -160,7 +160,7 @@ def _scan_data_block(
                 reason = f"{extractor.name} raised {type(error).__name__}"
                 return Failure(EventKind.SCAN_ERROR, reason, extractor.name)
         if not parsed and failure is not None:
-            return Failure(EventKind.SCAN_ERROR, f"{extractor.name}: {failure}", extractor.name)
+            return Failure(EventKind.SCAN_ERROR, scan_reason(extractor.name, failure), extractor.name)
     return None
 
 
@@ -232,7 +232,7 @@ def _scan_json_text(planner: Planner, value: str, views: ViewFactory, owners: li
             owners.extend((kind, o) for o in extractor.owners(views(JSON, data)))
         except ScanError as exc:
             if str(exc) == DEEP_JSON and _names_a_key(extractor, data):
-                return Failure(EventKind.SCAN_ERROR, f"{extractor.name}: {exc}", extractor.name)
+                return Failure(EventKind.SCAN_ERROR, scan_reason(extractor.name, exc), extractor.name)
         except Exception as error:
             return Failure(EventKind.SCAN_ERROR, f"{extractor.name} raised {type(error).__name__}", extractor.name)
     return None
@@ -523,7 +523,7 @@ def scan_record(planner: Planner, record: StreamRecord, media: str, views: ViewF
             if not parsed and (has_data or whole != record.data) and extractor.mentioned(record.text):
                 return Failure(EventKind.SCAN_ERROR, f"{extractor.name}: {UNREAD_KEY}", extractor.name)
         except ScanError as exc:
-            return Failure(EventKind.SCAN_ERROR, f"{extractor.name}: {exc}", extractor.name)
+            return Failure(EventKind.SCAN_ERROR, scan_reason(extractor.name, exc), extractor.name)
         except Exception as error:
             return Failure(EventKind.SCAN_ERROR, f"{extractor.name} raised {type(error).__name__}", extractor.name)
     return None

@@ -659,8 +659,7 @@ class Exchange:
         redacts both, and ``named``, the ids the request named in a way two readers read
         differently."""
         if not self.named:
-            path_rules = [rule for rule in self.guard.inbound if isinstance(rule, PathOwner)]
-            self.named = tuple(named_owners(path_rules, Named(self.request.path)))
+            self.named = tuple(self._path_named())
         if named:
             self.named = (*self.named, *named)
         if self.requester is None:
@@ -919,9 +918,21 @@ class Exchange:
         )
         return view
 
+    def _path_named(self) -> list[tuple[str, str]]:
+        """The owners the guard's ``PathOwner`` rules find in the request path (whatever the method:
+        a GET's event shows the path too); the whole path when they can't be read."""
+        path_rules = [rule for rule in self.guard.inbound if isinstance(rule, PathOwner)]
+        if not path_rules:
+            return []
+        try:
+            return named_owners(path_rules, Named(self.request.path))
+        except Exception:
+            return [(ID, self.request.path)]  # an event then shows no path at all ({redacted})
+
     def _event_ids(self, named: Sequence[tuple[str, str]]) -> set[str]:
-        """Every id an event is about: the requester's, and each owner's."""
+        """Every id an event is about: the requester's, each owner's, and each the path names."""
         ids = {text for _, text in named}
+        ids.update(text for _, text in self._path_named())
         requester = self.requester
         if requester is not None:
             ids.add(requester.id)

@@ -43,6 +43,27 @@ class ScanError(Exception):
     """An extractor could not read the body; the guard blocks the response."""
 
 
+#: respguard's own ScanError messages: an event's reason gives only these (a CustomExtractor's
+#: message may quote the body it could not read).
+_SCAN_PHRASES = frozenset(
+    {
+        DEEP_JSON,
+        "malformed JSON",
+        "XML entity or attribute declarations",
+        "frames nested too deeply",
+        "framed page cannot be decoded",
+    }
+)
+
+
+def scan_reason(name: str, error: ScanError) -> str:
+    """The event reason for ``error`` raised by the extractor ``name``: a fixed phrase always."""
+    message = str(error)
+    if type(error) is ScanError and message in _SCAN_PHRASES:
+        return f"{name}: {message}"
+    return f"{name} raised {type(error).__name__}"
+
+
 class Extractor(Protocol):
     """What the guard asks of an extractor."""
 

@@ -23,6 +23,7 @@ How an id is found, the way a person reading the log would recognise it:
 - The request id is cut at every change between letters and digits too, so ``u8`` holds
   the id ``8``: ``u8-9-1700000000`` is dropped for requester ``8`` or owner ``9``.
 - An e-mail id's local part (``bob`` of ``bob@example.com``) counts as an id as well.
+- A UUID is found with its dashes and without (Starlette's ``uuid`` convertor takes both).
 
 When in doubt the field goes: a path that still decodes after four rounds, or whose
 redacted form would still show an id, becomes ``{redacted}``; a request id that is not a
@@ -40,6 +41,7 @@ REDACTED = "{redacted}"
 PLACEHOLDER = "{id}"
 
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+_UUID = re.compile(r"[0-9a-f]{8}(-?)[0-9a-f]{4}\1[0-9a-f]{4}\1[0-9a-f]{4}\1[0-9a-f]{12}")
 _SHORT = 3  # ids of at most this many characters match only as whole tokens
 _SPANS_PER_CHAR = 4  # occurrences of ids a text may hold per character before it is all redacted
 #: Characters an event's search for ids may compare (the text's length times the ids' total):
@@ -85,6 +87,9 @@ def _folded_ids(ids: Iterable[str]) -> list[str]:
         folded = _fold(value)[0]
         if folded:
             found.add(folded)
+        if _UUID.fullmatch(folded):  # a UUID is the same id with or without its dashes
+            bare = folded.replace("-", "")
+            found.update((bare, "-".join((bare[:8], bare[8:12], bare[12:16], bare[16:20], bare[20:]))))
         local, at, _ = folded.rpartition("@")
         if at and local:
             found.add(local)
