@@ -491,7 +491,9 @@ def _attribute_reference(match: re.Match[str]) -> str:
     return "&" + name
 
 
-_PAGE_TYPES = frozenset({"text/html", "application/xhtml+xml", "image/svg+xml", "text/xml", "application/xml"})
+#: A framed data: URL's types that render as a page: HTML, and XML (XHTML, SVG, and Chromium
+#: renders feeds and ``text/xsl`` as XML too). Every ``*/*+xml`` is read (a superset).
+_PAGE_TYPES = frozenset({"text/html", "text/xml", "application/xml", "text/xsl"})
 _BASE64_TAIL = re.compile(r";[ ]*base64\Z", re.IGNORECASE | re.ASCII)
 _URL_STRIPPED = re.compile(r"[\t\n\r]")
 _BASE64_SPACE = re.compile(rb"[\t\n\x0c\r ]")
@@ -562,7 +564,7 @@ def pages_within(page: Page) -> list[Page]:
 
 def data_url_page(url: str) -> Page | None:
     """The page a ``data:`` URL holds, as Fetch's data: URL processor reads it (tabs and newlines
-    dropped, percent-decoded, forgiving base64), when its type is a page (HTML, XHTML, SVG, XML),
+    dropped, percent-decoded, forgiving base64), when its type is a page (HTML, XML: ``*/*+xml``, ``text/xsl``),
     decoded as the frame decodes it (a byte-order mark, its charset, the HTML sniffing);
     ``None`` otherwise. Raises :class:`UnreadableFrame` where respguard can't decode it."""
     url = _URL_STRIPPED.sub("", url).strip("".join(map(chr, range(0x21))))
@@ -584,7 +586,7 @@ def data_url_page(url: str) -> Page | None:
             return None
         body = base64.b64decode(packed + b"=" * (-len(packed) % 4))
     essence = media.split(";", 1)[0].strip(_WS).lower()
-    if essence not in _PAGE_TYPES:
+    if essence not in _PAGE_TYPES and not essence.endswith("+xml"):
         return None
     charset = _CHARSET_PARAMETER.search(media)
     label = charset.group(1).strip('"').strip(_WS) if charset is not None else None
