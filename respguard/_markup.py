@@ -511,6 +511,23 @@ MAX_FRAME_DEPTH = 8  # documents in documents: deeper is refused (fail closed)
 #: An XML document type's declarations that add markup or attributes (an entity, an attribute
 #: default): the XML parser expands them, respguard does not (refused, fail closed).
 _XML_DECLARATIONS = re.compile(r"<!(?:ENTITY|ATTLIST)")
+#: An XML page's stylesheet processing instructions, and the ``type`` pseudo-attributes in one.
+#: Blink applies one of an XSLT type (``text/xsl``, ``text/xml``...) as XSLT, whose output is the
+#: DOM: it may build any attribute (``<xsl:attribute name="{concat('data-','owner')}">``) from the
+#: page's text or another document. Only a CSS one (no type, an empty one or ``text/css``) is
+#: read past (a superset: any other ``type`` anywhere in it refuses the page).
+_XML_STYLESHEET = re.compile(r"<\?xml-stylesheet(?:[^?]|\?(?!>))*", re.ASCII)
+_PSEUDO_TYPE = re.compile(r"type[\t\n\r ]*=[\t\n\r ]*(?:\"([^\"]*)\"|'([^']*)')?", re.IGNORECASE | re.ASCII)
+
+
+def _applies_xslt(text: str) -> bool:
+    """Could an XML page's stylesheet processing instruction be applied as XSLT?"""
+    for instruction in _XML_STYLESHEET.finditer(text):
+        for kind in _PSEUDO_TYPE.finditer(instruction.group(0)):
+            value = kind.group(1) if kind.group(1) is not None else kind.group(2)
+            if value not in ("", "text/css"):
+                return True
+    return False
 
 
 class UnreadableFrame(ValueError):
@@ -535,8 +552,9 @@ def is_xml_type(media_type: str) -> bool:
 def pages_within(page: Page) -> list[Page]:
     """The page and every page its attributes hold, at any depth (a ``srcdoc``, decoded as an
     attribute value; a ``data:`` URL of a page type in a ``src`` or ``data``), each read once.
-    Raises :class:`UnreadableFrame` for an XML page with entity or attribute declarations, a
-    framed page that can't be decoded, or frames more than :data:`MAX_FRAME_DEPTH` deep."""
+    Raises :class:`UnreadableFrame` for an XML page with entity or attribute declarations or an
+    XSLT stylesheet (its output is the DOM), a framed page that can't be decoded, or frames more
+    than :data:`MAX_FRAME_DEPTH` deep."""
     found: list[Page] = []
     level = [page]
     for depth in range(MAX_FRAME_DEPTH + 1):
@@ -544,6 +562,8 @@ def pages_within(page: Page) -> list[Page]:
         for current in level:
             if current.xml and _XML_DECLARATIONS.search(current.text) is not None:
                 raise UnreadableFrame("XML entity or attribute declarations")
+            if current.xml and _applies_xslt(current.text):
+                raise UnreadableFrame("XML page with an XSLT stylesheet")
             found.append(current)
             markup = current.text if current.xml else markup_text(current.text)
             for match in _FRAMED.finditer(markup):

@@ -11,6 +11,14 @@ content, shadow roots), judged by Chromium's DOM.
    attribute is unquoted) is read exactly, frames decoded, but not these: it went out (200). Fixed: every XML MIME type
    (``*/*+xml``, as MIME Sniffing names them: a superset, this Chromium downloads some, such as
    ``application/mathml+xml``) and ``text/xsl`` is a page.
+2. **An XML page styled by XSLT.** Chromium (150) still applies an ``<?xml-stylesheet
+   type="text/xsl"?>`` processing instruction: the transform's output is the page's DOM, and it
+   builds attributes respguard never sees (``<xsl:attribute name="{concat('data-','owner')}">``
+   over ``<o>bob</o>``; Chromium's DOM showed ``<div data-owner="bob-9c2e">``). A framed
+   ``data:text/xml`` page with a ``data:text/xsl`` stylesheet went out (200), and so did an XML
+   response whose stylesheet is another URL. Fixed: an XML page (served, or framed) with a
+   stylesheet instruction of any type but CSS is refused (``scan_error``), as one with entity or
+   attribute declarations is.
 """
 
 from __future__ import annotations
@@ -19,11 +27,12 @@ import base64
 from collections.abc import Callable
 
 import pytest
-from _attacks import assert_blocked, guarded
+from _attacks import assert_blocked, assert_refused, guarded
 from conftest import GuardedStack, Reply
 from ids import ALICE, BOB
 
 from respguard import AuditEvent
+from respguard._markup import pages_within
 
 HTML_CT = ("Content-Type", "text/html; charset=utf-8")
 
@@ -51,3 +60,71 @@ def test_control_an_own_xml_feed_in_a_data_url_passes(
     got = guarded(make_stack, events).send(Reply(headers=[HTML_CT], chunks=[page]))
     assert (got.status, got.body) == (200, page)
     assert events == []
+
+
+_XSL = (
+    '<xsl:stylesheet version="1.0" xmlns:xsl="http://www.w3.org/1999/XSL/Transform">'
+    '<xsl:template match="/"><html xmlns="http://www.w3.org/1999/xhtml"><body><div>'
+    "<xsl:attribute name=\"{concat('data-','owner')}\"><xsl:value-of select=\"/r/o\"/></xsl:attribute>"
+    "x</div></body></html></xsl:template></xsl:stylesheet>"
+)
+XSLT_REFUSED = "html:data-owner: XML page with an XSLT stylesheet"
+
+
+def _styled(kind: str, href: str) -> str:
+    return f'<?xml version="1.0"?><?xml-stylesheet type="{kind}" href="{href}"?><r><o>{BOB}</o></r>'
+
+
+def _b64(mime: str, text: str) -> str:
+    return f"data:{mime};base64," + base64.b64encode(text.encode()).decode()
+
+
+def test_a_framed_xml_page_styled_by_xslt_is_refused(
+    make_stack: Callable[..., GuardedStack], events: list[AuditEvent]
+) -> None:
+    """Chromium's frame DOM (a script of the transform's output posting
+    ``querySelectorAll('[data-owner]')``): ``div=bob-9c2e``."""
+    xml = _styled("text/xsl", _b64("text/xsl", _XSL))
+    page = f'<!doctype html><p data-owner={ALICE}>hi</p><iframe src="{_b64("text/xml", xml)}"></iframe>'
+    assert_refused(make_stack, events, page.encode(), XSLT_REFUSED)
+
+
+@pytest.mark.parametrize("kind", ["text/xsl", "application/xml", "text/xml", "application/xslt+xml", "TEXT/XSL"])
+def test_an_xml_page_styled_by_xslt_is_refused(
+    make_stack: Callable[..., GuardedStack], events: list[AuditEvent], kind: str
+) -> None:
+    page = _styled(kind, "/static/feed.xsl").encode()
+    assert_refused(make_stack, events, page, XSLT_REFUSED, headers=[("Content-Type", "application/xml")])
+
+
+@pytest.mark.parametrize(
+    "instruction",
+    ['<?xml-stylesheet type="text/css" href="/s.css"?>', '<?xml-stylesheet href="/s.css"?>', ""],
+)
+def test_control_an_xml_page_styled_by_css_passes(
+    make_stack: Callable[..., GuardedStack], events: list[AuditEvent], instruction: str
+) -> None:
+    page = f'<?xml version="1.0"?>{instruction}<r><o data-owner="{ALICE}">x</o></r>'.encode()
+    got = guarded(make_stack, events).send(Reply(headers=[("Content-Type", "application/xml")], chunks=[page]))
+    assert (got.status, got.body) == (200, page)
+    assert events == []
+
+
+def test_control_an_html_page_naming_an_xslt_instruction_passes(
+    make_stack: Callable[..., GuardedStack], events: list[AuditEvent]
+) -> None:
+    """In HTML ``<?xml-stylesheet ...?>`` is a bogus comment: nothing is applied."""
+    page = f'<!doctype html><?xml-stylesheet type="text/xsl" href="/t.xsl"?><p data-owner={ALICE}>x</p>'.encode()
+    got = guarded(make_stack, events).send(Reply(headers=[HTML_CT], chunks=[page]))
+    assert (got.status, got.body) == (200, page)
+    assert events == []
+
+
+def test_xslt_instructions_read() -> None:
+    from respguard._markup import Page, UnreadableFrame
+
+    for refused in ('<?xml-stylesheet type="text/xsl"?>', "<?xml-stylesheet href='x' type='text/xml'?>"):
+        with pytest.raises(UnreadableFrame):
+            pages_within(Page(refused + "<r/>", True))
+    for read in ('<?xml-stylesheet type="text/css"?>', '<?xml-stylesheet type=""?>', '<?other type="text/xsl"?>'):
+        assert len(pages_within(Page(read + "<r/>", True))) == 1
