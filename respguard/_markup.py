@@ -499,11 +499,14 @@ _URL_STRIPPED = re.compile(r"[\t\n\r]")
 _BASE64_SPACE = re.compile(rb"[\t\n\x0c\r ]")
 _BASE64_ALPHABET = re.compile(rb"[A-Za-z0-9+/]*")
 _CHARSET_PARAMETER = re.compile(r";[\t\n\x0c\r ]*charset=(\"[^\"]*\"|[^;]*)", re.IGNORECASE | re.ASCII)
-#: An attribute that may hold a page of its own: an iframe's ``srcdoc``, or a ``src``/``data``
-#: (iframe, frame, object, embed) whose value may be a ``data:`` URL of a page. Values are read
-#: as the attribute pattern reads them (HTML white space only: a vertical tab is no space).
+#: An attribute that may hold a page of its own: an iframe's ``srcdoc``, a ``src``/``data``
+#: (iframe, frame, object, embed) whose value may be a ``data:`` URL of a page or a
+#: ``javascript:`` URL (the frame's document is the string it gives: its percent-decoded source
+#: is read as a page, a superset of a literal), or a ``<meta http-equiv=refresh>``'s ``content``,
+#: which navigates a frame to its URL (any ``content`` that names a ``data:`` URL is read).
+#: Values are read as the attribute pattern reads them (HTML white space only: a vertical tab is no space).
 _FRAMED = re.compile(
-    r"(?<![-\w:.])(srcdoc|src|data)[\t\n\x0c\r ]*=[\t\n\x0c\r ]*"
+    r"(?<![-\w:.])(srcdoc|src|data|content)[\t\n\x0c\r ]*=[\t\n\x0c\r ]*"
     r"(?:\"([^\"]*)\"|'([^']*)'|([^\t\n\x0c\r \"'>][^\t\n\x0c\r >]*))",
     re.IGNORECASE | re.ASCII,
 )
@@ -568,12 +571,19 @@ def pages_within(page: Page) -> list[Page]:
             markup = current.text if current.xml else markup_text(current.text)
             for match in _FRAMED.finditer(markup):
                 value = unescape_attribute(attribute_value(match, 2))
-                if match.group(1).lower() == "srcdoc":
+                name = match.group(1).lower()
+                if name == "srcdoc":
                     framed.append(Page(value, False))  # an iframe srcdoc document is HTML
-                else:
-                    inner = data_url_page(value)
-                    if inner is not None:
-                        framed.append(inner)
+                    continue
+                if name == "content":
+                    refresh = _refresh_url(value)
+                    if refresh is None:
+                        continue
+                    value = refresh
+                script = _javascript_source(value)
+                inner = Page(script, False) if script is not None else data_url_page(value)
+                if inner is not None:
+                    framed.append(inner)
         if not framed:
             return found
         if depth == MAX_FRAME_DEPTH:
@@ -582,12 +592,41 @@ def pages_within(page: Page) -> list[Page]:
     return found
 
 
+_REFRESH_DATA_URL = re.compile(r"data:", re.IGNORECASE | re.ASCII)
+_JAVASCRIPT_URL = re.compile(r"javascript:", re.IGNORECASE | re.ASCII)
+_URL_TRIMMED = "".join(map(chr, range(0x21)))
+
+
+def _refresh_url(content: str) -> str | None:
+    """The ``data:`` URL a refresh declaration (``0; url='data:...'``) may navigate to: from its
+    first ``data:`` on (tabs and newlines dropped, as the URL parser drops them), to the quote
+    that opened it, if one did. ``None``: it names none."""
+    content = _URL_STRIPPED.sub("", content)
+    found = _REFRESH_DATA_URL.search(content)
+    if found is None:
+        return None
+    url = content[found.start() :]
+    quote = content[found.start() - 1 : found.start()]
+    if quote in ("'", '"'):
+        url = url.split(quote, 1)[0]
+    return url
+
+
+def _javascript_source(url: str) -> str | None:
+    """A ``javascript:`` URL's script source (percent-decoded, as the browser runs it); ``None``
+    for another URL."""
+    url = _URL_STRIPPED.sub("", url).strip(_URL_TRIMMED)
+    if _JAVASCRIPT_URL.match(url) is None:
+        return None
+    return urllib.parse.unquote(url[len("javascript:") :])
+
+
 def data_url_page(url: str) -> Page | None:
     """The page a ``data:`` URL holds, as Fetch's data: URL processor reads it (tabs and newlines
     dropped, percent-decoded, forgiving base64), when its type is a page (HTML, XML: ``*/*+xml``, ``text/xsl``),
     decoded as the frame decodes it (a byte-order mark, its charset, the HTML sniffing);
     ``None`` otherwise. Raises :class:`UnreadableFrame` where respguard can't decode it."""
-    url = _URL_STRIPPED.sub("", url).strip("".join(map(chr, range(0x21))))
+    url = _URL_STRIPPED.sub("", url).strip(_URL_TRIMMED)
     if url[:5].lower() != "data:":
         return None
     media, comma, rest = url[5:].partition(",")

@@ -19,12 +19,24 @@ content, shadow roots), judged by Chromium's DOM.
    response whose stylesheet is another URL. Fixed: an XML page (served, or framed) with a
    stylesheet instruction of any type but CSS is refused (``scan_error``), as one with entity or
    attribute declarations is.
+3. **A frame that navigates on.** A ``<meta http-equiv="refresh" content="0;url=data:...">`` in
+   a frame's page (an ``<iframe srcdoc>``, a ``data:text/html`` frame) navigates the frame to
+   its ``data:`` URL, and Chromium rendered the base64 page there with bob's ``<div
+   data-owner>``; respguard read only ``srcdoc``, ``src`` and ``data``: 200. Fixed: a
+   ``content`` attribute that names a ``data:`` URL is read as a frame's.
+4. **A ``javascript:`` URL frame.** ``<iframe src="javascript:'%3Cdiv%20data%2Downer=bob%3E'">``:
+   the frame's document is the string the URL's (percent-decoded) script gives, and Chromium's
+   frame DOM held bob's div; 200. Fixed: a framed ``javascript:`` URL's percent-decoded source
+   is read as a page (a superset of a literal string; a script that computes markup is no more
+   read here than an inline ``<script>`` is).
 """
 
 from __future__ import annotations
 
 import base64
+import html
 from collections.abc import Callable
+from urllib.parse import quote
 
 import pytest
 from _attacks import assert_blocked, assert_refused, guarded
@@ -128,3 +140,68 @@ def test_xslt_instructions_read() -> None:
             pages_within(Page(refused + "<r/>", True))
     for read in ('<?xml-stylesheet type="text/css"?>', '<?xml-stylesheet type=""?>', '<?other type="text/xsl"?>'):
         assert len(pages_within(Page(read + "<r/>", True))) == 1
+
+
+_POSTS = "<div data-owner='" + BOB + "'>x</div>"
+_OWN_ROW = f"<!doctype html><p data-owner={ALICE}>hi</p>"
+
+
+def _refresh(url: str) -> str:
+    return f"<meta http-equiv=refresh content='0;url={url}'>"
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [
+        pytest.param(
+            '<iframe srcdoc="' + html.escape(_refresh(_b64("text/html", _POSTS))) + '"></iframe>', id="srcdoc"
+        ),
+        pytest.param(
+            '<iframe src="data:text/html,' + quote(_refresh(_b64("text/html", _POSTS)), safe="") + '"></iframe>',
+            id="data-url",
+        ),
+        pytest.param(
+            "<iframe srcdoc=\"<meta http-equiv=refresh content='0; URL=&quot;"
+            + _b64("text/html", _POSTS)
+            + "&quot;'>\"></iframe>",
+            id="quoted-url",
+        ),
+    ],
+)
+def test_a_frame_refreshed_to_a_data_url_is_read(
+    make_stack: Callable[..., GuardedStack], events: list[AuditEvent], frame: str
+) -> None:
+    """Chromium's frame DOM (the data: page posting ``querySelectorAll('[data-owner]')``): bob's div."""
+    assert_blocked(guarded(make_stack, events), events, (_OWN_ROW + frame).encode())
+
+
+@pytest.mark.parametrize(
+    "src",
+    [
+        "javascript:'%3Cdiv%20data%2Downer=" + BOB + "%3Ex%3C/div%3E'",
+        " JavaScript:'<div data-owner=" + BOB + ">x</div>'",
+    ],
+)
+def test_a_javascript_url_frame_is_read(
+    make_stack: Callable[..., GuardedStack], events: list[AuditEvent], src: str
+) -> None:
+    """Chromium's frame DOM (the parent walking ``contentDocument``): ``div=bob-9c2e``."""
+    page = _OWN_ROW + f'<iframe src="{src}"></iframe>'
+    assert_blocked(guarded(make_stack, events), events, page.encode())
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        '<iframe src="javascript:void(0)"></iframe>',
+        "<meta http-equiv=refresh content='30;url=/next'>",
+        '<iframe srcdoc="' + html.escape(_refresh(_b64("text/html", f"<p data-owner='{ALICE}'>x</p>"))) + '"></iframe>',
+    ],
+)
+def test_control_own_frames_that_navigate_pass(
+    make_stack: Callable[..., GuardedStack], events: list[AuditEvent], extra: str
+) -> None:
+    page = (_OWN_ROW + extra).encode()
+    got = guarded(make_stack, events).send(Reply(headers=[HTML_CT], chunks=[page]))
+    assert (got.status, got.body) == (200, page)
+    assert events == []
