@@ -602,6 +602,8 @@ def _frames_a_document(lowered: bytes) -> bool:
         lowered.find(b"srcdoc") >= 0
         or lowered.find(b"<!entity") >= 0  # (XML declarations that add markup or attributes)
         or lowered.find(b"<!attlist") >= 0
+        or lowered.find(b"<?xml-stylesheet") >= 0  # (XSLT builds the page's DOM)
+        or lowered.find(b"refresh") >= 0  # (a <meta http-equiv=refresh> navigates a frame)
         or lowered.find(b"<iframe") >= 0
         or lowered.find(b"<frame") >= 0
         or lowered.find(b"<object") >= 0

@@ -491,17 +491,22 @@ def _attribute_reference(match: re.Match[str]) -> str:
     return "&" + name
 
 
-_PAGE_TYPES = frozenset({"text/html", "application/xhtml+xml", "image/svg+xml", "text/xml", "application/xml"})
+#: A framed data: URL's types that render as a page: HTML, and XML (XHTML, SVG, and Chromium
+#: renders feeds and ``text/xsl`` as XML too). Every ``*/*+xml`` is read (a superset).
+_PAGE_TYPES = frozenset({"text/html", "text/xml", "application/xml", "text/xsl"})
 _BASE64_TAIL = re.compile(r";[ ]*base64\Z", re.IGNORECASE | re.ASCII)
 _URL_STRIPPED = re.compile(r"[\t\n\r]")
 _BASE64_SPACE = re.compile(rb"[\t\n\x0c\r ]")
 _BASE64_ALPHABET = re.compile(rb"[A-Za-z0-9+/]*")
 _CHARSET_PARAMETER = re.compile(r";[\t\n\x0c\r ]*charset=(\"[^\"]*\"|[^;]*)", re.IGNORECASE | re.ASCII)
-#: An attribute that may hold a page of its own: an iframe's ``srcdoc``, or a ``src``/``data``
-#: (iframe, frame, object, embed) whose value may be a ``data:`` URL of a page. Values are read
-#: as the attribute pattern reads them (HTML white space only: a vertical tab is no space).
+#: An attribute that may hold a page of its own: an iframe's ``srcdoc``, a ``src``/``data``
+#: (iframe, frame, object, embed) whose value may be a ``data:`` URL of a page or a
+#: ``javascript:`` URL (the frame's document is the string it gives: its percent-decoded source
+#: is read as a page, a superset of a literal), or a ``<meta http-equiv=refresh>``'s ``content``,
+#: which navigates a frame to its URL (any ``content`` that names a ``data:`` URL is read).
+#: Values are read as the attribute pattern reads them (HTML white space only: a vertical tab is no space).
 _FRAMED = re.compile(
-    r"(?<![-\w:.])(srcdoc|src|data)[\t\n\x0c\r ]*=[\t\n\x0c\r ]*"
+    r"(?<![-\w:.])(srcdoc|src|data|content)[\t\n\x0c\r ]*=[\t\n\x0c\r ]*"
     r"(?:\"([^\"]*)\"|'([^']*)'|([^\t\n\x0c\r \"'>][^\t\n\x0c\r >]*))",
     re.IGNORECASE | re.ASCII,
 )
@@ -509,6 +514,23 @@ MAX_FRAME_DEPTH = 8  # documents in documents: deeper is refused (fail closed)
 #: An XML document type's declarations that add markup or attributes (an entity, an attribute
 #: default): the XML parser expands them, respguard does not (refused, fail closed).
 _XML_DECLARATIONS = re.compile(r"<!(?:ENTITY|ATTLIST)")
+#: An XML page's stylesheet processing instructions, and the ``type`` pseudo-attributes in one.
+#: Blink applies one of an XSLT type (``text/xsl``, ``text/xml``...) as XSLT, whose output is the
+#: DOM: it may build any attribute (``<xsl:attribute name="{concat('data-','owner')}">``) from the
+#: page's text or another document. Only a CSS one (no type, an empty one or ``text/css``) is
+#: read past (a superset: any other ``type`` anywhere in it refuses the page).
+_XML_STYLESHEET = re.compile(r"<\?xml-stylesheet(?:[^?]|\?(?!>))*", re.ASCII)
+_PSEUDO_TYPE = re.compile(r"type[\t\n\r ]*=[\t\n\r ]*(?:\"([^\"]*)\"|'([^']*)')?", re.IGNORECASE | re.ASCII)
+
+
+def _applies_xslt(text: str) -> bool:
+    """Could an XML page's stylesheet processing instruction be applied as XSLT?"""
+    for instruction in _XML_STYLESHEET.finditer(text):
+        for kind in _PSEUDO_TYPE.finditer(instruction.group(0)):
+            value = kind.group(1) if kind.group(1) is not None else kind.group(2)
+            if value not in ("", "text/css"):
+                return True
+    return False
 
 
 class UnreadableFrame(ValueError):
@@ -533,8 +555,9 @@ def is_xml_type(media_type: str) -> bool:
 def pages_within(page: Page) -> list[Page]:
     """The page and every page its attributes hold, at any depth (a ``srcdoc``, decoded as an
     attribute value; a ``data:`` URL of a page type in a ``src`` or ``data``), each read once.
-    Raises :class:`UnreadableFrame` for an XML page with entity or attribute declarations, a
-    framed page that can't be decoded, or frames more than :data:`MAX_FRAME_DEPTH` deep."""
+    Raises :class:`UnreadableFrame` for an XML page with entity or attribute declarations or an
+    XSLT stylesheet (its output is the DOM), a framed page that can't be decoded, or frames more
+    than :data:`MAX_FRAME_DEPTH` deep."""
     found: list[Page] = []
     level = [page]
     for depth in range(MAX_FRAME_DEPTH + 1):
@@ -542,16 +565,25 @@ def pages_within(page: Page) -> list[Page]:
         for current in level:
             if current.xml and _XML_DECLARATIONS.search(current.text) is not None:
                 raise UnreadableFrame("XML entity or attribute declarations")
+            if current.xml and _applies_xslt(current.text):
+                raise UnreadableFrame("XML page with an XSLT stylesheet")
             found.append(current)
             markup = current.text if current.xml else markup_text(current.text)
             for match in _FRAMED.finditer(markup):
                 value = unescape_attribute(attribute_value(match, 2))
-                if match.group(1).lower() == "srcdoc":
+                name = match.group(1).lower()
+                if name == "srcdoc":
                     framed.append(Page(value, False))  # an iframe srcdoc document is HTML
-                else:
-                    inner = data_url_page(value)
-                    if inner is not None:
-                        framed.append(inner)
+                    continue
+                if name == "content":
+                    refresh = _refresh_url(value)
+                    if refresh is None:
+                        continue
+                    value = refresh
+                script = _javascript_source(value)
+                inner = Page(script, False) if script is not None else data_url_page(value)
+                if inner is not None:
+                    framed.append(inner)
         if not framed:
             return found
         if depth == MAX_FRAME_DEPTH:
@@ -560,12 +592,41 @@ def pages_within(page: Page) -> list[Page]:
     return found
 
 
+_REFRESH_DATA_URL = re.compile(r"data:", re.IGNORECASE | re.ASCII)
+_JAVASCRIPT_URL = re.compile(r"javascript:", re.IGNORECASE | re.ASCII)
+_URL_TRIMMED = "".join(map(chr, range(0x21)))
+
+
+def _refresh_url(content: str) -> str | None:
+    """The ``data:`` URL a refresh declaration (``0; url='data:...'``) may navigate to: from its
+    first ``data:`` on (tabs and newlines dropped, as the URL parser drops them), to the quote
+    that opened it, if one did. ``None``: it names none."""
+    content = _URL_STRIPPED.sub("", content)
+    found = _REFRESH_DATA_URL.search(content)
+    if found is None:
+        return None
+    url = content[found.start() :]
+    quote = content[found.start() - 1 : found.start()]
+    if quote in ("'", '"'):
+        url = url.split(quote, 1)[0]
+    return url
+
+
+def _javascript_source(url: str) -> str | None:
+    """A ``javascript:`` URL's script source (percent-decoded, as the browser runs it); ``None``
+    for another URL."""
+    url = _URL_STRIPPED.sub("", url).strip(_URL_TRIMMED)
+    if _JAVASCRIPT_URL.match(url) is None:
+        return None
+    return urllib.parse.unquote(url[len("javascript:") :])
+
+
 def data_url_page(url: str) -> Page | None:
     """The page a ``data:`` URL holds, as Fetch's data: URL processor reads it (tabs and newlines
-    dropped, percent-decoded, forgiving base64), when its type is a page (HTML, XHTML, SVG, XML),
+    dropped, percent-decoded, forgiving base64), when its type is a page (HTML, XML: ``*/*+xml``, ``text/xsl``),
     decoded as the frame decodes it (a byte-order mark, its charset, the HTML sniffing);
     ``None`` otherwise. Raises :class:`UnreadableFrame` where respguard can't decode it."""
-    url = _URL_STRIPPED.sub("", url).strip("".join(map(chr, range(0x21))))
+    url = _URL_STRIPPED.sub("", url).strip(_URL_TRIMMED)
     if url[:5].lower() != "data:":
         return None
     media, comma, rest = url[5:].partition(",")
@@ -584,7 +645,7 @@ def data_url_page(url: str) -> Page | None:
             return None
         body = base64.b64decode(packed + b"=" * (-len(packed) % 4))
     essence = media.split(";", 1)[0].strip(_WS).lower()
-    if essence not in _PAGE_TYPES:
+    if essence not in _PAGE_TYPES and not essence.endswith("+xml"):
         return None
     charset = _CHARSET_PARAMETER.search(media)
     label = charset.group(1).strip('"').strip(_WS) if charset is not None else None
