@@ -19,6 +19,7 @@ from ._encoding import ASCII_SAFE, utf8_decode
 from ._headers import Headers
 from ._identity import ID, normalise, owner_text
 from ._markup import (
+    UNREADABLE_REASONS,
     Page,
     UnreadableFrame,
     attribute_value,
@@ -45,15 +46,7 @@ class ScanError(Exception):
 
 #: respguard's own ScanError messages: an event's reason gives only these (a CustomExtractor's
 #: message may quote the body it could not read).
-_SCAN_PHRASES = frozenset(
-    {
-        DEEP_JSON,
-        "malformed JSON",
-        "XML entity or attribute declarations",
-        "frames nested too deeply",
-        "framed page cannot be decoded",
-    }
-)
+_SCAN_PHRASES = frozenset({DEEP_JSON, "malformed JSON"}) | UNREADABLE_REASONS
 
 
 def scan_reason(name: str, error: ScanError) -> str:

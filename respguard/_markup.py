@@ -534,7 +534,16 @@ def _applies_xslt(text: str) -> bool:
 
 
 class UnreadableFrame(ValueError):
-    """A page held in an attribute that respguard cannot read as the browser does (a fixed reason)."""
+    """A page held in an attribute that respguard cannot read as the browser does (a fixed reason,
+    one of :data:`UNREADABLE_REASONS`)."""
+
+
+XML_DECLARATIONS = "XML entity or attribute declarations"
+XSLT_STYLESHEET = "XML page with an XSLT stylesheet"
+FRAMES_TOO_DEEP = "frames nested too deeply"
+UNDECODABLE_FRAME = "framed page cannot be decoded"
+#: Every reason an :class:`UnreadableFrame` gives (an event's reason may quote them).
+UNREADABLE_REASONS = frozenset({XML_DECLARATIONS, XSLT_STYLESHEET, FRAMES_TOO_DEEP, UNDECODABLE_FRAME})
 
 
 class Page:
@@ -564,9 +573,9 @@ def pages_within(page: Page) -> list[Page]:
         framed: list[Page] = []
         for current in level:
             if current.xml and _XML_DECLARATIONS.search(current.text) is not None:
-                raise UnreadableFrame("XML entity or attribute declarations")
+                raise UnreadableFrame(XML_DECLARATIONS)
             if current.xml and _applies_xslt(current.text):
-                raise UnreadableFrame("XML page with an XSLT stylesheet")
+                raise UnreadableFrame(XSLT_STYLESHEET)
             found.append(current)
             markup = current.text if current.xml else markup_text(current.text)
             for match in _FRAMED.finditer(markup):
@@ -587,7 +596,7 @@ def pages_within(page: Page) -> list[Page]:
         if not framed:
             return found
         if depth == MAX_FRAME_DEPTH:
-            raise UnreadableFrame("frames nested too deeply")
+            raise UnreadableFrame(FRAMES_TOO_DEEP)
         level = framed
     return found
 
@@ -652,4 +661,4 @@ def data_url_page(url: str) -> Page | None:
     try:
         return Page(decode(body, html_encoding(body, label)), is_xml_type(essence))
     except UndecodableBody as exc:
-        raise UnreadableFrame("framed page cannot be decoded") from exc
+        raise UnreadableFrame(UNDECODABLE_FRAME) from exc
