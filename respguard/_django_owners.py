@@ -37,6 +37,11 @@ def _is_json(content_type: str) -> bool:
     return media == "application/json" or media.endswith("+json")
 
 
+def querydict_pairs(values: Any) -> list[tuple[str, object]]:
+    """A Django ``QueryDict``'s fields in order, every repeat kept (``getlist``, not the last value)."""
+    return [(name, value) for name in values for value in values.getlist(name)]
+
+
 def _body(request: Any, limit: int) -> bytes:
     body: bytes = request.body
     if len(body) > limit:
@@ -65,14 +70,14 @@ def django_named(
     if keys:
         body = _body(request, limit)  # first: once Django has parsed a multipart body, it can't be read
     if request.method == "POST" and content_type in (_URLENCODED, _MULTIPART):
-        form = [(name, value) for name in request.POST for value in request.POST.getlist(name)]
+        form = querydict_pairs(request.POST)
         files = list(request.FILES.keys())
     else:  # Django parses no form here; DRF's request.data (or the view) may
         urlencoded, multipart = _form_readings(content_type, request.content_params)
         form, files = (
             parse_form(request, _body(request, limit), urlencoded, multipart) if urlencoded or multipart else ([], [])
         )
-    query = [(name, value) for name in request.GET for value in request.GET.getlist(name)]
+    query = querydict_pairs(request.GET)
     named = Named(request.path, path_params=dict(view_kwargs), query=query, form=form, files=files)
     if body is not None:
         # A view may json.loads(request.body) whatever the type says (fetch() sends JSON as

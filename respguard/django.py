@@ -43,7 +43,7 @@ from django.http import HttpResponse, QueryDict
 from django.http.multipartparser import MultiPartParser
 
 from ._context import ASGI_KEY, WSGI_KEY, RequestContext, context_of, rebind, unbind
-from ._django_owners import django_named
+from ._django_owners import django_named, querydict_pairs
 from ._exchange import HOLD, Action, Exchange, State, exchange_of
 from ._guard import GUARD_OPTIONS, Guard
 from ._headers import RawHeaders
@@ -266,11 +266,11 @@ def drf_form(request: Any, body: bytes, urlencoded: bool, multipart: bool) -> tu
             # refuses such a POST's): no one reading.
             raise InboundError(MALFORMED_FORM)
         parsed = QueryDict(body, encoding="utf-8")
-        fields.extend((name, value) for name in parsed for value in parsed.getlist(name))
+        fields.extend(querydict_pairs(parsed))
     if multipart:
         handlers = [load_handler(handler, request) for handler in settings.FILE_UPLOAD_HANDLERS]
         post, uploads = MultiPartParser(request.META, io.BytesIO(body), handlers, request.encoding).parse()
-        fields.extend((name, value) for name in post for value in post.getlist(name))
+        fields.extend(querydict_pairs(post))
         files.extend(uploads.keys())
     return fields, files
 
