@@ -18,27 +18,24 @@ WSGI_KEY = "respguard.context"
 class RequestContext:
     """What the app told respguard about this request."""
 
-    __slots__ = ("_requester", "requester_set", "rebind", "unbind", "owners", "exchange")
+    __slots__ = ("requester", "requester_set", "rebind", "unbind", "owners", "exchange")
 
     def __init__(self) -> None:
         #: The guard's state for this request (an ``Exchange``), where an adapter made it before
         #: the app ran: the write check reaches the decision through it (``_exchange.exchange_of``).
         self.exchange: object | None = None
-        self._requester: Identity | None = None
+        #: Who the app said is asking (:meth:`tell`); ``None`` for nobody, or while
+        #: :attr:`requester_set` is false. (Plain attributes: the helpers run on every request.)
+        self.requester: Identity | None = None
         #: Whether the app said who is asking (``requester`` is then its answer, ``None`` for nobody).
         self.requester_set = False
         self.rebind = False
         self.unbind = False
         self.owners: list[tuple[str, str]] = []
 
-    @property
-    def requester(self) -> Identity | None:
-        """Who the app said is asking; ``None`` for nobody, or while :attr:`requester_set` is false."""
-        return self._requester
-
-    @requester.setter
-    def requester(self, identity: Identity | None) -> None:
-        self._requester = identity
+    def tell(self, identity: Identity | None) -> None:
+        """The app says who is asking (``None``: nobody)."""
+        self.requester = identity
         self.requester_set = True
 
 
@@ -102,6 +99,7 @@ def set_requester(request: object, identity: RequesterLike) -> None:
     ctx = find_context(request)
     if ctx is not None:
         ctx.requester = as_identity(identity)
+        ctx.requester_set = True
 
 
 def rebind(request: object, identity: RequesterLike) -> None:
@@ -109,7 +107,7 @@ def rebind(request: object, identity: RequesterLike) -> None:
     ctx = find_context(request)
     if ctx is None:
         return
-    ctx.requester = as_identity(identity)
+    ctx.tell(as_identity(identity))
     ctx.rebind = True
     ctx.unbind = ctx.requester is None
 
@@ -119,7 +117,7 @@ def unbind(request: object) -> None:
     ctx = find_context(request)
     if ctx is None:
         return
-    ctx.requester = None
+    ctx.tell(None)
     ctx.rebind = True
     ctx.unbind = True
 

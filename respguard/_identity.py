@@ -78,13 +78,13 @@ _IDENTITIES: dict[str | int, Identity] = {}  # plain ids seen lately: identities
 
 def as_identity(value: object) -> Identity | None:
     """Coerce what an app hands us (an ``Identity``, a str or an int) to an identity."""
-    if value is None or isinstance(value, Identity):
-        return value
     key = value if type(value) is str or type(value) is int else None  # never bool: True == 1
     if key is not None:
         cached = _IDENTITIES.get(key)
         if cached is not None:
-            return cached
+            return cached  # (first: the app's plain id, on every request)
+    elif value is None or isinstance(value, Identity):
+        return value
     if owner_text(value) is None:
         return None
     identity = Identity(value)

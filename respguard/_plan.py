@@ -102,13 +102,15 @@ class ResponsePlan:
 
 
 class HeadFacts:
-    """What one pass over the response headers found (:meth:`Planner.read_head`)."""
+    """What one pass over the response headers found (:meth:`Planner.read_head`). Never changed
+    once read: a quiet head's facts are shared by every response with the same type and framing."""
 
-    __slots__ = ("content_types", "encodings", "length", "owner_header", "cache_set")
+    __slots__ = ("content_types", "content", "encodings", "length", "owner_header", "cache_set")
 
-    def __init__(self) -> None:
+    def __init__(self, content: ContentPlan) -> None:
         # Tuples, usually of one value: nothing to allocate for a head without them.
         self.content_types: tuple[bytes, ...] = ()
+        self.content = content  # what the Content-Type values mean (Planner.content)
         self.encodings: tuple[bytes, ...] = ()
         self.length = False  # a Content-Length header
         self.owner_header = False  # a header an OwnerHeader reads (and strips)
@@ -135,6 +137,8 @@ class Planner:
         "strict_json",
         "_owner_names",
         "_names",
+        "_quiet",
+        "_quiet_facts",
         "_plans",
     )
 
@@ -165,6 +169,9 @@ class Planner:
         self.sniffs = bool(self.by_media[JSON] or self.by_media[HTML] or bulk)
         self._owner_names = frozenset(e.raw_name for e in extractors if isinstance(e, OwnerHeader)) | strip
         self._names: dict[bytes, int] = {}  # header name as the app spelt it -> its meaning
+        self._quiet: set[bytes] = set()  # names (as spelt) that mean nothing to the plan (_OTHER)
+        # A quiet head's facts, by (Content-Type value, Content-Length set): read_head's answer for them.
+        self._quiet_facts: dict[tuple[bytes | None, bool], HeadFacts] = {}
         self._plans: dict[tuple[bytes, ...], ContentPlan] = {}
         #: The plan of an exchange whose head is not in yet (no body, no type).
         self.unplanned = ResponsePlan(Strategy.NONE, self.content(()), None)
@@ -201,11 +208,35 @@ class Planner:
                 meaning = _OTHER
             if len(self._names) < 1024:
                 self._names[key] = meaning
+                if meaning == _OTHER:
+                    self._quiet.add(key)
         return meaning
 
     def read_head(self, headers: RawHeaders) -> HeadFacts:
         """One pass over the response headers: every name compared lower-case, repeats kept."""
-        facts = HeadFacts()
+        # A quiet head, most responses': no name repeated, one Content-Type and Content-Length at
+        # most (spelt as frameworks spell them), and nothing else the plan reads. Its facts depend
+        # on the type and the framing alone: read once, without a loop. (A second spelling of the
+        # type, or any name not known to mean nothing, is left in ``rest``: the loop reads it.)
+        rest = dict(headers)
+        if len(rest) == len(headers):
+            content_type = rest.pop(b"content-type", None)
+            if content_type is None:
+                content_type = rest.pop(b"Content-Type", None)
+            length = rest.pop(b"content-length", None) is not None or rest.pop(b"Content-Length", None) is not None
+            if rest.keys() <= self._quiet:
+                quiet = self._quiet_facts.get((content_type, length))
+                if quiet is None:
+                    quiet = self._read_head(headers)
+                    if len(self._quiet_facts) >= 256:
+                        self._quiet_facts.clear()
+                    self._quiet_facts[content_type, length] = quiet
+                return quiet
+        return self._read_head(headers)
+
+    def _read_head(self, headers: RawHeaders) -> HeadFacts:
+        """:meth:`read_head`'s pass over every header."""
+        facts = HeadFacts(self.unplanned.content)
         names = self._names
         types: list[bytes] | None = None  # a second Content-Type: every value, in order
         codings: list[bytes] | None = None
@@ -236,6 +267,7 @@ class Planner:
             facts.content_types = tuple(types)
         if codings is not None:
             facts.encodings = tuple(codings)
+        facts.content = self.content(facts.content_types)
         return facts
 
     def content(self, values: tuple[bytes, ...]) -> ContentPlan:
@@ -255,9 +287,9 @@ def plan_response(planner: Planner, method: str, status: int, facts: HeadFacts) 
     # A HEAD's body is read like a GET's when the app sends one (Django does, and a server sends it
     # unless the method came as "HEAD" exactly: a "head", or a method override outside respguard);
     # most apps send none, which is decided at once.
+    content = facts.content
     if status < 200 or status in NO_BODY_STATUSES:
-        return ResponsePlan(Strategy.NONE, planner.content(facts.content_types), _encodings(facts))
-    content = planner.content(facts.content_types)
+        return ResponsePlan(Strategy.NONE, content, _encodings(facts))
     if status != 206 and not facts.encodings:
         plans = content.plain_plans
         if not plans:

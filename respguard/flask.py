@@ -125,13 +125,13 @@ def _write_refusal() -> Response | None:
     if not context.requester_set:
         requester = _flask_login_requester()
         if requester is not None:
-            context.requester = requester
+            context.tell(requester)
     verdict = check_named(exchange, environ, lambda: _flask_named(exchange.guard))
     if verdict is None:
         return None
     # The block page is the whole response, and nobody's page: the response check that
     # follows must not judge it again as the requester's (no second event, no binding cookie).
-    context.requester = None
+    context.tell(None)
     headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in verdict.headers]
     return Response(verdict.body or b"", status=verdict.status, headers=headers)
 
@@ -164,7 +164,7 @@ def _publish_requester(response: Response) -> Response:
     if isinstance(context, RequestContext) and not context.requester_set:
         requester = _flask_login_requester()
         if requester is not None:
-            context.requester = requester
+            context.tell(requester)
     return response
 
 

@@ -132,7 +132,7 @@ def test_every_state_move_is_in_the_table() -> None:
 
     guard = Guard(secret_key="exchange-secret", extractors=[JsonKeys("user_id")])
     context = RequestContext()
-    context.requester = None
+    context.tell(None)
     exchange = Exchange(guard, RequestInfo("GET", "/", "http", {}, lambda raw: []), context)
     with pytest.raises(ProtocolError, match="in state 'start'"):
         exchange.body(b"x", False)

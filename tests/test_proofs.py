@@ -214,7 +214,7 @@ def decide(extractors: list[Any], requester: str | None, content_type: str, body
     events: list[AuditEvent] = []
     guard = Guard(secret_key="fastpath-secret", extractors=extractors, bind_sessions=False, on_event=events.append)
     context = RequestContext()
-    context.requester = Identity(requester) if requester is not None else None
+    context.tell(Identity(requester) if requester is not None else None)
     exchange = Exchange(guard, RequestInfo("GET", "/me", "http", {}, lambda raw: []), context)
     action = exchange.start(200, [(b"content-type", content_type.encode())])
     if action.head is None:  # held: the body decides
