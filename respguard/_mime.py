@@ -252,15 +252,6 @@ def is_javascript_mime(mime_type: MimeType | None) -> bool:
     return mime_type is not None and mime_type.essence in _JAVASCRIPT
 
 
-def is_scriptable_mime(mime_type: MimeType | None) -> bool:
-    """A "scriptable MIME type": XML, HTML or ``application/pdf`` (a document that can run script)."""
-    return (
-        is_xml_mime(mime_type)
-        or is_html_mime(mime_type)
-        or (mime_type is not None and mime_type.essence == "application/pdf")
-    )
-
-
 def media_class(mime_type: MimeType | None) -> str:
     """``"json"``, ``"html"``, ``"text"`` or ``"other"``: what ``respguard._content.media_class`` means.
 
@@ -287,7 +278,6 @@ __all__ = [
     "is_html_mime",
     "is_javascript_mime",
     "is_json_mime",
-    "is_scriptable_mime",
     "is_xml_mime",
     "media_class",
     "parse_mime_type",

@@ -21,7 +21,6 @@ from respguard._mime import (
     is_html_mime,
     is_javascript_mime,
     is_json_mime,
-    is_scriptable_mime,
     is_xml_mime,
     media_class,
     parse_mime_type,
@@ -226,6 +225,9 @@ def test_every_token_code_point_is_valid_and_lower_cased() -> None:
         ("text/event-stream", False, False, False, False, TEXT),
         ("text/javascript", False, False, True, False, TEXT),
         ("application/x-javascript", False, False, True, False, OTHER),
+        ("application/xml", False, False, False, True, HTML),
+        ("Application/XML", False, False, False, True, HTML),
+        ("application/xmlx", False, False, False, False, OTHER),
         ("text/xml", False, False, False, True, HTML),  # XML documents render with attributes: read as pages
         ("image/svg+xml", False, False, False, True, HTML),
         ("image/png", False, False, False, False, OTHER),
@@ -247,8 +249,7 @@ def test_groups(text: str, json: bool, html: bool, js: bool, xml: bool, cls: str
 
 def test_no_type_is_other_and_in_no_group() -> None:
     assert media_class(None) == OTHER
-    assert not (is_json_mime(None) or is_html_mime(None) or is_javascript_mime(None) or is_scriptable_mime(None))
-    assert is_scriptable_mime(parse_mime_type("application/pdf"))
+    assert not (is_json_mime(None) or is_html_mime(None) or is_javascript_mime(None) or is_xml_mime(None))
     assert (JSON, HTML, TEXT, OTHER) == (_content.JSON, _content.HTML, _content.TEXT, _content.OTHER)
 
 

@@ -43,6 +43,17 @@ def strategy(method: str, status: int, headers: H, plan: Planner | None = None) 
         ("GET", 206, [], (Strategy.REFUSE, "partial content cannot be scanned")),
         ("GET", 206, SSE, (Strategy.REFUSE, "partial content cannot be scanned")),
         ("GET", 206, [(b"content-type", b"image/png")], (Strategy.PASS, "")),
+        # a range of a type nothing reads: media, fonts and PDF pages stream; a download (which
+        # fetch().json() reads, its first bytes chosen by the range) is refused
+        ("GET", 206, [(b"content-type", b"video/mp4")], (Strategy.PASS, "")),
+        ("GET", 206, [(b"content-type", b"audio/ogg")], (Strategy.PASS, "")),
+        ("GET", 206, [(b"content-type", b"font/woff2")], (Strategy.PASS, "")),
+        ("GET", 206, [(b"content-type", b"application/pdf")], (Strategy.PASS, "")),
+        ("GET", 206, [(b"content-type", b"Application/PDF")], (Strategy.PASS, "")),
+        ("GET", 206, [(b"content-type", b"application/zip")], (Strategy.REFUSE, "partial content cannot be scanned")),
+        ("GET", 206, [(b"content-type", b"application/octet-stream")], (Strategy.REFUSE,
+         "partial content cannot be scanned")),
+        ("GET", 206, [(b"content-type", b"application/video")], (Strategy.REFUSE, "partial content cannot be scanned")),
         ("GET", 200, [(b"content-type", b"text/plain"), *JSON], (Strategy.REFUSE, "conflicting Content-Type values")),
         ("GET", 200, [(b"content-type", b"text/html, application/json")], (Strategy.REFUSE,
          "conflicting Content-Type values")),
@@ -87,6 +98,10 @@ def test_head_facts_read_every_spelling_and_repeat() -> None:
     assert facts.encodings == (b"br", b"gzip")
     assert (facts.owner_header, facts.cache_set, facts.length) == (True, True, True)
     assert plan_response(p, "GET", 200, facts).encodings == "br, gzip"
+    for status in (200, 206, 304):  # no coding: nothing to decode
+        assert plan_response(p, "GET", status, p.read_head(JSON)).encodings is None
+    assert plan_response(p, "GET", 304, p.read_head(JSON + GZIP)).encodings == "gzip"
+    assert plan_response(p, "GET", 200, p.read_head(JSON + [(b"content-encoding", b"x-\xe9")])).encodings == "x-\xe9"
 
 
 def test_plain_plans_are_cached_and_equal_to_a_fresh_answer() -> None:
