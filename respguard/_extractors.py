@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Protocol, cast
 
 from ._content import HTML, JSON, TEXT, js_trimmed, strip_xssi_prefix
@@ -24,7 +24,6 @@ from ._markup import (
     UnreadableFrame,
     attribute_value,
     is_xml_type,
-    markup_text,
     pages_within,
     unescape_attribute,
 )
@@ -351,8 +350,20 @@ class JsonKeys:
     def mentioned(self, text: str) -> bool:
         """Does the text hold one of the keys as a JSON string (``"user_id"``, or escaped)?"""
         return any('"' + key + '"' in text for key in self.keys) or (
-            "\\u" in text and _has_escaped_key(text, self.keys)
+            ("\\u" in text or "\\/" in text) and _has_escaped_key(text, self.keys)
         )
+
+    def may_name(self, texts: Sequence[str]) -> bool:
+        """Speed only: could :meth:`owners` find one of the keys in one of these JSON texts (each
+        encoded as UTF-8)? ``False`` only where no reading it makes holds one: the keys (plain
+        ASCII, as :meth:`prove` needs them) are not :meth:`mentioned` in the texts joined (by a
+        character no escape or key holds: each text's escapes decode as they do alone), and
+        ``json.loads`` reads each as UTF-8 (a zero byte in its first two would make it read
+        UTF-16/32, other text: any zero byte answers yes)."""
+        if not self._fast:
+            return True
+        joined = texts[0] if len(texts) == 1 else "\x01".join(texts)
+        return "\x00" in joined or self.mentioned(joined)
 
     # cheap ---------------------------------------------------------------
     def _literals(self, own: str | None) -> tuple[tuple[bytes, ...], re.Pattern[bytes] | None]:
@@ -471,9 +482,19 @@ class JsonKeys:
 
 
 def _has_escaped_key(text: str, keys: frozenset[str]) -> bool:
-    """A key written with ``\\uXXXX`` escapes somewhere in the text (decoded, then looked for)."""
-    decoded = re.sub(r"\\u([0-9a-fA-F]{4})", lambda m: chr(int(m.group(1), 16)), text)
+    """A key written with escapes somewhere in the text (decoded, then looked for): ``\\uXXXX``
+    spells any character, ``\\/`` a slash (the only other escape of a printable ASCII character
+    but the quote and the backslash)."""
+    decoded = _KEY_ESCAPE.sub(_unescape_key_character, text)
     return any('"' + key + '"' in decoded for key in keys)
+
+
+_KEY_ESCAPE = re.compile(r"\\(?:u([0-9a-fA-F]{4})|/)")
+
+
+def _unescape_key_character(match: re.Match[str]) -> str:
+    code = match.group(1)
+    return "/" if code is None else chr(int(code, 16))
 
 
 #: How many keys :meth:`JsonKeys.prove` checks one by one before it counts the rest.
@@ -539,7 +560,7 @@ class HtmlAttribute:
         for page in pages:
             # Not in comments, scripts, stylesheets or other raw text of an HTML page: a browser
             # makes no attribute there (an XML page has no raw text).
-            markup = page.text if page.xml else markup_text(page.text)
+            markup = page.markup()
             for match in self._pattern.finditer(markup):
                 value = unescape_attribute(attribute_value(match, 1)).strip()
                 if value:

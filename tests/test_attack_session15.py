@@ -1,0 +1,77 @@
+"""Adversarial findings, attack session 15: stalls, the audit trail, shared caches.
+
+1. **A page's JSON-like values that name no owner key were each parsed.** Where a page's bytes
+   name an owner key (``user_id`` anywhere in its text), every attribute value that opens like
+   JSON (``<b x={}>``), every JSON document its text shows (``<b>[]</b>``) and every script data
+   block (``<script type=a>…</script>``) was parsed, one ``json.loads`` and one view each:
+   4 MiB of ``<b x={}>`` took 5.5 s of CPU, ``<b>{}</b>`` 4.7 s, ``<script type=a>{}</script>``
+   3.9 s (a comment box is enough to write them). Fixed: a JSON extractor of respguard's own
+   (``JsonKeys``) reads only the values that may name one of its keys (``JsonKeys.may_name``:
+   the keys quoted, once the escapes that could spell them are decoded, in all the values
+   joined first), and a page's markup is cut once for all its readers (``Page.markup``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from _attacks import HTML_CT, cpu_to_pass, guarded
+from conftest import BLOCK_BODY, SECRET, GuardedStack, Reply, kinds
+from ids import BOB
+
+from respguard import AuditEvent, JsonKeys
+
+# ------------------------------------------------------------------ 1. JSON-like values, read once
+
+_NAMES_A_KEY = b"<p>user_id</p>"  # the page's bytes name a key: its JSON values are read
+
+
+@pytest.mark.parametrize(
+    ("value", "plain", "most"),
+    [
+        (b"<b x={}>", b"<b x=ab>", 4.5),  # 6.6 to 7.2 times before
+        (b"<b>[]</b>", b"<b>ab</b>", 3.0),  # 4.3 to 4.5 times before
+        (b'<b>{"\\u0041":1}</b>', b"<b>ab ab ab ab</b>", 3.0),  # an escape that spells no key
+    ],
+)
+def test_json_like_values_that_name_no_key_cost_what_other_values_do(
+    make_stack: Callable[..., GuardedStack], events: list[AuditEvent], value: bytes, plain: bytes, most: float
+) -> None:
+    """40,000 of them, beside as many values of the same size that open like nothing (a ratio of
+    CPU times, no wall clock)."""
+    count = 40_000
+    json_like = cpu_to_pass(make_stack, events, _NAMES_A_KEY + value * count, runs=2)
+    other = cpu_to_pass(make_stack, events, _NAMES_A_KEY + plain * count, runs=2)
+    assert json_like < most * other + 0.02, (json_like, other)
+
+
+@pytest.mark.parametrize(
+    "page",
+    [
+        b'<div data-page=\'{"user\\u005fid": "' + BOB.encode() + b"\"}'></div>",
+        b"<pre>{&quot;\\u0075ser_id&quot;: &quot;" + BOB.encode() + b"&quot;}</pre>",
+        b'<script type="application/json">{"owner\\u005Fid": "' + BOB.encode() + b'"}</script>',
+        b"<b x={}></b>" * 50 + b'<div data-page=\'{"user_id": "' + BOB.encode() + b"\"}'></div>" + b"<b>[]</b>" * 50,
+    ],
+)
+def test_a_key_among_the_values_or_spelt_with_escapes_is_still_read(
+    make_stack: Callable[..., GuardedStack], events: list[AuditEvent], page: bytes
+) -> None:
+    got = guarded(make_stack, events).send(Reply(headers=[HTML_CT], chunks=[b"<p>user_id</p>" + page]))
+    assert (got.status, got.body) == (403, BLOCK_BODY)
+    assert kinds(events) == [("owner_mismatch", "blocked")]
+    assert BOB not in events[0].to_json()
+
+
+def test_a_key_with_a_slash_escaped_in_a_value_is_still_read(make_stack: Callable[..., GuardedStack]) -> None:
+    """JSON may write ``/`` as ``\\/``: the gate decodes it as the parser does."""
+    events: list[AuditEvent] = []
+    stack = make_stack(
+        secret_key=SECRET, extractors=[JsonKeys("owner/id")], bind_sessions=False, on_event=events.append
+    )
+    stack.inner_lint = False
+    page = b'<p>owner/id</p><div data-page=\'{"owner\\/id": "' + BOB.encode() + b"\"}'></div>"
+    got = stack.send(Reply(headers=[HTML_CT], chunks=[page]))
+    assert (got.status, got.body) == (403, BLOCK_BODY)
+    assert kinds(events) == [("owner_mismatch", "blocked")]
