@@ -27,7 +27,9 @@ How an id is found, the way a person reading the log would recognise it:
 
 When in doubt the field goes: a path that still decodes after four rounds, or whose
 redacted form would still show an id, becomes ``{redacted}``; a request id that is not a
-plain token or holds an id is ``None``.
+plain token or holds an id is ``None``. So are both fields of an event about more non-ASCII ids
+than :data:`_FOLD_BUDGET` characters: folding them costs a few Unicode look-ups a character, and
+they are folded once for both fields (:func:`redact_fields`).
 """
 
 from __future__ import annotations
@@ -48,6 +50,9 @@ _SPANS_PER_CHAR = 4  # occurrences of ids a text may hold per character before i
 #: more (thousands of ids a write named, a 16 KB path) and the text is redacted whole, unsearched.
 _SEARCH_BUDGET = 1 << 24
 _DECODE_ROUNDS = 4
+#: Characters of non-ASCII ids an event's redaction may fold (each a few Unicode look-ups): more,
+#: and its path and request id go unsearched (``{redacted}``, ``None``).
+_FOLD_BUDGET = 1 << 15
 # What quote() leaves as it is in a redacted path: the path's own delimiters and the placeholder.
 _PATH_SAFE = "/:@!$&'()*+,;=-._~{}"
 
@@ -78,12 +83,15 @@ def _fold(text: str) -> tuple[str, list[int] | None]:
     return "".join(out), where
 
 
-def _folded_ids(ids: Iterable[str]) -> list[str]:
-    """Every id as compared, with e-mail local parts, longest first, without duplicates."""
+def _folded_ids(ids: Iterable[str]) -> list[str] | None:
+    """Every id as compared, with e-mail local parts, longest first, without duplicates; ``None``
+    when folding them would cost over :data:`_FOLD_BUDGET` (thousands of long non-ASCII ids a
+    response named: a step each character, for fields that would be redacted whole anyway)."""
+    values = {value for value in ids if isinstance(value, str) and value}
+    if sum(len(value) for value in values if not value.isascii()) > _FOLD_BUDGET:
+        return None
     found: set[str] = set()
-    for value in ids:
-        if not isinstance(value, str) or not value:
-            continue
+    for value in values:
         folded = _fold(value)[0]
         if folded:
             found.add(folded)
@@ -176,14 +184,28 @@ def _unquote_once(text: str) -> str:
     return decoded
 
 
+def redact_fields(path: str, request_id: str | None, ids: Iterable[str]) -> tuple[str, str | None]:
+    """An event's path and request id, with the ids folded once for both
+    (:func:`redact_path`, :func:`safe_request_id`)."""
+    known = _folded_ids(ids)
+    return _redact_path(path, known), _safe_request_id(request_id, known)
+
+
 def redact_path(path: str, ids: Iterable[str]) -> str:
     """The path for an event, with every id in ``ids`` replaced by ``{id}`` (see the module docstring).
 
     Unchanged when it holds none of them; otherwise the decoded path with the ids replaced,
     percent-encoded again; ``{redacted}`` when that can't be done safely.
     """
-    known = _folded_ids(ids)
-    if not known or path == "/":
+    return _redact_path(path, _folded_ids(ids))
+
+
+def _redact_path(path: str, known: list[str] | None) -> str:
+    if path == "/":
+        return path
+    if known is None:
+        return REDACTED  # (too many ids to fold: the path is not searched)
+    if not known:
         return path
     forms = [path]
     decoded = path
@@ -223,9 +245,12 @@ def redact_path(path: str, ids: Iterable[str]) -> str:
 
 def safe_request_id(value: str | None, ids: Iterable[str]) -> str | None:
     """The client's request id, if it is a plain token and holds none of ``ids``; else ``None``."""
-    if value is None or not _REQUEST_ID.fullmatch(value):
+    return _safe_request_id(value, _folded_ids(ids))
+
+
+def _safe_request_id(value: str | None, known: list[str] | None) -> str | None:
+    if value is None or known is None or not _REQUEST_ID.fullmatch(value):
         return None
-    known = _folded_ids(ids)
     if known and (_costly(len(value), known) or _spans(value.lower(), known, True)):
         return None
     return value
@@ -236,4 +261,4 @@ def _costly(size: int, ids: list[str]) -> bool:
     return size * sum(len(ident) for ident in ids) > _SEARCH_BUDGET
 
 
-__all__ = ["PLACEHOLDER", "REDACTED", "redact_path", "safe_request_id"]
+__all__ = ["PLACEHOLDER", "REDACTED", "redact_fields", "redact_path", "safe_request_id"]
