@@ -8,9 +8,12 @@ only when it holds none of them.
 How an id is found, the way a person reading the log would recognise it:
 
 - The path is percent-decoded until it is stable (``%2540`` is ``%40`` is ``@``; four
-  rounds at most), and a WSGI path (UTF-8 bytes read as Latin-1) is read as UTF-8.
+  rounds at most), and a WSGI path (UTF-8 bytes read as Latin-1) is read as UTF-8 (also with
+  its bad bytes replaced, as Werkzeug reads a path that is not UTF-8 throughout).
 - Text is compared folded: compatibility-decomposed (NFKD), case-folded, with format
-  characters (U+200B, U+00AD...) dropped, and a digit of any script read as its ASCII digit
+  characters (U+200B, U+00AD...), combining marks (the accent of ``é``, the dot ``İ`` folds to,
+  the invisible U+034F and variation selectors) and Hangul fillers dropped, any dash read as the
+  hyphen, and a digit of any script read as its ASCII digit
   (Werkzeug's ``<int:...>`` is ``\\d+`` and ``int()``: ``/users/\\u0669`` is user 9).
   Every id compares case-insensitively, not only e-mail addresses: ``Bob`` in a path is
   the user ``bob`` to a reader, and redacting too much costs nothing.
@@ -59,15 +62,30 @@ _PATH_SAFE = "/:@!$&'()*+,;=-._~{}"
 _OTHER, _LETTER, _DIGIT = 0, 1, 2
 
 
+#: Combining marks: a reader sees the letter under them (``A\u0301``, the dot ``\u0130`` casefolds
+#: to), or nothing (the combining grapheme joiner, variation selectors: U+034F, U+FE0F).
+_MARKS = frozenset({"Mn", "Me"})
+#: Letters that draw as blank space (Hangul fillers): not part of the word a reader sees.
+_FILLERS = frozenset("\u115f\u1160\u3164\uffa0")
+
+
 def _fold_char(ch: str) -> str:
     if ch.isascii():
         return ch.lower()
-    if unicodedata.category(ch) == "Cf":  # zero-width and soft-hyphen characters: not on screen
+    category = unicodedata.category(ch)
+    if category == "Cf" or category in _MARKS or ch in _FILLERS:  # zero-width, soft hyphens, marks: not seen
         return ""
+    if category == "Pd":  # a dash of any kind (U+2013) reads as the hyphen
+        return "-"
     digit = unicodedata.decimal(ch, -1)
     if digit >= 0:  # a digit of any script (U+0669): the number ``int()`` and Werkzeug's int read
         return str(digit)
-    return unicodedata.normalize("NFKD", unicodedata.normalize("NFKD", ch).casefold())
+    folded = unicodedata.normalize("NFKD", unicodedata.normalize("NFKD", ch).casefold())
+    if folded.isascii():
+        return folded
+    # Without the marks its decomposition leaves (``é`` is ``e``, ``\u0130`` is ``i``): redacting
+    # too much costs nothing, and ``renee`` in a path is ``renée`` to a reader.
+    return "".join(c for c in folded if unicodedata.category(c) not in _MARKS)
 
 
 def _fold(text: str) -> tuple[str, list[int] | None]:
@@ -184,6 +202,15 @@ def _unquote_once(text: str) -> str:
     return decoded
 
 
+def _lenient_utf8(text: str) -> str | None:
+    """A text of Latin-1 characters read as UTF-8 with its bad bytes replaced, where that reads
+    otherwise than the strict decoding :func:`_unquote_once` tried; else ``None``."""
+    if text.isascii() or max(text) > "\xff":
+        return None
+    lenient = text.encode("latin-1").decode("utf-8", "replace")
+    return lenient if lenient != text else None
+
+
 def redact_fields(path: str, request_id: str | None, ids: Iterable[str]) -> tuple[str, str | None]:
     """An event's path and request id, with the ids folded once for both
     (:func:`redact_path`, :func:`safe_request_id`)."""
@@ -218,6 +245,9 @@ def _redact_path(path: str, known: list[str] | None) -> str:
     else:
         if _unquote_once(decoded) != decoded:
             return REDACTED  # still encoded after four rounds: nobody writes that for a reason
+    # A WSGI path that is not UTF-8 throughout stays Latin-1 above; its framework reads the UTF-8
+    # in it (Werkzeug replaces the bad bytes): an id there must not pass as mojibake (``renÃ©e``).
+    forms.extend(lenient for lenient in map(_lenient_utf8, forms) if lenient is not None)
     folded, where = _fold(decoded)
     if _costly(max(len(path), len(folded)), known):
         return REDACTED

@@ -16,6 +16,15 @@
    same list in ASCII 0.3 s. Fixed (``_redact.redact_fields``): the ids are folded once for both
    fields, and past 32,768 characters of non-ASCII ids the fields are not searched (``{redacted}``
    and ``null``, as for a search that would take too long).
+3. **Ids a reader still reads, in an event's path.** The fold dropped format characters but not
+   the others a reader does not see or reads past: ``/users/ALİCE-7F3A/card`` (``"alice".upper()``
+   in a Turkish locale: ``İ`` casefolds to ``i`` and a combining dot), ``al\u034fice-7f3a`` (the
+   combining grapheme joiner draws nothing), ``alice\ufe0f-7f3a`` (a variation selector),
+   ``renee-93f0`` for ``renée-93f0``, a Hangul filler, an en dash for the hyphen: each was logged
+   as it came. And a WSGI path with one byte that is not UTF-8 (``/users/ren%C3%A9e-93f0/%FF``)
+   stayed Latin-1, its id logged as ``renÃ©e-93f0``. Fixed (``_redact._fold_char``): combining marks
+   and fillers are dropped and dashes read as the hyphen (in the ids as in the path), and such a
+   path is also searched as its framework reads it, bad bytes replaced (``{redacted}``).
 """
 
 from __future__ import annotations
@@ -23,13 +32,15 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
+from typing import Any
 
 import pytest
-from _attacks import HTML_CT, cpu_to_pass, guarded
+from _attacks import HTML_CT, cpu_to_pass, extractors, guarded
 from conftest import BLOCK_BODY, SECRET, GuardedStack, Reply, kinds
 from ids import BOB, RENEE
+from werkzeug.test import create_environ
 
-from respguard import AuditEvent, JsonKeys
+from respguard import AuditEvent, JsonKeys, WSGIMiddleware, set_requester
 
 # ------------------------------------------------------------------ 1. JSON-like values, read once
 
@@ -124,3 +135,59 @@ def test_an_event_about_a_few_non_ascii_owners_is_still_searched(make_stack: Cal
     assert (got.status, got.body) == (403, BLOCK_BODY)
     assert kinds(events) == [("owner_mismatch", "blocked")]
     assert (events[0].path, events[0].request_id) == ("/users/{id}/card", "req-1")
+
+
+# ------------------------------------------------------------------ 3. ids a reader still reads
+
+
+@pytest.mark.parametrize(
+    "segment",
+    [
+        "AL\u0130CE-7F3A",  # Turkish upper case: casefolds to i and a combining dot
+        "al\u034fice-7f3a",  # a combining grapheme joiner: draws nothing
+        "alice\ufe0f-7f3a",  # a variation selector
+        "a\u0301lice-7f3a",  # a combining accent over a letter of it
+        "ali\u3164ce-7f3a",  # a Hangul filler
+        "ALICE\u20137F3A",  # an en dash for the hyphen
+    ],
+)
+def test_the_requesters_id_spelt_past_what_a_reader_sees_is_redacted(
+    make_stack: Callable[..., GuardedStack], events: list[AuditEvent], segment: str
+) -> None:
+    body = json.dumps({"user_id": BOB}).encode()
+    got = guarded(make_stack, events).send(Reply(chunks=[body]), path=f"/users/{segment}/card")
+    assert (got.status, got.body) == (403, BLOCK_BODY)
+    assert kinds(events) == [("owner_mismatch", "blocked")]
+    assert events[0].path == "/users/{id}/card"
+
+
+def test_a_transliterated_id_is_redacted(make_stack: Callable[..., GuardedStack], events: list[AuditEvent]) -> None:
+    body = json.dumps({"user_id": BOB}).encode()
+    got = guarded(make_stack, events).send(
+        Reply(chunks=[body], requester=RENEE), path="/users/renee-93f0/card", headers=[("X-Request-ID", "renee-93f0")]
+    )
+    assert (got.status, got.body) == (403, BLOCK_BODY)
+    assert (events[0].path, events[0].request_id) == ("/users/{id}/card", None)
+
+
+def test_an_id_in_a_wsgi_path_not_utf8_throughout_is_not_logged_as_mojibake() -> None:
+    """A WSGI server hands the path's bytes as Latin-1 (PEP 3333): ``/users/ren%C3%A9e-93f0/%FF``
+    is ``renÃ©e-93f0/ÿ``, no UTF-8 as a whole, and stayed so in the event; Werkzeug reads the
+    UTF-8 in it, bad bytes replaced. (An ASGI server decodes the path itself, replacing bad bytes:
+    the id is found there.)"""
+    events: list[AuditEvent] = []
+
+    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+        set_requester(environ, RENEE)
+        start_response("200 OK", [("Content-Type", "application/json")])
+        return [json.dumps({"user_id": BOB}).encode()]
+
+    guard = WSGIMiddleware(app, secret_key=SECRET, extractors=extractors(), bind_sessions=False, on_event=events.append)
+    environ = create_environ("/")
+    environ["PATH_INFO"] = b"/users/ren\xc3\xa9e-93f0/\xff".decode("latin-1")
+    status: list[str] = []
+    body = b"".join(guard(environ, lambda line, headers, exc_info=None: status.append(line)))
+    assert (status, body) == (["403 Forbidden"], BLOCK_BODY)
+    assert kinds(events) == [("owner_mismatch", "blocked")]
+    assert events[0].path == "{redacted}"
+    assert "93f0" not in events[0].to_json()
