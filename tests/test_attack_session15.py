@@ -25,6 +25,16 @@
    stayed Latin-1, its id logged as ``renÃ©e-93f0``. Fixed (``_redact._fold_char``): combining marks
    and fillers are dropped and dashes read as the hyphen (in the ids as in the path), and such a
    path is also searched as its framework reads it, bad bytes replaced (``{redacted}``).
+4. **A personal page a CDN still stores.** The app's own policy was kept when one reading of it
+   was private, but two caches read less than RFC 9111 does. Fastly's VCL reads only a field's
+   first line (``beresp.http``: "only the value of the first instance"): ``Cache-Control:
+   max-age=600`` then ``Cache-Control: private`` was kept as two lines, and Fastly stored the page
+   for 600 s (so for ``CDN-Cache-Control: max-age=60`` then ``no-store``). And Fastly's generated
+   VCL passes a response on ``private`` only (``Cache-Control ~ "private"``; ``no-cache, no-store``
+   are left to browsers): a bare ``no-store``, kept as private, was stored there. Fixed
+   (``_cache.personal_headers``): a kept policy is written as one line, and only a bare ``private``
+   is an explicit private policy (``no-store`` alone becomes ``private, no-store``; ``no-store,
+   public`` is marked for shared caches: blocked, ``shared_cache``).
 """
 
 from __future__ import annotations
@@ -36,8 +46,8 @@ from typing import Any
 
 import pytest
 from _attacks import HTML_CT, cpu_to_pass, extractors, guarded
-from conftest import BLOCK_BODY, SECRET, GuardedStack, Reply, kinds
-from ids import BOB, RENEE
+from conftest import BLOCK_BODY, SECRET, GuardedStack, Reply, kinds, values
+from ids import ALICE, BOB, RENEE
 from werkzeug.test import create_environ
 
 from respguard import AuditEvent, JsonKeys, WSGIMiddleware, set_requester
@@ -191,3 +201,46 @@ def test_an_id_in_a_wsgi_path_not_utf8_throughout_is_not_logged_as_mojibake() ->
     assert kinds(events) == [("owner_mismatch", "blocked")]
     assert events[0].path == "{redacted}"
     assert "93f0" not in events[0].to_json()
+
+
+# ------------------------------------------------------------------ 4. what a CDN reads of the app's policy
+
+_OWN = json.dumps({"user_id": ALICE}).encode()
+_JSON_CT = ("Content-Type", "application/json")
+
+
+@pytest.mark.parametrize(
+    ("policy", "sent"),
+    [
+        ([("Cache-Control", "max-age=600"), ("Cache-Control", "private")], ["max-age=600, private"]),
+        ([("Cache-Control", "no-store")], ["private, no-store"]),
+        ([("Cache-Control", "max-age=0"), ("Cache-Control", "no-store")], ["private, no-store"]),
+    ],
+)
+def test_an_own_pages_cache_policy_is_what_a_first_line_or_private_only_reader_keeps_private(
+    make_stack: Callable[..., GuardedStack], events: list[AuditEvent], policy: list[tuple[str, str]], sent: list[str]
+) -> None:
+    got = guarded(make_stack, events).send(Reply(headers=[_JSON_CT, *policy], chunks=[_OWN]))
+    assert (got.status, got.body, events) == (200, _OWN, [])
+    assert values(got.headers, "cache-control") == sent
+
+
+def test_a_targeted_field_over_several_lines_is_sent_as_one(
+    make_stack: Callable[..., GuardedStack], events: list[AuditEvent]
+) -> None:
+    policy = [("Cache-Control", "private"), ("CDN-Cache-Control", "max-age=60"), ("CDN-Cache-Control", "no-store")]
+    got = guarded(make_stack, events).send(Reply(headers=[_JSON_CT, *policy], chunks=[_OWN]))
+    assert (got.status, got.body, events) == (200, _OWN, [])
+    assert values(got.headers, "cdn-cache-control") == ["max-age=60, no-store"]
+    assert values(got.headers, "cache-control") == ["private"]
+
+
+def test_no_store_and_public_on_an_own_page_is_marked_for_shared_caches(
+    make_stack: Callable[..., GuardedStack], events: list[AuditEvent]
+) -> None:
+    got = guarded(make_stack, events).send(
+        Reply(headers=[_JSON_CT, ("Cache-Control", "no-store, public")], chunks=[_OWN])
+    )
+    assert (got.status, got.body) == (403, BLOCK_BODY)
+    assert kinds(events) == [("shared_cache", "blocked")]
+    assert events[0].reason == "personal data marked for shared caches"
