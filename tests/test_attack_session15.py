@@ -35,6 +35,13 @@
    (``_cache.personal_headers``): a kept policy is written as one line, and only a bare ``private``
    is an explicit private policy (``no-store`` alone becomes ``private, no-store``; ``no-store,
    public`` is marked for shared caches: blocked, ``shared_cache``).
+5. **A page read in every encoding it names.** A page served without a charset is read in each
+   encoding a ``<meta>`` anywhere in it may switch to (a superset: every ``charset=label`` of its
+   text, where it has a ``<meta>``). A comment that names 28 single-byte encodings, on a page with
+   two non-ASCII bytes, made 28 readings, each read whole: 1 MiB took 1.5 s of CPU (about 6 s at
+   4 MiB). Fixed
+   (``ResponseView.texts``): past 8 distinct readings the page is refused, ``scan_error`` (README,
+   "Fail closed").
 """
 
 from __future__ import annotations
@@ -244,3 +251,34 @@ def test_no_store_and_public_on_an_own_page_is_marked_for_shared_caches(
     assert (got.status, got.body) == (403, BLOCK_BODY)
     assert kinds(events) == [("shared_cache", "blocked")]
     assert events[0].reason == "personal data marked for shared caches"
+
+
+# ------------------------------------------------------------------ 5. a page read in every encoding it names
+
+_SINGLE_BYTE = (
+    "windows-1250 windows-1251 windows-1252 windows-1253 windows-1254 windows-1255 windows-1256 windows-1257 "
+    "windows-1258 iso-8859-2 iso-8859-3 iso-8859-4 iso-8859-5 iso-8859-6 iso-8859-7 iso-8859-8 iso-8859-10 "
+    "iso-8859-13 iso-8859-14 iso-8859-15 iso-8859-16 koi8-r koi8-u macintosh x-mac-cyrillic ibm866 windows-874"
+).split()
+
+
+def _naming(labels: list[str]) -> bytes:
+    head = b'<meta name="viewport" content="width=device-width">'  # (a page with no <meta> is never switched)
+    comment = b"<p>" + b" ".join(b"charset=" + label.encode() for label in labels) + b"</p>"
+    return head + comment + b'<p data-owner="' + ALICE.encode() + b'">caf\xe9 \xe8</p>' * 2000
+
+
+def test_a_page_that_names_many_encodings_is_refused(make_stack: Callable[..., GuardedStack]) -> None:
+    events: list[AuditEvent] = []
+    page = _naming(_SINGLE_BYTE)
+    got = guarded(make_stack, events).send(Reply(headers=[("Content-Type", "text/html")], chunks=[page]))
+    assert (got.status, got.body) == (403, BLOCK_BODY)
+    assert kinds(events) == [("scan_error", "blocked")]
+    assert events[0].reason == "html:data-owner: page may be read in too many encodings"
+
+
+def test_a_page_that_names_a_few_encodings_is_read_in_each(make_stack: Callable[..., GuardedStack]) -> None:
+    events: list[AuditEvent] = []
+    page = _naming(["koi8-r", "iso-8859-2", "windows-1251"])
+    got = guarded(make_stack, events).send(Reply(headers=[("Content-Type", "text/html")], chunks=[page]))
+    assert (got.status, got.body, events) == (200, page, [])
