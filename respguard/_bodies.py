@@ -526,6 +526,8 @@ def scan_record(planner: Planner, record: StreamRecord, media: str, views: ViewF
             if not isinstance(extractor, JsonKeys):
                 found.owners.extend((extractor.kind, o) for o in extractor.owners(whole_view))
                 continue
+            if not _may_name(extractor, (record.text,)):
+                continue  # every reading is in the record's text: no key there, none to read or refuse
             parsed = False
             for text in readings:
                 if not text.strip():
