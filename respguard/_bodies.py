@@ -211,14 +211,15 @@ def _scan_data_blocks(
             if shown is None:
                 return Failure(EventKind.SCAN_ERROR, "too much JSON-like text to read")
             values.extend(shown)
-        # (Each list looked at once for a key first: most pages' values and blocks name none.)
+        # (Each list looked at once for a key first: most pages' values and blocks name none. A
+        # value or block the page repeats reads as it did the first time: read once.)
         if any(_may_name(extractor, [reading for readings in blocks for reading in readings]) for extractor in readers):
-            for readings in blocks:
-                failure = _scan_data_block(planner, readings, views, owners)
+            for readings in dict.fromkeys(tuple(readings) for readings in blocks):
+                failure = _scan_data_block(planner, list(readings), views, owners)
                 if failure is not None:
                     return failure
         if any(_may_name(extractor, values) for extractor in readers):
-            for value in values:
+            for value in dict.fromkeys(values):
                 failure = _scan_json_text(planner, value, views, owners)
                 if failure is not None:
                     return failure

@@ -8,7 +8,8 @@
    3.9 s (a comment box is enough to write them). Fixed: a JSON extractor of respguard's own
    (``JsonKeys``) reads only the values that may name one of its keys (``JsonKeys.may_name``:
    the keys quoted, once the escapes that could spell them are decoded, in all the values
-   joined first), and a page's markup is cut once for all its readers (``Page.markup``).
+   joined first), a value or a block the page repeats is read once, and a page's markup is cut
+   once for all its readers (``Page.markup``).
 2. **An event about many non-ASCII owners spent seconds folding their ids.** Redacting an event's
    path and request id folds every id the event is about (NFKD, case folding: one Unicode look-up
    a character), and it folded them twice, once for each field: a 3 MiB JSON list of 50,000
@@ -111,6 +112,23 @@ def test_json_like_values_that_name_no_key_cost_what_other_values_do(
     json_like = cpu_to_pass(make_stack, events, _NAMES_A_KEY + value * count, runs=2)
     other = cpu_to_pass(make_stack, events, _NAMES_A_KEY + plain * count, runs=2)
     assert json_like < most * other + 0.02, (json_like, other)
+
+
+@pytest.mark.parametrize(
+    ("value", "unkeyed"),
+    [
+        (b"<b x='{\"user_id\"}'>", b"<b x='{\"user_xd\"}'>"),
+        (b'<b>{"user_id": "alice-7f3a"}</b>', b'<b>{"user_xd": "alice-7f3a"}</b>'),
+    ],
+)
+def test_a_json_value_the_page_repeats_is_read_once(
+    make_stack: Callable[..., GuardedStack], events: list[AuditEvent], value: bytes, unkeyed: bytes
+) -> None:
+    """40,000 copies of one value that names a key cost about what as many that name none do
+    (several times as much, when each copy was parsed)."""
+    keyed = cpu_to_pass(make_stack, events, _NAMES_A_KEY + value * 40_000, runs=2)
+    plain = cpu_to_pass(make_stack, events, _NAMES_A_KEY + unkeyed * 40_000, runs=2)
+    assert keyed < 2.5 * plain + 0.02, (keyed, plain)
 
 
 @pytest.mark.parametrize(
