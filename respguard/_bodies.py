@@ -145,6 +145,8 @@ def _scan_data_block(
     """One data block, in each reading a browser may give its text: the owners of every reading
     that parses; refused when none parses and one names an owner key (fail closed)."""
     for extractor in planner.by_media[JSON]:
+        if not _may_name(extractor, readings):
+            continue  # no owner key in any reading: nothing to find, nothing to refuse
         parsed = False
         failure: ScanError | None = None
         kind = extractor.kind
@@ -186,6 +188,7 @@ def _scan_data_blocks(
     extractors as the page's scripts read them (``JSON.parse(el.textContent)``), in every
     reading of the page. One that names an owner key but does not parse is refused."""
     xml = is_xml_type(page.media_type)
+    readers = planner.by_media[JSON]
     try:
         texts = page.texts()
     except BodyDecodeError as undecodable:  # a reading respguard can't prove is the browser's
@@ -208,14 +211,18 @@ def _scan_data_blocks(
             if shown is None:
                 return Failure(EventKind.SCAN_ERROR, "too much JSON-like text to read")
             values.extend(shown)
-        for readings in blocks:
-            failure = _scan_data_block(planner, readings, views, owners)
-            if failure is not None:
-                return failure
-        for value in values:
-            failure = _scan_json_text(planner, value, views, owners)
-            if failure is not None:
-                return failure
+        # (Each list looked at once for a key first: most pages' values and blocks name none. A
+        # value or block the page repeats reads as it did the first time: read once.)
+        if any(_may_name(extractor, [reading for readings in blocks for reading in readings]) for extractor in readers):
+            for readings in dict.fromkeys(tuple(readings) for readings in blocks):
+                failure = _scan_data_block(planner, list(readings), views, owners)
+                if failure is not None:
+                    return failure
+        if any(_may_name(extractor, values) for extractor in readers):
+            for value in dict.fromkeys(values):
+                failure = _scan_json_text(planner, value, views, owners)
+                if failure is not None:
+                    return failure
     return None
 
 
@@ -227,6 +234,8 @@ def _scan_json_text(planner: Planner, value: str, views: ViewFactory, owners: li
     closed)."""
     data = value.encode("utf-8", "surrogatepass")
     for extractor in planner.by_media[JSON]:
+        if not _may_name(extractor, (value,)):
+            continue
         kind = extractor.kind
         try:
             owners.extend((kind, o) for o in extractor.owners(views(JSON, data)))
@@ -454,6 +463,14 @@ def records_proved_clean(planner: Planner, records: Sequence[StreamRecord], requ
 UNREAD_KEY = "owner key in a record no reading parses"
 
 
+def _may_name(extractor: Extractor, texts: Sequence[str]) -> bool:
+    """Speed only: could this JSON extractor find an owner in one of these texts (a page's JSON
+    values, or data blocks' readings)? Always, but for respguard's own :class:`JsonKeys` (a
+    subclass may read owners otherwise) where none may name a key: a page of many small JSON-like
+    values (``<b x={}>``, ``<b>[]</b>``) then costs a search, not a parse each."""
+    return type(extractor) is not JsonKeys or bool(texts) and extractor.may_name(texts)
+
+
 def _names_a_key(extractor: Extractor, body: bytes) -> bool:
     """Does a body that Python's parser refused still name one of this JSON extractor's keys?
     A script's parser may read it (JSON nested deeper than Python's limit): fail closed."""
@@ -510,6 +527,8 @@ def scan_record(planner: Planner, record: StreamRecord, media: str, views: ViewF
             if not isinstance(extractor, JsonKeys):
                 found.owners.extend((extractor.kind, o) for o in extractor.owners(whole_view))
                 continue
+            if not _may_name(extractor, (record.text,)):
+                continue  # every reading is in the record's text: no key there, none to read or refuse
             parsed = False
             for text in readings:
                 if not text.strip():

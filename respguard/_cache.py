@@ -15,7 +15,10 @@ Two kinds of fields decide whether a shared cache stores a response:
 
 A field is only trusted to keep a response out of shared caches when two readings agree
 (the RFC parse and a naive split on commas, since some caches split naively); it marks
-the response for shared caches when either reading says so.
+the response for shared caches when either reading says so. In ``Cache-Control`` only a
+bare ``private`` is trusted (Fastly's generated VCL passes on ``private`` alone and stores a
+``no-store`` response), and a policy kept over several lines is written as one (Fastly's VCL
+reads a field's first line only).
 """
 
 from __future__ import annotations
@@ -110,9 +113,9 @@ def _bare(directives: Directives, name: str) -> bool:
 
 
 def _private(directives: Directives) -> bool:
-    """Does one reading of ``Cache-Control`` keep the whole response out of shared caches?"""
-    if _bare(directives, "no-store"):
-        return True
+    """Does one reading of ``Cache-Control`` keep the whole response out of shared caches? Only a
+    bare ``private`` does for every cache: Fastly's generated VCL passes a response on ``private``
+    and caches one with ``no-store`` alone (a directive it leaves to browsers)."""
     # ``private`` next to ``public`` or ``s-maxage`` contradicts itself: not trusted.
     return _bare(directives, "private") and "public" not in directives and "s-maxage" not in directives
 
@@ -144,7 +147,7 @@ def personal_headers(headers: RawHeaders, vary_cookie: bool, *, rewrite_shared: 
     """Headers for a response that carried personal data, in one pass over them.
 
     ``Cache-Control: private, no-store`` unless the app set an explicit private policy
-    (bare ``private`` or ``no-store``, in both readings), and ``Vary: Cookie`` when cookies
+    (a bare ``private``, in both readings; written as one line), and ``Vary: Cookie`` when cookies
     say who the user is. ``None`` when the app allowed shared caches: ``public`` or
     ``s-maxage`` in ``Cache-Control``, or a targeted field (``CDN-Cache-Control``,
     ``Surrogate-Control``...) that lets its cache store the response (anything but
@@ -172,10 +175,22 @@ def personal_headers(headers: RawHeaders, vary_cookie: bool, *, rewrite_shared: 
     if (shared or unsafe) and not rewrite_shared:
         return None
     out = headers
+    # A policy kept over several lines is written as one: Fastly's VCL (``beresp.http``) reads a
+    # field's first line only, where ``max-age=600`` may come before the ``private`` it has.
+    spread = {
+        name
+        for name, values in targeted.items()
+        if len(values) > 1 and name not in unsafe and name != b"x-accel-expires"
+    }
+    if private and len(cache_control) > 1:
+        spread.add(b"cache-control")
+    if spread:
+        out = _one_line(headers, spread)
     if unsafe:
+        kept = out
         out = []
         written: set[bytes] = set()
-        for key, value in headers:
+        for key, value in kept:
             name = key.lower()
             if name not in unsafe:
                 out.append((key, value))
@@ -191,6 +206,23 @@ def personal_headers(headers: RawHeaders, vary_cookie: bool, *, rewrite_shared: 
             if out is headers:
                 out = list(headers)
             out.append((b"vary", b"Cookie"))
+    return out
+
+
+def _one_line(headers: RawHeaders, names: set[bytes]) -> RawHeaders:
+    """``headers`` with the lines of each field in ``names`` (lower-case) joined into its first."""
+    joined: dict[bytes, list[bytes]] = {}
+    for key, value in headers:
+        name = key.lower()
+        if name in names:
+            joined.setdefault(name, []).append(value)
+    out: RawHeaders = []
+    for key, value in headers:
+        name = key.lower()
+        if name not in names:
+            out.append((key, value))
+        elif name in joined:
+            out.append((key, b", ".join(joined.pop(name))))
     return out
 
 

@@ -51,7 +51,7 @@ from ._identity import ID, Identity, RequesterLike, as_identity, normalise
 from ._inbound import Named, PathOwner, named_owners
 from ._pii import PHONE, BulkPII
 from ._plan import ContentPlan, HeadFacts, Strategy, plan_response
-from ._redact import redact_path, safe_request_id
+from ._redact import redact_fields
 from ._scan import RequestInfo, ResponseView
 from ._session import load_bindings
 from ._streams import Record, RecordTooLarge
@@ -953,17 +953,18 @@ class Exchange:
         ids = self._event_ids([*foreign, *self.owners, *self.named])
         header = self.guard.request_id_header
         request_id = self.request.headers.get(header) if header is not None else None
+        path, request_id = redact_fields(self.request.path, request_id, ids)
         event = AuditEvent(
             kind=kind,
             action=action,
             method=self.request.method if self.request.method in _METHODS else "OTHER",
-            path=redact_path(self.request.path, ids),
+            path=path,
             status=self.status,
             reason=reason,
             requester=hasher(requester.id) if requester is not None else None,
             owners=tuple(hasher(text if k == ID else k + ":" + text) for k, text in foreign[:MAX_EVENT_OWNERS]),
             owner_count=len(foreign),
-            request_id=safe_request_id(request_id, ids),
+            request_id=request_id,
             extractor=extractor,
             counts=tuple(sorted(counts.items())) if counts else (),
         )

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Protocol, cast
 
 from ._content import HTML, JSON, TEXT, js_trimmed, strip_xssi_prefix
@@ -24,7 +24,6 @@ from ._markup import (
     UnreadableFrame,
     attribute_value,
     is_xml_type,
-    markup_text,
     pages_within,
     unescape_attribute,
 )
@@ -351,8 +350,20 @@ class JsonKeys:
     def mentioned(self, text: str) -> bool:
         """Does the text hold one of the keys as a JSON string (``"user_id"``, or escaped)?"""
         return any('"' + key + '"' in text for key in self.keys) or (
-            "\\u" in text and _has_escaped_key(text, self.keys)
+            ("\\u" in text or "\\/" in text) and _has_escaped_key(text, self.keys)
         )
+
+    def may_name(self, texts: Sequence[str]) -> bool:
+        """Speed only: could :meth:`owners` find one of the keys in one of these JSON texts (each
+        encoded as UTF-8)? ``False`` only where no reading it makes holds one: the keys (plain
+        ASCII, as :meth:`prove` needs them) are not :meth:`mentioned` in the texts joined (by a
+        character no escape or key holds: each text's escapes decode as they do alone), and
+        ``json.loads`` reads each as UTF-8 (a zero byte in its first two would make it read
+        UTF-16/32, other text: any zero byte answers yes)."""
+        if not self._fast:
+            return True
+        joined = texts[0] if len(texts) == 1 else "\x01".join(texts)
+        return "\x00" in joined or self.mentioned(joined)
 
     # cheap ---------------------------------------------------------------
     def _literals(self, own: str | None) -> tuple[tuple[bytes, ...], re.Pattern[bytes] | None]:
@@ -442,25 +453,31 @@ class JsonKeys:
         """Can a byte search for the keys prove anything of this body: respguard's own key reading
         (``_fast``), UTF-8 (a UTF-16/32 body, as json.loads() detects it, hides the ASCII keys), and
         no escape that could spell a key another way?"""
+        return self._plain(body, charset) and not _may_escape_a_key(body)
+
+    def _plain(self, body: bytes, charset: str | None) -> bool:
+        """:meth:`_searchable` but for escapes: the keys' bytes are the keys' own, if written plainly."""
         if not self._fast or charset is not None and charset not in _UTF8:
             return False
         # ``find`` rather than ``in``: on bytes, ``in`` first tries the needle as an int (CPython
         # raises and clears a TypeError each time); this runs on every response.
-        if body.find(b"\x00", 0, 4) >= 0 or body[:2] in _UTF16_BOMS:
-            return False
-        return not (body.find(b"\\") >= 0 and _ASCII_ESCAPE.search(body))
+        return not (body.find(b"\x00", 0, 4) >= 0 or body[:2] in _UTF16_BOMS)
 
     def may_name_in_page(self, body: bytes, charset: str | None) -> bool:
         """Speed only: could a JSON data block or a JSON attribute value of this page (its bytes,
         in ``charset``) name one of the keys? Not when the keys, bare, are not in its bytes and no
         escape could hide one: a key in an attribute is quoted with character references
         (``data-page="{&quot;user_id&quot;: ...}"``), so the bare key is searched (one pass a key,
-        as :meth:`prove`'s)."""
-        if not self._searchable(body, charset):
+        as :meth:`prove`'s); where an escape could spell one (``user\\u005fid``), with the escapes
+        decoded (a page of escapes that spell no key is not read for its JSON)."""
+        if not self._plain(body, charset):
             return True
         for key in self._bare:
             if body.find(key) >= 0:
                 return True
+        if _may_escape_a_key(body):
+            decoded = _unescaped(body.decode("utf-8", "replace"))
+            return any(key in decoded for key in self.keys)
         return False
 
     def _by_pattern(self, body: bytes, pattern: re.Pattern[bytes] | None) -> int:
@@ -471,9 +488,29 @@ class JsonKeys:
 
 
 def _has_escaped_key(text: str, keys: frozenset[str]) -> bool:
-    """A key written with ``\\uXXXX`` escapes somewhere in the text (decoded, then looked for)."""
-    decoded = re.sub(r"\\u([0-9a-fA-F]{4})", lambda m: chr(int(m.group(1), 16)), text)
+    """A key written with escapes somewhere in the text (decoded, then looked for): ``\\uXXXX``
+    spells any character, ``\\/`` a slash (the only other escape of a printable ASCII character
+    but the quote and the backslash)."""
+    decoded = _unescaped(text)
     return any('"' + key + '"' in decoded for key in keys)
+
+
+def _unescaped(text: str) -> str:
+    """The text with the JSON escapes that may spell a key's characters decoded."""
+    return _KEY_ESCAPE.sub(_unescape_key_character, text)
+
+
+def _may_escape_a_key(body: bytes) -> bool:
+    """Could an escape in these bytes spell an ASCII key's character (``\\u005f``, ``\\/``)?"""
+    return body.find(b"\\") >= 0 and _ASCII_ESCAPE.search(body) is not None
+
+
+_KEY_ESCAPE = re.compile(r"\\(?:u([0-9a-fA-F]{4})|/)")
+
+
+def _unescape_key_character(match: re.Match[str]) -> str:
+    code = match.group(1)
+    return "/" if code is None else chr(int(code, 16))
 
 
 #: How many keys :meth:`JsonKeys.prove` checks one by one before it counts the rest.
@@ -539,7 +576,7 @@ class HtmlAttribute:
         for page in pages:
             # Not in comments, scripts, stylesheets or other raw text of an HTML page: a browser
             # makes no attribute there (an XML page has no raw text).
-            markup = page.text if page.xml else markup_text(page.text)
+            markup = page.markup()
             for match in self._pattern.finditer(markup):
                 value = unescape_attribute(attribute_value(match, 1)).strip()
                 if value:

@@ -52,6 +52,8 @@ class Headers:
 COOKIE_NAMES = frozenset(
     "".join(c.upper() if (i >> n) & 1 else c for n, c in enumerate("cookie")).encode() for i in range(64)
 )
+
+
 def request_headers(raw: Iterable[Sequence[bytes]]) -> tuple[list[Sequence[bytes]], str | None]:
     """A request's headers as a list (read once: a generator would be spent), and its Cookie
     headers joined with ``"; "`` (``None`` if there is none), in one pass.

@@ -321,7 +321,7 @@ def json_attributes(page: Page) -> list[str]:
     ``JSON.parse(el.dataset.page)`` (Inertia.js's ``data-page``, Livewire's ``wire:snapshot``, a
     component's ``data-props``). Read in the page's markup (not in scripts, styles or comments:
     no attribute is there), on any tag."""
-    markup = page.text if page.xml else markup_text(page.text)
+    markup = page.markup()
     values: list[str] = []
     if markup.find("=") < 0:
         return values
@@ -375,7 +375,7 @@ def rendered_json(page: Page) -> list[str] | None:
     A start inside a document already read is not read again. A document nested deeper than
     Python parses is given as the rest of the text (the caller refuses it if it names a key).
     ``None``: more than the page's size four times over to read (refused: time stays linear)."""
-    markup = page.text if page.xml else markup_text(page.text)
+    markup = page.markup()
     pieces: list[str] = []
     starts: list[int] = []
     size = 0
@@ -549,11 +549,20 @@ UNREADABLE_REASONS = frozenset({XML_DECLARATIONS, XSLT_STYLESHEET, FRAMES_TOO_DE
 class Page:
     """A page's text, and whether it is XML (XHTML, SVG: no raw-text elements, DTD declarations)."""
 
-    __slots__ = ("text", "xml")
+    __slots__ = ("text", "xml", "_markup")
 
     def __init__(self, text: str, xml: bool) -> None:
         self.text = text
         self.xml = xml
+        self._markup: str | None = None
+
+    def markup(self) -> str:
+        """Its markup: the text, less what :func:`markup_text` cuts from an HTML page (an XML page
+        has no raw text); cut once, however many readers read it."""
+        markup = self._markup
+        if markup is None:
+            markup = self._markup = self.text if self.xml else markup_text(self.text)
+        return markup
 
 
 def is_xml_type(media_type: str) -> bool:
@@ -577,7 +586,7 @@ def pages_within(page: Page) -> list[Page]:
             if current.xml and _applies_xslt(current.text):
                 raise UnreadableFrame(XSLT_STYLESHEET)
             found.append(current)
-            markup = current.text if current.xml else markup_text(current.text)
+            markup = current.markup()
             for match in _FRAMED.finditer(markup):
                 value = unescape_attribute(attribute_value(match, 2))
                 name = match.group(1).lower()

@@ -8,9 +8,12 @@ only when it holds none of them.
 How an id is found, the way a person reading the log would recognise it:
 
 - The path is percent-decoded until it is stable (``%2540`` is ``%40`` is ``@``; four
-  rounds at most), and a WSGI path (UTF-8 bytes read as Latin-1) is read as UTF-8.
+  rounds at most), and a WSGI path (UTF-8 bytes read as Latin-1) is read as UTF-8 (also with
+  its bad bytes replaced, as Werkzeug reads a path that is not UTF-8 throughout).
 - Text is compared folded: compatibility-decomposed (NFKD), case-folded, with format
-  characters (U+200B, U+00AD...) dropped, and a digit of any script read as its ASCII digit
+  characters (U+200B, U+00AD...), combining marks (the accent of ``é``, the dot ``İ`` folds to,
+  the invisible U+034F and variation selectors) and Hangul fillers dropped, any dash read as the
+  hyphen, and a digit of any script read as its ASCII digit
   (Werkzeug's ``<int:...>`` is ``\\d+`` and ``int()``: ``/users/\\u0669`` is user 9).
   Every id compares case-insensitively, not only e-mail addresses: ``Bob`` in a path is
   the user ``bob`` to a reader, and redacting too much costs nothing.
@@ -27,7 +30,9 @@ How an id is found, the way a person reading the log would recognise it:
 
 When in doubt the field goes: a path that still decodes after four rounds, or whose
 redacted form would still show an id, becomes ``{redacted}``; a request id that is not a
-plain token or holds an id is ``None``.
+plain token or holds an id is ``None``. So are both fields of an event about more non-ASCII ids
+than :data:`_FOLD_BUDGET` characters: folding them costs a few Unicode look-ups a character, and
+they are folded once for both fields (:func:`redact_fields`).
 """
 
 from __future__ import annotations
@@ -48,21 +53,39 @@ _SPANS_PER_CHAR = 4  # occurrences of ids a text may hold per character before i
 #: more (thousands of ids a write named, a 16 KB path) and the text is redacted whole, unsearched.
 _SEARCH_BUDGET = 1 << 24
 _DECODE_ROUNDS = 4
+#: Characters of non-ASCII ids an event's redaction may fold (each a few Unicode look-ups): more,
+#: and its path and request id go unsearched (``{redacted}``, ``None``).
+_FOLD_BUDGET = 1 << 15
 # What quote() leaves as it is in a redacted path: the path's own delimiters and the placeholder.
 _PATH_SAFE = "/:@!$&'()*+,;=-._~{}"
 
 _OTHER, _LETTER, _DIGIT = 0, 1, 2
 
 
+#: Combining marks: a reader sees the letter under them (``A\u0301``, the dot ``\u0130`` casefolds
+#: to), or nothing (the combining grapheme joiner, variation selectors: U+034F, U+FE0F).
+_MARKS = frozenset({"Mn", "Me"})
+#: Letters that draw as blank space (Hangul fillers): not part of the word a reader sees.
+_FILLERS = frozenset("\u115f\u1160\u3164\uffa0")
+
+
 def _fold_char(ch: str) -> str:
     if ch.isascii():
         return ch.lower()
-    if unicodedata.category(ch) == "Cf":  # zero-width and soft-hyphen characters: not on screen
+    category = unicodedata.category(ch)
+    if category == "Cf" or category in _MARKS or ch in _FILLERS:  # zero-width, soft hyphens, marks: not seen
         return ""
+    if category == "Pd":  # a dash of any kind (U+2013) reads as the hyphen
+        return "-"
     digit = unicodedata.decimal(ch, -1)
     if digit >= 0:  # a digit of any script (U+0669): the number ``int()`` and Werkzeug's int read
         return str(digit)
-    return unicodedata.normalize("NFKD", unicodedata.normalize("NFKD", ch).casefold())
+    folded = unicodedata.normalize("NFKD", unicodedata.normalize("NFKD", ch).casefold())
+    if folded.isascii():
+        return folded
+    # Without the marks its decomposition leaves (``é`` is ``e``, ``\u0130`` is ``i``): redacting
+    # too much costs nothing, and ``renee`` in a path is ``renée`` to a reader.
+    return "".join(c for c in folded if unicodedata.category(c) not in _MARKS)
 
 
 def _fold(text: str) -> tuple[str, list[int] | None]:
@@ -78,12 +101,15 @@ def _fold(text: str) -> tuple[str, list[int] | None]:
     return "".join(out), where
 
 
-def _folded_ids(ids: Iterable[str]) -> list[str]:
-    """Every id as compared, with e-mail local parts, longest first, without duplicates."""
+def _folded_ids(ids: Iterable[str]) -> list[str] | None:
+    """Every id as compared, with e-mail local parts, longest first, without duplicates; ``None``
+    when folding them would cost over :data:`_FOLD_BUDGET` (thousands of long non-ASCII ids a
+    response named: a step each character, for fields that would be redacted whole anyway)."""
+    values = {value for value in ids if isinstance(value, str) and value}
+    if sum(len(value) for value in values if not value.isascii()) > _FOLD_BUDGET:
+        return None
     found: set[str] = set()
-    for value in ids:
-        if not isinstance(value, str) or not value:
-            continue
+    for value in values:
         folded = _fold(value)[0]
         if folded:
             found.add(folded)
@@ -176,14 +202,37 @@ def _unquote_once(text: str) -> str:
     return decoded
 
 
+def _lenient_utf8(text: str) -> str | None:
+    """A text of Latin-1 characters read as UTF-8 with its bad bytes replaced, where that reads
+    otherwise than the strict decoding :func:`_unquote_once` tried; else ``None``."""
+    if text.isascii() or max(text) > "\xff":
+        return None
+    lenient = text.encode("latin-1").decode("utf-8", "replace")
+    return lenient if lenient != text else None
+
+
+def redact_fields(path: str, request_id: str | None, ids: Iterable[str]) -> tuple[str, str | None]:
+    """An event's path and request id, with the ids folded once for both
+    (:func:`redact_path`, :func:`safe_request_id`)."""
+    known = _folded_ids(ids)
+    return _redact_path(path, known), _safe_request_id(request_id, known)
+
+
 def redact_path(path: str, ids: Iterable[str]) -> str:
     """The path for an event, with every id in ``ids`` replaced by ``{id}`` (see the module docstring).
 
     Unchanged when it holds none of them; otherwise the decoded path with the ids replaced,
     percent-encoded again; ``{redacted}`` when that can't be done safely.
     """
-    known = _folded_ids(ids)
-    if not known or path == "/":
+    return _redact_path(path, _folded_ids(ids))
+
+
+def _redact_path(path: str, known: list[str] | None) -> str:
+    if path == "/":
+        return path
+    if known is None:
+        return REDACTED  # (too many ids to fold: the path is not searched)
+    if not known:
         return path
     forms = [path]
     decoded = path
@@ -196,6 +245,9 @@ def redact_path(path: str, ids: Iterable[str]) -> str:
     else:
         if _unquote_once(decoded) != decoded:
             return REDACTED  # still encoded after four rounds: nobody writes that for a reason
+    # A WSGI path that is not UTF-8 throughout stays Latin-1 above; its framework reads the UTF-8
+    # in it (Werkzeug replaces the bad bytes): an id there must not pass as mojibake (``renÃ©e``).
+    forms.extend(lenient for lenient in map(_lenient_utf8, forms) if lenient is not None)
     folded, where = _fold(decoded)
     if _costly(max(len(path), len(folded)), known):
         return REDACTED
@@ -223,9 +275,12 @@ def redact_path(path: str, ids: Iterable[str]) -> str:
 
 def safe_request_id(value: str | None, ids: Iterable[str]) -> str | None:
     """The client's request id, if it is a plain token and holds none of ``ids``; else ``None``."""
-    if value is None or not _REQUEST_ID.fullmatch(value):
+    return _safe_request_id(value, _folded_ids(ids))
+
+
+def _safe_request_id(value: str | None, known: list[str] | None) -> str | None:
+    if value is None or known is None or not _REQUEST_ID.fullmatch(value):
         return None
-    known = _folded_ids(ids)
     if known and (_costly(len(value), known) or _spans(value.lower(), known, True)):
         return None
     return value
@@ -236,4 +291,4 @@ def _costly(size: int, ids: list[str]) -> bool:
     return size * sum(len(ident) for ident in ids) > _SEARCH_BUDGET
 
 
-__all__ = ["PLACEHOLDER", "REDACTED", "redact_path", "safe_request_id"]
+__all__ = ["PLACEHOLDER", "REDACTED", "redact_fields", "redact_path", "safe_request_id"]

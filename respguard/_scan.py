@@ -7,9 +7,22 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from ._content import HTML, JSON
-from ._encoding import bom_encoding, decode, html_encoding_candidates, lookup, text_encoding, utf8_decode
+from ._encoding import (
+    UndecodableBody,
+    bom_encoding,
+    decode,
+    html_encoding_candidates,
+    lookup,
+    text_encoding,
+    utf8_decode,
+)
 from ._headers import Headers, RawHeaders
 from ._mime import extract_mime_type
+
+#: Distinct texts an HTML page may be read as before it is refused (a page of no declared charset
+#: is read in each encoding it names anywhere: a few, for a page that means it).
+MAX_PAGE_READINGS = 8
+TOO_MANY_READINGS = "page may be read in too many encodings"
 
 
 class RequestInfo:
@@ -132,6 +145,10 @@ class ResponseView:
             label = self.charset_label
             if self.media == HTML:
                 readings = [decode(body, e) for e in self.html_encodings()]
+                if len(set(readings)) > MAX_PAGE_READINGS:
+                    # Each reading is read whole: a page of no declared charset that names every
+                    # encoding (``charset=koi8-r``...) cost its size as many times (fail closed).
+                    raise UndecodableBody(TOO_MANY_READINGS)
             elif self.media == JSON:
                 readings = [utf8_decode(body)]
                 detected = json.detect_encoding(body)
