@@ -17,6 +17,7 @@ query, form and JSON body (Starlette caches the body, so the endpoint still read
 
 from __future__ import annotations
 
+import email.message
 import re
 from collections.abc import Callable, MutableMapping
 from typing import Any, Literal
@@ -172,12 +173,14 @@ async def _write_verdict(request: Request) -> Verdict | None:
             except (ValueError, RecursionError):
                 document = NO_JSON
     query: list[tuple[str, object]] = list(request.query_params.multi_items())
-    spellings = _route_spellings(exchange.guard.inbound, scope.get("route"))
+    route = scope.get("route")
+    spellings = _route_spellings(exchange.guard.inbound, route)
     if spellings is not None:
         form = spellings.rename(form, spellings.form)
         files = [spellings.form.get(name, name) for name in files]
         query = spellings.rename(query, spellings.query)
-        document = spellings.document(document)
+        whole = NO_JSON if spellings.whole is None else await _fastapi_body(request, route)
+        document = spellings.document(document, whole)
     named = Named(
         scope.get("path", ""),
         path_params=request.path_params,
@@ -210,12 +213,14 @@ class _Spellings:
         # Renamed, not added: two spellings of one field are a repeat (Pydantic keeps one).
         return [(names.get(key, key), value) for key, value in pairs] if names else pairs
 
-    def document(self, document: object) -> object:
-        if document is NO_JSON:
-            return document
+    def document(self, document: object, whole: object = NO_JSON) -> object:
+        """The JSON body, with each value read under another spelling named by its rule's key;
+        ``whole``: the value the route's unembedded body parameter is validated from."""
         extra: list[object] = []
-        if self.whole is not None:
-            extra.append({self.whole: document})
+        if self.whole is not None and whole is not NO_JSON:
+            extra.append({self.whole: whole})
+        if document is NO_JSON:
+            return extra[0] if extra else document
         if self.json:
             stack = [document]
             while stack:
@@ -229,6 +234,34 @@ class _Spellings:
                 elif isinstance(node, list):
                     stack.extend(item for item in node if isinstance(item, (dict, list)))
         return [document, *extra] if extra else document
+
+
+async def _fastapi_body(request: Request, route: Any) -> object:
+    """What FastAPI validates a route's body parameter from (``get_request_handler``): the parsed
+    JSON where it reads the body as JSON (an ``application/json`` or ``+json`` type as
+    ``email.message`` parses it; no type, where the route's ``strict_content_type`` is off), else
+    the body's bytes, from which Pydantic reads a ``str`` or an ``int`` (``text/plain`` ``1``).
+    FastAPI has read the body before any dependency: it is Starlette's cached copy."""
+    body = await request.body()
+    if not body:
+        return NO_JSON
+    content_type = request.headers.get("content-type")
+    if content_type:
+        message = email.message.Message()
+        message["content-type"] = content_type
+        subtype = message.get_content_subtype()
+        reads_json = message.get_content_maintype() == "application" and (
+            subtype == "json" or subtype.endswith("+json")
+        )
+    else:
+        strict = getattr(route, "strict_content_type", False)  # FastAPI < 0.123: no such option
+        reads_json = not getattr(strict, "value", strict)  # a DefaultPlaceholder holds its value
+    if not reads_json:
+        return body.decode("utf-8", "replace")
+    try:
+        return await request.json()
+    except (ValueError, RecursionError):
+        return NO_JSON  # FastAPI answers 422
 
 
 def _names_of(name: str, info: Any) -> set[str]:
