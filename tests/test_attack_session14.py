@@ -1,0 +1,284 @@
+"""Adversarial findings, session 14 (the write side): requests a real client sends that the
+framework routes to a write of bob's record while respguard read them as naming nobody.
+
+1. **A FastAPI scalar body under a type FastAPI does not read as JSON.** A route's single,
+   unembedded body parameter (``customer_id: int = Body()``) is validated from the raw body
+   bytes wherever FastAPI does not parse the body as JSON: ``text/plain``,
+   ``application/octet-stream``, a form type (``Body()`` is no ``Form()``), and no type at all
+   (``strict_content_type``, FastAPI's default). Pydantic reads an ``int`` or a ``str`` from
+   bytes, so ``POST /api/scalar`` with ``Content-Type: text/plain`` and the body ``4455667``
+   wrote bob's card (200): respguard's sniff saw no JSON (the body does not open with ``{``
+   or ``[``), did not read the body, and the in-app check read no body it had not read. The
+   same with ``application/json\\xa0``: ``email.message`` (FastAPI's parse of the type) strips
+   the trailing U+00A0, respguard's media type kept it. Fixed (``starlette._fastapi_body``):
+   the in-app check reads such a route's whole body as FastAPI does (its JSON where FastAPI
+   parses JSON, else its text).
+2. **A method outside POST/PUT/PATCH/DELETE routed to a write.** Django runs a function view
+   for every method (the README's ``save_record`` included): ``SAVE /records/<bob>/`` (or
+   ``MERGE``, ``PROPPATCH``...) ran the view and wrote bob's record; only its response was
+   judged. Flask and Starlette route a method a route lists (``methods=["MERGE"]``). Fixed
+   (``Guard.is_write``): by default every method but HTTP's safe ones (GET, HEAD, OPTIONS,
+   TRACE) is a write; ``inbound_methods`` still names an exact list.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from conftest import asgi_call, header_list, kinds
+from flask import Flask, request
+from ids import ALICE, BOB
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+from starlette.testclient import TestClient
+from test_attack_session10 import BOB_ID, OWN, TOKEN, fastapi_app
+from test_write_apps import BLOCK, SECRET, assert_refused
+from werkzeug.test import create_environ
+
+import respguard
+from respguard import ASGIMiddleware, AuditEvent, Guard, JsonBodyOwner, JsonKeys, PathOwner, WSGIMiddleware
+
+REFUSED = [("cross_owner_write", "blocked")]
+FOREIGN_WRITE = "request names another owner's record"
+
+
+# ------------------------------------------------------------------ 1. FastAPI's whole body
+
+#: (row, Content-Type) FastAPI validates a scalar body from bytes (or as JSON respguard sniffed not).
+SCALAR_TYPES: list[tuple[str, bytes | None]] = [
+    ("text-plain", b"text/plain"),
+    ("octet-stream", b"application/octet-stream"),
+    ("urlencoded", b"application/x-www-form-urlencoded"),
+    ("json-nbsp", b"application/json\xa0"),
+    ("json-nel", b"application/json\x85"),
+]
+#: Also no type: FastAPI's strict_content_type reads the bytes (respguard read JSON there already).
+OWN_TYPES = [*SCALAR_TYPES, ("no-type", None)]
+
+
+def _scalar_headers(content_type: bytes | None) -> dict[str, Any]:
+    headers: dict[str, Any] = dict(TOKEN)
+    if content_type is not None:
+        headers["Content-Type"] = content_type
+    return headers
+
+
+@pytest.mark.parametrize(("row", "content_type"), SCALAR_TYPES, ids=[row[0] for row in SCALAR_TYPES])
+def test_fastapi_a_scalar_body_fastapi_reads_from_bytes_is_read(row: str, content_type: bytes | None) -> None:
+    events: list[AuditEvent] = []
+    app, writes = fastapi_app(events)
+    with TestClient(app) as client:
+        response = client.post("/api/scalar", headers=_scalar_headers(content_type), content=BOB_ID.encode())
+    assert writes == []
+    assert_refused(response.status_code, list(response.headers.multi_items()), response.content)
+    assert kinds(events) == REFUSED
+    assert events[0].reason == FOREIGN_WRITE
+    assert BOB_ID not in events[0].to_json()
+
+
+@pytest.mark.parametrize(("row", "content_type"), OWN_TYPES, ids=[row[0] for row in OWN_TYPES])
+def test_fastapi_an_own_scalar_body_under_any_type_runs(row: str, content_type: bytes | None) -> None:
+    events: list[AuditEvent] = []
+    app, writes = fastapi_app(events)
+    with TestClient(app) as client:
+        response = client.post("/api/scalar", headers=_scalar_headers(content_type), content=OWN.encode())
+    assert (response.status_code, response.json(), writes, events) == (200, {"ok": "written"}, [int(OWN)], [])
+
+
+# ------------------------------------------------------------------ 2. methods of the app's own
+
+CARD = "/api/customers/{customer_id}/card"
+METHODS = ["MERGE", "SAVE", "PROPPATCH"]
+
+
+def _options(events: list[AuditEvent]) -> dict[str, Any]:
+    return {
+        "secret_key": SECRET,
+        "extractors": [JsonKeys("customer_id")],
+        "inbound": [PathOwner(CARD), JsonBodyOwner("customer_id")],
+        "on_event": events.append,
+        "requester": lambda r: ALICE,
+        "bind_sessions": False,
+    }
+
+
+class Cards:
+    """A Starlette app and a Flask app whose card route takes ``MERGE``, ``SAVE`` and
+    ``PROPPATCH`` (a method of the app's own: routers route any token); ``writes`` records what ran."""
+
+    def __init__(self) -> None:
+        self.writes: list[object] = []
+
+        async def merge(request: Request) -> JSONResponse:
+            self.writes.append(request.path_params["customer_id"])
+            return JSONResponse({"ok": True})
+
+        self.asgi = Starlette(routes=[Route(CARD, merge, methods=METHODS)])
+        flask = Flask(__name__)
+        flask.secret_key = SECRET
+
+        @flask.route("/api/customers/<customer_id>/card", methods=METHODS)
+        def merge_card(customer_id: str) -> dict[str, bool]:
+            self.writes.append(customer_id)
+            return {"ok": True}
+
+        self.flask = flask
+
+
+def _send(kind: str, cards: Cards, events: list[AuditEvent], method: str, path: str) -> tuple[int, bytes]:
+    if kind == "asgi":
+        got = asgi_call(ASGIMiddleware(cards.asgi, **_options(events)), method=method, path=path)
+        return got.status, got.body
+    flask = cards.flask
+    if kind == "flask":
+        from respguard.flask import RespGuard
+
+        options = _options(events)
+        del options["requester"]
+        RespGuard(flask, **options)
+        flask.before_request(lambda: respguard.set_requester(request, ALICE))
+        app: Any = flask
+    else:
+        app = WSGIMiddleware(flask.wsgi_app, **_options(events))
+    captured: list[Any] = []
+    result = app(
+        create_environ(path, method=method),
+        lambda status, hdrs, exc_info=None: captured.extend([status, header_list(hdrs)]),
+    )
+    out = b"".join(result)
+    getattr(result, "close", lambda: None)()
+    return int(captured[0][:3]), out
+
+
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("kind", ["asgi", "wsgi", "flask"])
+def test_a_method_of_the_apps_own_is_checked_as_a_write(kind: str, method: str) -> None:
+    cards = Cards()
+    events: list[AuditEvent] = []
+    status, body = _send(kind, cards, events, method, f"/api/customers/{BOB}/card")
+    assert (status, body, cards.writes) == (403, BLOCK, [])
+    assert kinds(events) == REFUSED
+    assert events[0].reason == FOREIGN_WRITE
+    assert BOB not in events[0].to_json()
+
+
+@pytest.mark.parametrize("kind", ["asgi", "wsgi", "flask"])
+def test_an_own_write_of_the_apps_own_method_runs(kind: str) -> None:
+    cards = Cards()
+    events: list[AuditEvent] = []
+    status, body = _send(kind, cards, events, "MERGE", f"/api/customers/{ALICE}/card")
+    assert (status, json.loads(body), cards.writes, events) == (200, {"ok": True}, [ALICE], [])
+
+
+@pytest.mark.parametrize("method", ["GET", "HEAD", "OPTIONS", "TRACE"])
+def test_the_safe_methods_are_no_writes(method: str) -> None:
+    guard = Guard(secret_key=SECRET, extractors=[JsonKeys("customer_id")], inbound=[PathOwner(CARD)])
+    assert not guard.is_write(method)
+    assert all(guard.is_write(m) for m in ["POST", "PUT", "PATCH", "DELETE", *METHODS])
+
+
+def test_inbound_methods_still_names_an_exact_list() -> None:
+    guard = Guard(
+        secret_key=SECRET, extractors=[JsonKeys("customer_id")], inbound=[PathOwner(CARD)], inbound_methods=["post"]
+    )
+    assert guard.is_write("POST")
+    assert not guard.is_write("MERGE")
+    assert not guard.is_write("PUT")
+
+
+@pytest.fixture
+def dj(request: pytest.FixtureRequest) -> Iterator[Any]:
+    """Django as tests/test_django.py configures it (its method-agnostic ``write_record`` view at
+    ``records/<int:owner_id>/``, the guard's ``PathOwner("/records/{owner_id}/")``)."""
+    module = pytest.importorskip("test_django")
+    request.getfixturevalue("users")
+    module.WRITES.clear()
+    module.EVENTS.clear()
+    yield module
+    module.WRITES.clear()
+    module.EVENTS.clear()
+
+
+@pytest.fixture
+def users() -> Any:
+    from django.contrib.auth.models import User
+    from django.core.management import call_command
+
+    call_command("migrate", run_syncdb=True, verbosity=0)
+    for name, password in (("alice", "pw-a"), ("bob", "pw-b")):
+        if not User.objects.filter(username=name).exists():
+            User.objects.create_user(name, password=password)
+    return {name: User.objects.get(username=name) for name in ("alice", "bob")}
+
+
+def _bob_pk() -> int:
+    from django.contrib.auth.models import User
+
+    return int(User.objects.get(username="bob").pk)
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_django_a_view_run_for_any_method_is_checked_as_a_write(dj: Any, method: str) -> None:
+    client = dj.logged_in("alice", "pw-a")
+    dj.EVENTS.clear()
+    response = client.generic(method, f"/records/{_bob_pk()}/")
+    dj.assert_blocked(response, "cross_owner_write")
+    assert dj.WRITES == []
+    assert kinds(dj.EVENTS) == REFUSED
+    assert dj.EVENTS[0].reason == FOREIGN_WRITE
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_django_asgi_a_view_run_for_any_method_is_checked_as_a_write(dj: Any, method: str) -> None:
+    from asgiref.sync import async_to_sync
+    from django.test import AsyncClient
+
+    client = AsyncClient()
+    assert client.login(username="alice", password="pw-a")
+    dj.EVENTS.clear()
+    path = f"/records/{_bob_pk()}/"
+
+    async def scenario() -> Any:
+        return await client.generic(method, path)
+
+    dj.assert_blocked(async_to_sync(scenario)(), "cross_owner_write")
+    assert dj.WRITES == []
+    assert kinds(dj.EVENTS) == REFUSED
+
+
+@pytest.mark.parametrize("kind", ["asgi", "wsgi"])
+def test_a_get_overridden_to_a_method_of_the_apps_own_is_checked(kind: str) -> None:
+    """An override middleware inside respguard that takes any token (Express's ``method-override``
+    does) routes ``GET`` + ``X-HTTP-Method-Override: MERGE`` as the app's ``MERGE``."""
+    events: list[AuditEvent] = []
+    cards = Cards()
+    headers = [(b"x-http-method-override", b"merge")]
+    path = f"/api/customers/{BOB}/card"
+    if kind == "asgi":
+
+        async def any_override(scope: Any, receive: Any, send: Any) -> None:
+            methods = [v.decode().upper() for k, v in scope["headers"] if k == b"x-http-method-override"]
+            await cards.asgi({**scope, "method": methods[0]} if methods else scope, receive, send)
+
+        got = asgi_call(ASGIMiddleware(any_override, **_options(events)), method="GET", path=path, headers=headers)
+        status, body = got.status, got.body
+    else:
+        flask_app = cards.flask.wsgi_app
+
+        def any_override_wsgi(environ: dict[str, Any], start_response: Any) -> Any:
+            environ["REQUEST_METHOD"] = environ.get("HTTP_X_HTTP_METHOD_OVERRIDE", "GET").upper()
+            return flask_app(environ, start_response)
+
+        app = WSGIMiddleware(any_override_wsgi, **_options(events))
+        captured: list[Any] = []
+        environ = create_environ(path, method="GET", headers=[("X-HTTP-Method-Override", "merge")])
+        result = app(environ, lambda s, h, e=None: captured.append(s))
+        body = b"".join(result)
+        status = int(captured[0][:3])
+    assert (status, body, cards.writes) == (403, BLOCK, [])
+    assert kinds(events) == REFUSED
