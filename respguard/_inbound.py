@@ -153,6 +153,16 @@ class PathOwner:
         # matches before a final line feed (``%0A`` decoded), so ``.../card\n`` is its route.
         self._regex = re.compile(regex + r"/?\n?\Z")
 
+    def matches(self, path: str) -> bool:
+        """Does the pattern match this path as written?"""
+        return self._regex.match(path) is not None
+
+    def filled(self, values: Mapping[str, object]) -> str | None:
+        """The pattern's path with each placeholder given its value (``None``: one has none)."""
+        if not all(name in values for name in _PLACEHOLDER.findall(self.pattern)):
+            return None
+        return _PLACEHOLDER.sub(lambda match: str(values[match.group(1)]), self.pattern)
+
     def routed(self, named: Named) -> bool:
         """Is the route the router matched this pattern's (however the request spelled its path:
         a ``{name:path}`` parameter holding a ``/``, a path outside the app's ``root_path``)?"""

@@ -41,6 +41,7 @@ from django.core import checks
 from django.core.files.uploadhandler import load_handler
 from django.http import HttpResponse, QueryDict
 from django.http.multipartparser import MultiPartParser
+from django.urls import Resolver404, resolve
 
 from ._context import ASGI_KEY, WSGI_KEY, RequestContext, context_of, rebind, unbind
 from ._django_owners import django_named, querydict_pairs
@@ -48,7 +49,7 @@ from ._exchange import HOLD, Action, Exchange, State, exchange_of
 from ._guard import GUARD_OPTIONS, Guard
 from ._headers import RawHeaders
 from ._identity import RequesterLike
-from ._inbound import InboundError
+from ._inbound import InboundError, PathOwner
 from ._scan import RequestInfo
 from ._verdict import Verdict
 from ._write import MALFORMED_FORM, Unreadable, read_owners
@@ -162,7 +163,10 @@ class RespGuardMiddleware:
         verdict: Verdict | None
         _authenticate_drf_view(request, view_func)
         limit = guard.max_body_bytes
-        owners = read_owners(exchange, lambda: django_named(guard.inbound, request, view_kwargs, limit, drf_form))
+        route = routed_pattern(guard.inbound, request, view_kwargs)
+        owners = read_owners(
+            exchange, lambda: django_named(guard.inbound, request, view_kwargs, limit, drf_form, route)
+        )
         verdict = owners.verdict if isinstance(owners, Unreadable) else exchange.check_write(owners)
         if verdict is None:
             return None
@@ -252,6 +256,31 @@ def _authenticate_drf_view(request: Any, view_func: Any) -> None:
         view.initialize_request(request).user  # noqa: B018 - DRF sets the Django request's user too
     except Exception:
         return  # refused credentials: the view answers 401/403 itself; the check sees nobody
+
+
+def routed_pattern(rules: Iterable[Any], request: Any, view_kwargs: Mapping[str, Any]) -> str | None:
+    """The ``PathOwner`` pattern whose route Django matched, where the request's path does not
+    spell it: a ``<path:owner_id>`` holding a ``/``, a ``re_path`` without ``$`` (``^old/(?P<owner_id>\\d+)``
+    takes ``/old/2/x``). The pattern, filled with the view's keyword arguments, must resolve to the
+    route the request resolved to (``None``: no pattern does)."""
+    match = getattr(request, "resolver_match", None)
+    if match is None:
+        return None
+    path: str = request.path
+    script = path[: len(path) - len(request.path_info)].rstrip("/")
+    for rule in rules:
+        if not isinstance(rule, PathOwner) or rule.param not in view_kwargs or rule.matches(path):
+            continue
+        filled = rule.filled(view_kwargs)
+        if filled is None or not filled.startswith(script + "/"):
+            continue
+        try:
+            probe = resolve(filled[len(script) :], getattr(request, "urlconf", None))
+        except Resolver404:
+            continue
+        if probe.route == match.route and probe.func is match.func:
+            return rule.pattern
+    return None
 
 
 def drf_form(request: Any, body: bytes, urlencoded: bool, multipart: bool) -> tuple[list[Any], list[str]]:
