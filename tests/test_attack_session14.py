@@ -19,6 +19,13 @@ framework routes to a write of bob's record while respguard read them as naming 
    judged. Flask and Starlette route a method a route lists (``methods=["MERGE"]``). Fixed
    (``Guard.is_write``): by default every method but HTTP's safe ones (GET, HEAD, OPTIONS,
    TRACE) is a write; ``inbound_methods`` still names an exact list.
+3. **Django: a route its pattern does not spell.** ``PathOwner`` read Django's keyword argument
+   only where its pattern matched the request's path. ``path("records/<path:owner_id>/")``
+   routes ``/records/<own>/<bob>/`` to the view with ``owner_id="<own>/<bob>"``, and a
+   ``re_path`` without ``$`` (``^old/(?P<owner_id>\\d+)``, a common old-style pattern) routes
+   ``/old/<bob>/x`` and ``/old/<bob>x`` with ``owner_id=<bob>``: both ran (200), as Flask's and
+   FastAPI's did before session 10. Fixed (``django.routed_pattern``): a pattern filled with the
+   view's keyword arguments that resolves to the route the request resolved to is that route's.
 """
 
 from __future__ import annotations
@@ -282,3 +289,89 @@ def test_a_get_overridden_to_a_method_of_the_apps_own_is_checked(kind: str) -> N
         status = int(captured[0][:3])
     assert (status, body, cards.writes) == (403, BLOCK, [])
     assert kinds(events) == REFUSED
+
+
+# ------------------------------------------------------------------ 3. Django routes
+
+
+@pytest.fixture
+def routes(dj: Any) -> Iterator[Any]:
+    """A urlconf whose routes take paths their PathOwner patterns don't spell."""
+    import sys
+    import types
+
+    from django.http import JsonResponse
+    from django.test import override_settings
+    from django.urls import path, re_path
+
+    def record(request: Any, owner_id: object) -> Any:
+        dj.WRITES.append(str(owner_id))
+        return JsonResponse({"saved": True})
+
+    urls = types.ModuleType("attack14_urls")
+    urls.urlpatterns = [  # type: ignore[attr-defined]
+        path("login/", dj.do_login),
+        path("records/<path:owner_id>/", record),
+        re_path(r"^old/(?P<owner_id>\d+)", record),
+    ]
+    sys.modules[urls.__name__] = urls
+    inbound = [PathOwner("/records/{owner_id}/"), PathOwner("/old/{owner_id}/")]
+    try:
+        with override_settings(ROOT_URLCONF=urls.__name__, RESPGUARD=dj.base_options(inbound=inbound)):
+            yield dj
+    finally:
+        del sys.modules[urls.__name__]
+
+
+def _pks() -> tuple[int, int]:
+    from django.contrib.auth.models import User
+
+    return int(User.objects.get(username="alice").pk), int(User.objects.get(username="bob").pk)
+
+
+ROUTED = ["/records/{own}/{bob}/", "/old/{bob}/x", "/old/{bob}x"]
+
+
+@pytest.mark.parametrize("spelling", ROUTED)
+def test_django_a_route_its_pattern_does_not_spell_is_read(routes: Any, spelling: str) -> None:
+    own, bob = _pks()
+    client = routes.logged_in("alice", "pw-a")
+    routes.EVENTS.clear()
+    response = client.post(spelling.format(own=own, bob=bob))
+    routes.assert_blocked(response, "cross_owner_write")
+    assert routes.WRITES == []
+    assert kinds(routes.EVENTS) == REFUSED
+    assert routes.EVENTS[0].reason == FOREIGN_WRITE
+
+
+@pytest.mark.parametrize("spelling", ROUTED)
+def test_django_asgi_a_route_its_pattern_does_not_spell_is_read(routes: Any, spelling: str) -> None:
+    from asgiref.sync import async_to_sync
+    from django.test import AsyncClient
+
+    own, bob = _pks()
+    client = AsyncClient()
+    assert client.login(username="alice", password="pw-a")
+    routes.EVENTS.clear()
+    url = spelling.format(own=own, bob=bob)
+
+    async def scenario() -> Any:
+        return await client.post(url)
+
+    routes.assert_blocked(async_to_sync(scenario)(), "cross_owner_write")
+    assert routes.WRITES == []
+    assert kinds(routes.EVENTS) == REFUSED
+
+
+@pytest.mark.parametrize("spelling", ["/records/{own}/", "/old/{own}/x", "/old/{own}/"])
+def test_django_own_writes_on_those_routes_run(routes: Any, spelling: str) -> None:
+    own, _ = _pks()
+    client = routes.logged_in("alice", "pw-a")
+    routes.EVENTS.clear()
+    response = client.post(spelling.format(own=own))
+    assert (response.status_code, response.json(), routes.WRITES, routes.EVENTS) == (
+        200,
+        {"saved": True},
+        [str(own)],
+        [],
+    )
