@@ -200,10 +200,13 @@ class _Spellings:
     rule's name; and the owner key a route's single, unembedded body parameter is (the whole
     JSON body is its value)."""
 
-    __slots__ = ("json", "form", "query", "whole")
+    __slots__ = ("json", "paths", "form", "query", "whole")
 
     def __init__(self) -> None:
         self.json: dict[str, str] = {}
+        #: an ``AliasPath`` (``AliasPath("customer", "id")``: ``{"customer": {"id": 7}}``), from
+        #: any object of the body, to the rule's key
+        self.paths: dict[tuple[str | int, ...], str] = {}
         self.form: dict[str, str] = {}
         self.query: dict[str, str] = {}
         self.whole: str | None = None
@@ -221,11 +224,15 @@ class _Spellings:
             extra.append({self.whole: whole})
         if document is NO_JSON:
             return extra[0] if extra else document
-        if self.json:
+        if self.json or self.paths:
             stack = [document]
             while stack:
                 node = stack.pop()
                 if isinstance(node, dict):
+                    for path, owner in self.paths.items():
+                        found = _follow(node, path)
+                        if found is not NO_JSON:
+                            extra.append({owner: found})
                     for key, value in node.items():
                         if key in self.json:
                             extra.append({self.json[key]: value})
@@ -234,6 +241,18 @@ class _Spellings:
                 elif isinstance(node, list):
                     stack.extend(item for item in node if isinstance(item, (dict, list)))
         return [document, *extra] if extra else document
+
+
+def _follow(node: object, path: tuple[str | int, ...]) -> object:
+    """The value at an ``AliasPath`` from ``node``, as Pydantic looks it up (``NO_JSON``: none)."""
+    for step in path:
+        if isinstance(step, str) and isinstance(node, dict) and step in node:
+            node = node[step]
+        elif isinstance(step, int) and isinstance(node, list) and -len(node) <= step < len(node):
+            node = node[step]
+        else:
+            return NO_JSON
+    return node
 
 
 async def _fastapi_body(request: Request, route: Any) -> object:
@@ -276,7 +295,24 @@ def _names_of(name: str, info: Any) -> set[str]:
     return names
 
 
-def _model_spellings(annotation: Any, keys: frozenset[str], out: dict[str, str], seen: set[int]) -> None:
+def _paths_of(info: Any) -> list[tuple[str | int, ...]]:
+    """The alias paths a field is validated from (an ``AliasPath`` ``validation_alias``, or among its ``AliasChoices``)."""
+    alias = getattr(info, "validation_alias", None)
+    paths: list[tuple[str | int, ...]] = []
+    for choice in [alias, *(getattr(alias, "choices", ()) or ())]:
+        path = getattr(choice, "path", None)
+        if isinstance(path, list) and path and all(isinstance(step, (str, int)) for step in path):
+            paths.append(tuple(path))
+    return paths
+
+
+def _model_spellings(
+    annotation: Any,
+    keys: frozenset[str],
+    out: dict[str, str],
+    seen: set[int],
+    paths: dict[tuple[str | int, ...], str],
+) -> None:
     """Spellings of owner keys among a model's fields, at any depth (``list[Model]``, ``Model | None``)."""
     stack = [annotation]
     while stack:
@@ -291,6 +327,7 @@ def _model_spellings(annotation: Any, keys: frozenset[str], out: dict[str, str],
                 owner = next((key for key in sorted(names) if key in keys), None)
                 if owner is not None:
                     out.update((spelling, owner) for spelling in names if spelling != owner)
+                    paths.update((path, owner) for path in _paths_of(info))
                 stack.append(getattr(info, "annotation", None))
         stack.extend(getattr(node, "__args__", ()) or ())
 
@@ -322,6 +359,7 @@ def _route_spellings(rules: tuple[Any, ...], route: Any) -> _Spellings | None:
                 form_keys if form else json_keys,
                 spellings.form if form else spellings.json,
                 seen,
+                {} if form else spellings.paths,
             )
     embedded = getattr(route, "_embed_body_fields", None)
     if len({getattr(field, "name", None) for field in body}) == 1 and embedded is not True:

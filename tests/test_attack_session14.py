@@ -26,29 +26,37 @@ framework routes to a write of bob's record while respguard read them as naming 
    ``/old/<bob>/x`` and ``/old/<bob>x`` with ``owner_id=<bob>``: both ran (200), as Flask's and
    FastAPI's did before session 10. Fixed (``django.routed_pattern``): a pattern filled with the
    view's keyword arguments that resolves to the route the request resolved to is that route's.
+4. **FastAPI: an owner field validated from an ``AliasPath``.** ``customer_id: int =
+   Field(validation_alias=AliasChoices("customer_id", AliasPath("customer", "id")))`` takes
+   ``{"customer": {"id": <bob>}}``; the README called ``AliasPath`` a limit, but the in-app
+   check has the route's models: bob's card was written (200). Fixed (``_Spellings.paths``): the
+   path is followed from every object of the body, as the alias keys are.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 from conftest import asgi_call, header_list, kinds
+from fastapi import FastAPI
 from flask import Flask, request
 from ids import ALICE, BOB
+from pydantic import AliasChoices, AliasPath, BaseModel, Field
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 from starlette.testclient import TestClient
 from test_attack_session10 import BOB_ID, OWN, TOKEN, fastapi_app
-from test_write_apps import BLOCK, SECRET, assert_refused
+from test_write_apps import BLOCK, SECRET, CurrentCustomer, Customer, assert_refused, rules
 from werkzeug.test import create_environ
 
 import respguard
 from respguard import ASGIMiddleware, AuditEvent, Guard, JsonBodyOwner, JsonKeys, PathOwner, WSGIMiddleware
+from respguard.starlette import RespGuardMiddleware
 
 REFUSED = [("cross_owner_write", "blocked")]
 FOREIGN_WRITE = "request names another owner's record"
@@ -375,3 +383,73 @@ def test_django_own_writes_on_those_routes_run(routes: Any, spelling: str) -> No
         [str(own)],
         [],
     )
+
+
+# ------------------------------------------------------------------ 4. FastAPI AliasPath
+
+
+class Pathed(BaseModel):
+    customer_id: int = Field(validation_alias=AliasChoices("customer_id", AliasPath("customer", "id")))
+
+
+class Listed(BaseModel):
+    customer_id: int = Field(validation_alias=AliasPath("customers", -1, "id"))
+
+
+class Order(BaseModel):
+    items: list[Pathed]
+
+
+def _alias_path_app(events: list[AuditEvent]) -> tuple[Any, list[object]]:
+    app = FastAPI()
+    writes: list[object] = []
+
+    @app.post("/api/pathed")
+    def pathed(body: Pathed, customer: Customer = CurrentCustomer) -> dict[str, str]:
+        writes.append(body.customer_id)
+        return {"ok": "written"}
+
+    @app.post("/api/listed")
+    def listed(body: Listed, customer: Customer = CurrentCustomer) -> dict[str, str]:
+        writes.append(body.customer_id)
+        return {"ok": "written"}
+
+    @app.post("/api/order")
+    def order(body: Order, customer: Customer = CurrentCustomer) -> dict[str, str]:
+        writes.extend(item.customer_id for item in body.items)
+        return {"ok": "written"}
+
+    guard = Guard(secret_key=SECRET, extractors=[JsonKeys("customer_id")], inbound=rules(), on_event=events.append)
+    app.add_middleware(RespGuardMiddleware, guard=guard, write_check="app")
+    return app, writes
+
+
+ALIAS_PATHS: list[tuple[str, str, Callable[[int], object]]] = [
+    ("alias-path", "/api/pathed", lambda owner: {"customer": {"id": owner}}),
+    ("negative-index", "/api/listed", lambda owner: {"customers": [{"id": int(OWN)}, {"id": owner}]}),
+    ("nested-model", "/api/order", lambda owner: {"items": [{"customer_id": int(OWN)}, {"customer": {"id": owner}}]}),
+]
+
+
+@pytest.mark.parametrize(("row", "url", "body"), ALIAS_PATHS, ids=[row[0] for row in ALIAS_PATHS])
+def test_fastapi_an_owner_validated_from_an_alias_path_is_read(
+    row: str, url: str, body: Callable[[int], object]
+) -> None:
+    events: list[AuditEvent] = []
+    app, writes = _alias_path_app(events)
+    with TestClient(app) as client:
+        response = client.post(url, headers=TOKEN, json=body(int(BOB_ID)))
+    assert writes == []
+    assert_refused(response.status_code, list(response.headers.multi_items()), response.content)
+    assert kinds(events) == REFUSED
+    assert BOB_ID not in events[0].to_json()
+
+
+@pytest.mark.parametrize(("row", "url", "body"), ALIAS_PATHS, ids=[row[0] for row in ALIAS_PATHS])
+def test_fastapi_an_own_owner_under_an_alias_path_runs(row: str, url: str, body: Callable[[int], object]) -> None:
+    events: list[AuditEvent] = []
+    app, writes = _alias_path_app(events)
+    with TestClient(app) as client:
+        response = client.post(url, headers=TOKEN, json=body(int(OWN)))
+    assert (response.status_code, response.json(), events) == (200, {"ok": "written"}, [])
+    assert set(writes) == {int(OWN)}
