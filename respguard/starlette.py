@@ -296,7 +296,7 @@ def _names_of(name: str, info: Any) -> set[str]:
 
 
 def _paths_of(info: Any) -> list[tuple[str | int, ...]]:
-    """The alias paths a field is validated from (an ``AliasPath`` ``validation_alias``, or among its ``AliasChoices``)."""
+    """The alias paths a field is validated from (an ``AliasPath`` alias, or one of its ``AliasChoices``)."""
     alias = getattr(info, "validation_alias", None)
     paths: list[tuple[str | int, ...]] = []
     for choice in [alias, *(getattr(alias, "choices", ()) or ())]:
