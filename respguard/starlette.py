@@ -343,12 +343,16 @@ def _route_spellings(rules: tuple[Any, ...], route: Any) -> _Spellings | None:
     spellings = _Spellings()
     body: list[Any] = []
     seen: set[int] = set()
+    query_seen: set[int] = set()
     stack = [dependant]
     while stack:
         node = stack.pop()
         stack.extend(getattr(node, "dependencies", ()) or ())
         for field in getattr(node, "query_params", ()) or ():
             _add_param(field, query_keys, spellings.query)
+            # a query parameter model (``Annotated[Filter, Query()]``): FastAPI reads its fields' aliases
+            info = getattr(field, "field_info", None)
+            _model_spellings(getattr(info, "annotation", None), query_keys, spellings.query, query_seen, {})
         for field in getattr(node, "body_params", ()) or ():
             body.append(field)
             info = getattr(field, "field_info", None)

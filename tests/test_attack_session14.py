@@ -31,17 +31,22 @@ framework routes to a write of bob's record while respguard read them as naming 
    ``{"customer": {"id": <bob>}}``; the README called ``AliasPath`` a limit, but the in-app
    check has the route's models: bob's card was written (200). Fixed (``_Spellings.paths``): the
    path is followed from every object of the body, as the alias keys are.
+5. **FastAPI: a query parameter model.** ``filters: Annotated[Filters, Query()]`` (FastAPI's
+   "Query Parameter Models") reads each model field under its alias: with ``customer_id: int =
+   Field(alias="customerId")``, ``POST /api/filtered?customerId=<bob>`` wrote bob's record (200);
+   the in-app check read query aliases of plain parameters only. Fixed: a query parameter's
+   model is read as a body model is (``_model_spellings``).
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Annotated, Any
 
 import pytest
 from conftest import asgi_call, header_list, kinds
-from fastapi import FastAPI
+from fastapi import FastAPI, Query
 from flask import Flask, request
 from ids import ALICE, BOB
 from pydantic import AliasChoices, AliasPath, BaseModel, Field
@@ -400,6 +405,10 @@ class Order(BaseModel):
     items: list[Pathed]
 
 
+class Filters(BaseModel):
+    customer_id: int = Field(alias="customerId")
+
+
 def _alias_path_app(events: list[AuditEvent]) -> tuple[Any, list[object]]:
     app = FastAPI()
     writes: list[object] = []
@@ -417,6 +426,11 @@ def _alias_path_app(events: list[AuditEvent]) -> tuple[Any, list[object]]:
     @app.post("/api/order")
     def order(body: Order, customer: Customer = CurrentCustomer) -> dict[str, str]:
         writes.extend(item.customer_id for item in body.items)
+        return {"ok": "written"}
+
+    @app.post("/api/filtered")
+    def filtered(filters: Annotated[Filters, Query()], customer: Customer = CurrentCustomer) -> dict[str, str]:
+        writes.append(filters.customer_id)
         return {"ok": "written"}
 
     guard = Guard(secret_key=SECRET, extractors=[JsonKeys("customer_id")], inbound=rules(), on_event=events.append)
@@ -453,3 +467,26 @@ def test_fastapi_an_own_owner_under_an_alias_path_runs(row: str, url: str, body:
         response = client.post(url, headers=TOKEN, json=body(int(OWN)))
     assert (response.status_code, response.json(), events) == (200, {"ok": "written"}, [])
     assert set(writes) == {int(OWN)}
+
+
+# ------------------------------------------------------------------ 5. FastAPI query models
+
+
+@pytest.mark.parametrize("query", ["customerId={bob}", "customer_id={own}&customerId={bob}"], ids=["alias", "both"])
+def test_fastapi_a_query_model_field_read_under_its_alias_is_read(query: str) -> None:
+    events: list[AuditEvent] = []
+    app, writes = _alias_path_app(events)
+    with TestClient(app) as client:
+        response = client.post("/api/filtered?" + query.format(own=OWN, bob=BOB_ID), headers=TOKEN)
+    assert writes == []
+    assert_refused(response.status_code, list(response.headers.multi_items()), response.content)
+    assert kinds(events) == REFUSED
+    assert BOB_ID not in events[0].to_json()
+
+
+def test_fastapi_an_own_query_model_field_runs() -> None:
+    events: list[AuditEvent] = []
+    app, writes = _alias_path_app(events)
+    with TestClient(app) as client:
+        response = client.post(f"/api/filtered?customerId={OWN}", headers=TOKEN)
+    assert (response.status_code, response.json(), writes, events) == (200, {"ok": "written"}, [int(OWN)], [])
