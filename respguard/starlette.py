@@ -17,8 +17,10 @@ query, form and JSON body (Starlette caches the body, so the endpoint still read
 
 from __future__ import annotations
 
+import dataclasses
 import email.message
 import re
+import typing
 from collections.abc import Callable, MutableMapping
 from typing import Any, Literal
 
@@ -320,16 +322,48 @@ def _model_spellings(
         if id(node) in seen:
             continue
         seen.add(id(node))
-        fields = getattr(node, "model_fields", None)
-        if isinstance(fields, dict):
-            for name, info in fields.items():
-                names = _names_of(name, info)
-                owner = next((key for key in sorted(names) if key in keys), None)
-                if owner is not None:
-                    out.update((spelling, owner) for spelling in names if spelling != owner)
-                    paths.update((path, owner) for path in _paths_of(info))
-                stack.append(getattr(info, "annotation", None))
+        for name, info, annotation in _fields_of(node):
+            names = _names_of(name, info)
+            owner = next((key for key in sorted(names) if key in keys), None)
+            if owner is not None:
+                out.update((spelling, owner) for spelling in names if spelling != owner)
+                paths.update((path, owner) for path in _paths_of(info))
+            stack.append(annotation)
         stack.extend(getattr(node, "__args__", ()) or ())
+
+
+def _fields_of(node: Any) -> list[tuple[str, Any, Any]]:
+    """``(name, FieldInfo or None, annotation)`` of each field Pydantic validates a type's object
+    from: a model's, a Pydantic dataclass's (``__pydantic_fields__``), a standard dataclass's or a
+    ``TypedDict``'s (their ``Field(...)``: a dataclass field's default, or ``Annotated`` metadata)."""
+    fields = getattr(node, "model_fields", None)
+    if not isinstance(fields, dict):
+        fields = getattr(node, "__pydantic_fields__", None)
+    if isinstance(fields, dict):
+        return [(name, info, getattr(info, "annotation", None)) for name, info in fields.items()]
+    if not isinstance(node, type) or not (dataclasses.is_dataclass(node) or _is_typeddict(node)):
+        return []
+    try:
+        hints = typing.get_type_hints(node, include_extras=True)
+    except Exception:  # an unresolvable forward reference: Pydantic could not build it either
+        return []
+    defaults = {f.name: f.default for f in dataclasses.fields(node)} if dataclasses.is_dataclass(node) else {}
+    found: list[tuple[str, Any, Any]] = []
+    for name, hint in hints.items():
+        candidates = [defaults.get(name), *getattr(hint, "__metadata__", ())]
+        info = next((item for item in candidates if type(item).__name__ == "FieldInfo"), None)
+        found.append((name, info, hint))
+    return found
+
+
+def _is_typeddict(node: type) -> bool:
+    if typing.is_typeddict(node):
+        return True
+    try:
+        import typing_extensions
+    except ImportError:  # pragma: no cover - Pydantic depends on it
+        return False
+    return bool(typing_extensions.is_typeddict(node))
 
 
 def _route_spellings(rules: tuple[Any, ...], route: Any) -> _Spellings | None:

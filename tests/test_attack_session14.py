@@ -36,10 +36,16 @@ framework routes to a write of bob's record while respguard read them as naming 
    Field(alias="customerId")``, ``POST /api/filtered?customerId=<bob>`` wrote bob's record (200);
    the in-app check read query aliases of plain parameters only. Fixed: a query parameter's
    model is read as a body model is (``_model_spellings``).
+6. **FastAPI: a body that is no BaseModel.** A Pydantic dataclass, a standard dataclass and a
+   ``TypedDict`` are bodies FastAPI validates with their fields' aliases (``Field(alias=...)``,
+   an ``alias_generator``, ``Annotated[int, Field(alias=...)]``); the in-app check read
+   ``model_fields`` only, which they have not: ``{"customerId": <bob>}`` wrote bob's record (200),
+   also nested in a model. Fixed (``_fields_of``): the fields of each kind are read.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable, Iterator
 from typing import Annotated, Any
@@ -49,7 +55,9 @@ from conftest import asgi_call, header_list, kinds
 from fastapi import FastAPI, Query
 from flask import Flask, request
 from ids import ALICE, BOB
-from pydantic import AliasChoices, AliasPath, BaseModel, Field
+from pydantic import AliasChoices, AliasPath, BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
+from pydantic.dataclasses import dataclass as pydantic_dataclass
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -57,6 +65,7 @@ from starlette.routing import Route
 from starlette.testclient import TestClient
 from test_attack_session10 import BOB_ID, OWN, TOKEN, fastapi_app
 from test_write_apps import BLOCK, SECRET, CurrentCustomer, Customer, assert_refused, rules
+from typing_extensions import TypedDict
 from werkzeug.test import create_environ
 
 import respguard
@@ -405,6 +414,29 @@ class Order(BaseModel):
     items: list[Pathed]
 
 
+@pydantic_dataclass
+class AliasedCard:
+    customer_id: int = Field(alias="customerId")
+
+
+@pydantic_dataclass(config=ConfigDict(alias_generator=to_camel))
+class CamelCard:
+    customer_id: int
+
+
+@dataclasses.dataclass
+class PlainCard:
+    customer_id: int = Field(alias="customerId")
+
+
+class TypedCard(TypedDict):
+    customer_id: Annotated[int, Field(alias="customerId")]
+
+
+class Wallet(BaseModel):
+    cards: list[AliasedCard]
+
+
 class Filters(BaseModel):
     customer_id: int = Field(alias="customerId")
 
@@ -426,6 +458,31 @@ def _alias_path_app(events: list[AuditEvent]) -> tuple[Any, list[object]]:
     @app.post("/api/order")
     def order(body: Order, customer: Customer = CurrentCustomer) -> dict[str, str]:
         writes.extend(item.customer_id for item in body.items)
+        return {"ok": "written"}
+
+    @app.post("/api/dataclass")
+    def dataclass_body(body: AliasedCard, customer: Customer = CurrentCustomer) -> dict[str, str]:
+        writes.append(body.customer_id)
+        return {"ok": "written"}
+
+    @app.post("/api/camel")
+    def camel_body(body: CamelCard, customer: Customer = CurrentCustomer) -> dict[str, str]:
+        writes.append(body.customer_id)
+        return {"ok": "written"}
+
+    @app.post("/api/plain-dataclass")
+    def plain_body(body: PlainCard, customer: Customer = CurrentCustomer) -> dict[str, str]:
+        writes.append(body.customer_id)
+        return {"ok": "written"}
+
+    @app.post("/api/typed-dict")
+    def typed_body(body: TypedCard, customer: Customer = CurrentCustomer) -> dict[str, str]:
+        writes.append(body["customer_id"])
+        return {"ok": "written"}
+
+    @app.post("/api/wallet")
+    def wallet(body: Wallet, customer: Customer = CurrentCustomer) -> dict[str, str]:
+        writes.extend(card.customer_id for card in body.cards)
         return {"ok": "written"}
 
     @app.post("/api/filtered")
@@ -489,4 +546,31 @@ def test_fastapi_an_own_query_model_field_runs() -> None:
     app, writes = _alias_path_app(events)
     with TestClient(app) as client:
         response = client.post(f"/api/filtered?customerId={OWN}", headers=TOKEN)
+    assert (response.status_code, response.json(), writes, events) == (200, {"ok": "written"}, [int(OWN)], [])
+
+
+# ------------------------------------------------------------------ 6. bodies that are no BaseModel
+
+NOT_MODELS = ["/api/dataclass", "/api/camel", "/api/plain-dataclass", "/api/typed-dict"]
+
+
+@pytest.mark.parametrize("url", [*NOT_MODELS, "/api/wallet"])
+def test_fastapi_an_aliased_field_of_a_body_that_is_no_model_is_read(url: str) -> None:
+    events: list[AuditEvent] = []
+    app, writes = _alias_path_app(events)
+    card = {"customerId": int(BOB_ID)}
+    with TestClient(app) as client:
+        response = client.post(url, headers=TOKEN, json={"cards": [card]} if url == "/api/wallet" else card)
+    assert writes == []
+    assert_refused(response.status_code, list(response.headers.multi_items()), response.content)
+    assert kinds(events) == REFUSED
+    assert BOB_ID not in events[0].to_json()
+
+
+@pytest.mark.parametrize("url", NOT_MODELS)
+def test_fastapi_an_own_aliased_field_of_a_body_that_is_no_model_runs(url: str) -> None:
+    events: list[AuditEvent] = []
+    app, writes = _alias_path_app(events)
+    with TestClient(app) as client:
+        response = client.post(url, headers=TOKEN, json={"customerId": int(OWN)})
     assert (response.status_code, response.json(), writes, events) == (200, {"ok": "written"}, [int(OWN)], [])
