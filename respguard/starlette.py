@@ -348,12 +348,45 @@ def _fields_of(node: Any) -> list[tuple[str, Any, Any]]:
     except Exception:  # an unresolvable forward reference: Pydantic could not build it either
         return []
     defaults = {f.name: f.default for f in dataclasses.fields(node)} if dataclasses.is_dataclass(node) else {}
+    config = getattr(node, "__pydantic_config__", None)  # @with_config(ConfigDict(alias_generator=...))
+    generator = config.get("alias_generator") if isinstance(config, dict) else None
     found: list[tuple[str, Any, Any]] = []
     for name, hint in hints.items():
         candidates = [defaults.get(name), *getattr(hint, "__metadata__", ())]
         info = next((item for item in candidates if type(item).__name__ == "FieldInfo"), None)
+        if generator is not None:
+            info = _Generated(info, name, generator)
         found.append((name, info, hint))
     return found
+
+
+class _Generated:
+    """A field's ``FieldInfo`` (or none) with the aliases its type's ``alias_generator`` makes: a
+    ``validation_alias`` of every one (Pydantic takes the field's own alias first; either is read)."""
+
+    __slots__ = ("alias", "validation_alias")
+
+    def __init__(self, info: Any, name: str, generator: Any) -> None:
+        self.alias = getattr(info, "alias", None)
+        made: list[Any] = [getattr(info, "validation_alias", None)]
+        for make in (generator, getattr(generator, "alias", None), getattr(generator, "validation_alias", None)):
+            if callable(make) and not hasattr(make, "validation_alias"):  # a function, not an AliasGenerator
+                try:
+                    made.append(make(name))
+                except Exception:  # a generator that fails: Pydantic could not build the type either
+                    pass
+        self.validation_alias = _Choices(
+            [c for alias in made for c in [alias, *(getattr(alias, "choices", ()) or ())] if c is not None]
+        )
+
+
+class _Choices:
+    """Aliases to read a field under, as ``AliasChoices`` holds them (strings, alias paths)."""
+
+    __slots__ = ("choices",)
+
+    def __init__(self, choices: list[Any]) -> None:
+        self.choices = choices
 
 
 def _is_typeddict(node: type) -> bool:

@@ -38,7 +38,7 @@ framework routes to a write of bob's record while respguard read them as naming 
    model is read as a body model is (``_model_spellings``).
 6. **FastAPI: a body that is no BaseModel.** A Pydantic dataclass, a standard dataclass and a
    ``TypedDict`` are bodies FastAPI validates with their fields' aliases (``Field(alias=...)``,
-   an ``alias_generator``, ``Annotated[int, Field(alias=...)]``); the in-app check read
+   an ``alias_generator``, ``Annotated[int, Field(alias=...)]``, ``@with_config``); the in-app check read
    ``model_fields`` only, which they have not: ``{"customerId": <bob>}`` wrote bob's record (200),
    also nested in a model. Fixed (``_fields_of``): the fields of each kind are read.
 """
@@ -55,7 +55,7 @@ from conftest import asgi_call, header_list, kinds
 from fastapi import FastAPI, Query
 from flask import Flask, request
 from ids import ALICE, BOB
-from pydantic import AliasChoices, AliasPath, BaseModel, ConfigDict, Field
+from pydantic import AliasChoices, AliasPath, BaseModel, ConfigDict, Field, with_config
 from pydantic.alias_generators import to_camel
 from pydantic.dataclasses import dataclass as pydantic_dataclass
 from starlette.applications import Starlette
@@ -433,6 +433,11 @@ class TypedCard(TypedDict):
     customer_id: Annotated[int, Field(alias="customerId")]
 
 
+@with_config(ConfigDict(alias_generator=to_camel))
+class CamelTypedCard(TypedDict):
+    customer_id: int
+
+
 class Wallet(BaseModel):
     cards: list[AliasedCard]
 
@@ -477,6 +482,11 @@ def _alias_path_app(events: list[AuditEvent]) -> tuple[Any, list[object]]:
 
     @app.post("/api/typed-dict")
     def typed_body(body: TypedCard, customer: Customer = CurrentCustomer) -> dict[str, str]:
+        writes.append(body["customer_id"])
+        return {"ok": "written"}
+
+    @app.post("/api/camel-typed-dict")
+    def camel_typed_body(body: CamelTypedCard, customer: Customer = CurrentCustomer) -> dict[str, str]:
         writes.append(body["customer_id"])
         return {"ok": "written"}
 
@@ -551,7 +561,7 @@ def test_fastapi_an_own_query_model_field_runs() -> None:
 
 # ------------------------------------------------------------------ 6. bodies that are no BaseModel
 
-NOT_MODELS = ["/api/dataclass", "/api/camel", "/api/plain-dataclass", "/api/typed-dict"]
+NOT_MODELS = ["/api/dataclass", "/api/camel", "/api/plain-dataclass", "/api/typed-dict", "/api/camel-typed-dict"]
 
 
 @pytest.mark.parametrize("url", [*NOT_MODELS, "/api/wallet"])
