@@ -584,3 +584,35 @@ def test_fastapi_an_own_aliased_field_of_a_body_that_is_no_model_runs(url: str) 
     with TestClient(app) as client:
         response = client.post(url, headers=TOKEN, json={"customerId": int(OWN)})
     assert (response.status_code, response.json(), writes, events) == (200, {"ok": "written"}, [int(OWN)], [])
+
+
+def test_django_the_readme_write_view_runs_for_no_unchecked_method(dj: Any) -> None:
+    """The README's quickstart ``save_record``, as written there: a GET of bob's record never runs
+    it (``require_POST``: 405), a method of the client's own is refused as a write."""
+    import sys
+    import types
+
+    from django.test import override_settings
+    from django.urls import path
+
+    project: dict[str, Any] = {}
+    exec(dj.doc_block("# settings.py"), project)
+    views: dict[str, Any] = {"__name__": "attack14_quickstart_views"}
+    exec(dj.doc_block("# views.py"), views)
+    urls = types.ModuleType("attack14_quickstart_urls")
+    urls.urlpatterns = [  # type: ignore[attr-defined]
+        path("login/", dj.do_login),
+        path("records/<int:owner_id>/", views["save_record"]),
+    ]
+    sys.modules[urls.__name__] = urls
+    options = {**project["RESPGUARD"], "on_event": dj.EVENTS.append}
+    try:
+        with override_settings(ROOT_URLCONF=urls.__name__, MIDDLEWARE=project["MIDDLEWARE"], RESPGUARD=options):
+            client = dj.logged_in("alice", "pw-a")
+            dj.EVENTS.clear()
+            assert client.get(f"/records/{_bob_pk()}/").status_code == 405
+            assert dj.EVENTS == []
+            dj.assert_blocked(client.generic("SAVE", f"/records/{_bob_pk()}/"), "cross_owner_write")
+    finally:
+        del sys.modules[urls.__name__]
+    assert kinds(dj.EVENTS) == REFUSED
