@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from collections.abc import Awaitable, Callable, Iterable, Iterator, MutableMapping, Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, unquote_plus
@@ -260,7 +261,19 @@ def _disposition_is_plain(disposition: bytes | str) -> bool:
             names += 1
             if key.strip(" \t") != "name" or key.rstrip(" \t") != key:
                 return False
+            if not _plain_value(segment[len(key) + 1 :].strip(" \t")):
+                return False
     return names <= 1
+
+
+#: A parameter value every reader takes alike: a token, or one quoted string whose only escapes
+#: are ``\\"`` and ``\\\\`` (Werkzeug drops the backslash of any other, python-multipart keeps it;
+#: text after the closing quote, or a quote inside a token, is dropped by one and kept by the other).
+_PLAIN_VALUE = re.compile(r'[^"\\]*|"(?:[^"\\]|\\["\\])*"')
+
+
+def _plain_value(value: str) -> bool:
+    return _PLAIN_VALUE.fullmatch(value) is not None
 
 
 def parse_form_python_multipart(content_type: str, body: bytes) -> tuple[list[tuple[str, str]], list[str]]:

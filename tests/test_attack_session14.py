@@ -41,6 +41,13 @@ framework routes to a write of bob's record while respguard read them as naming 
    an ``alias_generator``, ``Annotated[int, Field(alias=...)]``, ``@with_config``); the in-app check read
    ``model_fields`` only, which they have not: ``{"customerId": <bob>}`` wrote bob's record (200),
    also nested in a model. Fixed (``_fields_of``): the fields of each kind are read.
+7. **A multipart name Werkzeug and python-multipart spell differently.** ``name="customer\\_id"``
+   (Werkzeug drops the backslash of any escape, python-multipart keeps all but ``\\"`` and
+   ``\\\\``), ``name="customer_id"x`` and ``name=customer_id"`` (Werkzeug stops at the quote):
+   Werkzeug reads ``customer_id``, python-multipart another name. A Flask app mounted in a FastAPI
+   app (FastAPI's "Including WSGI": ``app.mount("/v1", WSGIMiddleware(flask_app))``) behind
+   respguard's ASGI middleware wrote bob's card (200). Fixed (``_write._plain_value``): such a
+   name is "ambiguous multipart field name", on both stacks.
 """
 
 from __future__ import annotations
@@ -616,3 +623,84 @@ def test_django_the_readme_write_view_runs_for_no_unchecked_method(dj: Any) -> N
     finally:
         del sys.modules[urls.__name__]
     assert kinds(dj.EVENTS) == REFUSED
+
+
+# ------------------------------------------------------------------ 7. multipart names
+
+
+SPELLINGS = [b'name="customer\\_id"', b'name="customer_id"x', b'name="customer_id" x', b'name=customer_id"']
+AMBIGUOUS_NAME = "ambiguous multipart field name"
+
+
+def _multipart(disposition: bytes, value: str) -> bytes:
+    return (
+        b"--XyZ\r\nContent-Disposition: form-data; " + disposition + b"\r\n\r\n" + value.encode() + b"\r\n--XyZ--\r\n"
+    )
+
+
+def _card_form_app(writes: list[object]) -> Flask:
+    flask = Flask(__name__)
+
+    @flask.post("/card")
+    def card() -> dict[str, bool]:
+        writes.append(request.form.get("customer_id"))
+        return {"ok": True}
+
+    return flask
+
+
+def _form_options(events: list[AuditEvent]) -> dict[str, Any]:
+    return {**_options(events), "inbound": [respguard.FormOwner("customer_id")]}
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+@pytest.mark.parametrize("disposition", SPELLINGS)
+def test_asgi_a_mounted_flask_apps_multipart_name_is_read_or_refused(disposition: bytes) -> None:
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from fastapi.middleware.wsgi import WSGIMiddleware as MountWSGI
+    writes: list[object] = []
+    events: list[AuditEvent] = []
+    app = FastAPI()
+    app.mount("/v1", MountWSGI(_card_form_app(writes)))
+    app.add_middleware(RespGuardMiddleware, guard=Guard(**_form_options(events)))
+    with TestClient(app) as client:
+        response = client.post(
+            "/v1/card",
+            content=_multipart(disposition, BOB),
+            headers={"Content-Type": "multipart/form-data; boundary=XyZ"},
+        )
+    assert (response.status_code, response.content, writes) == (403, BLOCK, [])
+    assert kinds(events) == REFUSED
+    assert events[0].reason == AMBIGUOUS_NAME
+    assert BOB not in events[0].to_json()
+
+
+@pytest.mark.parametrize("disposition", SPELLINGS)
+def test_wsgi_a_multipart_name_readers_spell_differently_is_refused(disposition: bytes) -> None:
+    writes: list[object] = []
+    events: list[AuditEvent] = []
+    app = WSGIMiddleware(_card_form_app(writes).wsgi_app, **_form_options(events))
+    environ = create_environ(
+        "/card", method="POST", data=_multipart(disposition, ALICE), content_type="multipart/form-data; boundary=XyZ"
+    )
+    captured: list[Any] = []
+    body = b"".join(app(environ, lambda s, h, e=None: captured.append(s)))
+    assert (int(captured[0][:3]), body, writes) == (403, BLOCK, [])
+    assert kinds(events) == REFUSED
+    assert events[0].reason == AMBIGUOUS_NAME
+
+
+@pytest.mark.parametrize("disposition", [b'name="customer_id"', b"name=customer_id", b'name="cus\\"tomer"'])
+def test_a_plain_multipart_name_is_read(disposition: bytes) -> None:
+    writes: list[object] = []
+    events: list[AuditEvent] = []
+    app = WSGIMiddleware(_card_form_app(writes).wsgi_app, **_form_options(events))
+    environ = create_environ(
+        "/card", method="POST", data=_multipart(disposition, ALICE), content_type="multipart/form-data; boundary=XyZ"
+    )
+    captured: list[Any] = []
+    body = b"".join(app(environ, lambda s, h, e=None: captured.append(s)))
+    assert (int(captured[0][:3]), json.loads(body), events) == (200, {"ok": True}, [])
