@@ -19,9 +19,10 @@ from __future__ import annotations
 
 import dataclasses
 import email.message
+import json
 import re
 import typing
-from collections.abc import Callable, MutableMapping
+from collections.abc import Callable, Iterable, MutableMapping
 from typing import Any, Literal
 
 from starlette.requests import Request
@@ -182,6 +183,11 @@ async def _write_verdict(request: Request) -> Verdict | None:
         files = [spellings.form.get(name, name) for name in files]
         query = spellings.rename(query, spellings.query)
         whole = NO_JSON if spellings.whole is None else await _fastapi_body(request, route)
+        if spellings.strings:  # a Json[...] form field (JSON metadata beside an upload): its document
+            documents = [_json_string(value) for _, value in form if isinstance(value, str)]
+            found = [item for item in documents if item is not NO_JSON]
+            if found:
+                document = found if document is NO_JSON else [document, *found]
         document = spellings.document(document, whole)
     named = Named(
         scope.get("path", ""),
@@ -202,7 +208,7 @@ class _Spellings:
     rule's name; and the owner key a route's single, unembedded body parameter is (the whole
     JSON body is its value)."""
 
-    __slots__ = ("json", "paths", "form", "query", "whole")
+    __slots__ = ("json", "paths", "form", "query", "whole", "strings")
 
     def __init__(self) -> None:
         self.json: dict[str, str] = {}
@@ -212,6 +218,9 @@ class _Spellings:
         self.form: dict[str, str] = {}
         self.query: dict[str, str] = {}
         self.whole: str | None = None
+        #: a field of the route's types is ``Json[...]``: Pydantic parses a string (a JSON body's
+        #: value, a form field) as JSON there; every such string is read as a document
+        self.strings = False
 
     @staticmethod
     def rename(pairs: list[tuple[str, object]], names: dict[str, str]) -> list[tuple[str, object]]:
@@ -226,7 +235,7 @@ class _Spellings:
             extra.append({self.whole: whole})
         if document is NO_JSON:
             return extra[0] if extra else document
-        if self.json or self.paths:
+        if self.json or self.paths or self.strings:
             stack = [document]
             while stack:
                 node = stack.pop()
@@ -238,11 +247,31 @@ class _Spellings:
                     for key, value in node.items():
                         if key in self.json:
                             extra.append({self.json[key]: value})
-                        if isinstance(value, (dict, list)):
-                            stack.append(value)
+                    values: Iterable[object] = node.values()
                 elif isinstance(node, list):
-                    stack.extend(item for item in node if isinstance(item, (dict, list)))
+                    values = node
+                else:
+                    continue
+                for value in values:
+                    if isinstance(value, (dict, list)):
+                        stack.append(value)
+                    elif self.strings and isinstance(value, str):
+                        parsed = _json_string(value)
+                        if parsed is not NO_JSON:  # read as a document of its own, as Pydantic reads it
+                            extra.append(parsed)
+                            stack.append(parsed)
         return [document, *extra] if extra else document
+
+
+def _json_string(text: str) -> object:
+    """A string a ``Json[...]`` field holds, parsed as Pydantic parses it (``NO_JSON``: no object
+    or array, or no JSON: Pydantic answers 422)."""
+    if not text.lstrip(" \t\r\n").startswith(("{", "[")):
+        return NO_JSON
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError):
+        return NO_JSON
 
 
 def _follow(node: object, path: tuple[str | int, ...]) -> object:
@@ -314,15 +343,19 @@ def _model_spellings(
     out: dict[str, str],
     seen: set[int],
     paths: dict[tuple[str | int, ...], str],
-) -> None:
-    """Spellings of owner keys among a model's fields, at any depth (``list[Model]``, ``Model | None``)."""
+) -> bool:
+    """Spellings of owner keys among a model's fields, at any depth (``list[Model]``, ``Model | None``).
+    ``True``: some field is ``Json[...]`` (Pydantic parses its string as JSON)."""
+    strings = False
     stack = [annotation]
     while stack:
         node = stack.pop()
         if id(node) in seen:
             continue
         seen.add(id(node))
+        strings = strings or _is_json(node) or any(_is_json(item) for item in getattr(node, "__metadata__", ()))
         for name, info, annotation in _fields_of(node):
+            strings = strings or any(_is_json(item) for item in getattr(info, "metadata", ()) or ())
             names = _names_of(name, info)
             owner = next((key for key in sorted(names) if key in keys), None)
             if owner is not None:
@@ -330,6 +363,13 @@ def _model_spellings(
                 paths.update((path, owner) for path in _paths_of(info))
             stack.append(annotation)
         stack.extend(getattr(node, "__args__", ()) or ())
+    return strings
+
+
+def _is_json(item: object) -> bool:
+    """Is this Pydantic's ``Json`` marker (``Json[Model]`` is ``Annotated[Model, Json]``)?"""
+    kind = item if isinstance(item, type) else type(item)
+    return kind.__name__ == "Json" and kind.__module__ == "pydantic.types"
 
 
 def _fields_of(node: Any) -> list[tuple[str, Any, Any]]:
@@ -425,13 +465,15 @@ def _route_spellings(rules: tuple[Any, ...], route: Any) -> _Spellings | None:
             info = getattr(field, "field_info", None)
             form = type(info).__name__ in ("Form", "File")
             _add_param(field, form_keys if form else json_keys, spellings.form if form else spellings.json)
-            _model_spellings(
+            strings = _model_spellings(
                 getattr(info, "annotation", None),
                 form_keys if form else json_keys,
                 spellings.form if form else spellings.json,
                 seen,
                 {} if form else spellings.paths,
             )
+            strings = strings or any(_is_json(item) for item in getattr(info, "metadata", ()) or ())
+            spellings.strings = spellings.strings or strings
     embedded = getattr(route, "_embed_body_fields", None)
     if len({getattr(field, "name", None) for field in body}) == 1 and embedded is not True:
         field = body[0]

@@ -48,6 +48,12 @@ framework routes to a write of bob's record while respguard read them as naming 
    app (FastAPI's "Including WSGI": ``app.mount("/v1", WSGIMiddleware(flask_app))``) behind
    respguard's ASGI middleware wrote bob's card (200). Fixed (``_write._plain_value``): such a
    name is "ambiguous multipart field name", on both stacks.
+8. **FastAPI: an owner inside a ``Json[...]`` field.** Pydantic parses a ``Json[Model]`` field's
+   string as JSON: ``{"payload": "{\\"customer_id\\": <bob>}"}`` for a body model, and the JSON
+   metadata beside an upload (``meta: Annotated[Json[Meta], Form()]``, or a form model's
+   ``Json`` field) wrote bob's record (200): respguard saw a string. Fixed
+   (``_Spellings.strings``): where a route's types hold a ``Json`` field, every string of its
+   JSON body and form that holds a JSON object or array is read as a document too.
 """
 
 from __future__ import annotations
@@ -59,10 +65,10 @@ from typing import Annotated, Any
 
 import pytest
 from conftest import asgi_call, header_list, kinds
-from fastapi import FastAPI, Query
+from fastapi import FastAPI, File, Form, Query, UploadFile
 from flask import Flask, request
 from ids import ALICE, BOB
-from pydantic import AliasChoices, AliasPath, BaseModel, ConfigDict, Field, with_config
+from pydantic import AliasChoices, AliasPath, BaseModel, ConfigDict, Field, Json, with_config
 from pydantic.alias_generators import to_camel
 from pydantic.dataclasses import dataclass as pydantic_dataclass
 from starlette.applications import Starlette
@@ -449,6 +455,19 @@ class Wallet(BaseModel):
     cards: list[AliasedCard]
 
 
+class Meta(BaseModel):
+    customer_id: int
+
+
+class Envelope(BaseModel):
+    payload: Json[Meta]
+    more: list[Json[Meta]] = []
+
+
+class Upload(BaseModel):
+    meta: Json[Meta]
+
+
 class Filters(BaseModel):
     customer_id: int = Field(alias="customerId")
 
@@ -500,6 +519,25 @@ def _alias_path_app(events: list[AuditEvent]) -> tuple[Any, list[object]]:
     @app.post("/api/wallet")
     def wallet(body: Wallet, customer: Customer = CurrentCustomer) -> dict[str, str]:
         writes.extend(card.customer_id for card in body.cards)
+        return {"ok": "written"}
+
+    @app.post("/api/envelope")
+    def envelope(body: Envelope, customer: Customer = CurrentCustomer) -> dict[str, str]:
+        writes.extend([body.payload.customer_id, *(meta.customer_id for meta in body.more)])
+        return {"ok": "written"}
+
+    @app.post("/api/upload")
+    def upload(
+        meta: Annotated[Json[Meta], Form()],
+        file: UploadFile = File(),
+        customer: Customer = CurrentCustomer,  # noqa: B008
+    ) -> dict[str, str]:
+        writes.append(meta.customer_id)
+        return {"ok": "written"}
+
+    @app.post("/api/upload-model")
+    def upload_model(data: Annotated[Upload, Form()], customer: Customer = CurrentCustomer) -> dict[str, str]:
+        writes.append(data.meta.customer_id)
         return {"ok": "written"}
 
     @app.post("/api/filtered")
@@ -704,3 +742,44 @@ def test_a_plain_multipart_name_is_read(disposition: bytes) -> None:
     captured: list[Any] = []
     body = b"".join(app(environ, lambda s, h, e=None: captured.append(s)))
     assert (int(captured[0][:3]), json.loads(body), events) == (200, {"ok": True}, [])
+
+
+# ------------------------------------------------------------------ 8. Json[...] fields
+
+
+def _meta(owner: str) -> str:
+    return json.dumps({"customer_id": int(owner)})
+
+
+JSON_FIELDS: list[tuple[str, str, Callable[[str], dict[str, Any]]]] = [
+    ("body-model", "/api/envelope", lambda owner: {"json": {"payload": _meta(owner)}}),
+    ("body-model-list", "/api/envelope", lambda owner: {"json": {"payload": _meta(OWN), "more": [_meta(owner)]}}),
+    ("upload", "/api/upload", lambda owner: {"data": {"meta": _meta(owner)}, "files": {"file": ("a.txt", b"x")}}),
+    ("form-model", "/api/upload-model", lambda owner: {"data": {"meta": _meta(owner)}}),
+]
+
+
+@pytest.mark.parametrize(("row", "url", "request_kwargs"), JSON_FIELDS, ids=[row[0] for row in JSON_FIELDS])
+def test_fastapi_an_owner_in_a_json_field_is_read(
+    row: str, url: str, request_kwargs: Callable[[str], dict[str, Any]]
+) -> None:
+    events: list[AuditEvent] = []
+    app, writes = _alias_path_app(events)
+    with TestClient(app) as client:
+        response = client.post(url, headers=TOKEN, **request_kwargs(BOB_ID))
+    assert writes == []
+    assert_refused(response.status_code, list(response.headers.multi_items()), response.content)
+    assert kinds(events) == REFUSED
+    assert BOB_ID not in events[0].to_json()
+
+
+@pytest.mark.parametrize(("row", "url", "request_kwargs"), JSON_FIELDS, ids=[row[0] for row in JSON_FIELDS])
+def test_fastapi_an_own_owner_in_a_json_field_runs(
+    row: str, url: str, request_kwargs: Callable[[str], dict[str, Any]]
+) -> None:
+    events: list[AuditEvent] = []
+    app, writes = _alias_path_app(events)
+    with TestClient(app) as client:
+        response = client.post(url, headers=TOKEN, **request_kwargs(OWN))
+    assert (response.status_code, response.json(), events) == (200, {"ok": "written"}, [])
+    assert set(writes) == {int(OWN)}
