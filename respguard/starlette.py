@@ -19,10 +19,9 @@ from __future__ import annotations
 
 import dataclasses
 import email.message
-import json
 import re
 import typing
-from collections.abc import Callable, Iterable, MutableMapping
+from collections.abc import Callable, MutableMapping
 from typing import Any, Literal
 
 from starlette.requests import Request
@@ -33,7 +32,7 @@ from ._events import EventKind
 from ._exchange import exchange_of
 from ._guard import Guard
 from ._identity import RequesterLike
-from ._inbound import NO_JSON, FormOwner, JsonBodyOwner, Named, QueryOwner
+from ._inbound import NO_JSON, FormOwner, JsonBodyOwner, Named, QueryOwner, Spellings, json_string
 from ._verdict import Verdict
 from ._write import WRITE_CHECK_KEY, WRITE_KEY, body_was_read, check_named, unchecked_write
 from .asgi import ASGIApp, ASGIMiddleware, Receive, Scope, Send
@@ -184,7 +183,7 @@ async def _write_verdict(request: Request) -> Verdict | None:
         query = spellings.rename(query, spellings.query)
         whole = NO_JSON if spellings.whole is None else await _fastapi_body(request, route)
         if spellings.strings:  # a Json[...] form field (JSON metadata beside an upload): its document
-            documents = [_json_string(value) for _, value in form if isinstance(value, str)]
+            documents = [json_string(value) for _, value in form if isinstance(value, str)]
             found = [item for item in documents if item is not NO_JSON]
             if found:
                 document = found if document is NO_JSON else [document, *found]
@@ -200,90 +199,6 @@ async def _write_verdict(request: Request) -> Verdict | None:
     )
     verdict: Verdict | None = check_named(exchange, scope, lambda: named)
     return verdict
-
-
-class _Spellings:
-    """The names a FastAPI route reads an owner field under: a parameter's or a Pydantic model
-    field's ``alias``, ``validation_alias`` (``AliasChoices``) and own name, each mapped to the
-    rule's name; and the owner key a route's single, unembedded body parameter is (the whole
-    JSON body is its value)."""
-
-    __slots__ = ("json", "paths", "form", "query", "whole", "strings")
-
-    def __init__(self) -> None:
-        self.json: dict[str, str] = {}
-        #: an ``AliasPath`` (``AliasPath("customer", "id")``: ``{"customer": {"id": 7}}``), from
-        #: any object of the body, to the rule's key
-        self.paths: dict[tuple[str | int, ...], str] = {}
-        self.form: dict[str, str] = {}
-        self.query: dict[str, str] = {}
-        self.whole: str | None = None
-        #: a field of the route's types is ``Json[...]``: Pydantic parses a string (a JSON body's
-        #: value, a form field) as JSON there; every such string is read as a document
-        self.strings = False
-
-    @staticmethod
-    def rename(pairs: list[tuple[str, object]], names: dict[str, str]) -> list[tuple[str, object]]:
-        # Renamed, not added: two spellings of one field are a repeat (Pydantic keeps one).
-        return [(names.get(key, key), value) for key, value in pairs] if names else pairs
-
-    def document(self, document: object, whole: object = NO_JSON) -> object:
-        """The JSON body, with each value read under another spelling named by its rule's key;
-        ``whole``: the value the route's unembedded body parameter is validated from."""
-        extra: list[object] = []
-        if self.whole is not None and whole is not NO_JSON:
-            extra.append({self.whole: whole})
-        if document is NO_JSON:
-            return extra[0] if extra else document
-        if self.json or self.paths or self.strings:
-            stack = [document]
-            while stack:
-                node = stack.pop()
-                if isinstance(node, dict):
-                    for path, owner in self.paths.items():
-                        found = _follow(node, path)
-                        if found is not NO_JSON:
-                            extra.append({owner: found})
-                    for key, value in node.items():
-                        if key in self.json:
-                            extra.append({self.json[key]: value})
-                    values: Iterable[object] = node.values()
-                elif isinstance(node, list):
-                    values = node
-                else:
-                    continue
-                for value in values:
-                    if isinstance(value, (dict, list)):
-                        stack.append(value)
-                    elif self.strings and isinstance(value, str):
-                        parsed = _json_string(value)
-                        if parsed is not NO_JSON:  # read as a document of its own, as Pydantic reads it
-                            extra.append(parsed)
-                            stack.append(parsed)
-        return [document, *extra] if extra else document
-
-
-def _json_string(text: str) -> object:
-    """A string a ``Json[...]`` field holds, parsed as Pydantic parses it (``NO_JSON``: no object
-    or array, or no JSON: Pydantic answers 422)."""
-    if not text.lstrip(" \t\r\n").startswith(("{", "[")):
-        return NO_JSON
-    try:
-        return json.loads(text)
-    except (ValueError, RecursionError):
-        return NO_JSON
-
-
-def _follow(node: object, path: tuple[str | int, ...]) -> object:
-    """The value at an ``AliasPath`` from ``node``, as Pydantic looks it up (``NO_JSON``: none)."""
-    for step in path:
-        if isinstance(step, str) and isinstance(node, dict) and step in node:
-            node = node[step]
-        elif isinstance(step, int) and isinstance(node, list) and -len(node) <= step < len(node):
-            node = node[step]
-        else:
-            return NO_JSON
-    return node
 
 
 async def _fastapi_body(request: Request, route: Any) -> object:
@@ -439,7 +354,7 @@ def _is_typeddict(node: type) -> bool:
     return bool(typing_extensions.is_typeddict(node))
 
 
-def _route_spellings(rules: tuple[Any, ...], route: Any) -> _Spellings | None:
+def _route_spellings(rules: tuple[Any, ...], route: Any) -> Spellings | None:
     """What a FastAPI route reads owner fields under (``None``: not a FastAPI route)."""
     dependant = getattr(route, "dependant", None)
     if dependant is None:
@@ -447,7 +362,7 @@ def _route_spellings(rules: tuple[Any, ...], route: Any) -> _Spellings | None:
     json_keys = frozenset(name for rule in rules if isinstance(rule, JsonBodyOwner) for name in rule.names)
     form_keys = frozenset(name for rule in rules if isinstance(rule, FormOwner) for name in rule.names)
     query_keys = frozenset(name for rule in rules if isinstance(rule, QueryOwner) for name in rule.names)
-    spellings = _Spellings()
+    spellings = Spellings()
     body: list[Any] = []
     seen: set[int] = set()
     query_seen: set[int] = set()
