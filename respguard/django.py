@@ -49,7 +49,7 @@ from ._exchange import HOLD, Action, Exchange, State, exchange_of
 from ._guard import GUARD_OPTIONS, Guard
 from ._headers import RawHeaders
 from ._identity import RequesterLike
-from ._inbound import InboundError, PathOwner
+from ._inbound import FormOwner, InboundError, JsonBodyOwner, PathOwner, Spellings
 from ._scan import RequestInfo
 from ._verdict import Verdict
 from ._write import MALFORMED_FORM, Unreadable, read_owners
@@ -164,8 +164,9 @@ class RespGuardMiddleware:
         _authenticate_drf_view(request, view_func)
         limit = guard.max_body_bytes
         route = routed_pattern(guard.inbound, request, view_kwargs)
+        spellings = drf_spellings(guard.inbound, view_func)
         owners = read_owners(
-            exchange, lambda: django_named(guard.inbound, request, view_kwargs, limit, drf_form, route)
+            exchange, lambda: django_named(guard.inbound, request, view_kwargs, limit, drf_form, route, spellings)
         )
         verdict = owners.verdict if isinstance(owners, Unreadable) else exchange.check_write(owners)
         if verdict is None:
@@ -281,6 +282,48 @@ def routed_pattern(rules: Iterable[Any], request: Any, view_kwargs: Mapping[str,
         if probe.route == match.route and probe.func is match.func:
             return rule.pattern
     return None
+
+
+#: A DRF view class's serializer spellings, per guard's rules (a view class is made once).
+_DRF_SPELLINGS: dict[tuple[type, tuple[Any, ...]], Spellings | None] = {}
+
+
+def drf_spellings(rules: tuple[Any, ...], view_func: Any) -> Spellings | None:
+    """What a DRF view's ``serializer_class`` reads owner fields under: a field whose ``source``
+    is an owner key (``ownerId = IntegerField(source="owner_id")``: ``validated_data["owner_id"]``
+    is the request's ``ownerId``), at any depth of nested serializers and lists of them."""
+    view_class = getattr(view_func, "cls", None)
+    serializer_class = getattr(view_class, "serializer_class", None)
+    if not isinstance(view_class, type) or not isinstance(serializer_class, type):
+        return None
+    key = (view_class, rules)
+    if key in _DRF_SPELLINGS:
+        return _DRF_SPELLINGS[key]
+    json_keys = frozenset(name for rule in rules if isinstance(rule, JsonBodyOwner) for name in rule.names)
+    form_keys = frozenset(name for rule in rules if isinstance(rule, FormOwner) for name in rule.names)
+    found = Spellings()
+    spellings: Spellings | None = found
+    try:
+        stack = [serializer_class().fields]
+        while stack:
+            for name, field in stack.pop().items():
+                source = getattr(field, "source", None)
+                targets = {source, source.rsplit(".", 1)[-1]} if isinstance(source, str) else set()
+                for keys, out in ((json_keys, found.json), (form_keys, found.form)):
+                    owner = next((key for key in sorted(targets) if key in keys), None)
+                    if owner is not None and name != owner:
+                        out[name] = owner
+                while getattr(field, "child", None) is not None:  # ListSerializer, ListField, DictField
+                    field = field.child
+                nested = getattr(field, "fields", None)
+                if nested is not None and hasattr(nested, "items"):
+                    stack.append(nested)
+    except Exception:  # a serializer that needs its view's context to be made: nothing known of it
+        spellings = None
+    if len(_DRF_SPELLINGS) >= 256:
+        _DRF_SPELLINGS.clear()
+    _DRF_SPELLINGS[key] = spellings
+    return spellings
 
 
 def drf_form(request: Any, body: bytes, urlencoded: bool, multipart: bool) -> tuple[list[Any], list[str]]:

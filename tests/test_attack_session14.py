@@ -54,6 +54,12 @@ framework routes to a write of bob's record while respguard read them as naming 
    ``Json`` field) wrote bob's record (200): respguard saw a string. Fixed
    (``_Spellings.strings``): where a route's types hold a ``Json`` field, every string of its
    JSON body and form that holds a JSON object or array is read as a document too.
+9. **DRF: a serializer field whose ``source`` is the owner key.** ``ownerId =
+   IntegerField(source="owner_id")`` puts the request's ``ownerId`` in
+   ``validated_data["owner_id"]`` (``perform_create`` saves it): ``{"ownerId": <bob>}``, as JSON
+   or as a form, created bob's record (201), the DRF twin of a Pydantic alias. Fixed
+   (``django.drf_spellings``): a DRF view's ``serializer_class`` fields are read as the route's
+   spellings (``Spellings``, the one reading FastAPI's aliases go through), nested ones too.
 """
 
 from __future__ import annotations
@@ -529,8 +535,8 @@ def _alias_path_app(events: list[AuditEvent]) -> tuple[Any, list[object]]:
     @app.post("/api/upload")
     def upload(
         meta: Annotated[Json[Meta], Form()],
-        file: UploadFile = File(),
-        customer: Customer = CurrentCustomer,  # noqa: B008
+        file: UploadFile = File(),  # noqa: B008
+        customer: Customer = CurrentCustomer,
     ) -> dict[str, str]:
         writes.append(meta.customer_id)
         return {"ok": "written"}
@@ -783,3 +789,103 @@ def test_fastapi_an_own_owner_in_a_json_field_runs(
         response = client.post(url, headers=TOKEN, **request_kwargs(OWN))
     assert (response.status_code, response.json(), events) == (200, {"ok": "written"}, [])
     assert set(writes) == {int(OWN)}
+
+
+# ------------------------------------------------------------------ 9. DRF serializer sources
+
+
+@pytest.fixture
+def drf(dj: Any) -> Iterator[Any]:
+    """DRF views whose serializer reads ``owner_id`` from ``ownerId`` (and from nested cards)."""
+    import sys
+    import types
+
+    pytest.importorskip("rest_framework")
+    from django.test import override_settings
+    from django.urls import path
+    from rest_framework import generics, serializers
+
+    class CardSerializer(serializers.Serializer):
+        ownerId = serializers.IntegerField(source="owner_id")  # noqa: N815 - the API's spelling
+
+    class WalletSerializer(serializers.Serializer):
+        cards = CardSerializer(many=True)
+
+    class Create(generics.CreateAPIView):
+        serializer_class = CardSerializer
+
+        def perform_create(self, serializer: Any) -> None:
+            dj.WRITES.append(serializer.validated_data["owner_id"])
+
+    class CreateWallet(generics.CreateAPIView):
+        serializer_class = WalletSerializer
+
+        def perform_create(self, serializer: Any) -> None:
+            dj.WRITES.extend(card["owner_id"] for card in serializer.validated_data["cards"])
+
+    urls = types.ModuleType("attack14_drf_urls")
+    urls.urlpatterns = [  # type: ignore[attr-defined]
+        path("login/", dj.do_login),
+        path("cards/", Create.as_view()),
+        path("wallets/", CreateWallet.as_view()),
+    ]
+    sys.modules[urls.__name__] = urls
+    inbound = [JsonBodyOwner("owner_id"), respguard.FormOwner("owner_id")]
+    try:
+        with override_settings(ROOT_URLCONF=urls.__name__, RESPGUARD=dj.base_options(inbound=inbound)):
+            yield dj
+    finally:
+        del sys.modules[urls.__name__]
+
+
+def _drf_requests(owner: int) -> list[tuple[str, str, dict[str, Any]]]:
+    return [
+        ("json", "/cards/", {"data": json.dumps({"ownerId": owner}), "content_type": "application/json"}),
+        ("form", "/cards/", {"data": {"ownerId": owner}}),
+        (
+            "nested",
+            "/wallets/",
+            {"data": json.dumps({"cards": [{"ownerId": owner}]}), "content_type": "application/json"},
+        ),
+    ]
+
+
+@pytest.mark.parametrize("row", ["json", "form", "nested"])
+def test_drf_a_serializer_field_sourced_from_the_owner_key_is_read(drf: Any, row: str) -> None:
+    own, bob = _pks()
+    _, url, kwargs = next(item for item in _drf_requests(bob) if item[0] == row)
+    client = drf.logged_in("alice", "pw-a")
+    drf.EVENTS.clear()
+    drf.assert_blocked(client.post(url, **kwargs), "cross_owner_write")
+    assert drf.WRITES == []
+    assert kinds(drf.EVENTS) == REFUSED
+    assert drf.EVENTS[0].reason == FOREIGN_WRITE
+
+
+@pytest.mark.parametrize("row", ["json", "nested"])
+def test_drf_asgi_a_serializer_field_sourced_from_the_owner_key_is_read(drf: Any, row: str) -> None:
+    from asgiref.sync import async_to_sync
+    from django.test import AsyncClient
+
+    own, bob = _pks()
+    _, url, kwargs = next(item for item in _drf_requests(bob) if item[0] == row)
+    client = AsyncClient()
+    assert client.login(username="alice", password="pw-a")
+    drf.EVENTS.clear()
+
+    async def scenario() -> Any:
+        return await client.post(url, **kwargs)
+
+    drf.assert_blocked(async_to_sync(scenario)(), "cross_owner_write")
+    assert drf.WRITES == []
+    assert kinds(drf.EVENTS) == REFUSED
+
+
+@pytest.mark.parametrize("row", ["json", "form", "nested"])
+def test_drf_an_own_write_through_the_serializer_runs(drf: Any, row: str) -> None:
+    own, _ = _pks()
+    _, url, kwargs = next(item for item in _drf_requests(own) if item[0] == row)
+    client = drf.logged_in("alice", "pw-a")
+    drf.EVENTS.clear()
+    response = client.post(url, **kwargs)
+    assert (response.status_code, drf.WRITES, drf.EVENTS) == (201, [own], [])
