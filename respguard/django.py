@@ -42,6 +42,7 @@ from django.core.files.uploadhandler import load_handler
 from django.http import HttpResponse, QueryDict
 from django.http.multipartparser import MultiPartParser
 from django.urls import Resolver404, resolve
+from django.utils import translation
 
 from ._context import ASGI_KEY, WSGI_KEY, RequestContext, context_of, rebind, unbind
 from ._django_owners import django_named, querydict_pairs
@@ -260,10 +261,11 @@ def _authenticate_drf_view(request: Any, view_func: Any) -> None:
 
 
 def routed_pattern(rules: Iterable[Any], request: Any, view_kwargs: Mapping[str, Any]) -> str | None:
-    """The ``PathOwner`` pattern whose route Django matched, where the request's path does not
-    spell it: a ``<path:owner_id>`` holding a ``/``, a ``re_path`` without ``$`` (``^old/(?P<owner_id>\\d+)``
-    takes ``/old/2/x``). The pattern, filled with the view's keyword arguments, must resolve to the
-    route the request resolved to (``None``: no pattern does)."""
+    """The ``PathOwner`` pattern whose view Django routed the request to, where the request's path
+    does not spell it: a ``<path:owner_id>`` holding a ``/``, a ``re_path`` without ``$``
+    (``^old/(?P<owner_id>\\d+)`` takes ``/old/2/x``), another language's ``i18n_patterns`` prefix
+    (``/fr/records/2/``). The pattern, filled with the view's keyword arguments, must resolve to
+    the view the request resolved to (``None``: no pattern does)."""
     match = getattr(request, "resolver_match", None)
     if match is None:
         return None
@@ -276,11 +278,14 @@ def routed_pattern(rules: Iterable[Any], request: Any, view_kwargs: Mapping[str,
         if filled is None or not filled.startswith(script + "/"):
             continue
         try:
-            probe = resolve(filled[len(script) :], getattr(request, "urlconf", None))
+            # in the default language: i18n_patterns' prefix is the active language's (a /fr/ request
+            # has made it fr), and the pattern names the path as written
+            with translation.override(settings.LANGUAGE_CODE):
+                probe = resolve(filled[len(script) :], getattr(request, "urlconf", None))
         except Resolver404:
             continue
-        if probe.route == match.route and probe.func is match.func:
-            return rule.pattern
+        if probe.func is match.func and rule.param in probe.kwargs:
+            return rule.pattern  # the view the pattern's path reaches, which takes the owner from it
     return None
 
 

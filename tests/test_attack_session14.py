@@ -24,8 +24,10 @@ framework routes to a write of bob's record while respguard read them as naming 
    routes ``/records/<own>/<bob>/`` to the view with ``owner_id="<own>/<bob>"``, and a
    ``re_path`` without ``$`` (``^old/(?P<owner_id>\\d+)``, a common old-style pattern) routes
    ``/old/<bob>/x`` and ``/old/<bob>x`` with ``owner_id=<bob>``: both ran (200), as Flask's and
-   FastAPI's did before session 10. Fixed (``django.routed_pattern``): a pattern filled with the
-   view's keyword arguments that resolves to the route the request resolved to is that route's.
+   FastAPI's did before session 10. So did another language's prefix under
+   ``i18n_patterns(..., prefix_default_language=False)``: ``/fr/records/<bob>/``. Fixed
+   (``django.routed_pattern``): a pattern filled with the view's keyword arguments that resolves
+   (in the default language) to the view the request resolved to is that view's.
 4. **FastAPI: an owner field validated from an ``AliasPath``.** ``customer_id: int =
    Field(validation_alias=AliasChoices("customer_id", AliasPath("customer", "id")))`` takes
    ``{"customer": {"id": <bob>}}``; the README called ``AliasPath`` a limit, but the in-app
@@ -402,6 +404,47 @@ def test_django_asgi_a_route_its_pattern_does_not_spell_is_read(routes: Any, spe
     routes.assert_blocked(async_to_sync(scenario)(), "cross_owner_write")
     assert routes.WRITES == []
     assert kinds(routes.EVENTS) == REFUSED
+
+
+def test_django_another_languages_prefix_is_read(dj: Any) -> None:
+    import sys
+    import types
+
+    from django.conf import settings
+    from django.conf.urls.i18n import i18n_patterns
+    from django.http import JsonResponse
+    from django.test import override_settings
+    from django.urls import path
+
+    def record(request: Any, owner_id: int) -> Any:
+        dj.WRITES.append(str(owner_id))
+        return JsonResponse({"saved": True})
+
+    urls = types.ModuleType("attack14_i18n_urls")
+    urls.urlpatterns = [  # type: ignore[attr-defined]
+        path("login/", dj.do_login),
+        *i18n_patterns(path("records/<int:owner_id>/", record), prefix_default_language=False),
+    ]
+    sys.modules[urls.__name__] = urls
+    own, bob = _pks()
+    try:
+        with override_settings(
+            ROOT_URLCONF=urls.__name__,
+            RESPGUARD=dj.base_options(inbound=[PathOwner("/records/{owner_id}/")]),
+            USE_I18N=True,
+            LANGUAGE_CODE="en",
+            LANGUAGES=[("en", "English"), ("fr", "French")],
+            MIDDLEWARE=[*settings.MIDDLEWARE, "django.middleware.locale.LocaleMiddleware"],
+        ):
+            client = dj.logged_in("alice", "pw-a")
+            dj.EVENTS.clear()
+            dj.assert_blocked(client.post(f"/fr/records/{bob}/"), "cross_owner_write")
+            assert dj.WRITES == []
+            assert kinds(dj.EVENTS) == REFUSED
+            assert client.post(f"/fr/records/{own}/").json() == {"saved": True}
+            assert dj.WRITES == [str(own)]
+    finally:
+        del sys.modules[urls.__name__]
 
 
 @pytest.mark.parametrize("spelling", ["/records/{own}/", "/old/{own}/x", "/old/{own}/"])
