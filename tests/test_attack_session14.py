@@ -49,7 +49,10 @@ framework routes to a write of bob's record while respguard read them as naming 
    Werkzeug reads ``customer_id``, python-multipart another name. A Flask app mounted in a FastAPI
    app (FastAPI's "Including WSGI": ``app.mount("/v1", WSGIMiddleware(flask_app))``) behind
    respguard's ASGI middleware wrote bob's card (200). Fixed (``_write._plain_value``): such a
-   name is "ambiguous multipart field name", on both stacks.
+   name is "ambiguous multipart field name", on both stacks. The same mount with
+   ``multipart/form-data; charset=utf-16`` (or ``cp037``): Starlette and python-multipart decode
+   names in it (``owner_id`` is four CJK letters), Werkzeug does not. Fixed: on ASGI a multipart
+   charset that does not decode ASCII as ASCII is refused (``_ascii_compatible``).
 8. **FastAPI: an owner inside a ``Json[...]`` field.** Pydantic parses a ``Json[Model]`` field's
    string as JSON: ``{"payload": "{\\"customer_id\\": <bob>}"}`` for a body model, and the JSON
    metadata beside an upload (``meta: Annotated[Json[Meta], Form()]``, or a form model's
@@ -950,3 +953,35 @@ def test_drf_a_serializer_picked_per_request_is_read(drf: Any) -> None:
     response = client.post("/picked/", data=json.dumps({"ownerId": bob}), content_type="application/json")
     assert drf.WRITES == []
     drf.assert_blocked(response, "cross_owner_write")
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+@pytest.mark.parametrize("charset", ["utf-16", "utf-16-le", "cp037", "utf-32"])
+def test_asgi_a_multipart_charset_that_is_no_ascii_is_refused(charset: str) -> None:
+    """(On WSGI, Werkzeug is the one reader: it ignores the request's charset, and so does respguard.)"""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from fastapi.middleware.wsgi import WSGIMiddleware as MountWSGI
+    writes: list[object] = []
+    events: list[AuditEvent] = []
+    flask = Flask(__name__)
+
+    @flask.post("/card")
+    def card() -> dict[str, bool]:
+        writes.append(request.form.get("owner_id"))
+        return {"ok": True}
+
+    app = FastAPI()
+    app.mount("/v1", MountWSGI(flask))
+    options = {**_options(events), "inbound": [respguard.FormOwner("owner_id")]}
+    app.add_middleware(RespGuardMiddleware, guard=Guard(**options))
+    body = b'--XyZ\r\nContent-Disposition: form-data; name="owner_id"\r\n\r\n' + BOB.encode() + b"\r\n--XyZ--\r\n"
+    with TestClient(app) as client:
+        response = client.post(
+            "/v1/card", content=body, headers={"Content-Type": f"multipart/form-data; boundary=XyZ; charset={charset}"}
+        )
+    assert (response.status_code, response.content, writes) == (403, BLOCK, [])
+    assert kinds(events) == REFUSED
+    assert events[0].reason == AMBIGUOUS_NAME
