@@ -157,11 +157,16 @@ async def _write_verdict(request: Request) -> Verdict | None:
     form: list[tuple[str, object]] = []
     files: list[str] = []
     document: object = NO_JSON
-    if body_was_read(scope):
+    route = scope.get("route")
+    spellings = _route_spellings(exchange.guard.inbound, route)
+    media = request.headers.get("content-type", "").split(";", 1)[0].strip(" \t").lower()
+    # A route with a Json[...] field reads JSON out of a form's strings, which the middleware does
+    # not read without a FormOwner rule: FastAPI parsed the form (or the body) before any dependency.
+    json_in_form = spellings is not None and spellings.strings and media in _FORM_TYPES
+    if body_was_read(scope) or json_in_form:
         # Starlette caches what it parsed on the request, so the endpoint reads it again. A form
         # is parsed from the stream (FastAPI may have done so already): the middleware's parse
         # covers JSON in a form body.
-        media = request.headers.get("content-type", "").split(";", 1)[0].strip(" \t").lower()
         if media in _FORM_TYPES:
             parsed = await request.form()
             for key, value in parsed.multi_items():
@@ -175,8 +180,6 @@ async def _write_verdict(request: Request) -> Verdict | None:
             except (ValueError, RecursionError):
                 document = NO_JSON
     query: list[tuple[str, object]] = list(request.query_params.multi_items())
-    route = scope.get("route")
-    spellings = _route_spellings(exchange.guard.inbound, route)
     if spellings is not None:
         form = spellings.rename(form, spellings.form)
         files = [spellings.form.get(name, name) for name in files]

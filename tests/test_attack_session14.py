@@ -57,8 +57,9 @@ framework routes to a write of bob's record while respguard read them as naming 
    string as JSON: ``{"payload": "{\\"customer_id\\": <bob>}"}`` for a body model, and the JSON
    metadata beside an upload (``meta: Annotated[Json[Meta], Form()]``, or a form model's
    ``Json`` field) wrote bob's record (200): respguard saw a string. Fixed
-   (``_Spellings.strings``): where a route's types hold a ``Json`` field, every string of its
-   JSON body and form that holds a JSON object or array is read as a document too.
+   (``Spellings.strings``): where a route's types hold a ``Json`` field, every string of its
+   JSON body and form that holds a JSON object or array is read as a document too, and the form
+   is read even where no ``FormOwner`` made the middleware read the body (the README's rules).
 9. **DRF: a serializer field whose ``source`` is the owner key.** ``ownerId =
    IntegerField(source="owner_id")`` puts the request's ``ownerId`` in
    ``validated_data["owner_id"]`` (``perform_create`` saves it): ``{"ownerId": <bob>}``, as JSON
@@ -524,7 +525,7 @@ class Filters(BaseModel):
     customer_id: int = Field(alias="customerId")
 
 
-def _alias_path_app(events: list[AuditEvent]) -> tuple[Any, list[object]]:
+def _alias_path_app(events: list[AuditEvent], inbound: list[Any] | None = None) -> tuple[Any, list[object]]:
     app = FastAPI()
     writes: list[object] = []
 
@@ -597,7 +598,12 @@ def _alias_path_app(events: list[AuditEvent]) -> tuple[Any, list[object]]:
         writes.append(filters.customer_id)
         return {"ok": "written"}
 
-    guard = Guard(secret_key=SECRET, extractors=[JsonKeys("customer_id")], inbound=rules(), on_event=events.append)
+    guard = Guard(
+        secret_key=SECRET,
+        extractors=[JsonKeys("customer_id")],
+        inbound=rules() if inbound is None else inbound,
+        on_event=events.append,
+    )
     app.add_middleware(RespGuardMiddleware, guard=guard, write_check="app")
     return app, writes
 
@@ -811,12 +817,17 @@ JSON_FIELDS: list[tuple[str, str, Callable[[str], dict[str, Any]]]] = [
 ]
 
 
+#: The README's FastAPI rules: no FormOwner, so the middleware reads no form.
+README_RULES = [PathOwner("/api/customers/{customer_id}/card"), JsonBodyOwner("customer_id")]
+
+
+@pytest.mark.parametrize("readme_rules", [False, True], ids=["four-rules", "readme-rules"])
 @pytest.mark.parametrize(("row", "url", "request_kwargs"), JSON_FIELDS, ids=[row[0] for row in JSON_FIELDS])
 def test_fastapi_an_owner_in_a_json_field_is_read(
-    row: str, url: str, request_kwargs: Callable[[str], dict[str, Any]]
+    row: str, url: str, request_kwargs: Callable[[str], dict[str, Any]], readme_rules: bool
 ) -> None:
     events: list[AuditEvent] = []
-    app, writes = _alias_path_app(events)
+    app, writes = _alias_path_app(events, README_RULES if readme_rules else None)
     with TestClient(app) as client:
         response = client.post(url, headers=TOKEN, **request_kwargs(BOB_ID))
     assert writes == []
