@@ -279,9 +279,27 @@ def _model_spellings(
             if owner is not None:
                 out.update((spelling, owner) for spelling in names if spelling != owner)
                 paths.update((path, owner) for path in _paths_of(info))
+            for index, item_owner in _positional_owners(annotation, keys):
+                # a NamedTuple field: Pydantic reads it from a JSON array too, by position
+                paths.update(((spelling, index), item_owner) for spelling in names)
             stack.append(annotation)
         stack.extend(getattr(node, "__args__", ()) or ())
     return strings
+
+
+def _positional_owners(annotation: Any, keys: frozenset[str]) -> list[tuple[int, str]]:
+    """``(index, owner key)`` of a ``NamedTuple`` type's owner fields (``Optional`` and
+    ``Annotated`` unwrapped): the items of the array Pydantic validates it from that name owners."""
+    found: list[tuple[int, str]] = []
+    stack = [annotation]
+    while stack:
+        node = stack.pop()
+        names = getattr(node, "_fields", None)
+        if isinstance(node, type) and issubclass(node, tuple) and isinstance(names, tuple):
+            found.extend((index, name) for index, name in enumerate(names) if name in keys)
+        elif typing.get_origin(node) in (typing.Union, typing.Annotated) or type(node).__name__ == "UnionType":
+            stack.extend(getattr(node, "__args__", ()) or ())
+    return found
 
 
 def _is_json(item: object) -> bool:

@@ -42,7 +42,9 @@ framework routes to a write of bob's record while respguard read them as naming 
    ``TypedDict`` are bodies FastAPI validates with their fields' aliases (``Field(alias=...)``,
    an ``alias_generator``, ``Annotated[int, Field(alias=...)]``, ``@with_config``); the in-app check read
    ``model_fields`` only, which they have not: ``{"customerId": <bob>}`` wrote bob's record (200),
-   also nested in a model. Fixed (``_fields_of``): the fields of each kind are read.
+   also nested in a model. Fixed (``_fields_of``): the fields of each kind are read. A
+   ``NamedTuple`` field is validated from a JSON array too, by position: ``{"card": [<bob>,
+   "x"]}`` wrote bob's record; its owner items are read as alias paths (``_positional_owners``).
 7. **A multipart name Werkzeug and python-multipart spell differently.** ``name="customer\\_id"``
    (Werkzeug drops the backslash of any escape, python-multipart keeps all but ``\\"`` and
    ``\\\\``), ``name="customer_id"x`` and ``name=customer_id"`` (Werkzeug stops at the quote):
@@ -73,7 +75,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections.abc import Callable, Iterator
-from typing import Annotated, Any
+from typing import Annotated, Any, NamedTuple
 
 import pytest
 from conftest import asgi_call, header_list, kinds
@@ -504,6 +506,15 @@ class CamelTypedCard(TypedDict):
     customer_id: int
 
 
+class CardTuple(NamedTuple):
+    customer_id: int
+    note: str = ""
+
+
+class Holder(BaseModel):
+    card: CardTuple | None = None
+
+
 class Wallet(BaseModel):
     cards: list[AliasedCard]
 
@@ -567,6 +578,11 @@ def _alias_path_app(events: list[AuditEvent], inbound: list[Any] | None = None) 
     @app.post("/api/camel-typed-dict")
     def camel_typed_body(body: CamelTypedCard, customer: Customer = CurrentCustomer) -> dict[str, str]:
         writes.append(body["customer_id"])
+        return {"ok": "written"}
+
+    @app.post("/api/holder")
+    def holder(body: Holder, customer: Customer = CurrentCustomer) -> dict[str, str]:
+        writes.append(body.card.customer_id if body.card else None)
         return {"ok": "written"}
 
     @app.post("/api/wallet")
@@ -996,3 +1012,21 @@ def test_asgi_a_multipart_charset_that_is_no_ascii_is_refused(charset: str) -> N
     assert (response.status_code, response.content, writes) == (403, BLOCK, [])
     assert kinds(events) == REFUSED
     assert events[0].reason == AMBIGUOUS_NAME
+
+
+def test_fastapi_a_named_tuple_field_read_by_position_is_read() -> None:
+    events: list[AuditEvent] = []
+    app, writes = _alias_path_app(events)
+    with TestClient(app) as client:
+        response = client.post("/api/holder", headers=TOKEN, json={"card": [int(BOB_ID), "x"]})
+    assert writes == []
+    assert_refused(response.status_code, list(response.headers.multi_items()), response.content)
+    assert kinds(events) == REFUSED
+
+
+def test_fastapi_an_own_named_tuple_field_runs() -> None:
+    events: list[AuditEvent] = []
+    app, writes = _alias_path_app(events)
+    with TestClient(app) as client:
+        response = client.post("/api/holder", headers=TOKEN, json={"card": [int(OWN), "x"]})
+    assert (response.status_code, response.json(), writes, events) == (200, {"ok": "written"}, [int(OWN)], [])
