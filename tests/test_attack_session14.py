@@ -68,6 +68,14 @@ framework routes to a write of bob's record while respguard read them as naming 
    or as a form, created bob's record (201), the DRF twin of a Pydantic alias. Fixed
    (``django.drf_spellings``): a DRF view's ``serializer_class`` fields are read as the route's
    spellings (``Spellings``, the one reading FastAPI's aliases go through), nested ones too.
+10. **An e-mail owner spelt with a Kelvin sign.** ``normalise("email", ...)`` folds with
+    ``lower()``, which turns U+212A KELVIN SIGN (the one character outside ASCII it makes ASCII)
+    into ``k``. Django's ``EmailValidator`` takes ``\u212aim@example.test`` (its IGNORECASE
+    ``[A-Z]`` matches it) as a mailbox of its own: a user registered so was
+    ``kim@example.test``'s owner to respguard, and ``PUT {"email": "kim@example.test"}`` under
+    ``JsonBodyOwner("email", kind="email")`` rewrote the other user's profile (200), on both
+    stacks (and the other user's e-mail-keyed responses passed). Fixed in ``_identity.normalise``:
+    a Kelvin sign is kept.
 """
 
 from __future__ import annotations
@@ -1071,3 +1079,84 @@ def test_a_compressed_body_the_app_decompresses_is_read(kind: str) -> None:
         )
         status = int(captured[0][:3])
     assert (status, writes) == (403, [])
+
+
+# ------------------------------------------------------------------ 10. e-mail folding
+
+KELVIN_ALICE = "\u212aim@example.test"  # a mailbox of its own (Django's EmailValidator takes it)
+KIM = "kim@example.test"  # another user's
+
+
+def test_a_kelvin_sign_is_no_k() -> None:
+    from respguard._identity import normalise
+
+    assert normalise("email", KELVIN_ALICE) != normalise("email", KIM)
+    assert normalise("email", " \u212aIM@Example.TEST ") == KELVIN_ALICE
+    assert normalise("email", " KIM@Example.TEST ") == KIM
+
+
+def _email_options(events: list[AuditEvent]) -> dict[str, Any]:
+    return {
+        "secret_key": SECRET,
+        "extractors": [JsonKeys("email", kind="email")],
+        "inbound": [JsonBodyOwner("email", kind="email")],
+        "requester": lambda r: respguard.Identity("alice-1", email=KELVIN_ALICE),
+        "bind_sessions": False,
+        "on_event": events.append,
+    }
+
+
+@pytest.mark.parametrize("kind", ["asgi", "wsgi"])
+@pytest.mark.parametrize("email", [KIM, "KIM@example.test"])
+def test_an_email_owner_the_kelvin_sign_folded_into_is_refused(kind: str, email: str) -> None:
+    writes: list[object] = []
+    events: list[AuditEvent] = []
+    body = json.dumps({"email": email}).encode()
+    if kind == "asgi":
+
+        async def put(request: Request) -> JSONResponse:
+            writes.append((await request.json())["email"])
+            return JSONResponse({"ok": True})
+
+        app: Any = ASGIMiddleware(
+            Starlette(routes=[Route("/api/profile", put, methods=["PUT"])]), **_email_options(events)
+        )
+        got = asgi_call(
+            app, method="PUT", path="/api/profile", headers=[(b"content-type", b"application/json")], body=body
+        )
+        status, out = got.status, got.body
+    else:
+        flask = Flask(__name__)
+
+        @flask.put("/api/profile")
+        def put_profile() -> dict[str, bool]:
+            writes.append(request.get_json(force=True)["email"])
+            return {"ok": True}
+
+        wsgi = WSGIMiddleware(flask.wsgi_app, **_email_options(events))
+        captured: list[Any] = []
+        environ = create_environ("/api/profile", method="PUT", data=body, content_type="application/json")
+        out = b"".join(wsgi(environ, lambda s, h, e=None: captured.append(s)))
+        status = int(captured[0][:3])
+    assert (status, out, writes) == (403, BLOCK, [])
+    assert kinds(events) == REFUSED
+    assert "kim@" not in events[0].to_json().lower()
+
+
+@pytest.mark.parametrize("email", [KELVIN_ALICE, "\u212aIM@EXAMPLE.TEST"])
+def test_the_kelvin_users_own_email_write_runs(email: str) -> None:
+    writes: list[object] = []
+    events: list[AuditEvent] = []
+    flask = Flask(__name__)
+
+    @flask.put("/api/profile")
+    def put_profile() -> dict[str, bool]:
+        writes.append(request.get_json(force=True)["email"])
+        return {"ok": True}
+
+    wsgi = WSGIMiddleware(flask.wsgi_app, **_email_options(events))
+    captured: list[Any] = []
+    body = json.dumps({"email": email}).encode()
+    environ = create_environ("/api/profile", method="PUT", data=body, content_type="application/json")
+    out = b"".join(wsgi(environ, lambda s, h, e=None: captured.append(s)))
+    assert (int(captured[0][:3]), json.loads(out), writes, events) == (200, {"ok": True}, [email], [])
