@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from ._inbound import InboundRule, JsonBodyOwner, Named, TooLarge
+from ._inbound import InboundRule, JsonBodyOwner, Named, Spellings, TooLarge
 from ._write import named_json
 
 #: ``(request, body, urlencoded, multipart) -> (fields, file field names)``: a form Django leaves
@@ -60,10 +60,18 @@ def _form_readings(content_type: str, params: Mapping[str, str]) -> tuple[bool, 
 
 
 def django_named(
-    rules: tuple[InboundRule, ...], request: Any, view_kwargs: Mapping[str, Any], limit: int, parse_form: FormParser
+    rules: tuple[InboundRule, ...],
+    request: Any,
+    view_kwargs: Mapping[str, Any],
+    limit: int,
+    parse_form: FormParser,
+    route: str | None = None,
+    spellings: Spellings | None = None,
 ) -> Named:
     """The write as Django (and DRF) parse it; its JSON body read as ``json.loads(request.body)``
-    reads it, and as DRF's ``JSONParser`` decodes it (in the request's charset)."""
+    reads it, and as DRF's ``JSONParser`` decodes it (in the request's charset). ``route``: the
+    ``PathOwner`` pattern whose route Django matched (:func:`respguard.django.routed_pattern`);
+    ``spellings``: the view's serializer's names for owner fields (:func:`respguard.django.drf_spellings`)."""
     keys = frozenset(key for rule in rules if isinstance(rule, JsonBodyOwner) for key in rule.names)
     content_type = request.content_type or ""
     body: bytes | None = None
@@ -78,9 +86,14 @@ def django_named(
             parse_form(request, _body(request, limit), urlencoded, multipart) if urlencoded or multipart else ([], [])
         )
     query = querydict_pairs(request.GET)
-    named = Named(request.path, path_params=dict(view_kwargs), query=query, form=form, files=files)
+    if spellings is not None:
+        form = Spellings.rename(form, spellings.form)
+        files = [spellings.form.get(name, name) for name in files]
+    named = Named(request.path, path_params=dict(view_kwargs), route=route, query=query, form=form, files=files)
     if body is not None:
         # A view may json.loads(request.body) whatever the type says (fetch() sends JSON as
         # text/plain): read it as JSON wherever it parses; under a JSON type, malformed is refused.
         named.json = named_json(named, body, keys, strict=_is_json(content_type), charset=request.encoding)
+        if spellings is not None:
+            named.json = spellings.document(named.json)
     return named

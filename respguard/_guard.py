@@ -38,7 +38,10 @@ DEFAULT_BINDING_MAX_AGE = 14 * 24 * 60 * 60  # 14 days, in seconds
 #: E-mail addresses only, more than 20 distinct ones blocks (phones/cards are opt-in).
 DEFAULT_BULK_PII = BulkPII()
 
-_WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
+#: The methods HTTP defines as safe (RFC 9110, 9.2.1): by default every other method is a write.
+#: A router takes any method it is given: Django runs a function view for ``SAVE`` or ``MERGE``
+#: as for ``POST``, and Flask or Starlette a route that lists a method of its own.
+SAFE_METHODS = frozenset(("GET", "HEAD", "OPTIONS", "TRACE"))
 #: Request headers a method-override middleware routes a request by (Flask's documented
 #: ``HTTPMethodOverrideMiddleware``, OData's ``X-HTTP-Method``, Express's ``method-override``):
 #: inside respguard, it turns a GET into the write they name.
@@ -213,7 +216,7 @@ class Guard:
         on_event: EventSink | None = None,
         request_id_header: str | None = "x-request-id",
         inbound: Sequence[InboundRule] = (),
-        inbound_methods: Iterable[str] = _WRITE_METHODS,
+        inbound_methods: Iterable[str] | None = None,
         bulk_pii: BulkPII | None = DEFAULT_BULK_PII,
         cache_control: Literal["private", "off"] = "private",
         on_shared_cache: Literal["block", "report"] = "block",
@@ -271,7 +274,8 @@ class Guard:
         if on_foreign_records not in ("block", "filter"):
             raise ValueError(f"on_foreign_records must be 'block' or 'filter', not {on_foreign_records!r}")
         self.inbound: tuple[InboundRule, ...] = tuple(inbound)
-        self.inbound_methods = frozenset(m.upper() for m in inbound_methods)
+        #: the methods the inbound rules apply to; ``None``: every method but :data:`SAFE_METHODS`
+        self.inbound_methods = None if inbound_methods is None else frozenset(m.upper() for m in inbound_methods)
         self.bulk_pii = bulk_pii
         self.cache_control = cache_control == "private"
         self.on_shared_cache = on_shared_cache
@@ -363,11 +367,16 @@ class Guard:
         responses: it never switches the inbound rules off.)"""
         if not self.inbound or self._login_path(request.path):
             return False
-        if request.method in self.inbound_methods:
+        if self.is_write(request.method):
             return True
         # A method override inside respguard (a GET with X-HTTP-Method-Override: DELETE) is
         # routed as the write it names: checked as that write.
-        return any(method in self.inbound_methods for method in overridden_methods(request.raw))
+        return any(method and self.is_write(method) for method in overridden_methods(request.raw))
+
+    def is_write(self, method: str) -> bool:
+        """Do the inbound rules apply to this (upper-case) method?"""
+        methods = self.inbound_methods
+        return method not in SAFE_METHODS if methods is None else method in methods
 
 
 #: The names of :class:`Guard`'s options, in its signature's order: the Flask extension and

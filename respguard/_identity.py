@@ -29,11 +29,20 @@ def owner_text(value: object) -> str | None:
     return None
 
 
+#: The one character outside ASCII that ``lower()`` turns into ASCII: KELVIN SIGN to ``k``.
+_KELVIN = "\u212a"
+
+
 def normalise(kind: str, text: str) -> str:
     """Fold what should compare equal: e-mail addresses are case-insensitive."""
     if kind == "email":
-        # lower(), not casefold(): "straße" and "strasse" are two mailboxes
-        return text.strip().lower()
+        # lower(), not casefold(): "straße" and "strasse" are two mailboxes. Nor is a Kelvin sign
+        # a "k": Django's EmailValidator takes "\u212aim@" (its IGNORECASE [A-Z] matches it) as a
+        # mailbox of its own, which lower() would make kim@'s.
+        text = text.strip()
+        if _KELVIN in text:
+            return _KELVIN.join(part.lower() for part in text.split(_KELVIN))
+        return text.lower()
     return text
 
 

@@ -11,6 +11,7 @@ for anything two readers could read differently (fail closed).
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
@@ -153,6 +154,16 @@ class PathOwner:
         # matches before a final line feed (``%0A`` decoded), so ``.../card\n`` is its route.
         self._regex = re.compile(regex + r"/?\n?\Z")
 
+    def matches(self, path: str) -> bool:
+        """Does the pattern match this path as written?"""
+        return self._regex.match(path) is not None
+
+    def filled(self, values: Mapping[str, object]) -> str | None:
+        """The pattern's path with each placeholder given its value (``None``: one has none)."""
+        if not all(name in values for name in _PLACEHOLDER.findall(self.pattern)):
+            return None
+        return _PLACEHOLDER.sub(lambda match: str(values[match.group(1)]), self.pattern)
+
     def routed(self, named: Named) -> bool:
         """Is the route the router matched this pattern's (however the request spelled its path:
         a ``{name:path}`` parameter holding a ``/``, a path outside the app's ``root_path``)?"""
@@ -250,6 +261,91 @@ class QueryOwner(_Fields):
 
 
 InboundRule = PathOwner | JsonBodyOwner | FormOwner | QueryOwner
+
+
+class Spellings:
+    """The names a route reads an owner field under, each mapped to the rule's name: a FastAPI
+    parameter's or a Pydantic field's ``alias``, ``validation_alias`` and own name, a DRF
+    serializer field's name for its ``source``; and the owner key a route's single, unembedded
+    body parameter is (the whole JSON body is its value). The adapters build one from the route;
+    the reading of a request through it is this one."""
+
+    __slots__ = ("json", "paths", "form", "query", "whole", "strings")
+
+    def __init__(self) -> None:
+        self.json: dict[str, str] = {}
+        #: an ``AliasPath`` (``AliasPath("customer", "id")``: ``{"customer": {"id": 7}}``), from
+        #: any object of the body, to the rule's key
+        self.paths: dict[tuple[str | int, ...], str] = {}
+        self.form: dict[str, str] = {}
+        self.query: dict[str, str] = {}
+        self.whole: str | None = None
+        #: a field of the route's types is ``Json[...]``: Pydantic parses a string (a JSON body's
+        #: value, a form field) as JSON there; every such string is read as a document
+        self.strings = False
+
+    @staticmethod
+    def rename(pairs: list[tuple[str, object]], names: dict[str, str]) -> list[tuple[str, object]]:
+        # Renamed, not added: two spellings of one field are a repeat (Pydantic keeps one).
+        return [(names.get(key, key), value) for key, value in pairs] if names else pairs
+
+    def document(self, document: object, whole: object = NO_JSON) -> object:
+        """The JSON body, with each value read under another spelling named by its rule's key;
+        ``whole``: the value the route's unembedded body parameter is validated from."""
+        extra: list[object] = []
+        if self.whole is not None and whole is not NO_JSON:
+            extra.append({self.whole: whole})
+        if document is NO_JSON:
+            return extra[0] if extra else document
+        if self.json or self.paths or self.strings:
+            stack = [document]
+            while stack:
+                node = stack.pop()
+                if isinstance(node, dict):
+                    for path, owner in self.paths.items():
+                        found = _follow(node, path)
+                        if found is not NO_JSON:
+                            extra.append({owner: found})
+                    for key, value in node.items():
+                        if key in self.json:
+                            extra.append({self.json[key]: value})
+                    values: Iterable[object] = node.values()
+                elif isinstance(node, list):
+                    values = node
+                else:
+                    continue
+                for value in values:
+                    if isinstance(value, (dict, list)):
+                        stack.append(value)
+                    elif self.strings and isinstance(value, str):
+                        parsed = json_string(value)
+                        if parsed is not NO_JSON:  # read as a document of its own, as Pydantic reads it
+                            extra.append(parsed)
+                            stack.append(parsed)
+        return [document, *extra] if extra else document
+
+
+def json_string(text: str) -> object:
+    """A string a ``Json[...]`` field holds, parsed as Pydantic parses it (``NO_JSON``: no object
+    or array, or no JSON: Pydantic answers 422)."""
+    if not text.lstrip(" \t\r\n").startswith(("{", "[")):
+        return NO_JSON
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError):
+        return NO_JSON
+
+
+def _follow(node: object, path: tuple[str | int, ...]) -> object:
+    """The value at an ``AliasPath`` from ``node``, as Pydantic looks it up (``NO_JSON``: none)."""
+    for step in path:
+        if isinstance(step, str) and isinstance(node, dict) and step in node:
+            node = node[step]
+        elif isinstance(step, int) and isinstance(node, list) and -len(node) <= step < len(node):
+            node = node[step]
+        else:
+            return NO_JSON
+    return node
 
 
 def _plain_texts(value: object, kind: str, out: list[tuple[str, str]]) -> None:

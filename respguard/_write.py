@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from collections.abc import Awaitable, Callable, Iterable, Iterator, MutableMapping, Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, unquote_plus
@@ -265,6 +266,8 @@ def _disposition_is_plain(disposition: bytes | str) -> bool:
             names += 1
             if key.strip(" \t") != "name" or key.rstrip(" \t") != key:
                 return False
+            if not _plain_value(segment[len(key) + 1 :].strip(" \t")):
+                return False
     return names <= 1
 
 
@@ -279,6 +282,27 @@ def _refuse_many_fields(body: bytes, boundary: bytes | None) -> None:
         count = body.count(b"--" + boundary)
     if count > MAX_FORM_FIELDS:
         raise InboundError(TOO_MANY_FIELDS)
+
+
+#: A parameter value every reader takes alike: a token, or one quoted string whose only escapes
+#: are ``\\"`` and ``\\\\`` (Werkzeug drops the backslash of any other, python-multipart keeps it;
+#: text after the closing quote, or a quote inside a token, is dropped by one and kept by the other).
+_PLAIN_VALUE = re.compile(r'[^"\\]*|"(?:[^"\\]|\\["\\])*"')
+
+
+def _plain_value(value: str) -> bool:
+    return _PLAIN_VALUE.fullmatch(value) is not None
+
+
+#: Printable ASCII: a charset that decodes it to itself reads an ASCII name as every reader does.
+_ASCII = bytes(range(0x20, 0x7F))
+
+
+def _ascii_compatible(charset: str) -> bool:
+    try:
+        return _ASCII.decode(charset) == _ASCII.decode("ascii")
+    except (UnicodeError, LookupError):  # (a text codec decodes nothing else: LookupError)
+        return False
 
 
 def parse_form_python_multipart(content_type: str, body: bytes) -> tuple[list[tuple[str, str]], list[str]]:
@@ -329,6 +353,10 @@ def parse_form_python_multipart(content_type: str, body: bytes) -> tuple[list[tu
             charset = codecs.lookup(charset).name
         except LookupError:
             charset = "latin-1"
+        if not _ascii_compatible(charset):
+            # Starlette decodes names and values in it (utf-16: "owner_id" is four other letters);
+            # Werkzeug, which a Flask app mounted in the ASGI app reads with, does not
+            raise Ambiguous(AMBIGUOUS_NAME)
         boundary = params.get(b"boundary")
         if not boundary:
             raise InboundError(MALFORMED_FORM)

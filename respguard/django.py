@@ -41,6 +41,8 @@ from django.core import checks
 from django.core.files.uploadhandler import load_handler
 from django.http import HttpResponse, QueryDict
 from django.http.multipartparser import MultiPartParser
+from django.urls import Resolver404, resolve
+from django.utils import translation
 
 from ._context import ASGI_KEY, WSGI_KEY, RequestContext, context_of, rebind, unbind
 from ._django_owners import django_named, querydict_pairs
@@ -48,7 +50,7 @@ from ._exchange import HOLD, Action, Exchange, State, exchange_of
 from ._guard import GUARD_OPTIONS, Guard
 from ._headers import RawHeaders
 from ._identity import RequesterLike
-from ._inbound import InboundError
+from ._inbound import FormOwner, InboundError, JsonBodyOwner, PathOwner, Spellings
 from ._scan import RequestInfo
 from ._verdict import Verdict
 from ._write import MALFORMED_FORM, Unreadable, read_owners
@@ -162,7 +164,11 @@ class RespGuardMiddleware:
         verdict: Verdict | None
         _authenticate_drf_view(request, view_func)
         limit = guard.max_body_bytes
-        owners = read_owners(exchange, lambda: django_named(guard.inbound, request, view_kwargs, limit, drf_form))
+        route = routed_pattern(guard.inbound, request, view_kwargs)
+        spellings = drf_spellings(guard.inbound, view_func)
+        owners = read_owners(
+            exchange, lambda: django_named(guard.inbound, request, view_kwargs, limit, drf_form, route, spellings)
+        )
         verdict = owners.verdict if isinstance(owners, Unreadable) else exchange.check_write(owners)
         if verdict is None:
             return None
@@ -252,6 +258,77 @@ def _authenticate_drf_view(request: Any, view_func: Any) -> None:
         view.initialize_request(request).user  # noqa: B018 - DRF sets the Django request's user too
     except Exception:
         return  # refused credentials: the view answers 401/403 itself; the check sees nobody
+
+
+def routed_pattern(rules: Iterable[Any], request: Any, view_kwargs: Mapping[str, Any]) -> str | None:
+    """The ``PathOwner`` pattern whose view Django routed the request to, where the request's path
+    does not spell it: a ``<path:owner_id>`` holding a ``/``, a ``re_path`` without ``$``
+    (``^old/(?P<owner_id>\\d+)`` takes ``/old/2/x``), another language's ``i18n_patterns`` prefix
+    (``/fr/records/2/``). The pattern, filled with the view's keyword arguments, must resolve to
+    the view the request resolved to (``None``: no pattern does)."""
+    match = getattr(request, "resolver_match", None)
+    if match is None:
+        return None
+    path: str = request.path
+    script = path[: len(path) - len(request.path_info)].rstrip("/")
+    for rule in rules:
+        if not isinstance(rule, PathOwner) or rule.param not in view_kwargs or rule.matches(path):
+            continue
+        filled = rule.filled(view_kwargs)
+        if filled is None or not filled.startswith(script + "/"):
+            continue
+        try:
+            # in the default language: i18n_patterns' prefix is the active language's (a /fr/ request
+            # has made it fr), and the pattern names the path as written
+            with translation.override(settings.LANGUAGE_CODE):
+                probe = resolve(filled[len(script) :], getattr(request, "urlconf", None))
+        except Resolver404:
+            continue
+        if probe.func is match.func and rule.param in probe.kwargs:
+            return rule.pattern  # the view the pattern's path reaches, which takes the owner from it
+    return None
+
+
+#: A DRF view class's serializer spellings, per guard's rules (a view class is made once).
+_DRF_SPELLINGS: dict[tuple[type, tuple[Any, ...]], Spellings | None] = {}
+
+
+def drf_spellings(rules: tuple[Any, ...], view_func: Any) -> Spellings | None:
+    """What a DRF view's ``serializer_class`` reads owner fields under: a field whose ``source``
+    is an owner key (``ownerId = IntegerField(source="owner_id")``: ``validated_data["owner_id"]``
+    is the request's ``ownerId``), at any depth of nested serializers and lists of them."""
+    view_class = getattr(view_func, "cls", None)
+    serializer_class = getattr(view_class, "serializer_class", None)
+    if not isinstance(view_class, type) or not isinstance(serializer_class, type):
+        return None
+    key = (view_class, rules)
+    if key in _DRF_SPELLINGS:
+        return _DRF_SPELLINGS[key]
+    json_keys = frozenset(name for rule in rules if isinstance(rule, JsonBodyOwner) for name in rule.names)
+    form_keys = frozenset(name for rule in rules if isinstance(rule, FormOwner) for name in rule.names)
+    found = Spellings()
+    spellings: Spellings | None = found
+    try:
+        stack = [serializer_class().fields]
+        while stack:
+            for name, field in stack.pop().items():
+                source = getattr(field, "source", None)
+                targets = {source, source.rsplit(".", 1)[-1]} if isinstance(source, str) else set()
+                for keys, out in ((json_keys, found.json), (form_keys, found.form)):
+                    owner = next((key for key in sorted(targets) if key in keys), None)
+                    if owner is not None and name != owner:
+                        out[name] = owner
+                while getattr(field, "child", None) is not None:  # ListSerializer, ListField, DictField
+                    field = field.child
+                nested = getattr(field, "fields", None)
+                if nested is not None and hasattr(nested, "items"):
+                    stack.append(nested)
+    except Exception:  # a serializer that needs its view's context to be made: nothing known of it
+        spellings = None
+    if len(_DRF_SPELLINGS) >= 256:
+        _DRF_SPELLINGS.clear()
+    _DRF_SPELLINGS[key] = spellings
+    return spellings
 
 
 def drf_form(request: Any, body: bytes, urlencoded: bool, multipart: bool) -> tuple[list[Any], list[str]]:

@@ -17,7 +17,10 @@ query, form and JSON body (Starlette caches the body, so the endpoint still read
 
 from __future__ import annotations
 
+import dataclasses
+import email.message
 import re
+import typing
 from collections.abc import Callable, MutableMapping
 from typing import Any, Literal
 
@@ -29,7 +32,7 @@ from ._events import EventKind
 from ._exchange import exchange_of
 from ._guard import Guard
 from ._identity import RequesterLike
-from ._inbound import NO_JSON, FormOwner, JsonBodyOwner, Named, QueryOwner
+from ._inbound import NO_JSON, FormOwner, JsonBodyOwner, Named, QueryOwner, Spellings, json_string
 from ._verdict import Verdict
 from ._write import WRITE_CHECK_KEY, WRITE_KEY, body_was_read, check_named, unchecked_write
 from .asgi import ASGIApp, ASGIMiddleware, Receive, Scope, Send
@@ -154,11 +157,16 @@ async def _write_verdict(request: Request) -> Verdict | None:
     form: list[tuple[str, object]] = []
     files: list[str] = []
     document: object = NO_JSON
-    if body_was_read(scope):
+    route = scope.get("route")
+    spellings = _route_spellings(exchange.guard.inbound, route)
+    media = request.headers.get("content-type", "").split(";", 1)[0].strip(" \t").lower()
+    # A route with a Json[...] field reads JSON out of a form's strings, which the middleware does
+    # not read without a FormOwner rule: FastAPI parsed the form (or the body) before any dependency.
+    json_in_form = spellings is not None and spellings.strings and media in _FORM_TYPES
+    if body_was_read(scope) or json_in_form:
         # Starlette caches what it parsed on the request, so the endpoint reads it again. A form
         # is parsed from the stream (FastAPI may have done so already): the middleware's parse
         # covers JSON in a form body.
-        media = request.headers.get("content-type", "").split(";", 1)[0].strip(" \t").lower()
         if media in _FORM_TYPES:
             parsed = await request.form()
             for key, value in parsed.multi_items():
@@ -172,12 +180,17 @@ async def _write_verdict(request: Request) -> Verdict | None:
             except (ValueError, RecursionError):
                 document = NO_JSON
     query: list[tuple[str, object]] = list(request.query_params.multi_items())
-    spellings = _route_spellings(exchange.guard.inbound, scope.get("route"))
     if spellings is not None:
         form = spellings.rename(form, spellings.form)
         files = [spellings.form.get(name, name) for name in files]
         query = spellings.rename(query, spellings.query)
-        document = spellings.document(document)
+        whole = NO_JSON if spellings.whole is None else await _fastapi_body(request, route)
+        if spellings.strings:  # a Json[...] form field (JSON metadata beside an upload): its document
+            documents = [json_string(value) for _, value in form if isinstance(value, str)]
+            found = [item for item in documents if item is not NO_JSON]
+            if found:
+                document = found if document is NO_JSON else [document, *found]
+        document = spellings.document(document, whole)
     named = Named(
         scope.get("path", ""),
         path_params=request.path_params,
@@ -191,44 +204,32 @@ async def _write_verdict(request: Request) -> Verdict | None:
     return verdict
 
 
-class _Spellings:
-    """The names a FastAPI route reads an owner field under: a parameter's or a Pydantic model
-    field's ``alias``, ``validation_alias`` (``AliasChoices``) and own name, each mapped to the
-    rule's name; and the owner key a route's single, unembedded body parameter is (the whole
-    JSON body is its value)."""
-
-    __slots__ = ("json", "form", "query", "whole")
-
-    def __init__(self) -> None:
-        self.json: dict[str, str] = {}
-        self.form: dict[str, str] = {}
-        self.query: dict[str, str] = {}
-        self.whole: str | None = None
-
-    @staticmethod
-    def rename(pairs: list[tuple[str, object]], names: dict[str, str]) -> list[tuple[str, object]]:
-        # Renamed, not added: two spellings of one field are a repeat (Pydantic keeps one).
-        return [(names.get(key, key), value) for key, value in pairs] if names else pairs
-
-    def document(self, document: object) -> object:
-        if document is NO_JSON:
-            return document
-        extra: list[object] = []
-        if self.whole is not None:
-            extra.append({self.whole: document})
-        if self.json:
-            stack = [document]
-            while stack:
-                node = stack.pop()
-                if isinstance(node, dict):
-                    for key, value in node.items():
-                        if key in self.json:
-                            extra.append({self.json[key]: value})
-                        if isinstance(value, (dict, list)):
-                            stack.append(value)
-                elif isinstance(node, list):
-                    stack.extend(item for item in node if isinstance(item, (dict, list)))
-        return [document, *extra] if extra else document
+async def _fastapi_body(request: Request, route: Any) -> object:
+    """What FastAPI validates a route's body parameter from (``get_request_handler``): the parsed
+    JSON where it reads the body as JSON (an ``application/json`` or ``+json`` type as
+    ``email.message`` parses it; no type, where the route's ``strict_content_type`` is off), else
+    the body's bytes, from which Pydantic reads a ``str`` or an ``int`` (``text/plain`` ``1``).
+    FastAPI has read the body before any dependency: it is Starlette's cached copy."""
+    body = await request.body()
+    if not body:
+        return NO_JSON
+    content_type = request.headers.get("content-type")
+    if content_type:
+        message = email.message.Message()
+        message["content-type"] = content_type
+        subtype = message.get_content_subtype()
+        reads_json = message.get_content_maintype() == "application" and (
+            subtype == "json" or subtype.endswith("+json")
+        )
+    else:
+        strict = getattr(route, "strict_content_type", False)  # FastAPI < 0.123: no such option
+        reads_json = not getattr(strict, "value", strict)  # a DefaultPlaceholder holds its value
+    if not reads_json:
+        return body.decode("utf-8", "replace")
+    try:
+        return await request.json()
+    except (ValueError, RecursionError):
+        return NO_JSON  # FastAPI answers 422
 
 
 def _names_of(name: str, info: Any) -> set[str]:
@@ -243,26 +244,138 @@ def _names_of(name: str, info: Any) -> set[str]:
     return names
 
 
-def _model_spellings(annotation: Any, keys: frozenset[str], out: dict[str, str], seen: set[int]) -> None:
-    """Spellings of owner keys among a model's fields, at any depth (``list[Model]``, ``Model | None``)."""
+def _paths_of(info: Any) -> list[tuple[str | int, ...]]:
+    """The alias paths a field is validated from (an ``AliasPath`` alias, or one of its ``AliasChoices``)."""
+    alias = getattr(info, "validation_alias", None)
+    paths: list[tuple[str | int, ...]] = []
+    for choice in [alias, *(getattr(alias, "choices", ()) or ())]:
+        path = getattr(choice, "path", None)
+        if isinstance(path, list) and path and all(isinstance(step, (str, int)) for step in path):
+            paths.append(tuple(path))
+    return paths
+
+
+def _model_spellings(
+    annotation: Any,
+    keys: frozenset[str],
+    out: dict[str, str],
+    seen: set[int],
+    paths: dict[tuple[str | int, ...], str],
+) -> bool:
+    """Spellings of owner keys among a model's fields, at any depth (``list[Model]``, ``Model | None``).
+    ``True``: some field is ``Json[...]`` (Pydantic parses its string as JSON)."""
+    strings = False
     stack = [annotation]
     while stack:
         node = stack.pop()
         if id(node) in seen:
             continue
         seen.add(id(node))
-        fields = getattr(node, "model_fields", None)
-        if isinstance(fields, dict):
-            for name, info in fields.items():
-                names = _names_of(name, info)
-                owner = next((key for key in sorted(names) if key in keys), None)
-                if owner is not None:
-                    out.update((spelling, owner) for spelling in names if spelling != owner)
-                stack.append(getattr(info, "annotation", None))
+        strings = strings or _is_json(node) or any(_is_json(item) for item in getattr(node, "__metadata__", ()))
+        for name, info, annotation in _fields_of(node):
+            strings = strings or any(_is_json(item) for item in getattr(info, "metadata", ()) or ())
+            names = _names_of(name, info)
+            owner = next((key for key in sorted(names) if key in keys), None)
+            if owner is not None:
+                out.update((spelling, owner) for spelling in names if spelling != owner)
+                paths.update((path, owner) for path in _paths_of(info))
+            for index, item_owner in _positional_owners(annotation, keys):
+                # a NamedTuple field: Pydantic reads it from a JSON array too, by position
+                paths.update(((spelling, index), item_owner) for spelling in names)
+            stack.append(annotation)
         stack.extend(getattr(node, "__args__", ()) or ())
+    return strings
 
 
-def _route_spellings(rules: tuple[Any, ...], route: Any) -> _Spellings | None:
+def _positional_owners(annotation: Any, keys: frozenset[str]) -> list[tuple[int, str]]:
+    """``(index, owner key)`` of a ``NamedTuple`` type's owner fields (``Optional`` and
+    ``Annotated`` unwrapped): the items of the array Pydantic validates it from that name owners."""
+    found: list[tuple[int, str]] = []
+    stack = [annotation]
+    while stack:
+        node = stack.pop()
+        names = getattr(node, "_fields", None)
+        if isinstance(node, type) and issubclass(node, tuple) and isinstance(names, tuple):
+            found.extend((index, name) for index, name in enumerate(names) if name in keys)
+        elif typing.get_origin(node) in (typing.Union, typing.Annotated) or type(node).__name__ == "UnionType":
+            stack.extend(getattr(node, "__args__", ()) or ())
+    return found
+
+
+def _is_json(item: object) -> bool:
+    """Is this Pydantic's ``Json`` marker (``Json[Model]`` is ``Annotated[Model, Json]``)?"""
+    kind = item if isinstance(item, type) else type(item)
+    return kind.__name__ == "Json" and kind.__module__ == "pydantic.types"
+
+
+def _fields_of(node: Any) -> list[tuple[str, Any, Any]]:
+    """``(name, FieldInfo or None, annotation)`` of each field Pydantic validates a type's object
+    from: a model's, a Pydantic dataclass's (``__pydantic_fields__``), a standard dataclass's or a
+    ``TypedDict``'s (their ``Field(...)``: a dataclass field's default, or ``Annotated`` metadata)."""
+    fields = getattr(node, "model_fields", None)
+    if not isinstance(fields, dict):
+        fields = getattr(node, "__pydantic_fields__", None)
+    if isinstance(fields, dict):
+        return [(name, info, getattr(info, "annotation", None)) for name, info in fields.items()]
+    if not isinstance(node, type) or not (dataclasses.is_dataclass(node) or _is_typeddict(node)):
+        return []
+    try:
+        hints = typing.get_type_hints(node, include_extras=True)
+    except Exception:  # an unresolvable forward reference: Pydantic could not build it either
+        return []
+    defaults = {f.name: f.default for f in dataclasses.fields(node)} if dataclasses.is_dataclass(node) else {}
+    config = getattr(node, "__pydantic_config__", None)  # @with_config(ConfigDict(alias_generator=...))
+    generator = config.get("alias_generator") if isinstance(config, dict) else None
+    found: list[tuple[str, Any, Any]] = []
+    for name, hint in hints.items():
+        candidates = [defaults.get(name), *getattr(hint, "__metadata__", ())]
+        info = next((item for item in candidates if type(item).__name__ == "FieldInfo"), None)
+        if generator is not None:
+            info = _Generated(info, name, generator)
+        found.append((name, info, hint))
+    return found
+
+
+class _Generated:
+    """A field's ``FieldInfo`` (or none) with the aliases its type's ``alias_generator`` makes: a
+    ``validation_alias`` of every one (Pydantic takes the field's own alias first; either is read)."""
+
+    __slots__ = ("alias", "validation_alias")
+
+    def __init__(self, info: Any, name: str, generator: Any) -> None:
+        self.alias = getattr(info, "alias", None)
+        made: list[Any] = [getattr(info, "validation_alias", None)]
+        for make in (generator, getattr(generator, "alias", None), getattr(generator, "validation_alias", None)):
+            if callable(make) and not hasattr(make, "validation_alias"):  # a function, not an AliasGenerator
+                try:
+                    made.append(make(name))
+                except Exception:  # a generator that fails: Pydantic could not build the type either
+                    pass
+        self.validation_alias = _Choices(
+            [c for alias in made for c in [alias, *(getattr(alias, "choices", ()) or ())] if c is not None]
+        )
+
+
+class _Choices:
+    """Aliases to read a field under, as ``AliasChoices`` holds them (strings, alias paths)."""
+
+    __slots__ = ("choices",)
+
+    def __init__(self, choices: list[Any]) -> None:
+        self.choices = choices
+
+
+def _is_typeddict(node: type) -> bool:
+    if typing.is_typeddict(node):
+        return True
+    try:
+        import typing_extensions
+    except ImportError:  # pragma: no cover - Pydantic depends on it
+        return False
+    return bool(typing_extensions.is_typeddict(node))
+
+
+def _route_spellings(rules: tuple[Any, ...], route: Any) -> Spellings | None:
     """What a FastAPI route reads owner fields under (``None``: not a FastAPI route)."""
     dependant = getattr(route, "dependant", None)
     if dependant is None:
@@ -270,26 +383,33 @@ def _route_spellings(rules: tuple[Any, ...], route: Any) -> _Spellings | None:
     json_keys = frozenset(name for rule in rules if isinstance(rule, JsonBodyOwner) for name in rule.names)
     form_keys = frozenset(name for rule in rules if isinstance(rule, FormOwner) for name in rule.names)
     query_keys = frozenset(name for rule in rules if isinstance(rule, QueryOwner) for name in rule.names)
-    spellings = _Spellings()
+    spellings = Spellings()
     body: list[Any] = []
     seen: set[int] = set()
+    query_seen: set[int] = set()
     stack = [dependant]
     while stack:
         node = stack.pop()
         stack.extend(getattr(node, "dependencies", ()) or ())
         for field in getattr(node, "query_params", ()) or ():
             _add_param(field, query_keys, spellings.query)
+            # a query parameter model (``Annotated[Filter, Query()]``): FastAPI reads its fields' aliases
+            info = getattr(field, "field_info", None)
+            _model_spellings(getattr(info, "annotation", None), query_keys, spellings.query, query_seen, {})
         for field in getattr(node, "body_params", ()) or ():
             body.append(field)
             info = getattr(field, "field_info", None)
             form = type(info).__name__ in ("Form", "File")
             _add_param(field, form_keys if form else json_keys, spellings.form if form else spellings.json)
-            _model_spellings(
+            strings = _model_spellings(
                 getattr(info, "annotation", None),
                 form_keys if form else json_keys,
                 spellings.form if form else spellings.json,
                 seen,
+                {} if form else spellings.paths,
             )
+            strings = strings or any(_is_json(item) for item in getattr(info, "metadata", ()) or ())
+            spellings.strings = spellings.strings or strings
     embedded = getattr(route, "_embed_body_fields", None)
     if len({getattr(field, "name", None) for field in body}) == 1 and embedded is not True:
         field = body[0]
