@@ -37,6 +37,7 @@ from ._content import (
     decode_content,
     opens_like_wide_json,
     sniff_media,
+    sniffed_page_type,
 )
 from ._context import RequestContext
 from ._decide import Decision, decide, foreign_owners, is_own
@@ -913,8 +914,11 @@ class Exchange:
         if view is not None and view.body is body and view.media == media:
             return view  # the same document read again (its encodings and readings are kept)
         content = self.plan.content
+        # A page served without a (known) type is the page the browser sniffs it as: XML where it
+        # opens with an XML declaration, else HTML (its type as written says neither).
+        media_type = sniffed_page_type(body) if media == HTML and not content.typed else content.media_type
         view = self.view = ResponseView(
-            self.request, self.status, Headers(self.headers), media, content.media_type, body, content.label
+            self.request, self.status, Headers(self.headers), media, media_type, body, content.label
         )
         return view
 

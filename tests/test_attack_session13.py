@@ -1,0 +1,218 @@
+"""Adversarial findings, session 13: what a page's type and its raw text mean to Chromium, judged
+by Chromium's DOM (each attack below was served to headless Chromium 150 raw, and the leak read
+from the frame's ``querySelectorAll('[data-owner]')``, an element's ``value`` or ``textContent``).
+
+1. **An untyped page that opens with an XML declaration is XML.** Chromium sniffs a body served
+   without a Content-Type (or with one that does not parse, such as ``bogus``) that opens with
+   ``<?xml`` as ``text/xml`` (MIME Sniffing's rules for an unknown type) and renders it with its
+   XML parser: ``<title><div data-owner="bob"/></title>`` is a div element, and a DOCTYPE's
+   ``<!ENTITY e "<div data-owner='bob'/>">`` is expanded into the DOM. respguard read every
+   sniffed page as HTML (its view's type was the header's, none): the title's content was cut as
+   RCDATA, the DOCTYPE as a token, and the XML page's checks (entities, XSLT) never ran: 200.
+   Fixed: a sniffed page's type is the one the browser sniffs (``_content.sniffed_page_type``):
+   ``text/xml`` after ``<?xml``, else ``text/html``.
+2. **``text/xsl`` is an XML document.** Blink renders a ``text/xsl`` response as an XML document
+   (``DOMImplementation::IsXMLMIMEType``), served or framed; respguard had it as plain text,
+   which ``HtmlAttribute`` does not read: ``<r><div data-owner="bob"/></r>`` went out (200).
+   (Session 11 read it only as a framed ``data:`` URL's type, in a copy of the XML type test.)
+   Fixed: ``_mime.is_xml_essence`` is the one XML type test (``*/*+xml``, ``text/xml``,
+   ``application/xml``, ``text/xsl``), and the data: URL reader asks it.
+3. **JSON a raw-text element shows.** A ``<textarea>`` holding a record (a pre-filled edit form,
+   Django REST Framework's raw-data form) shows it in its box and gives it to a script's
+   ``JSON.parse(el.value)``; ``<xmp>`` and ``<plaintext>`` show their text as ``<pre>`` does, and
+   ``<title>`` in the tab. respguard reads the JSON a page shows in its text, but cut those
+   elements' text out first: 200. Fixed: ``_markup.shown_raw_texts`` gives their text as shown
+   (a textarea's and a title's character references decoded), and each that opens like JSON is
+   read. (``<noembed>``, ``<noframes>``, ``<style>`` and ``<iframe>`` show nothing: not read.)
+4. **The text after a page's last tag.** A page's text runs that open like JSON were read only
+   when one of them came before the last tag (the last run was added after an early return):
+   ``<p>hi</p>{"user_id": "bob"}`` and an unclosed ``<pre>{"user_id": "bob"}`` went out (200),
+   shown by Chromium as the page's text. Fixed: the last run is a run too.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable
+
+import pytest
+from _attacks import FOREIGN_DIV, assert_blocked, assert_refused, guarded
+from conftest import GuardedStack, Reply
+from ids import ALICE, BOB
+
+from respguard import AuditEvent
+
+XHTML = "http://www.w3.org/1999/xhtml"
+
+
+def _passes(stack: GuardedStack, events: list[AuditEvent], page: bytes, headers: list[tuple[str, str]]) -> None:
+    got = stack.send(Reply(headers=headers, chunks=[page]))
+    assert (got.status, got.body) == (200, page)
+    assert events == []
+
+
+# ------------------------------------------------------------------ 1. a sniffed XML page
+
+_UNTYPED = [
+    pytest.param([], id="no-type"),
+    pytest.param([("Content-Type", "bogus")], id="invalid-type"),
+    pytest.param([("Content-Type", "application/unknown")], id="unknown-type"),
+]
+
+
+def _xml(inner: str, prolog: str = "") -> bytes:
+    return f'<?xml version="1.0"?>{prolog}<r xmlns="{XHTML}">{inner}</r>'.encode()
+
+
+@pytest.mark.parametrize("headers", _UNTYPED)
+@pytest.mark.parametrize("element", ["title", "textarea", "script", "style"])
+def test_an_untyped_xml_page_has_no_raw_text(
+    make_stack: Callable[..., GuardedStack], events: list[AuditEvent], headers: list[tuple[str, str]], element: str
+) -> None:
+    """Chromium (no type): ``type=text/xml owners=["bob-9c2e"]`` for the div in the title."""
+    page = _xml(f"<{element}>{FOREIGN_DIV}</{element}>")
+    assert_blocked(guarded(make_stack, events), events, page, headers)
+
+
+@pytest.mark.parametrize("headers", _UNTYPED)
+def test_an_untyped_xml_pages_entities_are_refused(
+    make_stack: Callable[..., GuardedStack], events: list[AuditEvent], headers: list[tuple[str, str]]
+) -> None:
+    """Chromium expands the entity: ``type=text/xml owners=["bob-9c2e"]``; no byte of the page's
+    markup outside its DOCTYPE names the attribute."""
+    entity = f"<!DOCTYPE r [<!ENTITY e \"<div xmlns='{XHTML}' data-owner='{BOB}'>x</div>\">]>"
+    page = f'<?xml version="1.0"?>{entity}<r>&e;</r>'.encode()
+    assert_refused(make_stack, events, page, "html:data-owner: XML entity or attribute declarations", headers)
+
+
+def test_an_untyped_xml_pages_xslt_is_refused(
+    make_stack: Callable[..., GuardedStack], events: list[AuditEvent]
+) -> None:
+    page = _xml(f"<o>{BOB}</o>", '<?xml-stylesheet type="text/xsl" href="/t.xsl"?>')
+    assert_refused(make_stack, events, page, "html:data-owner: XML page with an XSLT stylesheet", [])
+
+
+@pytest.mark.parametrize("headers", _UNTYPED)
+def test_control_an_untyped_own_xml_page_passes(
+    make_stack: Callable[..., GuardedStack], events: list[AuditEvent], headers: list[tuple[str, str]]
+) -> None:
+    page = _xml(f'<title><div data-owner="{ALICE}">x</div></title>')
+    _passes(guarded(make_stack, events), events, page, headers)
+
+
+@pytest.mark.parametrize("headers", _UNTYPED)
+def test_control_an_untyped_html_page_is_still_cut(
+    make_stack: Callable[..., GuardedStack], events: list[AuditEvent], headers: list[tuple[str, str]]
+) -> None:
+    """Chromium sniffs it as HTML: the title's text holds no element."""
+    page = f"<!doctype html><title>{FOREIGN_DIV}</title><p data-owner={ALICE}>hi</p>".encode()
+    _passes(guarded(make_stack, events), events, page, headers)
+
+
+def test_sniffed_page_types() -> None:
+    from respguard._content import sniffed_page_type
+
+    assert sniffed_page_type(b'<?xml version="1.0"?><r/>') == "text/xml"
+    assert sniffed_page_type(b'\xef\xbb\xbf \n<?xml version="1.0"?><r/>') == "text/xml"
+    assert sniffed_page_type(b"<!doctype html><p>") == "text/html"
+    assert sniffed_page_type(b"<?XML version='1.0'?>") == "text/html"  # (Chromium: text/plain, no DOM)
+
+
+# ------------------------------------------------------------------ 2. text/xsl
+
+
+@pytest.mark.parametrize("content_type", ["text/xsl", "TEXT/XSL; charset=utf-8"])
+def test_a_text_xsl_response_is_an_xml_page(
+    make_stack: Callable[..., GuardedStack], events: list[AuditEvent], content_type: str
+) -> None:
+    """Chromium: ``type=text/xsl owners=["bob-9c2e"]``."""
+    page = f'<?xml version="1.0"?><r xmlns="{XHTML}">{FOREIGN_DIV}</r>'.encode()
+    assert_blocked(guarded(make_stack, events), events, page, [("Content-Type", content_type)])
+
+
+def test_control_an_own_text_xsl_response_passes(
+    make_stack: Callable[..., GuardedStack], events: list[AuditEvent]
+) -> None:
+    page = f'<?xml version="1.0"?><r xmlns="{XHTML}"><div data-owner="{ALICE}">x</div></r>'.encode()
+    _passes(guarded(make_stack, events), events, page, [("Content-Type", "text/xsl")])
+
+
+def test_xml_types() -> None:
+    from respguard._mime import is_xml_essence, media_class, parse_mime_type
+
+    for essence in ("text/xml", "application/xml", "text/xsl", "application/atom+xml", "image/svg+xml"):
+        assert is_xml_essence(essence)
+        assert media_class(parse_mime_type(essence)) == "html"
+    for essence in ("text/html", "text/plain", "text/x-xsl", "application/xml-dtd"):
+        assert not is_xml_essence(essence)
+
+
+# ------------------------------------------------------------------ 3. JSON a raw-text element shows
+
+_RECORD = '{"user_id": "' + BOB + '", "name": "Bob"}'
+HTML_CT = [("Content-Type", "text/html; charset=utf-8")]
+
+
+@pytest.mark.parametrize(
+    "shown",
+    [
+        pytest.param(f"<textarea name=_content>{_RECORD}</textarea>", id="textarea"),
+        pytest.param(f"<textarea>\n{html.escape(_RECORD)}</textarea>", id="textarea-references"),
+        pytest.param(f"<TEXTAREA rows=10>{_RECORD}</TEXTAREA >", id="textarea-upper-case"),
+        pytest.param(f"<xmp>{_RECORD}</xmp>", id="xmp"),
+        pytest.param(f"<plaintext>{_RECORD}", id="plaintext"),
+        pytest.param(f"<title>{html.escape(_RECORD)}</title>", id="title"),
+        pytest.param(f"<select><option>x</option></select><textarea>{_RECORD}</textarea>", id="after-select"),
+        pytest.param(f'<textarea>{_RECORD[:-1]}, "note": "<b>"}}</textarea>', id="textarea-holding-a-tag"),
+    ],
+)
+def test_json_a_raw_text_element_shows_is_read(
+    make_stack: Callable[..., GuardedStack], events: list[AuditEvent], shown: str
+) -> None:
+    """Chromium: ``JSON.parse(el.value)`` (``el.textContent`` for xmp, title) gives ``bob-9c2e``."""
+    page = f"<!doctype html><form>{shown}</form>".encode()
+    assert_blocked(guarded(make_stack, events), events, page, HTML_CT)
+
+
+@pytest.mark.parametrize(
+    "hidden",
+    [
+        pytest.param(f"<xmp>{html.escape(_RECORD)}</xmp>", id="xmp-references-are-text"),
+        pytest.param(f"<noembed>{_RECORD}</noembed>", id="noembed"),
+        pytest.param(f"<style>{_RECORD}</style>", id="style"),
+        pytest.param(f"<!-- <textarea>{_RECORD}</textarea> -->", id="comment"),
+        pytest.param(f"<textarea>Saved: {_RECORD}</textarea>", id="not-opening-like-json"),
+        pytest.param('<textarea>{"user_id": "' + ALICE + '"}</textarea>', id="own"),
+    ],
+)
+def test_control_raw_text_that_shows_no_foreign_json_passes(
+    make_stack: Callable[..., GuardedStack], events: list[AuditEvent], hidden: str
+) -> None:
+    page = f"<!doctype html><p data-owner={ALICE}>hi</p>{hidden}".encode()
+    _passes(guarded(make_stack, events), events, page, HTML_CT)
+
+
+def test_shown_raw_texts() -> None:
+    from respguard._markup import shown_raw_texts
+
+    page = "<title>a&amp;b</title><textarea>&lt;x</textarea><xmp>&lt;y</xmp><style>s</style><plaintext>z"
+    assert shown_raw_texts(page) == ["a&b", "<x", "&lt;y", "z"]
+    assert shown_raw_texts("<p>no raw text</p>") == []
+    assert shown_raw_texts("<!-- <textarea>x</textarea> -->") == []
+
+
+# ------------------------------------------------------------------ 4. the text after the last tag
+
+
+@pytest.mark.parametrize(
+    "page",
+    [
+        pytest.param(f"<!doctype html><p>hi</p>{_RECORD}", id="after-the-last-tag"),
+        pytest.param(f"<!doctype html><pre>{html.escape(_RECORD)}\n", id="unclosed-pre"),
+        pytest.param(f"<p>hi</p>\n{_RECORD}\n", id="last-line"),
+    ],
+)
+def test_json_after_a_pages_last_tag_is_read(
+    make_stack: Callable[..., GuardedStack], events: list[AuditEvent], page: str
+) -> None:
+    assert_blocked(guarded(make_stack, events), events, page.encode(), HTML_CT)
