@@ -663,6 +663,18 @@ def _refresh_url(content: str) -> str | None:
     return url
 
 
+def refresh_frames_a_page(value: str) -> bool:
+    """Does a refresh declaration (a ``Refresh`` header's value) navigate to a ``data:`` URL that
+    is a page (HTML, XML), or one respguard can't decode?"""
+    url = _refresh_url(value)
+    if url is None:
+        return False
+    try:
+        return data_url_page(url) is not None
+    except UnreadableFrame:
+        return True
+
+
 def _javascript_source(url: str) -> str | None:
     """A ``javascript:`` URL's script source (percent-decoded, as the browser runs it); ``None``
     for another URL."""

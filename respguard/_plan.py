@@ -15,6 +15,7 @@ from ._content import HTML, JSON, JSON_LINES, OTHER, TEXT, TEXT_MEDIA
 from ._encoding import lookup
 from ._extractors import Extractor, HtmlAttribute, JsonKeys, OwnerHeader
 from ._headers import RawHeaders
+from ._markup import refresh_frames_a_page
 from ._mime import content_type_values, extract_mime_type, media_class, parse_mime_type
 
 #: Statuses whose response has no body (and 1xx).
@@ -104,7 +105,7 @@ class ResponsePlan:
 class HeadFacts:
     """What one pass over the response headers found (:meth:`Planner.read_head`)."""
 
-    __slots__ = ("content_types", "encodings", "length", "owner_header", "cache_set")
+    __slots__ = ("content_types", "encodings", "length", "owner_header", "cache_set", "refresh_page")
 
     def __init__(self) -> None:
         # Tuples, usually of one value: nothing to allocate for a head without them.
@@ -113,10 +114,11 @@ class HeadFacts:
         self.length = False  # a Content-Length header
         self.owner_header = False  # a header an OwnerHeader reads (and strips)
         self.cache_set = False  # a caching field (Cache-Control, Vary, CDN-Cache-Control...): the app set a policy
+        self.refresh_page = False  # a Refresh header that navigates (a frame) to a data: URL page
 
 
 # What a response header name means to the plan (Planner._names).
-_OTHER, _CONTENT_TYPE, _ENCODING, _LENGTH, _OWNER, _CACHE = range(6)
+_OTHER, _CONTENT_TYPE, _ENCODING, _LENGTH, _OWNER, _CACHE, _REFRESH = range(7)
 
 
 class Planner:
@@ -195,6 +197,8 @@ class Planner:
                 meaning = _LENGTH
             elif name in self._owner_names:
                 meaning = _OWNER
+            elif name == b"refresh":
+                meaning = _REFRESH
             elif is_cache_field(name):  # Cache-Control, Vary, and the fields CDNs obey over them
                 meaning = _CACHE
             else:
@@ -230,6 +234,8 @@ class Planner:
                     facts.length = True
                 elif meaning == _OWNER:
                     facts.owner_header = True
+                elif meaning == _REFRESH:
+                    facts.refresh_page = facts.refresh_page or refresh_frames_a_page(value.decode("latin-1"))
                 else:
                     facts.cache_set = True
         if types is not None:
@@ -258,6 +264,11 @@ def plan_response(planner: Planner, method: str, status: int, facts: HeadFacts) 
     if status < 200 or status in NO_BODY_STATUSES:
         return ResponsePlan(Strategy.NONE, planner.content(facts.content_types), _encodings(facts))
     content = planner.content(facts.content_types)
+    if facts.refresh_page and (planner.by_media[HTML] or planner.by_media[JSON]):
+        # A Refresh header navigates a frame to its data: URL (Chromium renders that page there,
+        # as it does a <meta http-equiv=refresh>'s), whatever this response's body is: its page
+        # is no body respguard reads (fail closed).
+        return ResponsePlan(Strategy.REFUSE, content, _encodings(facts), "Refresh header names a data: URL page")
     if status != 206 and not facts.encodings:
         plans = content.plain_plans
         if not plans:

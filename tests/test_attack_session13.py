@@ -28,10 +28,18 @@ from the frame's ``querySelectorAll('[data-owner]')``, an element's ``value`` or
    when one of them came before the last tag (the last run was added after an early return):
    ``<p>hi</p>{"user_id": "bob"}`` and an unclosed ``<pre>{"user_id": "bob"}`` went out (200),
    shown by Chromium as the page's text. Fixed: the last run is a run too.
+5. **A Refresh header that navigates to a data: URL.** Chromium honours a ``Refresh: 0;url=data:...``
+   response header as it does a ``<meta http-equiv=refresh>``: a frame loading the response
+   navigates to the data: URL and renders its page (bob's div posted by the frame's own script,
+   whatever the response's body: a page, nothing, an image). respguard read a meta refresh's URL
+   (session 11) but never the header: 200. Fixed: a response whose ``Refresh`` header names a
+   data: URL of a page type (or one respguard can't decode) is refused (``scan_error``), where an
+   HTML or JSON extractor reads pages; the header's page is no body respguard reads.
 """
 
 from __future__ import annotations
 
+import base64
 import html
 from collections.abc import Callable
 
@@ -216,3 +224,50 @@ def test_json_after_a_pages_last_tag_is_read(
     make_stack: Callable[..., GuardedStack], events: list[AuditEvent], page: str
 ) -> None:
     assert_blocked(guarded(make_stack, events), events, page.encode(), HTML_CT)
+
+
+# ------------------------------------------------------------------ 5. a Refresh header to a data: URL
+
+_POSTS = f"<div data-owner='{BOB}'>x</div>"
+REFRESH_REFUSED = "Refresh header names a data: URL page"
+
+
+def _b64(mime: str, text: str) -> str:
+    return f"data:{mime};base64," + base64.b64encode(text.encode()).decode()
+
+
+@pytest.mark.parametrize(
+    ("refresh", "headers", "body"),
+    [
+        pytest.param("0;url=" + _b64("text/html", _POSTS), HTML_CT, b"<p>hi</p>", id="page"),
+        pytest.param("0; URL='" + _b64("text/html", _POSTS) + "'", [], b"", id="empty-body"),
+        pytest.param("1;url=data:text/html," + _POSTS, [("Content-Type", "image/png")], b"\x89PNG", id="image"),
+        pytest.param(
+            "0;url=" + _b64("image/svg+xml", f"<svg xmlns='http://www.w3.org/2000/svg'>{_POSTS}</svg>"),
+            [("Content-Type", "application/json")],
+            b"{}",
+            id="svg-page",
+        ),
+    ],
+)
+def test_a_refresh_header_to_a_data_url_page_is_refused(
+    make_stack: Callable[..., GuardedStack],
+    events: list[AuditEvent],
+    refresh: str,
+    headers: list[tuple[str, str]],
+    body: bytes,
+) -> None:
+    """Chromium: the frame's data: page posts ``["bob-9c2e"]``."""
+    assert_refused(make_stack, events, body, REFRESH_REFUSED, [*headers, ("Refresh", refresh)])
+
+
+@pytest.mark.parametrize(
+    "refresh", ["5;url=/next", "0", "0;url=data:text/plain,hello", "0;url=https://example.test/next"]
+)
+def test_control_a_refresh_header_to_another_url_passes(
+    make_stack: Callable[..., GuardedStack], events: list[AuditEvent], refresh: str
+) -> None:
+    page = f"<p data-owner={ALICE}>hi</p>".encode()
+    got = guarded(make_stack, events).send(Reply(headers=[*HTML_CT, ("Refresh", refresh)], chunks=[page]))
+    assert (got.status, got.body) == (200, page)
+    assert events == []
