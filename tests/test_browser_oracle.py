@@ -301,7 +301,8 @@ CASES: tuple[Case, ...] = (
     _case(
         "sniff-xml-title",
         [],
-        b'<?xml version="1.0"?><r xmlns="http://www.w3.org/1999/xhtml"><title><p data-owner="bob-9c2e">x</p></title></r>',
+        b'<?xml version="1.0"?><r xmlns="http://www.w3.org/1999/xhtml">'
+        b'<title><p data-owner="bob-9c2e">x</p></title></r>',
     ),
     _case(
         "sniff-xml-entity",
