@@ -409,7 +409,9 @@ def rendered_json(page: Page) -> list[str] | None:
     that starts there in the page's text as it renders (tags dropped, character references
     decoded), as a person reads it on screen: Django REST Framework's browsable API renders a
     view's record into ``<pre>{ &quot;user_id&quot;: ...}</pre>``, its URLs wrapped in ``<a>``.
-    A start inside a document already read is not read again. So is the text of each raw-text
+    A CDATA section's text is text there, to its ``]]>`` (an XML page's; in HTML, outside
+    foreign content, it is a bogus comment the cut already dropped). A start inside a document
+    already read is not read again. So is the text of each raw-text
     element the page shows (:func:`shown_raw_texts`: a ``<textarea>``'s value, ``<xmp>``...) that
     opens like JSON, read on its own. A document nested deeper than Python parses is given as the
     rest of its text (the caller refuses it if it names a key). ``None``: more than the page's
@@ -419,18 +421,30 @@ def rendered_json(page: Page) -> list[str] | None:
     starts: list[int] = []
     size = 0
     position = 0
-    for token in _TOKEN.finditer(markup):
-        if token.start() > position:
-            piece = html.unescape(markup[position : token.start()])
+    end = len(markup)
+    while position <= end:
+        token = _TOKEN.search(markup, position)
+        stop = token.start() if token is not None else end
+        cdata = token is not None and markup.startswith("<![CDATA[", stop)
+        if stop > position or cdata:
+            # A run of text (the text after the last tag too), references decoded; a CDATA
+            # section's text as it is (an XML page's, or in <svg>: its text is shown, to ``]]>``).
+            if cdata:
+                close = markup.find("]]>", stop + 9)
+                close = end if close < 0 else close
+                piece = html.unescape(markup[position:stop]) + markup[stop + 9 : close]
+            else:
+                piece = html.unescape(markup[position:stop])
             if piece.lstrip(_JSON_SPACE)[:1] in ("{", "["):
                 starts.append(size + len(piece) - len(piece.lstrip(_JSON_SPACE)))
             pieces.append(piece)
             size += len(piece)
+            if cdata:
+                position = close + 3
+                continue
+        if token is None:
+            break
         position = token.end()
-    piece = html.unescape(markup[position:])  # (the text after the last tag is a run too)
-    pieces.append(piece)
-    if piece.lstrip(_JSON_SPACE)[:1] in ("{", "["):
-        starts.append(size + len(piece) - len(piece.lstrip(_JSON_SPACE)))
     texts = [("".join(pieces), starts)] if starts else []
     for shown in [] if page.xml else shown_raw_texts(page.text):
         opening = len(shown) - len(shown.lstrip(_JSON_SPACE))

@@ -35,6 +35,11 @@ from the frame's ``querySelectorAll('[data-owner]')``, an element's ``value`` or
    (session 11) but never the header: 200. Fixed: a response whose ``Refresh`` header names a
    data: URL of a page type (or one respguard can't decode) is refused (``scan_error``), where an
    HTML or JSON extractor reads pages; the header's page is no body respguard reads.
+6. **A CDATA section's text.** In an XML page (XHTML, SVG) and in ``<svg>`` in HTML, a CDATA
+   section is text, to its ``]]>``: ``<pre><![CDATA[{"user_id": "bob"}]]></pre>`` shows the record
+   (Chromium's ``textContent`` and ``innerText``). respguard's reading of the text a page shows
+   dropped it as a bogus comment (to its first ``>``): 200. Fixed: a CDATA section's text is text
+   there (in HTML outside foreign content it is a comment the cut already dropped).
 """
 
 from __future__ import annotations
@@ -271,3 +276,40 @@ def test_control_a_refresh_header_to_another_url_passes(
     got = guarded(make_stack, events).send(Reply(headers=[*HTML_CT, ("Refresh", refresh)], chunks=[page]))
     assert (got.status, got.body) == (200, page)
     assert events == []
+
+
+# ------------------------------------------------------------------ 6. a CDATA section's text
+
+XHTML_CT = [("Content-Type", "application/xhtml+xml")]
+
+
+@pytest.mark.parametrize(
+    ("page", "headers"),
+    [
+        pytest.param(
+            f'<html xmlns="{XHTML}"><body><pre><![CDATA[{_RECORD[:-1]}, "note": "<b>"}}]]></pre></body></html>',
+            XHTML_CT,
+            id="xhtml-pre",
+        ),
+        pytest.param(
+            f'<html xmlns="{XHTML}"><body><pre>{{"user_id": <![CDATA["{BOB}"]]>}}</pre></body></html>',
+            XHTML_CT,
+            id="xhtml-part-of-a-record",
+        ),
+        pytest.param(f"<r><![CDATA[{_RECORD}]]></r>", [("Content-Type", "application/xml")], id="xml"),
+        pytest.param(f"<!doctype html><svg><text><![CDATA[{_RECORD}]]></text></svg>", HTML_CT, id="svg-in-html"),
+    ],
+)
+def test_json_a_cdata_section_shows_is_read(
+    make_stack: Callable[..., GuardedStack], events: list[AuditEvent], page: str, headers: list[tuple[str, str]]
+) -> None:
+    """Chromium: the pre's (the svg text's) ``textContent`` is the record."""
+    assert_blocked(guarded(make_stack, events), events, page.encode(), headers)
+
+
+def test_control_a_cdata_bogus_comment_in_html_passes(
+    make_stack: Callable[..., GuardedStack], events: list[AuditEvent]
+) -> None:
+    """In HTML outside foreign content ``<![CDATA[...>`` is a bogus comment: nothing shows."""
+    page = f"<!doctype html><p data-owner={ALICE}>hi</p><pre><![CDATA[{_RECORD}]]></pre>".encode()
+    _passes(guarded(make_stack, events), events, page, HTML_CT)
