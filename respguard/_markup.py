@@ -411,11 +411,11 @@ def rendered_json(page: Page) -> list[str] | None:
     view's record into ``<pre>{ &quot;user_id&quot;: ...}</pre>``, its URLs wrapped in ``<a>``.
     A CDATA section's text is text there, to its ``]]>`` (an XML page's; in HTML, outside
     foreign content, it is a bogus comment the cut already dropped). A start inside a document
-    already read is not read again. So is the text of each raw-text
-    element the page shows (:func:`shown_raw_texts`: a ``<textarea>``'s value, ``<xmp>``...) that
-    opens like JSON, read on its own. A document nested deeper than Python parses is given as the
-    rest of its text (the caller refuses it if it names a key). ``None``: more than the page's
-    size four times over to read (refused: time stays linear)."""
+    already read is not read again. The text of each raw-text element the page shows
+    (:func:`shown_raw_texts`: a ``<textarea>``'s value, ``<xmp>``...) that opens like JSON is read
+    too, on its own. A document nested deeper than Python parses is given as the rest of its text
+    (the caller refuses it if it names a key). ``None``: more than the page's size four times over
+    to read (refused: time stays linear)."""
     markup = page.text if page.xml else markup_text(page.text)
     pieces: list[str] = []
     starts: list[int] = []
