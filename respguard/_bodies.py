@@ -219,6 +219,21 @@ def _scan_data_blocks(
     return None
 
 
+def scan_header_json(
+    planner: Planner, values: tuple[bytes, ...], views: ViewFactory, owners: list[OwnerText]
+) -> Failure | None:
+    """Response header values that open like JSON, read by the JSON extractors where they parse, as
+    a page's scripts read them: htmx parses ``HX-Trigger``, ``HX-Trigger-After-Swap``
+    and ``HX-Location`` into the details of the events it fires (django-htmx's
+    ``trigger_client_event`` writes them), Unpoly its ``X-Up-Context``. A value is read as
+    ``getResponseHeader`` gives it: its bytes as Latin-1 characters."""
+    for value in values:
+        failure = _scan_json_text(planner, value.decode("latin-1"), views, owners)
+        if failure is not None:
+            return failure
+    return None
+
+
 def _scan_json_text(planner: Planner, value: str, views: ViewFactory, owners: list[OwnerText]) -> Failure | None:
     """An attribute value or a page's text that opens like JSON, read by the JSON extractors where
     it parses (``JSON.parse(el.dataset.page)``, a record shown in a ``<pre>``). One that does not

@@ -23,6 +23,7 @@ from ._bodies import (
     record_reader,
     records_proved_clean,
     scan_document,
+    scan_header_json,
     scan_record,
 )
 from ._cache import PRIVATE, personal_headers
@@ -243,6 +244,10 @@ class Exchange:
         if self.context.owners:
             self.owners.extend(self.context.owners)
         plan = self.plan = plan_response(planner, self.request.method, status, facts)
+        if facts.json_values and planner.by_media[JSON]:
+            failure = scan_header_json(planner, facts.json_values, self._view, self.owners)
+            if failure is not None:
+                return self._finish_head(self._violation(failure.kind, failure.reason, (), failure.extractor))
         strategy = plan.strategy
         if strategy == Strategy.DOCUMENT or strategy == Strategy.LINES_DOCUMENT or strategy == Strategy.EVENTS_DOCUMENT:
             self._move("start", State.HOLD)  # the HeldDocument is made once a piece must wait

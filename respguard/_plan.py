@@ -105,7 +105,7 @@ class ResponsePlan:
 class HeadFacts:
     """What one pass over the response headers found (:meth:`Planner.read_head`)."""
 
-    __slots__ = ("content_types", "encodings", "length", "owner_header", "cache_set", "refresh_page")
+    __slots__ = ("content_types", "encodings", "length", "owner_header", "cache_set", "refresh_page", "json_values")
 
     def __init__(self) -> None:
         # Tuples, usually of one value: nothing to allocate for a head without them.
@@ -115,7 +115,14 @@ class HeadFacts:
         self.owner_header = False  # a header an OwnerHeader reads (and strips)
         self.cache_set = False  # a caching field (Cache-Control, Vary, CDN-Cache-Control...): the app set a policy
         self.refresh_page = False  # a Refresh header that navigates (a frame) to a data: URL page
+        # Values of the other headers that open like JSON (htmx's HX-Trigger): scripts parse them.
+        self.json_values: tuple[bytes, ...] = ()
 
+
+#: The first bytes of a header value that opens like JSON, and the white space a client trims
+#: before it (``getResponseHeader`` gives the value without it).
+_JSON_OPENERS = (b"{", b"[")
+_HEADER_SPACE = (b" ", b"\t")
 
 # What a response header name means to the plan (Planner._names).
 _OTHER, _CONTENT_TYPE, _ENCODING, _LENGTH, _OWNER, _CACHE, _REFRESH = range(7)
@@ -213,11 +220,19 @@ class Planner:
         names = self._names
         types: list[bytes] | None = None  # a second Content-Type: every value, in order
         codings: list[bytes] | None = None
+        json_values: list[bytes] | None = None
         for key, value in headers:
             meaning = names.get(key)
             if meaning is None:
                 meaning = self._meaning(key)
-            if meaning:
+            if not meaning:
+                first = value[:1]
+                if first in _JSON_OPENERS or first in _HEADER_SPACE and value.lstrip(b" \t")[:1] in _JSON_OPENERS:
+                    if json_values is None:
+                        json_values = [value]
+                    else:
+                        json_values.append(value)
+            else:
                 if meaning == _CONTENT_TYPE:
                     if not facts.content_types:
                         facts.content_types = (value,)
@@ -242,6 +257,8 @@ class Planner:
             facts.content_types = tuple(types)
         if codings is not None:
             facts.encodings = tuple(codings)
+        if json_values is not None:
+            facts.json_values = tuple(json_values)
         return facts
 
     def content(self, values: tuple[bytes, ...]) -> ContentPlan:

@@ -40,17 +40,27 @@ from the frame's ``querySelectorAll('[data-owner]')``, an element's ``value`` or
    (Chromium's ``textContent`` and ``innerText``). respguard's reading of the text a page shows
    dropped it as a bogus comment (to its first ``>``): 200. Fixed: a CDATA section's text is text
    there (in HTML outside foreign content it is a comment the cut already dropped).
+7. **JSON in a response header that a page's scripts parse.** htmx parses a
+   response's ``HX-Trigger`` (``HX-Trigger-After-Swap``, ``-After-Settle``) and ``HX-Location``
+   headers into the details of the events it fires; django-htmx's ``trigger_client_event(response,
+   "loaded", {"user_id": ...})`` writes them. Chromium with htmx 2.0.11: the page's listener read
+   ``e.detail.user_id == "bob-9c2e"`` from ``HX-Trigger: {"loaded": {"user_id": "bob-9c2e"}}`` on a
+   page, or on a 204 (htmx's usual answer to a form). respguard read no header but its
+   ``OwnerHeader``: 200 (204). Fixed: the JSON extractors read every other response header value
+   that opens like JSON (``{``, ``[``) where it parses (``_bodies.scan_header_json``), as
+   ``getResponseHeader`` gives it (Latin-1).
 """
 
 from __future__ import annotations
 
 import base64
 import html
+import json
 from collections.abc import Callable
 
 import pytest
 from _attacks import FOREIGN_DIV, assert_blocked, assert_refused, guarded
-from conftest import GuardedStack, Reply
+from conftest import BLOCK_BODY, GuardedStack, Reply, kinds
 from ids import ALICE, BOB
 
 from respguard import AuditEvent
@@ -313,3 +323,63 @@ def test_control_a_cdata_bogus_comment_in_html_passes(
     """In HTML outside foreign content ``<![CDATA[...>`` is a bogus comment: nothing shows."""
     page = f"<!doctype html><p data-owner={ALICE}>hi</p><pre><![CDATA[{_RECORD}]]></pre>".encode()
     _passes(guarded(make_stack, events), events, page, HTML_CT)
+
+
+# ------------------------------------------------------------------ 7. JSON in a response header
+
+
+@pytest.mark.parametrize(
+    ("status", "headers", "body"),
+    [
+        pytest.param(
+            200, [*HTML_CT, ("HX-Trigger", json.dumps({"loaded": {"user_id": BOB}}))], b"<p>ok</p>", id="page"
+        ),
+        pytest.param(204, [("HX-Trigger", json.dumps({"saved": {"user_id": BOB}}))], b"", id="no-content"),
+        pytest.param(
+            200,
+            [*HTML_CT, ("HX-Trigger-After-Swap", json.dumps({"shown": {"customer": {"owner_id": BOB}}}))],
+            b"<p>ok</p>",
+            id="after-swap-nested",
+        ),
+        pytest.param(
+            200, [("HX-Location", json.dumps({"path": "/cards", "values": {"owner_id": [BOB]}}))], b"", id="location"
+        ),
+        pytest.param(
+            200,
+            [("Content-Type", "image/png"), ("X-Up-Context", '  {"user_id": "' + BOB + '"}')],
+            b"\x89PNG",
+            id="image",
+        ),
+    ],
+)
+def test_json_in_a_response_header_is_read(
+    make_stack: Callable[..., GuardedStack],
+    events: list[AuditEvent],
+    status: int,
+    headers: list[tuple[str, str]],
+    body: bytes,
+) -> None:
+    """Chromium with htmx: the event listener's ``e.detail.user_id`` is ``bob-9c2e``."""
+    stack = guarded(make_stack, events)
+    got = stack.send(Reply(status=status, headers=headers, chunks=[body] if body else []))
+    assert (got.status, got.body) == (403, BLOCK_BODY)
+    assert kinds(events) == [("owner_mismatch", "blocked")]
+    assert BOB not in events[0].to_json()
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        ("HX-Trigger", json.dumps({"loaded": {"user_id": ALICE}})),
+        ("HX-Trigger", "loaded, saved"),
+        ("HX-Trigger", '{"user_id": ' + BOB),  # (no JSON to htmx either: its parseJSON logs an error)
+        ("Report-To", '{"group": "g", "max_age": 60, "endpoints": [{"url": "https://r.example.test"}]}'),
+    ],
+)
+def test_control_a_header_naming_no_foreign_owner_passes(
+    make_stack: Callable[..., GuardedStack], events: list[AuditEvent], header: tuple[str, str]
+) -> None:
+    page = f"<p data-owner={ALICE}>hi</p>".encode()
+    got = guarded(make_stack, events).send(Reply(headers=[*HTML_CT, header], chunks=[page]))
+    assert (got.status, got.body) == (200, page)
+    assert events == []
