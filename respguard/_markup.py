@@ -122,7 +122,7 @@ def shown_raw_texts(text: str) -> list[str]:
     """The text of every raw-text element the page shows (:data:`_SHOWN`), as the page shows it
     (an RCDATA element's character references decoded), in every reading :func:`markup_text`
     makes of the page (a superset: cut or not, by every reading or by one). Each once, in order."""
-    if _CUTTABLE.search(text) is None:
+    if _CUTTABLE.search(text) is None or not _may_show_json(text):
         return []
     found: dict[str, None] = {}
     for scripting, in_regions in _readings(text):
@@ -134,6 +134,22 @@ def shown_raw_texts(text: str) -> list[str]:
                 content = html.unescape(content)
             found[content] = None
     return list(found)
+
+
+_SHOWN_OPEN = re.compile(r"<(?:textarea|title|xmp|plaintext)(?=[\t\n\x0c\r />])", re.IGNORECASE | re.ASCII)
+_JSON_OPENING = re.compile(r"[\t\n\x0c\r ]*[\[{&]")
+
+
+def _may_show_json(text: str) -> bool:
+    """Speed only: could a raw-text element the page shows open like JSON? Not when no start tag
+    of one (read by the tag grammar, wherever it stands: a superset) is followed by ``{``, ``[``
+    or a character reference (one may spell either) after white space. One search, and one
+    match a start tag."""
+    for opening in _SHOWN_OPEN.finditer(text):
+        tag = _TOKEN.match(text, opening.start())
+        if tag is not None and _JSON_OPENING.match(text, tag.end()) is not None:
+            return True
+    return False
 
 
 def _cuts(

@@ -222,6 +222,9 @@ def test_shown_raw_texts() -> None:
     assert shown_raw_texts(page) == ["a&b", "<x", "&lt;y", "z"]
     assert shown_raw_texts("<p>no raw text</p>") == []
     assert shown_raw_texts("<!-- <textarea>x</textarea> -->") == []
+    # (Speed: only a page where one of them may open like JSON is read for them.)
+    assert shown_raw_texts("<title>My page</title><textarea>x</textarea>") == []
+    assert shown_raw_texts('<title>t</title><textarea title="a>b">\n {"a": 1}</textarea>') == ["t", '\n {"a": 1}']
 
 
 # ------------------------------------------------------------------ 4. the text after the last tag
