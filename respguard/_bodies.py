@@ -451,8 +451,10 @@ def records_proved_clean(planner: Planner, records: Sequence[StreamRecord], requ
     provers = planner.line_provers if isinstance(records[0], Record) else planner.event_provers
     if provers is None:
         return UNPROVEN
-    # The whole records, not only their data: a record's every reading is in its text.
-    joined = ("[" + ",".join(r.text for r in records) + "]").encode("utf-8", "surrogatepass")
+    # The whole records, not only their data: a record's every reading is in its text, but a JSON
+    # line's UTF-16/32 reading (searched as well).
+    texts = (r.text + "," + r.wide if isinstance(r, Record) and r.wide else r.text for r in records)
+    joined = ("[" + ",".join(texts) + "]").encode("utf-8", "surrogatepass")
     result = ABSENT  # until an extractor proves own data
     for prover in provers:
         kind = prover.kind
@@ -504,6 +506,9 @@ def scan_record(planner: Planner, record: StreamRecord, media: str, views: ViewF
     pieces = record.data.splitlines()
     if len(pieces) > 1:
         readings.extend(pieces)
+    wide = record.wide if isinstance(record, Record) else ""
+    if wide:
+        readings.append(wide)  # (a UTF-16/32 line, as a client decoding it in its charset reads it)
     # A record with data some client reads (a comment-only event has none, for any client).
     has_data = bool(record.data.strip())
     if isinstance(record, Event):
@@ -535,7 +540,11 @@ def scan_record(planner: Planner, record: StreamRecord, media: str, views: ViewF
                     parsed = True
                 except ScanError:
                     continue  # a reading that is not JSON carries no JSON keys
-            if not parsed and (has_data or whole != record.data) and extractor.mentioned(record.text):
+            if (
+                not parsed
+                and (has_data or whole != record.data)
+                and (extractor.mentioned(record.text) or bool(wide) and extractor.mentioned(wide))
+            ):
                 return Failure(EventKind.SCAN_ERROR, f"{extractor.name}: {UNREAD_KEY}", extractor.name)
         except ScanError as exc:
             return Failure(EventKind.SCAN_ERROR, scan_reason(extractor.name, exc), extractor.name)

@@ -49,6 +49,14 @@ from the frame's ``querySelectorAll('[data-owner]')``, an element's ``value`` or
    ``OwnerHeader``: 200 (204). Fixed: the JSON extractors read every other response header value
    that opens like JSON (``{``, ``[``) where it parses (``_bodies.scan_header_json``), as
    ``getResponseHeader`` gives it (Latin-1).
+8. **A UTF-16 or UTF-32 JSON-lines stream with a byte-order mark.** A client that decodes the
+   stream in its declared charset (httpx's and requests' ``iter_lines``) reads its first line,
+   ``\ufeff{"user_id": "bob"}``, as JSON. respguard read the stream's lines as UTF-8 only (the
+   byte-order mark replaced), and its batch proof searched that text, where the key's letters are
+   apart: bob's line streamed out (200, whole), while the same line without a byte-order mark,
+   and the whole body held, were read as ``json.loads`` detects them. Fixed: a line that is no
+   UTF-8 is also read as ``json.loads`` reads its bytes (``Record.wide``, by
+   ``_content.wide_json_encoding``), and the batch proof searches that reading too.
 """
 
 from __future__ import annotations
@@ -386,3 +394,44 @@ def test_control_a_header_naming_no_foreign_owner_passes(
     got = guarded(make_stack, events).send(Reply(headers=[*HTML_CT, header], chunks=[page]))
     assert (got.status, got.body) == (200, page)
     assert events == []
+
+
+# ------------------------------------------------------------------ 8. a wide JSON-lines stream
+
+NDJSON_LINE = '{"user_id": "%s", "name": "x"}\n'
+
+
+@pytest.mark.parametrize(
+    ("charset", "codec"), [("utf-16", "utf-16"), ("utf-16be", "utf-16"), ("utf-32", "utf-32")], ids=str
+)
+def test_a_wide_json_lines_stream_with_a_byte_order_mark_is_read(
+    make_stack: Callable[..., GuardedStack], events: list[AuditEvent], charset: str, codec: str
+) -> None:
+    """httpx: ``[json.loads(line) for line in response.iter_lines()]`` gives bob's record first."""
+    body = (NDJSON_LINE % BOB).encode(codec)
+    if charset == "utf-16be":
+        body = (NDJSON_LINE % BOB).encode("utf-16-be")
+        body = b"\xfe\xff" + body
+    headers = [("Content-Type", f"application/x-ndjson; charset={charset}")]
+    got = guarded(make_stack, events).send(Reply(headers=headers, chunks=[body], content_length=False))
+    assert (got.status, got.body) == (200, b"")  # (the head went out; the line did not)
+    assert kinds(events) == [("owner_mismatch", "blocked")]
+
+
+def test_control_an_own_wide_json_lines_stream_passes(
+    make_stack: Callable[..., GuardedStack], events: list[AuditEvent]
+) -> None:
+    body = (NDJSON_LINE % ALICE).encode("utf-16")
+    headers = [("Content-Type", "application/x-ndjson; charset=utf-16")]
+    got = guarded(make_stack, events).send(Reply(headers=headers, chunks=[body], content_length=False))
+    assert (got.status, got.body) == (200, body)
+    assert events == []
+
+
+def test_a_wide_json_line_reads_as_json_loads_reads_it() -> None:
+    from respguard._streams import JsonLinesReader
+
+    reader = JsonLinesReader(1 << 16)
+    records = reader.feed((NDJSON_LINE % BOB).encode("utf-16")) + reader.end()
+    assert records[0].wide == '{"user_id": "' + BOB + '", "name": "x"}'
+    assert records[0].data.startswith("\ufffd\ufffd{")  # (its data and text: the UTF-8 reading)
