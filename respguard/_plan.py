@@ -7,6 +7,7 @@ headers) into what happens to the body. Its answers for a Content-Type are cache
 
 from __future__ import annotations
 
+import codecs
 from collections.abc import Sequence
 from typing import Final
 
@@ -25,6 +26,17 @@ NO_BODY_STATUSES = frozenset({204, 304})
 _UNKNOWN_TYPES = frozenset({"unknown/unknown", "application/unknown", "*/*"})
 #: Top-level types whose ranges media players and viewers fetch (a video's seek): they stream.
 _RANGED_TYPES = frozenset({"video", "audio", "image", "font"})
+
+
+def _wide_charset(label: str | None) -> bool:
+    """Does a charset label name UTF-16 or UTF-32 to Python's codecs?"""
+    if not label:
+        return False
+    try:
+        name = codecs.lookup(label.strip(" \t")).name
+    except LookupError:
+        return False
+    return name.startswith(("utf-16", "utf-32"))
 
 
 def _ranged_media(content: ContentPlan) -> bool:
@@ -60,6 +72,7 @@ class ContentPlan:
         "typed",
         "conflict",
         "json_in_text",
+        "wide",
         "plain_plans",
     )
 
@@ -76,6 +89,9 @@ class ContentPlan:
         # The charset label as written, and the encoding it names (browsers ignore a label they don't know).
         self.label = mime.charset if mime is not None else None
         self.charset = lookup(self.label) if self.label else None
+        # A charset Python's codecs read as UTF-16/32: a client that decodes a stream in it
+        # (httpx's iter_lines, under httpx-sse) reads events that a UTF-8 reading never sees.
+        self.wide = _wide_charset(self.label)
         # Anything that reads a body of this media class: an extractor, or the bulk check.
         self.scanned = bool(self.extractors) or (planner.bulk and self.media in TEXT_MEDIA)
         # Valid values that a reader other than Fetch's (the first one, say) would take for another
@@ -322,6 +338,10 @@ def _plan_body(
         # bytes are the ones the requester chose (bytes=1- of a JSON download opens with no "{"):
         # refused like a range of a scanned type. Players and viewers fetch media by ranges.
         return ResponsePlan(Strategy.REFUSE, content, encodings, "partial content cannot be scanned")
+    if streamed and not lines and content.wide:
+        # EventSource reads UTF-8 whatever the charset; httpx-sse reads the stream in it, and a
+        # UTF-16 stream's events are no events to respguard's (the standard's) reading.
+        return ResponsePlan(Strategy.REFUSE, content, encodings, "event stream in a UTF-16/32 charset")
     if streamed:
         if length:
             # A stream of a known length is a finite document: held whole, so one foreign record

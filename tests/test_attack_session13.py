@@ -56,7 +56,15 @@ from the frame's ``querySelectorAll('[data-owner]')``, an element's ``value`` or
    apart: bob's line streamed out (200, whole), while the same line without a byte-order mark,
    and the whole body held, were read as ``json.loads`` detects them. Fixed: a line that is no
    UTF-8 is also read as ``json.loads`` reads its bytes (``Record.wide``, by
-   ``_content.wide_json_encoding``), and the batch proof searches that reading too.
+   ``_content.wide_json_encoding``), and the batch proof searches that reading too. httpx 0.28's
+   ``iter_lines`` on ``charset=utf-16``: ``['{"user_id": "bob-9c2e"}']``.
+9. **An event stream in a UTF-16/32 charset.** EventSource reads UTF-8 whatever the charset;
+   httpx-sse reads the stream in its declared charset (httpx's ``iter_lines``): on
+   ``text/event-stream; charset=utf-16`` with UTF-16 bytes it gave ``['{"user_id": "bob-9c2e"}']``.
+   respguard read the events as the standard does (UTF-8: no ``data`` field at all): the stream
+   went out whole. Fixed: an event stream whose charset Python reads as UTF-16/32 is refused
+   (``scan_error``) where its events are read: no browser reads it, and respguard can't read it
+   as httpx-sse does.
 """
 
 from __future__ import annotations
@@ -435,3 +443,33 @@ def test_a_wide_json_line_reads_as_json_loads_reads_it() -> None:
     records = reader.feed((NDJSON_LINE % BOB).encode("utf-16")) + reader.end()
     assert records[0].wide == '{"user_id": "' + BOB + '", "name": "x"}'
     assert records[0].data.startswith("\ufffd\ufffd{")  # (its data and text: the UTF-8 reading)
+
+
+# ------------------------------------------------------------------ 9. an event stream in a wide charset
+
+EVENT = 'data: {"user_id": "%s"}\n\n'
+
+
+@pytest.mark.parametrize(("charset", "codec"), [("utf-16", "utf-16"), ("UTF-16LE", "utf-16-le"), ("utf-32", "utf-32")])
+@pytest.mark.parametrize("length", [False, True], ids=["stream", "with-length"])
+def test_an_event_stream_in_a_wide_charset_is_refused(
+    make_stack: Callable[..., GuardedStack], events: list[AuditEvent], charset: str, codec: str, length: bool
+) -> None:
+    """httpx-sse over ``text/event-stream; charset=utf-16``: ``['{"user_id": "bob-9c2e"}']``."""
+    body = (EVENT % BOB).encode(codec)
+    headers = [("Content-Type", f"text/event-stream; charset={charset}")]
+    got = guarded(make_stack, events).send(Reply(headers=headers, chunks=[body], content_length=length))
+    assert (got.status, got.body) == (403, BLOCK_BODY)
+    assert kinds(events) == [("scan_error", "blocked")]
+    assert events[0].reason == "event stream in a UTF-16/32 charset"
+
+
+@pytest.mark.parametrize("charset", ["utf-8", "latin-1", "cp037-unknown"])
+def test_control_an_own_event_stream_in_another_charset_passes(
+    make_stack: Callable[..., GuardedStack], events: list[AuditEvent], charset: str
+) -> None:
+    body = (EVENT % ALICE).encode()
+    headers = [("Content-Type", f"text/event-stream; charset={charset}")]
+    got = guarded(make_stack, events).send(Reply(headers=headers, chunks=[body], content_length=False))
+    assert (got.status, got.body) == (200, body)
+    assert events == []
