@@ -338,10 +338,12 @@ def _plan_body(
         # bytes are the ones the requester chose (bytes=1- of a JSON download opens with no "{"):
         # refused like a range of a scanned type. Players and viewers fetch media by ranges.
         return ResponsePlan(Strategy.REFUSE, content, encodings, "partial content cannot be scanned")
-    if streamed and not lines and content.wide:
-        # EventSource reads UTF-8 whatever the charset; httpx-sse reads the stream in it, and a
-        # UTF-16 stream's events are no events to respguard's (the standard's) reading.
-        return ResponsePlan(Strategy.REFUSE, content, encodings, "event stream in a UTF-16/32 charset")
+    if streamed and content.wide:
+        # EventSource and a page's TextDecoder read UTF-8 whatever the charset; httpx's and
+        # requests' iter_lines (under httpx-sse) read the stream in it, and a UTF-16 stream's
+        # events and lines are none to respguard's UTF-8 reading.
+        reason = "JSON lines in a UTF-16/32 charset" if lines else "event stream in a UTF-16/32 charset"
+        return ResponsePlan(Strategy.REFUSE, content, encodings, reason)
     if streamed:
         if length:
             # A stream of a known length is a finite document: held whole, so one foreign record

@@ -49,22 +49,23 @@ from the frame's ``querySelectorAll('[data-owner]')``, an element's ``value`` or
    ``OwnerHeader``: 200 (204). Fixed: the JSON extractors read every other response header value
    that opens like JSON (``{``, ``[``) where it parses (``_bodies.scan_header_json``), as
    ``getResponseHeader`` gives it (Latin-1).
-8. **A UTF-16 or UTF-32 JSON-lines stream with a byte-order mark.** A client that decodes the
-   stream in its declared charset (httpx's and requests' ``iter_lines``) reads its first line,
-   ``\ufeff{"user_id": "bob"}``, as JSON. respguard read the stream's lines as UTF-8 only (the
+8. **A UTF-16 or UTF-32 JSON-lines stream with a byte-order mark.** requests' ``iter_lines()``
+   gives each line's bytes, and ``json.loads(line)`` reads the first,
+   ``\ufeff{"user_id": "bob"}`` in UTF-16, as JSON. respguard read the stream's lines as UTF-8 only (the
    byte-order mark replaced), and its batch proof searched that text, where the key's letters are
    apart: bob's line streamed out (200, whole), while the same line without a byte-order mark,
    and the whole body held, were read as ``json.loads`` detects them. Fixed: a line that is no
    UTF-8 is also read as ``json.loads`` reads its bytes (``Record.wide``, by
-   ``_content.wide_json_encoding``), and the batch proof searches that reading too. httpx 0.28's
-   ``iter_lines`` on ``charset=utf-16``: ``['{"user_id": "bob-9c2e"}']``.
-9. **An event stream in a UTF-16/32 charset.** EventSource reads UTF-8 whatever the charset;
+   ``_content.wide_json_encoding``), and the batch proof searches that reading too.
+9. **An event stream or JSON lines in a UTF-16/32 charset.** EventSource reads UTF-8 whatever the charset;
    httpx-sse reads the stream in its declared charset (httpx's ``iter_lines``): on
    ``text/event-stream; charset=utf-16`` with UTF-16 bytes it gave ``['{"user_id": "bob-9c2e"}']``.
    respguard read the events as the standard does (UTF-8: no ``data`` field at all): the stream
-   went out whole. Fixed: an event stream whose charset Python reads as UTF-16/32 is refused
-   (``scan_error``) where its events are read: no browser reads it, and respguard can't read it
-   as httpx-sse does.
+   went out whole; so did UTF-16BE JSON lines without a byte-order mark, and every line after
+   the first of UTF-16LE ones (each line's bytes start or end inside a character: read alone,
+   they are no JSON), which httpx's ``iter_lines`` read whole. Fixed: an event stream or JSON
+   lines whose charset Python reads as UTF-16/32 are refused (``scan_error``) where their records
+   are read: no browser reads them, and respguard can't read them as httpx does.
 """
 
 from __future__ import annotations
@@ -415,12 +416,13 @@ NDJSON_LINE = '{"user_id": "%s", "name": "x"}\n'
 def test_a_wide_json_lines_stream_with_a_byte_order_mark_is_read(
     make_stack: Callable[..., GuardedStack], events: list[AuditEvent], charset: str, codec: str
 ) -> None:
-    """httpx: ``[json.loads(line) for line in response.iter_lines()]`` gives bob's record first."""
+    """requests: ``[json.loads(line) for line in response.iter_lines()]`` (its lines are bytes, and
+    ``json.loads`` reads a UTF-16/32 byte-order mark) gives bob's record first."""
     body = (NDJSON_LINE % BOB).encode(codec)
     if charset == "utf-16be":
         body = (NDJSON_LINE % BOB).encode("utf-16-be")
         body = b"\xfe\xff" + body
-    headers = [("Content-Type", f"application/x-ndjson; charset={charset}")]
+    headers = [("Content-Type", "application/x-ndjson")]  # (with a UTF-16/32 charset: refused, 9.)
     got = guarded(make_stack, events).send(Reply(headers=headers, chunks=[body], content_length=False))
     assert (got.status, got.body) == (200, b"")  # (the head went out; the line did not)
     assert kinds(events) == [("owner_mismatch", "blocked")]
@@ -430,7 +432,7 @@ def test_control_an_own_wide_json_lines_stream_passes(
     make_stack: Callable[..., GuardedStack], events: list[AuditEvent]
 ) -> None:
     body = (NDJSON_LINE % ALICE).encode("utf-16")
-    headers = [("Content-Type", "application/x-ndjson; charset=utf-16")]
+    headers = [("Content-Type", "application/x-ndjson")]
     got = guarded(make_stack, events).send(Reply(headers=headers, chunks=[body], content_length=False))
     assert (got.status, got.body) == (200, body)
     assert events == []
@@ -473,3 +475,17 @@ def test_control_an_own_event_stream_in_another_charset_passes(
     got = guarded(make_stack, events).send(Reply(headers=headers, chunks=[body], content_length=False))
     assert (got.status, got.body) == (200, body)
     assert events == []
+
+
+@pytest.mark.parametrize("codec", ["utf-16-be", "utf-16-le", "utf-32-be"])
+@pytest.mark.parametrize("length", [False, True], ids=["stream", "with-length"])
+def test_json_lines_in_a_wide_charset_are_refused(
+    make_stack: Callable[..., GuardedStack], events: list[AuditEvent], codec: str, length: bool
+) -> None:
+    """httpx's ``iter_lines`` on ``charset=utf-16-be``: alice's line, then bob's."""
+    body = (NDJSON_LINE % ALICE + NDJSON_LINE % BOB).encode(codec)
+    headers = [("Content-Type", f"application/x-ndjson; charset={codec}")]
+    got = guarded(make_stack, events).send(Reply(headers=headers, chunks=[body], content_length=length))
+    assert (got.status, got.body) == (403, BLOCK_BODY)
+    assert kinds(events) == [("scan_error", "blocked")]
+    assert events[0].reason == "JSON lines in a UTF-16/32 charset"
