@@ -28,15 +28,25 @@ _UNKNOWN_TYPES = frozenset({"unknown/unknown", "application/unknown", "*/*"})
 _RANGED_TYPES = frozenset({"video", "audio", "image", "font"})
 
 
-def _wide_charset(label: str | None) -> bool:
-    """Does a charset label name UTF-16 or UTF-32 to Python's codecs?"""
+#: Python codecs whose escape sequences change what ASCII bytes mean (and vanish when decoded).
+_ESCAPE_CODECS = ("utf-7", "iso2022", "hz")
+_ASCII_PROBE = "data: {}[]\"',:\n-_azAZ09"
+
+
+def _hides_ascii(label: str | None) -> bool:
+    """Does a charset label name, to Python's codecs, an encoding in which ASCII text is not its
+    ASCII bytes (UTF-16, UTF-32, EBCDIC) or whose escape sequences decode to nothing (ISO-2022,
+    HZ, UTF-7)? A client reading a stream in it (httpx's ``iter_lines``) reads records that a
+    UTF-8 reading never sees: ``da<ESC>(Bta: {...}`` is a data line in ISO-2022-JP."""
     if not label:
         return False
     try:
         name = codecs.lookup(label.strip(" \t")).name
-    except LookupError:
+        return (
+            name.startswith(("utf-16", "utf-32", *_ESCAPE_CODECS)) or _ASCII_PROBE.encode(name) != _ASCII_PROBE.encode()
+        )
+    except (LookupError, UnicodeError):
         return False
-    return name.startswith(("utf-16", "utf-32"))
 
 
 def _ranged_media(content: ContentPlan) -> bool:
@@ -89,9 +99,9 @@ class ContentPlan:
         # The charset label as written, and the encoding it names (browsers ignore a label they don't know).
         self.label = mime.charset if mime is not None else None
         self.charset = lookup(self.label) if self.label else None
-        # A charset Python's codecs read as UTF-16/32: a client that decodes a stream in it
-        # (httpx's iter_lines, under httpx-sse) reads events that a UTF-8 reading never sees.
-        self.wide = _wide_charset(self.label)
+        # A charset in which a client that decodes a stream in it (httpx's iter_lines, under
+        # httpx-sse) reads records that a UTF-8 reading never sees (UTF-16, ISO-2022-JP...).
+        self.wide = _hides_ascii(self.label)
         # Anything that reads a body of this media class: an extractor, or the bulk check.
         self.scanned = bool(self.extractors) or (planner.bulk and self.media in TEXT_MEDIA)
         # Valid values that a reader other than Fetch's (the first one, say) would take for another
@@ -340,9 +350,9 @@ def _plan_body(
         return ResponsePlan(Strategy.REFUSE, content, encodings, "partial content cannot be scanned")
     if streamed and content.wide:
         # EventSource and a page's TextDecoder read UTF-8 whatever the charset; httpx's and
-        # requests' iter_lines (under httpx-sse) read the stream in it, and a UTF-16 stream's
-        # events and lines are none to respguard's UTF-8 reading.
-        reason = "JSON lines in a UTF-16/32 charset" if lines else "event stream in a UTF-16/32 charset"
+        # requests' iter_lines (under httpx-sse) read the stream in it, and a UTF-16 or
+        # ISO-2022-JP stream's events and lines are none to respguard's UTF-8 reading.
+        reason = "JSON lines in a charset that hides ASCII" if lines else "event stream in a charset that hides ASCII"
         return ResponsePlan(Strategy.REFUSE, content, encodings, reason)
     if streamed:
         if length:

@@ -57,15 +57,18 @@ from the frame's ``querySelectorAll('[data-owner]')``, an element's ``value`` or
    and the whole body held, were read as ``json.loads`` detects them. Fixed: a line that is no
    UTF-8 is also read as ``json.loads`` reads its bytes (``Record.wide``, by
    ``_content.wide_json_encoding``), and the batch proof searches that reading too.
-9. **An event stream or JSON lines in a UTF-16/32 charset.** EventSource reads UTF-8 whatever the charset;
-   httpx-sse reads the stream in its declared charset (httpx's ``iter_lines``): on
-   ``text/event-stream; charset=utf-16`` with UTF-16 bytes it gave ``['{"user_id": "bob-9c2e"}']``.
-   respguard read the events as the standard does (UTF-8: no ``data`` field at all): the stream
-   went out whole; so did UTF-16BE JSON lines without a byte-order mark, and every line after
-   the first of UTF-16LE ones (each line's bytes start or end inside a character: read alone,
-   they are no JSON), which httpx's ``iter_lines`` read whole. Fixed: an event stream or JSON
-   lines whose charset Python reads as UTF-16/32 are refused (``scan_error``) where their records
-   are read: no browser reads them, and respguard can't read them as httpx does.
+9. **An event stream or JSON lines in a charset that hides ASCII.** EventSource reads UTF-8
+   whatever the charset; httpx-sse reads the stream in its declared charset (httpx's
+   ``iter_lines``): on ``text/event-stream; charset=utf-16`` with UTF-16 bytes it gave
+   ``['{"user_id": "bob-9c2e"}']``, and on ``charset=iso-2022-jp`` the same from
+   ``da<ESC>(Bta: {"user_<ESC>(Bid": "bob-9c2e"}`` (an escape decodes to nothing).
+   respguard read the events as the standard does (UTF-8: no ``data`` field at all, no key): the
+   streams went out whole; so did UTF-16BE JSON lines without a byte-order mark, and every line
+   after the first of UTF-16LE ones (each line's bytes start or end inside a character: read
+   alone, they are no JSON), which httpx's ``iter_lines`` read whole. Fixed: an event stream or JSON
+   lines whose charset hides ASCII to Python's codecs (UTF-16/32, EBCDIC; ISO-2022, HZ, UTF-7)
+   are refused (``scan_error``) where their records are read: no browser reads them, and
+   respguard can't read them as httpx does.
 """
 
 from __future__ import annotations
@@ -422,7 +425,7 @@ def test_a_wide_json_lines_stream_with_a_byte_order_mark_is_read(
     if charset == "utf-16be":
         body = (NDJSON_LINE % BOB).encode("utf-16-be")
         body = b"\xfe\xff" + body
-    headers = [("Content-Type", "application/x-ndjson")]  # (with a UTF-16/32 charset: refused, 9.)
+    headers = [("Content-Type", "application/x-ndjson")]  # (with a UTF-16 charset: refused, 9.)
     got = guarded(make_stack, events).send(Reply(headers=headers, chunks=[body], content_length=False))
     assert (got.status, got.body) == (200, b"")  # (the head went out; the line did not)
     assert kinds(events) == [("owner_mismatch", "blocked")]
@@ -452,21 +455,27 @@ def test_a_wide_json_line_reads_as_json_loads_reads_it() -> None:
 EVENT = 'data: {"user_id": "%s"}\n\n'
 
 
-@pytest.mark.parametrize(("charset", "codec"), [("utf-16", "utf-16"), ("UTF-16LE", "utf-16-le"), ("utf-32", "utf-32")])
+@pytest.mark.parametrize(
+    ("charset", "codec"),
+    [("utf-16", "utf-16"), ("UTF-16LE", "utf-16-le"), ("utf-32", "utf-32"), ("iso-2022-jp", "escaped")],
+)
 @pytest.mark.parametrize("length", [False, True], ids=["stream", "with-length"])
 def test_an_event_stream_in_a_wide_charset_is_refused(
     make_stack: Callable[..., GuardedStack], events: list[AuditEvent], charset: str, codec: str, length: bool
 ) -> None:
     """httpx-sse over ``text/event-stream; charset=utf-16``: ``['{"user_id": "bob-9c2e"}']``."""
-    body = (EVENT % BOB).encode(codec)
+    if codec == "escaped":
+        body = b'da\x1b(Bta: {"user_\x1b(Bid": "' + BOB.encode() + b'"}\n\n'
+    else:
+        body = (EVENT % BOB).encode(codec)
     headers = [("Content-Type", f"text/event-stream; charset={charset}")]
     got = guarded(make_stack, events).send(Reply(headers=headers, chunks=[body], content_length=length))
     assert (got.status, got.body) == (403, BLOCK_BODY)
     assert kinds(events) == [("scan_error", "blocked")]
-    assert events[0].reason == "event stream in a UTF-16/32 charset"
+    assert events[0].reason == "event stream in a charset that hides ASCII"
 
 
-@pytest.mark.parametrize("charset", ["utf-8", "latin-1", "cp037-unknown"])
+@pytest.mark.parametrize("charset", ["utf-8", "latin-1", "shift_jis", "cp037-unknown"])
 def test_control_an_own_event_stream_in_another_charset_passes(
     make_stack: Callable[..., GuardedStack], events: list[AuditEvent], charset: str
 ) -> None:
@@ -477,7 +486,7 @@ def test_control_an_own_event_stream_in_another_charset_passes(
     assert events == []
 
 
-@pytest.mark.parametrize("codec", ["utf-16-be", "utf-16-le", "utf-32-be"])
+@pytest.mark.parametrize("codec", ["utf-16-be", "utf-16-le", "utf-32-be", "cp037"])
 @pytest.mark.parametrize("length", [False, True], ids=["stream", "with-length"])
 def test_json_lines_in_a_wide_charset_are_refused(
     make_stack: Callable[..., GuardedStack], events: list[AuditEvent], codec: str, length: bool
@@ -488,4 +497,4 @@ def test_json_lines_in_a_wide_charset_are_refused(
     got = guarded(make_stack, events).send(Reply(headers=headers, chunks=[body], content_length=length))
     assert (got.status, got.body) == (403, BLOCK_BODY)
     assert kinds(events) == [("scan_error", "blocked")]
-    assert events[0].reason == "JSON lines in a UTF-16/32 charset"
+    assert events[0].reason == "JSON lines in a charset that hides ASCII"
