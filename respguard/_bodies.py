@@ -226,6 +226,21 @@ def _scan_data_blocks(
     return None
 
 
+def scan_header_json(
+    planner: Planner, values: tuple[bytes, ...], views: ViewFactory, owners: list[OwnerText]
+) -> Failure | None:
+    """Response header values that open like JSON, read by the JSON extractors where they parse, as
+    a page's scripts read them: htmx parses ``HX-Trigger``, ``HX-Trigger-After-Swap``
+    and ``HX-Location`` into the details of the events it fires (django-htmx's
+    ``trigger_client_event`` writes them), Unpoly its ``X-Up-Context``. A value is read as
+    ``getResponseHeader`` gives it: its bytes as Latin-1 characters."""
+    for value in values:
+        failure = _scan_json_text(planner, value.decode("latin-1"), views, owners)
+        if failure is not None:
+            return failure
+    return None
+
+
 def _scan_json_text(planner: Planner, value: str, views: ViewFactory, owners: list[OwnerText]) -> Failure | None:
     """An attribute value or a page's text that opens like JSON, read by the JSON extractors where
     it parses (``JSON.parse(el.dataset.page)``, a record shown in a ``<pre>``). One that does not
@@ -445,8 +460,10 @@ def records_proved_clean(planner: Planner, records: Sequence[StreamRecord], requ
     provers = planner.line_provers if isinstance(records[0], Record) else planner.event_provers
     if provers is None:
         return UNPROVEN
-    # The whole records, not only their data: a record's every reading is in its text.
-    joined = ("[" + ",".join(r.text for r in records) + "]").encode("utf-8", "surrogatepass")
+    # The whole records, not only their data: a record's every reading is in its text, but a JSON
+    # line's UTF-16/32 reading (searched as well).
+    texts = (r.text + "," + r.wide if isinstance(r, Record) and r.wide else r.text for r in records)
+    joined = ("[" + ",".join(texts) + "]").encode("utf-8", "surrogatepass")
     result = ABSENT  # until an extractor proves own data
     for prover in provers:
         kind = prover.kind
@@ -506,6 +523,9 @@ def scan_record(planner: Planner, record: StreamRecord, media: str, views: ViewF
     pieces = record.data.splitlines()
     if len(pieces) > 1:
         readings.extend(pieces)
+    wide = record.wide if isinstance(record, Record) else ""
+    if wide:
+        readings.append(wide)  # (a UTF-16/32 line, as a client decoding it in its charset reads it)
     # A record with data some client reads (a comment-only event has none, for any client).
     has_data = bool(record.data.strip())
     if isinstance(record, Event):
@@ -539,7 +559,11 @@ def scan_record(planner: Planner, record: StreamRecord, media: str, views: ViewF
                     parsed = True
                 except ScanError:
                     continue  # a reading that is not JSON carries no JSON keys
-            if not parsed and (has_data or whole != record.data) and extractor.mentioned(record.text):
+            if (
+                not parsed
+                and (has_data or whole != record.data)
+                and (extractor.mentioned(record.text) or bool(wide) and extractor.mentioned(wide))
+            ):
                 return Failure(EventKind.SCAN_ERROR, f"{extractor.name}: {UNREAD_KEY}", extractor.name)
         except ScanError as exc:
             return Failure(EventKind.SCAN_ERROR, scan_reason(extractor.name, exc), extractor.name)

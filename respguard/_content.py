@@ -73,6 +73,15 @@ def sniff_media(head: bytes, start: int = 0) -> str | None:
     return OTHER
 
 
+def sniffed_page_type(body: bytes) -> str:
+    """The type a browser renders a page served without a valid or known type as (MIME
+    Sniffing's rules for an unknown type, as Chromium's sniffer applies them): ``text/xml`` when it
+    opens with an XML declaration (``<?xml``, after white space), else ``text/html``. An XML page
+    has no raw text and its DOCTYPE may declare markup (``<!ENTITY e "<div data-owner=...>">``):
+    read as HTML, its ``<title>``'s elements were cut and its entities never seen."""
+    return "text/xml" if body.startswith(b"<?xml", past_js_space(body)) else "text/html"
+
+
 #: The prefix Angular's ``HttpClient`` and AngularJS's ``$http`` strip from a JSON response
 #: before they parse it, whatever its type (``)]}'``, a comma, a line feed: Google's XSSI guard).
 XSSI_PREFIX = re.compile(rb"\)\]\}',?\n")

@@ -23,6 +23,7 @@ from ._bodies import (
     record_reader,
     records_proved_clean,
     scan_document,
+    scan_header_json,
     scan_record,
 )
 from ._cache import PRIVATE, personal_headers
@@ -37,6 +38,7 @@ from ._content import (
     decode_content,
     opens_like_wide_json,
     sniff_media,
+    sniffed_page_type,
 )
 from ._context import RequestContext
 from ._decide import Decision, decide, foreign_owners, is_own
@@ -242,6 +244,10 @@ class Exchange:
         if self.context.owners:
             self.owners.extend(self.context.owners)
         plan = self.plan = plan_response(planner, self.request.method, status, facts)
+        if facts.json_values and planner.by_media[JSON]:
+            failure = scan_header_json(planner, facts.json_values, self._view, self.owners)
+            if failure is not None:
+                return self._finish_head(self._violation(failure.kind, failure.reason, (), failure.extractor))
         strategy = plan.strategy
         if strategy == Strategy.DOCUMENT or strategy == Strategy.LINES_DOCUMENT or strategy == Strategy.EVENTS_DOCUMENT:
             self._move("start", State.HOLD)  # the HeldDocument is made once a piece must wait
@@ -913,8 +919,11 @@ class Exchange:
         if view is not None and view.body is body and view.media == media:
             return view  # the same document read again (its encodings and readings are kept)
         content = self.plan.content
+        # A page served without a (known) type is the page the browser sniffs it as: XML where it
+        # opens with an XML declaration, else HTML (its type as written says neither).
+        media_type = sniffed_page_type(body) if media == HTML and not content.typed else content.media_type
         view = self.view = ResponseView(
-            self.request, self.status, Headers(self.headers), media, content.media_type, body, content.label
+            self.request, self.status, Headers(self.headers), media, media_type, body, content.label
         )
         return view
 

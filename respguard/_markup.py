@@ -23,6 +23,7 @@ import urllib.parse
 from html.entities import html5 as _NAMED
 
 from ._encoding import UndecodableBody, decode, html_encoding
+from ._mime import is_xml_essence
 
 _WS = "\t\n\x0c\r "  # (the tokenizer reads after CR and CRLF became LF: CR is white space here)
 
@@ -82,13 +83,10 @@ def markup_text(text: str) -> str:
     comment, they are no elements: the page is cut.)"""
     if _CUTTABLE.search(text) is None:
         return text
-    scriptings = (True, False) if _NOSCRIPT.search(text) is not None else (True,)
-    regions = (False, True) if _REGIONS.search(text) is not None else (False,)
     cuts: list[tuple[int, int]] | None = None
-    for scripting in scriptings:
-        for in_regions in regions:
-            reading = _cuts(text, scripting, in_regions)
-            cuts = reading if cuts is None else _common(cuts, reading)
+    for scripting, in_regions in _readings(text):
+        reading = _cuts(text, scripting, in_regions)
+        cuts = reading if cuts is None else _common(cuts, reading)
     if not cuts:
         return text
     kept: list[str] = []
@@ -106,12 +104,63 @@ def markup_text(text: str) -> str:
     return markup
 
 
-def _cuts(text: str, scripting: bool, regions: bool) -> list[tuple[int, int]]:
+def _readings(text: str) -> list[tuple[bool, bool]]:
+    """The ways the tree builder may read a page: (scripting, ``<select>`` as a region) pairs."""
+    scriptings = (True, False) if _NOSCRIPT.search(text) is not None else (True,)
+    regions = (False, True) if _REGIONS.search(text) is not None else (False,)
+    return [(scripting, in_regions) for scripting in scriptings for in_regions in regions]
+
+
+#: Raw-text elements whose text the page shows: a ``<textarea>``'s value (in its box, and to a
+#: script's ``JSON.parse(el.value)``), a ``<title>`` in the tab (both RCDATA: their character
+#: references are decoded), ``<xmp>`` and what follows ``<plaintext>`` as preformatted text.
+_SHOWN_RCDATA = frozenset({"textarea", "title"})
+_SHOWN = _SHOWN_RCDATA | {"xmp", "plaintext"}
+
+
+def shown_raw_texts(text: str) -> list[str]:
+    """The text of every raw-text element the page shows (:data:`_SHOWN`), as the page shows it
+    (an RCDATA element's character references decoded), in every reading :func:`markup_text`
+    makes of the page (a superset: cut or not, by every reading or by one). Each once, in order."""
+    if _CUTTABLE.search(text) is None or not _may_show_json(text):
+        return []
+    found: dict[str, None] = {}
+    for scripting, in_regions in _readings(text):
+        spans: list[tuple[str, int, int]] = []
+        _cuts(text, scripting, in_regions, spans)
+        for name, start, end in spans:
+            content = text[start:end]
+            if name in _SHOWN_RCDATA and content.find("&") >= 0:
+                content = html.unescape(content)
+            found[content] = None
+    return list(found)
+
+
+_SHOWN_OPEN = re.compile(r"<(?:textarea|title|xmp|plaintext)(?=[\t\n\x0c\r />])", re.IGNORECASE | re.ASCII)
+_JSON_OPENING = re.compile(r"[\t\n\x0c\r ]*[\[{&]")
+
+
+def _may_show_json(text: str) -> bool:
+    """Speed only: could a raw-text element the page shows open like JSON? Not when no start tag
+    of one (read by the tag grammar, wherever it stands: a superset) is followed by ``{``, ``[``
+    or a character reference (one may spell either) after white space. One search, and one
+    match a start tag."""
+    for opening in _SHOWN_OPEN.finditer(text):
+        tag = _TOKEN.match(text, opening.start())
+        if tag is not None and _JSON_OPENING.match(text, tag.end()) is not None:
+            return True
+    return False
+
+
+def _cuts(
+    text: str, scripting: bool, regions: bool, shown: list[tuple[str, int, int]] | None = None
+) -> list[tuple[int, int]]:
     """The spans of ``text`` that are not markup, in order: comments and the like whole, a
     raw-text element's content, the rest of the page after ``<plaintext>``. With ``scripting``,
     a ``<noscript>``'s content is raw text too (not cut: with scripting off it is markup). With
     ``regions``, inside ``<select>`` no start tag but a script's is raw text (only comments and
-    scripts are cut there)."""
+    scripts are cut there). ``shown`` gets the (name, start, end) of each cut a page shows as
+    text (:data:`_SHOWN`)."""
     cuts: list[tuple[int, int]] = []
     scan = 0
     end = len(text)
@@ -142,6 +191,8 @@ def _cuts(text: str, scripting: bool, regions: bool) -> list[tuple[int, int]]:
             continue
         if name == "plaintext":
             cuts.append((token.end(), end))  # the rest of the page is text
+            if shown is not None:
+                shown.append((name, token.end(), end))
             return cuts
         if name == "script":
             close = _script_end(text, token.end())
@@ -152,6 +203,8 @@ def _cuts(text: str, scripting: bool, regions: bool) -> list[tuple[int, int]]:
             continue
         if name != "noscript":
             cuts.append((token.end(), close))
+            if shown is not None and name in _SHOWN:
+                shown.append((name, token.end(), close))
         scan = close
         if close >= end:
             return cuts
@@ -372,49 +425,71 @@ def rendered_json(page: Page) -> list[str] | None:
     that starts there in the page's text as it renders (tags dropped, character references
     decoded), as a person reads it on screen: Django REST Framework's browsable API renders a
     view's record into ``<pre>{ &quot;user_id&quot;: ...}</pre>``, its URLs wrapped in ``<a>``.
-    A start inside a document already read is not read again. A document nested deeper than
-    Python parses is given as the rest of the text (the caller refuses it if it names a key).
-    ``None``: more than the page's size four times over to read (refused: time stays linear)."""
+    A CDATA section's text is text there, to its ``]]>`` (an XML page's; in HTML, outside
+    foreign content, it is a bogus comment the cut already dropped). A start inside a document
+    already read is not read again. The text of each raw-text element the page shows
+    (:func:`shown_raw_texts`: a ``<textarea>``'s value, ``<xmp>``...) that opens like JSON is read
+    too, on its own. A document nested deeper than Python parses is given as the rest of its text
+    (the caller refuses it if it names a key). ``None``: more than the page's size four times over
+    to read (refused: time stays linear)."""
     markup = page.markup()
     pieces: list[str] = []
     starts: list[int] = []
     size = 0
     position = 0
-    for token in _TOKEN.finditer(markup):
-        if token.start() > position:
-            piece = html.unescape(markup[position : token.start()])
-            if piece.lstrip(" \t\n\r\x0c")[:1] in ("{", "["):
-                starts.append(size + len(piece) - len(piece.lstrip(" \t\n\r\x0c")))
+    end = len(markup)
+    while position <= end:
+        token = _TOKEN.search(markup, position)
+        stop = token.start() if token is not None else end
+        cdata = token is not None and markup.startswith("<![CDATA[", stop)
+        if stop > position or cdata:
+            # A run of text (the text after the last tag too), references decoded; a CDATA
+            # section's text as it is (an XML page's, or in <svg>: its text is shown, to ``]]>``).
+            if cdata:
+                close = markup.find("]]>", stop + 9)
+                close = end if close < 0 else close
+                piece = html.unescape(markup[position:stop]) + markup[stop + 9 : close]
+            else:
+                piece = html.unescape(markup[position:stop])
+            if piece.lstrip(_JSON_SPACE)[:1] in ("{", "["):
+                starts.append(size + len(piece) - len(piece.lstrip(_JSON_SPACE)))
             pieces.append(piece)
             size += len(piece)
+            if cdata:
+                position = close + 3
+                continue
+        if token is None:
+            break
         position = token.end()
-    if not starts:
-        return []
-    piece = html.unescape(markup[position:])
-    pieces.append(piece)
-    if piece.lstrip(" \t\n\r\x0c")[:1] in ("{", "["):
-        starts.append(size + len(piece) - len(piece.lstrip(" \t\n\r\x0c")))
-    text = "".join(pieces)
+    texts = [("".join(pieces), starts)] if starts else []
+    for shown in [] if page.xml else shown_raw_texts(page.text):
+        opening = len(shown) - len(shown.lstrip(_JSON_SPACE))
+        if shown[opening : opening + 1] in ("{", "["):
+            texts.append((shown, [opening]))
     found: list[str] = []
-    budget = 4 * len(text) + 4096
-    covered = 0  # the end of the last document read
-    for start in starts:
-        if start < covered:
-            continue
-        try:
-            end, read = _document_end(text, start)
-        except RecursionError:
-            found.append(text[start:])  # the rest, whole: every later start is in it
-            budget -= len(text) - start
-            covered = len(text)
-        else:
-            budget -= read
-            if end >= 0:
-                found.append(text[start:end])
-                covered = end
-        if budget < 0:
-            return None
+    budget = 4 * sum(len(text) for text, _ in texts) + 4096
+    for text, text_starts in texts:
+        covered = 0  # the end of the last document read
+        for start in text_starts:
+            if start < covered:
+                continue
+            try:
+                end, read = _document_end(text, start)
+            except RecursionError:
+                found.append(text[start:])  # the rest, whole: every later start is in it
+                budget -= len(text) - start
+                covered = len(text)
+            else:
+                budget -= read
+                if end >= 0:
+                    found.append(text[start:end])
+                    covered = end
+            if budget < 0:
+                return None
     return found
+
+
+_JSON_SPACE = " \t\n\r\x0c"
 
 
 def _markup_end(text: str, start: int) -> int:
@@ -491,9 +566,6 @@ def _attribute_reference(match: re.Match[str]) -> str:
     return "&" + name
 
 
-#: A framed data: URL's types that render as a page: HTML, and XML (XHTML, SVG, and Chromium
-#: renders feeds and ``text/xsl`` as XML too). Every ``*/*+xml`` is read (a superset).
-_PAGE_TYPES = frozenset({"text/html", "text/xml", "application/xml", "text/xsl"})
 _BASE64_TAIL = re.compile(r";[ ]*base64\Z", re.IGNORECASE | re.ASCII)
 _URL_STRIPPED = re.compile(r"[\t\n\r]")
 _BASE64_SPACE = re.compile(rb"[\t\n\x0c\r ]")
@@ -630,6 +702,18 @@ def _refresh_url(content: str) -> str | None:
     return url
 
 
+def refresh_frames_a_page(value: str) -> bool:
+    """Does a refresh declaration (a ``Refresh`` header's value) navigate to a ``data:`` URL that
+    is a page (HTML, XML), or one respguard can't decode?"""
+    url = _refresh_url(value)
+    if url is None:
+        return False
+    try:
+        return data_url_page(url) is not None
+    except UnreadableFrame:
+        return True
+
+
 def _javascript_source(url: str) -> str | None:
     """A ``javascript:`` URL's script source (percent-decoded, as the browser runs it); ``None``
     for another URL."""
@@ -663,7 +747,9 @@ def data_url_page(url: str) -> Page | None:
             return None
         body = base64.b64decode(packed + b"=" * (-len(packed) % 4))
     essence = media.split(";", 1)[0].strip(_WS).lower()
-    if essence not in _PAGE_TYPES and not essence.endswith("+xml"):
+    # A framed data: URL's types that render as a page: HTML, and XML (XHTML, SVG, and Chromium
+    # renders feeds and ``text/xsl`` as XML too). Every ``*/*+xml`` is read (a superset).
+    if essence != "text/html" and not is_xml_essence(essence):
         return None
     charset = _CHARSET_PARAMETER.search(media)
     label = charset.group(1).strip('"').strip(_WS) if charset is not None else None

@@ -240,11 +240,21 @@ def is_html_mime(mime_type: MimeType | None) -> bool:
     return mime_type is not None and mime_type.essence == "text/html"
 
 
+#: The XML MIME types that are no ``*/*+xml``: MIME Sniffing's two, and ``text/xsl``, which Blink
+#: renders as an XML document too (``DOMImplementation::IsXMLMIMEType``: served or framed, its
+#: elements and their attributes are the page's DOM).
+_XML_ESSENCES = frozenset({"text/xml", "application/xml", "text/xsl"})
+
+
+def is_xml_essence(essence: str) -> bool:
+    """Is a MIME type essence (lower case) an XML type a browser renders as an XML document:
+    ``*/*+xml``, ``text/xml``, ``application/xml`` or ``text/xsl``?"""
+    return essence in _XML_ESSENCES or essence.endswith("+xml")
+
+
 def is_xml_mime(mime_type: MimeType | None) -> bool:
-    """An "XML MIME type": ``*/*+xml``, ``text/xml`` or ``application/xml``."""
-    if mime_type is None:
-        return False
-    return mime_type.essence in ("text/xml", "application/xml") or mime_type.subtype.endswith("+xml")
+    """An XML MIME type as Chromium renders one (:func:`is_xml_essence`)."""
+    return mime_type is not None and is_xml_essence(mime_type.essence)
 
 
 def is_javascript_mime(mime_type: MimeType | None) -> bool:
@@ -278,6 +288,7 @@ __all__ = [
     "is_html_mime",
     "is_javascript_mime",
     "is_json_mime",
+    "is_xml_essence",
     "is_xml_mime",
     "media_class",
     "parse_mime_type",

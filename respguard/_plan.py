@@ -7,7 +7,8 @@ headers) into what happens to the body. Its answers for a Content-Type are cache
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import codecs
+from collections.abc import Iterable, Sequence
 from typing import Final
 
 from ._cache import is_cache_field
@@ -15,6 +16,7 @@ from ._content import HTML, JSON, JSON_LINES, OTHER, TEXT, TEXT_MEDIA
 from ._encoding import lookup
 from ._extractors import Extractor, HtmlAttribute, JsonKeys, OwnerHeader
 from ._headers import RawHeaders
+from ._markup import refresh_frames_a_page
 from ._mime import content_type_values, extract_mime_type, media_class, parse_mime_type
 
 #: Statuses whose response has no body (and 1xx).
@@ -24,6 +26,27 @@ NO_BODY_STATUSES = frozenset({204, 304})
 _UNKNOWN_TYPES = frozenset({"unknown/unknown", "application/unknown", "*/*"})
 #: Top-level types whose ranges media players and viewers fetch (a video's seek): they stream.
 _RANGED_TYPES = frozenset({"video", "audio", "image", "font"})
+
+
+#: Python codecs whose escape sequences change what ASCII bytes mean (and vanish when decoded).
+_ESCAPE_CODECS = ("utf-7", "iso2022", "hz")
+_ASCII_PROBE = "data: {}[]\"',:\n-_azAZ09"
+
+
+def _hides_ascii(label: str | None) -> bool:
+    """Does a charset label name, to Python's codecs, an encoding in which ASCII text is not its
+    ASCII bytes (UTF-16, UTF-32, EBCDIC) or whose escape sequences decode to nothing (ISO-2022,
+    HZ, UTF-7)? A client reading a stream in it (httpx's ``iter_lines``) reads records that a
+    UTF-8 reading never sees: ``da<ESC>(Bta: {...}`` is a data line in ISO-2022-JP."""
+    if not label:
+        return False
+    try:
+        name = codecs.lookup(label.strip(" \t")).name
+        return (
+            name.startswith(("utf-16", "utf-32", *_ESCAPE_CODECS)) or _ASCII_PROBE.encode(name) != _ASCII_PROBE.encode()
+        )
+    except (LookupError, UnicodeError):
+        return False
 
 
 def _ranged_media(content: ContentPlan) -> bool:
@@ -59,6 +82,7 @@ class ContentPlan:
         "typed",
         "conflict",
         "json_in_text",
+        "wide",
         "plain_plans",
     )
 
@@ -75,6 +99,9 @@ class ContentPlan:
         # The charset label as written, and the encoding it names (browsers ignore a label they don't know).
         self.label = mime.charset if mime is not None else None
         self.charset = lookup(self.label) if self.label else None
+        # A charset in which a client that decodes a stream in it (httpx's iter_lines, under
+        # httpx-sse) reads records that a UTF-8 reading never sees (UTF-16, ISO-2022-JP...).
+        self.wide = _hides_ascii(self.label)
         # Anything that reads a body of this media class: an extractor, or the bulk check.
         self.scanned = bool(self.extractors) or (planner.bulk and self.media in TEXT_MEDIA)
         # Valid values that a reader other than Fetch's (the first one, say) would take for another
@@ -105,7 +132,16 @@ class HeadFacts:
     """What one pass over the response headers found (:meth:`Planner.read_head`). Never changed
     once read: a quiet head's facts are shared by every response with the same type and framing."""
 
-    __slots__ = ("content_types", "content", "encodings", "length", "owner_header", "cache_set")
+    __slots__ = (
+        "content_types",
+        "content",
+        "encodings",
+        "length",
+        "owner_header",
+        "cache_set",
+        "refresh_page",
+        "json_values",
+    )
 
     def __init__(self, content: ContentPlan) -> None:
         # Tuples, usually of one value: nothing to allocate for a head without them.
@@ -115,10 +151,28 @@ class HeadFacts:
         self.length = False  # a Content-Length header
         self.owner_header = False  # a header an OwnerHeader reads (and strips)
         self.cache_set = False  # a caching field (Cache-Control, Vary, CDN-Cache-Control...): the app set a policy
+        self.refresh_page = False  # a Refresh header that navigates (a frame) to a data: URL page
+        # Values of the other headers that open like JSON (htmx's HX-Trigger): scripts parse them.
+        self.json_values: tuple[bytes, ...] = ()
+
+
+#: The first bytes of a header value that opens like JSON, and the white space a client trims
+#: before it (``getResponseHeader`` gives the value without it).
+_JSON_OPENERS = (b"{", b"[")
+_HEADER_SPACE = (b" ", b"\t")
+
+def _opens_no_json(values: Iterable[bytes]) -> bool:
+    """Speed only: does no header value open like JSON, nor with white space (which a client
+    trims before it)? Every value is searched at once, joined behind a line feed each; a line
+    feed inside a value can only make the answer "maybe" (the pass over every header then reads it)."""
+    joined = b"\n" + b"\n".join(values)
+    return (
+        joined.find(b"\n{") < 0 and joined.find(b"\n[") < 0 and joined.find(b"\n ") < 0 and joined.find(b"\n\t") < 0
+    )
 
 
 # What a response header name means to the plan (Planner._names).
-_OTHER, _CONTENT_TYPE, _ENCODING, _LENGTH, _OWNER, _CACHE = range(6)
+_OTHER, _CONTENT_TYPE, _ENCODING, _LENGTH, _OWNER, _CACHE, _REFRESH = range(7)
 
 
 class Planner:
@@ -202,6 +256,8 @@ class Planner:
                 meaning = _LENGTH
             elif name in self._owner_names:
                 meaning = _OWNER
+            elif name == b"refresh":
+                meaning = _REFRESH
             elif is_cache_field(name):  # Cache-Control, Vary, and the fields CDNs obey over them
                 meaning = _CACHE
             else:
@@ -217,14 +273,15 @@ class Planner:
         # A quiet head, most responses': no name repeated, one Content-Type and Content-Length at
         # most (spelt as frameworks spell them), and nothing else the plan reads. Its facts depend
         # on the type and the framing alone: read once, without a loop. (A second spelling of the
-        # type, or any name not known to mean nothing, is left in ``rest``: the loop reads it.)
+        # type, any name not known to mean nothing, or a value that may open like JSON, is left
+        # in ``rest``: the loop reads it.)
         rest = dict(headers)
         if len(rest) == len(headers):
             content_type = rest.pop(b"content-type", None)
             if content_type is None:
                 content_type = rest.pop(b"Content-Type", None)
             length = rest.pop(b"content-length", None) is not None or rest.pop(b"Content-Length", None) is not None
-            if rest.keys() <= self._quiet:
+            if rest.keys() <= self._quiet and (not rest or _opens_no_json(rest.values())):
                 quiet = self._quiet_facts.get((content_type, length))
                 if quiet is None:
                     quiet = self._read_head(headers)
@@ -240,11 +297,19 @@ class Planner:
         names = self._names
         types: list[bytes] | None = None  # a second Content-Type: every value, in order
         codings: list[bytes] | None = None
+        json_values: list[bytes] | None = None
         for key, value in headers:
             meaning = names.get(key)
             if meaning is None:
                 meaning = self._meaning(key)
-            if meaning:
+            if not meaning:
+                first = value[:1]
+                if first in _JSON_OPENERS or first in _HEADER_SPACE and value.lstrip(b" \t")[:1] in _JSON_OPENERS:
+                    if json_values is None:
+                        json_values = [value]
+                    else:
+                        json_values.append(value)
+            else:
                 if meaning == _CONTENT_TYPE:
                     if not facts.content_types:
                         facts.content_types = (value,)
@@ -261,12 +326,16 @@ class Planner:
                     facts.length = True
                 elif meaning == _OWNER:
                     facts.owner_header = True
+                elif meaning == _REFRESH:
+                    facts.refresh_page = facts.refresh_page or refresh_frames_a_page(value.decode("latin-1"))
                 else:
                     facts.cache_set = True
         if types is not None:
             facts.content_types = tuple(types)
         if codings is not None:
             facts.encodings = tuple(codings)
+        if json_values is not None:
+            facts.json_values = tuple(json_values)
         facts.content = self.content(facts.content_types)
         return facts
 
@@ -290,6 +359,11 @@ def plan_response(planner: Planner, method: str, status: int, facts: HeadFacts) 
     content = facts.content
     if status < 200 or status in NO_BODY_STATUSES:
         return ResponsePlan(Strategy.NONE, content, _encodings(facts))
+    if facts.refresh_page and (planner.by_media[HTML] or planner.by_media[JSON]):
+        # A Refresh header navigates a frame to its data: URL (Chromium renders that page there,
+        # as it does a <meta http-equiv=refresh>'s), whatever this response's body is: its page
+        # is no body respguard reads (fail closed).
+        return ResponsePlan(Strategy.REFUSE, content, _encodings(facts), "Refresh header names a data: URL page")
     if status != 206 and not facts.encodings:
         plans = content.plain_plans
         if not plans:
@@ -326,6 +400,12 @@ def _plan_body(
         # bytes are the ones the requester chose (bytes=1- of a JSON download opens with no "{"):
         # refused like a range of a scanned type. Players and viewers fetch media by ranges.
         return ResponsePlan(Strategy.REFUSE, content, encodings, "partial content cannot be scanned")
+    if streamed and content.wide:
+        # EventSource and a page's TextDecoder read UTF-8 whatever the charset; httpx's and
+        # requests' iter_lines (under httpx-sse) read the stream in it, and a UTF-16 or
+        # ISO-2022-JP stream's events and lines are none to respguard's UTF-8 reading.
+        reason = "JSON lines in a charset that hides ASCII" if lines else "event stream in a charset that hides ASCII"
+        return ResponsePlan(Strategy.REFUSE, content, encodings, reason)
     if streamed:
         if length:
             # A stream of a known length is a finite document: held whole, so one foreign record

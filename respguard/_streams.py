@@ -30,6 +30,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from ._content import wide_json_encoding
+
 _BOM = b"\xef\xbb\xbf"
 _CR = 0x0D
 _LF = 0x0A
@@ -60,6 +62,10 @@ class Record:
     complete: bool
     #: The record held bytes that are not UTF-8 (read, as a lenient client does, as U+FFFD).
     invalid: bool
+    #: Such a record's JSON text as ``json.loads`` reads its bytes when they are UTF-16/32 (a
+    #: byte-order mark and all), as a client that decodes the stream in its charset does
+    #: (httpx's and requests' ``iter_lines``); ``""``: none.
+    wide: str = ""
 
 
 @dataclass(slots=True)
@@ -398,7 +404,16 @@ class JsonLinesReader:
     def _record(self, raw: bytes, end: int, complete: bool) -> Record:
         text, invalid = _decode(raw)
         self.examined += 2 * len(raw)
-        return Record(end, text.strip(_JSON_SPACE), text, complete, invalid)
+        wide = ""
+        if invalid:
+            encoding = wide_json_encoding(raw)
+            if encoding is not None:
+                wide_raw = raw[:-1] if raw.endswith(b"\n") else raw  # (the LF's other bytes, in
+                unit = 4 if "32" in encoding else 2  # UTF-16BE before it, are no character of the line)
+                wide = wide_raw[: len(wide_raw) - len(wide_raw) % unit].decode(encoding, "replace")
+                wide = wide.strip(_JSON_SPACE)
+                self.examined += len(raw)
+        return Record(end, text.strip(_JSON_SPACE), text, complete, invalid, wide)
 
     def _whole_lines(self, chunk: bytes, pos: int, base: int, records: list[Record]) -> int:
         """The complete lines from ``pos``, at C speed (split and decode once), when they are the

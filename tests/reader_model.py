@@ -268,8 +268,10 @@ _HTML_PATTERNS = (
 _BINARY_BYTES = frozenset(list(range(0x00, 0x09)) + [0x0B] + list(range(0x0E, 0x1B)) + list(range(0x1C, 0x20)))
 
 
-def is_xml_type(mime: MimeType) -> bool:
-    return mime.essence in ("text/xml", "application/xml") or mime.subtype.endswith("+xml")
+def is_xml_essence(essence: str) -> bool:
+    """An XML type Blink renders as an XML document (``DOMImplementation::IsXMLMIMEType``): MIME
+    Sniffing's, and ``text/xsl``."""
+    return essence in ("text/xml", "application/xml", "text/xsl") or essence.endswith("+xml")
 
 
 def sniff_unknown(body: bytes) -> str:
@@ -796,7 +798,7 @@ def read(status: int, headers: Iterable[tuple[Any, Any]], body: bytes) -> Seen:
             if late is not None:
                 seen.encoding, seen.encoding_source = late, "changed"
                 seen.html, seen.screen_text = html_dom(decode(decoded, late))
-    elif seen.rendered in ("text/xml", "application/xml") or seen.rendered.endswith("+xml"):
+    elif is_xml_essence(seen.rendered):
         seen.html = xml_owners(decoded)
     elif seen.rendered.startswith("text/") or seen.rendered in ("application/json",):
         encoding = bom_encoding(decoded) or lookup_label(mime.params.get("charset") if mime else None) or "utf-8"

@@ -297,6 +297,26 @@ CASES: tuple[Case, ...] = (
         [_ct("application/xhtml+xml")],
         b'<html xmlns="http://www.w3.org/1999/xhtml"><body><p data-owner="bob-9c2e">x</p><br></body></html>',
     ),
+    # --- a page's type as Chromium renders it (attack 13): sniffed XML, text/xsl
+    _case(
+        "sniff-xml-title",
+        [],
+        b'<?xml version="1.0"?><r xmlns="http://www.w3.org/1999/xhtml">'
+        b'<title><p data-owner="bob-9c2e">x</p></title></r>',
+    ),
+    _case(
+        "sniff-xml-entity",
+        [_ct("bogus")],
+        b'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY e "<p xmlns=\'http://www.w3.org/1999/xhtml\' '
+        b"data-owner='bob-9c2e'>x</p>\">]><r>&e;</r>",
+    ),
+    _case("xml-xsl", [_ct("text/xsl")], b'<r xmlns="http://www.w3.org/1999/xhtml"><p data-owner="bob-9c2e">x</p></r>'),
+    _case(
+        "xml-xsl-own",
+        [_ct("text/xsl")],
+        b'<r xmlns="http://www.w3.org/1999/xhtml"><p data-owner="alice-7f3a">x</p></r>',
+        must_pass=True,
+    ),
     # --- event streams (HTML standard)
     _case(
         "sse-lf-crlf",

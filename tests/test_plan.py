@@ -114,7 +114,8 @@ def test_plain_plans_are_cached_and_equal_to_a_fresh_answer() -> None:
 
 
 def _facts(facts: object) -> tuple[object, ...]:
-    return tuple(getattr(facts, name) for name in ("content_types", "encodings", "length", "owner_header", "cache_set"))
+    names = ("content_types", "encodings", "length", "owner_header", "cache_set", "refresh_page", "json_values")
+    return tuple(getattr(facts, name) for name in names)
 
 
 @pytest.mark.parametrize(
@@ -134,6 +135,13 @@ def _facts(facts: object) -> tuple[object, ...]:
         [(b"content-type", b"application/json"), (b"Surrogate-Control", b"max-age=60")],
         [(b"x-other", b"1")],
         [],
+        # a value a script parses as JSON (htmx's HX-Trigger), or a Refresh: facts of the head
+        [(b"content-type", b"text/html"), (b"hx-trigger", b'{"e": {"user_id": "bob"}}')],
+        [(b"content-type", b"text/html"), (b"hx-trigger", b'  [1]')],
+        [(b"content-type", b"text/html"), (b"hx-trigger", b"\t{}")],
+        [(b"content-type", b"text/html"), (b"x-a", b"1"), (b"hx-trigger", b"[")],
+        [(b"content-type", b"text/html"), (b"x-a", b"a\n{}"), (b"hx-trigger", b"ok")],
+        [(b"content-type", b"text/html"), (b"refresh", b"0;url=data:text/html,<p>")],
     ],
 )  # fmt: skip
 def test_a_quiet_head_is_read_as_the_full_pass_reads_it(headers: H) -> None:
