@@ -411,6 +411,11 @@ def _route_spellings(rules: tuple[Any, ...], route: Any) -> Spellings | None:
             strings = strings or any(_is_json(item) for item in getattr(info, "metadata", ()) or ())
             spellings.strings = spellings.strings or strings
     embedded = getattr(route, "_embed_body_fields", None)
+    if embedded is None and body:
+        # An older FastAPI has no such flag: a lone body field is the whole body unless its
+        # FieldInfo says embed (Body(embed=True), and every Form() and File()), as its
+        # request_body_to_args reads it.
+        embedded = bool(getattr(getattr(body[0], "field_info", None), "embed", False))
     if len({getattr(field, "name", None) for field in body}) == 1 and embedded is not True:
         field = body[0]
         info = getattr(field, "field_info", None)
