@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import NamedTuple
 
+from ._cache import PRIVATE
 from ._events import AuditEvent
 from ._headers import RawHeaders
 
@@ -79,7 +80,9 @@ def block_verdict(
     headers: RawHeaders = [
         (b"content-type", page.content_type.encode("latin-1")),
         (b"content-length", str(len(page.body)).encode("ascii")),
-        (b"cache-control", b"no-store"),
+        # private too: Fastly's generated VCL passes on "private" only, and would store (and
+        # serve to others) a block page sent with "no-store" alone (a 404 page, say).
+        (b"cache-control", PRIVATE),
         (b"x-content-type-options", b"nosniff"),
     ]
     if clear_cookie is not None:

@@ -380,7 +380,7 @@ def check(case: Case, out: Outcome) -> None:
             [
                 ("content-type", "text/plain; charset=utf-8"),
                 ("content-length", str(len(BLOCK_BODY))),
-                ("cache-control", "no-store"),
+                ("cache-control", "private, no-store"),
                 ("x-content-type-options", "nosniff"),
             ]
         )

@@ -151,7 +151,7 @@ def assert_block(
     assert body == expected_body
     assert values(pairs, "content-type") == [page.content_type]
     assert values(pairs, "content-length") == [str(len(page.body))]
-    assert values(pairs, "cache-control") == ["no-store"]
+    assert values(pairs, "cache-control") == ["private, no-store"]
     assert values(pairs, "x-data-owner") == []
     assert values(pairs, "content-encoding") == []
     cookies = values(pairs, "set-cookie")

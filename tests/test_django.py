@@ -281,7 +281,7 @@ def assert_blocked(response: Any, kind: str = "owner_mismatch") -> None:
     assert response.content == BLOCK
     assert response["Content-Type"] == "text/plain; charset=utf-8"
     assert response["Content-Length"] == str(len(BLOCK))
-    assert response["Cache-Control"] == "no-store"
+    assert response["Cache-Control"] == "private, no-store"
     assert (kind, "blocked") in kinds(EVENTS)
 
 

@@ -1254,7 +1254,9 @@ def test_block_page_is_the_same_with_custom_page(stack: str) -> None:
     out = run(stack, Case("page", chunks=(FOREIGN,), options={"block_page": page}))
     assert out.status == 451 and out.body == b"<p>withheld</p>"
     assert ("content-length", "15") in out.headers and ("content-type", "text/html; charset=utf-8") in out.headers
-    assert PRIVATE not in out.headers
+    # the block page's own cache header, once, and none of a personal response's (Vary: Cookie)
+    assert [v for k, v in out.headers if k == "cache-control"] == ["private, no-store"]
+    assert [v for k, v in out.headers if k == "vary"] == []
 
 
 @pytest.mark.parametrize("name", ["gzip", "deflate", "br", "zstd"])

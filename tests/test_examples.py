@@ -112,7 +112,7 @@ def together(*calls: Callable[[], Reply]) -> list[Reply]:
 def assert_blocked(reply: Reply, *absent: str) -> None:
     assert reply.status == 403
     assert reply.body == BLOCK_BODY
-    assert reply.header("cache-control") == "no-store"
+    assert reply.header("cache-control") == "private, no-store"
     for text in absent:
         assert text.encode() not in reply.body
 
