@@ -690,13 +690,15 @@ _URL_TRIMMED = "".join(map(chr, range(0x21)))
 def _refresh_url(content: str) -> str | None:
     """The ``data:`` URL a refresh declaration (``0; url='data:...'``) may navigate to: from its
     first ``data:`` on (tabs and newlines dropped, as the URL parser drops them), to the quote
-    that opened it, if one did. ``None``: it names none."""
+    that opened it, if one did (the HTML standard's shared declarative refresh steps: the URL
+    string runs from past the quote to the next one, and the URL parser strips the C0 controls
+    and spaces before ``data:``, so ``url=' data:...'`` is quoted too). ``None``: it names none."""
     content = _URL_STRIPPED.sub("", content)
     found = _REFRESH_DATA_URL.search(content)
     if found is None:
         return None
     url = content[found.start() :]
-    quote = content[found.start() - 1 : found.start()]
+    quote = content[: found.start()].rstrip(_URL_TRIMMED)[-1:]
     if quote in ("'", '"'):
         url = url.split(quote, 1)[0]
     return url

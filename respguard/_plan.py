@@ -31,19 +31,25 @@ _RANGED_TYPES = frozenset({"video", "audio", "image", "font"})
 #: Python codecs whose escape sequences change what ASCII bytes mean (and vanish when decoded).
 _ESCAPE_CODECS = ("utf-7", "iso2022", "hz")
 _ASCII_PROBE = "data: {}[]\"',:\n-_azAZ09"
+#: ASCII bytes a codec may read as other text, escapes included (``raw_unicode_escape`` reads
+#: ``\U00000075`` as ``u``; a codec that reads ``\\`` as ``¥`` is refused with them).
+_ASCII_BYTES = bytes(range(0x80)) + rb"\U00000075\u0075\x75\N{DIGIT ONE}\165+AHU-~{u~}xn--u-"
 
 
 def _hides_ascii(label: str | None) -> bool:
     """Does a charset label name, to Python's codecs, an encoding in which ASCII text is not its
     ASCII bytes (UTF-16, UTF-32, EBCDIC) or whose escape sequences decode to nothing (ISO-2022,
-    HZ, UTF-7)? A client reading a stream in it (httpx's ``iter_lines``) reads records that a
+    HZ, UTF-7), or that decodes ASCII bytes as other text (``raw_unicode_escape``: ``\\U00000075``
+    is ``u``)? A client reading a stream in it (httpx's ``iter_lines``) reads records that a
     UTF-8 reading never sees: ``da<ESC>(Bta: {...}`` is a data line in ISO-2022-JP."""
     if not label:
         return False
     try:
         name = codecs.lookup(label.strip(" \t")).name
         return (
-            name.startswith(("utf-16", "utf-32", *_ESCAPE_CODECS)) or _ASCII_PROBE.encode(name) != _ASCII_PROBE.encode()
+            name.startswith(("utf-16", "utf-32", *_ESCAPE_CODECS))
+            or _ASCII_PROBE.encode(name) != _ASCII_PROBE.encode()
+            or _ASCII_BYTES.decode(name, "replace") != _ASCII_BYTES.decode("ascii")
         )
     except (LookupError, UnicodeError):
         return False
@@ -169,6 +175,24 @@ def _opens_no_json(values: Iterable[bytes]) -> bool:
     return (
         joined.find(b"\n{") < 0 and joined.find(b"\n[") < 0 and joined.find(b"\n ") < 0 and joined.find(b"\n\t") < 0
     )
+
+
+def _as_scripts_read(headers: RawHeaders, found: list[tuple[bytes, bytes]]) -> tuple[bytes, ...]:
+    """The header values that open like JSON (``found``: name as spelt, value), each as it is, and
+    where such a name is repeated (in any spelling), its values combined as ``fetch().headers.get()``
+    and ``getResponseHeader`` (htmx), httpx and requests give them: each trimmed of white space,
+    joined by ``", "`` in order. ``HX-Trigger: {"a": 1`` then ``HX-Trigger: "user_id": 9}`` is
+    ``{"a": 1, "user_id": 9}`` to a script. One pass over the headers."""
+    values = dict.fromkeys(value for _, value in found)
+    combined: dict[bytes, list[bytes]] = {key.lower(): [] for key, _ in found}
+    for key, value in headers:
+        repeated = combined.get(key.lower())
+        if repeated is not None:
+            repeated.append(value.strip(b" \t"))
+    for repeated in combined.values():
+        if len(repeated) > 1:
+            values[b", ".join(repeated)] = None
+    return tuple(values)
 
 
 # What a response header name means to the plan (Planner._names).
@@ -297,7 +321,7 @@ class Planner:
         names = self._names
         types: list[bytes] | None = None  # a second Content-Type: every value, in order
         codings: list[bytes] | None = None
-        json_values: list[bytes] | None = None
+        json_values: list[tuple[bytes, bytes]] | None = None
         for key, value in headers:
             meaning = names.get(key)
             if meaning is None:
@@ -306,9 +330,9 @@ class Planner:
                 first = value[:1]
                 if first in _JSON_OPENERS or first in _HEADER_SPACE and value.lstrip(b" \t")[:1] in _JSON_OPENERS:
                     if json_values is None:
-                        json_values = [value]
+                        json_values = [(key, value)]
                     else:
-                        json_values.append(value)
+                        json_values.append((key, value))
             else:
                 if meaning == _CONTENT_TYPE:
                     if not facts.content_types:
@@ -335,7 +359,7 @@ class Planner:
         if codings is not None:
             facts.encodings = tuple(codings)
         if json_values is not None:
-            facts.json_values = tuple(json_values)
+            facts.json_values = _as_scripts_read(headers, json_values)
         facts.content = self.content(facts.content_types)
         return facts
 

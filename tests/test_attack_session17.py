@@ -1,0 +1,188 @@
+"""Adversarial findings, attack session 17: the response-side readers of session 13, read as their
+clients read them (each leak confirmed with headless Chromium 150 or the client library named).
+
+1. **A repeated response header is one value to a script.** ``fetch().headers.get()`` and
+   ``XMLHttpRequest.getResponseHeader()`` (htmx's ``handleTriggerHeader``) give a header sent
+   more than once as its values, each trimmed of white space, joined by ``", "``; so do httpx and
+   requests. ``HX-Trigger: {"loaded": 1`` then ``HX-Trigger: "user_id": "bob-9c2e"}`` is
+   ``{"loaded": 1, "user_id": "bob-9c2e"}`` to Chromium's ``JSON.parse``; respguard read each
+   value alone (the first does not parse, the second does not open like JSON): 200, on a page and
+   on htmx's 204. Fixed (``_plan.Planner._read_head``): a name whose value opens like JSON is also
+   read as its values combined, as Fetch combines them.
+2. **A refresh URL quoted with white space before it.** The HTML standard's shared declarative
+   refresh steps take the URL after ``url=`` to the closing quote, and the URL parser drops the
+   C0 controls and spaces around it: Chromium navigates ``Refresh: 0; url=' data:text/html;base64,...'``
+   (a space, a form feed, a U+0001 after the quote) to the page, as it does a ``<meta
+   http-equiv=refresh>`` with that content. respguard looked for the quote only right before
+   ``data:``, so it read the URL to the end of the value, the closing quote included, which a
+   base64 body does not survive: no page (200). Fixed (``_markup._refresh_url``, which reads a
+   ``<meta http-equiv=refresh>``'s content too): the quote is looked for past the characters the
+   URL parser strips. (A meta refresh to a base64 page is the page proof's documented limit.)
+3. **A stream in ``charset=raw-unicode-escape``.** httpx decodes a stream in its charset with
+   Python's codec, and ``raw_unicode_escape`` turns ``\\U00000075`` into ``u``: httpx-sse read
+   ``{"user_id": "bob-9c2e"}`` from ``data: {"\\U00000075ser_id": "bob-9c2e"}`` (so did httpx's
+   ``iter_lines`` from JSON lines), where respguard's UTF-8 reading holds no key (JSON has no
+   ``\\U`` escape), and its probe of the charset (ASCII text encoded) found nothing hidden.
+   Fixed (``_plan._hides_ascii``): a charset hides ASCII too where its codec decodes ASCII bytes,
+   escapes included, as other text.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Callable
+
+import pytest
+from _attacks import HTML_CT, guarded
+from conftest import BLOCK_BODY, GuardedStack, Reply, kinds
+from ids import ALICE, BOB
+
+from respguard import AuditEvent
+
+
+def _blocked(stack: GuardedStack, events: list[AuditEvent], reply: Reply, kind: str = "owner_mismatch") -> None:
+    got = stack.send(reply)
+    assert (got.status, got.body) == (403, BLOCK_BODY)
+    assert kinds(events) == [(kind, "blocked")]
+    assert BOB not in events[0].to_json()
+
+
+def _passes(stack: GuardedStack, events: list[AuditEvent], reply: Reply) -> None:
+    got = stack.send(reply)
+    assert (got.status, got.body) == (200, b"".join(reply.chunks))
+    assert events == []
+
+
+# ------------------------------------------------------------------ 1. a repeated header, combined
+
+_PAGE = b"<p>ok</p>"
+
+
+@pytest.mark.parametrize(
+    ("status", "headers"),
+    [
+        pytest.param(
+            200,
+            [HTML_CT, ("HX-Trigger", '{"loaded": 1'), ("HX-Trigger", f'"user_id": "{BOB}"}}')],
+            id="object-split",
+        ),
+        pytest.param(
+            200,
+            [HTML_CT, ("HX-Trigger", '  {"loaded": 1  '), ("hx-trigger", f' "user_id": "{BOB}"}}\t')],
+            id="names-spelt-apart-white-space",
+        ),
+        pytest.param(
+            200, [HTML_CT, ("X-Up-Context", "[1"), ("X-Up-Context", f'{{"owner_id": "{BOB}"}}]')], id="array-split"
+        ),
+        pytest.param(
+            200,
+            [HTML_CT, ("HX-Trigger", '{"a": 1'), ("X-Other", "x"), ("HX-Trigger", f'"user_id": "{BOB}"}}')],
+            id="apart",
+        ),
+        pytest.param(204, [("HX-Trigger", '{"saved": {"n": 1'), ("HX-Trigger", f'"user_id": "{BOB}"}}}}')], id="204"),
+    ],
+)
+def test_a_repeated_header_is_read_combined(
+    make_stack: Callable[..., GuardedStack], events: list[AuditEvent], status: int, headers: list[tuple[str, str]]
+) -> None:
+    """Chromium: ``JSON.parse(xhr.getResponseHeader("HX-Trigger")).user_id == "bob-9c2e"``."""
+    chunks = [_PAGE] if status == 200 else []
+    _blocked(guarded(make_stack, events), events, Reply(status=status, headers=headers, chunks=chunks))
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        [("HX-Trigger", "loaded"), ("HX-Trigger", "saved")],
+        [
+            ("HX-Trigger", f'{{"loaded": {{"user_id": "{ALICE}"}}'),
+            ("HX-Trigger", f'"saved": {{"user_id": "{ALICE}"}}}}'),
+        ],
+        [("HX-Trigger", "x"), ("HX-Trigger", '{"user_id": 1'), ("HX-Trigger", f'"user_id": "{BOB}"}}')],
+    ],
+    ids=["plain-names", "own-object-split", "first-value-plain"],
+)
+def test_control_a_repeated_header_naming_no_foreign_owner_passes(
+    make_stack: Callable[..., GuardedStack], events: list[AuditEvent], headers: list[tuple[str, str]]
+) -> None:
+    """(The third combines to ``x, {"user_id": 1, "user_id": "bob-9c2e"}``: no JSON to a script,
+    and no value of it parses alone.)"""
+    _passes(guarded(make_stack, events), events, Reply(headers=[HTML_CT, *headers], chunks=[_PAGE]))
+
+
+# ------------------------------------------------------------------ 2. a quoted refresh URL
+
+_POSTS = f"<div data-owner='{BOB}'>x</div>"
+_DATA_PAGE = "data:text/html;base64," + base64.b64encode(_POSTS.encode()).decode()
+REFRESH_REFUSED = "Refresh header names a data: URL page"
+
+
+@pytest.mark.parametrize(
+    "refresh",
+    [
+        f"0; url=' {_DATA_PAGE}'",
+        f'0; url=" {_DATA_PAGE}"',
+        f"0; url='\x0c{_DATA_PAGE}'",
+        f"0; url='\x01{_DATA_PAGE}'",
+        f"0;  ' \t {_DATA_PAGE} '",
+    ],
+    ids=["space", "double-quote", "form-feed", "control", "no-url-tab"],
+)
+def test_a_refresh_header_with_space_inside_its_quote_is_refused(
+    make_stack: Callable[..., GuardedStack], events: list[AuditEvent], refresh: str
+) -> None:
+    """Chromium: the frame's data: page posts ``["bob-9c2e"]``."""
+    reply = Reply(headers=[HTML_CT, ("Refresh", refresh)], chunks=[_PAGE])
+    _blocked(guarded(make_stack, events), events, reply, "scan_error")
+    assert events[0].reason == REFRESH_REFUSED
+
+
+@pytest.mark.parametrize(
+    "refresh",
+    ["0; url=' data:text/plain,hello'", "0; url=' /next'", f"0; url=' {_DATA_PAGE[:-8]}#'"],
+    ids=["text", "path", "bad-base64"],
+)
+def test_control_a_quoted_refresh_to_no_page_passes(
+    make_stack: Callable[..., GuardedStack], events: list[AuditEvent], refresh: str
+) -> None:
+    """(The last one's base64 is no forgiving-base64: the frame gets no page.)"""
+    _passes(guarded(make_stack, events), events, Reply(headers=[HTML_CT, ("Refresh", refresh)], chunks=[_PAGE]))
+
+
+# ------------------------------------------------------------------ 3. raw-unicode-escape streams
+
+_ESCAPED_EVENT = 'data: {"\\U00000075ser_id": "%s"}\n\n'
+_ESCAPED_LINE = '{"\\U00000075ser_id": "%s"}\n'
+
+
+@pytest.mark.parametrize("charset", ["raw-unicode-escape", "raw_unicode_escape", "RAW-UNICODE-ESCAPE"])
+@pytest.mark.parametrize("length", [False, True], ids=["stream", "with-length"])
+def test_an_event_stream_in_raw_unicode_escape_is_refused(
+    make_stack: Callable[..., GuardedStack], events: list[AuditEvent], charset: str, length: bool
+) -> None:
+    """httpx-sse 0.4 over httpx 0.29: ``['{"user_id": "bob-9c2e"}']``."""
+    headers = [("Content-Type", f"text/event-stream; charset={charset}")]
+    reply = Reply(headers=headers, chunks=[(_ESCAPED_EVENT % BOB).encode()], content_length=length)
+    _blocked(guarded(make_stack, events), events, reply, "scan_error")
+    assert events[0].reason == "event stream in a charset that hides ASCII"
+
+
+@pytest.mark.parametrize("length", [False, True], ids=["stream", "with-length"])
+def test_json_lines_in_raw_unicode_escape_are_refused(
+    make_stack: Callable[..., GuardedStack], events: list[AuditEvent], length: bool
+) -> None:
+    """httpx's ``iter_lines``: ``['{"user_id": "bob-9c2e"}']``."""
+    headers = [("Content-Type", "application/x-ndjson; charset=raw-unicode-escape")]
+    reply = Reply(headers=headers, chunks=[(_ESCAPED_LINE % BOB).encode()], content_length=length)
+    _blocked(guarded(make_stack, events), events, reply, "scan_error")
+    assert events[0].reason == "JSON lines in a charset that hides ASCII"
+
+
+@pytest.mark.parametrize("charset", ["utf-8", "latin-1", "shift_jis", "cp1252", "koi8-r", "ascii"])
+def test_control_an_own_stream_in_an_ascii_charset_passes(
+    make_stack: Callable[..., GuardedStack], events: list[AuditEvent], charset: str
+) -> None:
+    headers = [("Content-Type", f"text/event-stream; charset={charset}")]
+    body = ("data: " + json.dumps({"user_id": ALICE}) + "\n\n").encode()
+    _passes(guarded(make_stack, events), events, Reply(headers=headers, chunks=[body], content_length=False))
