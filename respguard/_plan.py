@@ -55,6 +55,12 @@ def _hides_ascii(label: str | None) -> bool:
         return False
 
 
+def _detected(label: str) -> bool:
+    """Does a charset label name UTF-16 or UTF-32 to Python's codecs (a JSON body in it is read as
+    ``json.loads`` detects it)?"""
+    return codecs.lookup(label.strip(" \t")).name.startswith(("utf-16", "utf-32"))
+
+
 def _ranged_media(content: ContentPlan) -> bool:
     """A type fetched by ranges as a matter of course (media, fonts, PDF viewers' pages)."""
     media_type = content.media_type
@@ -89,6 +95,7 @@ class ContentPlan:
         "conflict",
         "json_in_text",
         "wide",
+        "misread",
         "plain_plans",
     )
 
@@ -108,6 +115,10 @@ class ContentPlan:
         # A charset in which a client that decodes a stream in it (httpx's iter_lines, under
         # httpx-sse) reads records that a UTF-8 reading never sees (UTF-16, ISO-2022-JP...).
         self.wide = _hides_ascii(self.label)
+        # A JSON body in such a charset, but UTF-16/32 (whose readings json.loads detects):
+        # requests' .json() decodes it in the charset (EBCDIC, UTF-7, raw-unicode-escape), into
+        # text none of respguard's readings (fetch().json()'s UTF-8, the detected one) is.
+        self.misread = self.wide and self.media == JSON and not _detected(self.label or "")
         # Anything that reads a body of this media class: an extractor, or the bulk check.
         self.scanned = bool(self.extractors) or (planner.bulk and self.media in TEXT_MEDIA)
         # Valid values that a reader other than Fetch's (the first one, say) would take for another
@@ -430,6 +441,10 @@ def _plan_body(
         # ISO-2022-JP stream's events and lines are none to respguard's UTF-8 reading.
         reason = "JSON lines in a charset that hides ASCII" if lines else "event stream in a charset that hides ASCII"
         return ResponsePlan(Strategy.REFUSE, content, encodings, reason)
+    if content.misread and planner.by_media[JSON]:
+        # requests' .json() decodes the body in its charset: bob's record in cp037 is JSON to
+        # it, and no text respguard's UTF-8 (or json.loads') reading holds a key in.
+        return ResponsePlan(Strategy.REFUSE, content, encodings, "JSON in a charset that hides ASCII")
     if streamed:
         if length:
             # A stream of a known length is a finite document: held whole, so one foreign record
