@@ -8,6 +8,7 @@ headers) into what happens to the body. Its answers for a Content-Type are cache
 from __future__ import annotations
 
 import codecs
+import email.message
 from collections.abc import Iterable, Sequence
 from typing import Final
 
@@ -53,6 +54,34 @@ def _hides_ascii(label: str | None) -> bool:
         )
     except (LookupError, UnicodeError):
         return False
+
+
+def _client_labels(values: Sequence[bytes], fetch_label: str | None) -> list[str]:
+    """Every charset label a client reads from these Content-Type values: Fetch's (``fetch()``,
+    EventSource), httpx's (the values joined by ``", "`` as its headers give them, parsed by the
+    standard library's e-mail parser: white space around ``=``, quotes, RFC 2231's
+    ``charset*0=utf-; charset*1=16``), and requests' (split at every ``;``, quoted or not, names
+    and values stripped of quotes and spaces, the last ``charset`` winning)."""
+    labels = [fetch_label] if fetch_label else []
+    if not values:
+        return labels
+    joined = ", ".join(v.decode("latin-1") for v in values)
+    message = email.message.Message()
+    try:
+        message["content-type"] = joined
+        httpx_label = message.get_content_charset(None)
+    except Exception:  # noqa: BLE001 (httpx's parse fails the same way: it reads no charset)
+        httpx_label = None
+    if httpx_label:
+        labels.append(httpx_label)
+    requests_label: str | None = None
+    for param in joined.split(";")[1:]:
+        name, equals, value = param.strip().partition("=")
+        if equals and name.strip("\"' ").lower() == "charset":
+            requests_label = value.strip("\"' ").strip("'\"")
+    if requests_label:
+        labels.append(requests_label)
+    return labels
 
 
 def _detected(label: str) -> bool:
@@ -114,11 +143,13 @@ class ContentPlan:
         self.charset = lookup(self.label) if self.label else None
         # A charset in which a client that decodes a stream in it (httpx's iter_lines, under
         # httpx-sse) reads records that a UTF-8 reading never sees (UTF-16, ISO-2022-JP...).
-        self.wide = _hides_ascii(self.label)
+        # (As every client reads the label: httpx's and requests' parsers read more than Fetch's.)
+        hiding = [label for label in _client_labels(values, self.label) if _hides_ascii(label)]
+        self.wide = bool(hiding)
         # A JSON body in such a charset, but UTF-16/32 (whose readings json.loads detects):
         # requests' .json() decodes it in the charset (EBCDIC, UTF-7, raw-unicode-escape), into
         # text none of respguard's readings (fetch().json()'s UTF-8, the detected one) is.
-        self.misread = self.wide and self.media == JSON and not _detected(self.label or "")
+        self.misread = self.media == JSON and any(not _detected(label) for label in hiding)
         # Anything that reads a body of this media class: an extractor, or the bulk check.
         self.scanned = bool(self.extractors) or (planner.bulk and self.media in TEXT_MEDIA)
         # Valid values that a reader other than Fetch's (the first one, say) would take for another

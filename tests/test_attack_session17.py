@@ -35,6 +35,15 @@ clients read them (each leak confirmed with headless Chromium 150 or the client 
    UTF-16/32 (read as ``json.loads`` detects them), is refused (``scan_error``) where a JSON
    extractor reads. The same bytes served as a page, text or an image are a documented limit
    (strict xfail): browsers ignore the label, and respguard reads them as browsers do.
+5. **A charset only a Python client's parser reads.** respguard took the label as Fetch's MIME
+   parser reads it, but httpx reads the Content-Type with the standard library's e-mail parser
+   (white space around ``=``, RFC 2231's ``charset*0=utf-16; charset*1=-le``, repeated headers
+   joined by ``", "``) and requests splits it at every ``;`` (inside quotes too) and keeps the last
+   ``charset``: httpx-sse read bob's UTF-16 event under ``text/event-stream; charset =utf-16-le``
+   and the continuation, and requests' ``.json()`` bob's EBCDIC record under ``application/json;
+   charset=utf-8; charset=cp037`` and ``x="y;charset=cp037"``, all of which Fetch reads as no
+   label or UTF-8 (200). Fixed (``_plan._client_labels``): every label a client reads (Fetch's,
+   httpx's, requests') is checked.
 """
 
 from __future__ import annotations
@@ -258,3 +267,63 @@ def test_limit_another_type_in_a_charset_requests_reads_apart(
     ``text/plain``, ``image/png``) is bob's record."""
     reply = Reply(headers=[("Content-Type", f"{content_type}; charset=cp037")], chunks=[_RECORD.encode("cp037")])
     _blocked(guarded(make_stack, events), events, reply, "scan_error")
+
+
+# ------------------------------------------------------------------ 5. a charset only a Python client reads
+
+_WIDE_EVENT = ("data: " + json.dumps({"user_id": BOB}) + "\n\n").encode("utf-16-le")
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        [("Content-Type", "text/event-stream; charset =utf-16-le")],
+        [("Content-Type", "text/event-stream; charset*0=utf-16; charset*1=-le")],
+        [("Content-Type", "text/event-stream"), ("Content-Type", "text/event-stream; charset = utf-16-le")],
+        [("Content-Type", "text/event-stream; charset=utf-8; charset=utf-16-le")],
+        [("Content-Type", 'text/event-stream; x="y;charset=utf-16-le"')],
+    ],
+    ids=["space-before-equals", "rfc2231-continuation", "second-header", "repeated", "inside-quotes"],
+)
+def test_an_event_stream_in_a_charset_a_python_client_reads_is_refused(
+    make_stack: Callable[..., GuardedStack], events: list[AuditEvent], headers: list[tuple[str, str]]
+) -> None:
+    """httpx-sse (the first three; requests' ``iter_lines(decode_unicode=True)`` all but the second):
+    ``['{"user_id": "bob-9c2e"}']``."""
+    reply = Reply(headers=headers, chunks=[_WIDE_EVENT], content_length=False)
+    _blocked(guarded(make_stack, events), events, reply, "scan_error")
+    assert events[0].reason == "event stream in a charset that hides ASCII"
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    [
+        "application/json; charset =cp037",
+        "application/json; charset=utf-8; charset=cp037",
+        'application/json; x="y;charset=cp037"',
+    ],
+)
+def test_json_in_a_charset_requests_parses_apart_is_refused(
+    make_stack: Callable[..., GuardedStack], events: list[AuditEvent], content_type: str
+) -> None:
+    """requests 2.34: ``.json() == {"user_id": "bob-9c2e"}``."""
+    reply = Reply(headers=[("Content-Type", content_type)], chunks=[_RECORD.encode("cp037")])
+    _blocked(guarded(make_stack, events), events, reply, "scan_error")
+    assert events[0].reason == CHARSET_REFUSED
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    [
+        "text/event-stream; charset = utf-8",
+        'text/event-stream; x="y;charset=latin-1"',
+        "text/event-stream; charset*=''utf-8",
+        "text/event-stream; charset=utf-8; charset=nonsense",
+    ],
+)
+def test_control_an_own_event_stream_any_client_reads_in_ascii_passes(
+    make_stack: Callable[..., GuardedStack], events: list[AuditEvent], content_type: str
+) -> None:
+    body = ("data: " + json.dumps({"user_id": ALICE}) + "\n\n").encode()
+    reply = Reply(headers=[("Content-Type", content_type)], chunks=[body], content_length=False)
+    _passes(guarded(make_stack, events), events, reply)
