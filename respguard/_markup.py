@@ -22,6 +22,7 @@ import re
 import urllib.parse
 from html.entities import html5 as _NAMED
 
+from ._content import JS_SPACE
 from ._encoding import UndecodableBody, decode, html_encoding
 from ._mime import is_xml_essence
 
@@ -137,7 +138,9 @@ def shown_raw_texts(text: str) -> list[str]:
 
 
 _SHOWN_OPEN = re.compile(r"<(?:textarea|title|xmp|plaintext)(?=[\t\n\x0c\r />])", re.IGNORECASE | re.ASCII)
-_JSON_OPENING = re.compile(r"[\t\n\x0c\r ]*[\[{&]")
+#: (After the white space a reader trims before it: ``String.prototype.trim``'s, NBSP and U+3000
+#: too, which a page shows as space: ``<pre>&nbsp;{...}</pre>`` shows the record.)
+_JSON_OPENING = re.compile("[" + re.escape(JS_SPACE) + r"]*[\[{&]")
 
 
 def _may_show_json(text: str) -> bool:
@@ -489,7 +492,9 @@ def rendered_json(page: Page) -> list[str] | None:
     return found
 
 
-_JSON_SPACE = " \t\n\r\x0c"
+#: The white space before a record a page shows: what it shows as space and a script's
+#: ``JSON.parse(el.textContent.trim())`` trims (JSON's, HTML's, NBSP, U+3000, a BOM...).
+_JSON_SPACE = JS_SPACE
 
 
 def _markup_end(text: str, start: int) -> int:

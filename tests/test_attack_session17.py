@@ -44,6 +44,12 @@ clients read them (each leak confirmed with headless Chromium 150 or the client 
    charset=utf-8; charset=cp037`` and ``x="y;charset=cp037"``, all of which Fetch reads as no
    label or UTF-8 (200). Fixed (``_plan._client_labels``): every label a client reads (Fetch's,
    httpx's, requests') is checked.
+6. **A record shown after a no-break space.** respguard reads a record a page shows where a run
+   of its text opens like JSON after white space, but only JSON's and HTML's white space:
+   ``<pre>&nbsp;{"user_id": "bob-9c2e"}</pre>`` (or U+3000, an em space, a BOM; a ``<textarea>``'s
+   or ``<title>``'s ``&nbsp;`` too) shows bob's record, and Chromium's
+   ``JSON.parse(pre.textContent.trim())`` gives ``bob-9c2e``: 200. Fixed (``_markup``): the white
+   space before a shown record is what ``String.prototype.trim`` trims (``_content.JS_SPACE``).
 """
 
 from __future__ import annotations
@@ -326,4 +332,43 @@ def test_control_an_own_event_stream_any_client_reads_in_ascii_passes(
 ) -> None:
     body = ("data: " + json.dumps({"user_id": ALICE}) + "\n\n").encode()
     reply = Reply(headers=[("Content-Type", content_type)], chunks=[body], content_length=False)
+    _passes(guarded(make_stack, events), events, reply)
+
+
+# ------------------------------------------------------------------ 6. a record shown after a no-break space
+
+
+@pytest.mark.parametrize(
+    "page",
+    [
+        f'<pre>&nbsp;{{"user_id": "{BOB}"}}</pre>',
+        f'<pre>\u00a0\n{{"user_id": "{BOB}"}}</pre>',
+        f'<p>\u3000[{{"owner_id": "{BOB}"}}]</p>',
+        f'<pre>&emsp;&#xfeff;{{"user_id": "{BOB}"}}</pre>',
+        f'<textarea>&nbsp;{{"user_id": "{BOB}"}}</textarea>',
+        f'<title>\u00a0{{"user_id": "{BOB}"}}</title>',
+    ],
+    ids=["nbsp-reference", "nbsp", "ideographic-space", "em-space-bom", "textarea", "title"],
+)
+def test_a_record_shown_after_a_no_break_space_is_read(
+    make_stack: Callable[..., GuardedStack], events: list[AuditEvent], page: str
+) -> None:
+    """Chromium: ``JSON.parse(el.textContent.trim()).user_id == "bob-9c2e"`` (``el.value`` for the textarea)."""
+    reply = Reply(headers=[("Content-Type", "text/html; charset=utf-8")], chunks=[page.encode()])
+    _blocked(guarded(make_stack, events), events, reply)
+
+
+@pytest.mark.parametrize(
+    "page",
+    [
+        f'<pre>&nbsp;{{"user_id": "{ALICE}"}}</pre>',
+        f'<xmp>&nbsp;{{"user_id": "{BOB}"}}</xmp>',  # (raw text: it shows "&nbsp;{", no record)
+        "<pre>&nbsp;{not json}</pre>",
+    ],
+    ids=["own", "xmp-reference", "no-json"],
+)
+def test_control_a_shown_text_after_a_no_break_space_naming_no_foreign_owner_passes(
+    make_stack: Callable[..., GuardedStack], events: list[AuditEvent], page: str
+) -> None:
+    reply = Reply(headers=[("Content-Type", "text/html; charset=utf-8")], chunks=[page.encode()])
     _passes(guarded(make_stack, events), events, reply)
