@@ -643,8 +643,9 @@ class Page:
 
 
 def is_xml_type(media_type: str) -> bool:
-    """Is a page of this MIME type essence parsed as XML (anything but ``text/html``)?"""
-    return media_type not in ("text/html", "")
+    """Is a page of this MIME type essence parsed as XML (an XML type: not ``text/html``, nor a
+    ``text/*`` type Turbo parses as HTML, nor none)?"""
+    return is_xml_essence(media_type)
 
 
 def pages_within(page: Page) -> list[Page]:

@@ -50,6 +50,13 @@ clients read them (each leak confirmed with headless Chromium 150 or the client 
    or ``<title>``'s ``&nbsp;`` too) shows bob's record, and Chromium's
    ``JSON.parse(pre.textContent.trim())`` gives ``bob-9c2e``: 200. Fixed (``_markup``): the white
    space before a shown record is what ``String.prototype.trim`` trims (``_content.JS_SPACE``).
+7. **A Turbo Stream is a page's markup.** Turbo 8 (Hotwire) takes every ``text/*html`` type for
+   HTML (``FetchResponse.isHTML``: ``^text/([^\\s;,]+\\b)?html\\b``): a form's answer in its own
+   ``text/vnd.turbo-stream.html`` appended ``<template><div data-owner="bob-9c2e">`` to the page's
+   ``#cards``, and a ``<turbo-frame>`` loaded from ``text/x-html`` rendered bob's div in the frame
+   (Chromium, ``querySelectorAll('[data-owner]')``). respguard had them as plain text, which
+   ``HtmlAttribute`` does not read: 200. Fixed (``_mime.is_html_essence``): those types are HTML
+   pages (parsed as HTML, not XML).
 """
 
 from __future__ import annotations
@@ -371,4 +378,44 @@ def test_control_a_shown_text_after_a_no_break_space_naming_no_foreign_owner_pas
     make_stack: Callable[..., GuardedStack], events: list[AuditEvent], page: str
 ) -> None:
     reply = Reply(headers=[("Content-Type", "text/html; charset=utf-8")], chunks=[page.encode()])
+    _passes(guarded(make_stack, events), events, reply)
+
+
+# ------------------------------------------------------------------ 7. a Turbo Stream is markup
+
+_STREAM = (
+    '<turbo-stream action="append" target="cards">'
+    f'<template><div data-owner="{BOB}">Bob</div></template></turbo-stream>'
+)
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    ["text/vnd.turbo-stream.html", "text/vnd.turbo-stream.html; charset=utf-8", "text/x-html", "text/fragment+html"],
+)
+def test_a_turbo_stream_or_frame_type_is_read_as_a_page(
+    make_stack: Callable[..., GuardedStack], events: list[AuditEvent], content_type: str
+) -> None:
+    """Chromium with Turbo 8.0.23: ``[["cards", "bob-9c2e"], ["f", "bob-9c2e"]]``."""
+    reply = Reply(headers=[("Content-Type", content_type)], chunks=[_STREAM.encode()])
+    _blocked(guarded(make_stack, events), events, reply)
+
+
+def test_a_turbo_stream_is_read_as_html_not_xml(
+    make_stack: Callable[..., GuardedStack], events: list[AuditEvent]
+) -> None:
+    """A script in a Turbo Stream that names the attribute is raw text, as in any HTML page."""
+    page = (
+        f"<turbo-stream action=append target=x><template><p data-owner={ALICE}>hi</p>"
+        f"<script>q('[data-owner=\"{BOB}\"]')</script></template></turbo-stream>"
+    )
+    reply = Reply(headers=[("Content-Type", "text/vnd.turbo-stream.html")], chunks=[page.encode()])
+    _passes(guarded(make_stack, events), events, reply)
+
+
+@pytest.mark.parametrize("content_type", ["text/xhtml", "text/htmlx", "text/plain", "application/x-html"])
+def test_control_a_type_turbo_takes_for_no_html_is_not_a_page(
+    make_stack: Callable[..., GuardedStack], events: list[AuditEvent], content_type: str
+) -> None:
+    reply = Reply(headers=[("Content-Type", content_type)], chunks=[_STREAM.encode()])
     _passes(guarded(make_stack, events), events, reply)
