@@ -1,5 +1,5 @@
 """Adversarial findings, attack session 17: the response-side readers of session 13, read as their
-clients read them (each leak confirmed with headless Chromium 150 or the client library named).
+clients read them (each leak confirmed with headless Chromium 156 or the client library named).
 
 1. **A repeated response header is one value to a script.** ``fetch().headers.get()`` and
    ``XMLHttpRequest.getResponseHeader()`` (htmx's ``handleTriggerHeader``) give a header sent
