@@ -22,6 +22,7 @@ import re
 import urllib.parse
 from html.entities import html5 as _NAMED
 
+from ._content import JS_SPACE
 from ._encoding import UndecodableBody, decode, html_encoding
 from ._mime import is_xml_essence
 
@@ -137,7 +138,9 @@ def shown_raw_texts(text: str) -> list[str]:
 
 
 _SHOWN_OPEN = re.compile(r"<(?:textarea|title|xmp|plaintext)(?=[\t\n\x0c\r />])", re.IGNORECASE | re.ASCII)
-_JSON_OPENING = re.compile(r"[\t\n\x0c\r ]*[\[{&]")
+#: (After the white space a reader trims before it: ``String.prototype.trim``'s, NBSP and U+3000
+#: too, which a page shows as space: ``<pre>&nbsp;{...}</pre>`` shows the record.)
+_JSON_OPENING = re.compile("[" + re.escape(JS_SPACE) + r"]*[\[{&]")
 
 
 def _may_show_json(text: str) -> bool:
@@ -489,7 +492,9 @@ def rendered_json(page: Page) -> list[str] | None:
     return found
 
 
-_JSON_SPACE = " \t\n\r\x0c"
+#: The white space before a record a page shows: what it shows as space and a script's
+#: ``JSON.parse(el.textContent.trim())`` trims (JSON's, HTML's, NBSP, U+3000, a BOM...).
+_JSON_SPACE = JS_SPACE
 
 
 def _markup_end(text: str, start: int) -> int:
@@ -638,8 +643,9 @@ class Page:
 
 
 def is_xml_type(media_type: str) -> bool:
-    """Is a page of this MIME type essence parsed as XML (anything but ``text/html``)?"""
-    return media_type not in ("text/html", "")
+    """Is a page of this MIME type essence parsed as XML (an XML type: not ``text/html``, nor a
+    ``text/*`` type Turbo parses as HTML, nor none)?"""
+    return is_xml_essence(media_type)
 
 
 def pages_within(page: Page) -> list[Page]:
@@ -690,13 +696,15 @@ _URL_TRIMMED = "".join(map(chr, range(0x21)))
 def _refresh_url(content: str) -> str | None:
     """The ``data:`` URL a refresh declaration (``0; url='data:...'``) may navigate to: from its
     first ``data:`` on (tabs and newlines dropped, as the URL parser drops them), to the quote
-    that opened it, if one did. ``None``: it names none."""
+    that opened it, if one did (the HTML standard's shared declarative refresh steps: the URL
+    string runs from past the quote to the next one, and the URL parser strips the C0 controls
+    and spaces before ``data:``, so ``url=' data:...'`` is quoted too). ``None``: it names none."""
     content = _URL_STRIPPED.sub("", content)
     found = _REFRESH_DATA_URL.search(content)
     if found is None:
         return None
     url = content[found.start() :]
-    quote = content[found.start() - 1 : found.start()]
+    quote = content[: found.start()].rstrip(_URL_TRIMMED)[-1:]
     if quote in ("'", '"'):
         url = url.split(quote, 1)[0]
     return url

@@ -235,6 +235,18 @@ def is_json_mime(mime_type: MimeType | None) -> bool:
     return mime_type.essence in ("application/json", "text/json") or mime_type.subtype.endswith("+json")
 
 
+#: ``text/*`` subtypes Turbo (Hotwire) takes for HTML: its ``FetchResponse.isHTML`` reads the
+#: Content-Type with ``^text/([^\s;,]+\b)?html\b``, so a Turbo Stream (``text/vnd.turbo-stream.html``)
+#: is applied to the page's DOM, and a frame or a visit answered with ``text/x-html`` is rendered.
+_TURBO_HTML = re.compile(r"text/(?:[^\s;,]*[^0-9A-Za-z_\s;,])?html(?![0-9A-Za-z_])", re.ASCII)
+
+
+def is_html_essence(essence: str) -> bool:
+    """Is a MIME type essence (lower case) read as an HTML page: ``text/html``, or a ``text/*``
+    type Turbo renders as HTML (``text/vnd.turbo-stream.html``, ``text/x-html``)?"""
+    return essence == "text/html" or essence.startswith("text/") and _TURBO_HTML.match(essence) is not None
+
+
 def is_html_mime(mime_type: MimeType | None) -> bool:
     """An "HTML MIME type": ``text/html``."""
     return mime_type is not None and mime_type.essence == "text/html"
@@ -274,7 +286,7 @@ def media_class(mime_type: MimeType | None) -> str:
         return OTHER
     if is_json_mime(mime_type):
         return JSON
-    if mime_type.essence == "text/html" or is_xml_mime(mime_type):
+    if is_html_essence(mime_type.essence) or is_xml_mime(mime_type):
         return HTML
     if mime_type.type == "text":
         return TEXT
@@ -285,6 +297,7 @@ __all__ = [
     "MimeType",
     "content_type_values",
     "extract_mime_type",
+    "is_html_essence",
     "is_html_mime",
     "is_javascript_mime",
     "is_json_mime",

@@ -8,6 +8,7 @@ headers) into what happens to the body. Its answers for a Content-Type are cache
 from __future__ import annotations
 
 import codecs
+import email.message
 from collections.abc import Iterable, Sequence
 from typing import Final
 
@@ -31,22 +32,62 @@ _RANGED_TYPES = frozenset({"video", "audio", "image", "font"})
 #: Python codecs whose escape sequences change what ASCII bytes mean (and vanish when decoded).
 _ESCAPE_CODECS = ("utf-7", "iso2022", "hz")
 _ASCII_PROBE = "data: {}[]\"',:\n-_azAZ09"
+#: ASCII bytes a codec may read as other text, escapes included (``raw_unicode_escape`` reads
+#: ``\U00000075`` as ``u``; a codec that reads ``\\`` as ``¥`` is refused with them).
+_ASCII_BYTES = bytes(range(0x80)) + rb"\U00000075\u0075\x75\N{DIGIT ONE}\165+AHU-~{u~}xn--u-"
 
 
 def _hides_ascii(label: str | None) -> bool:
     """Does a charset label name, to Python's codecs, an encoding in which ASCII text is not its
     ASCII bytes (UTF-16, UTF-32, EBCDIC) or whose escape sequences decode to nothing (ISO-2022,
-    HZ, UTF-7)? A client reading a stream in it (httpx's ``iter_lines``) reads records that a
+    HZ, UTF-7), or that decodes ASCII bytes as other text (``raw_unicode_escape``: ``\\U00000075``
+    is ``u``)? A client reading a stream in it (httpx's ``iter_lines``) reads records that a
     UTF-8 reading never sees: ``da<ESC>(Bta: {...}`` is a data line in ISO-2022-JP."""
     if not label:
         return False
     try:
         name = codecs.lookup(label.strip(" \t")).name
         return (
-            name.startswith(("utf-16", "utf-32", *_ESCAPE_CODECS)) or _ASCII_PROBE.encode(name) != _ASCII_PROBE.encode()
+            name.startswith(("utf-16", "utf-32", *_ESCAPE_CODECS))
+            or _ASCII_PROBE.encode(name) != _ASCII_PROBE.encode()
+            or _ASCII_BYTES.decode(name, "replace") != _ASCII_BYTES.decode("ascii")
         )
     except (LookupError, UnicodeError):
         return False
+
+
+def _client_labels(values: Sequence[bytes], fetch_label: str | None) -> list[str]:
+    """Every charset label a client reads from these Content-Type values: Fetch's (``fetch()``,
+    EventSource), httpx's (the values joined by ``", "`` as its headers give them, parsed by the
+    standard library's e-mail parser: white space around ``=``, quotes, RFC 2231's
+    ``charset*0=utf-; charset*1=16``), and requests' (split at every ``;``, quoted or not, names
+    and values stripped of quotes and spaces, the last ``charset`` winning)."""
+    labels = [fetch_label] if fetch_label else []
+    if not values:
+        return labels
+    joined = ", ".join(v.decode("latin-1") for v in values)
+    message = email.message.Message()
+    try:
+        message["content-type"] = joined
+        httpx_label = message.get_content_charset(None)
+    except Exception:  # noqa: BLE001 (httpx's parse fails the same way: it reads no charset)
+        httpx_label = None
+    if httpx_label:
+        labels.append(httpx_label)
+    requests_label: str | None = None
+    for param in joined.split(";")[1:]:
+        name, equals, value = param.strip().partition("=")
+        if equals and name.strip("\"' ").lower() == "charset":
+            requests_label = value.strip("\"' ").strip("'\"")
+    if requests_label:
+        labels.append(requests_label)
+    return labels
+
+
+def _detected(label: str) -> bool:
+    """Does a charset label name UTF-16 or UTF-32 to Python's codecs (a JSON body in it is read as
+    ``json.loads`` detects it)?"""
+    return codecs.lookup(label.strip(" \t")).name.startswith(("utf-16", "utf-32"))
 
 
 def _ranged_media(content: ContentPlan) -> bool:
@@ -83,6 +124,7 @@ class ContentPlan:
         "conflict",
         "json_in_text",
         "wide",
+        "misread",
         "plain_plans",
     )
 
@@ -101,7 +143,13 @@ class ContentPlan:
         self.charset = lookup(self.label) if self.label else None
         # A charset in which a client that decodes a stream in it (httpx's iter_lines, under
         # httpx-sse) reads records that a UTF-8 reading never sees (UTF-16, ISO-2022-JP...).
-        self.wide = _hides_ascii(self.label)
+        # (As every client reads the label: httpx's and requests' parsers read more than Fetch's.)
+        hiding = [label for label in _client_labels(values, self.label) if _hides_ascii(label)]
+        self.wide = bool(hiding)
+        # A JSON body in such a charset, but UTF-16/32 (whose readings json.loads detects):
+        # requests' .json() decodes it in the charset (EBCDIC, UTF-7, raw-unicode-escape), into
+        # text none of respguard's readings (fetch().json()'s UTF-8, the detected one) is.
+        self.misread = self.media == JSON and any(not _detected(label) for label in hiding)
         # Anything that reads a body of this media class: an extractor, or the bulk check.
         self.scanned = bool(self.extractors) or (planner.bulk and self.media in TEXT_MEDIA)
         # Valid values that a reader other than Fetch's (the first one, say) would take for another
@@ -169,6 +217,24 @@ def _opens_no_json(values: Iterable[bytes]) -> bool:
     return (
         joined.find(b"\n{") < 0 and joined.find(b"\n[") < 0 and joined.find(b"\n ") < 0 and joined.find(b"\n\t") < 0
     )
+
+
+def _as_scripts_read(headers: RawHeaders, found: list[tuple[bytes, bytes]]) -> tuple[bytes, ...]:
+    """The header values that open like JSON (``found``: name as spelt, value), each as it is, and
+    where such a name is repeated (in any spelling), its values combined as ``fetch().headers.get()``
+    and ``getResponseHeader`` (htmx), httpx and requests give them: each trimmed of white space,
+    joined by ``", "`` in order. ``HX-Trigger: {"a": 1`` then ``HX-Trigger: "user_id": 9}`` is
+    ``{"a": 1, "user_id": 9}`` to a script. One pass over the headers."""
+    values = dict.fromkeys(value for _, value in found)
+    combined: dict[bytes, list[bytes]] = {key.lower(): [] for key, _ in found}
+    for key, value in headers:
+        repeated = combined.get(key.lower())
+        if repeated is not None:
+            repeated.append(value.strip(b" \t"))
+    for repeated in combined.values():
+        if len(repeated) > 1:
+            values[b", ".join(repeated)] = None
+    return tuple(values)
 
 
 # What a response header name means to the plan (Planner._names).
@@ -297,7 +363,7 @@ class Planner:
         names = self._names
         types: list[bytes] | None = None  # a second Content-Type: every value, in order
         codings: list[bytes] | None = None
-        json_values: list[bytes] | None = None
+        json_values: list[tuple[bytes, bytes]] | None = None
         for key, value in headers:
             meaning = names.get(key)
             if meaning is None:
@@ -306,9 +372,9 @@ class Planner:
                 first = value[:1]
                 if first in _JSON_OPENERS or first in _HEADER_SPACE and value.lstrip(b" \t")[:1] in _JSON_OPENERS:
                     if json_values is None:
-                        json_values = [value]
+                        json_values = [(key, value)]
                     else:
-                        json_values.append(value)
+                        json_values.append((key, value))
             else:
                 if meaning == _CONTENT_TYPE:
                     if not facts.content_types:
@@ -335,7 +401,7 @@ class Planner:
         if codings is not None:
             facts.encodings = tuple(codings)
         if json_values is not None:
-            facts.json_values = tuple(json_values)
+            facts.json_values = _as_scripts_read(headers, json_values)
         facts.content = self.content(facts.content_types)
         return facts
 
@@ -406,6 +472,10 @@ def _plan_body(
         # ISO-2022-JP stream's events and lines are none to respguard's UTF-8 reading.
         reason = "JSON lines in a charset that hides ASCII" if lines else "event stream in a charset that hides ASCII"
         return ResponsePlan(Strategy.REFUSE, content, encodings, reason)
+    if content.misread and planner.by_media[JSON]:
+        # requests' .json() decodes the body in its charset: bob's record in cp037 is JSON to
+        # it, and no text respguard's UTF-8 (or json.loads') reading holds a key in.
+        return ResponsePlan(Strategy.REFUSE, content, encodings, "JSON in a charset that hides ASCII")
     if streamed:
         if length:
             # A stream of a known length is a finite document: held whole, so one foreign record
