@@ -30,23 +30,36 @@ _RANGED_TYPES = frozenset({"video", "audio", "image", "font"})
 
 #: Python codecs whose escape sequences change what ASCII bytes mean (and vanish when decoded).
 _ESCAPE_CODECS = ("utf-7", "iso2022", "hz")
-_ASCII_PROBE = "data: {}[]\"',:\n-_azAZ09"
+#: ASCII a stream's records are spelt in, and backslash escapes a codec may decode into other
+#: ASCII (``raw_unicode_escape`` reads ``\\u0074`` as ``t``, ``unicode_escape`` ``\\x74`` too).
+_ASCII_PROBE = "data: {}[]\"',:\n-_azAZ09\\u0074\\U00000074\\x74\\164\\N{DIGIT ONE}"
+_ASCII_PROBE_BYTES = _ASCII_PROBE.encode()
 
 
 def _hides_ascii(label: str | None) -> bool:
     """Does a charset label name, to Python's codecs, an encoding in which ASCII text is not its
-    ASCII bytes (UTF-16, UTF-32, EBCDIC) or whose escape sequences decode to nothing (ISO-2022,
-    HZ, UTF-7)? A client reading a stream in it (httpx's ``iter_lines``) reads records that a
+    ASCII bytes (UTF-16, UTF-32, EBCDIC), whose escape sequences decode to nothing (ISO-2022,
+    HZ, UTF-7), or that decodes ASCII bytes into other text (``raw_unicode_escape``'s
+    ``\\u0074``)? A client reading a stream in it (httpx's ``iter_lines``) reads records that a
     UTF-8 reading never sees: ``da<ESC>(Bta: {...}`` is a data line in ISO-2022-JP."""
     if not label:
         return False
     try:
         name = codecs.lookup(label.strip(" \t")).name
-        return (
-            name.startswith(("utf-16", "utf-32", *_ESCAPE_CODECS)) or _ASCII_PROBE.encode(name) != _ASCII_PROBE.encode()
-        )
-    except (LookupError, UnicodeError):
-        return False
+    except LookupError:
+        return False  # (httpx reads a label Python does not know as UTF-8)
+    if name.startswith(("utf-16", "utf-32", *_ESCAPE_CODECS)):
+        return True
+    if name == "utf-8-sig":
+        return False  # UTF-8, its byte-order mark written first and skipped (as EventSource skips it)
+    try:
+        encoded = _ASCII_PROBE.encode(name)
+        decoded = _ASCII_PROBE_BYTES.decode(name)
+    except LookupError:
+        return False  # no text encoding (base64, rot13): no client decodes a stream's text in it
+    except UnicodeError:
+        return True  # ASCII it can't encode or decode: not read as ASCII (fail closed)
+    return encoded != _ASCII_PROBE_BYTES or decoded != _ASCII_PROBE
 
 
 def _ranged_media(content: ContentPlan) -> bool:

@@ -1,0 +1,65 @@
+"""Review session 16: findings in the day's work (streams' charsets, ...).
+
+1. **A stream's charset whose decoder reads escapes.** httpx's ``iter_lines`` (under httpx-sse)
+   decodes a stream in its declared charset; Python's ``raw_unicode_escape`` decodes
+   ``da\\u0074a: {"user_\\u0069d": "bob"}`` into ``data: {"user_id": "bob"}``, an event (or a JSON
+   line) respguard's UTF-8 reading never saw: ``_plan._hides_ascii`` compared only the probe's
+   encoding, which ``raw_unicode_escape`` leaves as it is (200, bob's record). Fixed: the probe's
+   decoding is compared too (its backslash escapes included).
+2. **``charset=utf-8-sig`` is UTF-8.** The same test encoded the probe with a byte-order mark in
+   front and took UTF-8 for a charset that hides ASCII: an own event stream was refused (403).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from _attacks import guarded
+from conftest import BLOCK_BODY, GuardedStack, Reply, kinds
+from ids import ALICE, BOB
+
+from respguard import AuditEvent
+
+EVENT = 'data: {"user_id": "%s"}\n\n'
+NDJSON_LINE = '{"user_id": "%s", "name": "x"}\n'
+
+
+@pytest.mark.parametrize("charset", ["raw-unicode-escape", "raw_unicode_escape", "unicode-escape"])
+@pytest.mark.parametrize("length", [False, True], ids=["stream", "with-length"])
+def test_an_event_stream_in_an_escaping_charset_is_refused(
+    make_stack: Callable[..., GuardedStack], events: list[AuditEvent], charset: str, length: bool
+) -> None:
+    """httpx-sse over ``charset=raw-unicode-escape``: ``['{"user_id": "bob-9c2e"}']``."""
+    body = b'da\\u0074a: {"user_\\u0069d": "' + BOB.encode() + b'"}\n\n'
+    assert body.decode(charset) == EVENT % BOB
+    headers = [("Content-Type", f"text/event-stream; charset={charset}")]
+    got = guarded(make_stack, events).send(Reply(headers=headers, chunks=[body], content_length=length))
+    assert (got.status, got.body) == (403, BLOCK_BODY)
+    assert kinds(events) == [("scan_error", "blocked")]
+    assert events[0].reason == "event stream in a charset that hides ASCII"
+
+
+@pytest.mark.parametrize("length", [False, True], ids=["stream", "with-length"])
+def test_json_lines_in_an_escaping_charset_are_refused(
+    make_stack: Callable[..., GuardedStack], events: list[AuditEvent], length: bool
+) -> None:
+    """httpx's ``iter_lines`` on ``charset=raw-unicode-escape``: alice's line, then bob's."""
+    body = (NDJSON_LINE % ALICE).encode() + b'{"a": "\\u0022, \\u0022user_id\\u0022: \\u0022' + BOB.encode() + b'"}\n'
+    assert '"user_id": "' + BOB in body.decode("raw-unicode-escape")
+    headers = [("Content-Type", "application/x-ndjson; charset=raw-unicode-escape")]
+    got = guarded(make_stack, events).send(Reply(headers=headers, chunks=[body], content_length=length))
+    assert (got.status, got.body) == (403, BLOCK_BODY)
+    assert kinds(events) == [("scan_error", "blocked")]
+    assert events[0].reason == "JSON lines in a charset that hides ASCII"
+
+
+@pytest.mark.parametrize("charset", ["utf-8-sig", "UTF_8_SIG"])
+def test_control_an_own_event_stream_in_utf_8_sig_passes(
+    make_stack: Callable[..., GuardedStack], events: list[AuditEvent], charset: str
+) -> None:
+    body = (EVENT % ALICE).encode()
+    headers = [("Content-Type", f"text/event-stream; charset={charset}")]
+    got = guarded(make_stack, events).send(Reply(headers=headers, chunks=[body], content_length=False))
+    assert (got.status, got.body) == (200, body)
+    assert events == []
