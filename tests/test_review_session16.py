@@ -8,6 +8,14 @@
    decoding is compared too (its backslash escapes included).
 2. **``charset=utf-8-sig`` is UTF-8.** The same test encoded the probe with a byte-order mark in
    front and took UTF-8 for a charset that hides ASCII: an own event stream was refused (403).
+3. **An owner key spelt with character references.** A page's JSON attribute values, the text it
+   shows and its ``<textarea>``/``<title>`` are read with their character references decoded, but
+   the speed-only gate before them (``JsonKeys.may_name_in_page``) searched the page's bytes for
+   the bare key: ``<div data-page="{&quot;user&#95;id&quot;: &quot;bob&quot;}">`` (Inertia's
+   ``JSON.parse(el.dataset.page)`` reads ``user_id``), ``<pre>{"user&lowbar;id": "bob"}</pre>``
+   were never read: 200 (before today too, for attributes and text). Fixed: where a reference
+   could spell a key's character (any numeric one, ``&lowbar;``...), the gate searches the page
+   with its references decoded (and the JSON escapes a reference may spell: ``&#92;u005f``).
 """
 
 from __future__ import annotations
@@ -19,7 +27,7 @@ from _attacks import guarded
 from conftest import BLOCK_BODY, GuardedStack, Reply, kinds
 from ids import ALICE, BOB
 
-from respguard import AuditEvent
+from respguard import AuditEvent, JsonKeys
 
 EVENT = 'data: {"user_id": "%s"}\n\n'
 NDJSON_LINE = '{"user_id": "%s", "name": "x"}\n'
@@ -63,3 +71,46 @@ def test_control_an_own_event_stream_in_utf_8_sig_passes(
     got = guarded(make_stack, events).send(Reply(headers=headers, chunks=[body], content_length=False))
     assert (got.status, got.body) == (200, body)
     assert events == []
+
+
+_SPELT = [
+    pytest.param('<div data-page="{&quot;user&#95;id&quot;: &quot;%s&quot;}">x</div>', id="attribute-decimal"),
+    pytest.param('<div data-page="{&quot;&#x75;ser_id&quot;: &quot;%s&quot;}">x</div>', id="attribute-hex"),
+    pytest.param('<div data-page="{&quot;user&lowbar;id&quot;: &quot;%s&quot;}">x</div>', id="attribute-named"),
+    pytest.param('<div data-page=\'{"user&#92;u005fid": "%s"}\'>x</div>', id="attribute-escape"),
+    pytest.param('<pre>{"user&UnderBar;id": "%s"}</pre>', id="text"),
+    pytest.param('<textarea>{"user&#95;id": "%s"}</textarea>', id="textarea"),
+    pytest.param('<title>{"user&#x5f;id": "%s"}</title>', id="title"),
+]
+
+
+@pytest.mark.parametrize("page", _SPELT)
+def test_an_owner_key_spelt_with_references_is_read(
+    make_stack: Callable[..., GuardedStack], events: list[AuditEvent], page: str
+) -> None:
+    """Chromium: ``JSON.parse(el.dataset.page).user_id``, the ``<pre>``'s text, the textarea's value."""
+    body = (page % BOB).encode()
+    got = guarded(make_stack, events).send(Reply(headers=[("Content-Type", "text/html; charset=utf-8")], chunks=[body]))
+    assert (got.status, got.body) == (403, BLOCK_BODY)
+    assert kinds(events) == [("owner_mismatch", "blocked")]
+    assert BOB not in events[0].to_json()
+
+
+@pytest.mark.parametrize("page", _SPELT)
+def test_control_an_own_key_spelt_with_references_passes(
+    make_stack: Callable[..., GuardedStack], events: list[AuditEvent], page: str
+) -> None:
+    body = (page % ALICE).encode()
+    got = guarded(make_stack, events).send(Reply(headers=[("Content-Type", "text/html; charset=utf-8")], chunks=[body]))
+    assert (got.status, got.body) == (200, body)
+    assert events == []
+
+
+def test_may_name_in_page_reads_references() -> None:
+    keys = JsonKeys("user_id")
+    assert keys.may_name_in_page(b'<b x="{&quot;user&#95;id&quot;: 1}">', "utf-8")
+    assert keys.may_name_in_page(b"<b>user&lowbar;id</b>", "utf-8")
+    assert keys.may_name_in_page(b"<b>user&#92;u005fid</b>", "utf-8")
+    # references and escapes that spell no key: the page's JSON is not read (speed only)
+    assert not keys.may_name_in_page(b"<b title='it&#39;s'>a &amp; b &lowbar; user-id \\u0041</b>", "utf-8")
+    assert not keys.may_name_in_page(b"<b>&notuser&#95;idx</b>".replace(b"user&#95;id", b"usr"), "utf-8")
