@@ -174,14 +174,13 @@ class HeadFacts:
 _JSON_OPENERS = (b"{", b"[")
 _HEADER_SPACE = (b" ", b"\t")
 
+
 def _opens_no_json(values: Iterable[bytes]) -> bool:
     """Speed only: does no header value open like JSON, nor with white space (which a client
     trims before it)? Every value is searched at once, joined behind a line feed each; a line
     feed inside a value can only make the answer "maybe" (the pass over every header then reads it)."""
     joined = b"\n" + b"\n".join(values)
-    return (
-        joined.find(b"\n{") < 0 and joined.find(b"\n[") < 0 and joined.find(b"\n ") < 0 and joined.find(b"\n\t") < 0
-    )
+    return joined.find(b"\n{") < 0 and joined.find(b"\n[") < 0 and joined.find(b"\n ") < 0 and joined.find(b"\n\t") < 0
 
 
 # What a response header name means to the plan (Planner._names).

@@ -16,6 +16,12 @@
    were never read: 200 (before today too, for attributes and text). Fixed: where a reference
    could spell a key's character (any numeric one, ``&lowbar;``...), the gate searches the page
    with its references decoded (and the JSON escapes a reference may spell: ``&#92;u005f``).
+4. **Quadratic time in ``_markup._may_show_json``.** The speed-only check whether a ``<title>``,
+   ``<textarea>``, ``<xmp>`` or ``<plaintext>`` may open like JSON matched a start tag from every
+   ``<title`` in the page, and in ``<title a=x<title a=x...`` (no ``>``) each match runs to the
+   page's end: 100 KB of it took 15 s of CPU on each stack (a page that names an owner key, as a
+   user's comment may). Fixed: an opening inside the start tag last matched answers "maybe" at
+   once (the cuts then read the page in linear time).
 """
 
 from __future__ import annotations
@@ -23,7 +29,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from _attacks import guarded
+from _attacks import cpu_to_pass, guarded
 from conftest import BLOCK_BODY, GuardedStack, Reply, kinds
 from ids import ALICE, BOB
 
@@ -114,3 +120,17 @@ def test_may_name_in_page_reads_references() -> None:
     # references and escapes that spell no key: the page's JSON is not read (speed only)
     assert not keys.may_name_in_page(b"<b title='it&#39;s'>a &amp; b &lowbar; user-id \\u0041</b>", "utf-8")
     assert not keys.may_name_in_page(b"<b>&notuser&#95;idx</b>".replace(b"user&#95;id", b"usr"), "utf-8")
+
+
+_NAMES_A_KEY = b"<p>user_id</p>"  # the page's bytes name a key: its shown raw texts are read
+
+
+@pytest.mark.parametrize("opening", [b"<title a=x", b"<textarea a=x", b"<xmp a='x' b=x"])
+def test_start_tags_inside_a_start_tag_take_linear_time(
+    make_stack: Callable[..., GuardedStack], events: list[AuditEvent], opening: bytes
+) -> None:
+    """Openings of a shown element with no ``>`` (each matched to the page's end before: 100 KB
+    took 15 s, 200 KB 58 s): twice as many cost about twice the CPU time (four times, when quadratic)."""
+    once = cpu_to_pass(make_stack, events, _NAMES_A_KEY + opening * 40_000, runs=2)
+    twice = cpu_to_pass(make_stack, events, _NAMES_A_KEY + opening * 80_000, runs=2)
+    assert twice < 2.8 * once + 0.02, (twice, once)
