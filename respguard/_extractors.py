@@ -521,11 +521,22 @@ def _unescaped(text: str) -> str:
 
 def _references_spelling(keys: frozenset[str]) -> re.Pattern[bytes]:
     """A search for the character references that may spell a character of one of the keys (or a
-    backslash, which may start an escape of one): every numeric reference, and the named ones
-    whose text is such a character (``&lowbar;`` for ``_``)."""
-    characters = {character for key in keys for character in key} | {"\\"}
+    backslash, which may start an escape of one): a numeric one of that character's code
+    (``&#95;``, ``&#x5F;``, leading zeros and all), and the named ones whose text is such a
+    character (``&lowbar;`` for ``_``). Most pages' references (``&#39;``, ``&amp;``) spell none."""
+    characters = sorted({character for key in keys for character in key} | {"\\"})
+    decimal = b"|".join(str(ord(character)).encode() for character in characters)
+    hexadecimal = b"|".join(format(ord(character), "x").encode() for character in characters)
     names = sorted((name for name, text in _NAMED_REFERENCES.items() if text in characters), key=len, reverse=True)
-    return re.compile(b"&(?:#" + b"".join(b"|" + re.escape(name.encode()) for name in names) + b")")
+    return re.compile(
+        b"&(?:#(?:0*(?:"
+        + decimal
+        + b")(?![0-9])|[xX]0*(?i:"
+        + hexadecimal
+        + b")(?![0-9a-fA-F]))"
+        + b"".join(b"|" + re.escape(name.encode()) for name in names)
+        + b")"
+    )
 
 
 def _may_escape_a_key(body: bytes) -> bool:

@@ -13,9 +13,11 @@
    the speed-only gate before them (``JsonKeys.may_name_in_page``) searched the page's bytes for
    the bare key: ``<div data-page="{&quot;user&#95;id&quot;: &quot;bob&quot;}">`` (Inertia's
    ``JSON.parse(el.dataset.page)`` reads ``user_id``), ``<pre>{"user&lowbar;id": "bob"}</pre>``
-   were never read: 200 (before today too, for attributes and text). Fixed: where a reference
-   could spell a key's character (any numeric one, ``&lowbar;``...), the gate searches the page
-   with its references decoded (and the JSON escapes a reference may spell: ``&#92;u005f``).
+   were never read: 200 (a documented limit of the proof, README "Proofs and pages in pages",
+   that today's new readers of a page's ``<textarea>`` and ``<title>`` inherited). Lifted: where a
+   reference could spell a key's character (``&#95;``, ``&#x5F;``, ``&lowbar;``: not ``&#39;`` or
+   ``&amp;``, which most pages hold), the gate searches the page with its references decoded (and
+   the JSON escapes a reference may spell: ``&#92;u005f``).
 4. **Quadratic time in ``_markup._may_show_json``.** The speed-only check whether a ``<title>``,
    ``<textarea>``, ``<xmp>`` or ``<plaintext>`` may open like JSON matched a start tag from every
    ``<title`` in the page, and in ``<title a=x<title a=x...`` (no ``>``) each match runs to the
@@ -118,7 +120,8 @@ def test_may_name_in_page_reads_references() -> None:
     assert keys.may_name_in_page(b"<b>user&lowbar;id</b>", "utf-8")
     assert keys.may_name_in_page(b"<b>user&#92;u005fid</b>", "utf-8")
     # references and escapes that spell no key: the page's JSON is not read (speed only)
-    assert not keys.may_name_in_page(b"<b title='it&#39;s'>a &amp; b &lowbar; user-id \\u0041</b>", "utf-8")
+    assert not keys.may_name_in_page(b"<b title='it&#39;s'>a &amp; b &#x27; user-id \\u0041</b>", "utf-8")
+    assert not keys.may_name_in_page(b"<b>&#950; &#x5f0; &#1170; usr&lowbar;id</b>", "utf-8")
     assert not keys.may_name_in_page(b"<b>&notuser&#95;idx</b>".replace(b"user&#95;id", b"usr"), "utf-8")
 
 
