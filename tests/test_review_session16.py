@@ -24,18 +24,31 @@
    page's end: 100 KB of it took 15 s of CPU on each stack (a page that names an owner key, as a
    user's comment may). Fixed: an opening inside the start tag last matched answers "maybe" at
    once (the cuts then read the page in linear time).
+5. **FastAPI: a ``Json[...]`` query parameter.** ``meta: Annotated[Json[Meta], Query()]`` is
+   parsed by Pydantic from the query string's value: ``?meta={"customer_id": <bob's>}`` wrote
+   bob's record (200, no event), where the same field in a form or a JSON body is read (attack
+   14, finding 8). Fixed: a route's ``Json[...]`` query parameter makes its query values read as
+   the documents they hold, as its form's are.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
+from typing import Annotated, Any
 
 import pytest
 from _attacks import cpu_to_pass, guarded
 from conftest import BLOCK_BODY, GuardedStack, Reply, kinds
+from fastapi import FastAPI, Query
 from ids import ALICE, BOB
+from pydantic import BaseModel, Json
+from starlette.testclient import TestClient
+from test_attack_session10 import BOB_ID, OWN, TOKEN
+from test_write_apps import SECRET, CurrentCustomer, Customer, assert_refused, rules
 
-from respguard import AuditEvent, JsonKeys
+from respguard import AuditEvent, Guard, JsonKeys
+from respguard.starlette import RespGuardMiddleware
 
 EVENT = 'data: {"user_id": "%s"}\n\n'
 NDJSON_LINE = '{"user_id": "%s", "name": "x"}\n'
@@ -137,3 +150,43 @@ def test_start_tags_inside_a_start_tag_take_linear_time(
     once = cpu_to_pass(make_stack, events, _NAMES_A_KEY + opening * 40_000, runs=2)
     twice = cpu_to_pass(make_stack, events, _NAMES_A_KEY + opening * 80_000, runs=2)
     assert twice < 2.8 * once + 0.02, (twice, once)
+
+
+# ------------------------------------------------------------------ 5. a Json[...] query parameter
+
+
+class Meta(BaseModel):
+    customer_id: int
+
+
+def _json_query_app(events: list[AuditEvent]) -> tuple[Any, list[int]]:
+    app = FastAPI()
+    writes: list[int] = []
+
+    @app.post("/api/tagged")
+    def tagged(meta: Annotated[Json[Meta], Query()], customer: Customer = CurrentCustomer) -> dict[str, str]:
+        writes.append(meta.customer_id)
+        return {"ok": "written"}
+
+    guard = Guard(secret_key=SECRET, extractors=[JsonKeys("customer_id")], inbound=rules(), on_event=events.append)
+    app.add_middleware(RespGuardMiddleware, guard=guard, write_check="app")
+    return app, writes
+
+
+def test_fastapi_an_owner_in_a_json_query_parameter_is_read() -> None:
+    events: list[AuditEvent] = []
+    app, writes = _json_query_app(events)
+    with TestClient(app) as client:
+        response = client.post("/api/tagged", headers=TOKEN, params={"meta": json.dumps({"customer_id": int(BOB_ID)})})
+    assert writes == []
+    assert_refused(response.status_code, list(response.headers.multi_items()), response.content)
+    assert kinds(events) == [("cross_owner_write", "blocked")]
+    assert BOB_ID not in events[0].to_json()
+
+
+def test_fastapi_an_own_owner_in_a_json_query_parameter_runs() -> None:
+    events: list[AuditEvent] = []
+    app, writes = _json_query_app(events)
+    with TestClient(app) as client:
+        response = client.post("/api/tagged", headers=TOKEN, params={"meta": json.dumps({"customer_id": int(OWN)})})
+    assert (response.status_code, response.json(), writes, events) == (200, {"ok": "written"}, [int(OWN)], [])
