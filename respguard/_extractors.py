@@ -519,12 +519,16 @@ def _unescaped(text: str) -> str:
     return _KEY_ESCAPE.sub(_unescape_key_character, text)
 
 
+#: The characters of a JSON escape that may spell a key's character (``\\u005f``, ``\\/``).
+_ESCAPE_CHARACTERS = frozenset("\\u/0123456789abcdefABCDEF")
+
+
 def _references_spelling(keys: frozenset[str]) -> re.Pattern[bytes]:
-    """A search for the character references that may spell a character of one of the keys (or a
-    backslash, which may start an escape of one): a numeric one of that character's code
+    """A search for the character references that may spell a character of one of the keys (or of
+    a JSON escape of one: ``\\&#117;005f``, ``\\u00&#53;f``): a numeric one of that character's code
     (``&#95;``, ``&#x5F;``, leading zeros and all), and the named ones whose text is such a
     character (``&lowbar;`` for ``_``). Most pages' references (``&#39;``, ``&amp;``) spell none."""
-    characters = sorted({character for key in keys for character in key} | {"\\"})
+    characters = sorted({character for key in keys for character in key} | _ESCAPE_CHARACTERS)
     decimal = b"|".join(str(ord(character)).encode() for character in characters)
     hexadecimal = b"|".join(format(ord(character), "x").encode() for character in characters)
     names = sorted((name for name, text in _NAMED_REFERENCES.items() if text in characters), key=len, reverse=True)

@@ -99,6 +99,8 @@ _SPELT = [
     pytest.param('<div data-page="{&quot;&#x75;ser_id&quot;: &quot;%s&quot;}">x</div>', id="attribute-hex"),
     pytest.param('<div data-page="{&quot;user&lowbar;id&quot;: &quot;%s&quot;}">x</div>', id="attribute-named"),
     pytest.param('<div data-page=\'{"user&#92;u005fid": "%s"}\'>x</div>', id="attribute-escape"),
+    pytest.param('<div data-page=\'{"user\\u00&#53;fid": "%s"}\'>x</div>', id="escape-digit"),
+    pytest.param('<div data-page=\'{"user\\&#117;005fid": "%s"}\'>x</div>', id="escape-u"),
     pytest.param('<pre>{"user&UnderBar;id": "%s"}</pre>', id="text"),
     pytest.param('<textarea>{"user&#95;id": "%s"}</textarea>', id="textarea"),
     pytest.param('<title>{"user&#x5f;id": "%s"}</title>', id="title"),
