@@ -347,9 +347,25 @@ class Planner:
         if codings is not None:
             facts.encodings = tuple(codings)
         if json_values is not None:
-            facts.json_values = tuple(json_values)
+            facts.json_values = tuple(json_values) + self._combined_values(headers)
         facts.content = self.content(facts.content_types)
         return facts
+
+    def _combined_values(self, headers: RawHeaders) -> tuple[bytes, ...]:
+        """The values of each repeated header that means nothing to the plan, combined as Fetch
+        combines them (``", "``: ``getResponseHeader`` gives the combination), where the first
+        opens like JSON: ``{"e": {"user_id": "bob"`` and ``"x": 1}}`` are JSON to htmx together only."""
+        lines: dict[bytes, list[bytes]] = {}
+        for key, value in headers:
+            if not self._meaning(key):
+                lines.setdefault(key.lower(), []).append(value)
+        combined: list[bytes] = []
+        for values in lines.values():
+            if len(values) > 1:
+                value = b", ".join(values)
+                if value.lstrip(b" \t")[:1] in _JSON_OPENERS:
+                    combined.append(value)
+        return tuple(combined)
 
     def content(self, values: tuple[bytes, ...]) -> ContentPlan:
         """The plan for these Content-Type values, worked out once."""

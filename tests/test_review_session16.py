@@ -29,6 +29,11 @@
    bob's record (200, no event), where the same field in a form or a JSON body is read (attack
    14, finding 8). Fixed: a route's ``Json[...]`` query parameter makes its query values read as
    the documents they hold, as its form's are.
+6. **JSON split over a repeated response header.** ``getResponseHeader`` (htmx's reading of
+   ``HX-Trigger``) gives a repeated header's values combined with ``", "``:
+   ``HX-Trigger: {"loaded": {"user_id": "bob"`` then ``HX-Trigger: "x": 1}}`` is one JSON
+   document to htmx, and neither line alone parses: respguard read each value on its own (200).
+   Fixed: a repeated header's combined value is read too, where it opens like JSON.
 """
 
 from __future__ import annotations
@@ -192,3 +197,39 @@ def test_fastapi_an_own_owner_in_a_json_query_parameter_runs() -> None:
     with TestClient(app) as client:
         response = client.post("/api/tagged", headers=TOKEN, params={"meta": json.dumps({"customer_id": int(OWN)})})
     assert (response.status_code, response.json(), writes, events) == (200, {"ok": "written"}, [int(OWN)], [])
+
+
+# ------------------------------------------------------------------ 6. JSON over a repeated header
+
+
+@pytest.mark.parametrize(
+    "lines",
+    [
+        pytest.param([("HX-Trigger", '{"loaded": {"user_id": "%s"'), ("HX-Trigger", '"x": 1}}')], id="same-case"),
+        pytest.param([("HX-Trigger", '{"loaded": {"user_id": "%s"'), ("hx-trigger", '"x": 1}}')], id="two-cases"),
+        pytest.param([("X-Up-Context", ' ["a"'), ("X-Up-Context", '{"user_id": "%s"}]')], id="array"),
+    ],
+)
+def test_json_split_over_a_repeated_header_is_read(
+    make_stack: Callable[..., GuardedStack], events: list[AuditEvent], lines: list[tuple[str, str]]
+) -> None:
+    """Chromium with htmx: ``xhr.getResponseHeader("HX-Trigger")`` is the lines joined by ``", "``."""
+    headers = [("Content-Type", "text/html"), *((name, value.replace("%s", BOB)) for name, value in lines)]
+    combined = ", ".join(value for _, value in headers[1:])
+    assert json.loads(combined)  # one document, where no line alone is one
+    page = f"<p data-owner={ALICE}>hi</p>".encode()
+    got = guarded(make_stack, events).send(Reply(headers=headers, chunks=[page]))
+    assert (got.status, got.body) == (403, BLOCK_BODY)
+    assert kinds(events) == [("owner_mismatch", "blocked")]
+    assert BOB not in events[0].to_json()
+
+
+def test_control_an_own_json_split_over_a_repeated_header_passes(
+    make_stack: Callable[..., GuardedStack], events: list[AuditEvent]
+) -> None:
+    headers = [("Content-Type", "text/html"), ("HX-Trigger", '{"loaded": {"user_id": "' + ALICE + '"')]
+    headers.append(("HX-Trigger", '"x": 1}}'))
+    page = f"<p data-owner={ALICE}>hi</p>".encode()
+    got = guarded(make_stack, events).send(Reply(headers=headers, chunks=[page]))
+    assert (got.status, got.body) == (200, page)
+    assert events == []
