@@ -9,9 +9,11 @@ it can't tell, the exact method decides.
 
 from __future__ import annotations
 
+import html
 import json
 import re
 from collections.abc import Callable, Iterable, Sequence
+from html.entities import html5 as _NAMED_REFERENCES
 from typing import Any, Protocol, cast
 
 from ._content import HTML, JSON, TEXT, js_trimmed, strip_xssi_prefix
@@ -312,7 +314,7 @@ class JsonKeys:
     :param kind: the identity kind these owners are compared with (default ``"id"``).
     """
 
-    __slots__ = ("keys", "kind", "name", "media", "_fast", "_own_literals", "_quoted", "_bare")
+    __slots__ = ("keys", "kind", "name", "media", "_fast", "_own_literals", "_quoted", "_bare", "_references")
 
     def __init__(self, *keys: str, kind: str = ID) -> None:
         if not keys or not all(isinstance(k, str) and k for k in keys):
@@ -326,6 +328,7 @@ class JsonKeys:
         self._own_literals: dict[str | None, tuple[tuple[bytes, ...], re.Pattern[bytes] | None]] = {}
         self._quoted = [b'"' + k.encode() + b'"' for k in sorted(self.keys)] if self._fast else []
         self._bare = [key[1:-1] for key in self._quoted]  # (a key in an attribute is quoted with references)
+        self._references = _references_spelling(self.keys) if self._fast else None
 
     # exact ---------------------------------------------------------------
     def owners(self, view: ResponseView) -> list[str]:
@@ -468,16 +471,32 @@ class JsonKeys:
         in ``charset``) name one of the keys? Not when the keys, bare, are not in its bytes and no
         escape could hide one: a key in an attribute is quoted with character references
         (``data-page="{&quot;user_id&quot;: ...}"``), so the bare key is searched (one pass a key,
-        as :meth:`prove`'s); where an escape could spell one (``user\\u005fid``), with the escapes
-        decoded (a page of escapes that spell no key is not read for its JSON)."""
+        as :meth:`prove`'s); where a character reference could spell one of a key's characters
+        (``user&#95;id``, ``user&lowbar;id``: a script's ``JSON.parse(el.dataset.page)`` and the
+        text a page shows read them decoded), with the references decoded as text and as an
+        attribute value are; where an escape could spell one (``user\\u005fid``, or
+        ``user&#92;u005fid``), with the escapes decoded too (a page of references and escapes
+        that spell no key is not read for its JSON)."""
         if not self._plain(body, charset):
             return True
         for key in self._bare:
             if body.find(key) >= 0:
                 return True
-        if _may_escape_a_key(body):
-            decoded = _unescaped(body.decode("utf-8", "replace"))
-            return any(key in decoded for key in self.keys)
+        references = self._references
+        if references is not None and references.search(body) is not None:
+            text = body.decode("utf-8", "replace")
+            texts = [html.unescape(text), unescape_attribute(text)]
+        elif _may_escape_a_key(body):
+            texts = [body.decode("utf-8", "replace")]
+        else:
+            return False
+        for text in texts:
+            if any(key in text for key in self.keys):
+                return True
+            if text.find("\\") >= 0:
+                decoded = _unescaped(text)
+                if any(key in decoded for key in self.keys):
+                    return True
         return False
 
     def _by_pattern(self, body: bytes, pattern: re.Pattern[bytes] | None) -> int:
@@ -498,6 +517,30 @@ def _has_escaped_key(text: str, keys: frozenset[str]) -> bool:
 def _unescaped(text: str) -> str:
     """The text with the JSON escapes that may spell a key's characters decoded."""
     return _KEY_ESCAPE.sub(_unescape_key_character, text)
+
+
+#: The characters of a JSON escape that may spell a key's character (``\\u005f``, ``\\/``).
+_ESCAPE_CHARACTERS = frozenset("\\u/0123456789abcdefABCDEF")
+
+
+def _references_spelling(keys: frozenset[str]) -> re.Pattern[bytes]:
+    """A search for the character references that may spell a character of one of the keys (or of
+    a JSON escape of one: ``\\&#117;005f``, ``\\u00&#53;f``): a numeric one of that character's code
+    (``&#95;``, ``&#x5F;``, leading zeros and all), and the named ones whose text is such a
+    character (``&lowbar;`` for ``_``). Most pages' references (``&#39;``, ``&amp;``) spell none."""
+    characters = sorted({character for key in keys for character in key} | _ESCAPE_CHARACTERS)
+    decimal = b"|".join(str(ord(character)).encode() for character in characters)
+    hexadecimal = b"|".join(format(ord(character), "x").encode() for character in characters)
+    names = sorted((name for name, text in _NAMED_REFERENCES.items() if text in characters), key=len, reverse=True)
+    return re.compile(
+        b"&(?:#(?:0*(?:"
+        + decimal
+        + b")(?![0-9])|[xX]0*(?i:"
+        + hexadecimal
+        + b")(?![0-9a-fA-F]))"
+        + b"".join(b"|" + re.escape(name.encode()) for name in names)
+        + b")"
+    )
 
 
 def _may_escape_a_key(body: bytes) -> bool:

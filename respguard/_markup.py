@@ -147,11 +147,18 @@ def _may_show_json(text: str) -> bool:
     """Speed only: could a raw-text element the page shows open like JSON? Not when no start tag
     of one (read by the tag grammar, wherever it stands: a superset) is followed by ``{``, ``[``
     or a character reference (one may spell either) after white space. One search, and one
-    match a start tag."""
+    match a start tag; a start tag found inside the last one matched (``<title a=x<title a=x``...,
+    whose every match would run to the page's end: quadratic time) answers "maybe" at once."""
+    matched = 0  # the end of the last start tag matched
     for opening in _SHOWN_OPEN.finditer(text):
-        tag = _TOKEN.match(text, opening.start())
-        if tag is not None and _JSON_OPENING.match(text, tag.end()) is not None:
-            return True
+        start = opening.start()
+        if start < matched:
+            return True  # (the cuts read the page, in linear time)
+        tag = _TOKEN.match(text, start)
+        if tag is not None:
+            if _JSON_OPENING.match(text, tag.end()) is not None:
+                return True
+            matched = tag.end()
     return False
 
 

@@ -35,6 +35,8 @@ _ASCII_PROBE = "data: {}[]\"',:\n-_azAZ09"
 #: ASCII bytes a codec may read as other text, escapes included (``raw_unicode_escape`` reads
 #: ``\U00000075`` as ``u``; a codec that reads ``\\`` as ``¥`` is refused with them).
 _ASCII_BYTES = bytes(range(0x80)) + rb"\U00000075\u0075\x75\N{DIGIT ONE}\165+AHU-~{u~}xn--u-"
+_ASCII_PROBE_BYTES = _ASCII_PROBE.encode()
+_ASCII_BYTES_TEXT = _ASCII_BYTES.decode("ascii")
 
 
 def _hides_ascii(label: str | None) -> bool:
@@ -47,13 +49,20 @@ def _hides_ascii(label: str | None) -> bool:
         return False
     try:
         name = codecs.lookup(label.strip(" \t")).name
-        return (
-            name.startswith(("utf-16", "utf-32", *_ESCAPE_CODECS))
-            or _ASCII_PROBE.encode(name) != _ASCII_PROBE.encode()
-            or _ASCII_BYTES.decode(name, "replace") != _ASCII_BYTES.decode("ascii")
-        )
-    except (LookupError, UnicodeError):
-        return False
+    except LookupError:
+        return False  # (httpx reads a label Python does not know as UTF-8)
+    if name.startswith(("utf-16", "utf-32", *_ESCAPE_CODECS)):
+        return True
+    if name == "utf-8-sig":
+        return False  # UTF-8, its byte-order mark written first and skipped (as EventSource skips it)
+    try:
+        encoded = _ASCII_PROBE.encode(name)
+        decoded = _ASCII_BYTES.decode(name, "replace")
+    except LookupError:
+        return False  # no text encoding (base64, rot13): no client decodes a stream's text in it
+    except UnicodeError:
+        return True  # ASCII it can't encode: not read as ASCII (fail closed)
+    return encoded != _ASCII_PROBE_BYTES or decoded != _ASCII_BYTES_TEXT
 
 
 def _client_labels(values: Sequence[bytes], fetch_label: str | None) -> list[str]:

@@ -185,8 +185,8 @@ async def _write_verdict(request: Request) -> Verdict | None:
         files = [spellings.form.get(name, name) for name in files]
         query = spellings.rename(query, spellings.query)
         whole = NO_JSON if spellings.whole is None else await _fastapi_body(request, route)
-        if spellings.strings:  # a Json[...] form field (JSON metadata beside an upload): its document
-            documents = [json_string(value) for _, value in form if isinstance(value, str)]
+        if spellings.strings:  # a Json[...] form field (JSON metadata beside an upload) or query parameter
+            documents = [json_string(value) for _, value in (*form, *query) if isinstance(value, str)]
             found = [item for item in documents if item is not NO_JSON]
             if found:
                 document = found if document is NO_JSON else [document, *found]
@@ -395,7 +395,10 @@ def _route_spellings(rules: tuple[Any, ...], route: Any) -> Spellings | None:
             _add_param(field, query_keys, spellings.query)
             # a query parameter model (``Annotated[Filter, Query()]``): FastAPI reads its fields' aliases
             info = getattr(field, "field_info", None)
-            _model_spellings(getattr(info, "annotation", None), query_keys, spellings.query, query_seen, {})
+            strings = _model_spellings(getattr(info, "annotation", None), query_keys, spellings.query, query_seen, {})
+            # a Json[...] query parameter (``meta: Annotated[Json[Meta], Query()]``): its string is parsed
+            strings = strings or any(_is_json(item) for item in getattr(info, "metadata", ()) or ())
+            spellings.strings = spellings.strings or strings
         for field in getattr(node, "body_params", ()) or ():
             body.append(field)
             info = getattr(field, "field_info", None)

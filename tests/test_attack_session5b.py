@@ -125,12 +125,20 @@ def test_a_data_block_in_a_utf16_page_is_read(
     )
 
 
-@pytest.mark.xfail(
+_SPLIT_IN_SVG = pytest.mark.xfail(
     strict=True,
     reason=LIMIT + "a data block is read where the page's bytes name a key; in svg markup may split it",
 )
+
+
 @pytest.mark.parametrize(
-    "key", ["user_<!---->id", "user_&#105;d", "user_<![CDATA[id]]>"], ids=["comment", "reference", "cdata"]
+    "key",
+    [
+        pytest.param("user_<!---->id", id="comment", marks=_SPLIT_IN_SVG),
+        # (a reference that may spell a key's character has the page searched decoded: review 16)
+        pytest.param("user_&#105;d", id="reference"),
+        pytest.param("user_<![CDATA[id]]>", id="cdata", marks=_SPLIT_IN_SVG),
+    ],
 )
 def test_a_data_block_in_svg_is_read_as_its_text_content(
     make_stack: Callable[..., GuardedStack], events: list[AuditEvent], key: str

@@ -148,17 +148,15 @@ def test_an_attribute_nested_deeper_than_python_parses_is_refused(
     assert events[0].reason == "json:owner_id,user_id: JSON nested too deeply"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="documented limit (README, 'Proofs and pages in pages'): a key spelt with references is not searched",
-)
 def test_a_key_spelt_with_references_in_an_attribute(
     make_stack: Callable[..., GuardedStack], events: list[AuditEvent]
 ) -> None:
-    """``&#117;ser_id`` is ``user_id`` to the script; the gate finds no key in the page's bytes."""
+    """``&#117;ser_id`` is ``user_id`` to the script; the gate decodes a reference that may spell a
+    key's character before it searches the page (a documented limit until review 16)."""
     page = f'<div data-page="{{&quot;&#117;ser_id&quot;:&quot;{BOB}&quot;}}"></div>'.encode()
     got = guarded(make_stack, events).send(Reply(headers=HTML_CT, chunks=[page]))
     assert (got.status, got.body) == (403, BLOCK_BODY)
+    assert kinds(events) == [("owner_mismatch", "blocked")]
 
 
 def test_chromium_reads_bob_from_an_inertia_page() -> None:
