@@ -33,8 +33,11 @@ _RANGED_TYPES = frozenset({"video", "audio", "image", "font"})
 _ESCAPE_CODECS = ("utf-7", "iso2022", "hz")
 _ASCII_PROBE = "data: {}[]\"',:\n-_azAZ09"
 #: ASCII bytes a codec may read as other text, escapes included (``raw_unicode_escape`` reads
-#: ``\U00000075`` as ``u``; a codec that reads ``\\`` as ``¥`` is refused with them).
-_ASCII_BYTES = bytes(range(0x80)) + rb"\U00000075\u0075\x75\N{DIGIT ONE}\165+AHU-~{u~}xn--u-"
+#: ``\U00000075`` as ``u``; a codec that reads ``\\`` as ``¥`` is refused with them). A backslash
+#: only where it starts a valid escape: ``unicode_escape`` warns (DeprecationWarning) on any other.
+_ASCII_BYTES = (
+    bytes(range(0x5C)) + bytes(range(0x5D, 0x80)) + rb"\U00000075\u0075\x75\N{DIGIT ONE}\165\\+AHU-~{u~}xn--u-"
+)
 _ASCII_PROBE_BYTES = _ASCII_PROBE.encode()
 _ASCII_BYTES_TEXT = _ASCII_BYTES.decode("ascii")
 
