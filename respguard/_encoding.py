@@ -744,6 +744,41 @@ def html_encoding_guessed(body: bytes, mime_charset: str | None) -> bool:
     return prescan_html(body) is None
 
 
+#: Python codecs whose escape sequences change what ASCII bytes mean (and vanish when decoded).
+_ESCAPE_CODECS = ("utf-7", "iso2022", "hz")
+_ASCII_PROBE = "data: {}[]\"',:\n-_azAZ09"
+#: ASCII bytes a codec may read as other text, escapes included (``raw_unicode_escape`` reads
+#: ``\U00000075`` as ``u``; a codec that reads ``\\`` as ``¥`` is refused with them). A backslash
+#: only where it starts a valid escape: ``unicode_escape`` warns (DeprecationWarning) on any other.
+_ASCII_BYTES = (
+    bytes(range(0x5C)) + bytes(range(0x5D, 0x80)) + rb"\U00000075\u0075\x75\N{DIGIT ONE}\165\\+AHU-~{u~}xn--u-"
+)
+_ASCII_PROBE_BYTES = _ASCII_PROBE.encode()
+_ASCII_BYTES_TEXT = _ASCII_BYTES.decode("ascii")
+
+
+def reads_ascii(codec: str) -> bool | None:
+    """Does this Python codec (a ``codecs.lookup`` name) read ASCII bytes as the same ASCII text,
+    and write ASCII text as the same bytes, escapes included? ``False`` for UTF-16, UTF-32 and
+    EBCDIC (ASCII is other bytes), for ISO-2022, HZ and UTF-7 (escape sequences that decode to
+    nothing), and for codecs that read ASCII as other text (``raw_unicode_escape``:
+    ``\\U00000075`` is ``u``; ``shift_jis_2004``: ``\\`` is ``¥``); ``True`` for UTF-8 with a
+    byte-order mark (written first, skipped). ``None``: no text encoding (base64, rot13).
+    The one answer for a stream's records and a multipart form's names alike."""
+    if codec.startswith(("utf-16", "utf-32", *_ESCAPE_CODECS)):
+        return False
+    if codec == "utf-8-sig":
+        return True
+    try:
+        encoded = _ASCII_PROBE.encode(codec)
+        decoded = _ASCII_BYTES.decode(codec, "replace")
+    except LookupError:
+        return None
+    except UnicodeError:
+        return False  # ASCII it can't encode: not read as ASCII (fail closed)
+    return encoded == _ASCII_PROBE_BYTES and decoded == _ASCII_BYTES_TEXT
+
+
 __all__ = [
     "DEFAULT_HTML_ENCODING",
     "ASCII_SAFE",
@@ -761,6 +796,7 @@ __all__ = [
     "lookup",
     "meta_content_encoding",
     "prescan_html",
+    "reads_ascii",
     "text_encoding",
     "utf8_decode",
     "xml_declaration_encoding",

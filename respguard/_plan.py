@@ -14,7 +14,7 @@ from typing import Final
 
 from ._cache import is_cache_field
 from ._content import HTML, JSON, JSON_LINES, OTHER, TEXT, TEXT_MEDIA
-from ._encoding import lookup
+from ._encoding import lookup, reads_ascii
 from ._extractors import Extractor, HtmlAttribute, JsonKeys, OwnerHeader
 from ._headers import RawHeaders
 from ._markup import refresh_frames_a_page
@@ -29,43 +29,19 @@ _UNKNOWN_TYPES = frozenset({"unknown/unknown", "application/unknown", "*/*"})
 _RANGED_TYPES = frozenset({"video", "audio", "image", "font"})
 
 
-#: Python codecs whose escape sequences change what ASCII bytes mean (and vanish when decoded).
-_ESCAPE_CODECS = ("utf-7", "iso2022", "hz")
-_ASCII_PROBE = "data: {}[]\"',:\n-_azAZ09"
-#: ASCII bytes a codec may read as other text, escapes included (``raw_unicode_escape`` reads
-#: ``\U00000075`` as ``u``; a codec that reads ``\\`` as ``¥`` is refused with them). A backslash
-#: only where it starts a valid escape: ``unicode_escape`` warns (DeprecationWarning) on any other.
-_ASCII_BYTES = (
-    bytes(range(0x5C)) + bytes(range(0x5D, 0x80)) + rb"\U00000075\u0075\x75\N{DIGIT ONE}\165\\+AHU-~{u~}xn--u-"
-)
-_ASCII_PROBE_BYTES = _ASCII_PROBE.encode()
-_ASCII_BYTES_TEXT = _ASCII_BYTES.decode("ascii")
-
-
 def _hides_ascii(label: str | None) -> bool:
-    """Does a charset label name, to Python's codecs, an encoding in which ASCII text is not its
-    ASCII bytes (UTF-16, UTF-32, EBCDIC) or whose escape sequences decode to nothing (ISO-2022,
-    HZ, UTF-7), or that decodes ASCII bytes as other text (``raw_unicode_escape``: ``\\U00000075``
-    is ``u``)? A client reading a stream in it (httpx's ``iter_lines``) reads records that a
-    UTF-8 reading never sees: ``da<ESC>(Bta: {...}`` is a data line in ISO-2022-JP."""
+    """Does a charset label name, to Python's codecs, an encoding that does not read ASCII as
+    ASCII (:func:`~respguard._encoding.reads_ascii`)? A client reading a stream in it (httpx's
+    ``iter_lines``) reads records that a UTF-8 reading never sees: ``da<ESC>(Bta: {...}`` is a
+    data line in ISO-2022-JP. A label Python does not know, or no text encoding's, hides nothing:
+    httpx reads the first as UTF-8, and no client decodes a stream's text in the second."""
     if not label:
         return False
     try:
         name = codecs.lookup(label.strip(" \t")).name
     except LookupError:
-        return False  # (httpx reads a label Python does not know as UTF-8)
-    if name.startswith(("utf-16", "utf-32", *_ESCAPE_CODECS)):
-        return True
-    if name == "utf-8-sig":
-        return False  # UTF-8, its byte-order mark written first and skipped (as EventSource skips it)
-    try:
-        encoded = _ASCII_PROBE.encode(name)
-        decoded = _ASCII_BYTES.decode(name, "replace")
-    except LookupError:
-        return False  # no text encoding (base64, rot13): no client decodes a stream's text in it
-    except UnicodeError:
-        return True  # ASCII it can't encode: not read as ASCII (fail closed)
-    return encoded != _ASCII_PROBE_BYTES or decoded != _ASCII_BYTES_TEXT
+        return False
+    return reads_ascii(name) is False
 
 
 def _client_labels(values: Sequence[bytes], fetch_label: str | None) -> list[str]:

@@ -21,6 +21,7 @@ from collections.abc import Awaitable, Callable, Iterable, Iterator, MutableMapp
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, unquote_plus
 
+from ._encoding import reads_ascii
 from ._events import EventKind
 from ._inbound import (
     NO_JSON,
@@ -294,17 +295,6 @@ def _plain_value(value: str) -> bool:
     return _PLAIN_VALUE.fullmatch(value) is not None
 
 
-#: Printable ASCII: a charset that decodes it to itself reads an ASCII name as every reader does.
-_ASCII = bytes(range(0x20, 0x7F))
-
-
-def _ascii_compatible(charset: str) -> bool:
-    try:
-        return _ASCII.decode(charset) == _ASCII.decode("ascii")
-    except (UnicodeError, LookupError):  # (a text codec decodes nothing else: LookupError)
-        return False
-
-
 def parse_form_python_multipart(content_type: str, body: bytes) -> tuple[list[tuple[str, str]], list[str]]:
     """(fields, file field names) as Starlette's ``Request.form()`` reads them, with python-multipart."""
     try:
@@ -353,7 +343,7 @@ def parse_form_python_multipart(content_type: str, body: bytes) -> tuple[list[tu
             charset = codecs.lookup(charset).name
         except LookupError:
             charset = "latin-1"
-        if not _ascii_compatible(charset):
+        if reads_ascii(charset) is not True:
             # Starlette decodes names and values in it (utf-16: "owner_id" is four other letters);
             # Werkzeug, which a Flask app mounted in the ASGI app reads with, does not
             raise Ambiguous(AMBIGUOUS_NAME)

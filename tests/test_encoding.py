@@ -608,3 +608,38 @@ def test_each_corrected_character_has_one_source(encoding: str) -> None:
             assert readings.get(char, 0) == 0
         else:
             assert readings.get(char, 0) == 1, (encoding, hex(source))
+
+
+@pytest.mark.parametrize(
+    ("codec", "expected"),
+    [
+        ("utf-8", True),
+        ("utf-8-sig", True),  # its byte-order mark is written first and skipped
+        ("ascii", True),
+        ("latin-1", True),
+        ("cp1252", True),
+        ("shift_jis", True),
+        ("utf-16", False),
+        ("utf-32-le", False),
+        ("cp037", False),  # EBCDIC: ASCII text is other bytes
+        ("utf-7", False),  # +AHU- is u
+        ("iso2022_jp", False),  # escape sequences decode to nothing
+        ("hz", False),
+        ("raw_unicode_escape", False),  # \U00000075 is u
+        ("unicode_escape", False),
+        ("shift_jis_2004", False),  # a backslash is a yen sign
+        ("cp864", False),  # % is another character
+        ("base64", None),  # no text encoding
+        ("rot13", None),
+    ],
+)
+def test_reads_ascii_is_the_one_answer_for_streams_and_forms(codec: str, expected: bool | None) -> None:
+    """One decision: a stream's charset that hides ASCII is refused (``_plan``), and so is a
+    multipart form's that a reader decodes names in (``_write``)."""
+    import warnings
+
+    from respguard._encoding import reads_ascii
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # (unicode_escape warns on an invalid escape: the probe has none)
+        assert reads_ascii(codec) is expected
