@@ -247,7 +247,15 @@ def _redact_path(path: str, known: list[str] | None) -> str:
             return REDACTED  # still encoded after four rounds: nobody writes that for a reason
     # A WSGI path that is not UTF-8 throughout stays Latin-1 above; its framework reads the UTF-8
     # in it (Werkzeug replaces the bad bytes): an id there must not pass as mojibake (``renÃ©e``).
-    forms.extend(lenient for lenient in map(_lenient_utf8, forms) if lenient is not None)
+    # Each form's lenient reading, and that reading's own (mojibake of mojibake): an explicit loop
+    # over a list it grows. Each reading is shorter than the one before, or holds a U+FFFD (read no
+    # further), and a round halves the bytes: a handful of rounds at most.
+    index = 0
+    while index < len(forms):
+        lenient = _lenient_utf8(forms[index])
+        if lenient is not None:
+            forms.append(lenient)
+        index += 1
     folded, where = _fold(decoded)
     if _costly(max(len(path), len(folded)), known):
         return REDACTED

@@ -201,3 +201,20 @@ def test_more_occurrences_than_four_a_character_redact_the_whole_path() -> None:
 )
 def test_a_path_that_is_one_id_goes_whole(path: str, ids: list[str], expected: str) -> None:
     assert redact_path(path, ids) == expected
+
+
+
+def test_mojibake_of_mojibake_is_read_to_its_end() -> None:
+    """A WSGI path's lenient UTF-8 readings are followed round after round (mojibake of
+    mojibake): an id under any number of them is never logged as it came."""
+    owner = "renée-93f0"
+
+    def mojibake(text: str, rounds: int) -> str:
+        for _ in range(rounds):
+            text = text.encode("utf-8").decode("latin-1")
+        return text
+
+    assert redact_path("/u/" + mojibake(owner, 1), [owner]) == "/u/{id}"
+    for rounds in (2, 3, 5, 8):
+        assert redact_path("/u/" + mojibake(owner, rounds), [owner]) in ("/u/{id}", REDACTED), rounds
+    assert redact_path("/u/" + mojibake("café", 2), [owner]) == "/u/" + mojibake("café", 2)  # no id: as it came
