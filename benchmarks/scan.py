@@ -31,7 +31,7 @@ def _exchanges(guard: Guard, body: Body, count: int) -> list[Any]:
     ready = []
     for _ in range(count):
         context = RequestContext()
-        context.requester = Identity(OWN_ID)
+        context.tell(Identity(OWN_ID))
         request = RequestInfo("GET", "/b/" + body.name, "http", {}, lambda raw: headers)
         exchange = Exchange(guard, request, context, None, cookie)
         if exchange.start(200, _response_headers(body)).head is not None:

@@ -132,7 +132,14 @@ def scan_document(
             return Failure(EventKind.SCAN_ERROR, f"{extractor.name}: {undecodable}", extractor.name)
         except Exception as error:
             return Failure(EventKind.SCAN_ERROR, f"{extractor.name} raised {type(error).__name__}", extractor.name)
-    if view is not None and planner.by_media[JSON] and (xml or _may_name_keys(planner, body, declared)):
+    # A page's JSON data blocks, attribute values and shown records: HTML only (a JSON or text body
+    # an exact scan read has a view too, and is no page: its JSON was read above, once).
+    if (
+        media == HTML
+        and view is not None
+        and planner.by_media[JSON]
+        and (xml or _may_name_keys(planner, body, declared))
+    ):
         failure = _scan_data_blocks(planner, view, views, owners)
         if failure is not None:
             return failure

@@ -601,3 +601,28 @@ def test_benchmarks_quick_round_runs() -> None:
     assert all(r["ratio_to_bare"] > 0 for r in rows)
     table = report.markdown({"meta": {"date": "today", "command": "test"}, "inprocess": rows})
     assert "| asgi | json-1k |" in table
+
+
+
+def test_an_exactly_read_json_body_is_parsed_once_and_never_as_a_page(make_stack: Any, monkeypatch: Any) -> None:
+    """The exact scan (``strict_json``) builds a view of a JSON body, as the fast path does not:
+    it must not then read that body as a page too (its data blocks, attribute values and shown
+    records). It did: every exactly read JSON document was parsed twice, and a 1 MiB one took
+    6.0 times its size in memory (1.3 before)."""
+    from _attacks import guarded
+    from conftest import Reply
+
+    calls: list[str] = []
+    owners = JsonKeys.owners
+
+    def counted(self: JsonKeys, view: ResponseView) -> Any:
+        calls.append(view.media)
+        return owners(self, view)
+
+    monkeypatch.setattr(JsonKeys, "owners", counted)
+    events: list[AuditEvent] = []
+    stack = guarded(make_stack, events, strict_json=True)
+    body = json.dumps([{"user_id": ALICE, "note": "<b>hi</b>"}, {"user_id": ALICE}]).encode()
+    got = stack.send(Reply(headers=[("Content-Type", "application/json")], chunks=[body]))  # (alice asks)
+    assert (got.status, got.body, events) == (200, body, [])
+    assert calls == ["json"]
