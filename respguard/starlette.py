@@ -259,20 +259,21 @@ def _model_spellings(
     annotation: Any,
     keys: frozenset[str],
     out: dict[str, str],
-    seen: set[int],
+    seen: set[tuple[int, int]],
     paths: dict[tuple[str | int, ...], str],
 ) -> bool:
     """Spellings of owner keys among a model's fields, at any depth (``list[Model]``, ``Model | None``).
     ``True``: some field is ``Json[...]`` (Pydantic parses its string as JSON)."""
     strings = False
-    stack = [annotation]
+    stack: list[tuple[Any, dict[str, Any] | None]] = [(annotation, None)]
     while stack:
-        node = stack.pop()
-        if id(node) in seen:
+        node, inherited = stack.pop()
+        config = _config_of(node, inherited)
+        if (id(node), id(config)) in seen:
             continue
-        seen.add(id(node))
+        seen.add((id(node), id(config)))
         strings = strings or _is_json(node) or any(_is_json(item) for item in getattr(node, "__metadata__", ()))
-        for name, info, annotation in _fields_of(node):
+        for name, info, annotation in _fields_of(node, config):
             strings = strings or any(_is_json(item) for item in getattr(info, "metadata", ()) or ())
             names = _names_of(name, info)
             owner = next((key for key in sorted(names) if key in keys), None)
@@ -282,9 +283,31 @@ def _model_spellings(
             for index, item_owner in _positional_owners(annotation, keys):
                 # a NamedTuple field: Pydantic reads it from a JSON array too, by position
                 paths.update(((spelling, index), item_owner) for spelling in names)
-            stack.append(annotation)
-        stack.extend(getattr(node, "__args__", ()) or ())
+            stack.append((annotation, config))
+        stack.extend((item, config) for item in getattr(node, "__args__", ()) or ())
     return strings
+
+
+def _config_of(node: Any, inherited: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The config Pydantic builds a type's fields under: a model's ``model_config``, a Pydantic
+    dataclass's or a ``@with_config`` type's ``__pydantic_config__``; a standard dataclass or
+    ``TypedDict`` without one is built under the config of the type it is a field of
+    (pydantic#10917: a model's ``alias_generator`` names its ``TypedDict`` field's keys too)."""
+    own = getattr(node, "model_config", None) if isinstance(getattr(node, "model_fields", None), dict) else None
+    if own is None and isinstance(node, type) and _is_typeddict(node):
+        # a TypedDict has no real MRO: Pydantic looks its bases' config up (a @with_config base's)
+        try:
+            from pydantic._internal._decorators import get_attribute_from_bases
+        except ImportError:  # pragma: no cover - a Pydantic without it: its own attribute only
+            own = getattr(node, "__pydantic_config__", None)
+        else:
+            try:
+                own = get_attribute_from_bases(node, "__pydantic_config__")
+            except AttributeError:
+                own = None
+    elif own is None:
+        own = getattr(node, "__pydantic_config__", None)
+    return own if isinstance(own, dict) else inherited
 
 
 def _positional_owners(annotation: Any, keys: frozenset[str]) -> list[tuple[int, str]]:
@@ -308,10 +331,11 @@ def _is_json(item: object) -> bool:
     return kind.__name__ == "Json" and kind.__module__ == "pydantic.types"
 
 
-def _fields_of(node: Any) -> list[tuple[str, Any, Any]]:
+def _fields_of(node: Any, config: dict[str, Any] | None) -> list[tuple[str, Any, Any]]:
     """``(name, FieldInfo or None, annotation)`` of each field Pydantic validates a type's object
     from: a model's, a Pydantic dataclass's (``__pydantic_fields__``), a standard dataclass's or a
-    ``TypedDict``'s (their ``Field(...)``: a dataclass field's default, or ``Annotated`` metadata)."""
+    ``TypedDict``'s (their ``Field(...)``: a dataclass field's default, or ``Annotated`` metadata,
+    with the aliases the ``alias_generator`` of ``config``, the one it is built under, makes)."""
     fields = getattr(node, "model_fields", None)
     if not isinstance(fields, dict):
         fields = getattr(node, "__pydantic_fields__", None)
@@ -324,8 +348,7 @@ def _fields_of(node: Any) -> list[tuple[str, Any, Any]]:
     except Exception:  # an unresolvable forward reference: Pydantic could not build it either
         return []
     defaults = {f.name: f.default for f in dataclasses.fields(node)} if dataclasses.is_dataclass(node) else {}
-    config = getattr(node, "__pydantic_config__", None)  # @with_config(ConfigDict(alias_generator=...))
-    generator = config.get("alias_generator") if isinstance(config, dict) else None
+    generator = config.get("alias_generator") if config is not None else None
     found: list[tuple[str, Any, Any]] = []
     for name, hint in hints.items():
         candidates = [defaults.get(name), *getattr(hint, "__metadata__", ())]
@@ -385,8 +408,8 @@ def _route_spellings(rules: tuple[Any, ...], route: Any) -> Spellings | None:
     query_keys = frozenset(name for rule in rules if isinstance(rule, QueryOwner) for name in rule.names)
     spellings = Spellings()
     body: list[Any] = []
-    seen: set[int] = set()
-    query_seen: set[int] = set()
+    seen: set[tuple[int, int]] = set()
+    query_seen: set[tuple[int, int]] = set()
     stack = [dependant]
     while stack:
         node = stack.pop()
