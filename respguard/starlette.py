@@ -422,20 +422,22 @@ def _route_spellings(rules: tuple[Any, ...], route: Any) -> Spellings | None:
             # a Json[...] query parameter (``meta: Annotated[Json[Meta], Query()]``): its string is parsed
             strings = strings or any(_is_json(item) for item in getattr(info, "metadata", ()) or ())
             spellings.strings = spellings.strings or strings
-        for field in getattr(node, "body_params", ()) or ():
-            body.append(field)
-            info = getattr(field, "field_info", None)
-            form = type(info).__name__ in ("Form", "File")
-            _add_param(field, form_keys if form else json_keys, spellings.form if form else spellings.json)
-            strings = _model_spellings(
-                getattr(info, "annotation", None),
-                form_keys if form else json_keys,
-                spellings.form if form else spellings.json,
-                seen,
-                {} if form else spellings.paths,
-            )
-            strings = strings or any(_is_json(item) for item in getattr(info, "metadata", ()) or ())
-            spellings.strings = spellings.strings or strings
+        body.extend(getattr(node, "body_params", ()) or ())
+    # One reading of the whole body, as FastAPI's route reads it (``is_body_form``): a form where
+    # any body parameter is a Form() or File(), every Body() parameter then taken from the form too.
+    form = _reads_form(route, body)
+    for field in body:
+        info = getattr(field, "field_info", None)
+        _add_param(field, form_keys if form else json_keys, spellings.form if form else spellings.json)
+        strings = _model_spellings(
+            getattr(info, "annotation", None),
+            form_keys if form else json_keys,
+            spellings.form if form else spellings.json,
+            seen,
+            {} if form else spellings.paths,
+        )
+        strings = strings or any(_is_json(item) for item in getattr(info, "metadata", ()) or ())
+        spellings.strings = spellings.strings or strings
     embedded = getattr(route, "_embed_body_fields", None)
     if embedded is None and body:
         # An older FastAPI has no such flag: a lone body field is the whole body unless its
@@ -449,6 +451,17 @@ def _route_spellings(rules: tuple[Any, ...], route: Any) -> Spellings | None:
             names = _names_of(getattr(field, "name", ""), info) | {getattr(field, "alias", "")}
             spellings.whole = next((key for key in sorted(names) if key in json_keys), None)
     return spellings
+
+
+def _reads_form(route: Any, body: list[Any]) -> bool:
+    """Does FastAPI read this route's body as a form? Its ``body_field`` is a ``Form`` (``File`` is
+    one) where any body parameter is (``get_body_field``); the parameters themselves otherwise."""
+    from fastapi import params
+
+    body_field = getattr(route, "body_field", None)
+    if body_field is not None:
+        return isinstance(getattr(body_field, "field_info", None), params.Form)
+    return any(isinstance(getattr(field, "field_info", None), params.Form) for field in body)
 
 
 def _add_param(field: Any, keys: frozenset[str], out: dict[str, str]) -> None:

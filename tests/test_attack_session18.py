@@ -12,7 +12,14 @@ read them as naming nobody.
    (``TypedDict`` has no real MRO, so ``getattr`` does not), and ``{"customerId": <bob>}`` as
    the whole body of ``body: SubCard`` wrote bob's card. Fixed (``starlette._config_of``): each
    type's fields are read under the config Pydantic builds them under.
-2. **Limit: a ``model_validator(mode="before")`` that renames keys.** Code that moves
+2. **A ``Body()`` parameter of a route that reads a form.** FastAPI reads a route's whole body
+   as a form where any body parameter (its own or a dependency's) is a ``Form()`` or ``File()``,
+   and takes every ``Body()`` parameter from that form too, under its alias: ``customer_id: int
+   = Body(alias="cid")`` beside ``note: str = Form()`` (or an upload) took the form field
+   ``cid=<bob>`` and wrote bob's card (200, no event). The in-app check read the ``Body()``
+   parameter's alias as a JSON key only. Fixed (``starlette._reads_form``): one decision, FastAPI's
+   (the route's ``body_field`` is a ``Form``), for every body parameter of the route.
+3. **Limit: a ``model_validator(mode="before")`` that renames keys.** Code that moves
    ``{"owner": <bob>}`` to ``customer_id`` before validation is read as the bytes are (strict
    xfail; README limits).
 """
@@ -20,11 +27,11 @@ read them as naming nobody.
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from typing import Annotated, Any
 
 import pytest
 from conftest import kinds
-from fastapi import FastAPI
+from fastapi import Body, Depends, FastAPI, File, Form, UploadFile
 from pydantic import BaseModel, ConfigDict, model_validator, with_config
 from pydantic.alias_generators import to_camel
 from pydantic.dataclasses import dataclass as pydantic_dataclass
@@ -167,7 +174,71 @@ def test_fastapi_a_pydantic_dataclass_is_not_read_under_its_parents_generator() 
     assert (response.status_code, events, writes) == (422, [], [])
 
 
-# ------------------------------------------------------------------ 2. limit: a before validator
+# ------------------------------------------------------------------ 2. Body() read from a form
+
+
+def _cid(customer_id: Annotated[int, Body(alias="cid")]) -> int:
+    return customer_id
+
+
+def _form_app(events: list[AuditEvent]) -> tuple[FastAPI, list[object]]:
+    app = FastAPI()
+    writes: list[object] = []
+
+    @app.post("/api/noted")
+    def noted(
+        customer_id: Annotated[int, Body(alias="cid")], note: Annotated[str, Form()], customer: Any = CurrentCustomer
+    ) -> dict[str, str]:
+        writes.append(customer_id)
+        return {"ok": "written"}
+
+    @app.post("/api/upload")
+    def upload(
+        upload: Annotated[UploadFile, File()], customer_id: int = Depends(_cid), customer: Any = CurrentCustomer
+    ) -> dict[str, str]:
+        writes.append(customer_id)
+        return {"ok": "written"}
+
+    guard = Guard(
+        secret_key=SECRET,
+        extractors=[JsonKeys("customer_id")],
+        inbound=[FormOwner("customer_id")],
+        on_event=events.append,
+    )
+    app.add_middleware(RespGuardMiddleware, guard=guard, write_check="app")
+    return app, writes
+
+
+#: (row, url, form fields, files)
+FORM_BODIES: list[tuple[str, str, Any, Any]] = [
+    ("body-beside-form", "/api/noted", lambda owner: {"cid": str(owner), "note": "x"}, None),
+    ("dependency-body-beside-file", "/api/upload", lambda owner: {"cid": str(owner)}, {"upload": ("a.txt", b"x")}),
+]
+
+
+@pytest.mark.parametrize(("row", "url", "data", "files"), FORM_BODIES, ids=[row[0] for row in FORM_BODIES])
+def test_fastapi_a_body_parameter_read_from_a_form_is_read(row: str, url: str, data: Any, files: Any) -> None:
+    events: list[AuditEvent] = []
+    app, writes = _form_app(events)
+    with TestClient(app) as client:
+        response = client.post(url, headers=TOKEN, data=data(int(BOB_ID)), files=files)
+    assert writes == []
+    assert_refused(response.status_code, list(response.headers.multi_items()), response.content)
+    assert kinds(events) == REFUSED
+    assert events[0].reason == FOREIGN_WRITE
+    assert BOB_ID not in events[0].to_json()
+
+
+@pytest.mark.parametrize(("row", "url", "data", "files"), FORM_BODIES, ids=[row[0] for row in FORM_BODIES])
+def test_fastapi_an_own_body_parameter_in_a_form_runs(row: str, url: str, data: Any, files: Any) -> None:
+    events: list[AuditEvent] = []
+    app, writes = _form_app(events)
+    with TestClient(app) as client:
+        response = client.post(url, headers=TOKEN, data=data(int(OWN)), files=files)
+    assert (response.status_code, response.json(), events, writes) == (200, {"ok": "written"}, [], [int(OWN)])
+
+
+# ------------------------------------------------------------------ 3. limit: a before validator
 
 
 class Renamed(BaseModel):
