@@ -260,9 +260,12 @@ def _model_spellings(
     keys: frozenset[str],
     out: dict[str, str],
     seen: set[tuple[int, int]],
-    paths: dict[tuple[str | int, ...], str],
+    paths: dict[tuple[str | int, ...], str] | None,
 ) -> bool:
     """Spellings of owner keys among a model's fields, at any depth (``list[Model]``, ``Model | None``).
+    ``paths``: where a JSON body's alias paths go; ``None`` for a form's or a query's model, whose
+    fields Pydantic validates from a flat mapping (a repeated field is a list there, so
+    ``AliasPath("cid", 1)`` is the second ``cid``): the path's first key is a spelling of the owner.
     ``True``: some field is ``Json[...]`` (Pydantic parses its string as JSON)."""
     strings = False
     stack: list[tuple[Any, dict[str, Any] | None]] = [(annotation, None)]
@@ -279,10 +282,16 @@ def _model_spellings(
             owner = next((key for key in sorted(names) if key in keys), None)
             if owner is not None:
                 out.update((spelling, owner) for spelling in names if spelling != owner)
-                paths.update((path, owner) for path in _paths_of(info))
+                if paths is None:
+                    out.update((path[0], owner) for path in _paths_of(info) if isinstance(path[0], str))
+                else:
+                    paths.update((path, owner) for path in _paths_of(info))
             for index, item_owner in _positional_owners(annotation, keys):
                 # a NamedTuple field: Pydantic reads it from a JSON array too, by position
-                paths.update(((spelling, index), item_owner) for spelling in names)
+                if paths is None:
+                    out.update((spelling, item_owner) for spelling in names)
+                else:
+                    paths.update(((spelling, index), item_owner) for spelling in names)
             stack.append((annotation, config))
         stack.extend((item, config) for item in getattr(node, "__args__", ()) or ())
     return strings
@@ -418,7 +427,7 @@ def _route_spellings(rules: tuple[Any, ...], route: Any) -> Spellings | None:
             _add_param(field, query_keys, spellings.query)
             # a query parameter model (``Annotated[Filter, Query()]``): FastAPI reads its fields' aliases
             info = getattr(field, "field_info", None)
-            strings = _model_spellings(getattr(info, "annotation", None), query_keys, spellings.query, query_seen, {})
+            strings = _model_spellings(getattr(info, "annotation", None), query_keys, spellings.query, query_seen, None)
             # a Json[...] query parameter (``meta: Annotated[Json[Meta], Query()]``): its string is parsed
             strings = strings or any(_is_json(item) for item in getattr(info, "metadata", ()) or ())
             spellings.strings = spellings.strings or strings
@@ -434,7 +443,7 @@ def _route_spellings(rules: tuple[Any, ...], route: Any) -> Spellings | None:
             form_keys if form else json_keys,
             spellings.form if form else spellings.json,
             seen,
-            {} if form else spellings.paths,
+            None if form else spellings.paths,
         )
         strings = strings or any(_is_json(item) for item in getattr(info, "metadata", ()) or ())
         spellings.strings = spellings.strings or strings

@@ -19,7 +19,14 @@ read them as naming nobody.
    ``cid=<bob>`` and wrote bob's card (200, no event). The in-app check read the ``Body()``
    parameter's alias as a JSON key only. Fixed (``starlette._reads_form``): one decision, FastAPI's
    (the route's ``body_field`` is a ``Form``), for every body parameter of the route.
-3. **Limit: a ``model_validator(mode="before")`` that renames keys.** Code that moves
+3. **An ``AliasPath`` in a form's or a query's model.** FastAPI hands a form model (and a query
+   parameter model) the form's fields as a flat mapping, a repeated field as a list, and Pydantic
+   follows an ``AliasPath`` through it: ``customer_id: int = Field(validation_alias=AliasPath("cid",
+   1))`` took ``cid=1&cid=<bob>`` (form body, or query) and wrote bob's record (200, no event);
+   ``AliasPath("cid")`` takes ``cid=<bob>``. The in-app check followed alias paths in JSON bodies
+   only. Fixed (``_model_spellings``): there the path's first key is a spelling of the owner field
+   (a repeated one is refused as repeated, as any repeated owner field is).
+4. **Limit: a ``model_validator(mode="before")`` that renames keys.** Code that moves
    ``{"owner": <bob>}`` to ``customer_id`` before validation is read as the bytes are (strict
    xfail; README limits).
 """
@@ -31,8 +38,8 @@ from typing import Annotated, Any
 
 import pytest
 from conftest import kinds
-from fastapi import Body, Depends, FastAPI, File, Form, UploadFile
-from pydantic import BaseModel, ConfigDict, model_validator, with_config
+from fastapi import Body, Depends, FastAPI, File, Form, Query, UploadFile
+from pydantic import AliasPath, BaseModel, ConfigDict, Field, model_validator, with_config
 from pydantic.alias_generators import to_camel
 from pydantic.dataclasses import dataclass as pydantic_dataclass
 from starlette.testclient import TestClient
@@ -238,7 +245,80 @@ def test_fastapi_an_own_body_parameter_in_a_form_runs(row: str, url: str, data: 
     assert (response.status_code, response.json(), events, writes) == (200, {"ok": "written"}, [], [int(OWN)])
 
 
-# ------------------------------------------------------------------ 3. limit: a before validator
+# ------------------------------------------------------------------ 3. an AliasPath in a flat model
+
+
+class SecondCid(BaseModel):
+    customer_id: int = Field(validation_alias=AliasPath("cid", 1))
+
+
+class PathCid(BaseModel):
+    customer_id: int = Field(validation_alias=AliasPath("cid"))
+
+
+def _path_app(events: list[AuditEvent]) -> tuple[FastAPI, list[object]]:
+    app = FastAPI()
+    writes: list[object] = []
+
+    @app.post("/api/second")
+    def second(card: Annotated[SecondCid, Form()], customer: Any = CurrentCustomer) -> dict[str, str]:
+        writes.append(card.customer_id)
+        return {"ok": "written"}
+
+    @app.post("/api/pathed")
+    def pathed(card: Annotated[PathCid, Form()], customer: Any = CurrentCustomer) -> dict[str, str]:
+        writes.append(card.customer_id)
+        return {"ok": "written"}
+
+    @app.post("/api/filtered")
+    def filtered(filters: Annotated[SecondCid, Query()], customer: Any = CurrentCustomer) -> dict[str, str]:
+        writes.append(filters.customer_id)
+        return {"ok": "written"}
+
+    guard = Guard(
+        secret_key=SECRET,
+        extractors=[JsonKeys("customer_id")],
+        inbound=[FormOwner("customer_id"), QueryOwner("customer_id")],
+        on_event=events.append,
+    )
+    app.add_middleware(RespGuardMiddleware, guard=guard, write_check="app")
+    return app, writes
+
+
+FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+#: (row, url, form body or None, reason)
+FLAT_PATHS: list[tuple[str, str, str | None, str]] = [
+    ("form-second-item", "/api/second", "cid=1&cid={owner}", "owner field repeated"),
+    ("query-second-item", "/api/filtered?cid=1&cid={owner}", None, "owner field repeated"),
+    ("form-one-step", "/api/pathed", "cid={owner}", FOREIGN_WRITE),
+]
+
+
+@pytest.mark.parametrize(("row", "url", "form", "reason"), FLAT_PATHS, ids=[row[0] for row in FLAT_PATHS])
+def test_fastapi_an_alias_path_of_a_flat_model_is_read(row: str, url: str, form: str | None, reason: str) -> None:
+    events: list[AuditEvent] = []
+    app, writes = _path_app(events)
+    with TestClient(app) as client:
+        if form is None:
+            response = client.post(url.format(owner=BOB_ID), headers=TOKEN)
+        else:
+            response = client.post(url, headers={**TOKEN, **FORM}, content=form.format(owner=BOB_ID))
+    assert writes == []
+    assert_refused(response.status_code, list(response.headers.multi_items()), response.content)
+    assert kinds(events) == REFUSED
+    assert events[0].reason == reason
+    assert BOB_ID not in events[0].to_json()
+
+
+def test_fastapi_an_own_owner_under_a_flat_alias_path_runs() -> None:
+    events: list[AuditEvent] = []
+    app, writes = _path_app(events)
+    with TestClient(app) as client:
+        response = client.post("/api/pathed", headers={**TOKEN, **FORM}, content=f"cid={OWN}")
+    assert (response.status_code, response.json(), events, writes) == (200, {"ok": "written"}, [], [int(OWN)])
+
+
+# ------------------------------------------------------------------ 4. limit: a before validator
 
 
 class Renamed(BaseModel):
