@@ -271,12 +271,13 @@ def _model_spellings(
     stack: list[tuple[Any, dict[str, Any] | None]] = [(annotation, None)]
     while stack:
         node, inherited = stack.pop()
-        config = _config_of(node, inherited)
+        kind = _class_of(node)
+        config = _config_of(kind, inherited)
         if (id(node), id(config)) in seen:
             continue
         seen.add((id(node), id(config)))
         strings = strings or _is_json(node) or any(_is_json(item) for item in getattr(node, "__metadata__", ()))
-        for name, info, annotation in _fields_of(node, config):
+        for name, info, annotation in _fields_of(kind, config):
             strings = strings or any(_is_json(item) for item in getattr(info, "metadata", ()) or ())
             names = _names_of(name, info)
             owner = next((key for key in sorted(names) if key in keys), None)
@@ -295,6 +296,15 @@ def _model_spellings(
             stack.append((annotation, config))
         stack.extend((item, config) for item in getattr(node, "__args__", ()) or ())
     return strings
+
+
+def _class_of(node: Any) -> Any:
+    """The class whose fields Pydantic validates a type from: a parametrized generic dataclass's or
+    ``TypedDict``'s (``Wrap[str]``, a typing alias that forwards no dunder attribute) is its origin's."""
+    origin = typing.get_origin(node)
+    if isinstance(origin, type) and (dataclasses.is_dataclass(origin) or _is_typeddict(origin)):
+        return origin
+    return node
 
 
 def _config_of(node: Any, inherited: dict[str, Any] | None) -> dict[str, Any] | None:
