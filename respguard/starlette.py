@@ -295,6 +295,7 @@ def _model_spellings(
                     paths.update(((spelling, index), item_owner) for spelling in names)
             stack.append((annotation, config))
         stack.extend((item, config) for item in getattr(node, "__args__", ()) or ())
+        stack.extend((item, config) for item in _aliased(node))
     return strings
 
 
@@ -352,21 +353,26 @@ def _is_json(item: object) -> bool:
 
 def _fields_of(node: Any, config: dict[str, Any] | None) -> list[tuple[str, Any, Any]]:
     """``(name, FieldInfo or None, annotation)`` of each field Pydantic validates a type's object
-    from: a model's, a Pydantic dataclass's (``__pydantic_fields__``), a standard dataclass's or a
-    ``TypedDict``'s (their ``Field(...)``: a dataclass field's default, or ``Annotated`` metadata,
+    from: a model's, a Pydantic dataclass's (``__pydantic_fields__``), a standard dataclass's, a
+    ``TypedDict``'s or a ``NamedTuple``'s (their ``Field(...)``: a default, or ``Annotated`` metadata,
     with the aliases the ``alias_generator`` of ``config``, the one it is built under, makes)."""
     fields = getattr(node, "model_fields", None)
     if not isinstance(fields, dict):
         fields = getattr(node, "__pydantic_fields__", None)
     if isinstance(fields, dict):
         return [(name, info, getattr(info, "annotation", None)) for name, info in fields.items()]
-    if not isinstance(node, type) or not (dataclasses.is_dataclass(node) or _is_typeddict(node)):
+    if not isinstance(node, type) or not (
+        dataclasses.is_dataclass(node) or _is_typeddict(node) or _is_namedtuple(node)
+    ):
         return []
     try:
         hints = typing.get_type_hints(node, include_extras=True)
     except Exception:  # an unresolvable forward reference: Pydantic could not build it either
         return []
-    defaults = {f.name: f.default for f in dataclasses.fields(node)} if dataclasses.is_dataclass(node) else {}
+    if dataclasses.is_dataclass(node):
+        defaults = {f.name: f.default for f in dataclasses.fields(node)}
+    else:  # a NamedTuple's defaults (Pydantic validates one from an object too, under its aliases)
+        defaults = dict(getattr(node, "_field_defaults", None) or {})
     generator = config.get("alias_generator") if config is not None else None
     found: list[tuple[str, Any, Any]] = []
     for name, hint in hints.items():
@@ -405,6 +411,22 @@ class _Choices:
 
     def __init__(self, choices: list[Any]) -> None:
         self.choices = choices
+
+
+def _is_namedtuple(node: type) -> bool:
+    return issubclass(node, tuple) and isinstance(getattr(node, "_fields", None), tuple)
+
+
+def _aliased(node: Any) -> list[Any]:
+    """The type a type alias names, which Pydantic validates in its place: a ``TypeAliasType``'s
+    value (``type Cards = list[Card]``, or a parametrized one's origin's) and a ``NewType``'s
+    supertype."""
+    origin = typing.get_origin(node) or node
+    if type(origin).__name__ == "TypeAliasType":
+        return [getattr(origin, "__value__", None)]
+    if isinstance(node, typing.NewType):
+        return [node.__supertype__]
+    return []
 
 
 def _is_typeddict(node: type) -> bool:

@@ -32,7 +32,14 @@ read them as naming nobody.
    attribute (``__pydantic_fields__``, ``__dataclass_fields__``), so its fields were not read and
    ``{"cid": <bob>}`` wrote bob's record (200, no event). Fixed (``starlette._class_of``): such an
    alias's fields are its origin's, as Pydantic reads them.
-5. **Limit: a ``model_validator(mode="before")`` that renames keys.** Code that moves
+5. **A type alias, a ``NewType``, a ``NamedTuple`` read from an object.** ``cards: Cards`` with
+   ``Cards = TypeAliasType("Cards", list[Card])`` (``type Cards = list[Card]``), ``card: CardId``
+   with ``CardId = NewType("CardId", Card)``, and a ``NamedTuple`` field holding ``customer_id:
+   Annotated[int, Field(alias="cid")]`` given as ``{"cid": <bob>, ...}`` (Pydantic validates a
+   ``NamedTuple`` from an object too): Pydantic validates the aliased type and the tuple's
+   aliases, the in-app check walked neither, and each wrote bob's record (200, no event). Fixed
+   (``starlette._aliased``, ``_fields_of``).
+6. **Limit: a ``model_validator(mode="before")`` that renames keys.** Code that moves
    ``{"owner": <bob>}`` to ``customer_id`` before validation is read as the bytes are (strict
    xfail; README limits).
 """
@@ -40,7 +47,7 @@ read them as naming nobody.
 from __future__ import annotations
 
 import dataclasses
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, NamedTuple, NewType, TypeVar
 
 import pytest
 from conftest import kinds
@@ -51,7 +58,7 @@ from pydantic.dataclasses import dataclass as pydantic_dataclass
 from starlette.testclient import TestClient
 from test_attack_session10 import BOB_ID, OWN, TOKEN
 from test_write_apps import SECRET, CurrentCustomer, assert_refused
-from typing_extensions import TypedDict
+from typing_extensions import TypeAliasType, TypedDict
 
 from respguard import AuditEvent, FormOwner, Guard, JsonBodyOwner, JsonKeys, QueryOwner
 from respguard.starlette import RespGuardMiddleware
@@ -400,7 +407,93 @@ def test_fastapi_an_own_write_through_a_generic_body_runs(url: str) -> None:
     assert (response.status_code, response.json(), events, writes) == (200, {"ok": "written"}, [], [int(OWN)])
 
 
-# ------------------------------------------------------------------ 5. limit: a before validator
+# ------------------------------------------------------------------ 5. aliases of types
+
+
+class AliasedCard(BaseModel):
+    customer_id: int = Field(alias="cid")
+
+
+Cards = TypeAliasType("Cards", list[AliasedCard])
+CardId = NewType("CardId", AliasedCard)
+
+
+class CardTuple(NamedTuple):
+    customer_id: Annotated[int, Field(alias="cid")]
+    note: str
+
+
+class AliasedOrder(BaseModel):
+    cards: Cards
+
+
+class NewTypeOrder(BaseModel):
+    card: CardId
+
+
+class TupleOrder(BaseModel):
+    card: CardTuple
+
+
+def _alias_app(events: list[AuditEvent]) -> tuple[FastAPI, list[object]]:
+    app = FastAPI()
+    writes: list[object] = []
+
+    @app.post("/api/alias")
+    def alias(body: AliasedOrder, customer: Any = CurrentCustomer) -> dict[str, str]:
+        writes.extend(card.customer_id for card in body.cards)
+        return {"ok": "written"}
+
+    @app.post("/api/newtype")
+    def newtype(body: NewTypeOrder, customer: Any = CurrentCustomer) -> dict[str, str]:
+        writes.append(body.card.customer_id)
+        return {"ok": "written"}
+
+    @app.post("/api/tuple")
+    def pair(body: TupleOrder, customer: Any = CurrentCustomer) -> dict[str, str]:
+        writes.append(body.card.customer_id)
+        return {"ok": "written"}
+
+    guard = Guard(
+        secret_key=SECRET,
+        extractors=[JsonKeys("customer_id")],
+        inbound=[JsonBodyOwner("customer_id")],
+        on_event=events.append,
+    )
+    app.add_middleware(RespGuardMiddleware, guard=guard, write_check="app")
+    return app, writes
+
+
+TYPE_ALIASES: list[tuple[str, str, Any]] = [
+    ("type-alias", "/api/alias", lambda owner: {"cards": [{"cid": owner}]}),
+    ("newtype", "/api/newtype", lambda owner: {"card": {"cid": owner}}),
+    ("namedtuple-object", "/api/tuple", lambda owner: {"card": {"cid": owner, "note": "x"}}),
+]
+
+
+@pytest.mark.parametrize(("row", "url", "body"), TYPE_ALIASES, ids=[row[0] for row in TYPE_ALIASES])
+def test_fastapi_a_type_alias_is_read_as_the_type_it_names(row: str, url: str, body: Any) -> None:
+    events: list[AuditEvent] = []
+    app, writes = _alias_app(events)
+    with TestClient(app) as client:
+        response = client.post(url, headers=TOKEN, json=body(int(BOB_ID)))
+    assert writes == []
+    assert_refused(response.status_code, list(response.headers.multi_items()), response.content)
+    assert kinds(events) == REFUSED
+    assert events[0].reason == FOREIGN_WRITE
+    assert BOB_ID not in events[0].to_json()
+
+
+@pytest.mark.parametrize(("row", "url", "body"), TYPE_ALIASES, ids=[row[0] for row in TYPE_ALIASES])
+def test_fastapi_an_own_write_through_a_type_alias_runs(row: str, url: str, body: Any) -> None:
+    events: list[AuditEvent] = []
+    app, writes = _alias_app(events)
+    with TestClient(app) as client:
+        response = client.post(url, headers=TOKEN, json=body(int(OWN)))
+    assert (response.status_code, response.json(), events, writes) == (200, {"ok": "written"}, [], [int(OWN)])
+
+
+# ------------------------------------------------------------------ 6. limit: a before validator
 
 
 class Renamed(BaseModel):
