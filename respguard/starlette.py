@@ -259,32 +259,75 @@ def _model_spellings(
     annotation: Any,
     keys: frozenset[str],
     out: dict[str, str],
-    seen: set[int],
-    paths: dict[tuple[str | int, ...], str],
+    seen: set[tuple[int, int]],
+    paths: dict[tuple[str | int, ...], str] | None,
 ) -> bool:
     """Spellings of owner keys among a model's fields, at any depth (``list[Model]``, ``Model | None``).
+    ``paths``: where a JSON body's alias paths go; ``None`` for a form's or a query's model, whose
+    fields Pydantic validates from a flat mapping (a repeated field is a list there, so
+    ``AliasPath("cid", 1)`` is the second ``cid``): the path's first key is a spelling of the owner.
     ``True``: some field is ``Json[...]`` (Pydantic parses its string as JSON)."""
     strings = False
-    stack = [annotation]
+    stack: list[tuple[Any, dict[str, Any] | None]] = [(annotation, None)]
     while stack:
-        node = stack.pop()
-        if id(node) in seen:
+        node, inherited = stack.pop()
+        kind = _class_of(node)
+        config = _config_of(kind, inherited)
+        if (id(node), id(config)) in seen:
             continue
-        seen.add(id(node))
+        seen.add((id(node), id(config)))
         strings = strings or _is_json(node) or any(_is_json(item) for item in getattr(node, "__metadata__", ()))
-        for name, info, annotation in _fields_of(node):
+        for name, info, annotation in _fields_of(kind, config):
             strings = strings or any(_is_json(item) for item in getattr(info, "metadata", ()) or ())
             names = _names_of(name, info)
             owner = next((key for key in sorted(names) if key in keys), None)
             if owner is not None:
                 out.update((spelling, owner) for spelling in names if spelling != owner)
-                paths.update((path, owner) for path in _paths_of(info))
+                if paths is None:
+                    out.update((path[0], owner) for path in _paths_of(info) if isinstance(path[0], str))
+                else:
+                    paths.update((path, owner) for path in _paths_of(info))
             for index, item_owner in _positional_owners(annotation, keys):
                 # a NamedTuple field: Pydantic reads it from a JSON array too, by position
-                paths.update(((spelling, index), item_owner) for spelling in names)
-            stack.append(annotation)
-        stack.extend(getattr(node, "__args__", ()) or ())
+                if paths is None:
+                    out.update((spelling, item_owner) for spelling in names)
+                else:
+                    paths.update(((spelling, index), item_owner) for spelling in names)
+            stack.append((annotation, config))
+        stack.extend((item, config) for item in getattr(node, "__args__", ()) or ())
+        stack.extend((item, config) for item in _aliased(node))
     return strings
+
+
+def _class_of(node: Any) -> Any:
+    """The class whose fields Pydantic validates a type from: a parametrized generic dataclass's or
+    ``TypedDict``'s (``Wrap[str]``, a typing alias that forwards no dunder attribute) is its origin's."""
+    origin = typing.get_origin(node)
+    if isinstance(origin, type) and (dataclasses.is_dataclass(origin) or _is_typeddict(origin)):
+        return origin
+    return node
+
+
+def _config_of(node: Any, inherited: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The config Pydantic builds a type's fields under: a model's ``model_config``, a Pydantic
+    dataclass's or a ``@with_config`` type's ``__pydantic_config__``; a standard dataclass or
+    ``TypedDict`` without one is built under the config of the type it is a field of
+    (pydantic#10917: a model's ``alias_generator`` names its ``TypedDict`` field's keys too)."""
+    own = getattr(node, "model_config", None) if isinstance(getattr(node, "model_fields", None), dict) else None
+    if own is None and isinstance(node, type) and _is_typeddict(node):
+        # a TypedDict has no real MRO: Pydantic looks its bases' config up (a @with_config base's)
+        try:
+            from pydantic._internal._decorators import get_attribute_from_bases
+        except ImportError:  # pragma: no cover - a Pydantic without it: its own attribute only
+            own = getattr(node, "__pydantic_config__", None)
+        else:
+            try:
+                own = get_attribute_from_bases(node, "__pydantic_config__")
+            except AttributeError:
+                own = None
+    elif own is None:
+        own = getattr(node, "__pydantic_config__", None)
+    return own if isinstance(own, dict) else inherited
 
 
 def _positional_owners(annotation: Any, keys: frozenset[str]) -> list[tuple[int, str]]:
@@ -308,24 +351,29 @@ def _is_json(item: object) -> bool:
     return kind.__name__ == "Json" and kind.__module__ == "pydantic.types"
 
 
-def _fields_of(node: Any) -> list[tuple[str, Any, Any]]:
+def _fields_of(node: Any, config: dict[str, Any] | None) -> list[tuple[str, Any, Any]]:
     """``(name, FieldInfo or None, annotation)`` of each field Pydantic validates a type's object
-    from: a model's, a Pydantic dataclass's (``__pydantic_fields__``), a standard dataclass's or a
-    ``TypedDict``'s (their ``Field(...)``: a dataclass field's default, or ``Annotated`` metadata)."""
+    from: a model's, a Pydantic dataclass's (``__pydantic_fields__``), a standard dataclass's, a
+    ``TypedDict``'s or a ``NamedTuple``'s (their ``Field(...)``: a default, or ``Annotated`` metadata,
+    with the aliases the ``alias_generator`` of ``config``, the one it is built under, makes)."""
     fields = getattr(node, "model_fields", None)
     if not isinstance(fields, dict):
         fields = getattr(node, "__pydantic_fields__", None)
     if isinstance(fields, dict):
         return [(name, info, getattr(info, "annotation", None)) for name, info in fields.items()]
-    if not isinstance(node, type) or not (dataclasses.is_dataclass(node) or _is_typeddict(node)):
+    if not isinstance(node, type) or not (
+        dataclasses.is_dataclass(node) or _is_typeddict(node) or _is_namedtuple(node)
+    ):
         return []
     try:
         hints = typing.get_type_hints(node, include_extras=True)
     except Exception:  # an unresolvable forward reference: Pydantic could not build it either
         return []
-    defaults = {f.name: f.default for f in dataclasses.fields(node)} if dataclasses.is_dataclass(node) else {}
-    config = getattr(node, "__pydantic_config__", None)  # @with_config(ConfigDict(alias_generator=...))
-    generator = config.get("alias_generator") if isinstance(config, dict) else None
+    if dataclasses.is_dataclass(node):
+        defaults = {f.name: f.default for f in dataclasses.fields(node)}
+    else:  # a NamedTuple's defaults (Pydantic validates one from an object too, under its aliases)
+        defaults = dict(getattr(node, "_field_defaults", None) or {})
+    generator = config.get("alias_generator") if config is not None else None
     found: list[tuple[str, Any, Any]] = []
     for name, hint in hints.items():
         candidates = [defaults.get(name), *getattr(hint, "__metadata__", ())]
@@ -365,6 +413,22 @@ class _Choices:
         self.choices = choices
 
 
+def _is_namedtuple(node: type) -> bool:
+    return issubclass(node, tuple) and isinstance(getattr(node, "_fields", None), tuple)
+
+
+def _aliased(node: Any) -> list[Any]:
+    """The type a type alias names, which Pydantic validates in its place: a ``TypeAliasType``'s
+    value (``type Cards = list[Card]``, or a parametrized one's origin's) and a ``NewType``'s
+    supertype."""
+    origin = typing.get_origin(node) or node
+    if type(origin).__name__ == "TypeAliasType":
+        return [getattr(origin, "__value__", None)]
+    if isinstance(node, typing.NewType):
+        return [node.__supertype__]
+    return []
+
+
 def _is_typeddict(node: type) -> bool:
     if typing.is_typeddict(node):
         return True
@@ -385,8 +449,8 @@ def _route_spellings(rules: tuple[Any, ...], route: Any) -> Spellings | None:
     query_keys = frozenset(name for rule in rules if isinstance(rule, QueryOwner) for name in rule.names)
     spellings = Spellings()
     body: list[Any] = []
-    seen: set[int] = set()
-    query_seen: set[int] = set()
+    seen: set[tuple[int, int]] = set()
+    query_seen: set[tuple[int, int]] = set()
     stack = [dependant]
     while stack:
         node = stack.pop()
@@ -395,24 +459,26 @@ def _route_spellings(rules: tuple[Any, ...], route: Any) -> Spellings | None:
             _add_param(field, query_keys, spellings.query)
             # a query parameter model (``Annotated[Filter, Query()]``): FastAPI reads its fields' aliases
             info = getattr(field, "field_info", None)
-            strings = _model_spellings(getattr(info, "annotation", None), query_keys, spellings.query, query_seen, {})
+            strings = _model_spellings(getattr(info, "annotation", None), query_keys, spellings.query, query_seen, None)
             # a Json[...] query parameter (``meta: Annotated[Json[Meta], Query()]``): its string is parsed
             strings = strings or any(_is_json(item) for item in getattr(info, "metadata", ()) or ())
             spellings.strings = spellings.strings or strings
-        for field in getattr(node, "body_params", ()) or ():
-            body.append(field)
-            info = getattr(field, "field_info", None)
-            form = type(info).__name__ in ("Form", "File")
-            _add_param(field, form_keys if form else json_keys, spellings.form if form else spellings.json)
-            strings = _model_spellings(
-                getattr(info, "annotation", None),
-                form_keys if form else json_keys,
-                spellings.form if form else spellings.json,
-                seen,
-                {} if form else spellings.paths,
-            )
-            strings = strings or any(_is_json(item) for item in getattr(info, "metadata", ()) or ())
-            spellings.strings = spellings.strings or strings
+        body.extend(getattr(node, "body_params", ()) or ())
+    # One reading of the whole body, as FastAPI's route reads it (``is_body_form``): a form where
+    # any body parameter is a Form() or File(), every Body() parameter then taken from the form too.
+    form = _reads_form(route, body)
+    for field in body:
+        info = getattr(field, "field_info", None)
+        _add_param(field, form_keys if form else json_keys, spellings.form if form else spellings.json)
+        strings = _model_spellings(
+            getattr(info, "annotation", None),
+            form_keys if form else json_keys,
+            spellings.form if form else spellings.json,
+            seen,
+            None if form else spellings.paths,
+        )
+        strings = strings or any(_is_json(item) for item in getattr(info, "metadata", ()) or ())
+        spellings.strings = spellings.strings or strings
     embedded = getattr(route, "_embed_body_fields", None)
     if embedded is None and body:
         # An older FastAPI has no such flag: a lone body field is the whole body unless its
@@ -426,6 +492,17 @@ def _route_spellings(rules: tuple[Any, ...], route: Any) -> Spellings | None:
             names = _names_of(getattr(field, "name", ""), info) | {getattr(field, "alias", "")}
             spellings.whole = next((key for key in sorted(names) if key in json_keys), None)
     return spellings
+
+
+def _reads_form(route: Any, body: list[Any]) -> bool:
+    """Does FastAPI read this route's body as a form? Its ``body_field`` is a ``Form`` (``File`` is
+    one) where any body parameter is (``get_body_field``); the parameters themselves otherwise."""
+    from fastapi import params
+
+    body_field = getattr(route, "body_field", None)
+    if body_field is not None:
+        return isinstance(getattr(body_field, "field_info", None), params.Form)
+    return any(isinstance(getattr(field, "field_info", None), params.Form) for field in body)
 
 
 def _add_param(field: Any, keys: frozenset[str], out: dict[str, str]) -> None:
