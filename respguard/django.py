@@ -501,6 +501,10 @@ def _refused(refusal: _Refusal) -> Any:
 
 
 def _as_block_page(page: Any, verdict: Verdict) -> None:
+    # Logged already: respguard's audit event is the block's log line, its path redacted. Django's
+    # request logger would add "Forbidden: /records/<id>/" with the raw path (django.utils.log's
+    # log_response skips a response marked so).
+    page._has_been_logged = True
     page.status_code = verdict.status
     page.content = verdict.body or b""
     for name in list(page.headers):

@@ -414,6 +414,22 @@ def test_a_write_to_another_users_record_is_refused_before_the_view(users: dict[
     assert own.status_code == 200 and WRITES == [str(users["alice"].pk)]
 
 
+def test_django_s_request_logger_never_logs_a_blocked_path(users: dict[str, Any], caplog: Any) -> None:
+    """A block page is logged once, by respguard's audit event (the path's ids redacted): Django's
+    request logger had added "Forbidden: /records/<bob's id>/" for every refused write."""
+    client = logged_in("alice", "pw-a")
+    client.get("/me/")
+    with caplog.at_level("INFO", logger="django.request"):
+        assert_blocked(client.post(f"/records/{users['bob'].pk}/", {"note": "hi"}), "cross_owner_write")
+        assert_blocked(client.get(f"/me/?as={users['bob'].pk}"))
+        missing = client.get("/no-such-page/")  # the app's own 404: Django logs it as ever
+    assert missing.status_code == 404
+    assert [record.getMessage() for record in caplog.records if record.name == "django.request"] == [
+        "Not Found: /no-such-page/"
+    ]
+    assert [e.path for e in EVENTS if e.action.value == "blocked"] == ["/records/{id}/", "/me/"]
+
+
 class SetsACookie:
     """An inner middleware that adds a cookie to every response, the block page included."""
 
