@@ -71,6 +71,7 @@ _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"
 _JSON_SEQ = "application/json-seq"  # RFC 7464: records led by RS, not ended by LF
 _SLICE = 65536  # JSON lines held whole are read this much at a time (records judged as they come)
 _VARY_COOKIE = (b"vary", b"Cookie")
+_BULK_REASON = "response carries many people's personal data"
 _NO_HEADERS: RawHeaders = []  # an exchange's headers before the head is in
 
 
@@ -512,10 +513,9 @@ class Exchange:
         threshold = None if bulk is None else bulk.threshold_for(self.request.path)
         if threshold is None:
             return self._decide()
-        counts = {kind: len(found) for kind, found in counted.items() if len(found) > threshold}
+        counts = _counts_over(counted, threshold)
         if counts:
-            reason = "response carries many people's personal data"
-            return self._violation(EventKind.BULK_PERSONAL_DATA, reason, (), counts=counts)
+            return self._violation(EventKind.BULK_PERSONAL_DATA, _BULK_REASON, (), counts=counts)
         return self._decide()
 
     # ------------------------------------------------------------------ streams
@@ -606,11 +606,10 @@ class Exchange:
             return False
         seen = reader.personal_data
         self._count_record(bulk, record, seen)
-        counts = {kind: len(found) for kind, found in seen.items() if len(found) > threshold}
+        counts = _counts_over(seen, threshold)
         if not counts:
             return False
-        reason = "response carries many people's personal data"
-        if self._record(EventKind.BULK_PERSONAL_DATA, reason, (), counts=counts) is not None:
+        if self._record(EventKind.BULK_PERSONAL_DATA, _BULK_REASON, (), counts=counts) is not None:
             return True
         reader.bulk_reported = True  # report-only: once
         return False
@@ -730,9 +729,7 @@ class Exchange:
         counts = bulk.over(body, media, path, self._own_pii, charset=charset)
         if not counts:
             return None
-        return self._violation(
-            EventKind.BULK_PERSONAL_DATA, "response carries many people's personal data", (), counts=counts
-        )
+        return self._violation(EventKind.BULK_PERSONAL_DATA, _BULK_REASON, (), counts=counts)
 
     def _reader_charset(self, body: bytes, media: str) -> str | None:
         """The encoding the browser reads this HTML or text in."""
@@ -979,6 +976,12 @@ class Exchange:
         )
         emit(event, self.guard.on_event)
         return event
+
+
+def _counts_over(seen: dict[str, set[str]], threshold: int) -> dict[str, int]:
+    """How many distinct people's values of each kind a stream's records hold, for the kinds over
+    the bulk threshold (a stream held whole and a live one count alike)."""
+    return {kind: len(found) for kind, found in seen.items() if len(found) > threshold}
 
 
 def exchange_of(context: RequestContext | None) -> Exchange | None:

@@ -66,7 +66,7 @@ def _client_labels(values: Sequence[bytes], fetch_label: str | None) -> list[str
     for param in joined.split(";")[1:]:
         name, equals, value = param.strip().partition("=")
         if equals and name.strip("\"' ").lower() == "charset":
-            requests_label = value.strip("\"' ").strip("'\"")
+            requests_label = value.strip("\"' ")
     if requests_label:
         labels.append(requests_label)
     return labels
