@@ -157,6 +157,7 @@ class Exchange:
         "rules",
         "replaced",
         "view",
+        "htmx",
     )
 
     def __init__(
@@ -166,6 +167,7 @@ class Exchange:
         context: RequestContext,
         fallback: Callable[[RequestInfo], RequesterLike] | None = None,
         cookie: str | None = None,
+        htmx: bool = False,
     ) -> None:
         self.guard = guard
         self.request = request
@@ -192,6 +194,7 @@ class Exchange:
         self.held: HeldDocument | None = None  # a DOCUMENT's pieces, once one must wait for the next
         self.loaded: tuple[list[Binding], bool] | None = None  # the binding cookies, read once a request
         self.cookie = cookie  # the request's Cookie headers joined with "; " (the adapter read them)
+        self.htmx = htmx  # an htmx request (HX-Request): its answer, of any type, is swapped in as HTML
         # The write check reaches the decision through the context. An environ's copies share one
         # context (an internal sub-request): the exchange there before is given back by detach().
         self.replaced = context.exchange
@@ -244,7 +247,7 @@ class Exchange:
                 )
         if self.context.owners:
             self.owners.extend(self.context.owners)
-        plan = self.plan = plan_response(planner, self.request.method, status, facts)
+        plan = self.plan = plan_response(planner, self.request.method, status, facts, self.htmx)
         if facts.json_values and planner.by_media[JSON]:
             failure = scan_header_json(planner, facts.json_values, self._view, self.owners)
             if failure is not None:

@@ -39,16 +39,24 @@ def filter_records(
         return None
     removed = 0
 
+    def foreign_owner(kind: str, value: object) -> bool:
+        """Does a value under an owner key name another owner? Every string and number in it,
+        at any depth, is an owner, as ``JsonKeys`` reads it."""
+        if isinstance(value, list):
+            return any(foreign_owner(kind, item) for item in value)
+        if isinstance(value, dict):
+            return any(foreign_owner(kind, item) for item in value.values())
+        if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+            text = value if isinstance(value, str) else json.dumps(value)
+            return bool(text) and not is_own(kind, text)
+        return False
+
     def foreign_in(node: object) -> bool:
         if isinstance(node, dict):
             for key, value in node.items():
                 kind = keys.get(key)
-                if kind is not None:
-                    for item in value if isinstance(value, list) else (value,):
-                        if isinstance(item, (str, int, float)) and not isinstance(item, bool):
-                            text = item if isinstance(item, str) else json.dumps(item)
-                            if text and not is_own(kind, text):
-                                return True
+                if kind is not None and foreign_owner(kind, value):
+                    return True
                 if foreign_in(value):
                     return True
         elif isinstance(node, list):

@@ -48,15 +48,24 @@ class Headers:
             yield k.decode("latin-1").lower(), v.decode("latin-1")
 
 
-#: Every spelling of the header name ``cookie`` (ASGI servers lower-case names, but need not).
-COOKIE_NAMES = frozenset(
-    "".join(c.upper() if (i >> n) & 1 else c for n, c in enumerate("cookie")).encode() for i in range(64)
-)
+def _spellings(name: str) -> frozenset[bytes]:
+    """Every spelling of a header name in upper and lower case (ASGI servers lower-case names,
+    but need not)."""
+    return frozenset(
+        "".join(c.upper() if (i >> n) & 1 else c for n, c in enumerate(name)).encode() for i in range(1 << len(name))
+    )
 
 
-def request_headers(raw: Iterable[Sequence[bytes]]) -> tuple[list[Sequence[bytes]], str | None]:
-    """A request's headers as a list (read once: a generator would be spent), and its Cookie
-    headers joined with ``"; "`` (``None`` if there is none), in one pass.
+COOKIE_NAMES = _spellings("cookie")
+#: ``HX-Request``: htmx sends it on every request it makes, and swaps the answer into the page as HTML.
+HX_REQUEST_NAMES = _spellings("hx-request")
+_NOTED = COOKIE_NAMES | HX_REQUEST_NAMES
+
+
+def request_headers(raw: Iterable[Sequence[bytes]]) -> tuple[list[Sequence[bytes]], str | None, bool]:
+    """A request's headers as a list (read once: a generator would be spent), its Cookie
+    headers joined with ``"; "`` (``None`` if there is none), and whether it is htmx's (an
+    ``HX-Request`` header, any value), in one pass.
 
     HTTP/2 sends cookies as several Cookie fields and ASGI servers pass them on as
     repeated headers: a binding in any of them must be seen (RFC 9113 8.2.3). A name
@@ -71,8 +80,12 @@ def request_headers(raw: Iterable[Sequence[bytes]]) -> tuple[list[Sequence[bytes
         items = [(name, value) for name, value in raw]
     cookie: str | None = None
     more: list[str] | None = None  # a second Cookie header and after
+    htmx = False
     for pair in items:
-        if pair[0] in COOKIE_NAMES:
+        if pair[0] in _NOTED:  # (one lookup for every other header)
+            if pair[0] in HX_REQUEST_NAMES:
+                htmx = True
+                continue
             value = pair[1].decode("latin-1")
             if cookie is None:
                 cookie = value
@@ -80,7 +93,7 @@ def request_headers(raw: Iterable[Sequence[bytes]]) -> tuple[list[Sequence[bytes
                 more = [cookie, value]
             else:
                 more.append(value)
-    return items, "; ".join(more) if more is not None else cookie
+    return items, "; ".join(more) if more is not None else cookie, htmx
 
 
 def cookie_header(raw: Iterable[Sequence[bytes]]) -> str | None:

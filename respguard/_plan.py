@@ -84,6 +84,10 @@ def _ranged_media(content: ContentPlan) -> bool:
     return media_type.partition("/")[0] in _RANGED_TYPES or media_type == "application/pdf"
 
 
+#: Types read as streams even in an htmx answer (record by record: EventSource, JSON lines).
+_STREAM_TYPES = JSON_LINES | {"text/event-stream"}
+
+
 class Strategy:
     """What happens to a response body (named constants, as h11 names its states)."""
 
@@ -114,9 +118,11 @@ class ContentPlan:
         "wide",
         "misread",
         "plain_plans",
+        "values",
+        "swapped",
     )
 
-    def __init__(self, planner: Planner, values: Sequence[bytes]) -> None:
+    def __init__(self, planner: Planner, values: Sequence[bytes], swapped_in: bool = False) -> None:
         headers = [(b"content-type", v) for v in values]
         # The type browsers and fetch() read: the last valid one of every value (Fetch's
         # "extract a MIME type"); none: the client sniffs the body.
@@ -125,7 +131,6 @@ class ContentPlan:
         self.typed = mime is not None and mime.essence not in _UNKNOWN_TYPES
         self.media = media_class(mime)
         self.media_type = mime.essence if mime is not None else ""
-        self.extractors = planner.by_media[self.media]
         # The charset label as written, and the encoding it names (browsers ignore a label they don't know).
         self.label = mime.charset if mime is not None else None
         self.charset = lookup(self.label) if self.label else None
@@ -138,6 +143,13 @@ class ContentPlan:
         # requests' .json() decodes it in the charset (EBCDIC, UTF-7, raw-unicode-escape), into
         # text none of respguard's readings (fetch().json()'s UTF-8, the detected one) is.
         self.misread = self.media == JSON and any(not _detected(label) for label in hiding)
+        if swapped_in and self.media_type not in _STREAM_TYPES:
+            # The answer to an htmx request: htmx swaps its text into the page as HTML, whatever its
+            # type says (a text/plain or application/json body's <div data-owner> becomes an
+            # element), so it is read as a page of that type (its JSON leniently, as a page's is).
+            self.media = HTML
+            self.typed = True
+        self.extractors = planner.by_media[self.media]
         # Anything that reads a body of this media class: an extractor, or the bulk check.
         self.scanned = bool(self.extractors) or (planner.bulk and self.media in TEXT_MEDIA)
         # Valid values that a reader other than Fetch's (the first one, say) would take for another
@@ -150,6 +162,8 @@ class ContentPlan:
         # plan_response()'s answers for a plain head (a body-bearing status but 206, no
         # Content-Encoding), without and with a Content-Length: the common case, worked out once.
         self.plain_plans: list[ResponsePlan] = []
+        self.values = tuple(values)
+        self.swapped: ContentPlan | None = None  # these values' plan for an htmx request (Planner.swapped_in)
 
 
 class ResponsePlan:
@@ -402,14 +416,24 @@ class Planner:
             self._plans[values] = plan
         return plan
 
+    def swapped_in(self, content: ContentPlan) -> ContentPlan:
+        """The plan for the same values in the answer to an htmx request (read as a page), worked out once."""
+        swapped = content.swapped
+        if swapped is None:
+            swapped = content.swapped = ContentPlan(self, content.values, swapped_in=True)
+        return swapped
 
-def plan_response(planner: Planner, method: str, status: int, facts: HeadFacts) -> ResponsePlan:
+
+def plan_response(planner: Planner, method: str, status: int, facts: HeadFacts, htmx: bool = False) -> ResponsePlan:
     """The one decision of what happens to a response body, from its head (cached per
-    Content-Type for plain heads: the same answer, worked out once)."""
+    Content-Type for plain heads: the same answer, worked out once). ``htmx``: the request was
+    htmx's, which swaps the answer into the page as HTML."""
     # A HEAD's body is read like a GET's when the app sends one (Django does, and a server sends it
     # unless the method came as "HEAD" exactly: a "head", or a method override outside respguard);
     # most apps send none, which is decided at once.
     content = facts.content
+    if htmx and content.media != HTML and planner.by_media[HTML]:
+        content = planner.swapped_in(content)
     if status < 200 or status in NO_BODY_STATUSES:
         return ResponsePlan(Strategy.NONE, content, _encodings(facts))
     if facts.refresh_page and (planner.by_media[HTML] or planner.by_media[JSON]):

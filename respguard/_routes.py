@@ -121,10 +121,8 @@ def parse_pattern(pattern: object) -> tuple[Segment, ...]:
 
 
 def _segment_matches(segment: Segment, text: str) -> bool:
-    kind, literal = segment
-    if kind == LITERAL:
-        return text == literal
-    if literal == "int":
+    """Does a parameter segment take this text? (Literal segments are looked up by name.)"""
+    if segment[1] == "int":
         return text.isascii() and text.isdigit()
     return bool(text)
 
@@ -217,7 +215,7 @@ def route_tokens(segments: Sequence[Segment]) -> list[str]:
     return tokens
 
 
-def placeholder_tokens(pattern: str, *, trailing_slash: bool = False) -> list[str]:
+def placeholder_tokens(pattern: str, *, trailing_slash: bool) -> list[str]:
     """A PathOwner pattern (``{name}`` placeholders anywhere, each ``[^/]+``) as tokens."""
     tokens: list[str] = []
     last = 0

@@ -80,14 +80,14 @@ class ASGIMiddleware:
         scope[ASGI_KEY] = context
         guard = self.guard
         raw = scope.get("headers", ())
-        headers, cookie = request_headers(raw)
+        headers, cookie, htmx = request_headers(raw)
         if headers is not raw:
             scope["headers"] = headers  # read once (a generator would be spent), the same pairs for the app
         method = scope.get("method", "GET")
         if not method.isupper():
             method = method.upper()  # as the frameworks route it (a lower-case "post" is a POST)
         request = RequestInfo(method, scope.get("path", ""), scope.get("scheme", "http"), scope, _scope_headers)
-        exchange = Exchange(guard, request, context, _user_of, cookie)
+        exchange = Exchange(guard, request, context, _user_of, cookie, htmx)
         try:
             if guard.inbound and guard.checks_inbound(request):
                 replay = await check_asgi_write(exchange, scope, receive, send)

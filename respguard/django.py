@@ -375,7 +375,7 @@ def begin_exchange(guard: Guard, request: Any) -> Exchange:
     def user_of(_info: RequestInfo) -> RequesterLike:
         return django_requester(request)
 
-    return Exchange(guard, info, context, user_of, request.META.get("HTTP_COOKIE"))
+    return Exchange(guard, info, context, user_of, meta.get("HTTP_COOKIE"), "HTTP_HX_REQUEST" in meta)
 
 
 def response_headers(response: Any) -> RawHeaders:

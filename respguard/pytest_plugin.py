@@ -116,7 +116,8 @@ class _Watch:
                 environ.get("REQUEST_METHOD", "GET"), path, environ.get("wsgi.url_scheme", "http"), environ,
                 environ_headers,
             )  # fmt: skip
-            feeder = _Feeder(Exchange(self.guard, info, context, None, _cookie(environ)))
+            htmx = "HTTP_HX_REQUEST" in environ
+            feeder = _Feeder(Exchange(self.guard, info, context, None, _cookie(environ), htmx))
 
             def capture(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
                 feeder.start(int(status[:3]), [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers])
@@ -136,7 +137,7 @@ class _Watch:
 
     # ------------------------------------------------------------------ ASGI
     def asgi(self, app: Callable[..., Any]) -> Callable[..., Any]:
-        from ._headers import cookie_header
+        from ._headers import request_headers
         from .asgi import _scope_headers, scope_user
 
         async def watched(scope: Any, receive: Any, send: Any) -> None:
@@ -157,7 +158,8 @@ class _Watch:
                     return inner.requester
                 return scope_user(scope)
 
-            feeder = _Feeder(Exchange(self.guard, info, context, told_or_user, cookie_header(scope.get("headers", []))))
+            _, cookie, htmx = request_headers(scope.get("headers", []))
+            feeder = _Feeder(Exchange(self.guard, info, context, told_or_user, cookie, htmx))
 
             async def watching_send(message: Any) -> None:
                 if message["type"] == "http.response.start":

@@ -180,7 +180,7 @@ class WSGIMiddleware:
         if not method.isupper():
             method = method.upper()  # as Werkzeug and Django route it (a lower-case "post" is a POST)
         request = RequestInfo(method, path, environ.get("wsgi.url_scheme", "http"), environ, environ_headers)
-        exchange = Exchange(guard, request, context, None, _cookie(environ))
+        exchange = Exchange(guard, request, context, None, _cookie(environ), "HTTP_HX_REQUEST" in environ)
         try:
             return self._respond(exchange, environ, start_response)
         finally:

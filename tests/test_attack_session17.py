@@ -419,23 +419,3 @@ def test_control_a_type_turbo_takes_for_no_html_is_not_a_page(
 ) -> None:
     reply = Reply(headers=[("Content-Type", content_type)], chunks=[_STREAM.encode()])
     _passes(guarded(make_stack, events), events, reply)
-
-
-# ------------------------------------------------------------------ limit: htmx swaps any type
-
-
-@pytest.mark.xfail(
-    strict=True,
-    reason="documented limit (README, 'Scripts and styles are not markup'): htmx swaps a response of any "
-    "type into the page as HTML; only HTML types (and pages sniffed as such) are read as markup",
-)
-@pytest.mark.parametrize("content_type", ["text/plain", "application/octet-stream", "image/png"])
-def test_limit_a_fragment_htmx_swaps_whatever_its_type(
-    make_stack: Callable[..., GuardedStack], events: list[AuditEvent], content_type: str
-) -> None:
-    """Chromium with htmx 2.0.11: ``<div hx-get=... hx-trigger=load>`` holds bob's div whatever the
-    answer's type (text/plain, application/octet-stream, application/json, text/csv, image/png)."""
-    reply = Reply(headers=[("Content-Type", content_type)], chunks=[f'<div data-owner="{BOB}">Bob</div>'.encode()])
-    stack = guarded(make_stack, events)
-    got = stack.send(reply, headers=[("HX-Request", "true")])
-    assert (got.status, got.body) == (403, BLOCK_BODY)

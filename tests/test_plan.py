@@ -154,3 +154,32 @@ def test_a_quiet_head_is_read_as_the_full_pass_reads_it(headers: H) -> None:
     other = planner()
     other.read_head([(b"content-type", b"text/plain"), *headers])  # names learned on another head first
     assert _facts(other.read_head(headers)) == _facts(other._read_head(headers))
+
+
+@pytest.mark.parametrize(
+    ("headers", "expected"),
+    [
+        (JSON, (Strategy.DOCUMENT, "html", "application/json")),
+        ([(b"content-type", b"image/png")], (Strategy.DOCUMENT, "html", "image/png")),  # no longer sniffed
+        ([], (Strategy.DOCUMENT, "html", "")),  # typed as a page: htmx never sniffs
+        ([(b"content-type", b"text/html")], (Strategy.DOCUMENT, "html", "text/html")),
+        (SSE, (Strategy.EVENTS, "text", "text/event-stream")),  # still read event by event
+        (NDJSON, (Strategy.LINES, "other", "application/x-ndjson")),
+    ],
+)
+def test_the_answer_to_an_htmx_request_is_planned_as_a_page(
+    headers: H, expected: tuple[str, str, str]
+) -> None:
+    p = planner()
+    plan = plan_response(p, "GET", 200, p.read_head(headers), htmx=True)
+    assert (plan.strategy, plan.content.media, plan.content.media_type) == expected
+    assert plan.content.typed
+    # worked out once per Content-Type, beside the plan of the same type for any other request
+    assert plan_response(p, "GET", 200, p.read_head(headers), htmx=True).content is plan.content
+    assert plan_response(p, "GET", 200, p.read_head(headers)).content is p.read_head(headers).content
+
+
+def test_an_htmx_answer_is_read_as_its_type_where_no_extractor_reads_pages() -> None:
+    p = planner(extractors=[JsonKeys("user_id")])
+    plan = plan_response(p, "GET", 200, p.read_head([(b"content-type", b"image/png")]), htmx=True)
+    assert (plan.strategy, plan.content.media) == (Strategy.SNIFF, "other")

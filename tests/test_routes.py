@@ -4,7 +4,9 @@ and exemption that never switches the inbound rules off. Both stacks, exact resu
 
 from __future__ import annotations
 
+import itertools
 import json
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -40,7 +42,17 @@ from respguard import (
     RequestInfo,
     Route,
 )
-from respguard._routes import Router, parse_pattern
+from respguard._routes import (
+    _REST,
+    _SEG,
+    DIGITS,
+    LITERAL,
+    SEGMENT,
+    TAIL,
+    Router,
+    parse_pattern,
+    patterns_overlap,
+)
 
 MakeStack = Callable[..., GuardedStack]
 JSON_CT = (("Content-Type", "application/json"),)
@@ -425,3 +437,72 @@ def test_the_route_is_resolved_once_per_request(make_stack: MakeStack, events: l
     assert stack.send(users_json(ALICE, BOB), path="/users/v1").status == 200
     assert post(stack, Reply(requester=ALICE), "/users/v1", "user_id=" + ALICE, ALICE).status == 200
     assert guard.lookups == ["/users/v1", "/users/v1"]
+
+
+def test_patterns_parse_to_their_segments() -> None:
+    assert parse_pattern("/a/{b}/{c:str}/{d:int}/{e:path}") == (
+        (LITERAL, "a"),
+        (SEGMENT, ""),
+        (SEGMENT, ""),
+        (DIGITS, "int"),
+        (TAIL, ""),
+    )
+
+
+@pytest.mark.parametrize("pattern", ["/users/{id", "/users/id}", "/a{/b", "/a}/b"])
+def test_a_lone_brace_in_a_literal_segment_is_refused(pattern: str) -> None:
+    with pytest.raises(ValueError, match=r"a parameter must be a whole segment"):
+        Route(pattern)
+
+
+@pytest.mark.parametrize("keys", [[5], [""], ["username", None]])
+def test_public_keys_must_be_non_empty_strings(keys: list[Any]) -> None:
+    with pytest.raises(ValueError) as raised:
+        Route("/users", public_keys=keys)
+    assert str(raised.value) == "Route('/users'): public_keys must be non-empty strings"
+
+
+def test_a_route_of_one_keeps_its_options() -> None:
+    route = Route("/users/{id}", bulk_limit=1, public_keys=["username"])
+    assert (route.bulk_limit, route.public_keys, repr(route)) == (1, frozenset({"username"}), "Route('/users/{id}')")
+
+
+def test_routes_with_different_parameter_kinds_at_one_depth_keep_apart() -> None:
+    # {x:int} and {y} at the same depth are two branches: a word is no int, its route is the str one.
+    r = router("/a/{x:int}", "/a/{y}/b")
+    paths = ("/a/7", "/a/abc/b", "/a/7/b", "/a/abc")
+    assert [r.resolve(p) for p in paths] == ["/a/{x:int}", "/a/{y}/b", "/a/{y}/b", None]
+
+
+def _tokens_regex(tokens: list[str]) -> re.Pattern[str]:
+    parts = {_SEG: "[^/]+", _REST: ".*"}
+    return re.compile("".join(parts.get(t, re.escape(t)) for t in tokens), re.DOTALL)
+
+
+def test_patterns_overlap_answers_as_matching_every_short_path_does() -> None:
+    # Every pattern of up to three tokens over '/', 'a', one segment and the rest, against every
+    # pair: two patterns overlap when some path of up to six characters matches both (no shortest
+    # common path of two such patterns is longer).
+    alphabet = ["/", "a", _SEG, _REST]
+    patterns = [list(p) for n in range(4) for p in itertools.product(alphabet, repeat=n)]
+    paths = ["".join(p) for n in range(7) for p in itertools.product("/ab", repeat=n)]
+    matched = [frozenset(s for s in paths if _tokens_regex(p).fullmatch(s)) for p in patterns]
+    wrong = [
+        (a, b)
+        for (a, ma), (b, mb) in itertools.product(zip(patterns, matched, strict=True), repeat=2)
+        if patterns_overlap(a, b) != bool(ma & mb)
+    ]
+    assert wrong == []
+    assert len(patterns) == 85
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "overlap"),
+    [
+        # (the walk meets one state twice, and must still take the others: "//xa" matches both)
+        (["/", "/", _SEG], ["/", "/", _SEG, _REST, "a"], True),
+        (["/", "/", _SEG, "/"], ["/", "/", _SEG, _REST, "a"], False),
+    ],
+)
+def test_patterns_overlap_of_longer_patterns(a: list[str], b: list[str], overlap: bool) -> None:
+    assert (patterns_overlap(a, b), patterns_overlap(b, a)) == (overlap, overlap)
