@@ -153,6 +153,7 @@ class Exchange:
         "body_reader",
         "held",
         "loaded",
+        "rejected",
         "cookie",
         "rules",
         "replaced",
@@ -191,6 +192,9 @@ class Exchange:
         self.body_reader: Sniffer | RecordStream | None = None  # the strategy's reader, where it has one
         self.held: HeldDocument | None = None  # a DOCUMENT's pieces, once one must wait for the next
         self.loaded: tuple[list[Binding], bool] | None = None  # the binding cookies, read once a request
+        # Why the first bad binding cookie was rejected, until its one event is emitted (see
+        # _load_bindings); "" once it was, or when none was.
+        self.rejected = ""
         self.cookie = cookie  # the request's Cookie headers joined with "; " (the adapter read them)
         # The write check reaches the decision through the context. An environ's copies share one
         # context (an internal sub-request): the exchange there before is given back by detach().
@@ -209,6 +213,10 @@ class Exchange:
         if state not in _MOVES[self.state].get(event, _NOWHERE):
             raise ProtocolError(f"respguard: {event!r} cannot move a response from {self.state!r} to {state!r}")
         self.state = state
+        if self.rejected and state != State.HOLD and state != State.SNIFF and state != State.STREAM:
+            # Decided: every owner the response names is known, and none was foreign (a block or a
+            # foreign record emits its event first, which takes the rejection with it).
+            self._event(EventKind.BINDING_REJECTED, EventAction.IGNORED, self.rejected, ())
 
     # ------------------------------------------------------------------ the response head
     def start(self, status: int, headers: RawHeaders) -> Action:
@@ -344,11 +352,14 @@ class Exchange:
         them once: a bad one is reported once)."""
         loaded = self.loaded
         if loaded is None:
-
-            def rejected(reason: str) -> None:
-                self._event(EventKind.BINDING_REJECTED, EventAction.IGNORED, "binding cookie " + reason, ())
-
-            loaded = self.loaded = load_bindings(cookie, self.guard.codec, rejected)
+            reasons: list[str] = []
+            loaded = self.loaded = load_bindings(cookie, self.guard.codec, reasons.append)
+            if reasons:
+                # One event a request, however many bad copies it sent (thousands of
+                # ``respguard_bind=x`` would be thousands of events, each searching the path). And
+                # it waits until the response's owners are known: its path must not show an id
+                # that the request's other events redact (the owner a write or a page names).
+                self.rejected = "binding cookie " + reasons[0]
         return loaded
 
     # ------------------------------------------------------------------ the body
@@ -954,12 +965,30 @@ class Exchange:
         extractor: str | None = None,
         counts: dict[str, int] | None = None,
     ) -> AuditEvent:
-        hasher = self.guard.hasher
-        requester = self.requester
         ids = self._event_ids([*foreign, *self.owners, *self.named])
         header = self.guard.request_id_header
         request_id = self.request.headers.get(header) if header is not None else None
         path, request_id = redact_fields(self.request.path, request_id, ids)
+        rejected = self.rejected
+        if rejected:
+            self.rejected = ""  # (a BINDING_REJECTED event here is that pending one)
+            if kind != EventKind.BINDING_REJECTED:  # it goes first, its path redacted alike
+                self._emit(EventKind.BINDING_REJECTED, EventAction.IGNORED, rejected, (), path, request_id)
+        return self._emit(kind, action, reason, foreign, path, request_id, extractor, counts)
+
+    def _emit(
+        self,
+        kind: EventKind,
+        action: EventAction,
+        reason: str,
+        foreign: Sequence[tuple[str, str]],
+        path: str,
+        request_id: str | None,
+        extractor: str | None = None,
+        counts: dict[str, int] | None = None,
+    ) -> AuditEvent:
+        hasher = self.guard.hasher
+        requester = self.requester
         event = AuditEvent(
             kind=kind,
             action=action,

@@ -1,0 +1,171 @@
+"""Adversarial findings, attack session 19 (attackS): stalls, the audit trail, binding.
+
+1. **A bad binding cookie's event showed the id the request's other events redact.** The
+   ``binding_rejected`` event was emitted the moment the cookie was read: at the response head,
+   before the body's owners were known, and in a write's check before the owners the request names
+   were recorded. So ``GET /notes/bob-9c2e`` answered with Bob's record to Alice, with a tampered
+   ``respguard_bind`` cookie, logged ``"path": "/notes/bob-9c2e"`` in its ``binding_rejected``
+   event and ``"/notes/{id}"`` in the ``owner_mismatch`` event beside it (the same for a refused
+   write naming Bob in its JSON body, ``cross_owner_write``): the log named the very owner it hides.
+   Fixed (``Exchange._load_bindings``, ``Exchange._event``, ``Exchange._move``): the rejection
+   waits until the response is decided (or goes out with the request's first other event), and is
+   redacted with every id known by then, as the events beside it are.
+2. **Thousands of bad binding cookies were thousands of events.** Each bad copy of the cookie was
+   one ``binding_rejected`` event, each redacting the path again: one request with 16,000
+   ``respguard_bind=x`` and a 32 KB path wrote 16,000 log lines and cost 0.9 s of CPU, its time
+   the product of the cookie's size and the path's (a 4 times larger request, 7.7 times the
+   time). Fixed: one event a request, giving the first copy's reason.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from conftest import (
+    BINDING,
+    BLOCK_BODY,
+    SECRET,
+    GuardedStack,
+    Reply,
+    asgi_call,
+    asgi_reply,
+    kinds,
+    wsgi_call,
+    wsgi_reply,
+)
+from ids import ALICE, BOB
+
+from respguard import ASGIMiddleware, AuditEvent, JsonBodyOwner, JsonKeys, WSGIMiddleware
+
+_TAMPERED = "eyJ1IjoieCJ9.aaaaaa.bbbbbbbbbbbbbbbbbbbbbbbbbbb"
+_JSON_CT = ("Content-Type", "application/json")
+
+
+def _guarded(make_stack: Callable[..., GuardedStack], events: list[AuditEvent], **options: Any) -> GuardedStack:
+    stack = make_stack(secret_key=SECRET, extractors=[JsonKeys("owner_id")], on_event=events.append, **options)
+    stack.inner_lint = False
+    return stack
+
+
+def _assert_no_id(events: list[AuditEvent], *ids: str) -> None:
+    for event in events:
+        for ident in ids:
+            assert ident not in event.to_json()
+
+
+# ------------------------------------------------------------------ 1. the rejection is redacted alike
+
+
+def test_a_bad_binding_cookie_on_a_blocked_page_logs_the_path_redacted(
+    make_stack: Callable[..., GuardedStack],
+) -> None:
+    events: list[AuditEvent] = []
+    page = json.dumps({"owner_id": BOB}).encode()
+    got = _guarded(make_stack, events).send(
+        Reply(headers=[_JSON_CT], chunks=[page]), path=f"/notes/{BOB}", cookie=_TAMPERED
+    )
+    assert (got.status, got.body) == (403, BLOCK_BODY)
+    assert kinds(events) == [("binding_rejected", "ignored"), ("owner_mismatch", "blocked")]
+    assert [e.path for e in events] == ["/notes/{id}", "/notes/{id}"]
+    assert events[0].reason == "binding cookie bad signature"
+    _assert_no_id(events, BOB, ALICE)
+
+
+def test_a_bad_binding_cookie_on_a_cut_stream_logs_the_path_redacted(
+    make_stack: Callable[..., GuardedStack],
+) -> None:
+    events: list[AuditEvent] = []
+    own = b'data: {"owner_id": "' + ALICE.encode() + b'"}\n\n'
+    foreign = b'data: {"owner_id": "' + BOB.encode() + b'"}\n\n'
+    reply = Reply(headers=[("Content-Type", "text/event-stream")], chunks=[own, foreign], content_length=False)
+    got = _guarded(make_stack, events).send(reply, path=f"/feeds/{BOB}", cookie=_TAMPERED)
+    assert (got.status, got.body) == (200, own)  # cut before Bob's event
+    assert kinds(events) == [("binding_rejected", "ignored"), ("owner_mismatch", "blocked")]
+    assert [e.path for e in events] == ["/feeds/{id}", "/feeds/{id}"]
+    _assert_no_id(events, BOB, ALICE)
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_control_a_bad_binding_cookie_on_an_own_page_is_still_one_event(
+    make_stack: Callable[..., GuardedStack], stream: bool
+) -> None:
+    events: list[AuditEvent] = []
+    if stream:
+        body = b'data: {"owner_id": "' + ALICE.encode() + b'"}\n\n'
+        reply = Reply(headers=[("Content-Type", "text/event-stream")], chunks=[body], content_length=False)
+    else:
+        body = json.dumps({"owner_id": ALICE}).encode()
+        reply = Reply(headers=[_JSON_CT], chunks=[body])
+    got = _guarded(make_stack, events).send(reply, path=f"/notes/{ALICE}", cookie=_TAMPERED)
+    assert (got.status, got.body) == (200, body)
+    assert kinds(events) == [("binding_rejected", "ignored")]
+    assert events[0].path == "/notes/{id}"
+    assert events[0].status == 200
+
+
+def _write_guard(events: list[AuditEvent]) -> dict[str, Any]:
+    return {
+        "secret_key": SECRET,
+        "extractors": [JsonKeys("owner_id")],
+        "inbound": [JsonBodyOwner("owner_id")],
+        "requester": lambda request: ALICE,
+        "on_event": events.append,
+    }
+
+
+@pytest.mark.parametrize("stack", ["asgi", "wsgi"])
+def test_a_bad_binding_cookie_on_a_refused_write_logs_the_path_redacted(stack: str) -> None:
+    events: list[AuditEvent] = []
+    body = json.dumps({"owner_id": BOB}).encode()
+    path = f"/notes/{BOB}"
+    cookie = f"{BINDING}={_TAMPERED}"
+    if stack == "asgi":
+        app = ASGIMiddleware(asgi_reply(), **_write_guard(events))
+        headers = [(b"content-type", b"application/json"), (b"cookie", cookie.encode())]
+        result = asgi_call(app, method="POST", path=path, headers=headers, body=body)
+        status, got = result.status, result.body
+    else:
+        wsgi = WSGIMiddleware(wsgi_reply(), **_write_guard(events))
+        answer = wsgi_call(
+            wsgi,
+            method="POST",
+            path=path,
+            headers=[("Content-Type", "application/json"), ("Cookie", cookie)],
+            data=body,
+        )
+        status, got = answer.status, answer.body
+    assert (status, got) == (403, BLOCK_BODY)
+    assert kinds(events) == [("binding_rejected", "ignored"), ("cross_owner_write", "blocked")]
+    assert [e.path for e in events] == ["/notes/{id}", "/notes/{id}"]
+    _assert_no_id(events, BOB, ALICE)
+
+
+# ------------------------------------------------------------------ 2. one event a request
+
+
+def _cpu_for_bad_cookies(make_stack: Callable[..., GuardedStack], copies: int) -> float:
+    """Best CPU time of a request with ``copies`` bad binding cookies and a path of as many
+    segments; it must pass with one ``binding_rejected`` event."""
+    best = float("inf")
+    cookie = "; ".join([f"{BINDING}=x"] * copies)
+    path = "/a" * copies + f"/{ALICE}"
+    for _ in range(3):
+        events: list[AuditEvent] = []
+        stack = _guarded(make_stack, events)
+        started = time.process_time()
+        got = stack.send(Reply(headers=[_JSON_CT], chunks=[b"{}"]), path=path, headers=[("Cookie", cookie)], cookie="")
+        best = min(best, time.process_time() - started)
+        assert got.status == 200
+        assert kinds(events) == [("binding_rejected", "ignored")]
+        assert ALICE not in events[0].to_json()
+    return best
+
+
+def test_thousands_of_bad_binding_cookies_are_one_event(make_stack: Callable[..., GuardedStack]) -> None:
+    small = _cpu_for_bad_cookies(make_stack, 2000)
+    large = _cpu_for_bad_cookies(make_stack, 8000)
+    assert large / max(small, 1e-4) < 8
