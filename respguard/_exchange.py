@@ -208,6 +208,9 @@ class Exchange:
         objects wait for the cyclic GC instead of going with the response."""
         if self.context.exchange is self:
             self.context.exchange = self.replaced
+        if self.rejected and self.state == State.START:
+            # The app raised before it answered: the rejection a write's check read is still logged.
+            self._event(EventKind.BINDING_REJECTED, EventAction.IGNORED, self.rejected, ())
 
     def _move(self, event: str, state: str) -> None:
         if state not in _MOVES[self.state].get(event, _NOWHERE):
