@@ -55,7 +55,7 @@ from ._pii import PHONE, BulkPII
 from ._plan import ContentPlan, HeadFacts, Strategy, plan_response
 from ._redact import redact_fields
 from ._scan import RequestInfo, ResponseView
-from ._session import load_bindings
+from ._session import load_bindings, memory_key
 from ._streams import Record, RecordTooLarge
 from ._verdict import Verdict, block_verdict
 
@@ -327,8 +327,9 @@ class Exchange:
         if requester is None:
             return None
         cookie = self.cookie
-        if cookie is not None:
-            recalled = guard.bindings.recall(cookie, requester)
+        key = memory_key(cookie, codec.cookie_name)
+        if key is not None:
+            recalled = guard.bindings.recall(key, requester)
             if recalled is not None:
                 self.binding, refresh = recalled
                 if refresh:
@@ -346,8 +347,8 @@ class Exchange:
         self.binding = bindings[-1]
         if codec.needs_refresh(self.binding):
             self.binding_header = codec.set_cookie(requester, self._https())
-        if clean and cookie is not None:
-            guard.bindings.remember(cookie, requester, bindings, codec)
+        if clean and key is not None:
+            guard.bindings.remember(key, requester, bindings, codec)
         return None
 
     def _load_bindings(self, cookie: str | None) -> tuple[list[Binding], bool]:

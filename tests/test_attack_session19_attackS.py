@@ -31,12 +31,19 @@
    middleware: a 500 where the README promises the cookie is ignored and replaced (8 threads
    reading one such cookie 2,000 times each raised 5 times). Fixed (``BindingCodec.loads``):
    ``pop(value, None)``.
+5. **Every request's whole Cookie header was remembered.** The guard's memory of verified
+   bindings (8,192 entries) was keyed by the request's Cookie header, all of it: a client with its
+   own valid binding and 60 KB of padding cookies beside it (distinct each time) made each request
+   retain 60 KB, 490 MB at capacity (more where several Cookie fields are joined, HTTP/2, gunicorn).
+   Fixed (``_session.memory_key``): the memory is keyed by the request's one binding cookie value
+   (at most 4,096 characters), and not used where a request sends several.
 """
 
 from __future__ import annotations
 
 import json
 import time
+import tracemalloc
 from collections.abc import Callable
 from typing import Any
 
@@ -372,3 +379,42 @@ def test_an_expired_binding_another_thread_dropped_is_still_ignored(make_stack: 
     assert (got.status, got.body) == (200, body)
     assert kinds(events) == [("binding_rejected", "ignored")]
     assert events[0].reason == "binding cookie expired"
+
+
+# ------------------------------------------------------------------ 5. the binding memory's keys
+
+
+def test_padding_cookies_beside_a_valid_binding_are_not_remembered(make_stack: Callable[..., GuardedStack]) -> None:
+    events: list[AuditEvent] = []
+    stack = _guarded(make_stack, events)
+    value = stack.guard.codec.dumps(Identity(ALICE))
+    body = json.dumps({"owner_id": ALICE}).encode()
+    reply = Reply(headers=[_JSON_CT], chunks=[body])
+
+    def send(n: int) -> None:
+        cookie = f"{BINDING}={value}; pad{n}=" + "x" * 60_000
+        got = stack.send(reply, headers=[("Cookie", cookie)], cookie="")
+        assert (got.status, got.body) == (200, body)
+
+    send(0)
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for n in range(1, 101):
+            send(n)
+        retained = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert retained < 1_000_000  # 100 requests of 60 KB: 6 MB retained before
+    assert events == []
+
+
+def test_control_the_memory_is_keyed_by_the_one_binding_cookie() -> None:
+    from respguard._session import memory_key
+
+    assert memory_key(f"a=1; {BINDING}=v.1.2; b=2", BINDING) == "v.1.2"
+    assert memory_key(f"{BINDING}=; {BINDING}=v.1.2", BINDING) == "v.1.2"  # a cleared copy is no binding
+    assert memory_key(f"{BINDING}=v.1.2; {BINDING}=v.1.2", BINDING) is None  # several: each is verified
+    assert memory_key("a=1", BINDING) is None
+    assert memory_key(None, BINDING) is None
+    assert memory_key(f"{BINDING}=" + "v" * 4097, BINDING) is None
