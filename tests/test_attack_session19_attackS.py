@@ -37,6 +37,17 @@
    retain 60 KB, 490 MB at capacity (more where several Cookie fields are joined, HTTP/2, gunicorn).
    Fixed (``_session.memory_key``): the memory is keyed by the request's one binding cookie value
    (at most 4,096 characters), and not used where a request sends several.
+6. **An unchecked FastAPI write under an alias was not caught.** With ``write_check="app"``, a
+   write route that forgot ``requester_dependency`` is answered with the block page ("write not
+   checked before the endpoint ran", README) so that the gap shows in the app's tests. That held
+   only where the middleware's own parse found an owner under the rule's literal name: a route
+   whose model reads ``customer_id`` from ``customerId`` (``Field(alias=...)``), or whose path
+   parameter the pattern as written does not match (``{customer_id:path}``), was marked decided
+   (no owner found) and ran with another customer's id, 200, no event. Fixed
+   (``_write.decide_before_app``, ``starlette._may_name_owners``): a write whose requester only
+   the app knows is always left to the app, and the fallback blocks an unchecked one where the
+   route reads an owner field under another name or its path is a ``PathOwner`` pattern. A write
+   route that reads no owner field still runs without the check.
 """
 
 from __future__ import annotations
@@ -61,7 +72,9 @@ from conftest import (
     wsgi_call,
     wsgi_reply,
 )
+from fastapi import Depends, FastAPI, Header
 from ids import ALICE, BOB
+from pydantic import BaseModel, Field
 
 import respguard
 from respguard import ASGIMiddleware, AuditEvent, Identity, JsonBodyOwner, JsonKeys, PathOwner, WSGIMiddleware
@@ -418,3 +431,101 @@ def test_control_the_memory_is_keyed_by_the_one_binding_cookie() -> None:
     assert memory_key("a=1", BINDING) is None
     assert memory_key(None, BINDING) is None
     assert memory_key(f"{BINDING}=" + "v" * 4097, BINDING) is None
+
+
+# ------------------------------------------------------------------ 6. an unchecked write under an alias (FastAPI)
+
+
+class _Card(BaseModel):
+    customer_id: int = Field(alias="customerId")
+    last4: str
+
+
+class _Search(BaseModel):
+    q: str
+
+
+def _current_customer(authorization: str = Header()) -> int:  # noqa: B008
+    return 7
+
+
+def _fastapi_shop(writes: list[tuple[str, object]], events: list[AuditEvent]) -> Any:
+    from respguard import Guard
+    from respguard.starlette import RespGuardMiddleware, requester_dependency
+
+    app = FastAPI()
+    guard = Guard(
+        secret_key=SECRET,
+        extractors=[JsonKeys("customer_id")],
+        inbound=[JsonBodyOwner("customer_id"), PathOwner("/api/customers/{customer_id}/card")],
+        on_event=events.append,
+    )
+    app.add_middleware(RespGuardMiddleware, guard=guard, write_check="app")
+
+    customer = Depends(requester_dependency(_current_customer))  # noqa: B008
+
+    @app.post("/api/cards/unchecked")
+    def unchecked(card: _Card) -> dict[str, bool]:
+        writes.append(("alias", card.customer_id))
+        return {"ok": True}
+
+    @app.post("/api/cards/checked")
+    def checked(card: _Card, who: int = customer) -> dict[str, bool]:
+        writes.append(("checked", card.customer_id))
+        return {"ok": True}
+
+    @app.post("/api/customers/{customer_id:path}/card")
+    def by_path(customer_id: str) -> dict[str, bool]:
+        writes.append(("path", customer_id))
+        return {"ok": True}
+
+    @app.post("/api/search")
+    def search(query: _Search) -> dict[str, str]:
+        writes.append(("search", query.q))
+        return {"q": query.q}
+
+    return app
+
+
+@pytest.mark.parametrize(
+    ("url", "body"),
+    [
+        ("/api/cards/unchecked", {"customerId": 9, "last4": "4242"}),  # an alias of the owner field
+        ("/api/customers/9/x/card", None),  # a path the pattern as written does not match
+    ],
+)
+def test_fastapi_an_unchecked_write_the_middleware_could_not_read_is_blocked(url: str, body: Any) -> None:
+    from fastapi.testclient import TestClient
+
+    writes: list[tuple[str, object]] = []
+    events: list[AuditEvent] = []
+    response = TestClient(_fastapi_shop(writes, events)).post(url, json=body, headers={"authorization": "t"})
+    assert (response.status_code, response.content) == (403, BLOCK_BODY)
+    assert [(e.kind.value, e.action.value, e.reason) for e in events] == [
+        ("cross_owner_write", "blocked", "write not checked before the endpoint ran")
+    ]
+
+
+def test_control_fastapi_a_checked_write_under_an_alias_is_decided_by_the_dependency() -> None:
+    from fastapi.testclient import TestClient
+
+    writes: list[tuple[str, object]] = []
+    events: list[AuditEvent] = []
+    client = TestClient(_fastapi_shop(writes, events))
+    refused = client.post("/api/cards/checked", json={"customerId": 9, "last4": "4242"}, headers={"authorization": "t"})
+    own = client.post("/api/cards/checked", json={"customerId": 7, "last4": "4242"}, headers={"authorization": "t"})
+    assert (refused.status_code, refused.content) == (403, BLOCK_BODY)
+    assert (own.status_code, own.json()) == (200, {"ok": True})
+    assert writes == [("checked", 7)]
+    assert [e.reason for e in events] == ["request names another owner's record"]
+
+
+def test_control_fastapi_an_unchecked_write_that_reads_no_owner_runs() -> None:
+    from fastapi.testclient import TestClient
+
+    writes: list[tuple[str, object]] = []
+    events: list[AuditEvent] = []
+    response = TestClient(_fastapi_shop(writes, events)).post("/api/search", json={"q": "shoes"})
+    assert (response.status_code, response.json()) == (200, {"q": "shoes"})
+    assert writes == [("search", "shoes")]
+    assert events == []
