@@ -202,13 +202,16 @@ class Exchange:
         context.exchange = self
         self.view: ResponseView | None = None  # the last document extractors read (see _view)
 
-    def detach(self) -> None:
+    def detach(self, answered: bool = True) -> None:
         """The app has run (its write checks with it): the context stops reaching this exchange.
         Else scope -> context -> exchange -> request -> scope is a cycle, and every request's
-        objects wait for the cyclic GC instead of going with the response."""
+        objects wait for the cyclic GC instead of going with the response.
+
+        ``answered``: the app's answer, if any, has started (ASGI, WSGI); Django detaches before
+        the middleware reads the response (``False``), which always comes."""
         if self.context.exchange is self:
             self.context.exchange = self.replaced
-        if self.rejected and self.state == State.START:
+        if answered and self.rejected and self.state == State.START:
             # The app raised before it answered: the rejection a write's check read is still logged.
             self._event(EventKind.BINDING_REJECTED, EventAction.IGNORED, self.rejected, ())
 
