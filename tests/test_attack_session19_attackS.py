@@ -48,6 +48,11 @@
    the app knows is always left to the app, and the fallback blocks an unchecked one where the
    route reads an owner field under another name or its path is a ``PathOwner`` pattern. A write
    route that reads no owner field still runs without the check.
+7. **A user who changed their e-mail address was locked out (documented now).** The binding holds
+   each facet; an ``Identity`` with a new ``email`` is drift, and a drift block keeps the binding,
+   so the change-e-mail response and every page after it were blocked until the next log-in,
+   and the README did not say to re-bind there. README ("Second identifiers"): call ``rebind``
+   with the new identity in the response that makes the change; the tests show both.
 """
 
 from __future__ import annotations
@@ -78,7 +83,7 @@ from ids import ALICE, BOB
 from pydantic import BaseModel, Field
 
 import respguard
-from respguard import ASGIMiddleware, AuditEvent, Identity, JsonBodyOwner, JsonKeys, PathOwner, WSGIMiddleware
+from respguard import ASGIMiddleware, AuditEvent, Identity, JsonBodyOwner, JsonKeys, PathOwner, WSGIMiddleware, rebind
 
 _TAMPERED = "eyJ1IjoieCJ9.aaaaaa.bbbbbbbbbbbbbbbbbbbbbbbbbbb"
 _JSON_CT = ("Content-Type", "application/json")
@@ -532,3 +537,43 @@ def test_control_fastapi_an_unchecked_write_that_reads_no_owner_runs() -> None:
     assert (response.status_code, response.json()) == (200, {"q": "shoes"})
     assert writes == [("search", "shoes")]
     assert events == []
+
+
+# ------------------------------------------------------------------ 7. a changed e-mail address
+
+
+_OLD_EMAIL, _NEW_EMAIL = "alice@example.test", "alice.new@example.test"
+
+
+def _email_stack(make_stack: Callable[..., GuardedStack], events: list[AuditEvent]) -> GuardedStack:
+    extractors = [JsonKeys("owner_id"), JsonKeys("email", kind="email")]
+    stack = make_stack(secret_key=SECRET, extractors=extractors, on_event=events.append)
+    stack.inner_lint = False
+    return stack
+
+
+def _page(email: str) -> Reply:
+    body = json.dumps({"owner_id": ALICE, "email": email}).encode()
+    return Reply(headers=[_JSON_CT], chunks=[body], requester=Identity(ALICE, email=email))
+
+
+def test_a_changed_email_rebound_in_its_response_keeps_the_pages(make_stack: Callable[..., GuardedStack]) -> None:
+    events: list[AuditEvent] = []
+    stack = _email_stack(make_stack, events)
+    assert stack.send(_page(_OLD_EMAIL)).status == 200
+    change = _page(_NEW_EMAIL)
+    change.hook = lambda request: rebind(request, Identity(ALICE, email=_NEW_EMAIL))
+    assert stack.send(change).status == 200
+    assert stack.send(_page(_NEW_EMAIL)).status == 200
+    assert events == []
+
+
+def test_control_a_changed_email_not_rebound_is_drift_until_the_next_log_in(
+    make_stack: Callable[..., GuardedStack],
+) -> None:
+    events: list[AuditEvent] = []
+    stack = _email_stack(make_stack, events)
+    assert stack.send(_page(_OLD_EMAIL)).status == 200
+    first, second = stack.send(_page(_NEW_EMAIL)), stack.send(_page(_NEW_EMAIL))
+    assert [(first.status, first.body), (second.status, second.body)] == [(403, BLOCK_BODY)] * 2
+    assert kinds(events) == [("session_drift", "blocked")] * 2
