@@ -623,9 +623,10 @@ def body_was_read(holder: MutableMapping[str, Any]) -> bool:
 
 
 def unchecked_write(holder: MutableMapping[str, Any]) -> bool:
-    """A write left to the app (the middleware did not decide it) whose in-app check never ran."""
+    """A write whose in-app check never ran (decided before the app or not: the middleware read
+    only the rules' own names; the adapter asks its route what it would have read besides)."""
     pending = holder.get(WRITE_KEY)
-    return isinstance(pending, WriteCheck) and not pending.checked and not pending.decided
+    return isinstance(pending, WriteCheck) and not pending.checked
 
 
 # ------------------------------------------------------------------ ASGI

@@ -117,14 +117,15 @@ class RespGuardMiddleware:
 
 
 def _may_name_owners(scope: Scope) -> bool:
-    """Could the unchecked write have named an owner? Where the middleware's parse found one, or
-    the route reads an owner field under another name than its rule's (an ``alias``, an
-    ``AliasPath``, a ``Json[...]`` field, the whole body as one parameter), or its path is a
-    ``PathOwner`` pattern the request spelled otherwise: what the in-app check would have read.
+    """Could the unchecked write have named an owner? Where the middleware's parse found one and
+    left it to the app (it knew no requester), or the route reads an owner field under another
+    name than its rule's (an ``alias``, an ``AliasPath``, a ``Json[...]`` field, the whole body as
+    one parameter), or its path is a ``PathOwner`` pattern the request spelled otherwise: what the
+    in-app check would have read and the middleware did not.
     A write route that reads no owner field at all (a search, a log-out) runs without the check."""
     pending = scope.get(WRITE_KEY)
-    if pending is None or pending.owners:
-        return True
+    if pending is None or pending.owners and not pending.decided:
+        return True  # left to the app, which never read it
     exchange = exchange_of(find_context(scope))
     if exchange is None:
         return True
@@ -134,8 +135,11 @@ def _may_name_owners(scope: Scope) -> bool:
         spellings.json or spellings.paths or spellings.form or spellings.query or spellings.whole or spellings.strings
     ):
         return True
-    named = Named(scope.get("path", ""), route=_route_template(scope))
-    return any(isinstance(rule, PathOwner) and rule.routed(named) for rule in rules)
+    # Decided before the app (the requester was known then), or nothing found: only what the route
+    # reads besides the rules' own names is new (a pattern the path as written did not match).
+    path = scope.get("path", "")
+    named = Named(path, route=_route_template(scope))
+    return any(isinstance(rule, PathOwner) and rule.routed(named) and rule.value_in(path) is None for rule in rules)
 
 
 def _refuse_unchecked(scope: Scope) -> Verdict | None:

@@ -43,7 +43,8 @@
    only where the middleware's own parse found an owner under the rule's literal name: a route
    whose model reads ``customer_id`` from ``customerId`` (``Field(alias=...)``), or whose path
    parameter the pattern as written does not match (``{customer_id:path}``), was marked decided
-   (no owner found) and ran with another customer's id, 200, no event. Fixed
+   (no owner found) and ran with another customer's id, 200, no event; so did it where the
+   requester was known before the app (``requester=``): decided there on the literal names. Fixed
    (``_write.decide_before_app``, ``starlette._may_name_owners``): a write whose requester only
    the app knows is always left to the app, and the fallback blocks an unchecked one where the
    route reads an owner field under another name or its path is a ``PathOwner`` pattern. A write
@@ -457,7 +458,7 @@ def _current_customer(authorization: str = Header()) -> int:  # noqa: B008
     return 7
 
 
-def _fastapi_shop(writes: list[tuple[str, object]], events: list[AuditEvent]) -> Any:
+def _fastapi_shop(writes: list[tuple[str, object]], events: list[AuditEvent], **options: Any) -> Any:
     from respguard import Guard
     from respguard.starlette import RespGuardMiddleware, requester_dependency
 
@@ -467,6 +468,7 @@ def _fastapi_shop(writes: list[tuple[str, object]], events: list[AuditEvent]) ->
         extractors=[JsonKeys("customer_id")],
         inbound=[JsonBodyOwner("customer_id"), PathOwner("/api/customers/{customer_id}/card")],
         on_event=events.append,
+        **options,
     )
     app.add_middleware(RespGuardMiddleware, guard=guard, write_check="app")
 
@@ -502,12 +504,15 @@ def _fastapi_shop(writes: list[tuple[str, object]], events: list[AuditEvent]) ->
         ("/api/customers/9/x/card", None),  # a path the pattern as written does not match
     ],
 )
-def test_fastapi_an_unchecked_write_the_middleware_could_not_read_is_blocked(url: str, body: Any) -> None:
+@pytest.mark.parametrize("known", [False, True])  # the requester known before the app (requester=) or not
+def test_fastapi_an_unchecked_write_the_middleware_could_not_read_is_blocked(url: str, body: Any, known: bool) -> None:
     from fastapi.testclient import TestClient
 
     writes: list[tuple[str, object]] = []
     events: list[AuditEvent] = []
-    response = TestClient(_fastapi_shop(writes, events)).post(url, json=body, headers={"authorization": "t"})
+    options = {"requester": lambda request: 7} if known else {}
+    app = _fastapi_shop(writes, events, **options)
+    response = TestClient(app).post(url, json=body, headers={"authorization": "t"})
     assert (response.status_code, response.content) == (403, BLOCK_BODY)
     assert [(e.kind.value, e.action.value, e.reason) for e in events] == [
         ("cross_owner_write", "blocked", "write not checked before the endpoint ran")
@@ -577,3 +582,16 @@ def test_control_a_changed_email_not_rebound_is_drift_until_the_next_log_in(
     first, second = stack.send(_page(_NEW_EMAIL)), stack.send(_page(_NEW_EMAIL))
     assert [(first.status, first.body), (second.status, second.body)] == [(403, BLOCK_BODY)] * 2
     assert kinds(events) == [("session_drift", "blocked")] * 2
+
+
+def test_control_fastapi_an_own_unchecked_write_decided_before_the_app_runs() -> None:
+    """The requester known before the app, a route reading no owner under another name: decided."""
+    from fastapi.testclient import TestClient
+
+    writes: list[tuple[str, object]] = []
+    events: list[AuditEvent] = []
+    client = TestClient(_fastapi_shop(writes, events, requester=lambda request: 7))
+    assert client.post("/api/search", json={"q": "shoes", "customer_id": 7}).status_code == 200
+    assert client.post("/api/customers/7/card").status_code == 200
+    assert writes == [("search", "shoes"), ("path", "7")]
+    assert events == []
