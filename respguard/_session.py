@@ -52,21 +52,29 @@ class BindingMemory:
         self._entries[cookie] = (requester, min(b.issued_at for b in bindings) + codec.max_age, last, refresh_at)
 
 
+#: A Cookie header this long at most is its own memory key (most requests': read without a split).
+_WHOLE_HEADER = 2 * MAX_COOKIE_LENGTH
+
+
 def memory_key(cookie: str | None, name: str) -> str | None:
-    """What :class:`BindingMemory` remembers a request by: the value of its one binding cookie
-    (``None`` for none, or several: each is verified). Never the whole Cookie header: a client's
-    other cookies are its own to make as large as it likes (64 KB of padding beside a valid
-    binding, 8,192 such requests: half a gigabyte remembered), a binding cookie is at most
-    ``MAX_COOKIE_LENGTH`` characters, or rejected."""
+    """What :class:`BindingMemory` remembers a request by: its Cookie header, where that is no
+    longer than ``2 * MAX_COOKIE_LENGTH``; else the value of its one binding cookie (``None`` for
+    none, or several: each is verified). A client's other cookies are its own to make as large as
+    it likes (64 KB of padding beside a valid binding, 8,192 such requests: half a gigabyte
+    remembered), and a binding cookie is at most ``MAX_COOKIE_LENGTH`` characters, or rejected: an
+    entry holds 8 KB at most."""
     if not cookie:
         return None
+    if len(cookie) <= _WHOLE_HEADER:
+        return cookie
     found: str | None = None
     for value in cookie_values(cookie, name):
         if value:
             if found is not None:
                 return None
             found = value
-    return found if found is not None and len(found) <= MAX_COOKIE_LENGTH else None
+    # ("\x00": a value is never taken for a header, though no header that holds a binding is one)
+    return "\x00" + found if found is not None and len(found) <= MAX_COOKIE_LENGTH else None
 
 
 def load_bindings(

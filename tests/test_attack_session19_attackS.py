@@ -431,15 +431,18 @@ def test_padding_cookies_beside_a_valid_binding_are_not_remembered(make_stack: C
     assert events == []
 
 
-def test_control_the_memory_is_keyed_by_the_one_binding_cookie() -> None:
+def test_control_the_memory_is_keyed_by_a_short_header_or_the_one_binding_cookie() -> None:
     from respguard._session import memory_key
 
-    assert memory_key(f"a=1; {BINDING}=v.1.2; b=2", BINDING) == "v.1.2"
-    assert memory_key(f"{BINDING}=; {BINDING}=v.1.2", BINDING) == "v.1.2"  # a cleared copy is no binding
-    assert memory_key(f"{BINDING}=v.1.2; {BINDING}=v.1.2", BINDING) is None  # several: each is verified
-    assert memory_key("a=1", BINDING) is None
+    pad = "p=" + "x" * 8192  # past 8 KB the header is no key: its one binding cookie is
+    assert memory_key(f"a=1; {BINDING}=v.1.2; b=2", BINDING) == f"a=1; {BINDING}=v.1.2; b=2"
+    assert memory_key(f"{pad}; {BINDING}=v.1.2; b=2", BINDING) == "\x00v.1.2"
+    assert memory_key(f"{pad}; {BINDING}=; {BINDING}=v.1.2", BINDING) == "\x00v.1.2"  # a cleared copy is no binding
+    assert memory_key(f"{pad}; {BINDING}=v.1.2; {BINDING}=v.1.2", BINDING) is None  # several: each is verified
+    assert memory_key(pad, BINDING) is None
     assert memory_key(None, BINDING) is None
-    assert memory_key(f"{BINDING}=" + "v" * 4097, BINDING) is None
+    assert memory_key("", BINDING) is None
+    assert memory_key(f"{pad}; {BINDING}=" + "v" * 4097, BINDING) is None
 
 
 # ------------------------------------------------------------------ 6. an unchecked write under an alias (FastAPI)
