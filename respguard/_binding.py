@@ -112,7 +112,7 @@ class BindingCodec:
         if cached is not None:
             if now - cached.issued_at <= self.max_age:
                 return cached
-            del self._verified[value]
+            self._verified.pop(value, None)  # (another thread may have dropped it since the get)
             raise BindingRejected("expired")
         if len(value) > MAX_COOKIE_LENGTH:
             raise BindingRejected("oversized")

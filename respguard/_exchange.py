@@ -55,7 +55,7 @@ from ._pii import PHONE, BulkPII
 from ._plan import ContentPlan, HeadFacts, Strategy, plan_response
 from ._redact import redact_fields
 from ._scan import RequestInfo, ResponseView
-from ._session import load_bindings
+from ._session import load_bindings, memory_key
 from ._streams import Record, RecordTooLarge
 from ._verdict import Verdict, block_verdict
 
@@ -153,6 +153,7 @@ class Exchange:
         "body_reader",
         "held",
         "loaded",
+        "rejected",
         "cookie",
         "rules",
         "replaced",
@@ -193,6 +194,9 @@ class Exchange:
         self.body_reader: Sniffer | RecordStream | None = None  # the strategy's reader, where it has one
         self.held: HeldDocument | None = None  # a DOCUMENT's pieces, once one must wait for the next
         self.loaded: tuple[list[Binding], bool] | None = None  # the binding cookies, read once a request
+        # Why the first bad binding cookie was rejected, until its one event is emitted (see
+        # _load_bindings); "" once it was, or when none was.
+        self.rejected = ""
         self.cookie = cookie  # the request's Cookie headers joined with "; " (the adapter read them)
         self.htmx = htmx  # an htmx request (HX-Request): its answer, of any type, is swapped in as HTML
         # The write check reaches the decision through the context. An environ's copies share one
@@ -201,17 +205,27 @@ class Exchange:
         context.exchange = self
         self.view: ResponseView | None = None  # the last document extractors read (see _view)
 
-    def detach(self) -> None:
+    def detach(self, answered: bool = True) -> None:
         """The app has run (its write checks with it): the context stops reaching this exchange.
         Else scope -> context -> exchange -> request -> scope is a cycle, and every request's
-        objects wait for the cyclic GC instead of going with the response."""
+        objects wait for the cyclic GC instead of going with the response.
+
+        ``answered``: the app's answer, if any, has started (ASGI, WSGI); Django detaches before
+        the middleware reads the response (``False``), which always comes."""
         if self.context.exchange is self:
             self.context.exchange = self.replaced
+        if answered and self.rejected and self.state == State.START:
+            # The app raised before it answered: the rejection a write's check read is still logged.
+            self._event(EventKind.BINDING_REJECTED, EventAction.IGNORED, self.rejected, ())
 
     def _move(self, event: str, state: str) -> None:
         if state not in _MOVES[self.state].get(event, _NOWHERE):
             raise ProtocolError(f"respguard: {event!r} cannot move a response from {self.state!r} to {state!r}")
         self.state = state
+        if self.rejected and state != State.HOLD and state != State.SNIFF and state != State.STREAM:
+            # Decided: every owner the response names is known, and none was foreign (a block or a
+            # foreign record emits its event first, which takes the rejection with it).
+            self._event(EventKind.BINDING_REJECTED, EventAction.IGNORED, self.rejected, ())
 
     # ------------------------------------------------------------------ the response head
     def start(self, status: int, headers: RawHeaders) -> Action:
@@ -319,8 +333,9 @@ class Exchange:
         if requester is None:
             return None
         cookie = self.cookie
-        if cookie is not None:
-            recalled = guard.bindings.recall(cookie, requester)
+        key = memory_key(cookie, codec.cookie_name)
+        if key is not None:
+            recalled = guard.bindings.recall(key, requester)
             if recalled is not None:
                 self.binding, refresh = recalled
                 if refresh:
@@ -338,8 +353,8 @@ class Exchange:
         self.binding = bindings[-1]
         if codec.needs_refresh(self.binding):
             self.binding_header = codec.set_cookie(requester, self._https())
-        if clean and cookie is not None:
-            guard.bindings.remember(cookie, requester, bindings, codec)
+        if clean and key is not None:
+            guard.bindings.remember(key, requester, bindings, codec)
         return None
 
     def _load_bindings(self, cookie: str | None) -> tuple[list[Binding], bool]:
@@ -347,11 +362,14 @@ class Exchange:
         them once: a bad one is reported once)."""
         loaded = self.loaded
         if loaded is None:
-
-            def rejected(reason: str) -> None:
-                self._event(EventKind.BINDING_REJECTED, EventAction.IGNORED, "binding cookie " + reason, ())
-
-            loaded = self.loaded = load_bindings(cookie, self.guard.codec, rejected)
+            reasons: list[str] = []
+            loaded = self.loaded = load_bindings(cookie, self.guard.codec, reasons.append)
+            if reasons:
+                # One event a request, however many bad copies it sent (thousands of
+                # ``respguard_bind=x`` would be thousands of events, each searching the path). And
+                # it waits until the response's owners are known: its path must not show an id
+                # that the request's other events redact (the owner a write or a page names).
+                self.rejected = "binding cookie " + reasons[0]
         return loaded
 
     # ------------------------------------------------------------------ the body
@@ -957,12 +975,30 @@ class Exchange:
         extractor: str | None = None,
         counts: dict[str, int] | None = None,
     ) -> AuditEvent:
-        hasher = self.guard.hasher
-        requester = self.requester
         ids = self._event_ids([*foreign, *self.owners, *self.named])
         header = self.guard.request_id_header
         request_id = self.request.headers.get(header) if header is not None else None
         path, request_id = redact_fields(self.request.path, request_id, ids)
+        rejected = self.rejected
+        if rejected:
+            self.rejected = ""  # (a BINDING_REJECTED event here is that pending one)
+            if kind != EventKind.BINDING_REJECTED:  # it goes first, its path redacted alike
+                self._emit(EventKind.BINDING_REJECTED, EventAction.IGNORED, rejected, (), path, request_id)
+        return self._emit(kind, action, reason, foreign, path, request_id, extractor, counts)
+
+    def _emit(
+        self,
+        kind: EventKind,
+        action: EventAction,
+        reason: str,
+        foreign: Sequence[tuple[str, str]],
+        path: str,
+        request_id: str | None,
+        extractor: str | None = None,
+        counts: dict[str, int] | None = None,
+    ) -> AuditEvent:
+        hasher = self.guard.hasher
+        requester = self.requester
         event = AuditEvent(
             kind=kind,
             action=action,

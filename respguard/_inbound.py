@@ -120,6 +120,49 @@ def _plain_text(value: object) -> str | None:
     return None
 
 
+def _template(segment: str) -> tuple[list[str], list[str]]:
+    """A pattern segment as its literals and the placeholders between them: ``{a}.{b}`` is
+    ``(["", ".", ""], ["a", "b"])``; a literal segment has one literal and no placeholder."""
+    literals: list[str] = []
+    names: list[str] = []
+    last = 0
+    for match in _PLACEHOLDER.finditer(segment):
+        literals.append(segment[last : match.start()])
+        names.append(match.group(1))
+        last = match.end()
+    literals.append(segment[last:])
+    return literals, names
+
+
+def _place(part: str, literals: list[str]) -> list[str] | None:
+    """The placeholders' values in one path segment, each one character or more, greedy from the
+    left as a router's regex reads them; ``None`` where the segment does not fit the template.
+
+    Greedy from the left is each literal at its latest place that leaves the rest room: placed
+    from the right, one ``rfind`` each (linear, where a backtracking regex is quadratic)."""
+    first, last = literals[0], literals[-1]
+    low, end = len(first), len(part) - len(last)
+    if end - low < len(literals) - 1 or not part.startswith(first) or not part.endswith(last):
+        return None
+    starts = [end]  # where each placeholder's value ends, from the last
+    for literal in reversed(literals[1:-1]):
+        bound = starts[-1] - 1  # the value after it keeps one character at least
+        found = part.rfind(literal, low, bound) if bound >= low else -1
+        if found < 0:
+            return None
+        starts.append(found)
+    if starts[-1] - low < 1:
+        return None
+    starts.reverse()  # starts[j]: where literal j+1 begins (the last: where the suffix begins)
+    values = []
+    begin = low
+    for index, stop in enumerate(starts):
+        values.append(part[begin:stop])
+        if index + 1 < len(literals) - 1:
+            begin = stop + len(literals[index + 1])
+    return values
+
+
 class PathOwner:
     """The owner named by a path parameter: ``PathOwner("/users/{user_id}/card")``.
 
@@ -141,22 +184,56 @@ class PathOwner:
             param = names[0]
         if param not in names:
             raise ValueError(f"PathOwner(param={param!r}) is not a placeholder of {pattern!r}")
-        regex = ""
-        last = 0
-        for match in _PLACEHOLDER.finditer(pattern):
-            regex += re.escape(pattern[last : match.start()]) + f"(?P<{match.group(1)}>[^/]+?)"
-            last = match.end()
-        regex += re.escape(pattern[last:])
+        if len(set(names)) != len(names):
+            raise ValueError(f"PathOwner(pattern={pattern!r}) names a placeholder twice")
         self.pattern = pattern
         self.param = param
         self.kind = kind
-        # ``/?``: a trailing slash; ``\n?``: Starlette's route regex ends with ``$``, which also
-        # matches before a final line feed (``%0A`` decoded), so ``.../card\n`` is its route.
-        self._regex = re.compile(regex + r"/?\n?\Z")
+        self._segments = [_template(segment) for segment in pattern.split("/")]
+
+    def value_in(self, path: str) -> str | None:
+        """The owner placeholder's value where the pattern matches this path as written, else ``None``.
+
+        Read as the routers read it (Starlette's ``[^/]+``, Werkzeug's and Django's converters):
+        each placeholder one or more characters of its segment, greedy, so ``/users/{username}.{fmt}``
+        takes ``john.smith`` from ``/users/john.smith.json`` (a lazy match read ``john``: another
+        user's record, refused as the requester's own). A trailing slash is allowed, and a final line
+        feed, as Starlette's ``$`` allows one (``%0A`` decoded). Linear in the path: each segment is
+        placed from the right with ``rfind``, not by a backtracking regex (``a.a.a...`` in a 16 KB
+        path cost a regex the square of its length)."""
+        ends = [path]
+        if path.endswith("\n"):
+            ends.append(path[:-1])
+        for text in list(ends):
+            if text.endswith("/"):
+                ends.append(text[:-1])
+        for text in ends:
+            value = self._value_exactly(text)
+            if value is not None:
+                return value
+        return None
+
+    def _value_exactly(self, text: str) -> str | None:
+        parts = text.split("/")
+        segments = self._segments
+        if len(parts) != len(segments):
+            return None
+        value: str | None = None
+        for part, (literals, names) in zip(parts, segments, strict=True):
+            if not names:
+                if part != literals[0]:
+                    return None
+                continue
+            values = _place(part, literals)
+            if values is None:
+                return None
+            if self.param in names:
+                value = values[names.index(self.param)]
+        return value
 
     def matches(self, path: str) -> bool:
         """Does the pattern match this path as written?"""
-        return self._regex.match(path) is not None
+        return self.value_in(path) is not None
 
     def filled(self, values: Mapping[str, object]) -> str | None:
         """The pattern's path with each placeholder given its value (``None``: one has none)."""
@@ -171,10 +248,10 @@ class PathOwner:
         return route is not None and route.rstrip("/") == self.pattern.rstrip("/")
 
     def named(self, named: Named) -> list[str]:
-        match = self._regex.match(named.path)
+        value = self.value_in(named.path)
         owners: list[str] = []
-        if match is not None:
-            owners.append(normalise(self.kind, match.group(self.param)))
+        if value is not None:
+            owners.append(normalise(self.kind, value))
         elif not self.routed(named):
             return []
         params = named.path_params
@@ -370,10 +447,10 @@ def named_texts(rules: Iterable[InboundRule], named: Named) -> list[tuple[str, s
     out: list[tuple[str, str]] = []
     for rule in rules:
         if isinstance(rule, PathOwner):
-            match = rule._regex.match(named.path)
-            if match is not None or rule.routed(named):
-                if match is not None:
-                    out.append((rule.kind, normalise(rule.kind, match.group(rule.param))))
+            in_path = rule.value_in(named.path)
+            if in_path is not None or rule.routed(named):
+                if in_path is not None:
+                    out.append((rule.kind, normalise(rule.kind, in_path)))
                 params = named.path_params
                 if params is not None and rule.param in params:
                     _plain_texts(params[rule.param], rule.kind, out)

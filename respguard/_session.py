@@ -10,13 +10,14 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from ._binding import Binding, BindingCodec, BindingRejected
+from ._binding import MAX_COOKIE_LENGTH, Binding, BindingCodec, BindingRejected
 from ._headers import cookie_values
 from ._identity import Identity
 
 
 class BindingMemory:
-    """Cookie header -> the binding verified for it: (requester, valid until, binding, refresh at)."""
+    """A request's binding cookie (:func:`memory_key`) -> the binding verified for it: (requester,
+    valid until, binding, refresh at)."""
 
     __slots__ = ("_entries", "capacity")
 
@@ -27,7 +28,7 @@ class BindingMemory:
         self.capacity = capacity
 
     def recall(self, cookie: str, requester: Identity) -> tuple[Binding, bool] | None:
-        """The binding verified before for this Cookie header and requester, and whether it is due
+        """The binding verified before for this binding cookie and requester, and whether it is due
         a refresh; ``None``: verify it."""
         entry = self._entries.get(cookie)
         if entry is None:
@@ -41,7 +42,7 @@ class BindingMemory:
         return binding, now > refresh_at
 
     def remember(self, cookie: str, requester: Identity, bindings: list[Binding], codec: BindingCodec) -> None:
-        """Every binding in this Cookie header verified and matched ``requester``."""
+        """The binding of this binding cookie verified and matched ``requester``."""
         if len(self._entries) >= self.capacity:
             self._entries.clear()
             if not self.capacity:
@@ -49,6 +50,31 @@ class BindingMemory:
         last = bindings[-1]
         refresh_at = last.issued_at + codec.max_age / 2 if last.key_index == 0 else float("-inf")
         self._entries[cookie] = (requester, min(b.issued_at for b in bindings) + codec.max_age, last, refresh_at)
+
+
+#: A Cookie header this long at most is its own memory key (most requests': read without a split).
+_WHOLE_HEADER = 2 * MAX_COOKIE_LENGTH
+
+
+def memory_key(cookie: str | None, name: str) -> str | None:
+    """What :class:`BindingMemory` remembers a request by: its Cookie header, where that is no
+    longer than ``2 * MAX_COOKIE_LENGTH``; else the value of its one binding cookie (``None`` for
+    none, or several: each is verified). A client's other cookies are its own to make as large as
+    it likes (64 KB of padding beside a valid binding, 8,192 such requests: half a gigabyte
+    remembered), and a binding cookie is at most ``MAX_COOKIE_LENGTH`` characters, or rejected: an
+    entry holds 8 KB at most."""
+    if not cookie:
+        return None
+    if len(cookie) <= _WHOLE_HEADER:
+        return cookie
+    found: str | None = None
+    for value in cookie_values(cookie, name):
+        if value:
+            if found is not None:
+                return None
+            found = value
+    # ("\x00": a value is never taken for a header, though no header that holds a binding is one)
+    return "\x00" + found if found is not None and len(found) <= MAX_COOKIE_LENGTH else None
 
 
 def load_bindings(

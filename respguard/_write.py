@@ -579,8 +579,11 @@ def decide_before_app(
     if holder.get(WRITE_CHECK_KEY) == "app":
         pending = WriteCheck(owners, body_read)
         holder[WRITE_KEY] = pending
-        if owners and not _requester_known_before_app(exchange, holder):
-            return None  # the app's own login decides (check_named)
+        if not _requester_known_before_app(exchange, holder):
+            # The app's own login decides (check_named), on what the router read too: a write
+            # whose literal names hold no owner may name one under an alias (the adapter's
+            # fallback asks the route, where the in-app check never ran).
+            return None
         verdict = exchange.check_write(owners)
         pending.decided = True
         pending.requester = getattr(exchange, "requester", None)
@@ -620,9 +623,10 @@ def body_was_read(holder: MutableMapping[str, Any]) -> bool:
 
 
 def unchecked_write(holder: MutableMapping[str, Any]) -> bool:
-    """A write left to the app (the middleware did not decide it) whose in-app check never ran."""
+    """A write whose in-app check never ran (decided before the app or not: the middleware read
+    only the rules' own names; the adapter asks its route what it would have read besides)."""
     pending = holder.get(WRITE_KEY)
-    return isinstance(pending, WriteCheck) and not pending.checked and not pending.decided
+    return isinstance(pending, WriteCheck) and not pending.checked
 
 
 # ------------------------------------------------------------------ ASGI

@@ -131,7 +131,7 @@ class RespGuardMiddleware:
         try:
             response = self.get_response(request)
         finally:
-            exchange.detach()  # the view and its write check have run
+            exchange.detach(answered=False)  # the view and its write check have run
         return self._finish(exchange, response)
 
     async def _acall(self, request: Any) -> Any:
@@ -139,7 +139,7 @@ class RespGuardMiddleware:
         try:
             response = await self.get_response(request)
         finally:
-            exchange.detach()  # the view and its write check have run
+            exchange.detach(answered=False)  # the view and its write check have run
         if isinstance(response, _Refusal) and response.respguard_exchange is exchange:
             return _refused(response)
         if not exchange.context.requester_set and self.guard.requester is None:

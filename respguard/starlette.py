@@ -32,7 +32,7 @@ from ._events import EventKind
 from ._exchange import exchange_of
 from ._guard import Guard
 from ._identity import RequesterLike
-from ._inbound import NO_JSON, FormOwner, JsonBodyOwner, Named, QueryOwner, Spellings, json_string
+from ._inbound import NO_JSON, FormOwner, JsonBodyOwner, Named, PathOwner, QueryOwner, Spellings, json_string
 from ._verdict import Verdict
 from ._write import WRITE_CHECK_KEY, WRITE_KEY, body_was_read, check_named, unchecked_write
 from .asgi import ASGIApp, ASGIMiddleware, Receive, Scope, Send
@@ -98,7 +98,7 @@ class RespGuardMiddleware:
                     blocked = True
                     await _send_verdict(send, refused)
                     return
-                if message.get("status", 500) < 400 and unchecked_write(scope):
+                if message.get("status", 500) < 400 and unchecked_write(scope) and _may_name_owners(scope):
                     verdict = _refuse_unchecked(scope)
                     if verdict is not None:
                         blocked = True
@@ -114,6 +114,32 @@ class RespGuardMiddleware:
             if started:
                 raise
             await _send_verdict(send, refused.verdict)
+
+
+def _may_name_owners(scope: Scope) -> bool:
+    """Could the unchecked write have named an owner? Where the middleware's parse found one and
+    left it to the app (it knew no requester), or the route reads an owner field under another
+    name than its rule's (an ``alias``, an ``AliasPath``, a ``Json[...]`` field, the whole body as
+    one parameter), or its path is a ``PathOwner`` pattern the request spelled otherwise: what the
+    in-app check would have read and the middleware did not.
+    A write route that reads no owner field at all (a search, a log-out) runs without the check."""
+    pending = scope.get(WRITE_KEY)
+    if pending is None or pending.owners and not pending.decided:
+        return True  # left to the app, which never read it
+    exchange = exchange_of(find_context(scope))
+    if exchange is None:
+        return True
+    rules = exchange.guard.inbound
+    spellings = _route_spellings(rules, scope.get("route"))
+    if spellings is not None and (
+        spellings.json or spellings.paths or spellings.form or spellings.query or spellings.whole or spellings.strings
+    ):
+        return True
+    # Decided before the app (the requester was known then), or nothing found: only what the route
+    # reads besides the rules' own names is new (a pattern the path as written did not match).
+    path = scope.get("path", "")
+    named = Named(path, route=_route_template(scope))
+    return any(isinstance(rule, PathOwner) and rule.routed(named) and rule.value_in(path) is None for rule in rules)
 
 
 def _refuse_unchecked(scope: Scope) -> Verdict | None:
