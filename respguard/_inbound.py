@@ -143,8 +143,12 @@ class PathOwner:
             raise ValueError(f"PathOwner(param={param!r}) is not a placeholder of {pattern!r}")
         regex = ""
         last = 0
+        # ``[^/]+`` greedy, as the routers' own (Starlette's ``str`` convertor, Werkzeug's default
+        # converter, Django's ``<str:...>``): where two placeholders share a segment
+        # (``/files/{owner}.{ext}``), the first takes all it can, so ``/files/alice.smith.json`` is
+        # ``alice.smith``'s file, not ``alice``'s.
         for match in _PLACEHOLDER.finditer(pattern):
-            regex += re.escape(pattern[last : match.start()]) + f"(?P<{match.group(1)}>[^/]+?)"
+            regex += re.escape(pattern[last : match.start()]) + f"(?P<{match.group(1)}>[^/]+)"
             last = match.end()
         regex += re.escape(pattern[last:])
         self.pattern = pattern

@@ -8,6 +8,13 @@ the framework routes to a write of bob's record while respguard did not refuse i
    for any method). With ``inbound_methods=["GET", "POST"]``, ``HEAD /unsubscribe/<bob>`` ran the
    view (200, bob unsubscribed, no event) on Flask and Starlette, where ``GET`` was refused.
    Fixed (``Guard``): a list that names ``GET`` names ``HEAD`` too.
+2. **Two placeholders in one segment, read lazily.** ``PathOwner("/files/{owner}.{ext}", "owner")``
+   matched its placeholders with ``[^/]+?``, the routers with ``[^/]+`` (greedy: Starlette's
+   ``str`` convertor, Werkzeug's default converter, Django's ``<str:...>``). Before the app runs
+   (Starlette's default ``write_check="middleware"``, ``ASGIMiddleware``, ``WSGIMiddleware``),
+   ``PUT /files/alice.smith.json`` by ``alice`` read the owner ``alice`` (her own), while the
+   router handed the endpoint ``owner="alice.smith"``: another user's file was written (200, no
+   event), on both stacks. Fixed (``PathOwner``): placeholders are matched greedily, as routed.
 """
 
 from __future__ import annotations
@@ -26,6 +33,7 @@ from test_attack_session10 import BOB_ID, OWN
 
 from respguard import AuditEvent, BlockPage, Guard, JsonKeys, PathOwner, QueryOwner, set_requester
 from respguard.flask import RespGuard
+from respguard.wsgi import WSGIMiddleware
 from respguard.starlette import RespGuardMiddleware
 
 SECRET = "session19-attackW-secret-5c1d"
@@ -132,3 +140,74 @@ def test_a_list_that_names_get_names_head_and_nothing_else() -> None:
     assert not guard(["get"]).is_write("OPTIONS")
     assert not guard(["post"]).is_write("HEAD")
     assert not guard(["post"]).is_write("GET")
+
+
+# ------------------------------------------------------------------ 2. two placeholders, one segment
+
+FILES = "/files/{owner}.{ext}"
+
+
+def _files_guard(events: list[AuditEvent]) -> Guard:
+    return Guard(
+        secret_key=SECRET,
+        extractors=[JsonKeys("owner")],
+        inbound=[PathOwner(FILES, "owner")],
+        requester=lambda _info: "alice",
+        on_event=events.append,
+    )
+
+
+def _starlette_files(events: list[AuditEvent]) -> tuple[Starlette, list[tuple[str, str]]]:
+    writes: list[tuple[str, str]] = []
+
+    async def put_file(request: Request) -> PlainTextResponse:
+        writes.append((request.path_params["owner"], request.path_params["ext"]))
+        return PlainTextResponse("saved")
+
+    app = Starlette(routes=[Route(FILES, put_file, methods=["PUT"])])
+    app.add_middleware(RespGuardMiddleware, guard=_files_guard(events))  # write_check="middleware"
+    return app, writes
+
+
+def _flask_files(events: list[AuditEvent]) -> tuple[Flask, list[tuple[str, str]]]:
+    app = Flask(__name__)
+    writes: list[tuple[str, str]] = []
+
+    @app.put("/files/<owner>.<ext>")
+    def put_file(owner: str, ext: str) -> str:
+        writes.append((owner, ext))
+        return "saved"
+
+    app.wsgi_app = WSGIMiddleware(app.wsgi_app, _files_guard(events))  # type: ignore[method-assign]
+    return app, writes
+
+
+def test_the_pattern_reads_a_segment_as_the_routers_split_it() -> None:
+    match = PathOwner(FILES, "owner")._regex.match("/files/alice.smith.json")
+    assert match is not None and match.group("owner") == "alice.smith"
+
+
+def test_starlette_middleware_reads_the_owner_the_router_routes() -> None:
+    events: list[AuditEvent] = []
+    app, writes = _starlette_files(events)
+    with TestClient(app) as client:
+        response = client.put("/files/alice.smith.json")
+        own = client.put("/files/alice.json")
+    assert writes == [("alice", "json")]
+    assert own.status_code == 200
+    assert_block(response.status_code, list(response.headers.multi_items()), response.content, clears_binding=False)
+    assert _kinds(events) == [("cross_owner_write", "blocked", FOREIGN_WRITE, "PUT")]
+    assert "alice.smith" not in events[0].to_json()
+
+
+def test_wsgi_middleware_reads_the_owner_the_router_routes() -> None:
+    events: list[AuditEvent] = []
+    app, writes = _flask_files(events)
+    client = app.test_client()
+    response = client.put("/files/alice.smith.json")
+    own = client.put("/files/alice.json")
+    assert writes == [("alice", "json")]
+    assert own.status_code == 200
+    assert_block(response.status_code, list(response.headers.items()), response.data, clears_binding=False)
+    assert _kinds(events) == [("cross_owner_write", "blocked", FOREIGN_WRITE, "PUT")]
+    assert "alice.smith" not in events[0].to_json()
