@@ -19,8 +19,6 @@ the framework routes to a write of bob's record while respguard did not refuse i
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 from conftest import assert_block
 from flask import Flask, request
@@ -33,8 +31,8 @@ from test_attack_session10 import BOB_ID, OWN
 
 from respguard import AuditEvent, BlockPage, Guard, JsonKeys, PathOwner, QueryOwner, set_requester
 from respguard.flask import RespGuard
-from respguard.wsgi import WSGIMiddleware
 from respguard.starlette import RespGuardMiddleware
+from respguard.wsgi import WSGIMiddleware
 
 SECRET = "session19-attackW-secret-5c1d"
 UNSUBSCRIBE = "/unsubscribe/{customer_id}"
@@ -133,8 +131,12 @@ def test_starlette_a_head_to_a_route_that_writes_on_get_is_refused(method: str) 
 
 def test_a_list_that_names_get_names_head_and_nothing_else() -> None:
     def guard(methods: list[str]) -> Guard:
-        return Guard(secret_key=SECRET, extractors=[JsonKeys("customer_id")], inbound=[PathOwner(UNSUBSCRIBE)],
-                     inbound_methods=methods)
+        return Guard(
+            secret_key=SECRET,
+            extractors=[JsonKeys("customer_id")],
+            inbound=[PathOwner(UNSUBSCRIBE)],
+            inbound_methods=methods,
+        )
 
     assert guard(["get"]).is_write("HEAD")
     assert not guard(["get"]).is_write("OPTIONS")
