@@ -68,6 +68,15 @@ def overridden_methods(raw: Mapping[str, Any]) -> list[str]:
     return [item.strip(" \t").upper() for value in values for item in value.split(",")]
 
 
+def _inbound_methods(methods: Iterable[str]) -> frozenset[str]:
+    """The methods an ``inbound_methods`` list names, upper-cased; one naming ``GET`` names
+    ``HEAD`` too: every router runs a ``GET`` route's code for a ``HEAD`` (Flask's and Starlette's
+    add it to the route, Django's ``View`` makes ``head`` its ``get``), so a route that writes on a
+    ``GET`` writes on a ``HEAD``."""
+    named = frozenset(method.upper() for method in methods)
+    return named | {"HEAD"} if "GET" in named else named
+
+
 DEFAULT_BLOCK_PAGE = BlockPage()
 _COOKIE_PATH = re.compile(r"/[\x21-\x3a\x3c-\x7e]*")
 _COOKIE_DOMAIN = re.compile(r"\.?[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?")
@@ -275,7 +284,7 @@ class Guard:
             raise ValueError(f"on_foreign_records must be 'block' or 'filter', not {on_foreign_records!r}")
         self.inbound: tuple[InboundRule, ...] = tuple(inbound)
         #: the methods the inbound rules apply to; ``None``: every method but :data:`SAFE_METHODS`
-        self.inbound_methods = None if inbound_methods is None else frozenset(m.upper() for m in inbound_methods)
+        self.inbound_methods = None if inbound_methods is None else _inbound_methods(inbound_methods)
         self.bulk_pii = bulk_pii
         self.cache_control = cache_control == "private"
         self.on_shared_cache = on_shared_cache
