@@ -53,16 +53,16 @@ class BindingMemory:
 
 
 #: A Cookie header this long at most is its own memory key (most requests': read without a split).
-_WHOLE_HEADER = 2 * MAX_COOKIE_LENGTH
+_WHOLE_HEADER = MAX_COOKIE_LENGTH
 
 
 def memory_key(cookie: str | None, name: str) -> str | None:
     """What :class:`BindingMemory` remembers a request by: its Cookie header, where that is no
-    longer than ``2 * MAX_COOKIE_LENGTH``; else the value of its one binding cookie (``None`` for
+    longer than ``MAX_COOKIE_LENGTH``; else the value of its one binding cookie (``None`` for
     none, or several: each is verified). A client's other cookies are its own to make as large as
     it likes (64 KB of padding beside a valid binding, 8,192 such requests: half a gigabyte
     remembered), and a binding cookie is at most ``MAX_COOKIE_LENGTH`` characters, or rejected: an
-    entry holds 8 KB at most."""
+    entry holds 4 KB at most (32 MB for a full memory of 8,192)."""
     if not cookie:
         return None
     if len(cookie) <= _WHOLE_HEADER:
