@@ -27,11 +27,20 @@ respguard did (each confirmed with headless Chromium 156 or the reader's own sou
    its default TTL and serves it to the next user. Fixed (``_cache.personal_headers``): only a
    ``private`` spelt in lower case is trusted; any other spelling is replaced by
    ``private, no-store``.
+4. **A coding browsers undo that respguard can't.** Chromium undoes ``br`` (``zstd``, and
+   Compression Dictionary Transport's ``dcb``/``dcz``) whatever the body's type, and
+   ``fetch().json()`` gave ``bob-9c2e`` from a br-compressed record served untyped, as
+   ``application/octet-stream`` or as ``image/png``. respguard, where the optional ``brotli`` (or
+   ``zstandard``) package is not installed, or for ``dcb``/``dcz`` always, sniffed the raw bytes,
+   as browsers read a coding they don't know, found no ``{`` and let it through (200). Fixed
+   (``_content.browser_only_codings``, ``_bodies``' sniffer): such a body is held whole and
+   refused (``scan_error``); a coding browsers don't know (``identity``, ``foo``) is still read raw.
 """
 
 from __future__ import annotations
 
 import base64
+import gzip
 from collections.abc import Callable
 
 import pytest
@@ -39,6 +48,7 @@ from _attacks import HTML_CT, guarded
 from conftest import BLOCK_BODY, GuardedStack, Reply, kinds
 from ids import ALICE, BOB
 
+import respguard._content
 from respguard import AuditEvent
 from respguard._markup import data_url_page
 from respguard._mime import chromium_mime_type, extract_mime_type
@@ -217,3 +227,60 @@ def test_control_a_lower_case_private_policy_is_kept(
     )
     assert (got.status, got.body) == (200, body)
     assert [v for k, v in got.headers if k == "cache-control"] == ["private, Max-Age=60"]
+
+
+# ------------------------------------------------------------------ 4. a coding browsers undo and respguard can't
+
+_BOB_JSON = f'{{"user_id": "{BOB}"}}'.encode()
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        [("Content-Encoding", "br")],
+        [("Content-Type", "application/octet-stream"), ("Content-Encoding", "br")],
+        [("Content-Type", "image/png"), ("Content-Encoding", "gzip, br")],
+    ],
+    ids=["untyped", "octet-stream", "image-gzip-br"],
+)
+@pytest.mark.parametrize("length", [True, False], ids=["length", "streamed"])
+def test_a_sniffed_br_body_without_brotli_installed_is_refused(
+    make_stack: Callable[..., GuardedStack],
+    events: list[AuditEvent],
+    monkeypatch: pytest.MonkeyPatch,
+    headers: list[tuple[str, str]],
+    length: bool,
+) -> None:
+    """Chromium 156 undoes ``br`` (over http:// too) and ``fetch(url).json()`` gave
+    ``bob-9c2e`` for all three; respguard, without the optional ``brotli`` package, read the raw
+    bytes as browsers read an unknown coding (no ``{``: nothing to read), 200."""
+    import brotli
+
+    body = brotli.compress(_BOB_JSON)
+    if "gzip, br" in headers[-1][1]:
+        body = brotli.compress(gzip.compress(_BOB_JSON, mtime=0))
+    monkeypatch.delitem(respguard._content.DECODERS, "br")
+    reply = Reply(headers=headers, chunks=[body[:3], body[3:]], content_length=length)
+    _blocked(guarded(make_stack, events), events, reply, "scan_error")
+
+
+@pytest.mark.parametrize("coding", ["dcb", "dcz", "gzip, dcz"])
+def test_a_sniffed_body_under_a_dictionary_coding_is_refused(
+    make_stack: Callable[..., GuardedStack], events: list[AuditEvent], coding: str
+) -> None:
+    """Compression Dictionary Transport: Chromium undoes ``dcb``/``dcz`` with the dictionary it
+    advertised; respguard has none (the raw bytes open with the coding's magic: no reading)."""
+    reply = Reply(headers=[("Content-Encoding", coding)], chunks=[b"\x5e\x2a\x4d\x18" + bytes(32) + b"\x28\xb5"])
+    _blocked(guarded(make_stack, events), events, reply, "scan_error")
+
+
+@pytest.mark.parametrize("coding", ["foo", "identity, br", "br, x-unknown"])
+def test_control_a_coding_browsers_do_not_know_is_read_raw(
+    make_stack: Callable[..., GuardedStack], events: list[AuditEvent], monkeypatch: pytest.MonkeyPatch, coding: str
+) -> None:
+    """Chromium reads the raw bytes whenever one coding is none it knows (``identity`` too): an
+    image's bytes, which stream through unread."""
+    monkeypatch.delitem(respguard._content.DECODERS, "br")
+    png = b"\x89PNG\r\n\x1a\n" + bytes(64)
+    reply = Reply(headers=[("Content-Type", "image/png"), ("Content-Encoding", coding)], chunks=[png])
+    _passes(guarded(make_stack, events), events, reply)
