@@ -24,6 +24,7 @@ from ._content import (
     BodyDecodeError,
     DecodedTooLarge,
     StreamDecoder,
+    browser_only_codings,
     known_codings,
     looks_like_json,
     may_open_wide,
@@ -333,6 +334,10 @@ class Sniffer:
                 # the coding).
                 known = known_codings(encodings)
                 self._decoder = StreamDecoder(known, limit) if known is not None else None
+                # A coding browsers undo but respguard can't (br without brotli installed, dcb):
+                # the body a script reads is in no reading here. Held whole and judged when it
+                # ends (refused: the decoding fails there too).
+                self._undecodable = browser_only_codings(encodings)
 
     def feed(self, chunk: bytes) -> str | None:
         """The media class clients take the body for, once its first bytes tell."""

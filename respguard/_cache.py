@@ -17,8 +17,8 @@ A field is only trusted to keep a response out of shared caches when two reading
 (the RFC parse and a naive split on commas, since some caches split naively); it marks
 the response for shared caches when either reading says so. In ``Cache-Control`` only a
 bare ``private`` is trusted (Fastly's generated VCL passes on ``private`` alone and stores a
-``no-store`` response), and a policy kept over several lines is written as one (Fastly's VCL
-reads a field's first line only).
+``no-store`` response), spelt in lower case (its match is case-sensitive), and a policy kept
+over several lines is written as one (Fastly's VCL reads a field's first line only).
 """
 
 from __future__ import annotations
@@ -169,7 +169,10 @@ def personal_headers(headers: RawHeaders, vary_cookie: bool, *, rewrite_shared: 
     text = ", ".join(value.decode("latin-1") for value in cache_control)
     directives, well_formed = parse_directives(text)
     naive = naive_directives(text)
-    private = well_formed and _private(directives) and _private(naive)
+    # Fastly's generated VCL (and Magento's Varnish VCL) pass on ``beresp.http.Cache-Control ~
+    # "private"``, a case-sensitive match: ``Private`` is private to RFC 9111, not to them, and
+    # they store the page for their default TTL. So the word must be spelt as they match it.
+    private = well_formed and _private(directives) and _private(naive) and "private" in text
     shared = not private and (_shared(directives) or _shared(naive))
     unsafe = {name for name, values in targeted.items() if not targeted_safe(name, values)}
     if (shared or unsafe) and not rewrite_shared:

@@ -428,6 +428,21 @@ for _name, _factory in (("br", _brotli_decoder), ("zstd", _zstd_decoder)):
         DECODERS[_name] = _decoder
 
 
+#: The codings Chromium undoes (``FilterSourceStream::ParseEncodingType``; ``dcb`` and ``dcz`` are
+#: Compression Dictionary Transport's). Any other name, ``identity`` included, makes it read the
+#: raw bytes, every coding undone by none.
+BROWSER_CODINGS = frozenset({"gzip", "x-gzip", "deflate", "br", "zstd", "dcb", "dcz"})
+
+
+def browser_only_codings(content_encoding: str) -> bool:
+    """Does a browser undo every coding of a ``Content-Encoding`` where respguard can't undo one:
+    ``br`` without the ``brotli`` package, ``zstd`` without ``zstandard``, ``dcb``, ``dcz``? Then
+    the body a script reads (``fetch().json()`` parses bob's br-compressed record, whatever its
+    type) is neither the raw bytes nor any reading respguard has."""
+    codings = [c.strip().lower() for c in content_encoding.split(",")]
+    return all(c in BROWSER_CODINGS for c in codings) and any(c not in DECODERS for c in codings)
+
+
 def known_codings(content_encoding: str) -> str | None:
     """The codings of a ``Content-Encoding`` that respguard (and httpx) can undo, in order, the
     others dropped: httpx's reading of a body under a coding it doesn't know (it skips it and

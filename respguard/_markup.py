@@ -739,14 +739,15 @@ def _javascript_source(url: str) -> str | None:
 
 
 def data_url_page(url: str) -> Page | None:
-    """The page a ``data:`` URL holds, as Fetch's data: URL processor reads it (tabs and newlines
-    dropped, percent-decoded, forgiving base64), when its type is a page (HTML, XML: ``*/*+xml``, ``text/xsl``),
-    decoded as the frame decodes it (a byte-order mark, its charset, the HTML sniffing);
+    """The page a ``data:`` URL holds, as Fetch's data: URL processor reads it (tabs, newlines and
+    the fragment dropped, percent-decoded, forgiving base64), when its type is a page (HTML, XML:
+    ``*/*+xml``, ``text/xsl``), decoded as the frame decodes it (a byte-order mark, its charset, the HTML sniffing);
     ``None`` otherwise. Raises :class:`UnreadableFrame` where respguard can't decode it."""
     url = _URL_STRIPPED.sub("", url).strip(_URL_TRIMMED)
     if url[:5].lower() != "data:":
         return None
-    media, comma, rest = url[5:].partition(",")
+    # The processor reads the URL without its fragment: a base64 body followed by "#top" decodes.
+    media, comma, rest = url[5:].partition("#")[0].partition(",")
     if not comma:
         return None
     media = media.strip(_WS)

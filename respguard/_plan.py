@@ -18,7 +18,7 @@ from ._encoding import lookup, reads_ascii
 from ._extractors import Extractor, HtmlAttribute, JsonKeys, OwnerHeader
 from ._headers import RawHeaders
 from ._markup import refresh_frames_a_page
-from ._mime import content_type_values, extract_mime_type, media_class, parse_mime_type
+from ._mime import MimeType, chromium_mime_type, content_type_values, extract_mime_type, media_class, parse_mime_type
 
 #: Statuses whose response has no body (and 1xx).
 NO_BODY_STATUSES = frozenset({204, 304})
@@ -76,6 +76,30 @@ def _detected(label: str) -> bool:
     """Does a charset label name UTF-16 or UTF-32 to Python's codecs (a JSON body in it is read as
     ``json.loads`` detects it)?"""
     return codecs.lookup(label.strip(" \t")).name.startswith(("utf-16", "utf-32"))
+
+
+def _chromium_reads_apart(planner: Planner, fetch: MimeType | None, chromium: MimeType | None) -> bool:
+    """Does Chromium read, from the same Content-Type values, another type or another charset
+    than Fetch's "extract a MIME type" (``fetch``), one a page, text or an event stream respguard
+    scans? ``text/html (x); charset=utf-16le`` is a UTF-16 page to Chromium and no type to Fetch
+    (sniffed, and read in windows-1252: no markup); ``text/event-stream x`` is an EventSource's
+    stream to Chromium and, sniffed, a body nothing reads to Fetch."""
+    if (
+        chromium is None
+        or fetch is not None
+        and fetch.essence == chromium.essence
+        and (fetch.charset == chromium.charset or _encoding_of(fetch.charset) == _encoding_of(chromium.charset))
+    ):
+        return False
+    media = media_class(chromium)
+    if chromium.essence == "text/event-stream" and planner.event_extractors:
+        return True
+    return bool(planner.by_media[media]) or media in TEXT_MEDIA and planner.bulk
+
+
+def _encoding_of(label: str | None) -> str | None:
+    """The encoding a charset label names to a browser (``None``: none, or a label it doesn't know)."""
+    return lookup(label) if label else None
 
 
 def _ranged_media(content: ContentPlan) -> bool:
@@ -157,6 +181,10 @@ class ContentPlan:
         parsed = [parse_mime_type(v) for v in content_type_values(headers) or ()]
         classes = {media_class(m) for m in parsed if m is not None and m.essence != "*/*"}
         self.conflict = len(classes) > 1 and any(planner.by_media[c] for c in classes)
+        # Chromium parses a Content-Type its own way (the type runs to a space or a "(" comment):
+        # where it reads another type or charset than Fetch's parser, and reads a body respguard
+        # would scan in it (a page, text, an event stream), respguard refuses to guess.
+        self.conflict = self.conflict or _chromium_reads_apart(planner, mime, chromium_mime_type(headers))
         # HTML or text that opens like JSON is read by the JSON extractors too (scripts parse it).
         self.json_in_text = self.media in (HTML, TEXT) and bool(planner.by_media[JSON])
         # plan_response()'s answers for a plain head (a body-bearing status but 206, no

@@ -33,9 +33,11 @@ def h(*pairs: tuple[str, str]) -> RawHeaders:
         (["no-store=1"], [JSON, PRIVATE]),  # not the bare directive: not trusted, replaced
         (['max-age=60, x="a\\"b"'], [JSON, PRIVATE]),
         (['private="unterminated'], [JSON, PRIVATE]),
-        # an explicit private policy, in any case or line: kept as it is
+        # an explicit private policy, on any line: kept as it is
         (["private"], [JSON, (b"cache-control", b"private")]),
-        (["PRIVATE, Max-Age=5"], [JSON, (b"cache-control", b"PRIVATE, Max-Age=5")]),
+        # private to RFC 9111, not to Fastly's VCL (a case-sensitive match): replaced (session 19)
+        (["PRIVATE, Max-Age=5"], [JSON, PRIVATE]),
+        (["private, Max-Age=5"], [JSON, (b"cache-control", b"private, Max-Age=5")]),
         # over several lines: one line (Fastly's VCL reads a field's first line only)
         (["max-age=600", "private"], [JSON, (b"cache-control", b"max-age=600, private")]),
         # no-store alone: Fastly's generated VCL passes on private only, and caches it (attack 15)
