@@ -39,6 +39,21 @@ def assert_blocked(stack: GuardedStack, events: list[AuditEvent], page: bytes, h
     assert BOB not in events[0].to_json()
 
 
+def blocked(stack: GuardedStack, events: list[AuditEvent], reply: Reply, kind: str = "owner_mismatch") -> None:
+    """The reply is refused with the block page and one blocking event of ``kind`` that names no raw id."""
+    got = stack.send(reply)
+    assert (got.status, got.body) == (403, BLOCK_BODY)
+    assert kinds(events) == [(kind, "blocked")]
+    assert BOB not in events[0].to_json()
+
+
+def passes(stack: GuardedStack, events: list[AuditEvent], reply: Reply) -> None:
+    """The reply goes out as the app sent it, with no event."""
+    got = stack.send(reply)
+    assert (got.status, got.body) == (200, b"".join(reply.chunks))
+    assert events == []
+
+
 def assert_refused(
     make_stack: Callable[..., GuardedStack],
     events: list[AuditEvent],

@@ -66,25 +66,11 @@ import json
 from collections.abc import Callable
 
 import pytest
-from _attacks import HTML_CT, guarded
-from conftest import BLOCK_BODY, GuardedStack, Reply, kinds
+from _attacks import HTML_CT, blocked, guarded, passes
+from conftest import GuardedStack, Reply
 from ids import ALICE, BOB
 
 from respguard import AuditEvent
-
-
-def _blocked(stack: GuardedStack, events: list[AuditEvent], reply: Reply, kind: str = "owner_mismatch") -> None:
-    got = stack.send(reply)
-    assert (got.status, got.body) == (403, BLOCK_BODY)
-    assert kinds(events) == [(kind, "blocked")]
-    assert BOB not in events[0].to_json()
-
-
-def _passes(stack: GuardedStack, events: list[AuditEvent], reply: Reply) -> None:
-    got = stack.send(reply)
-    assert (got.status, got.body) == (200, b"".join(reply.chunks))
-    assert events == []
-
 
 # ------------------------------------------------------------------ 1. a repeated header, combined
 
@@ -120,7 +106,7 @@ def test_a_repeated_header_is_read_combined(
 ) -> None:
     """Chromium: ``JSON.parse(xhr.getResponseHeader("HX-Trigger")).user_id == "bob-9c2e"``."""
     chunks = [_PAGE] if status == 200 else []
-    _blocked(guarded(make_stack, events), events, Reply(status=status, headers=headers, chunks=chunks))
+    blocked(guarded(make_stack, events), events, Reply(status=status, headers=headers, chunks=chunks))
 
 
 @pytest.mark.parametrize(
@@ -140,7 +126,7 @@ def test_control_a_repeated_header_naming_no_foreign_owner_passes(
 ) -> None:
     """(The third combines to ``x, {"user_id": 1, "user_id": "bob-9c2e"}``: no JSON to a script,
     and no value of it parses alone.)"""
-    _passes(guarded(make_stack, events), events, Reply(headers=[HTML_CT, *headers], chunks=[_PAGE]))
+    passes(guarded(make_stack, events), events, Reply(headers=[HTML_CT, *headers], chunks=[_PAGE]))
 
 
 # ------------------------------------------------------------------ 2. a quoted refresh URL
@@ -166,7 +152,7 @@ def test_a_refresh_header_with_space_inside_its_quote_is_refused(
 ) -> None:
     """Chromium: the frame's data: page posts ``["bob-9c2e"]``."""
     reply = Reply(headers=[HTML_CT, ("Refresh", refresh)], chunks=[_PAGE])
-    _blocked(guarded(make_stack, events), events, reply, "scan_error")
+    blocked(guarded(make_stack, events), events, reply, "scan_error")
     assert events[0].reason == REFRESH_REFUSED
 
 
@@ -181,7 +167,7 @@ def test_control_a_quoted_refresh_to_no_page_passes(
     """(The last one's base64 is no forgiving-base64: the frame gets no page. It ended in ``#``
     before session 19, which starts the URL's fragment: the data: URL processor reads the URL
     without it, and the base64 before it, cut at a multiple of four, is a page.)"""
-    _passes(guarded(make_stack, events), events, Reply(headers=[HTML_CT, ("Refresh", refresh)], chunks=[_PAGE]))
+    passes(guarded(make_stack, events), events, Reply(headers=[HTML_CT, ("Refresh", refresh)], chunks=[_PAGE]))
 
 
 # ------------------------------------------------------------------ 3. raw-unicode-escape streams
@@ -198,7 +184,7 @@ def test_an_event_stream_in_raw_unicode_escape_is_refused(
     """httpx-sse 0.4 over httpx 0.29: ``['{"user_id": "bob-9c2e"}']``."""
     headers = [("Content-Type", f"text/event-stream; charset={charset}")]
     reply = Reply(headers=headers, chunks=[(_ESCAPED_EVENT % BOB).encode()], content_length=length)
-    _blocked(guarded(make_stack, events), events, reply, "scan_error")
+    blocked(guarded(make_stack, events), events, reply, "scan_error")
     assert events[0].reason == "event stream in a charset that hides ASCII"
 
 
@@ -209,7 +195,7 @@ def test_json_lines_in_raw_unicode_escape_are_refused(
     """httpx's ``iter_lines``: ``['{"user_id": "bob-9c2e"}']``."""
     headers = [("Content-Type", "application/x-ndjson; charset=raw-unicode-escape")]
     reply = Reply(headers=headers, chunks=[(_ESCAPED_LINE % BOB).encode()], content_length=length)
-    _blocked(guarded(make_stack, events), events, reply, "scan_error")
+    blocked(guarded(make_stack, events), events, reply, "scan_error")
     assert events[0].reason == "JSON lines in a charset that hides ASCII"
 
 
@@ -219,7 +205,7 @@ def test_control_an_own_stream_in_an_ascii_charset_passes(
 ) -> None:
     headers = [("Content-Type", f"text/event-stream; charset={charset}")]
     body = ("data: " + json.dumps({"user_id": ALICE}) + "\n\n").encode()
-    _passes(guarded(make_stack, events), events, Reply(headers=headers, chunks=[body], content_length=False))
+    passes(guarded(make_stack, events), events, Reply(headers=headers, chunks=[body], content_length=False))
 
 
 # ------------------------------------------------------------------ 4. a body requests decodes in its charset
@@ -246,7 +232,7 @@ def test_json_in_a_charset_requests_reads_apart_is_refused(
 ) -> None:
     """requests 2.34: ``requests.get(url).json() == {"user_id": "bob-9c2e"}``."""
     reply = Reply(headers=[("Content-Type", content_type)], chunks=[body])
-    _blocked(guarded(make_stack, events), events, reply, "scan_error")
+    blocked(guarded(make_stack, events), events, reply, "scan_error")
     assert events[0].reason == CHARSET_REFUSED
 
 
@@ -266,7 +252,7 @@ def test_control_an_own_body_in_a_charset_read_alike_passes(
     make_stack: Callable[..., GuardedStack], events: list[AuditEvent], content_type: str, codec: str
 ) -> None:
     body = json.dumps({"user_id": ALICE}).encode(codec)
-    _passes(guarded(make_stack, events), events, Reply(headers=[("Content-Type", content_type)], chunks=[body]))
+    passes(guarded(make_stack, events), events, Reply(headers=[("Content-Type", content_type)], chunks=[body]))
 
 
 @pytest.mark.xfail(
@@ -281,7 +267,7 @@ def test_limit_another_type_in_a_charset_requests_reads_apart(
     """requests 2.34: ``.json()`` of the EBCDIC bytes served as ``text/html; charset=cp037`` (or
     ``text/plain``, ``image/png``) is bob's record."""
     reply = Reply(headers=[("Content-Type", f"{content_type}; charset=cp037")], chunks=[_RECORD.encode("cp037")])
-    _blocked(guarded(make_stack, events), events, reply, "scan_error")
+    blocked(guarded(make_stack, events), events, reply, "scan_error")
 
 
 # ------------------------------------------------------------------ 5. a charset only a Python client reads
@@ -306,7 +292,7 @@ def test_an_event_stream_in_a_charset_a_python_client_reads_is_refused(
     """httpx-sse (the first three; requests' ``iter_lines(decode_unicode=True)`` all but the second):
     ``['{"user_id": "bob-9c2e"}']``."""
     reply = Reply(headers=headers, chunks=[_WIDE_EVENT], content_length=False)
-    _blocked(guarded(make_stack, events), events, reply, "scan_error")
+    blocked(guarded(make_stack, events), events, reply, "scan_error")
     assert events[0].reason == "event stream in a charset that hides ASCII"
 
 
@@ -323,7 +309,7 @@ def test_json_in_a_charset_requests_parses_apart_is_refused(
 ) -> None:
     """requests 2.34: ``.json() == {"user_id": "bob-9c2e"}``."""
     reply = Reply(headers=[("Content-Type", content_type)], chunks=[_RECORD.encode("cp037")])
-    _blocked(guarded(make_stack, events), events, reply, "scan_error")
+    blocked(guarded(make_stack, events), events, reply, "scan_error")
     assert events[0].reason == CHARSET_REFUSED
 
 
@@ -341,7 +327,7 @@ def test_control_an_own_event_stream_any_client_reads_in_ascii_passes(
 ) -> None:
     body = ("data: " + json.dumps({"user_id": ALICE}) + "\n\n").encode()
     reply = Reply(headers=[("Content-Type", content_type)], chunks=[body], content_length=False)
-    _passes(guarded(make_stack, events), events, reply)
+    passes(guarded(make_stack, events), events, reply)
 
 
 # ------------------------------------------------------------------ 6. a record shown after a no-break space
@@ -364,7 +350,7 @@ def test_a_record_shown_after_a_no_break_space_is_read(
 ) -> None:
     """Chromium: ``JSON.parse(el.textContent.trim()).user_id == "bob-9c2e"`` (``el.value`` for the textarea)."""
     reply = Reply(headers=[("Content-Type", "text/html; charset=utf-8")], chunks=[page.encode()])
-    _blocked(guarded(make_stack, events), events, reply)
+    blocked(guarded(make_stack, events), events, reply)
 
 
 @pytest.mark.parametrize(
@@ -380,7 +366,7 @@ def test_control_a_shown_text_after_a_no_break_space_naming_no_foreign_owner_pas
     make_stack: Callable[..., GuardedStack], events: list[AuditEvent], page: str
 ) -> None:
     reply = Reply(headers=[("Content-Type", "text/html; charset=utf-8")], chunks=[page.encode()])
-    _passes(guarded(make_stack, events), events, reply)
+    passes(guarded(make_stack, events), events, reply)
 
 
 # ------------------------------------------------------------------ 7. a Turbo Stream is markup
@@ -400,7 +386,7 @@ def test_a_turbo_stream_or_frame_type_is_read_as_a_page(
 ) -> None:
     """Chromium with Turbo 8.0.23: ``[["cards", "bob-9c2e"], ["f", "bob-9c2e"]]``."""
     reply = Reply(headers=[("Content-Type", content_type)], chunks=[_STREAM.encode()])
-    _blocked(guarded(make_stack, events), events, reply)
+    blocked(guarded(make_stack, events), events, reply)
 
 
 def test_a_turbo_stream_is_read_as_html_not_xml(
@@ -412,7 +398,7 @@ def test_a_turbo_stream_is_read_as_html_not_xml(
         f"<script>q('[data-owner=\"{BOB}\"]')</script></template></turbo-stream>"
     )
     reply = Reply(headers=[("Content-Type", "text/vnd.turbo-stream.html")], chunks=[page.encode()])
-    _passes(guarded(make_stack, events), events, reply)
+    passes(guarded(make_stack, events), events, reply)
 
 
 @pytest.mark.parametrize("content_type", ["text/xhtml", "text/htmlx", "text/plain", "application/x-html"])
@@ -420,4 +406,4 @@ def test_control_a_type_turbo_takes_for_no_html_is_not_a_page(
     make_stack: Callable[..., GuardedStack], events: list[AuditEvent], content_type: str
 ) -> None:
     reply = Reply(headers=[("Content-Type", content_type)], chunks=[_STREAM.encode()])
-    _passes(guarded(make_stack, events), events, reply)
+    passes(guarded(make_stack, events), events, reply)

@@ -44,8 +44,8 @@ import gzip
 from collections.abc import Callable
 
 import pytest
-from _attacks import HTML_CT, guarded
-from conftest import BLOCK_BODY, GuardedStack, Reply, kinds
+from _attacks import HTML_CT, blocked, guarded, passes
+from conftest import GuardedStack, Reply
 from ids import ALICE, BOB
 
 import respguard._content
@@ -54,19 +54,6 @@ from respguard._markup import data_url_page
 from respguard._mime import chromium_mime_type, extract_mime_type
 
 CONFLICT = "conflicting Content-Type values"
-
-
-def _blocked(stack: GuardedStack, events: list[AuditEvent], reply: Reply, kind: str = "owner_mismatch") -> None:
-    got = stack.send(reply)
-    assert (got.status, got.body) == (403, BLOCK_BODY)
-    assert kinds(events) == [(kind, "blocked")]
-    assert BOB not in events[0].to_json()
-
-
-def _passes(stack: GuardedStack, events: list[AuditEvent], reply: Reply) -> None:
-    got = stack.send(reply)
-    assert (got.status, got.body) == (200, b"".join(reply.chunks))
-    assert events == []
 
 
 # ------------------------------------------------------------------ 1. a data: URL's fragment
@@ -92,7 +79,7 @@ def test_a_base64_frame_followed_by_a_fragment_is_read(
 ) -> None:
     """Chromium renders the frame's page: the fragment is no part of a data: URL's body."""
     page = (_OWN_UNPROVED + frame).encode()
-    _blocked(guarded(make_stack, events), events, Reply(headers=[HTML_CT], chunks=[page]))
+    blocked(guarded(make_stack, events), events, Reply(headers=[HTML_CT], chunks=[page]))
 
 
 def test_a_refresh_header_to_a_base64_page_with_a_fragment_is_refused(
@@ -101,7 +88,7 @@ def test_a_refresh_header_to_a_base64_page_with_a_fragment_is_refused(
     reply = Reply(
         headers=[HTML_CT, ("Refresh", f"0; url=data:text/html;base64,{_BOB_PAGE}#top")], chunks=[b"<p>ok</p>"]
     )
-    _blocked(guarded(make_stack, events), events, reply, "scan_error")
+    blocked(guarded(make_stack, events), events, reply, "scan_error")
     assert events[0].reason == "Refresh header names a data: URL page"
 
 
@@ -119,7 +106,7 @@ def test_control_an_own_page_with_a_base64_frame_and_a_fragment_passes(
 ) -> None:
     own = base64.b64encode(f'<div data-owner="{ALICE}">x</div>'.encode()).decode()
     page = (_OWN_UNPROVED + f'<iframe src="data:text/html;base64,{own}#top"></iframe>').encode()
-    _passes(guarded(make_stack, events), events, Reply(headers=[HTML_CT], chunks=[page]))
+    passes(guarded(make_stack, events), events, Reply(headers=[HTML_CT], chunks=[page]))
 
 
 # ------------------------------------------------------------------ 2. Chromium's Content-Type parser
@@ -151,7 +138,7 @@ def test_a_type_only_chromium_parses_is_refused(
     """Chromium 156 shows bob's ``data-owner`` (``--dump-dom``), or its ``EventSource`` gets
     bob's event; Fetch's parser rejects the type, and respguard had sniffed the body: 200."""
     reply = Reply(headers=[("Content-Type", content_type)], chunks=[body], content_length=length)
-    _blocked(guarded(make_stack, events), events, reply, "scan_error")
+    blocked(guarded(make_stack, events), events, reply, "scan_error")
     assert events[0].reason == CONFLICT
 
 
@@ -172,7 +159,7 @@ def test_control_a_type_both_parsers_read_alike_passes(
     make_stack: Callable[..., GuardedStack], events: list[AuditEvent], content_type: str
 ) -> None:
     page = f'<div data-owner="{ALICE}">mine</div>'.encode()
-    _passes(guarded(make_stack, events), events, Reply(headers=[("Content-Type", content_type)], chunks=[page]))
+    passes(guarded(make_stack, events), events, Reply(headers=[("Content-Type", content_type)], chunks=[page]))
 
 
 @pytest.mark.parametrize(
@@ -261,7 +248,7 @@ def test_a_sniffed_br_body_without_brotli_installed_is_refused(
         body = brotli.compress(gzip.compress(_BOB_JSON, mtime=0))
     monkeypatch.delitem(respguard._content.DECODERS, "br")
     reply = Reply(headers=headers, chunks=[body[:3], body[3:]], content_length=length)
-    _blocked(guarded(make_stack, events), events, reply, "scan_error")
+    blocked(guarded(make_stack, events), events, reply, "scan_error")
 
 
 @pytest.mark.parametrize("coding", ["dcb", "dcz", "gzip, dcz"])
@@ -271,7 +258,7 @@ def test_a_sniffed_body_under_a_dictionary_coding_is_refused(
     """Compression Dictionary Transport: Chromium undoes ``dcb``/``dcz`` with the dictionary it
     advertised; respguard has none (the raw bytes open with the coding's magic: no reading)."""
     reply = Reply(headers=[("Content-Encoding", coding)], chunks=[b"\x5e\x2a\x4d\x18" + bytes(32) + b"\x28\xb5"])
-    _blocked(guarded(make_stack, events), events, reply, "scan_error")
+    blocked(guarded(make_stack, events), events, reply, "scan_error")
 
 
 @pytest.mark.parametrize("coding", ["foo", "identity, br", "br, x-unknown"])
@@ -283,4 +270,4 @@ def test_control_a_coding_browsers_do_not_know_is_read_raw(
     monkeypatch.delitem(respguard._content.DECODERS, "br")
     png = b"\x89PNG\r\n\x1a\n" + bytes(64)
     reply = Reply(headers=[("Content-Type", "image/png"), ("Content-Encoding", coding)], chunks=[png])
-    _passes(guarded(make_stack, events), events, reply)
+    passes(guarded(make_stack, events), events, reply)
