@@ -222,12 +222,14 @@ class Exchange:
         Else scope -> context -> exchange -> request -> scope is a cycle, and every request's
         objects wait for the cyclic GC instead of going with the response.
 
-        ``answered``: the app's answer, if any, has started (ASGI, WSGI); Django detaches before
-        the middleware reads the response (``False``), which always comes."""
+        ``answered``: the app's answer is over, or never came (ASGI; WSGI, and a WSGI stream's
+        ``close()``); ``False``: it is still to be read (Django detaches before the middleware
+        reads the response; a WSGI stream is read as the server iterates it). A rejection still
+        pending then (the app raised before it answered or mid-body, a stream was cut short
+        before its end decided it) is logged: it is never lost."""
         if self.context.exchange is self:
             self.context.exchange = self.replaced
-        if answered and self.rejected and self.state == State.START:
-            # The app raised before it answered: the rejection a write's check read is still logged.
+        if answered and self.rejected:
             self._event(EventKind.BINDING_REJECTED, EventAction.IGNORED, self.rejected, ())
 
     def _move(self, event: str, state: str) -> None:

@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 from _attacks import guarded
-from conftest import BLOCK_BODY, SECRET, GuardedStack, Reply, kinds
-from ids import BOB
+from conftest import BINDING, BLOCK_BODY, SECRET, GuardedStack, Reply, asgi_scope, guard_options, kinds
+from ids import ALICE, BOB
 
-from respguard import AuditEvent, CustomExtractor, HtmlAttribute
+from respguard import (
+    ASGIMiddleware,
+    AuditEvent,
+    CustomExtractor,
+    HtmlAttribute,
+    WSGIMiddleware,
+    set_requester,
+)
 
 HTMX = [("HX-Request", "true")]
 
@@ -89,3 +98,65 @@ def test_an_hx_request_header_does_not_turn_a_text_or_binary_extractor_off(
     assert (got.status, got.body) == (403, BLOCK_BODY)
     assert kinds(events) == [("owner_mismatch", "blocked")]
     assert BOB not in events[0].to_json()
+
+
+# ------------------------------------------------------------------ a pending binding_rejected is never lost
+
+
+def _stream_cut_asgi(events: list[AuditEvent]) -> None:
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        set_requester(scope, ALICE)
+        headers = [(b"content-type", b"text/event-stream")]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": b"data: {}\n\n", "more_body": True})
+        raise ConnectionResetError("the client went away")
+
+    async def receive() -> Any:
+        return {"type": "http.disconnect"}
+
+    sent: list[Any] = []
+
+    async def send(message: Any) -> None:
+        sent.append(message)
+
+    middleware = ASGIMiddleware(app, **guard_options(events))
+    scope = asgi_scope(headers=[(b"cookie", f"{BINDING}=tampered".encode())])
+    with pytest.raises(ConnectionResetError):
+        asyncio.run(middleware(scope, receive, send))
+    assert [m.get("body") for m in sent[1:]] == [b"data: {}\n\n"]
+
+
+def _stream_cut_wsgi(events: list[AuditEvent]) -> None:
+    def app(environ: Any, start_response: Any) -> Iterator[bytes]:
+        set_requester(environ, ALICE)
+        start_response("200 OK", [("Content-Type", "text/event-stream")])
+        yield b"data: {}\n\n"
+        yield b"data: {}\n\n"
+
+    middleware = WSGIMiddleware(app, **guard_options(events))
+    environ = {
+        "REQUEST_METHOD": "GET",
+        "PATH_INFO": "/",
+        "SERVER_NAME": "test",
+        "SERVER_PORT": "80",
+        "wsgi.url_scheme": "http",
+        "HTTP_COOKIE": f"{BINDING}=tampered",
+    }
+    body = middleware(environ, lambda status, headers, exc_info=None: None)
+    chunks = iter(body)
+    assert next(chunks) == b"data: {}\n\n"
+    assert events == []  # undecided: the stream goes on
+    body.close()  # the client went away: the server closes the response
+
+
+@pytest.mark.parametrize("cut", [_stream_cut_asgi, _stream_cut_wsgi], ids=["asgi", "wsgi"])
+def test_a_bad_binding_cookies_event_is_logged_when_a_stream_is_cut_short(
+    events: list[AuditEvent], cut: Callable[[list[AuditEvent]], None]
+) -> None:
+    """The event waits until the response is decided; a stream is decided at its end, and one
+    cut short (the client went away, the app raised) never got there: no event at all for a
+    tampered binding cookie."""
+    cut(events)
+    assert kinds(events) == [("binding_rejected", "ignored")]
+    assert (events[0].reason, events[0].path) == ("binding cookie bad signature", "/")
+    assert "tampered" not in events[0].to_json()
