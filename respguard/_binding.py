@@ -98,6 +98,18 @@ class BindingCodec:
             return None
         return hmac.compare_digest(self.hash(kind + "\x00" + text, binding.key_index), bound)
 
+    def names(self, binding: Binding, text: str) -> bool:
+        """Is ``text`` the id, or a facet, this binding holds the hashes of? (Uncached: an event
+        tries many texts, which must not push the request's own hashes out of the cache.)"""
+        key = self._hash_keys[binding.key_index]
+        candidates = [text, *(kind + "\x00" + text for kind in binding.facet_hashes)]
+        hashes = {binding.id_hash, *binding.facet_hashes.values()}
+        for candidate in candidates:
+            digest = hmac.new(key, candidate.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()[:32]
+            if digest in hashes:
+                return True
+        return False
+
     def dumps(self, identity: Identity) -> str:
         payload = {
             "i": self.hash(identity.id),

@@ -53,7 +53,7 @@ from ._identity import ID, Identity, RequesterLike, as_identity, normalise
 from ._inbound import Named, PathOwner, named_owners
 from ._pii import PHONE, BulkPII
 from ._plan import ContentPlan, HeadFacts, ResponsePlan, Strategy, plan_response
-from ._redact import redact_fields
+from ._redact import id_candidates, redact_fields
 from ._scan import RequestInfo, ResponseView
 from ._session import load_bindings, memory_key
 from ._streams import Record, RecordTooLarge
@@ -979,14 +979,28 @@ class Exchange:
         except Exception:
             return [(ID, self.request.path)]  # an event then shows no path at all ({redacted})
 
-    def _event_ids(self, named: Sequence[tuple[str, str]]) -> set[str]:
-        """Every id an event is about: the requester's, each owner's, and each the path names."""
+    def _event_ids(self, named: Sequence[tuple[str, str]], path: str, request_id: str | None) -> set[str]:
+        """Every id an event is about: the requester's, each owner's, each the path names, and
+        the id or facet of a binding cookie that is not the requester's (a drifted browser's user,
+        known by hashes only: found where the path or the request id spells it)."""
         ids = {text for _, text in named}
         ids.update(text for _, text in self._path_named())
         requester = self.requester
         if requester is not None:
             ids.add(requester.id)
             ids.update(requester.facets.values())
+        loaded = self.loaded
+        if loaded is not None and loaded[0]:
+            codec = self.guard.codec
+            others = [b for b in loaded[0] if requester is None or not codec.matches(b, requester)]
+            if others:
+                candidates = id_candidates(path, request_id)
+                if candidates is None:  # too many to try: both fields go
+                    ids.add(path)
+                    if request_id:
+                        ids.add(request_id)
+                else:
+                    ids.update(text for text in candidates if any(codec.names(b, text) for b in others))
         return ids
 
     def _event(
@@ -998,9 +1012,9 @@ class Exchange:
         extractor: str | None = None,
         counts: dict[str, int] | None = None,
     ) -> AuditEvent:
-        ids = self._event_ids([*foreign, *self.owners, *self.named])
         header = self.guard.request_id_header
         request_id = self.request.headers.get(header) if header is not None else None
+        ids = self._event_ids([*foreign, *self.owners, *self.named], self.request.path, request_id)
         path, request_id = redact_fields(self.request.path, request_id, ids)
         rejected = self.rejected
         if rejected:

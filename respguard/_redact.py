@@ -294,9 +294,57 @@ def _safe_request_id(value: str | None, known: list[str] | None) -> str | None:
     return value
 
 
+#: Texts an event's path and request id may be tried as a bound id: more, and both fields go.
+_MAX_CANDIDATES = 512
+
+
+def id_candidates(path: str, request_id: str | None) -> list[str] | None:
+    """Every text in an event's path and request id that may be an id a reader sees, for ids
+    known only by their hashes (a binding's: a drifted browser's user): each run of a path
+    segment from one delimiter (any character but a letter or a digit) to another, in the path as
+    written and decoded, and the same of the request id, also cut between letters and digits;
+    each as written and lower-cased. ``None``: more than :data:`_MAX_CANDIDATES` (the fields are
+    dropped, unsearched)."""
+    found: set[str] = set()
+    forms = [path]
+    decoded = path
+    for _ in range(_DECODE_ROUNDS):
+        decoded = _unquote_once(decoded)
+        if decoded == forms[-1]:
+            break
+        forms.append(decoded)
+    texts = [segment for form in forms for segment in form.split("/") if segment]
+    if request_id:
+        texts.append(request_id)
+    for index, text in enumerate(texts):
+        cuts = [0]
+        cuts.extend(i for i in range(1, len(text)) if _is_cut(text, i, index == len(texts) - 1 and bool(request_id)))
+        cuts.append(len(text))
+        if len(cuts) * len(cuts) > 2 * _MAX_CANDIDATES:
+            return None
+        delimiters = "".join({c for c in text if not c.isalnum()})
+        for a in range(len(cuts)):
+            for b in range(a + 1, len(cuts)):
+                run = text[cuts[a] : cuts[b]].strip(delimiters)
+                if run:
+                    found.add(run)
+                    found.add(run.lower())
+        if len(found) > 2 * _MAX_CANDIDATES:
+            return None
+    return sorted(found)
+
+
+def _is_cut(text: str, i: int, letters_and_digits: bool) -> bool:
+    """Is there a boundary between ``text[i - 1]`` and ``text[i]``?"""
+    before, after = text[i - 1], text[i]
+    if not before.isalnum() or not after.isalnum():
+        return True
+    return letters_and_digits and before.isdigit() != after.isdigit()
+
+
 def _costly(size: int, ids: list[str]) -> bool:
     """Would searching a text of ``size`` characters for every id cost over the budget?"""
     return size * sum(len(ident) for ident in ids) > _SEARCH_BUDGET
 
 
-__all__ = ["PLACEHOLDER", "REDACTED", "redact_fields", "redact_path", "safe_request_id"]
+__all__ = ["PLACEHOLDER", "REDACTED", "id_candidates", "redact_fields", "redact_path", "safe_request_id"]

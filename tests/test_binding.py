@@ -395,3 +395,45 @@ def test_cookie_is_not_read_for_anonymous_requests(make_stack: MakeStack, events
     got = stack.send(Reply(requester=None, headers=JSON_CT, chunks=[b"{}"]), cookie="tampered")
     assert got.status == 200 and binding_cookies(got.headers) == []
     assert events == []
+
+
+# ------------------------------------------------------------------ a drifted browser's user in the event
+
+
+@pytest.mark.parametrize(
+    ("path", "request_id", "logged_path", "logged_id"),
+    [
+        (f"/users/{ALICE}/card", None, "/users/{id}/card", None),
+        (f"/contacts/{ALICE.upper()}.vcf", None, "/contacts/{id}.vcf", None),
+        (f"/users/{ALICE.replace('-', '%2D')}", None, "/users/{id}", None),
+        ("/mypage", f"req-{ALICE}-1700000000", "/mypage", None),
+        ("/mypage", "req-42-1700000000", "/mypage", "req-42-1700000000"),  # no id of alice's: kept
+        ("/" + "-".join("x" * 40), None, "{redacted}", None),  # too many runs to try: the path goes
+    ],
+)
+def test_a_drift_event_never_shows_the_bound_users_id(
+    make_stack: MakeStack, events: list[AuditEvent], path: str, request_id: str | None, logged_path: str,
+    logged_id: str | None,
+) -> None:
+    # The browser is alice's; the app's session says bob (incident 1): the page alice's browser
+    # asked for may name alice, whom respguard knows by the binding's hashes only.
+    stack = make_stack(**guard_options(events))
+    stack.send(own(ALICE))
+    headers = [] if request_id is None else [("X-Request-ID", request_id)]
+    got = stack.send(Reply(requester=BOB, headers=JSON_CT, chunks=[b"{}"]), path=path, headers=headers)
+    assert_block(got.status, got.headers, got.body, clears_binding=False)
+    assert kinds(events) == [("session_drift", "blocked")]
+    assert (events[0].path, events[0].request_id) == (logged_path, logged_id)
+    assert ALICE not in events[0].to_json() and ALICE.upper() not in events[0].to_json()
+
+
+def test_a_drift_event_never_shows_the_bound_users_e_mail(
+    make_stack: MakeStack, events: list[AuditEvent]
+) -> None:
+    stack = make_stack(**guard_options(events))
+    alice = Identity(ALICE, email="alice@example.com")
+    assert stack.send(Reply(requester=alice, headers=JSON_CT, chunks=[b"{}"])).status == 200
+    got = stack.send(Reply(requester=BOB, headers=JSON_CT, chunks=[b"{}"]), path="/contacts/alice@example.com.vcf")
+    assert got.status == 403
+    assert kinds(events) == [("session_drift", "blocked")]
+    assert events[0].path == "/contacts/{id}.vcf"

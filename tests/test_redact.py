@@ -218,3 +218,12 @@ def test_mojibake_of_mojibake_is_read_to_its_end() -> None:
     for rounds in (2, 3, 5, 8):
         assert redact_path("/u/" + mojibake(owner, rounds), [owner]) in ("/u/{id}", REDACTED), rounds
     assert redact_path("/u/" + mojibake("café", 2), [owner]) == "/u/" + mojibake("café", 2)  # no id: as it came
+
+
+def test_id_candidates_are_every_run_between_delimiters_as_written_and_lower_cased() -> None:
+    from respguard._redact import id_candidates
+
+    assert id_candidates("/Ann.vcf", None) == ["Ann", "Ann.vcf", "ann", "ann.vcf", "vcf"]
+    assert id_candidates("/a%40b", None) == ["40b", "a", "a%40b", "a@b", "b"]
+    assert id_candidates("/", "u8-9") == ["8", "8-9", "9", "u", "u8", "u8-9"]  # a request id is cut at u|8 too
+    assert id_candidates("/" + "-".join("x" * 40), None) is None  # too many runs: the fields go
