@@ -52,7 +52,7 @@ from ._headers import Headers, RawHeaders
 from ._identity import ID, Identity, RequesterLike, as_identity, normalise
 from ._inbound import Named, PathOwner, named_owners
 from ._pii import PHONE, BulkPII
-from ._plan import ContentPlan, HeadFacts, Strategy, plan_response
+from ._plan import ContentPlan, HeadFacts, ResponsePlan, Strategy, plan_response
 from ._redact import id_candidates, redact_fields
 from ._scan import RequestInfo, ResponseView
 from ._session import load_bindings, memory_key
@@ -126,6 +126,18 @@ class Action:
 
 #: Nothing to send yet.
 HOLD = Action(None, None, True)
+
+
+def _read_as(plan: ResponsePlan, decoded: bytes) -> str:
+    """The media class a whole (decoded) body of this plan is read as: its type's, or for a
+    sniffed one what its first bytes are (a compressed body is sniffed once decoded). A typed
+    body (its type nothing reads) is sniffed for JSON only: scripts parse it, browsers don't
+    render it as a page."""
+    content = plan.content
+    if plan.strategy != Strategy.SNIFF:
+        return content.media
+    sniffed = JSON if opens_like_wide_json(decoded) else sniff_media(decoded) or OTHER
+    return sniffed if not content.typed or sniffed == JSON else OTHER
 
 
 class Exchange:
@@ -210,12 +222,14 @@ class Exchange:
         Else scope -> context -> exchange -> request -> scope is a cycle, and every request's
         objects wait for the cyclic GC instead of going with the response.
 
-        ``answered``: the app's answer, if any, has started (ASGI, WSGI); Django detaches before
-        the middleware reads the response (``False``), which always comes."""
+        ``answered``: the app's answer is over, or never came (ASGI; WSGI, and a WSGI stream's
+        ``close()``); ``False``: it is still to be read (Django detaches before the middleware
+        reads the response; a WSGI stream is read as the server iterates it). A rejection still
+        pending then (the app raised before it answered or mid-body, a stream was cut short
+        before its end decided it) is logged: it is never lost."""
         if self.context.exchange is self:
             self.context.exchange = self.replaced
-        if answered and self.rejected and self.state == State.START:
-            # The app raised before it answered: the rejection a write's check read is still logged.
+        if answered and self.rejected:
             self._event(EventKind.BINDING_REJECTED, EventAction.IGNORED, self.rejected, ())
 
     def _move(self, event: str, state: str) -> None:
@@ -472,12 +486,7 @@ class Exchange:
                 return self._violation(EventKind.SCAN_ERROR, str(exc), ())
         if plan.strategy == Strategy.LINES_DOCUMENT or plan.strategy == Strategy.EVENTS_DOCUMENT:
             return self._scan_records(decoded, content, plan.strategy == Strategy.LINES_DOCUMENT)
-        media = content.media
-        if plan.strategy == Strategy.SNIFF:
-            # A compressed body is sniffed once decoded. A typed body (its type nothing reads) is
-            # sniffed for JSON only: scripts parse it, browsers don't render it as a page.
-            sniffed = JSON if opens_like_wide_json(decoded) else sniff_media(decoded) or OTHER
-            media = sniffed if not content.typed or sniffed == JSON else OTHER
+        media = content.media if plan.strategy != Strategy.SNIFF else _read_as(plan, decoded)
         planner = self.rules.planner
         if not decoded or media == OTHER and not planner.by_media[OTHER]:
             return self._decide()
@@ -487,6 +496,17 @@ class Exchange:
             return self._violation(scanned.kind, scanned.reason, (), scanned.extractor)
         if scanned:
             self.personal = True  # a proof saw the requester's own data
+        own = ""  # an htmx answer's reading as its type says, where it differs (plan_response's _read_both)
+        if plan.own is not None:
+            own = _read_as(plan.own, decoded)
+            if own == media or own == OTHER and not planner.by_media[OTHER]:
+                own = ""
+            else:
+                scanned = scan_document(planner, own, decoded, content.label, self._view, self.requester, self.owners)
+                if isinstance(scanned, Failure):
+                    return self._violation(scanned.kind, scanned.reason, (), scanned.extractor)
+                if scanned:
+                    self.personal = True
         if guard.filter_records and media == JSON and self.owners:
             filtered = self._filter(decoded, self.owners[:not_in_body])
             if filtered is not None:
@@ -495,7 +515,10 @@ class Exchange:
                 return bulk if bulk is not None and bulk.blocked else filtered
         if self.owners and self._foreign():
             return self._decide()
-        return self._bulk_check(decoded, media) or self._decide()
+        bulk = self._bulk_check(decoded, media)
+        if bulk is None and own:
+            bulk = self._bulk_check(decoded, own)
+        return bulk or self._decide()
 
     def _scan_records(self, body: bytes, content: ContentPlan, lines: bool) -> Verdict:
         """JSON lines or events held whole (a finite response): every record read as in a stream,

@@ -197,13 +197,15 @@ class ContentPlan:
 class ResponsePlan:
     """The plan for one response: its strategy, and what the strategy reads."""
 
-    __slots__ = ("strategy", "content", "encodings", "reason")
+    __slots__ = ("strategy", "content", "encodings", "reason", "own")
 
     def __init__(self, strategy: str, content: ContentPlan, encodings: str | None, reason: str = "") -> None:
         self.strategy = strategy
         self.content = content
         self.encodings = encodings  # every Content-Encoding value, in order ('identity, br' is br)
         self.reason = reason  # why a REFUSE plan refuses (a fixed phrase)
+        # An htmx answer's plan as its type says (read too: see plan_response); None for any other.
+        self.own: ResponsePlan | None = None
 
 
 class HeadFacts:
@@ -452,16 +454,20 @@ class Planner:
         return swapped
 
 
-def plan_response(planner: Planner, method: str, status: int, facts: HeadFacts, htmx: bool = False) -> ResponsePlan:
+def plan_response(
+    planner: Planner, method: str, status: int, facts: HeadFacts, htmx: bool = False, content: ContentPlan | None = None
+) -> ResponsePlan:
     """The one decision of what happens to a response body, from its head (cached per
     Content-Type for plain heads: the same answer, worked out once). ``htmx``: the request was
-    htmx's, which swaps the answer into the page as HTML."""
+    htmx's, which swaps the answer into the page as HTML (:func:`_read_both`); ``content``: the
+    Content-Type read otherwise than the head says (that page reading)."""
     # A HEAD's body is read like a GET's when the app sends one (Django does, and a server sends it
     # unless the method came as "HEAD" exactly: a "head", or a method override outside respguard);
     # most apps send none, which is decided at once.
-    content = facts.content
-    if htmx and content.media != HTML and planner.by_media[HTML]:
-        content = planner.swapped_in(content)
+    if content is None:
+        content = facts.content
+        if htmx and content.media != HTML and planner.by_media[HTML]:
+            return _read_both(planner, method, status, facts)
     if status < 200 or status in NO_BODY_STATUSES:
         return ResponsePlan(Strategy.NONE, content, _encodings(facts))
     if facts.refresh_page and (planner.by_media[HTML] or planner.by_media[JSON]):
@@ -475,6 +481,21 @@ def plan_response(planner: Planner, method: str, status: int, facts: HeadFacts, 
             plans.extend(_plan_body(planner, status, content, None, length) for length in (False, True))
         return plans[facts.length]
     return _plan_body(planner, status, content, _encodings(facts), facts.length)
+
+
+def _read_both(planner: Planner, method: str, status: int, facts: HeadFacts) -> ResponsePlan:
+    """The plan of an htmx answer: read as a page (htmx swaps it in as HTML), and as its type
+    says too (``own``). HX-Request is the client's word: any client (curl, a script's fetch) may
+    send it and read the body as its type says; reading it as a page only, the header turned that
+    reading off (a text or binary extractor, the bulk check of a JSON body with "<!--" in a
+    string). Refused where the plan as typed refuses."""
+    own = plan_response(planner, method, status, facts)
+    if own.strategy == Strategy.REFUSE:
+        return own
+    page = plan_response(planner, method, status, facts, content=planner.swapped_in(facts.content))
+    plan = ResponsePlan(page.strategy, page.content, page.encodings, page.reason)
+    plan.own = own
+    return plan
 
 
 def _encodings(facts: HeadFacts) -> str | None:
