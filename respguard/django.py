@@ -429,28 +429,35 @@ def _document(exchange: Exchange, response: Any, raw: RawHeaders, start: Action)
 
 
 def _scanned(exchange: Exchange, chunks: Iterator[bytes]) -> Iterator[bytes]:
-    """A stream, record by record: the first foreign record ends it."""
-    for chunk in chunks:
-        action = exchange.body(chunk, True)
+    """A stream, record by record: the first foreign record ends it. However it ends (cut short
+    by the client, the app's iterator raising), the exchange is over: a pending event is logged."""
+    try:
+        for chunk in chunks:
+            action = exchange.body(chunk, True)
+            if action.body:
+                yield action.body
+            if not action.more:
+                return
+        action = exchange.body(b"", False)
         if action.body:
             yield action.body
-        if not action.more:
-            return
-    action = exchange.body(b"", False)
-    if action.body:
-        yield action.body
+    finally:
+        exchange.detach()
 
 
 async def _ascanned(exchange: Exchange, chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
-    async for chunk in chunks:
-        action = exchange.body(chunk, True)
+    try:
+        async for chunk in chunks:
+            action = exchange.body(chunk, True)
+            if action.body:
+                yield action.body
+            if not action.more:
+                return
+        action = exchange.body(b"", False)
         if action.body:
             yield action.body
-        if not action.more:
-            return
-    action = exchange.body(b"", False)
-    if action.body:
-        yield action.body
+    finally:
+        exchange.detach()
 
 
 async def _aprefixed(prefix: bytes, rest: AsyncIterator[bytes] | None) -> AsyncIterator[bytes]:

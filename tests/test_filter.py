@@ -39,8 +39,8 @@ def run(document: object) -> tuple[object, int] | None:
         # no owner: null, true, objects under the key name none
         (NO_OWNER, (NO_OWNER, 0)),
         ([{"email": "bob@example.com"}, {"email": "ann@example.com"}], ([{"email": "ann@example.com"}], 1)),
-        # a float is written as JSON writes it
-        ([{"user_id": 8.5}], ([], 1)),
+        # a number is its exact value: 8.0 is the requester 8, 8.5 and 9007199254740993.0 are not
+        ([{"user_id": 8.0}, {"user_id": 8e0}, {"user_id": 8.5}], ([{"user_id": 8.0}, {"user_id": 8.0}], 1)),
         # an object under the key names every value in it, at any depth
         ([{"user_id": {"a": [9]}}, {"user_id": {"a": 8}}], ([{"user_id": {"a": 8}}], 1)),
         # items that are no objects stay; an object among them with a foreign owner goes
@@ -66,6 +66,14 @@ def test_a_foreign_owner_outside_a_list_item_cannot_be_filtered(document: object
 def test_the_body_written_back_is_compact_utf8() -> None:
     body = json.dumps([{"user_id": 8, "name": "Zoë"}, {"user_id": 9}], ensure_ascii=False).encode()
     assert filter_records(body, KEYS, own) == ('[{"user_id":8,"name":"Zoë"}]'.encode(), 1)
+
+
+def test_a_number_is_compared_as_written_not_as_a_float() -> None:
+    # a float would round 9007199254740993.0 to 9007199254740992: another customer's record, kept
+    body = b'[{"user_id": 9007199254740993.0}, {"user_id": 9007199254740992, "n": 1.50}]'
+    result = filter_records(body, KEYS, lambda kind, text: (kind, text) == ("id", "9007199254740992"))
+    assert result == (b'[{"user_id":9007199254740992,"n":1.5}]', 1)
+    assert filter_records(b'[{"user_id": 8e99999}]', KEYS, own) == (b"[]", 1)  # too long to write out: foreign
 
 
 def test_a_lone_surrogate_is_written_back_escaped() -> None:

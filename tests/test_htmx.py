@@ -61,6 +61,7 @@ def test_any_spelling_or_value_of_the_header_is_htmx(
         _reply("text/plain", f'<div data-owner="{BOB}">'), headers=[("hx-REQUEST", "1")]
     )
     assert (got.status, got.body) == (403, BLOCK_BODY)
+    assert kinds(events) == [("owner_mismatch", "blocked")]
 
 
 @pytest.mark.parametrize("content_type", TYPES)
@@ -79,6 +80,7 @@ def test_json_an_htmx_request_gets_is_still_read_as_json(
     got = guarded(make_stack, events).send(_reply("application/json", f'{{"user_id": "{BOB}"}}'), headers=HTMX)
     assert (got.status, got.body) == (403, BLOCK_BODY)
     assert kinds(events) == [("owner_mismatch", "blocked")]
+    assert BOB not in events[0].to_json()
 
 
 @pytest.mark.parametrize("content_type", ["text/plain", "application/octet-stream", "image/png"])

@@ -160,3 +160,42 @@ def test_a_bad_binding_cookies_event_is_logged_when_a_stream_is_cut_short(
     assert kinds(events) == [("binding_rejected", "ignored")]
     assert (events[0].reason, events[0].path) == ("binding cookie bad signature", "/")
     assert "tampered" not in events[0].to_json()
+
+
+@pytest.mark.parametrize("asynchronous", [False, True])
+def test_django_a_stream_cut_short_still_logs_the_pending_rejection(asynchronous: bool) -> None:
+    """Django's streaming response, closed after its first event (the client went away): its
+    pending ``binding_rejected`` event is logged when the stream's generator is closed."""
+    from respguard import Guard, HtmlAttribute
+    from respguard._context import RequestContext
+    from respguard._exchange import Exchange
+    from respguard._scan import RequestInfo
+    from respguard.django import _ascanned, _scanned
+
+    events: list[AuditEvent] = []
+    guard = Guard(secret_key=SECRET, extractors=[HtmlAttribute()], on_event=events.append)
+    exchange = Exchange(guard, RequestInfo("GET", "/events", "http", {}, lambda raw: []), RequestContext())
+    exchange.rejected = "binding cookie bad signature"  # as a bad cookie read by the write check leaves it
+    exchange.start(200, [(b"content-type", b"text/event-stream")])
+    chunks = [b"data: <p>1</p>\n\n", b"data: <p>2</p>\n\n"]
+    if asynchronous:
+
+        async def source() -> Any:
+            for chunk in chunks:
+                yield chunk
+
+        async def first_then_close() -> bytes:
+            stream = _ascanned(exchange, source())
+            first = await stream.__anext__()
+            await stream.aclose()
+            return first
+
+        first = asyncio.run(first_then_close())
+    else:
+        stream = _scanned(exchange, iter(chunks))
+        first = next(stream)
+        stream.close()
+    assert first == chunks[0]
+    assert [(e.kind.value, e.action.value, e.reason) for e in events] == [
+        ("binding_rejected", "ignored", "binding cookie bad signature")
+    ]
