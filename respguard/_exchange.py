@@ -229,7 +229,7 @@ class Exchange:
         before its end decided it) is logged: it is never lost."""
         if self.context.exchange is self:
             self.context.exchange = self.replaced
-        if answered and self.rejected:
+        if self.rejected and answered:
             self._event(EventKind.BINDING_REJECTED, EventAction.IGNORED, self.rejected, ())
 
     def _move(self, event: str, state: str) -> None:
@@ -515,10 +515,9 @@ class Exchange:
                 return bulk if bulk is not None and bulk.blocked else filtered
         if self.owners and self._foreign():
             return self._decide()
-        bulk = self._bulk_check(decoded, media)
-        if bulk is None and own:
-            bulk = self._bulk_check(decoded, own)
-        return bulk or self._decide()
+        if own:
+            return self._bulk_check(decoded, media) or self._bulk_check(decoded, own) or self._decide()
+        return self._bulk_check(decoded, media) or self._decide()
 
     def _scan_records(self, body: bytes, content: ContentPlan, lines: bool) -> Verdict:
         """JSON lines or events held whole (a finite response): every record read as in a stream,
