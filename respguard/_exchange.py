@@ -210,12 +210,19 @@ class Exchange:
         Else scope -> context -> exchange -> request -> scope is a cycle, and every request's
         objects wait for the cyclic GC instead of going with the response.
 
-        ``answered``: the app's answer, if any, has started (ASGI, WSGI); Django detaches before
-        the middleware reads the response (``False``), which always comes."""
+        ``answered``: the response is over as far as the adapter will see it (ASGI: the app has
+        returned or raised; WSGI: so too, unless a stream is handed to the server, which closes it);
+        Django detaches before the middleware reads the response (``False``), which always comes."""
         if self.context.exchange is self:
             self.context.exchange = self.replaced
-        if answered and self.rejected and self.state == State.START:
-            # The app raised before it answered: the rejection a write's check read is still logged.
+        if answered:
+            self.ended()
+
+    def ended(self) -> None:
+        """The response is over, decided or not: the app raised before it answered or in the
+        middle of its body, or a stream was cut off (the client left, the server closed it). A
+        rejection still pending is logged now, else it would never be."""
+        if self.rejected:
             self._event(EventKind.BINDING_REJECTED, EventAction.IGNORED, self.rejected, ())
 
     def _move(self, event: str, state: str) -> None:
@@ -941,7 +948,7 @@ class Exchange:
         # opens with an XML declaration, else HTML (its type as written says neither).
         media_type = sniffed_page_type(body) if media == HTML and not content.typed else content.media_type
         view = self.view = ResponseView(
-            self.request, self.status, Headers(self.headers), media, media_type, body, content.label
+            self.request, self.status, Headers(self.headers), media, media_type, body, content.label, self.htmx
         )
         return view
 

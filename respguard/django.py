@@ -202,6 +202,7 @@ class RespGuardMiddleware:
             head, prefix = _hold(exchange, chunks)
         except BaseException:
             _close_resources(response)  # the app's iterator failed: Django never gets this response
+            exchange.ended()
             raise
         if head.head is not None and head.head.blocked:
             return _blocked(response, head)
@@ -429,28 +430,35 @@ def _document(exchange: Exchange, response: Any, raw: RawHeaders, start: Action)
 
 
 def _scanned(exchange: Exchange, chunks: Iterator[bytes]) -> Iterator[bytes]:
-    """A stream, record by record: the first foreign record ends it."""
-    for chunk in chunks:
-        action = exchange.body(chunk, True)
+    """A stream, record by record: the first foreign record ends it. However it ends (cut off,
+    the view's generator raising), a pending event is logged (Exchange.ended)."""
+    try:
+        for chunk in chunks:
+            action = exchange.body(chunk, True)
+            if action.body:
+                yield action.body
+            if not action.more:
+                return
+        action = exchange.body(b"", False)
         if action.body:
             yield action.body
-        if not action.more:
-            return
-    action = exchange.body(b"", False)
-    if action.body:
-        yield action.body
+    finally:
+        exchange.ended()
 
 
 async def _ascanned(exchange: Exchange, chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
-    async for chunk in chunks:
-        action = exchange.body(chunk, True)
+    try:
+        async for chunk in chunks:
+            action = exchange.body(chunk, True)
+            if action.body:
+                yield action.body
+            if not action.more:
+                return
+        action = exchange.body(b"", False)
         if action.body:
             yield action.body
-        if not action.more:
-            return
-    action = exchange.body(b"", False)
-    if action.body:
-        yield action.body
+    finally:
+        exchange.ended()
 
 
 async def _aprefixed(prefix: bytes, rest: AsyncIterator[bytes] | None) -> AsyncIterator[bytes]:

@@ -83,7 +83,7 @@ class _Closing:
     scan, and the stream ends where the scan says so.
     """
 
-    __slots__ = ("_held", "_rest", "_close", "_closed", "_feed")
+    __slots__ = ("_held", "_rest", "_close", "_closed", "_feed", "_ended")
 
     def __init__(
         self,
@@ -91,12 +91,14 @@ class _Closing:
         rest: Iterator[bytes],
         close: Callable[[], object] | None,
         feed: Callable[[bytes, bool], Action] | None = None,
+        ended: Callable[[], None] | None = None,
     ) -> None:
         self._held = held
         self._rest = rest
         self._close = close
         self._closed = False
         self._feed = feed
+        self._ended = ended  # a stream's end, however it came (Exchange.ended)
 
     def __iter__(self) -> Iterator[bytes]:
         held = self._held
@@ -119,8 +121,12 @@ class _Closing:
     def close(self) -> None:
         if not self._closed:
             self._closed = True
-            if self._close is not None:
-                self._close()
+            try:
+                if self._close is not None:
+                    self._close()
+            finally:
+                if self._ended is not None:
+                    self._ended()
 
 
 def _cookie(environ: WSGIEnviron) -> str | None:
@@ -184,7 +190,8 @@ class WSGIMiddleware:
         try:
             return self._respond(exchange, environ, start_response)
         finally:
-            exchange.detach()  # the app has run, or raised
+            # The app has run, or raised; a stream goes on in the server's hands (_Closing ends it).
+            exchange.detach(answered=exchange.state != State.STREAM)
 
     def _respond(self, exchange: Exchange, environ: WSGIEnviron, start_response: StartResponse) -> Iterable[bytes]:
         """Check a write, run the app, and return the response the exchange decides."""
@@ -263,7 +270,7 @@ class WSGIMiddleware:
                 return [action.body or b""]
             handed_over = True
             if state == State.STREAM:
-                return _Closing(held, iterator, close, exchange.body)
+                return _Closing(held, iterator, close, exchange.body, exchange.ended)
             if action.body:
                 held = [action.body, *held]
             if not held and iterator is app_iter:

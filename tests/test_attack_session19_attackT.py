@@ -1,0 +1,187 @@
+"""Session 19, attackT: today's changes on main (htmx answers read as pages, the deferred
+``binding_rejected`` event), attacked from outside.
+
+1. **An htmx answer is read in the encoding htmx reads it in.** htmx swaps ``xhr.responseText``
+   into the page; XMLHttpRequest's "text response" decodes a byte-order mark, else the
+   Content-Type's charset, else UTF-8: no ``<meta>`` prescan, no XML declaration read (those are
+   for ``responseType = "document"`` and navigations). A body opening with a BOM-less UTF-16
+   ``<?xml`` declaration was read by respguard only as UTF-16 (the HTML sniffing of a page), where
+   the ASCII ``<div data-owner="bob">`` after it is CJK text; htmx got the UTF-8 reading, where it
+   is Bob's element: his record swapped into Alice's page (``text/plain``, ``text/html``,
+   ``application/json``, on both stacks).
+2. **The deferred ``binding_rejected`` event was lost where the response was never decided.** It
+   waits for the decision (``Exchange._move``), or for the app raising before its head
+   (``detach`` in state START). An app that raised in the middle of its body (ASGI, WSGI), or an
+   event stream the server closed early (the client left), never reached a decision: the
+   tampered cookie went unlogged (it was logged the moment it was read before today).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from _attacks import guarded
+from conftest import BINDING, BLOCK_BODY, SECRET, GuardedStack, Reply, asgi_call, kinds
+from ids import ALICE, BOB
+from werkzeug.test import create_environ
+
+from respguard import ASGIMiddleware, AuditEvent, JsonKeys, WSGIMiddleware
+
+HTMX = [("HX-Request", "true")]
+#: ``<?xml `` in UTF-16LE, no byte-order mark: an HTML reader's sniffing takes the page for UTF-16.
+_UTF16_XML_DECL = "<?xml ".encode("utf-16-le")
+_TAMPERED = "eyJ1IjoieCJ9.aaaaaa.bbbbbbbbbbbbbbbbbbbbbbbbbbb"
+
+
+# ------------------------------------------------------------------ 1. htmx reads responseText
+
+
+@pytest.mark.parametrize("content_type", ["text/plain", "text/html", "application/json", "application/octet-stream"])
+def test_an_htmx_answer_is_read_as_xhr_decodes_it_not_as_a_utf16_xml_declaration_says(
+    make_stack: Callable[..., GuardedStack], events: list[AuditEvent], content_type: str
+) -> None:
+    body = _UTF16_XML_DECL + f'<div data-owner="{BOB}">Bob</div>'.encode()
+    got = guarded(make_stack, events).send(Reply(headers=[("Content-Type", content_type)], chunks=[body]), headers=HTMX)
+    assert (got.status, got.body) == (403, BLOCK_BODY)
+    assert kinds(events) == [("owner_mismatch", "blocked")]
+    assert BOB not in events[0].to_json()
+
+
+@pytest.mark.parametrize("content_type", ["text/plain", "text/html"])
+def test_control_a_byte_order_mark_is_what_xhr_decodes_by(
+    make_stack: Callable[..., GuardedStack], events: list[AuditEvent], content_type: str
+) -> None:
+    # XHR's decode() honours the BOM: the ASCII bytes after it are UTF-16 text to htmx too.
+    body = b"\xff\xfe" + f'<div data-owner="{BOB}">'.encode()
+    got = guarded(make_stack, events).send(Reply(headers=[("Content-Type", content_type)], chunks=[body]), headers=HTMX)
+    assert (got.status, got.body) == (200, body)
+    assert events == []
+
+
+def test_control_an_own_windows_1252_htmx_fragment_passes(
+    make_stack: Callable[..., GuardedStack], events: list[AuditEvent]
+) -> None:
+    body = f'<div data-owner="{ALICE}">caf\xe9</div>'.encode("latin-1")
+    got = guarded(make_stack, events).send(Reply(headers=[("Content-Type", "text/html")], chunks=[body]), headers=HTMX)
+    assert (got.status, got.body) == (200, body)
+    assert events == []
+
+
+def test_control_without_htmx_the_page_is_read_as_a_browser_sniffs_it(
+    make_stack: Callable[..., GuardedStack], events: list[AuditEvent]
+) -> None:
+    # A navigation reads the declaration: UTF-16, where the ASCII bytes are CJK text, no element.
+    body = _UTF16_XML_DECL + f'<div data-owner="{BOB}">Bob</div>'.encode()
+    got = guarded(make_stack, events).send(Reply(headers=[("Content-Type", "text/html")], chunks=[body]))
+    assert got.status == 200
+
+
+# ------------------------------------------------------------------ 2. the deferred event is never lost
+
+
+def _options(events: list[AuditEvent]) -> dict[str, Any]:
+    return {
+        "secret_key": SECRET,
+        "extractors": [JsonKeys("owner_id")],
+        "requester": lambda request: ALICE,
+        "on_event": events.append,
+    }
+
+
+_OWN_EVENT = b'data: {"owner_id": "' + ALICE.encode() + b'"}\n\n'
+_BODIES = {"application/json": b'{"owner_id": ', "text/event-stream": _OWN_EVENT}
+
+
+@pytest.mark.parametrize("content_type", list(_BODIES))
+def test_asgi_an_app_raising_in_its_body_still_logs_the_bad_binding_cookie(content_type: str) -> None:
+    events: list[AuditEvent] = []
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        await send(
+            {"type": "http.response.start", "status": 200, "headers": [(b"content-type", content_type.encode())]}
+        )
+        await send({"type": "http.response.body", "body": _BODIES[content_type], "more_body": True})
+        raise RuntimeError("the app failed")
+
+    guarded_app = ASGIMiddleware(app, **_options(events))
+    with pytest.raises(RuntimeError, match="the app failed"):
+        asgi_call(guarded_app, path=f"/notes/{ALICE}", headers=[(b"cookie", f"{BINDING}={_TAMPERED}".encode())])
+    assert kinds(events) == [("binding_rejected", "ignored")]
+    assert events[0].reason == "binding cookie bad signature"
+    assert ALICE not in events[0].to_json()
+
+
+def test_asgi_a_stream_the_app_leaves_unfinished_still_logs_the_bad_binding_cookie() -> None:
+    events: list[AuditEvent] = []
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/event-stream")]})
+        await send({"type": "http.response.body", "body": _OWN_EVENT, "more_body": True})
+        # the client left: the app stops without a last message
+
+    result = asgi_call(
+        ASGIMiddleware(app, **_options(events)), headers=[(b"cookie", f"{BINDING}={_TAMPERED}".encode())]
+    )
+    assert result.body == _OWN_EVENT
+    assert kinds(events) == [("binding_rejected", "ignored")]
+
+
+def _wsgi(app: Any, events: list[AuditEvent]) -> Any:
+    environ = create_environ(f"/notes/{ALICE}", headers=[("Cookie", f"{BINDING}={_TAMPERED}")])
+    return WSGIMiddleware(app, **_options(events))(environ, lambda status, headers, exc_info=None: None)
+
+
+@pytest.mark.parametrize("content_type", list(_BODIES))
+def test_wsgi_an_app_raising_in_its_body_still_logs_the_bad_binding_cookie(content_type: str) -> None:
+    events: list[AuditEvent] = []
+
+    def app(environ: Any, start_response: Any) -> Any:
+        start_response("200 OK", [("Content-Type", content_type)])
+        yield _BODIES[content_type]
+        raise RuntimeError("the app failed")
+
+    with pytest.raises(RuntimeError, match="the app failed"):
+        body = _wsgi(app, events)
+        try:
+            for _ in body:
+                pass
+        finally:
+            body.close()
+    assert kinds(events) == [("binding_rejected", "ignored")]
+    assert ALICE not in events[0].to_json()
+
+
+def test_wsgi_a_stream_the_server_closes_early_still_logs_the_bad_binding_cookie() -> None:
+    events: list[AuditEvent] = []
+
+    def app(environ: Any, start_response: Any) -> Any:
+        start_response("200 OK", [("Content-Type", "text/event-stream")])
+        while True:
+            yield _OWN_EVENT
+
+    body = _wsgi(app, events)
+    assert next(iter(body)) == _OWN_EVENT
+    assert events == []  # not decided yet: the stream goes on
+    body.close()  # the client left
+    assert kinds(events) == [("binding_rejected", "ignored")]
+    body.close()
+    assert len(events) == 1  # once
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_control_a_finished_response_logs_it_once(stream: bool) -> None:
+    events: list[AuditEvent] = []
+    content_type = "text/event-stream" if stream else "application/json"
+    whole = _OWN_EVENT if stream else json.dumps({"owner_id": ALICE}).encode()
+
+    def app(environ: Any, start_response: Any) -> Any:
+        start_response("200 OK", [("Content-Type", content_type)])
+        return [whole]
+
+    body = _wsgi(app, events)
+    assert b"".join(body) == whole
+    getattr(body, "close", lambda: None)()
+    assert kinds(events) == [("binding_rejected", "ignored")]
