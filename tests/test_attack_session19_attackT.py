@@ -14,6 +14,13 @@
    (``detach`` in state START). An app that raised in the middle of its body (ASGI, WSGI), or an
    event stream the server closed early (the client left), never reached a decision: the
    tampered cookie went unlogged (it was logged the moment it was read before today).
+3. **An htmx answer lost the extractors of its own type, and was no page to the JSON ones.** The
+   swapped plan read a ``text/plain`` or ``text/csv`` answer with the HTML extractors only: a text
+   extractor (``CustomExtractor(fn, media=("text",))``) that blocks the answer to a plain request
+   let the same answer to an htmx request out. And the swap happened only where an HTML extractor
+   is configured: with ``JsonKeys`` alone, a ``text/plain`` htmx answer holding an Inertia
+   ``data-page`` (or a JSON data block) of Bob's record passed, while the same as ``text/html``
+   was blocked. Both stacks.
 """
 
 from __future__ import annotations
@@ -28,7 +35,7 @@ from conftest import BINDING, BLOCK_BODY, SECRET, GuardedStack, Reply, asgi_call
 from ids import ALICE, BOB
 from werkzeug.test import create_environ
 
-from respguard import ASGIMiddleware, AuditEvent, JsonKeys, WSGIMiddleware
+from respguard import ASGIMiddleware, AuditEvent, CustomExtractor, HtmlAttribute, JsonKeys, WSGIMiddleware
 
 HTMX = [("HX-Request", "true")]
 #: ``<?xml `` in UTF-16LE, no byte-order mark: an HTML reader's sniffing takes the page for UTF-16.
@@ -185,3 +192,65 @@ def test_control_a_finished_response_logs_it_once(stream: bool) -> None:
     assert b"".join(body) == whole
     getattr(body, "close", lambda: None)()
     assert kinds(events) == [("binding_rejected", "ignored")]
+
+
+# ------------------------------------------------------------------ 3. every extractor reads an htmx answer
+
+
+def _account_of(body: bytes, headers: Any, context: Any) -> list[str]:
+    """A text extractor: ``acct=<id>`` lines of a text export."""
+    return [line[5:].decode() for line in body.splitlines() if line.startswith(b"acct=")]
+
+
+@pytest.mark.parametrize("htmx", [False, True])
+@pytest.mark.parametrize("content_type", ["text/plain", "text/csv"])
+def test_a_text_extractor_still_reads_a_text_answer_to_an_htmx_request(
+    make_stack: Callable[..., GuardedStack], events: list[AuditEvent], content_type: str, htmx: bool
+) -> None:
+    stack = make_stack(
+        secret_key=SECRET,
+        extractors=[CustomExtractor(_account_of, media=("text",)), HtmlAttribute()],
+        bind_sessions=False,
+        on_event=events.append,
+    )
+    stack.inner_lint = False
+    reply = Reply(headers=[("Content-Type", content_type)], chunks=[f"acct={BOB}\n".encode()])
+    got = stack.send(reply, headers=HTMX if htmx else ())
+    assert (got.status, got.body) == (403, BLOCK_BODY)
+    assert kinds(events) == [("owner_mismatch", "blocked")]
+    assert BOB not in events[0].to_json()
+
+
+_INERTIA = f'<div id="app" data-page="{{&quot;props&quot;: {{&quot;owner_id&quot;: &quot;{BOB}&quot;}}}}"></div>'
+
+
+@pytest.mark.parametrize(
+    "body",
+    [_INERTIA, f'<script type="application/json">{{"owner_id": "{BOB}"}}</script>'],
+    ids=["inertia-data-page", "json-data-block"],
+)
+@pytest.mark.parametrize("content_type", ["text/plain", "application/octet-stream", "image/png"])
+def test_a_json_extractor_alone_reads_an_htmx_answer_as_the_page_it_becomes(
+    make_stack: Callable[..., GuardedStack], events: list[AuditEvent], content_type: str, body: str
+) -> None:
+    stack = make_stack(
+        secret_key=SECRET, extractors=[JsonKeys("owner_id")], bind_sessions=False, on_event=events.append
+    )
+    stack.inner_lint = False
+    got = stack.send(Reply(headers=[("Content-Type", content_type)], chunks=[body.encode()]), headers=HTMX)
+    assert (got.status, got.body) == (403, BLOCK_BODY)
+    assert kinds(events) == [("owner_mismatch", "blocked")]
+
+
+@pytest.mark.parametrize("content_type", ["text/plain", "image/png"])
+def test_control_the_requesters_own_page_passes_with_a_json_extractor_alone(
+    make_stack: Callable[..., GuardedStack], events: list[AuditEvent], content_type: str
+) -> None:
+    stack = make_stack(
+        secret_key=SECRET, extractors=[JsonKeys("owner_id")], bind_sessions=False, on_event=events.append
+    )
+    stack.inner_lint = False
+    body = _INERTIA.replace(BOB, ALICE).encode()
+    got = stack.send(Reply(headers=[("Content-Type", content_type)], chunks=[body]), headers=HTMX)
+    assert (got.status, got.body) == (200, body)
+    assert events == []
