@@ -35,7 +35,7 @@ from conftest import BINDING, BLOCK_BODY, SECRET, GuardedStack, Reply, asgi_call
 from ids import ALICE, BOB
 from werkzeug.test import create_environ
 
-from respguard import ASGIMiddleware, AuditEvent, CustomExtractor, HtmlAttribute, JsonKeys, WSGIMiddleware
+from respguard import ASGIMiddleware, AuditEvent, CustomExtractor, HtmlAttribute, JsonKeys, PathOwner, WSGIMiddleware
 
 HTMX = [("HX-Request", "true")]
 #: ``<?xml `` in UTF-16LE, no byte-order mark: an HTML reader's sniffing takes the page for UTF-16.
@@ -254,3 +254,55 @@ def test_control_the_requesters_own_page_passes_with_a_json_extractor_alone(
     got = stack.send(Reply(headers=[("Content-Type", content_type)], chunks=[body]), headers=HTMX)
     assert (got.status, got.body) == (200, body)
     assert events == []
+
+
+# ------------------------------------------------------------------ 4. a converter PathOwner can't spell
+
+_LIMIT_CONVERTER = (
+    "documented limit (README, limits: 'PathOwner has no converters'): a route's digits-only placeholder "
+    "before the owner's in one segment ends at the first dot, the pattern's greedy reading at the last"
+)
+
+
+def _post_version(stack: str) -> tuple[int, list[str]]:
+    """Smith (the requester) POSTs /files/5.john.smith: the router's username is john.smith."""
+    writes: list[str] = []
+    guard = {
+        "secret_key": SECRET,
+        "extractors": [JsonKeys("owner_id")],
+        "inbound": [PathOwner("/files/{v}.{username}", "username")],
+        "requester": lambda request: "smith",
+        "bind_sessions": False,
+    }
+    if stack == "asgi":
+        from starlette.applications import Starlette
+        from starlette.responses import JSONResponse
+        from starlette.routing import Route
+        from starlette.testclient import TestClient
+
+        async def save(request: Any) -> Any:
+            writes.append(request.path_params["username"])
+            return JSONResponse({"ok": True})
+
+        app = ASGIMiddleware(Starlette(routes=[Route("/files/{v:int}.{username}", save, methods=["POST"])]), **guard)
+        status = TestClient(app).post("/files/5.john.smith").status_code
+    else:
+        from flask import Flask
+
+        flask_app = Flask(__name__)
+
+        @flask_app.post("/files/<int:v>.<username>")
+        def save_flask(v: int, username: str) -> Any:
+            writes.append(username)
+            return {"ok": True}
+
+        flask_app.wsgi_app = WSGIMiddleware(flask_app.wsgi_app, **guard)  # type: ignore[method-assign]
+        status = flask_app.test_client().post("/files/5.john.smith").status_code
+    return status, writes
+
+
+@pytest.mark.xfail(strict=True, reason=_LIMIT_CONVERTER)
+@pytest.mark.parametrize("stack", ["asgi", "wsgi"])
+def test_limit_an_int_converter_before_the_owner_placeholder_reads_another_owner(stack: str) -> None:
+    status, writes = _post_version(stack)
+    assert (status, writes) == (403, [])
