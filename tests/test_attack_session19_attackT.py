@@ -306,3 +306,34 @@ def _post_version(stack: str) -> tuple[int, list[str]]:
 def test_limit_an_int_converter_before_the_owner_placeholder_reads_another_owner(stack: str) -> None:
     status, writes = _post_version(stack)
     assert (status, writes) == (403, [])
+
+
+# ------------------------------------------------------------------ 2b. Django: a stream cut off
+
+
+def test_django_a_stream_the_server_closes_early_still_logs_the_bad_binding_cookie() -> None:
+    pytest.importorskip("django")
+    import test_django  # noqa: F401  (configures Django once per process)
+    from django.http import StreamingHttpResponse
+    from django.test import RequestFactory, override_settings
+
+    from respguard.django import RespGuardMiddleware
+
+    events: list[AuditEvent] = []
+
+    def endless() -> Any:
+        while True:
+            yield _OWN_EVENT
+
+    def view(request: Any) -> Any:
+        return StreamingHttpResponse(endless(), content_type="text/event-stream")
+
+    with override_settings(RESPGUARD=_options(events)):
+        middleware = RespGuardMiddleware(view)
+    request = RequestFactory().get(f"/notes/{ALICE}", HTTP_COOKIE=f"{BINDING}={_TAMPERED}")
+    response = middleware(request)
+    assert next(iter(response.streaming_content)) == _OWN_EVENT
+    assert events == []  # the stream goes on
+    response.close()  # the client left: the server closes the response
+    assert kinds(events) == [("binding_rejected", "ignored")]
+    assert ALICE not in events[0].to_json()
