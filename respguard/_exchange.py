@@ -500,7 +500,8 @@ class Exchange:
             return self._violation(scanned.kind, scanned.reason, (), scanned.extractor)
         if scanned:
             self.personal = True  # a proof saw the requester's own data
-        if guard.filter_records and media == JSON and self.owners:
+        if guard.filter_records and (media == JSON or own == JSON and media == HTML) and self.owners:
+            # (An htmx answer of a JSON type is JSON still: filtered as JSON, read again as its page.)
             filtered = self._filter(decoded, self.owners[:not_in_body])
             if filtered is not None:
                 # What is left goes out: it must not carry many people's data either.
@@ -806,7 +807,13 @@ class Exchange:
         # What goes out is the filtered body: read it again with every extractor, so a foreign owner
         # the filter could not remove (another extractor's, a key outside a list) still blocks.
         left: list[tuple[str, str]] = list(not_in_body)
-        rescanned = scan_document(self.rules.planner, JSON, new_body, None, self._view, self.requester, left)
+        planner = self.rules.planner
+        rescanned = scan_document(planner, JSON, new_body, None, self._view, self.requester, left)
+        if self.plan.content.media == HTML and not isinstance(rescanned, Failure):
+            # An htmx answer: htmx swaps what is left into the page, which is read as the page too.
+            content = self.plan.content
+            page = scan_document(planner, HTML, new_body, content.label, self._view, self.requester, left)
+            rescanned = page if isinstance(page, Failure) else rescanned or page
         if isinstance(rescanned, Failure) or any(not self._is_own(*o) for o in left):
             return None
         enforce = self.guard.enforce

@@ -337,3 +337,35 @@ def test_django_a_stream_the_server_closes_early_still_logs_the_bad_binding_cook
     response.close()  # the client left: the server closes the response
     assert kinds(events) == [("binding_rejected", "ignored")]
     assert ALICE not in events[0].to_json()
+
+
+# ------------------------------------------------------------------ 5. filter mode on an htmx answer
+
+
+_MIXED = json.dumps([{"owner_id": ALICE, "n": 1}, {"owner_id": BOB, "n": 2}]).encode()
+_ALICES = json.dumps([{"owner_id": ALICE, "n": 1}]).encode()
+
+
+@pytest.mark.parametrize("htmx", [False, True])
+def test_filter_mode_filters_a_json_answer_to_an_htmx_request_too(
+    make_stack: Callable[..., GuardedStack], events: list[AuditEvent], htmx: bool
+) -> None:
+    # (Today's swap read it as a page only: Alice's own list was refused whole.)
+    got = guarded(make_stack, events, on_foreign_records="filter").send(
+        Reply(headers=[("Content-Type", "application/json")], chunks=[_MIXED]), headers=HTMX if htmx else ()
+    )
+    assert (got.status, json.loads(got.body)) == (200, json.loads(_ALICES))
+    assert kinds(events) == [("filtered", "filtered")]
+    assert BOB not in events[0].to_json()
+
+
+def test_filter_mode_reads_what_is_left_of_an_htmx_answer_as_its_page(
+    make_stack: Callable[..., GuardedStack], events: list[AuditEvent]
+) -> None:
+    # Alice's record left in holds Bob's markup: htmx swaps it in as an element of Bob's.
+    records = [{"owner_id": ALICE, "html": f'<div data-owner="{BOB}">'}, {"owner_id": BOB}]
+    got = guarded(make_stack, events, on_foreign_records="filter").send(
+        Reply(headers=[("Content-Type", "application/json")], chunks=[json.dumps(records).encode()]), headers=HTMX
+    )
+    assert (got.status, got.body) == (403, BLOCK_BODY)
+    assert kinds(events) == [("owner_mismatch", "blocked")]
