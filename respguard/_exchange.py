@@ -492,6 +492,12 @@ class Exchange:
             return self._decide()
         not_in_body = len(self.owners)  # header and declared owners, gathered at the start
         scanned = scan_document(planner, media, decoded, content.label, self._view, self.requester, self.owners)
+        own = content.own_media
+        if own != media and own != JSON and planner.by_media[own] and not isinstance(scanned, Failure):
+            # An htmx answer, read as the page htmx makes of it: read as its own type too, by the
+            # extractors of that type (a page's reading ran the JSON ones, leniently, as a page's).
+            also = scan_document(planner, own, decoded, content.label, self._view, self.requester, self.owners)
+            scanned = also if isinstance(also, Failure) else scanned or also
         if isinstance(scanned, Failure):
             return self._violation(scanned.kind, scanned.reason, (), scanned.extractor)
         if scanned:
@@ -501,13 +507,16 @@ class Exchange:
             own = _read_as(plan.own, decoded)
             if own == media or own == OTHER and not planner.by_media[OTHER]:
                 own = ""
+            elif self.owners and self._foreign() and not (guard.filter_records and own == JSON):
+                return self._decide()  # the page htmx swaps in names another owner: that, first
             else:
                 scanned = scan_document(planner, own, decoded, content.label, self._view, self.requester, self.owners)
                 if isinstance(scanned, Failure):
                     return self._violation(scanned.kind, scanned.reason, (), scanned.extractor)
                 if scanned:
                     self.personal = True
-        if guard.filter_records and media == JSON and self.owners:
+        if guard.filter_records and (media == JSON or own == JSON) and self.owners:
+            # (An htmx answer of a JSON type is JSON still: filtered as JSON, read again as its page.)
             filtered = self._filter(decoded, self.owners[:not_in_body])
             if filtered is not None:
                 # What is left goes out: it must not carry many people's data either.
@@ -815,7 +824,13 @@ class Exchange:
         # What goes out is the filtered body: read it again with every extractor, so a foreign owner
         # the filter could not remove (another extractor's, a key outside a list) still blocks.
         left: list[tuple[str, str]] = list(not_in_body)
-        rescanned = scan_document(self.rules.planner, JSON, new_body, None, self._view, self.requester, left)
+        planner = self.rules.planner
+        rescanned = scan_document(planner, JSON, new_body, None, self._view, self.requester, left)
+        if self.plan.content.media == HTML and not isinstance(rescanned, Failure):
+            # An htmx answer: htmx swaps what is left into the page, which is read as the page too.
+            content = self.plan.content
+            page = scan_document(planner, HTML, new_body, content.label, self._view, self.requester, left)
+            rescanned = page if isinstance(page, Failure) else rescanned or page
         if isinstance(rescanned, Failure) or any(not self._is_own(*o) for o in left):
             return None
         enforce = self.guard.enforce
@@ -963,7 +978,7 @@ class Exchange:
         # opens with an XML declaration, else HTML (its type as written says neither).
         media_type = sniffed_page_type(body) if media == HTML and not content.typed else content.media_type
         view = self.view = ResponseView(
-            self.request, self.status, Headers(self.headers), media, media_type, body, content.label
+            self.request, self.status, Headers(self.headers), media, media_type, body, content.label, self.htmx
         )
         return view
 

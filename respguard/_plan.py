@@ -144,6 +144,7 @@ class ContentPlan:
         "plain_plans",
         "values",
         "swapped",
+        "own_media",
     )
 
     def __init__(self, planner: Planner, values: Sequence[bytes], swapped_in: bool = False) -> None:
@@ -167,15 +168,22 @@ class ContentPlan:
         # requests' .json() decodes it in the charset (EBCDIC, UTF-7, raw-unicode-escape), into
         # text none of respguard's readings (fetch().json()'s UTF-8, the detected one) is.
         self.misread = self.media == JSON and any(not _detected(label) for label in hiding)
+        # The media class its type names: another than ``media`` only for an htmx answer.
+        self.own_media = self.media
+        self.extractors = planner.by_media[self.media]
         if swapped_in and self.media_type not in _STREAM_TYPES:
             # The answer to an htmx request: htmx swaps its text into the page as HTML, whatever its
             # type says (a text/plain or application/json body's <div data-owner> becomes an
-            # element), so it is read as a page of that type (its JSON leniently, as a page's is).
+            # element), so it is read as a page of that type (its JSON leniently, as a page's is);
+            # and still as its own type, by the extractors that read that (a text extractor reads
+            # a text/plain answer: a script of the page may read xhr.responseText too).
             self.media = HTML
             self.typed = True
-        self.extractors = planner.by_media[self.media]
+            self.extractors = tuple(dict.fromkeys(planner.by_media[HTML] + self.extractors))
         # Anything that reads a body of this media class: an extractor, or the bulk check.
         self.scanned = bool(self.extractors) or (planner.bulk and self.media in TEXT_MEDIA)
+        if swapped_in and self.media == HTML:
+            self.scanned = True  # (planned for HTML or JSON extractors: both read a page)
         # Valid values that a reader other than Fetch's (the first one, say) would take for another
         # class of body, one of which an extractor reads: respguard refuses to guess.
         parsed = [parse_mime_type(v) for v in content_type_values(headers) or ()]
@@ -466,7 +474,8 @@ def plan_response(
     # most apps send none, which is decided at once.
     if content is None:
         content = facts.content
-        if htmx and content.media != HTML and planner.by_media[HTML]:
+        if htmx and content.media != HTML and (planner.by_media[HTML] or planner.by_media[JSON]):
+            # (A JSON extractor reads a page too: its data blocks, its JSON attribute values.)
             return _read_both(planner, method, status, facts)
     if status < 200 or status in NO_BODY_STATUSES:
         return ResponsePlan(Strategy.NONE, content, _encodings(facts))

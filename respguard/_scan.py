@@ -79,6 +79,7 @@ class ResponseView:
         "_label",
         "_texts",
         "_encodings",
+        "xhr",
     )
 
     def __init__(
@@ -90,6 +91,7 @@ class ResponseView:
         media_type: str,
         body: bytes,
         charset_label: str | None | bool = False,
+        xhr: bool = False,
     ) -> None:
         self.request = request
         self.status = status
@@ -101,6 +103,9 @@ class ResponseView:
         self._label = charset_label
         self._texts: tuple[str, ...] | None = None
         self._encodings: tuple[str, ...] | None = None
+        # The answer to an htmx request: htmx swaps ``xhr.responseText`` in, which XMLHttpRequest
+        # decodes without HTML's sniffing (see html_encodings).
+        self.xhr = xhr
 
     @property
     def charset_label(self) -> str | None:
@@ -125,7 +130,15 @@ class ResponseView:
     def html_encodings(self) -> tuple[str, ...]:
         """Every encoding a browser may read this HTML body in (the HTML encoding sniffing algorithm)."""
         if self._encodings is None:
-            self._encodings = html_encoding_candidates(self.body, self.charset_label)
+            encodings = html_encoding_candidates(self.body, self.charset_label)
+            if self.xhr:
+                # htmx swaps in xhr.responseText: XHR's "text response" decodes a byte-order mark,
+                # else the Content-Type's charset, else UTF-8, with no <meta> prescan and no XML
+                # declaration read (a body opening with a BOM-less UTF-16 ``<?xml`` is UTF-8 to it).
+                label = self.charset_label
+                xhr = bom_encoding(self.body) or (lookup(label) if label else None) or "utf-8"
+                encodings = tuple(dict.fromkeys((*encodings, xhr)))
+            self._encodings = encodings
         return self._encodings
 
     def text(self) -> str:

@@ -202,6 +202,7 @@ class RespGuardMiddleware:
             head, prefix = _hold(exchange, chunks)
         except BaseException:
             _close_resources(response)  # the app's iterator failed: Django never gets this response
+            exchange.detach()
             raise
         if head.head is not None and head.head.blocked:
             return _blocked(response, head)

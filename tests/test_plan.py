@@ -179,7 +179,9 @@ def test_the_answer_to_an_htmx_request_is_planned_as_a_page(
     assert plan_response(p, "GET", 200, p.read_head(headers)).content is p.read_head(headers).content
 
 
-def test_an_htmx_answer_is_read_as_its_type_where_no_extractor_reads_pages() -> None:
+def test_an_htmx_answer_is_read_as_a_page_where_only_json_extractors_read_pages() -> None:
+    # (session 19 attackT) JsonKeys reads a page's JSON data blocks and JSON attribute values (an
+    # Inertia data-page): the image/png htmx swaps in is such a page.
     p = planner(extractors=[JsonKeys("user_id")])
     plan = plan_response(p, "GET", 200, p.read_head([(b"content-type", b"image/png")]), htmx=True)
-    assert (plan.strategy, plan.content.media) == (Strategy.SNIFF, "other")
+    assert (plan.strategy, plan.content.media, plan.content.own_media) == (Strategy.DOCUMENT, "html", "other")
