@@ -492,12 +492,6 @@ class Exchange:
             return self._decide()
         not_in_body = len(self.owners)  # header and declared owners, gathered at the start
         scanned = scan_document(planner, media, decoded, content.label, self._view, self.requester, self.owners)
-        own = content.own_media
-        if own != media and own != JSON and planner.by_media[own] and not isinstance(scanned, Failure):
-            # An htmx answer, read as the page htmx makes of it: read as its own type too, by the
-            # extractors of that type (a page's reading ran the JSON ones, leniently, as a page's).
-            also = scan_document(planner, own, decoded, content.label, self._view, self.requester, self.owners)
-            scanned = also if isinstance(also, Failure) else scanned or also
         if isinstance(scanned, Failure):
             return self._violation(scanned.kind, scanned.reason, (), scanned.extractor)
         if scanned:

@@ -144,7 +144,6 @@ class ContentPlan:
         "plain_plans",
         "values",
         "swapped",
-        "own_media",
     )
 
     def __init__(self, planner: Planner, values: Sequence[bytes], swapped_in: bool = False) -> None:
@@ -168,18 +167,14 @@ class ContentPlan:
         # requests' .json() decodes it in the charset (EBCDIC, UTF-7, raw-unicode-escape), into
         # text none of respguard's readings (fetch().json()'s UTF-8, the detected one) is.
         self.misread = self.media == JSON and any(not _detected(label) for label in hiding)
-        # The media class its type names: another than ``media`` only for an htmx answer.
-        self.own_media = self.media
-        self.extractors = planner.by_media[self.media]
         if swapped_in and self.media_type not in _STREAM_TYPES:
             # The answer to an htmx request: htmx swaps its text into the page as HTML, whatever its
             # type says (a text/plain or application/json body's <div data-owner> becomes an
-            # element), so it is read as a page of that type (its JSON leniently, as a page's is);
-            # and still as its own type, by the extractors that read that (a text extractor reads
-            # a text/plain answer: a script of the page may read xhr.responseText too).
+            # element), so it is read as a page of that type (its JSON leniently, as a page's is).
+            # Its reading as its own type is the plan's ``own`` (plan_response's _read_both).
             self.media = HTML
             self.typed = True
-            self.extractors = tuple(dict.fromkeys(planner.by_media[HTML] + self.extractors))
+        self.extractors = planner.by_media[self.media]
         # Anything that reads a body of this media class: an extractor, or the bulk check.
         self.scanned = bool(self.extractors) or (planner.bulk and self.media in TEXT_MEDIA)
         if swapped_in and self.media == HTML:

@@ -184,4 +184,7 @@ def test_an_htmx_answer_is_read_as_a_page_where_only_json_extractors_read_pages(
     # Inertia data-page): the image/png htmx swaps in is such a page.
     p = planner(extractors=[JsonKeys("user_id")])
     plan = plan_response(p, "GET", 200, p.read_head([(b"content-type", b"image/png")]), htmx=True)
-    assert (plan.strategy, plan.content.media, plan.content.own_media) == (Strategy.DOCUMENT, "html", "other")
+    assert plan.own is not None
+    assert (plan.strategy, plan.content.media, plan.own.strategy, plan.own.content.media) == (
+        Strategy.DOCUMENT, "html", Strategy.SNIFF, "other"
+    )  # fmt: skip
