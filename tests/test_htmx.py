@@ -105,3 +105,21 @@ def test_an_event_stream_htmx_requests_is_still_read_event_by_event(
     got = guarded(make_stack, events).send(reply, headers=HTMX)
     assert (got.status, got.body) == (200, b"data: <p>ok</p>\n\n")  # cut before bob's event
     assert kinds(events) == [("owner_mismatch", "blocked")]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="documented limit (README, 'Scripts and styles are not markup'): an event stream or JSON lines "
+    "answering an htmx request is read record by record, though htmx swaps the whole text in as HTML",
+)
+def test_limit_markup_outside_an_events_data_in_an_htmx_answer(
+    make_stack: Callable[..., GuardedStack], events: list[AuditEvent]
+) -> None:
+    # (session 19 attackT) htmx's XHR gets the whole stream and swaps it in: a comment line's markup is an element.
+    reply = Reply(
+        headers=[("Content-Type", "text/event-stream")],
+        chunks=[f': <div data-owner="{BOB}">\n\ndata: ok\n\n'.encode()],
+        content_length=False,
+    )
+    got = guarded(make_stack, events).send(reply, headers=HTMX)
+    assert got.status == 403 or got.body == b""
