@@ -157,7 +157,7 @@ class ContentPlan:
         self.media_type = mime.essence if mime is not None else ""
         # The charset label as written, and the encoding it names (browsers ignore a label they don't know).
         self.label = mime.charset if mime is not None else None
-        self.charset = lookup(self.label) if self.label else None
+        self.charset = _encoding_of(self.label)
         # A charset in which a client that decodes a stream in it (httpx's iter_lines, under
         # httpx-sse) reads records that a UTF-8 reading never sees (UTF-16, ISO-2022-JP...).
         # (As every client reads the label: httpx's and requests' parsers read more than Fetch's.)

@@ -227,6 +227,18 @@ def redact_path(path: str, ids: Iterable[str]) -> str:
     return _redact_path(path, _folded_ids(ids))
 
 
+def _decoded_forms(path: str) -> tuple[list[str], bool]:
+    """The path as written and each percent-decoding of it, until it is stable (four rounds at
+    most), and whether it is (``False``: it still decodes after four)."""
+    forms = [path]
+    for _ in range(_DECODE_ROUNDS):
+        step = _unquote_once(forms[-1])
+        if step == forms[-1]:
+            return forms, True
+        forms.append(step)
+    return forms, _unquote_once(forms[-1]) == forms[-1]
+
+
 def _redact_path(path: str, known: list[str] | None) -> str:
     if path == "/":
         return path
@@ -234,17 +246,10 @@ def _redact_path(path: str, known: list[str] | None) -> str:
         return REDACTED  # (too many ids to fold: the path is not searched)
     if not known:
         return path
-    forms = [path]
-    decoded = path
-    for _ in range(_DECODE_ROUNDS):
-        step = _unquote_once(decoded)
-        if step == decoded:
-            break
-        forms.append(step)
-        decoded = step
-    else:
-        if _unquote_once(decoded) != decoded:
-            return REDACTED  # still encoded after four rounds: nobody writes that for a reason
+    forms, settled = _decoded_forms(path)
+    if not settled:
+        return REDACTED  # still encoded after four rounds: nobody writes that for a reason
+    decoded = forms[-1]
     # A WSGI path that is not UTF-8 throughout stays Latin-1 above; its framework reads the UTF-8
     # in it (Werkzeug replaces the bad bytes): an id there must not pass as mojibake (``renÃ©e``).
     # Each form's lenient reading, and that reading's own (mojibake of mojibake): an explicit loop
@@ -305,20 +310,14 @@ def id_candidates(path: str, request_id: str | None) -> list[str] | None:
     written and decoded, and the same of the request id, also cut between letters and digits;
     each as written and lower-cased. ``None``: more than :data:`_MAX_CANDIDATES` (the fields are
     dropped, unsearched)."""
+    forms = _decoded_forms(path)[0]
     found: set[str] = set()
-    forms = [path]
-    decoded = path
-    for _ in range(_DECODE_ROUNDS):
-        decoded = _unquote_once(decoded)
-        if decoded == forms[-1]:
-            break
-        forms.append(decoded)
-    texts = [segment for form in forms for segment in form.split("/") if segment]
+    texts = [(segment, False) for form in forms for segment in form.split("/") if segment]
     if request_id:
-        texts.append(request_id)
-    for index, text in enumerate(texts):
+        texts.append((request_id, True))
+    for text, letters_and_digits in texts:
         cuts = [0]
-        cuts.extend(i for i in range(1, len(text)) if _is_cut(text, i, index == len(texts) - 1 and bool(request_id)))
+        cuts.extend(i for i in range(1, len(text)) if _is_cut(text, i, letters_and_digits))
         cuts.append(len(text))
         if len(cuts) * len(cuts) > 2 * _MAX_CANDIDATES:
             return None

@@ -16,8 +16,8 @@ from ._identity import Identity
 
 
 class BindingMemory:
-    """A request's binding cookie (:func:`memory_key`) -> the binding verified for it: (requester,
-    valid until, binding, refresh at)."""
+    """A request's memory key (:func:`memory_key`: its Cookie header, or a long one's binding
+    cookie) -> the binding verified for it: (requester, valid until, binding, refresh at)."""
 
     __slots__ = ("_entries", "capacity")
 
@@ -28,7 +28,7 @@ class BindingMemory:
         self.capacity = capacity
 
     def recall(self, cookie: str, requester: Identity) -> tuple[Binding, bool] | None:
-        """The binding verified before for this binding cookie and requester, and whether it is due
+        """The binding verified before for this memory key and requester, and whether it is due
         a refresh; ``None``: verify it."""
         entry = self._entries.get(cookie)
         if entry is None:
@@ -42,7 +42,7 @@ class BindingMemory:
         return binding, now > refresh_at
 
     def remember(self, cookie: str, requester: Identity, bindings: list[Binding], codec: BindingCodec) -> None:
-        """The binding of this binding cookie verified and matched ``requester``."""
+        """Every binding the request with this memory key sent verified and matched ``requester``."""
         if len(self._entries) >= self.capacity:
             self._entries.clear()
             if not self.capacity:
