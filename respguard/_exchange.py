@@ -63,8 +63,6 @@ from ._verdict import Verdict, block_verdict
 _BODY_HEADERS = frozenset(
     {b"content-length", b"content-encoding", b"etag", b"content-md5", b"digest", b"last-modified"}
 )
-#: Blocks that keep the browser's binding: clearing it would let the next request re-bind wrongly.
-_KEEP_BINDING = frozenset({EventKind.SESSION_DRIFT, EventKind.CROSS_OWNER_WRITE})
 _PRIVATE = (b"cache-control", PRIVATE)
 #: Methods an event names as sent; any other is a client's word, which may be an id: not logged.
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "CONNECT", "QUERY"})
@@ -936,16 +934,28 @@ class Exchange:
 
     def _block_page(self, event: AuditEvent) -> Verdict:
         guard = self.guard
-        # Clear the binding, except on drift or a refused write: the browser stays bound to
-        # who logged in, or its next request would re-bind it to the wrong person.
-        clear = guard.bind_sessions and event.kind not in _KEEP_BINDING
         return block_verdict(
             guard.block_page,
             guard.block_response,
             event,
-            guard.codec.clear_cookie(self._https()) if clear else None,
+            guard.codec.clear_cookie(self._https()) if self._clears_binding() else None,
             self.request.method == "HEAD" and self._sent_as_head(),
         )
+
+    def _clears_binding(self) -> bool:
+        """Does a block page clear the browser's binding cookie? Only where the binding was over
+        anyway: the answer to a request that re-binds the browser (a login path, ``rebind``,
+        ``unbind``; writes there are not checked, so a refused write never is one), and a request
+        whose binding cookies were all rejected. Any other block keeps it: the browser stays
+        bound to who it was, or its next request would bind it to whoever the app then says is
+        asking (a session swapped after a foreign page was blocked, incident 2)."""
+        guard = self.guard
+        if not guard.bind_sessions:
+            return False
+        if self.context.rebind or guard.login_paths and guard.is_login_path(self.request.path):
+            return True
+        loaded = self.loaded
+        return loaded is not None and not loaded[0] and not loaded[1]
 
     # ------------------------------------------------------------------ helpers
     def _sent_as_head(self) -> bool:

@@ -139,11 +139,12 @@ def assert_block(
     body: bytes,
     *,
     page: BlockPage | None = None,
-    clears_binding: bool = True,
+    clears_binding: bool = False,
     original: bytes = b"",
     head: bool = False,
 ) -> None:
-    """A block: exact status/body/headers, none of the original body, only the clearing cookie."""
+    """A block: exact status/body/headers, none of the original body, no cookie but the clearing one
+    where ``clears_binding`` (a block keeps the binding a browser holds, unless it is over)."""
     page = page or BlockPage()
     pairs = header_list(headers)
     assert status == page.status

@@ -143,7 +143,8 @@ def test_a_bad_cookie_never_lets_a_mismatch_through(kind: str) -> None:
     events: list[AuditEvent] = []
     s = stack(kind, events)
     result = s.send(Reply(requester=ALICE, chunks=(FOREIGN,)), headers=[("Cookie", f"{BINDING}={_tampered()}")])
-    assert_block(result.status, result.headers, result.body, original=FOREIGN)
+    # the block clears the bad cookie: the browser held no binding to keep
+    assert_block(result.status, result.headers, result.body, clears_binding=True, original=FOREIGN)
     assert kinds(events) == [("binding_rejected", "ignored"), ("owner_mismatch", "blocked")]
 
 
