@@ -295,6 +295,21 @@ def _plain_value(value: str) -> bool:
     return _PLAIN_VALUE.fullmatch(value) is not None
 
 
+def _bare_delimiter(body: bytes, boundary: bytes) -> bool:
+    """Does ``--boundary`` follow a bare CR or LF anywhere in ``body``? Werkzeug's parser takes any
+    line break before it for a delimiter (``\\n--XyZ``, ``\\r--XyZ``), python-multipart only
+    CR LF. Linear: each search starts past the last match (a match that overlaps it starts after
+    a character of the boundary, never after a line break)."""
+    delimiter = b"--" + boundary
+    at = body.find(delimiter, 1)
+    while at > 0:
+        before = body[at - 1]
+        if before == 13 or (before == 10 and (at < 2 or body[at - 2] != 13)):
+            return True
+        at = body.find(delimiter, at + len(delimiter))
+    return False
+
+
 def parse_form_python_multipart(content_type: str, body: bytes) -> tuple[list[tuple[str, str]], list[str]]:
     """(fields, file field names) as Starlette's ``Request.form()`` reads them, with python-multipart."""
     try:
@@ -414,6 +429,10 @@ def parse_form_python_multipart(content_type: str, body: bytes) -> tuple[list[tu
         )
         parser.write(body)
         parser.finalize()
+        if _bare_delimiter(body, boundary):
+            # Werkzeug (a Flask app mounted in the ASGI app) reads a part there; python-multipart,
+            # whose delimiter is CR LF and the boundary, reads one part's value on
+            raise Ambiguous(AMBIGUOUS_NAME)
     except FormParserError as malformed:
         raise InboundError(MALFORMED_FORM) from malformed
     return fields, files

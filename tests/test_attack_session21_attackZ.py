@@ -6,6 +6,16 @@
    U+208B) reads as ``alice-7f3a`` to anyone who looks at the log, but its category is ``Sm``, not
    ``Pd``: the event carried the requester's id as written. Fixed (``_redact._fold_char``): a
    character with Unicode's ``Dash`` property, or a minus sign, folds to the hyphen.
+2. **A delimiter after a bare line feed.** Werkzeug's multipart parser takes any line break before
+   ``--boundary`` for a delimiter (``\r\n``, ``\n`` or ``\r``), python-multipart only ``\r\n``. A
+   part ``note`` whose value goes on ``hi\n--XyZ\nContent-Disposition: form-data;
+   name="customer_id"\n\nbob`` is one field ``note`` to python-multipart, and two to Werkzeug:
+   ``note=hi`` and ``customer_id=bob``. The ASGI write check reads the form with python-multipart;
+   a Flask app mounted in the ASGI app (the README's reason for refusing ``charset=utf-16`` and a
+   backslash in a quoted name there) reads it with Werkzeug, and wrote bob's record (200, no
+   event). Fixed (``_write.parse_form_python_multipart``): a delimiter after a bare CR or LF is
+   refused as ambiguous (``cross_owner_write``, "ambiguous multipart field name"), as every other
+   multipart spelling the two readers part on is. (WSGI reads with Werkzeug: refused already.)
 """
 
 from __future__ import annotations
@@ -15,8 +25,11 @@ from collections.abc import Callable
 
 import pytest
 from conftest import ALICE, BOB, GuardedStack, Reply, assert_block, kinds
+from test_write_middleware import MP, WriteApp, login_cookie, send_write
+from werkzeug.formparser import parse_form_data
+from werkzeug.test import create_environ
 
-from respguard import AuditEvent, JsonKeys
+from respguard import AuditEvent, JsonKeys, _write
 
 SECRET = "session21-attackZ-secret-77e0"
 
@@ -40,3 +53,53 @@ def test_an_id_spelt_with_a_minus_sign_is_redacted_from_the_path(
     text = events[0].to_json()
     assert spelt not in text and spelt not in json.loads(text)["path"]
     assert ALICE not in text and BOB not in text
+
+
+# ------------------------------------------------------------------ 2. a bare LF before a delimiter
+
+
+def _bare_break_body(brk: bytes) -> bytes:
+    return (
+        b'--XyZ\r\nContent-Disposition: form-data; name="note"\r\n\r\nhi'
+        + brk
+        + b"--XyZ"
+        + brk
+        + b'Content-Disposition: form-data; name="customer_id"'
+        + brk
+        + brk
+        + BOB.encode()
+        + b"\r\n--XyZ--\r\n"
+    )
+
+
+@pytest.mark.parametrize("brk", [b"\n", b"\r"], ids=["lf", "cr"])
+def test_werkzeug_reads_a_part_after_a_bare_line_break(brk: bytes) -> None:
+    body = _bare_break_body(brk)
+    environ = create_environ("/api/card", method="POST", data=body, content_type=MP)
+    _, form, _ = parse_form_data(environ)
+    assert form.getlist("customer_id") == [BOB]  # what a Flask app reads
+    assert form.getlist("note") == ["hi"]
+
+
+@pytest.mark.parametrize("kind", ["asgi", "wsgi"])
+@pytest.mark.parametrize("brk", [b"\n", b"\r"], ids=["lf", "cr"])
+def test_a_delimiter_after_a_bare_line_break_is_refused(kind: str, brk: bytes) -> None:
+    app = WriteApp()
+    status, headers, out, events = send_write(
+        kind, app, body=_bare_break_body(brk), content_type=MP, cookie=login_cookie(), chunks=3
+    )
+    assert app.writes == []
+    assert_block(status, headers, out, clears_binding=False)
+    assert kinds(events) == [("cross_owner_write", "blocked")]
+    reason = _write.AMBIGUOUS_NAME if kind == "asgi" else "request names another owner's record"
+    assert events[0].reason == reason
+    assert BOB not in events[0].to_json()
+
+
+@pytest.mark.parametrize("kind", ["asgi", "wsgi"])
+def test_a_part_value_that_only_mentions_the_boundary_mid_line_still_runs(kind: str) -> None:
+    body = b'--XyZ\r\nContent-Disposition: form-data; name="note"\r\n\r\nsee --XyZ here\r\n--XyZ--\r\n'
+    app = WriteApp()
+    status, _, out, events = send_write(kind, app, body=body, content_type=MP, cookie=login_cookie())
+    assert (status, out, events) == (200, b"written", [])
+    assert app.writes == [("/api/card", body)]
