@@ -295,6 +295,16 @@ def _plain_value(value: str) -> bool:
     return _PLAIN_VALUE.fullmatch(value) is not None
 
 
+def _werkzeug_boundary(content_type: str) -> bytes | None:
+    """The boundary Werkzeug's form parser reads from this Content-Type (``b""``: none);
+    ``None`` where Werkzeug is not installed."""
+    try:
+        from werkzeug.http import parse_options_header
+    except ImportError:  # pragma: no cover - Werkzeug not installed
+        return None
+    return parse_options_header(content_type)[1].get("boundary", "").encode("latin-1", "replace")
+
+
 def _bare_delimiter(body: bytes, boundary: bytes) -> bool:
     """Does ``--boundary`` follow a bare CR or LF anywhere in ``body``? Werkzeug's parser takes any
     line break before it for a delimiter (``\\n--XyZ``, ``\\r--XyZ``), python-multipart only
@@ -365,6 +375,10 @@ def parse_form_python_multipart(content_type: str, body: bytes) -> tuple[list[tu
         boundary = params.get(b"boundary")
         if not boundary:
             raise InboundError(MALFORMED_FORM)
+        if _werkzeug_boundary(content_type) not in (None, boundary):
+            # ``boundary=A,B``, ``boundary=A B``, ``boundary="A"B``: Werkzeug (a Flask app mounted
+            # in the ASGI app) cuts the body at another delimiter (``--A``) than python-multipart
+            raise Ambiguous(AMBIGUOUS_NAME)
         _refuse_many_fields(body, boundary)
         header_name = bytearray()
         header_value = bytearray()

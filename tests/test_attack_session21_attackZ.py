@@ -16,6 +16,14 @@
    event). Fixed (``_write.parse_form_python_multipart``): a delimiter after a bare CR or LF is
    refused as ambiguous (``cross_owner_write``, "ambiguous multipart field name"), as every other
    multipart spelling the two readers part on is. (WSGI reads with Werkzeug: refused already.)
+3. **A boundary the two readers cut apart.** ``Content-Type: multipart/form-data; boundary=A,B``
+   (or ``boundary=A B``, ``boundary=A<TAB>B``, ``boundary="A"B``, ``boundary="A\\B"``):
+   python-multipart (Starlette) reads the boundary ``A,B``, Werkzeug a token and stops at the
+   comma: ``A``. A body delimited by ``--A,B`` around one ``note`` part whose value holds
+   ``--A`` parts is ``note`` to Starlette and ``customer_id=bob`` to a Flask app mounted in the
+   ASGI app: the ASGI write check passed it (200, no event). Fixed
+   (``_write.parse_form_python_multipart``): a boundary Werkzeug reads otherwise is refused as
+   ambiguous. (WSGI reads with Werkzeug: refused already.)
 """
 
 from __future__ import annotations
@@ -103,3 +111,49 @@ def test_a_part_value_that_only_mentions_the_boundary_mid_line_still_runs(kind: 
     status, _, out, events = send_write(kind, app, body=body, content_type=MP, cookie=login_cookie())
     assert (status, out, events) == (200, b"written", [])
     assert app.writes == [("/api/card", body)]
+
+
+# ------------------------------------------------------------------ 3. a boundary the readers cut apart
+
+
+def _two_boundaries(outer: bytes, inner: bytes) -> bytes:
+    return (
+        b"--" + outer + b'\r\nContent-Disposition: form-data; name="note"\r\n\r\nx\r\n'
+        b"--" + inner + b'\r\nContent-Disposition: form-data; name="customer_id"\r\n\r\n' + BOB.encode() + b"\r\n"
+        b"--" + inner + b"--\r\n--" + outer + b"--\r\n"
+    )
+
+
+BOUNDARIES = [
+    ("multipart/form-data; boundary=A,B", b"A,B", b"A"),
+    ("multipart/form-data; boundary=A B", b"A B", b"A"),
+    ("multipart/form-data; boundary=A\tB", b"A\tB", b"A"),
+    ('multipart/form-data; boundary="A"B', b'"A"B', b"A"),
+    ('multipart/form-data; boundary="A\\B"', b"A\\B", b"AB"),
+]
+
+
+@pytest.mark.parametrize(("content_type", "outer", "inner"), BOUNDARIES, ids=[b[0][29:] for b in BOUNDARIES])
+def test_werkzeug_and_python_multipart_read_another_boundary(content_type: str, outer: bytes, inner: bytes) -> None:
+    body = _two_boundaries(outer, inner)
+    environ = create_environ("/api/card", method="POST", data=body, content_type=content_type)
+    _, form, _ = parse_form_data(environ)
+    assert list(form.items(multi=True)) == [("customer_id", BOB)]  # a Flask app (mounted in ASGI too)
+    from python_multipart.multipart import parse_options_header
+
+    assert parse_options_header(content_type)[1][b"boundary"] == outer  # Starlette: one part, "note"
+
+
+@pytest.mark.parametrize("kind", ["asgi", "wsgi"])
+@pytest.mark.parametrize(("content_type", "outer", "inner"), BOUNDARIES, ids=[b[0][29:] for b in BOUNDARIES])
+def test_a_boundary_the_readers_cut_apart_is_refused(kind: str, content_type: str, outer: bytes, inner: bytes) -> None:
+    app = WriteApp()
+    status, headers, out, events = send_write(
+        kind, app, body=_two_boundaries(outer, inner), content_type=content_type, cookie=login_cookie(), chunks=2
+    )
+    assert app.writes == []
+    assert_block(status, headers, out, clears_binding=False)
+    assert kinds(events) == [("cross_owner_write", "blocked")]
+    reason = _write.AMBIGUOUS_NAME if kind == "asgi" else "request names another owner's record"
+    assert events[0].reason == reason
+    assert BOB not in events[0].to_json()
