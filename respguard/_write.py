@@ -305,21 +305,6 @@ def _werkzeug_boundary(content_type: str) -> bytes | None:
     return parse_options_header(content_type)[1].get("boundary", "").encode("latin-1", "replace")
 
 
-def _bare_delimiter(body: bytes, boundary: bytes) -> bool:
-    """Does ``--boundary`` follow a bare CR or LF anywhere in ``body``? Werkzeug's parser takes any
-    line break before it for a delimiter (``\\n--XyZ``, ``\\r--XyZ``), python-multipart only
-    CR LF. Linear: each search starts past the last match (a match that overlaps it starts after
-    a character of the boundary, never after a line break)."""
-    delimiter = b"--" + boundary
-    at = body.find(delimiter, 1)
-    while at > 0:
-        before = body[at - 1]
-        if before == 13 or (before == 10 and (at < 2 or body[at - 2] != 13)):
-            return True
-        at = body.find(delimiter, at + len(delimiter))
-    return False
-
-
 def parse_form_python_multipart(content_type: str, body: bytes) -> tuple[list[tuple[str, str]], list[str]]:
     """(fields, file field names) as Starlette's ``Request.form()`` reads them, with python-multipart."""
     try:
@@ -383,6 +368,7 @@ def parse_form_python_multipart(content_type: str, body: bytes) -> tuple[list[tu
         header_name = bytearray()
         header_value = bytearray()
         part: dict[str, Any] = {}
+        parts = [0, 0]  # how many parts python-multipart began, and ended
 
         def decode(data: bytes | bytearray) -> str:
             try:
@@ -391,6 +377,7 @@ def parse_form_python_multipart(content_type: str, body: bytes) -> tuple[list[tu
                 return data.decode("latin-1")
 
         def part_begin() -> None:
+            parts[0] += 1
             part.clear()
             part["data"] = bytearray()
             part["disposition"] = None
@@ -400,6 +387,7 @@ def parse_form_python_multipart(content_type: str, body: bytes) -> tuple[list[tu
                 part["data"].extend(data[start:end])
 
         def part_end() -> None:
+            parts[1] += 1
             if part.get("file"):
                 files.append(part["name"])
             else:
@@ -443,9 +431,11 @@ def parse_form_python_multipart(content_type: str, body: bytes) -> tuple[list[tu
         )
         parser.write(body)
         parser.finalize()
-        if _bare_delimiter(body, boundary):
-            # Werkzeug (a Flask app mounted in the ASGI app) reads a part there; python-multipart,
-            # whose delimiter is CR LF and the boundary, reads one part's value on
+        if parts[1] != parts[0] or body.count(b"--" + boundary) != parts[0] + 1:
+            # ``--boundary`` inside a part, its preamble or epilogue, where python-multipart saw no
+            # delimiter, or a last part it dropped unended: Werkzeug (a Flask app mounted in the
+            # ASGI app) may read a part there (after a bare CR or LF: ``\n--XyZ``, ``--XyZ\r``;
+            # right after a part's blank line; closed by ``\n--XyZ--``)
             raise Ambiguous(AMBIGUOUS_NAME)
     except FormParserError as malformed:
         raise InboundError(MALFORMED_FORM) from malformed
