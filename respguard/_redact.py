@@ -259,6 +259,12 @@ def _redact_path(path: str, known: list[str] | None) -> str:
     # Each form's lenient reading, and that reading's own (mojibake of mojibake): an explicit loop
     # over a list it grows. Each reading is shorter than the one before, or holds a U+FFFD (read no
     # further), and a round halves the bytes: a handful of rounds at most.
+    # A percent-escape of a byte that is not UTF-8 reads as windows-1252 to a reader too (the
+    # Latin-1 of a legacy form's URL: ``ren%E9e`` is ``renée``), where unquote() reads U+FFFD.
+    for form in list(forms):
+        legacy = unquote(form, encoding="cp1252", errors="replace") if "%" in form else form
+        if legacy not in forms:
+            forms.append(legacy)
     index = 0
     while index < len(forms):
         lenient = _lenient_utf8(forms[index])

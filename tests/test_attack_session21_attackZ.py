@@ -27,6 +27,13 @@
    ASGI app: the ASGI write check passed it (200, no event). Fixed
    (``_write.parse_form_python_multipart``): a boundary Werkzeug reads otherwise is refused as
    ambiguous. (WSGI reads with Werkzeug: refused already.)
+4. **An id percent-encoded in Latin-1.** ``GET /c/ren%25E9e-93f0`` (the server decodes it once:
+   ``/c/ren%E9e-93f0``) by the requester ``renée-93f0``: ``%E9`` is not UTF-8, so ``unquote``
+   read U+FFFD, no id was found, and the event logged the path as written, ``ren%E9e-93f0``:
+   ``renée`` in the windows-1252/Latin-1 escapes a legacy form sends (``quote("renée",
+   encoding="latin-1")``), which any URL decoder set to it shows. Fixed (``_redact._redact_path``):
+   each form's escapes are also read as windows-1252; an id only that reading shows makes the
+   path ``{redacted}``.
 """
 
 from __future__ import annotations
@@ -184,3 +191,23 @@ def test_a_boundary_the_readers_cut_apart_is_refused(kind: str, content_type: st
     reason = _write.AMBIGUOUS_NAME if kind == "asgi" else "request names another owner's record"
     assert events[0].reason == reason
     assert BOB not in events[0].to_json()
+
+
+# ------------------------------------------------------------------ 4. a Latin-1 escape of the id
+
+RENEE = "ren\u00e9e-93f0"
+
+
+@pytest.mark.parametrize("spelt", ["ren%E9e-93f0", "REN%C9E-93F0", "ren%E9e%2D93f0"])
+def test_an_id_percent_encoded_in_latin_1_is_not_logged(make_stack: Callable[..., GuardedStack], spelt: str) -> None:
+    events: list[AuditEvent] = []
+    stack = make_stack(secret_key=SECRET, extractors=[JsonKeys("customer_id")], on_event=events.append)
+    reply = Reply(headers=[("Content-Type", "application/json")], chunks=[json.dumps({"customer_id": BOB}).encode()])
+    reply.requester = RENEE
+    # the path the app sees: the server decoded the client's %25 once (Werkzeug's test environ decodes)
+    path = f"/c/{spelt}" if stack.kind == "asgi" else f"/c/{spelt.replace('%', '%25')}"
+    got = stack.send(reply, path=path, cookie="")
+    assert_block(got.status, got.headers, got.body)
+    assert kinds(events) == [("owner_mismatch", "blocked")]
+    assert events[0].path == "{redacted}"
+    assert spelt.lower() not in events[0].to_json().lower()
