@@ -288,7 +288,9 @@ def _refuse_many_fields(body: bytes, boundary: bytes | None) -> None:
 #: A parameter value every reader takes alike: a token, or one quoted string whose only escapes
 #: are ``\\"`` and ``\\\\`` (Werkzeug drops the backslash of any other, python-multipart keeps it;
 #: text after the closing quote, or a quote inside a token, is dropped by one and kept by the other).
-_PLAIN_VALUE = re.compile(r'[^"\\]*|"(?:[^"\\]|\\["\\])*"')
+#: A token is Werkzeug's (RFC 9110's ``tchar``): python-multipart reads an unquoted value to the
+#: ``;``, Werkzeug to its first other character (``name=customer_id,x`` is ``customer_id`` to it).
+_PLAIN_VALUE = re.compile(r'[\w!#$%&\'*+\-.^`|~]*|"(?:[^"\\]|\\["\\])*"', re.ASCII)
 
 
 def _plain_value(value: str) -> bool:

@@ -34,6 +34,14 @@
    encoding="latin-1")``), which any URL decoder set to it shows. Fixed (``_redact._redact_path``):
    each form's escapes are also read as windows-1252; an id only that reading shows makes the
    path ``{redacted}``.
+5. **An unquoted part name with a character outside a token.** ``Content-Disposition: form-data;
+   name=customer_id,x`` (or ``customer_id x``, ``customer_id/x``, ``customer_id:x``,
+   ``customer_id\x00``...): python-multipart (Starlette) reads an unquoted value up to the ``;``,
+   the name ``customer_id,x``; Werkzeug reads a token and stops at the comma: ``customer_id``. The
+   disposition check let any unquoted value without a quote or backslash through, so on ASGI the
+   write was read as a field nobody owns and ran (200, no event), while a Flask app mounted in
+   the ASGI app wrote bob's record. Fixed (``_write._PLAIN_VALUE``): an unquoted name is plain only
+   if it is a token as Werkzeug reads it; any other is refused as ambiguous, on both stacks.
 """
 
 from __future__ import annotations
@@ -211,3 +219,41 @@ def test_an_id_percent_encoded_in_latin_1_is_not_logged(make_stack: Callable[...
     assert kinds(events) == [("owner_mismatch", "blocked")]
     assert events[0].path == "{redacted}"
     assert spelt.lower() not in events[0].to_json().lower()
+
+
+# ------------------------------------------------------------------ 5. an unquoted name that is no token
+
+UNTOKEN = ["customer_id,x", "customer_id x", "customer_id/x", "customer_id:x", "customer_id\x00", "customer_id=x"]
+
+
+@pytest.mark.parametrize("name", UNTOKEN)
+def test_werkzeug_cuts_an_unquoted_name_at_its_first_non_token_character(name: str) -> None:
+    body = ("--XyZ\r\nContent-Disposition: form-data; name=" + name + "\r\n\r\n" + BOB + "\r\n--XyZ--\r\n").encode()
+    environ = create_environ("/api/card", method="POST", data=body, content_type=MP)
+    _, form, _ = parse_form_data(environ)
+    assert list(form.items(multi=True)) == [("customer_id", BOB)]  # Flask, mounted in ASGI too
+    from python_multipart.multipart import parse_options_header
+
+    assert parse_options_header("form-data; name=" + name)[1][b"name"] == name.encode()  # Starlette's name
+
+
+@pytest.mark.parametrize("kind", ["asgi", "wsgi"])
+@pytest.mark.parametrize("name", UNTOKEN)
+def test_an_unquoted_name_that_is_no_token_is_refused(kind: str, name: str) -> None:
+    body = ("--XyZ\r\nContent-Disposition: form-data; name=" + name + "\r\n\r\n" + BOB + "\r\n--XyZ--\r\n").encode()
+    app = WriteApp()
+    status, headers, out, events = send_write(kind, app, body=body, content_type=MP, cookie=login_cookie(), chunks=2)
+    assert app.writes == []
+    assert_block(status, headers, out, clears_binding=False)
+    assert [(e.kind.value, e.action.value, e.reason) for e in events] == [
+        ("cross_owner_write", "blocked", _write.AMBIGUOUS_NAME)
+    ]
+    assert BOB not in events[0].to_json()
+
+
+@pytest.mark.parametrize("kind", ["asgi", "wsgi"])
+def test_an_unquoted_token_name_of_ones_own_still_runs(kind: str) -> None:
+    body = b"--XyZ\r\nContent-Disposition: form-data; name=customer_id\r\n\r\n" + ALICE.encode() + b"\r\n--XyZ--\r\n"
+    app = WriteApp()
+    status, _, out, events = send_write(kind, app, body=body, content_type=MP, cookie=login_cookie())
+    assert (status, out, events) == (200, b"written", [])
