@@ -243,6 +243,19 @@ def _decoded_forms(path: str) -> tuple[list[str], bool]:
     return forms, _unquote_once(forms[-1]) == forms[-1]
 
 
+def _with_legacy_escapes(forms: list[str]) -> list[str]:
+    """The forms, and each one's percent-escapes read as windows-1252: an escape of a byte that is
+    not UTF-8 reads so to a reader too (a legacy form's Latin-1 URL: ``ren%E9e`` is ``renée``),
+    where ``unquote()`` reads U+FFFD."""
+    readings = list(forms)
+    for form in forms:
+        if "%" in form:
+            legacy = unquote(form, encoding="cp1252", errors="replace")
+            if legacy not in readings:
+                readings.append(legacy)
+    return readings
+
+
 def _redact_path(path: str, known: list[str] | None) -> str:
     if path == "/":
         return path
@@ -254,17 +267,12 @@ def _redact_path(path: str, known: list[str] | None) -> str:
     if not settled:
         return REDACTED  # still encoded after four rounds: nobody writes that for a reason
     decoded = forms[-1]
+    forms = _with_legacy_escapes(forms)
     # A WSGI path that is not UTF-8 throughout stays Latin-1 above; its framework reads the UTF-8
     # in it (Werkzeug replaces the bad bytes): an id there must not pass as mojibake (``renÃ©e``).
     # Each form's lenient reading, and that reading's own (mojibake of mojibake): an explicit loop
     # over a list it grows. Each reading is shorter than the one before, or holds a U+FFFD (read no
     # further), and a round halves the bytes: a handful of rounds at most.
-    # A percent-escape of a byte that is not UTF-8 reads as windows-1252 to a reader too (the
-    # Latin-1 of a legacy form's URL: ``ren%E9e`` is ``renée``), where unquote() reads U+FFFD.
-    for form in list(forms):
-        legacy = unquote(form, encoding="cp1252", errors="replace") if "%" in form else form
-        if legacy not in forms:
-            forms.append(legacy)
     index = 0
     while index < len(forms):
         lenient = _lenient_utf8(forms[index])
@@ -320,7 +328,7 @@ def id_candidates(path: str, request_id: str | None) -> list[str] | None:
     written and decoded, and the same of the request id, also cut between letters and digits;
     each as written and lower-cased. ``None``: more than :data:`_MAX_CANDIDATES` (the fields are
     dropped, unsearched)."""
-    forms = _decoded_forms(path)[0]
+    forms = _with_legacy_escapes(_decoded_forms(path)[0])
     found: set[str] = set()
     texts = [(segment, False) for form in forms for segment in form.split("/") if segment]
     if request_id:

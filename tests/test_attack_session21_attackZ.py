@@ -221,6 +221,26 @@ def test_an_id_percent_encoded_in_latin_1_is_not_logged(make_stack: Callable[...
     assert spelt.lower() not in events[0].to_json().lower()
 
 
+@pytest.mark.parametrize("spelt", ["ren%E9e-93f0", "REN%C9E-93F0"])
+def test_a_drifted_browsers_user_percent_encoded_in_latin_1_is_not_logged(
+    make_stack: Callable[..., GuardedStack], spelt: str
+) -> None:
+    # The browser is bound to renée, known to the drift event only by her binding's hashes: the
+    # path's candidates (``_redact.id_candidates``) read the Latin-1 escapes too.
+    events: list[AuditEvent] = []
+    stack = make_stack(secret_key=SECRET, extractors=[JsonKeys("customer_id")], on_event=events.append)
+    own = Reply(headers=[("Content-Type", "application/json")], chunks=[json.dumps({"customer_id": RENEE}).encode()])
+    own.requester = RENEE
+    assert stack.send(own).status == 200
+    bobs = Reply(headers=[("Content-Type", "application/json")], chunks=[json.dumps({"customer_id": BOB}).encode()])
+    bobs.requester = BOB
+    path = f"/c/{spelt}" if stack.kind == "asgi" else f"/c/{spelt.replace('%', '%25')}"
+    got = stack.send(bobs, path=path)
+    assert_block(got.status, got.headers, got.body)
+    assert kinds(events) == [("session_drift", "blocked")]
+    assert spelt.lower() not in events[0].to_json().lower()
+
+
 # ------------------------------------------------------------------ 5. an unquoted name that is no token
 
 UNTOKEN = ["customer_id,x", "customer_id x", "customer_id/x", "customer_id:x", "customer_id\x00", "customer_id=x"]
