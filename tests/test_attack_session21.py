@@ -32,7 +32,7 @@ def _page(owner: str, requester: str | None = ALICE, status: int = 200, **extra:
 
 
 def _bound(make_stack: Callable[..., GuardedStack], events: list[AuditEvent]) -> GuardedStack:
-    """Alice's browser, bound to Alice by one page of her own."""
+    """Alice's browser, bound to Alice by pages of her own."""
     stack = make_stack(
         secret_key=SECRET,
         extractors=extractors(),
@@ -43,6 +43,8 @@ def _bound(make_stack: Callable[..., GuardedStack], events: list[AuditEvent]) ->
     stack.inner_lint = False
     got = stack.send(_page(ALICE))
     assert got.status == 200 and len(binding_cookies(got.headers)) == 1
+    for _ in range(2):  # verified, then remembered (the binding memory's path is the one taken next)
+        assert stack.send(_page(ALICE)).status == 200
     events.clear()
     return stack
 
