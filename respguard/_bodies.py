@@ -11,6 +11,7 @@ They find owners and failures; they never decide (that is :mod:`respguard._decid
 from __future__ import annotations
 
 import codecs
+import json
 from collections.abc import Callable, Sequence
 
 from ._content import (
@@ -30,6 +31,7 @@ from ._content import (
     may_open_wide,
     past_js_space,
     sniff_media,
+    strip_xssi_prefix,
     wide_decoder,
     wide_json_encoding,
 )
@@ -432,12 +434,16 @@ class RecordStream:
     ``data`` lines joined; a JSON line), text extractors the whole record.
     """
 
-    __slots__ = ("reader", "pending", "sent", "personal_data", "bulk_reported")
+    __slots__ = ("reader", "pending", "sent", "personal_data", "bulk_reported", "document")
 
     def __init__(self, lines: bool, seq: bool, limit: int) -> None:
         self.reader = record_reader(lines, seq, limit)
         self.pending = bytearray()
         self.sent = 0  # stream offset of the first pending byte
+        #: Whether the stream is one JSON document its records split (:meth:`one_document`);
+        #: ``None`` until its first record that is not white space says (never, for a JSON text
+        #: sequence: its RS is no JSON white space, no parser reads such a body whole).
+        self.document: bool | None = False if seq else None
         #: The distinct foreign e-mails (phones, cards) the records so far carried, by kind: a
         #: stream is one response, its records' values add up (the bulk check).
         self.personal_data: dict[str, set[str]] = {}
@@ -452,6 +458,24 @@ class RecordStream:
         """At the end of the body: the unterminated tail, read too (fail closed)."""
         return list(self.reader.end())
 
+    def one_document(self, records: Sequence[StreamRecord]) -> bool:
+        """Is the stream, read whole, one JSON document that its records split? ``fetch().json()``
+        (and a Python client's ``.json()``) reads a body whole, whatever its type: JSON lines
+        ``{``, ``"user_id"``, ``:``, ``"bob"``, ``}`` are each a line a line reader passes (a string
+        is a JSON text; the others name no key), and bob's record to it. A line or event end is
+        JSON white space and a JSON string holds none, so the body is one document only if its
+        first record (after the XSSI prefix Angular strips) opens one that it does not close:
+        that first record decides, for the whole stream."""
+        if self.document is None:
+            for record in records:
+                after = strip_xssi_prefix(record.text)
+                text = (record.text if after is None else after).strip(JSON_WHITESPACE)
+                if not text:
+                    continue  # white space (or the XSSI prefix alone): the next record says
+                self.document = text[0] in "{[" and not _parses(text)
+                break
+        return bool(self.document)
+
     def release(self, upto: int | None) -> bytes:
         """The pending bytes up to stream offset ``upto`` (``None``: all of them)."""
         count = len(self.pending) if upto is None else upto - self.sent
@@ -459,6 +483,15 @@ class RecordStream:
         del self.pending[:count]
         self.sent += count
         return out
+
+
+def _parses(text: str) -> bool:
+    """Is ``text`` a whole JSON document to Python's parser (one too deep for it: no, fail closed)?"""
+    try:
+        json.loads(text)
+    except (ValueError, RecursionError):
+        return False
+    return True
 
 
 def records_proved_clean(planner: Planner, records: Sequence[StreamRecord], requester: Identity | None) -> int:
@@ -517,14 +550,22 @@ def _lenient_event_data(text: str) -> str:
     return "\n".join(values)
 
 
-def scan_record(planner: Planner, record: StreamRecord, media: str, views: ViewFactory, found: Found) -> Failure | None:
+#: Why a stream's record is refused that names an owner key where the stream is one JSON document.
+KEY_IN_DOCUMENT = "owner key in a stream that is one JSON document"
+
+
+def scan_record(
+    planner: Planner, record: StreamRecord, media: str, views: ViewFactory, found: Found, document: bool = False
+) -> Failure | None:
     """Read one event or JSON line with the stream extractors (``media``: the response's).
 
     JSON extractors read every reading a client may make of it: its data (an event's ``data``
     lines, a JSON line), the whole record (``fetch().json()`` of a body that is one JSON
     document), and the lines a lenient client splits it into (``str.splitlines``: CR, U+2028...).
     A record that names an owner key but that no reading parses (nested too deeply for Python,
-    split over lines) can't be proved clean: refused (fail closed).
+    split over lines) can't be proved clean: refused (fail closed). So is one that names an owner
+    key in a ``document`` stream (:meth:`RecordStream.one_document`): read whole, the key may be
+    another record's value's.
     """
     if not record.text.strip():
         return None
@@ -561,6 +602,7 @@ def scan_record(planner: Planner, record: StreamRecord, media: str, views: ViewF
                 continue
             if not _may_name(extractor, (record.text,)):
                 continue  # every reading is in the record's text: no key there, none to read or refuse
+            before = len(found.owners)
             parsed = False
             for text in readings:
                 if not text.strip():
@@ -577,6 +619,10 @@ def scan_record(planner: Planner, record: StreamRecord, media: str, views: ViewF
                 and (extractor.mentioned(record.text) or bool(wide) and extractor.mentioned(wide))
             ):
                 return Failure(EventKind.SCAN_ERROR, f"{extractor.name}: {UNREAD_KEY}", extractor.name)
+            if document and len(found.owners) == before and extractor.mentioned(record.text):
+                # (A record read whole holds its keys as the document does; one that names a key
+                # and holds none, a bare string, may be the document's key.)
+                return Failure(EventKind.SCAN_ERROR, f"{extractor.name}: {KEY_IN_DOCUMENT}", extractor.name)
         except ScanError as exc:
             return Failure(EventKind.SCAN_ERROR, scan_reason(extractor.name, exc), extractor.name)
         except Exception as error:

@@ -45,7 +45,7 @@ from ._decide import Decision, decide, foreign_owners, is_own
 from ._encoding import text_encoding
 from ._events import MAX_EVENT_OWNERS, AuditEvent, EventKind, emit
 from ._events import Action as EventAction
-from ._extractors import OWN, header_owners
+from ._extractors import OWN, UNPROVEN, header_owners
 from ._filter import filter_records
 from ._guard import Guard, Rules
 from ._headers import Headers, RawHeaders
@@ -597,14 +597,19 @@ class Exchange:
         """Where the stream must be cut: the start of the first record that must not go out."""
         # A byte search may prove every record clean of owners at once; many people's data is
         # counted all the same.
-        proved = records_proved_clean(self.rules.planner, records, self.requester)
+        # (A stream that is one JSON document is read record by record: a proof pairs no key
+        # with a value in another record.)
+        document = reader.one_document(records)
+        proved = UNPROVEN if document else records_proved_clean(self.rules.planner, records, self.requester)
         counted = self.rules.bulk_pii is not None and not reader.bulk_reported
         counted = counted and self._batch_may_go_over(reader.personal_data, records)
         if proved and not counted:
             return None
         released = reader.sent
         for record in records:
-            if not proved and self._record_blocks(record) or counted and self._record_bulk_blocks(reader, record):
+            if not proved and self._record_blocks(record, document):
+                return released
+            if counted and self._record_bulk_blocks(reader, record):
                 return released
             released = record.end
         return None
@@ -658,11 +663,12 @@ class Exchange:
         reader.bulk_reported = True  # report-only: once
         return False
 
-    def _record_blocks(self, record: StreamRecord) -> bool:
-        """Scan one event or line; ``True`` if it must not go out (its event was emitted)."""
+    def _record_blocks(self, record: StreamRecord, document: bool) -> bool:
+        """Scan one event or line (``document``: of a stream that is one JSON document); ``True``
+        if it must not go out (its event was emitted)."""
         plan = self.plan
         found = Found()
-        failure = scan_record(self.rules.planner, record, plan.content.media, self._view, found)
+        failure = scan_record(self.rules.planner, record, plan.content.media, self._view, found, document)
         if failure is not None:
             return self._record(failure.kind, failure.reason, [], failure.extractor) is not None
         judged = self._judge_foreign(found.owners)

@@ -1,0 +1,72 @@
+"""Adversarial findings, session 21 (attackY): responses respguard and their real reader read apart.
+
+1. **A streamed body that is one JSON document, split over its records.** ``fetch().json()``
+   (and a Python client's ``.json()``) reads a body whole whatever its type. JSON lines ``{``,
+   ``"user_id"``, ``:``, ``"bob"``, ``}`` (or the same as events, split by blank lines) are, line
+   by line, nothing a record reader refuses: a bare string is a JSON text, and the others name no
+   key. Read whole, they are ``{"user_id": "bob"}``. Sent without a ``Content-Length`` (streamed:
+   no whole-body reading), the stream went out whole on both stacks, with no event. Fixed
+   (``RecordStream.one_document``, ``scan_record``): a stream whose first record opens a JSON
+   document it does not close is one document to such a reader, and a record of it that names an
+   owner key cuts the stream before it (``scan_error``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from _attacks import guarded
+from conftest import GuardedStack, Reply, kinds
+from ids import ALICE, BOB
+
+from respguard import AuditEvent
+
+# ------------------------------------------------------------------ 1. one JSON document, split over records
+
+_KEY_IN_DOCUMENT = "json:owner_id,user_id: owner key in a stream that is one JSON document"
+
+
+@pytest.mark.parametrize(
+    ("content_type", "body", "sent"),
+    [
+        ("application/x-ndjson", f'{{\n"user_id"\n:\n"{BOB}"\n}}\n'.encode(), b"{\n"),
+        ("application/jsonl", f'[\n{{\n"owner_id"\n:\n"{BOB}"\n}}\n]\n'.encode(), b"[\n{\n"),
+        ("text/event-stream", f'{{\n\n"user_id"\n\n:\n\n"{BOB}"\n\n}}\n\n'.encode(), b"{\n\n"),
+        # The XSSI prefix Angular strips before it parses the body whole.
+        ("application/x-ndjson", f')]}}\',\n{{\n"user_id"\n:\n"{BOB}"\n}}\n'.encode(), b")]}',\n{\n"),
+    ],
+)
+def test_a_stream_that_is_one_json_document_is_cut_before_an_owner_key(
+    make_stack: Callable[..., GuardedStack], events: list[AuditEvent], content_type: str, body: bytes, sent: bytes
+) -> None:
+    stack = guarded(make_stack, events)
+    got = stack.send(Reply(headers=[("Content-Type", content_type)], chunks=[body], content_length=False))
+    assert (got.status, got.body) == (200, sent)
+    assert kinds(events) == [("scan_error", "blocked")]
+    assert events[0].reason == _KEY_IN_DOCUMENT
+    assert BOB not in events[0].to_json()
+
+
+def test_control_a_stream_whose_first_record_is_whole_passes_strings_that_spell_a_key(
+    make_stack: Callable[..., GuardedStack], events: list[AuditEvent]
+) -> None:
+    # Its first line is a whole document: read whole, the body is no JSON (two documents).
+    body = f'{{"user_id": "{ALICE}"}}\n"user_id"\n"{BOB}"\n'.encode()
+    got = guarded(make_stack, events).send(
+        Reply(headers=[("Content-Type", "application/x-ndjson")], chunks=[body], content_length=False)
+    )
+    assert (got.status, got.body) == (200, body)
+    assert events == []
+
+
+def test_control_a_json_text_sequence_is_never_one_document(
+    make_stack: Callable[..., GuardedStack], events: list[AuditEvent]
+) -> None:
+    # RS is no JSON white space: no client parses such a body whole.
+    body = f'\x1e{{\n\x1e"user_id"\n\x1e:\n\x1e"{BOB}"\n\x1e}}\n'.encode()
+    got = guarded(make_stack, events).send(
+        Reply(headers=[("Content-Type", "application/json-seq")], chunks=[body], content_length=False)
+    )
+    assert (got.status, got.body) == (200, body)
+    assert events == []
