@@ -469,7 +469,7 @@ class RecordStream:
         if self.document is None:
             for record in records:
                 after = strip_xssi_prefix(record.text)
-                text = (record.text if after is None else after).strip(JSON_WHITESPACE)
+                text = (record.text if after is None else after).strip(JS_SPACE)  # (as AngularJS trims it)
                 if not text:
                     continue  # white space (or the XSSI prefix alone): the next record says
                 self.document = text[0] in "{[" and not _parses(text)

@@ -8,7 +8,8 @@
    no whole-body reading), the stream went out whole on both stacks, with no event. Fixed
    (``RecordStream.one_document``, ``scan_record``): a stream whose first record opens a JSON
    document it does not close is one document to such a reader, and a record of it that names an
-   owner key cuts the stream before it (``scan_error``).
+   owner key and holds none cuts the stream before it (``scan_error``). (The XSSI prefix Angular
+   strips, and the white space AngularJS trims, may come before it.)
 """
 
 from __future__ import annotations
@@ -35,6 +36,8 @@ _KEY_IN_DOCUMENT = "json:owner_id,user_id: owner key in a stream that is one JSO
         ("text/event-stream", f'{{\n\n"user_id"\n\n:\n\n"{BOB}"\n\n}}\n\n'.encode(), b"{\n\n"),
         # The XSSI prefix Angular strips before it parses the body whole.
         ("application/x-ndjson", f')]}}\',\n{{\n"user_id"\n:\n"{BOB}"\n}}\n'.encode(), b")]}',\n{\n"),
+        # A no-break space AngularJS trims before it parses (a line of its own: no JSON white space).
+        ("application/x-ndjson", f'\u00a0\n{{\n"user_id"\n:\n"{BOB}"\n}}\n'.encode(), "\u00a0\n{\n".encode()),
     ],
 )
 def test_a_stream_that_is_one_json_document_is_cut_before_an_owner_key(
