@@ -10,6 +10,13 @@
    document it does not close is one document to such a reader, and a record of it that names an
    owner key and holds none cuts the stream before it (``scan_error``). (The XSSI prefix Angular
    strips, and the white space AngularJS trims, may come before it.)
+2. **A multipart body whose parts a client reads.** A GraphQL ``@defer`` or subscription answer
+   is ``multipart/mixed`` (Strawberry's, on Starlette, Django and Flask), whose JSON parts Apollo
+   Client parses; Firefox renders each HTML part of ``multipart/x-mixed-replace`` as the page. Of
+   a type nothing reads, sniffed (its first bytes are a boundary line, no JSON), Bob's part went
+   out on both stacks, with no event. Fixed (``_plan_body``): such a multipart body is refused
+   (``scan_error``, "multipart body cannot be scanned") wherever something reads JSON, pages or
+   the bulk check.
 """
 
 from __future__ import annotations
@@ -18,7 +25,7 @@ from collections.abc import Callable
 
 import pytest
 from _attacks import guarded
-from conftest import GuardedStack, Reply, kinds
+from conftest import BLOCK_BODY, GuardedStack, Reply, kinds
 from ids import ALICE, BOB
 
 from respguard import AuditEvent
@@ -73,3 +80,35 @@ def test_control_a_json_text_sequence_is_never_one_document(
     )
     assert (got.status, got.body) == (200, body)
     assert events == []
+
+
+# ------------------------------------------------------------------ 2. multipart parts a client reads
+
+#: Strawberry's incremental answer to a ``@defer`` query (Apollo Client's multipart/mixed reader).
+_DEFER = (
+    "\r\n---\r\nContent-Type: application/json; charset=utf-8\r\n\r\n"
+    f'{{"data": {{"me": {{"user_id": "{BOB}"}}}}, "hasNext": false}}\r\n-----\r\n'
+).encode()
+_REPLACE = f'--frame\r\nContent-Type: text/html\r\n\r\n<div data-owner="{BOB}">Bob</div>\r\n--frame--\r\n'.encode()
+
+
+@pytest.mark.parametrize("length", [True, False], ids=["with-length", "streamed"])
+@pytest.mark.parametrize(
+    ("content_type", "body"),
+    [
+        ('multipart/mixed; boundary="-"; deferSpec=20220824', _DEFER),
+        ('multipart/mixed;boundary="graphql";subscriptionSpec="1.0"', _DEFER.replace(b"---", b"--graphql")),
+        ("multipart/x-mixed-replace; boundary=frame", _REPLACE),
+    ],
+    ids=["graphql-defer", "graphql-subscription", "x-mixed-replace"],
+)
+def test_a_multipart_body_whose_parts_a_client_reads_is_refused(
+    make_stack: Callable[..., GuardedStack], events: list[AuditEvent], content_type: str, body: bytes, length: bool
+) -> None:
+    got = guarded(make_stack, events).send(
+        Reply(headers=[("Content-Type", content_type)], chunks=[body], content_length=length)
+    )
+    assert (got.status, got.body) == (403, BLOCK_BODY)
+    assert kinds(events) == [("scan_error", "blocked")]
+    assert events[0].reason == "multipart body cannot be scanned"
+    assert BOB not in events[0].to_json()
