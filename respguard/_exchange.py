@@ -156,6 +156,7 @@ class Exchange:
         "binding_header",
         "owners",
         "named",
+        "counted",
         "personal",
         "exempt",
         "plan",
@@ -194,6 +195,8 @@ class Exchange:
         self.binding_header: bytes | None = None  # the Set-Cookie respguard adds (bind, refresh, clear)
         self.owners: list[tuple[str, str]] = []
         self.named: tuple[tuple[str, str], ...] = ()  # owners the request itself named (a write)
+        # The many people's values a bulk event is about (its path and request id must not show one).
+        self.counted: tuple[str, ...] = ()
         self.personal = False  # a proof saw the requester's own data
         self.exempt = False
         # The rules of this request's route (plan, policy, bulk check), resolved once: every step
@@ -559,6 +562,7 @@ class Exchange:
             return self._decide()
         counts = _counts_over(counted, threshold)
         if counts:
+            self._count_people(counted)
             return self._violation(EventKind.BULK_PERSONAL_DATA, _BULK_REASON, (), counts=counts)
         return self._decide()
 
@@ -658,6 +662,7 @@ class Exchange:
         counts = _counts_over(seen, threshold)
         if not counts:
             return False
+        self._count_people(seen)
         if self._record(EventKind.BULK_PERSONAL_DATA, _BULK_REASON, (), counts=counts) is not None:
             return True
         reader.bulk_reported = True  # report-only: once
@@ -779,7 +784,13 @@ class Exchange:
         counts = bulk.over(body, media, path, self._own_pii, charset=charset)
         if not counts:
             return None
+        self._count_people(bulk.values(body, media, self._own_pii, charset=charset))
         return self._violation(EventKind.BULK_PERSONAL_DATA, _BULK_REASON, (), counts=counts)
+
+    def _count_people(self, seen: dict[str, set[str]]) -> None:
+        """The values a bulk event is about: redacted from its path and request id like an owner's
+        (``/contacts/carol@example.com/friends`` answered with carol's address among many)."""
+        self.counted = tuple(value for values in seen.values() for value in values)
 
     def _reader_charset(self, body: bytes, media: str) -> str | None:
         """The encoding the browser reads this HTML or text in."""
@@ -1008,6 +1019,7 @@ class Exchange:
         the id or facet of a binding cookie that is not the requester's (a drifted browser's user,
         known by hashes only: found where the path or the request id spells it)."""
         ids = {text for _, text in named}
+        ids.update(self.counted)
         ids.update(text for _, text in self._path_named())
         requester = self.requester
         if requester is not None:

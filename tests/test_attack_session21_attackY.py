@@ -17,10 +17,17 @@
    out on both stacks, with no event. Fixed (``_plan_body``): such a multipart body is refused
    (``scan_error``, "multipart body cannot be scanned") wherever something reads JSON, pages or
    the bulk check.
+3. **A bulk event showed one of the addresses it counted.** ``GET /contacts/carol@example.com/friends``
+   (request id ``carol-example.com``) answered with 25 addresses, carol's among them: blocked, and
+   its event (which "counts the addresses and never stores them") logged
+   ``"path": "/contacts/carol@example.com/friends"`` and the request id, raw, on both stacks, for
+   a document and for a stream. Fixed (``Exchange._count_people``): the values a bulk event
+   counts are redacted from its path and request id, as an owner's id is.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 
 import pytest
@@ -112,3 +119,32 @@ def test_a_multipart_body_whose_parts_a_client_reads_is_refused(
     assert kinds(events) == [("scan_error", "blocked")]
     assert events[0].reason == "multipart body cannot be scanned"
     assert BOB not in events[0].to_json()
+
+
+# ------------------------------------------------------------------ 3. a bulk event's path shows an address it counted
+
+_PEOPLE = ["carol@example.com"] + [f"person{i}@example.com" for i in range(24)]
+_CAROL_PATH = "/contacts/carol@example.com/friends"
+
+
+@pytest.mark.parametrize("streamed", [False, True], ids=["document", "json-lines-stream"])
+def test_a_bulk_event_redacts_the_addresses_it_counted_from_its_path(
+    make_stack: Callable[..., GuardedStack], events: list[AuditEvent], streamed: bool
+) -> None:
+    if streamed:
+        lines = [json.dumps({"email": email}).encode() + b"\n" for email in _PEOPLE]
+        reply = Reply(
+            headers=[("Content-Type", "application/x-ndjson")], chunks=[b"".join(lines)], content_length=False
+        )
+    else:
+        reply = Reply(
+            headers=[("Content-Type", "application/json")], chunks=[json.dumps({"friends": _PEOPLE}).encode()]
+        )
+    got = guarded(make_stack, events).send(reply, path=_CAROL_PATH, headers=[("X-Request-ID", "carol-example.com")])
+    if streamed:  # cut before the line that takes the stream over 20 people
+        assert (got.status, got.body) == (200, b"".join(lines[:20]))
+    else:
+        assert (got.status, got.body) == (403, BLOCK_BODY)
+    assert kinds(events) == [("bulk_personal_data", "blocked")]
+    assert (events[0].path, events[0].request_id) == ("/contacts/{id}/friends", None)
+    assert "carol" not in events[0].to_json()
