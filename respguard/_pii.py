@@ -50,11 +50,14 @@ _NOT_DIGITS = bytes(c for c in range(256) if not 48 <= c <= 57)
 
 # ------------------------------------------------------------------ what a reader sees
 
-#: Characters browsers don't draw: soft hyphen, zero-width space/joiners, word joiner, bidi
-#: controls, BOM, Hangul fillers, variation selectors.
+#: Characters browsers don't draw: Unicode's Default_Ignorable_Code_Point, which the shaper
+#: (HarfBuzz) renders as nothing: soft hyphen, zero-width space/joiners, word joiner, bidi
+#: controls, BOM, Hangul fillers, variation selectors (and their supplement, U+E0100-E01EF),
+#: tag characters (U+E0020-E007F), shorthand format controls, musical formatting controls.
 _INVISIBLE = (
     "\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f\u202a-\u202e"
-    "\u2060-\u2064\u2066-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0"
+    "\u2060-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0\ufff0-\ufff8"
+    "\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0000-\U000e0fff"
 )
 _INVISIBLE_RE = re.compile(f"[{_INVISIBLE}]+")
 #: Full-width ASCII (U+FF01-FF5E, ``ｔａｒｏ＠ｅｘａｍｐｌｅ．ｊｐ``) and the small '@' (U+FE6B) read as ASCII.

@@ -23,6 +23,13 @@
    ``"path": "/contacts/carol@example.com/friends"`` and the request id, raw, on both stacks, for
    a document and for a stream. Fixed (``Exchange._count_people``): the values a bulk event
    counts are redacted from its path and request id, as an owner's id is.
+4. **Addresses split by characters browsers don't draw.** 25 addresses on a page (or in
+   ``text/plain``), each with a tag character (U+E0020), a variation selector of the supplement
+   (U+E0101), a shorthand format control (U+1BCA0) or a musical formatting control (U+1D173)
+   before its ``@``: Unicode's Default_Ignorable_Code_Point, which HarfBuzz renders as nothing,
+   so the reader sees ``person0@example.com``. respguard dropped only some of them, counted no
+   address, and the list went out on both stacks. Fixed (``_pii._INVISIBLE``): every
+   default-ignorable code point is dropped before counting.
 """
 
 from __future__ import annotations
@@ -148,3 +155,19 @@ def test_a_bulk_event_redacts_the_addresses_it_counted_from_its_path(
     assert kinds(events) == [("bulk_personal_data", "blocked")]
     assert (events[0].path, events[0].request_id) == ("/contacts/{id}/friends", None)
     assert "carol" not in events[0].to_json()
+
+
+# ------------------------------------------------------------------ 4. addresses split by what browsers do not draw
+
+
+@pytest.mark.parametrize("content_type", ["text/html; charset=utf-8", "text/plain; charset=utf-8"])
+@pytest.mark.parametrize("invisible", ["\U000e0020", "\U000e0101", "\U0001bca0", "\U0001d173", "\u2065", "\ufff0"])
+def test_addresses_split_by_a_default_ignorable_character_are_counted(
+    make_stack: Callable[..., GuardedStack], events: list[AuditEvent], invisible: str, content_type: str
+) -> None:
+    body = "".join(f"<p>person{i}{invisible}@example.com</p>\n" for i in range(25)).encode()
+    got = guarded(make_stack, events).send(Reply(headers=[("Content-Type", content_type)], chunks=[body]))
+    assert (got.status, got.body) == (403, BLOCK_BODY)
+    assert kinds(events) == [("bulk_personal_data", "blocked")]
+    assert events[0].counts == (("email", 25),)
+    assert "example.com" not in events[0].to_json()
