@@ -19,6 +19,7 @@ import functools
 import html
 import json
 import re
+import urllib.parse
 from collections.abc import Callable, Iterable, Mapping
 
 from ._content import opens_like_wide_json, wide_json_encoding
@@ -171,7 +172,12 @@ def render_html(text: str) -> str:
         if end - match.end() > 1 or not name.isalnum():
             # attributes: values a script reads, or the page shows (input values); and a name
             # like ``<bob@example.com>`` that is markup to the parser but text in the source
-            hidden.append(_refs(text[match.start(2) : end]))
+            attributes = _refs(text[match.start(2) : end])
+            hidden.append(attributes)
+            if "%" in attributes:
+                # and as a URL's reader decodes it: a mail client opens ``mailto:bob%40example.com``
+                # (Django's ``urlencode`` filter writes an '@' so) with bob's address
+                hidden.append(urllib.parse.unquote(attributes))
         tag = name.lower()
         position = end
         if tag in _BREAKS:
@@ -445,6 +451,10 @@ def _at_bound(body: bytes, media: str, wide: tuple[bytes, ...]) -> int:
         if _BACKSLASH_REF.search(body) or (body.find(b"\\") >= 0 and _REF_IN_ESCAPE.search(body)):
             return -1
         bound += body.count(b"&commat;") + len(_AT_REF.findall(body))
+        if media == "html" and _PERCENT_REF.search(body):
+            return -1  # a '%' of a %40 a URL's reader decodes
+    if media == "html":
+        bound += body.count(b"%40")  # a URL's '@', as its reader decodes it (mailto:)
     return bound
 
 
@@ -470,12 +480,15 @@ def _hides_at(body: bytes, media: str, wide: tuple[bytes, ...]) -> bool:
         return True
     if _holds_escape(body):
         return True  # JSON escapes (malformed JSON is read with script escapes), script strings in a page
-    if media == "html":  # numeric references, &commat;, &bsol;: one pass, from each '&'
-        return body.find(b"&") >= 0 and _AT_MAKING_REF.search(body) is not None
+    if media == "html":  # numeric references, &commat;, &bsol;, &percnt;: one pass, from each '&'
+        # (and a URL's %40, which its reader decodes)
+        return body.find(b"%40") >= 0 or body.find(b"&") >= 0 and _AT_MAKING_REF.search(body) is not None
     return False
 
 
-_AT_MAKING_REF = re.compile(rb"&(?:#|commat;|bsol;)")
+_AT_MAKING_REF = re.compile(rb"&(?:#|commat;|bsol;|percnt;)")
+#: References that make a '%' (a URL's %40 may be written with one).
+_PERCENT_REF = re.compile(rb"&(?:#0*37(?![0-9])|#[xX]0*25(?![0-9A-Fa-f])|percnt;?)")
 
 
 def _at_most(body: bytes, byte: bytes, limit: int) -> bool:

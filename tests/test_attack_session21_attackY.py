@@ -30,6 +30,12 @@
    so the reader sees ``person0@example.com``. respguard dropped only some of them, counted no
    address, and the list went out on both stacks. Fixed (``_pii._INVISIBLE``): every
    default-ignorable code point is dropped before counting.
+5. **Addresses a URL percent-encodes.** 25 ``<a href="mailto:person0%40example.com">`` links
+   (Django's ``urlencode`` filter writes an address so): a mail client opens each one with its
+   address, and a percent-encoded ``data:text/html,`` frame shows them all. respguard counted no
+   ``@`` (the cheap proof saw none) and the page went out on both stacks. Fixed
+   (``_pii.render_html``, ``_hides_at``, ``_at_bound``): attribute values are counted
+   percent-decoded too.
 """
 
 from __future__ import annotations
@@ -171,3 +177,36 @@ def test_addresses_split_by_a_default_ignorable_character_are_counted(
     assert kinds(events) == [("bulk_personal_data", "blocked")]
     assert events[0].counts == (("email", 25),)
     assert "example.com" not in events[0].to_json()
+
+
+# ------------------------------------------------------------------ 5. addresses a URL percent-encodes
+
+
+@pytest.mark.parametrize(
+    "template",
+    [
+        '<a href="mailto:person{i}%40example.com">Mail</a>',
+        '<a href="mailto:person{i}%40example%2Ecom">Mail</a>',
+        '<a href="mailto:person{i}&#37;40example.com">Mail</a>',
+        '<iframe src="data:text/html,person{i}%40example.com"></iframe>',
+    ],
+    ids=["mailto", "mailto-dot", "mailto-reference", "data-url"],
+)
+def test_addresses_a_url_percent_encodes_are_counted(
+    make_stack: Callable[..., GuardedStack], events: list[AuditEvent], template: str
+) -> None:
+    body = ("<!doctype html>" + "".join(f"<p>{template.format(i=i)}</p>" for i in range(25))).encode()
+    got = guarded(make_stack, events).send(Reply(headers=[("Content-Type", "text/html; charset=utf-8")], chunks=[body]))
+    assert (got.status, got.body) == (403, BLOCK_BODY)
+    assert kinds(events) == [("bulk_personal_data", "blocked")]
+    assert events[0].counts == (("email", 25),)
+    assert "example.com" not in events[0].to_json()
+
+
+def test_control_a_few_percent_encoded_addresses_pass(
+    make_stack: Callable[..., GuardedStack], events: list[AuditEvent]
+) -> None:
+    body = "".join(f'<a href="mailto:person{i}%40example.com">Mail</a>' for i in range(20)).encode()
+    got = guarded(make_stack, events).send(Reply(headers=[("Content-Type", "text/html; charset=utf-8")], chunks=[body]))
+    assert (got.status, got.body) == (200, body)
+    assert events == []
