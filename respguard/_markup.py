@@ -657,7 +657,8 @@ def is_xml_type(media_type: str) -> bool:
 
 def pages_within(page: Page) -> list[Page]:
     """The page and every page its attributes hold, at any depth (a ``srcdoc``, decoded as an
-    attribute value; a ``data:`` URL of a page type in a ``src`` or ``data``), each read once.
+    attribute value; a ``data:`` URL of a page type in a ``src`` or ``data``, and one a frame
+    shows as text, as a ``<pre>`` of it), each read once.
     Raises :class:`UnreadableFrame` for an XML page with entity or attribute declarations or an
     XSLT stylesheet (its output is the DOM), a framed page that can't be decoded, or frames more
     than :data:`MAX_FRAME_DEPTH` deep."""
@@ -684,7 +685,7 @@ def pages_within(page: Page) -> list[Page]:
                         continue
                     value = refresh
                 script = _javascript_source(value)
-                inner = Page(script, False) if script is not None else data_url_page(value)
+                inner = Page(script, False) if script is not None else data_url_page(value, shown=True)
                 if inner is not None:
                     framed.append(inner)
         if not framed:
@@ -738,10 +739,12 @@ def _javascript_source(url: str) -> str | None:
     return urllib.parse.unquote(url[len("javascript:") :])
 
 
-def data_url_page(url: str) -> Page | None:
+def data_url_page(url: str, shown: bool = False) -> Page | None:
     """The page a ``data:`` URL holds, as Fetch's data: URL processor reads it (tabs, newlines and
     the fragment dropped, percent-decoded, forgiving base64), when its type is a page (HTML, XML:
     ``*/*+xml``, ``text/xsl``), decoded as the frame decodes it (a byte-order mark, its charset, the HTML sniffing);
+    with ``shown``, also as the page of a ``<pre>`` holding its text where a frame shows it as text
+    (no type, ``text/*``, JSON: ``data:application/json,{"user_id": ...}`` shows the record);
     ``None`` otherwise. Raises :class:`UnreadableFrame` where respguard can't decode it."""
     url = _URL_STRIPPED.sub("", url).strip(_URL_TRIMMED)
     if url[:5].lower() != "data:":
@@ -765,11 +768,20 @@ def data_url_page(url: str) -> Page | None:
     essence = media.split(";", 1)[0].strip(_WS).lower()
     # A framed data: URL's types that render as a page: HTML, and XML (XHTML, SVG, and Chromium
     # renders feeds and ``text/xsl`` as XML too). Every ``*/*+xml`` is read (a superset).
-    if essence != "text/html" and not is_xml_essence(essence):
+    page = essence == "text/html" or is_xml_essence(essence)
+    # And those a frame shows as text: the page of a <pre> holding it (the record it shows is
+    # read as a page's shown record is). No type, or one Fetch can't parse, is text/plain.
+    shown = shown and not page and (
+        "/" not in essence or essence.startswith("text/") or essence == "application/json" or essence.endswith("+json")
+    )
+    if not page and not shown:
         return None
     charset = _CHARSET_PARAMETER.search(media)
     label = charset.group(1).strip('"').strip(_WS) if charset is not None else None
     try:
-        return Page(decode(body, html_encoding(body, label)), is_xml_type(essence))
+        text = decode(body, html_encoding(body, label))
     except UndecodableBody as exc:
         raise UnreadableFrame(UNDECODABLE_FRAME) from exc
+    if shown:
+        return Page("<pre>" + html.escape(text, quote=False) + "</pre>", False)
+    return Page(text, is_xml_type(essence))

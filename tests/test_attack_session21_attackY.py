@@ -36,11 +36,19 @@
    ``@`` (the cheap proof saw none) and the page went out on both stacks. Fixed
    (``_pii.render_html``, ``_hides_at``, ``_at_bound``): attribute values are counted
    percent-decoded too.
+6. **A record a frame shows as text.** ``<iframe src="data:application/json,{bob's record}">``
+   (or ``data:text/plain,``, ``data:,``, an ``<object data>`` or ``<embed src>``): Chromium shows
+   the record as text in the frame, as a page shows a ``<pre>`` (a record a page shows as text is
+   read: the README's JsonKeys). respguard read only ``data:`` frames of page types, and the page
+   went out on both stacks. Fixed (``_markup.data_url_page``, ``pages_within``): a framed
+   ``data:`` URL of a text or JSON type, or none, is read as the page of a ``<pre>`` holding its
+   text. (The ``Refresh`` header's refusal still names page types only.)
 """
 
 from __future__ import annotations
 
 import json
+import urllib.parse
 from collections.abc import Callable
 
 import pytest
@@ -207,6 +215,42 @@ def test_control_a_few_percent_encoded_addresses_pass(
     make_stack: Callable[..., GuardedStack], events: list[AuditEvent]
 ) -> None:
     body = "".join(f'<a href="mailto:person{i}%40example.com">Mail</a>' for i in range(20)).encode()
+    got = guarded(make_stack, events).send(Reply(headers=[("Content-Type", "text/html; charset=utf-8")], chunks=[body]))
+    assert (got.status, got.body) == (200, body)
+    assert events == []
+
+
+# ------------------------------------------------------------------ 6. a record a frame shows as text
+
+_RECORD = urllib.parse.quote(json.dumps({"user_id": BOB}))
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [
+        f'<iframe src="data:application/json,{_RECORD}"></iframe>',
+        f'<iframe src="data:text/plain;charset=utf-8,{_RECORD}"></iframe>',
+        f'<iframe src="data:,{_RECORD}"></iframe>',
+        f'<object data="data:application/vnd.api+json,{_RECORD}"></object>',
+        f'<embed src="data:text/plain,{_RECORD}">',
+    ],
+    ids=["json", "text", "no-type", "object", "embed"],
+)
+def test_a_record_a_data_url_frame_shows_as_text_is_read(
+    make_stack: Callable[..., GuardedStack], events: list[AuditEvent], frame: str
+) -> None:
+    body = f"<!doctype html><p>Your account</p>{frame}".encode()
+    got = guarded(make_stack, events).send(Reply(headers=[("Content-Type", "text/html; charset=utf-8")], chunks=[body]))
+    assert (got.status, got.body) == (403, BLOCK_BODY)
+    assert kinds(events) == [("owner_mismatch", "blocked")]
+    assert BOB not in events[0].to_json()
+
+
+def test_control_an_own_record_a_frame_shows_passes(
+    make_stack: Callable[..., GuardedStack], events: list[AuditEvent]
+) -> None:
+    own = urllib.parse.quote(json.dumps({"user_id": ALICE}))
+    body = f'<iframe src="data:application/json,{own}"></iframe><iframe src="data:text/plain,hello"></iframe>'.encode()
     got = guarded(make_stack, events).send(Reply(headers=[("Content-Type", "text/html; charset=utf-8")], chunks=[body]))
     assert (got.status, got.body) == (200, body)
     assert events == []
