@@ -49,6 +49,13 @@
    ``bob"}`` is bob's record in the page. Each event alone names no owner key: the stream goes
    out whole on both stacks. Not fixed: the join is the app protocol's, not the event stream's;
    the README documents it as a limit ("Streams are personal").
+8. **An HTML template kept in a script, filled by the server (left, a strict xfail).** Vue's
+   ``<script type="text/x-template">``, Knockout's ``text/html``, AngularJS's
+   ``text/ng-template``: the framework renders the template's markup into the page, here
+   ``<div data-owner="bob">``. A script's text is no markup to the tokenizer, and respguard cut it:
+   the page went out on both stacks. Not fixed: read as markup, a client template's placeholders
+   (``data-owner="{{ owner }}"``) block the user's own pages (tests/test_attack_findings.py keeps
+   those passing); the README documents the limit ("Scripts and styles are not markup").
 """
 
 from __future__ import annotations
@@ -279,3 +286,22 @@ def test_limit_a_record_a_client_joins_from_several_events(
     got = guarded(make_stack, events).send(Reply(headers=headers, chunks=[text.encode()], content_length=False))
     assert got.status == 200 and BOB.encode() not in got.body
     assert kinds(events) == [("scan_error", "blocked")]
+
+
+# ------------------------------------------------------------------ 8. a server-filled template in a script (limit)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="documented limit (README, 'Scripts and styles are not markup'): an HTML template kept in a script",
+)
+@pytest.mark.parametrize("script_type", ["text/x-template", "text/html", "text/ng-template"])
+def test_limit_a_template_the_server_filled_in_a_script_is_not_read(
+    make_stack: Callable[..., GuardedStack], events: list[AuditEvent], script_type: str
+) -> None:
+    template = f'<div data-owner="{BOB}">Bob</div>'
+    body = f'<!doctype html><div id="app"></div><script type="{script_type}" id="row">{template}</script>'
+    got = guarded(make_stack, events).send(
+        Reply(headers=[("Content-Type", "text/html; charset=utf-8")], chunks=[body.encode()])
+    )
+    assert (got.status, got.body) == (403, BLOCK_BODY)
