@@ -951,28 +951,18 @@ class Exchange:
 
     def _block_page(self, event: AuditEvent) -> Verdict:
         guard = self.guard
+        # The block carries the binding cookie a pass would have carried, and no other: the one
+        # respguard sets (a first visit, a log-in, a rebind, a rejected cookie replaced), refreshes
+        # or clears (an unbind). Else it keeps the one the browser holds: clearing it would let
+        # the next request bind the browser to whoever the app then says is asking (a session
+        # swapped just after a blocked page, incident 2).
         return block_verdict(
             guard.block_page,
             guard.block_response,
             event,
-            guard.codec.clear_cookie(self._https()) if self._clears_binding() else None,
+            self.binding_header,
             self.request.method == "HEAD" and self._sent_as_head(),
         )
-
-    def _clears_binding(self) -> bool:
-        """Does a block page clear the browser's binding cookie? Only where the binding was over
-        anyway: the answer to a request that re-binds the browser (a login path, ``rebind``,
-        ``unbind``; writes there are not checked, so a refused write never is one), and a request
-        whose binding cookies were all rejected. Any other block keeps it: the browser stays
-        bound to who it was, or its next request would bind it to whoever the app then says is
-        asking (a session swapped after a foreign page was blocked, incident 2)."""
-        guard = self.guard
-        if not guard.bind_sessions:
-            return False
-        if self.context.rebind or guard.login_paths and guard.is_login_path(self.request.path):
-            return True
-        loaded = self.loaded
-        return loaded is not None and not loaded[0] and not loaded[1]
 
     # ------------------------------------------------------------------ helpers
     def _sent_as_head(self) -> bool:

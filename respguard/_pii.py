@@ -448,11 +448,11 @@ def _at_bound(body: bytes, media: str, wide: tuple[bytes, ...]) -> int:
     if body.find(b"\\") >= 0:
         bound += len(_AT_ESCAPE.findall(body))
     if media != "json" and body.find(b"&") >= 0:
-        if _BACKSLASH_REF.search(body) or (body.find(b"\\") >= 0 and _REF_IN_ESCAPE.search(body)):
+        # (in a page, also a reference that makes the '%' of a %40 a URL's reader decodes)
+        unbounding = _BACKSLASH_OR_PERCENT_REF if media == "html" else _BACKSLASH_REF
+        if unbounding.search(body) or (body.find(b"\\") >= 0 and _REF_IN_ESCAPE.search(body)):
             return -1
         bound += body.count(b"&commat;") + len(_AT_REF.findall(body))
-        if media == "html" and _PERCENT_REF.search(body):
-            return -1  # a '%' of a %40 a URL's reader decodes
     if media == "html":
         bound += body.count(b"%40")  # a URL's '@', as its reader decodes it (mailto:)
     return bound
@@ -481,14 +481,19 @@ def _hides_at(body: bytes, media: str, wide: tuple[bytes, ...]) -> bool:
     if _holds_escape(body):
         return True  # JSON escapes (malformed JSON is read with script escapes), script strings in a page
     if media == "html":  # numeric references, &commat;, &bsol;, &percnt;: one pass, from each '&'
-        # (and a URL's %40, which its reader decodes)
-        return body.find(b"%40") >= 0 or body.find(b"&") >= 0 and _AT_MAKING_REF.search(body) is not None
+        # (and a URL's %40, which its reader decodes: memchr to the first '%', then the search)
+        percent = body.find(b"%")
+        if percent >= 0 and body.find(b"%40", percent) >= 0:
+            return True
+        return body.find(b"&") >= 0 and _AT_MAKING_REF.search(body) is not None
     return False
 
 
 _AT_MAKING_REF = re.compile(rb"&(?:#|commat;|bsol;|percnt;)")
-#: References that make a '%' (a URL's %40 may be written with one).
-_PERCENT_REF = re.compile(rb"&(?:#0*37(?![0-9])|#[xX]0*25(?![0-9A-Fa-f])|percnt;?)")
+#: References that make a backslash, or a '%' (a URL's %40 may be written with one): one pass.
+_BACKSLASH_OR_PERCENT_REF = re.compile(
+    rb"&(?:#(?:0*(?:92|37)(?![0-9])|[xX]0*(?:5[cC]|25)(?![0-9A-Fa-f]))|bsol;|percnt;?)"
+)
 
 
 def _at_most(body: bytes, byte: bytes, limit: int) -> bool:

@@ -61,10 +61,11 @@ def block_verdict(
     page: BlockPage,
     block_response: Callable[[AuditEvent], BlockPage] | None,
     event: AuditEvent,
-    clear_cookie: bytes | None,
+    binding_cookie: bytes | None,
     head: bool,
 ) -> Verdict:
-    """The block page for ``event``: none of the original headers, no byte of the original body.
+    """The block page for ``event``: none of the original headers, no byte of the original body;
+    ``binding_cookie``, respguard's own ``Set-Cookie`` for the browser's binding, if any.
 
     ``block_response`` may build a page per event; one that raises, would not block, or
     whose headers would split falls back to ``page``.
@@ -85,6 +86,6 @@ def block_verdict(
         (b"cache-control", PRIVATE),
         (b"x-content-type-options", b"nosniff"),
     ]
-    if clear_cookie is not None:
-        headers.append((b"set-cookie", clear_cookie))
+    if binding_cookie is not None:
+        headers.append((b"set-cookie", binding_cookie))
     return Verdict(page.status, headers, b"" if head else page.body, True)

@@ -74,7 +74,7 @@ class Case:
     actions: tuple[str, ...] | None = None  # actions of the events (default: blocked for a block)
     #: The pass carried the requester's own data: respguard adds Cache-Control: private, no-store.
     personal: bool = False
-    #: Expected binding Set-Cookie: "set", "clear" or "none"; default: set on a pass, none on a block.
+    #: Expected binding Set-Cookie: "set", "clear" or "none"; default: set for a requester, else none.
     binding: str | None = None
     #: Expected headers of a pass (lower-case names, binding cookie excluded); default: the app's,
     #: minus X-Data-Owner, plus Cache-Control when ``personal``.
@@ -389,7 +389,8 @@ def check(case: Case, out: Outcome) -> None:
                 piece = case.body[start : start + 12]
                 if piece not in BLOCK_BODY:
                     assert piece not in out.body
-        expected_binding = case.binding or "none"  # a block keeps what the browser holds: here, nothing
+        # a block carries the binding a pass would (here a first visit's), no other cookie
+        expected_binding = case.binding or ("set" if case.requester is not None else "none")
     else:
         assert case.expect == "pass"
         assert out.status == case.status

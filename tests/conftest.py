@@ -140,11 +140,14 @@ def assert_block(
     *,
     page: BlockPage | None = None,
     clears_binding: bool = False,
+    sets_binding: bool = False,
     original: bytes = b"",
     head: bool = False,
 ) -> None:
-    """A block: exact status/body/headers, none of the original body, no cookie but the clearing one
-    where ``clears_binding`` (a block keeps the binding a browser holds, unless it is over)."""
+    """A block: exact status/body/headers, none of the original body, and no cookie but
+    respguard's binding: the clearing one (``clears_binding``: an unbind), a new one
+    (``sets_binding``: a first visit, a log-in, a rejected cookie replaced), or none (the block
+    keeps the binding the browser holds)."""
     page = page or BlockPage()
     pairs = header_list(headers)
     assert status == page.status
@@ -158,6 +161,8 @@ def assert_block(
     cookies = values(pairs, "set-cookie")
     if clears_binding:
         assert len(cookies) == 1 and is_clearing(cookies[0]), cookies
+    elif sets_binding:
+        assert len(cookies) == 1 and cookies[0].startswith(BINDING + "=") and not is_clearing(cookies[0]), cookies
     else:
         assert cookies == []
     for chunk in _fragments(original):

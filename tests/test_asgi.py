@@ -48,7 +48,7 @@ def guarded(app: Any, events: list[AuditEvent], **options: Any) -> ASGIMiddlewar
 def test_foreign_json_is_replaced_by_the_block_page(events: list[AuditEvent]) -> None:
     app = guarded(asgi_reply(headers=[JSON, (b"set-cookie", b"session=s3cr3t-bob")], chunks=[FOREIGN]), events)
     got = asgi_call(app)
-    assert_block(got.status, got.headers, got.body, original=FOREIGN)
+    assert_block(got.status, got.headers, got.body, original=FOREIGN, sets_binding=True)
     assert [m["type"] for m in got.messages] == ["http.response.start", "http.response.body"]
     assert got.body_messages[0]["more_body"] is False
     assert "session=s3cr3t-bob" not in str(got.headers)
@@ -73,7 +73,7 @@ def test_blocked_while_streaming_nothing_of_the_held_chunks_leaves(events: list[
         b'{"user_id": "bob-9c2e"}]',
     ]
     got = asgi_call(guarded(asgi_reply(chunks=chunks), events))
-    assert_block(got.status, got.headers, got.body, original=b"".join(chunks))
+    assert_block(got.status, got.headers, got.body, original=b"".join(chunks), sets_binding=True)
     assert len(got.body_messages) == 1
     assert kinds(events) == [("owner_mismatch", "blocked")]
 
@@ -100,10 +100,10 @@ def test_unscanned_type_streams_chunk_by_chunk(events: list[AuditEvent]) -> None
 def test_html_and_header_owners(events: list[AuditEvent]) -> None:
     page = b'<div data-owner="bob-9c2e">Bob</div>'
     got = asgi_call(guarded(asgi_reply(headers=[HTML], chunks=[page]), events))
-    assert_block(got.status, got.headers, got.body, original=page)
+    assert_block(got.status, got.headers, got.body, original=page, sets_binding=True)
     own = b"<p>plain</p>"
     got = asgi_call(guarded(asgi_reply(headers=[HTML, (b"x-data-owner", BOB.encode())], chunks=[own]), events))
-    assert_block(got.status, got.headers, got.body)
+    assert_block(got.status, got.headers, got.body, sets_binding=True)
     assert kinds(events) == [("owner_mismatch", "blocked")] * 2
     assert_no_raw_ids(events)
 
@@ -112,7 +112,7 @@ def test_add_owner_declares_an_owner_no_extractor_sees(events: list[AuditEvent])
     png = b"\x89PNG..."
     app = asgi_reply(headers=[(b"content-type", b"image/png")], chunks=[png], extra=lambda scope: add_owner(scope, BOB))
     got = asgi_call(guarded(app, events))
-    assert_block(got.status, got.headers, got.body, original=png)
+    assert_block(got.status, got.headers, got.body, original=png, sets_binding=True)
     assert kinds(events) == [("owner_mismatch", "blocked")]
 
 
@@ -137,7 +137,7 @@ def test_compressed_bodies_are_scanned_and_sent_as_they_were(
 
     foreign = encode(FOREIGN)
     got = asgi_call(guarded(asgi_reply(headers=headers, chunks=[foreign]), events))
-    assert_block(got.status, got.headers, got.body, original=foreign)
+    assert_block(got.status, got.headers, got.body, original=foreign, sets_binding=True)
     assert kinds(events) == [("owner_mismatch", "blocked")]
 
 
@@ -145,7 +145,7 @@ def test_corrupt_gzip_is_a_scan_error(events: list[AuditEvent]) -> None:
     broken = gzipped(FOREIGN)[:-12]
     headers = [JSON, (b"content-encoding", b"gzip")]
     got = asgi_call(guarded(asgi_reply(headers=headers, chunks=[broken]), events))
-    assert_block(got.status, got.headers, got.body, original=broken)
+    assert_block(got.status, got.headers, got.body, original=broken, sets_binding=True)
     assert kinds(events) == [("scan_error", "blocked")]
 
 
@@ -154,7 +154,7 @@ def test_decompression_bomb_is_oversize(events: list[AuditEvent]) -> None:
     headers = [JSON, (b"content-encoding", b"gzip")]
     got = asgi_call(guarded(asgi_reply(headers=headers, chunks=[bomb]), events, max_body_bytes=1024))
     assert len(bomb) < 1024
-    assert_block(got.status, got.headers, got.body)
+    assert_block(got.status, got.headers, got.body, sets_binding=True)
     assert kinds(events) == [("oversize", "blocked")]
 
 
@@ -173,7 +173,7 @@ def test_body_at_the_limit_is_scanned_and_one_byte_over_is_oversize(events: list
     over = body[:-2] + b' "}'
     chunks = [over[i : i + step] for i in range(0, len(over), step)]
     got = asgi_call(guarded(asgi_reply(chunks=chunks), events, max_body_bytes=limit))
-    assert_block(got.status, got.headers, got.body, original=over)
+    assert_block(got.status, got.headers, got.body, original=over, sets_binding=True)
     assert kinds(events) == [("oversize", "blocked")]
 
 
@@ -195,7 +195,7 @@ def test_on_oversize_pass_streams_everything_unscanned(events: list[AuditEvent])
 def test_head_is_decided_on_headers_and_gets_an_empty_block(events: list[AuditEvent]) -> None:
     app = guarded(asgi_reply(headers=[JSON, (b"x-data-owner", BOB.encode())], chunks=[b""]), events)
     got = asgi_call(app, method="HEAD")
-    assert_block(got.status, got.headers, got.body, head=True)
+    assert_block(got.status, got.headers, got.body, head=True, sets_binding=True)
     assert kinds(events) == [("owner_mismatch", "blocked")]
 
     events.clear()
@@ -220,7 +220,7 @@ def test_no_body_statuses_pass_untouched(events: list[AuditEvent], status: int) 
 def test_no_body_status_with_a_foreign_owner_header_is_blocked(events: list[AuditEvent]) -> None:
     app = guarded(asgi_reply(status=204, headers=[(b"x-data-owner", BOB.encode())], chunks=[]), events)
     got = asgi_call(app)
-    assert_block(got.status, got.headers, got.body)
+    assert_block(got.status, got.headers, got.body, sets_binding=True)
     assert kinds(events) == [("owner_mismatch", "blocked")]
 
 
@@ -266,10 +266,10 @@ def test_pathsend_file_is_scanned(events: list[AuditEvent], tmp_path: Path) -> N
     assert got.status == 200 and got.body == OWN
     path.write_bytes(FOREIGN)
     got = asgi_call(guarded(inner, events))
-    assert_block(got.status, got.headers, got.body, original=FOREIGN)
+    assert_block(got.status, got.headers, got.body, original=FOREIGN, sets_binding=True)
     path.unlink()
     got = asgi_call(guarded(inner, events))
-    assert_block(got.status, got.headers, got.body)
+    assert_block(got.status, got.headers, got.body, sets_binding=True)
     assert kinds(events) == [("owner_mismatch", "blocked"), ("scan_error", "blocked")]
 
 

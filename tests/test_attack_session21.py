@@ -7,10 +7,11 @@ left, respguard bound the browser to Bob and served Bob's page whole, with no ev
 without the earlier block the same request was a ``session_drift``. Every block but a drift or a
 refused write cleared the binding, on both stacks.
 
-A block now keeps the binding the browser holds (no ``Set-Cookie`` at all), except where the
-binding was over anyway: the app's answer at a re-binding point (a login path, ``rebind``,
-``unbind``), whose old binding the log-in replaces, and a request whose binding cookies were all
-rejected (the bad cookie is cleared).
+A block now carries the binding cookie a pass would have carried, and no other: the binding
+respguard sets (a first visit, a log-in or ``rebind``, a rejected cookie replaced), refreshes, or
+clears (``unbind``). Else it sends no ``Set-Cookie``, and the browser keeps the binding it holds.
+(A first fix cleared the binding at a login path's block, which left the same swap open there:
+review 21's finding.)
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from _attacks import extractors
 from conftest import BLOCK_BODY, SECRET, GuardedStack, Reply, assert_block, binding_cookies, kinds
 from ids import ALICE, BOB, CAROL, CROWD
 
-from respguard import AuditEvent, PathOwner, rebind
+from respguard import AuditEvent, PathOwner, rebind, unbind
 
 
 def _page(owner: str, requester: str | None = ALICE, status: int = 200, **extra: object) -> Reply:
@@ -105,36 +106,59 @@ def test_a_block_keeps_the_binding_so_a_session_swapped_next_is_still_a_drift(
     _swapped_session_is_a_drift(stack, events)
 
 
-def test_a_block_at_a_login_path_clears_the_binding_the_login_replaces(
+def test_a_block_at_a_login_path_binds_the_browser_to_who_logged_in(
     make_stack: Callable[..., GuardedStack], events: list[AuditEvent]
 ) -> None:
     stack = _bound(make_stack, events)
     got = stack.send(_page(BOB, requester=CAROL), path="/login")  # Carol logs in; her first page is Bob's
-    assert_block(got.status, got.headers, got.body, clears_binding=True)
+    assert_block(got.status, got.headers, got.body, sets_binding=True)
     assert kinds(events) == [("owner_mismatch", "blocked")]
-    assert stack.jar is None
     events.clear()
     got = stack.send(_page(CAROL, requester=CAROL))  # Carol's own page: bound to her, no drift
-    assert got.status == 200 and len(binding_cookies(got.headers)) == 1
-    assert events == []
+    assert (got.status, binding_cookies(got.headers), events) == (200, [], [])
+    _swapped_session_is_a_drift(stack, events)  # and a session swapped to Bob's is one
 
 
-def test_a_block_where_the_app_rebinds_clears_the_binding(
+def test_a_block_where_the_app_rebinds_binds_the_browser_to_the_new_user(
     make_stack: Callable[..., GuardedStack], events: list[AuditEvent]
 ) -> None:
     stack = _bound(make_stack, events)
     reply = _page(BOB, requester=CAROL)
     reply.hook = lambda request: rebind(request, CAROL)
     got = stack.send(reply)
-    assert_block(got.status, got.headers, got.body, clears_binding=True)
+    assert_block(got.status, got.headers, got.body, sets_binding=True)
     assert kinds(events) == [("owner_mismatch", "blocked")]
+    _swapped_session_is_a_drift(stack, events)
+
+
+def test_a_block_where_the_app_unbinds_clears_the_binding(
+    make_stack: Callable[..., GuardedStack], events: list[AuditEvent]
+) -> None:
+    stack = _bound(make_stack, events)
+    reply = _page(BOB)
+    reply.hook = unbind
+    got = stack.send(reply)
+    assert_block(got.status, got.headers, got.body, clears_binding=True)
+    assert kinds(events) == [("anonymous_personal_data", "blocked")]  # (logged out: nobody asks)
     assert stack.jar is None
 
 
-def test_a_block_clears_a_binding_cookie_that_was_rejected(
+def test_a_blocked_first_visit_binds_the_browser(
+    make_stack: Callable[..., GuardedStack], events: list[AuditEvent]
+) -> None:
+    stack = make_stack(secret_key=SECRET, extractors=extractors(), on_event=events.append)
+    stack.inner_lint = False
+    got = stack.send(_page(BOB))
+    assert_block(got.status, got.headers, got.body, sets_binding=True)
+    assert kinds(events) == [("owner_mismatch", "blocked")]
+    _swapped_session_is_a_drift(stack, events)
+
+
+def test_a_block_replaces_a_binding_cookie_that_was_rejected(
     make_stack: Callable[..., GuardedStack], events: list[AuditEvent]
 ) -> None:
     stack = _bound(make_stack, events)
     got = stack.send(_page(BOB), cookie="eyJ1IjoieCJ9.aaaaaa.bbbbbbbbbbbbbbbbbbbbbbbbbbb")
-    assert_block(got.status, got.headers, got.body, clears_binding=True)
+    assert_block(got.status, got.headers, got.body, sets_binding=True)
     assert kinds(events) == [("binding_rejected", "ignored"), ("owner_mismatch", "blocked")]
+    _swapped_session_is_a_drift(stack, events)

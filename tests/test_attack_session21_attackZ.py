@@ -73,7 +73,7 @@ def test_an_id_spelt_with_a_minus_sign_is_redacted_from_the_path(
     reply.requester = ALICE
     spelt = ALICE.replace("-", dash)
     got = stack.send(reply, path=f"/contacts/{spelt}.vcf", cookie="")
-    assert_block(got.status, got.headers, got.body)
+    assert_block(got.status, got.headers, got.body, sets_binding=True)
     assert kinds(events) == [("owner_mismatch", "blocked")]
     assert events[0].path == "/contacts/{id}.vcf"
     text = events[0].to_json()
@@ -215,7 +215,7 @@ def test_an_id_percent_encoded_in_latin_1_is_not_logged(make_stack: Callable[...
     # the path the app sees: the server decoded the client's %25 once (Werkzeug's test environ decodes)
     path = f"/c/{spelt}" if stack.kind == "asgi" else f"/c/{spelt.replace('%', '%25')}"
     got = stack.send(reply, path=path, cookie="")
-    assert_block(got.status, got.headers, got.body)
+    assert_block(got.status, got.headers, got.body, sets_binding=True)
     assert kinds(events) == [("owner_mismatch", "blocked")]
     assert events[0].path == "{redacted}"
     assert spelt.lower() not in events[0].to_json().lower()

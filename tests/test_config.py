@@ -17,7 +17,6 @@ from conftest import (
     asgi_reply,
     assert_block,
     assert_passed_headers,
-    binding_cookies,
     guard_options,
     kinds,
     values,
@@ -175,7 +174,7 @@ def test_requester_function(make_stack: MakeStack, events: list[AuditEvent]) -> 
     reply = Reply(requester=NO_REQUESTER, headers=JSON_CT, chunks=[b'{"user_id": "alice-7f3a"}'])
     assert stack.send(reply, headers=[("X-User", ALICE)]).status == 200
     got = stack.send(reply, headers=[("X-User", BOB)], cookie="")
-    assert_block(got.status, got.headers, got.body)
+    assert_block(got.status, got.headers, got.body, sets_binding=True)
     got = stack.send(reply, cookie="")
     assert_block(got.status, got.headers, got.body)
     # the app's own set_requester wins over the function
@@ -201,7 +200,7 @@ def test_raising_requester_function_fails_closed(make_stack: MakeStack, events: 
 def test_custom_block_page(make_stack: MakeStack, events: list[AuditEvent]) -> None:
     page = BlockPage(status=451, body=b'{"error": "withheld"}', content_type="application/json")
     got = make_stack(**guard_options(events, block_page=page)).send(FOREIGN)
-    assert_block(got.status, got.headers, got.body, page=page, original=FOREIGN.chunks[0])
+    assert_block(got.status, got.headers, got.body, page=page, original=FOREIGN.chunks[0], sets_binding=True)
 
 
 def test_block_response_callable_sees_the_event(make_stack: MakeStack, events: list[AuditEvent]) -> None:
@@ -213,7 +212,7 @@ def test_block_response_callable_sees_the_event(make_stack: MakeStack, events: l
 
     stack = make_stack(**guard_options(events, block_response=page_for))
     got = stack.send(FOREIGN)
-    assert_block(got.status, got.headers, got.body, page=BlockPage(403, b"owner_mismatch"))
+    assert_block(got.status, got.headers, got.body, page=BlockPage(403, b"owner_mismatch"), sets_binding=True)
     stack.send(Reply(requester=ALICE, headers=JSON_CT, chunks=[b"{}"]))
     got = stack.send(Reply(requester=BOB, headers=JSON_CT, chunks=[b"{}"]))
     assert_block(got.status, got.headers, got.body, page=BlockPage(409, b"session_drift"), clears_binding=False)
@@ -231,7 +230,7 @@ def test_broken_block_response_falls_back_to_the_block_page(
 
     page = BlockPage(status=403, body=b"fallback")
     got = make_stack(**guard_options(events, block_page=page, block_response=broken)).send(FOREIGN)
-    assert_block(got.status, got.headers, got.body, page=page)
+    assert_block(got.status, got.headers, got.body, page=page, sets_binding=True)
     assert kinds(events) == [("owner_mismatch", "blocked")]
 
 
@@ -239,8 +238,7 @@ def test_block_page_for_head_has_no_body(make_stack: MakeStack, events: list[Aud
     stack = make_stack(**guard_options(events))
     reply = Reply(headers=(("Content-Type", "application/json"), ("X-Data-Owner", BOB)), chunks=[])
     got = stack.send(reply, method="HEAD")
-    assert_block(got.status, got.headers, got.body, head=True)
-    assert binding_cookies(got.headers) == []  # a block sets no binding, nor clears the one a browser holds
+    assert_block(got.status, got.headers, got.body, head=True, sets_binding=True)
 
 
 def test_guard_options_list_every_option_of_the_guard_in_order() -> None:

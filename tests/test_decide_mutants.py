@@ -83,7 +83,7 @@ def test_a_policy_refusing_one_owner_of_two_blocks(get: Any, events: list[AuditE
         return owner.id == BOB
 
     status, headers, body = get(events, only_bob)
-    assert_block(status, headers, body, original=BODY)
+    assert_block(status, headers, body, original=BODY, sets_binding=True)
     assert b"1881" not in body and b"5100" not in body
     assert kinds(events) == [("owner_mismatch", "blocked")]
     event = events[0]
@@ -99,7 +99,7 @@ def test_a_policy_refusing_one_owner_of_two_blocks(get: Any, events: list[AuditE
 
 def test_a_policy_refusing_the_other_owner_blocks_too(get: Any, events: list[AuditEvent]) -> None:
     status, headers, body = get(events, lambda requester, owner, request: owner.id == CAROL)
-    assert_block(status, headers, body, original=BODY)
+    assert_block(status, headers, body, original=BODY, sets_binding=True)
     assert kinds(events) == [("owner_mismatch", "blocked")]
     assert events[0].owner_count == 2
 
@@ -107,7 +107,7 @@ def test_a_policy_refusing_the_other_owner_blocks_too(get: Any, events: list[Aud
 @pytest.mark.parametrize("answer", [False, None, 1, "yes", [True]])
 def test_only_true_from_a_policy_lets_the_page_through(get: Any, events: list[AuditEvent], answer: Any) -> None:
     status, headers, body = get(events, lambda requester, owner, request: answer)
-    assert_block(status, headers, body, original=BODY)
+    assert_block(status, headers, body, original=BODY, sets_binding=True)
     assert kinds(events) == [("owner_mismatch", "blocked")]
     assert events[0].reason == "response carries another owner's data"
 
@@ -129,7 +129,7 @@ def test_a_raising_policy_blocks_with_scan_error(get: Any, events: list[AuditEve
         return True
 
     status, headers, body = get(events, broken)
-    assert_block(status, headers, body, original=BODY)
+    assert_block(status, headers, body, original=BODY, sets_binding=True)
     assert kinds(events) == [("scan_error", "blocked")]
     event = events[0]
     assert (event.reason, event.status, event.owner_count) == ("policy raised", 200, 2)

@@ -112,7 +112,7 @@ def test_raising_policy_fails_closed(make_stack: MakeStack, events: list[AuditEv
         raise LookupError(owner.id)
 
     got = make_stack(**guard_options(events, policy=broken)).send(foreign())
-    assert_block(got.status, got.headers, got.body)
+    assert_block(got.status, got.headers, got.body, sets_binding=True)
     assert kinds(events) == [("scan_error", "blocked")]
     assert events[0].reason == "policy raised"
     assert_no_raw_ids(events)
@@ -246,7 +246,7 @@ def test_raising_on_event_callback_is_logged_and_swallowed(
 
     with caplog.at_level(logging.WARNING, logger="respguard"):
         got = make_stack(**guard_options(on_event=broken)).send(foreign())
-    assert_block(got.status, got.headers, got.body)
+    assert_block(got.status, got.headers, got.body, sets_binding=True)
     assert "respguard on_event callback raised" in [r.getMessage() for r in caplog.records]
 
 

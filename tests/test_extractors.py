@@ -255,7 +255,7 @@ def test_cross_owner_response_is_blocked(make_stack: MakeStack, events: list[Aud
     original_cookie = ("Set-Cookie", "app_session=s3cr3t-bob-session")
     reply = Reply(**{**reply.__dict__, "headers": (*reply.headers, original_cookie)})
     got = stack.send(reply)
-    assert_block(got.status, got.headers, got.body, original=b"".join(reply.chunks))
+    assert_block(got.status, got.headers, got.body, original=b"".join(reply.chunks), sets_binding=True)
     assert kinds(events) == [("owner_mismatch", "blocked")]
     assert events[0].owner_count == 1
     assert_no_raw_ids(events, "1881", "8812346")
@@ -351,7 +351,7 @@ def test_malformed_json_with_a_foreign_looking_owner_key_is_a_scan_error(
     make_stack: MakeStack, events: list[AuditEvent], body: bytes
 ) -> None:
     got = make_stack(**guard_options(events)).send(Reply(headers=JSON_CT, chunks=[body]))
-    assert_block(got.status, got.headers, got.body, original=body)
+    assert_block(got.status, got.headers, got.body, original=body, sets_binding=True)
     assert kinds(events) == [("scan_error", "blocked")]
     assert events[0].reason == f"{events[0].extractor}: malformed JSON"
     assert_no_raw_ids(events)
@@ -369,7 +369,7 @@ def test_malformed_json_without_a_foreign_owner_passes_unless_strict(
     assert got.status == 200 and got.body == body
     assert events == []
     got = make_stack(**guard_options(events, strict_json=True)).send(Reply(headers=JSON_CT, chunks=[body]))
-    assert_block(got.status, got.headers, got.body, original=body)
+    assert_block(got.status, got.headers, got.body, original=body, sets_binding=True)
     assert kinds(events) == [("scan_error", "blocked")]
 
 
@@ -389,7 +389,7 @@ def test_raising_extractor_blocks_with_no_traceback_or_body_in_the_event(
     body = b'{"secret": "card 4242-1881 of alice-7f3a"}'
     stack = make_stack(**guard_options(events, extractors=[JsonKeys("user_id"), explode]))
     got = stack.send(Reply(headers=JSON_CT, chunks=[body]))
-    assert_block(got.status, got.headers, got.body, original=body)
+    assert_block(got.status, got.headers, got.body, original=body, sets_binding=True)
     assert kinds(events) == [("scan_error", "blocked")]
     assert events[0].reason == "custom:explode raised ValueError"
     assert events[0].extractor == "custom:explode"
@@ -413,7 +413,7 @@ def test_html_is_read_as_browsers_read_it(
     if kind is None:
         assert (got.status, got.body, events) == (200, body, [])
         return
-    assert_block(got.status, got.headers, got.body, original=body)
+    assert_block(got.status, got.headers, got.body, original=body, sets_binding=True)
     assert kinds(events) == [(kind, "blocked")]
     assert "Traceback" not in events[0].to_json() and "\\u00ff" not in events[0].to_json()
 
@@ -460,7 +460,7 @@ def test_other_owner_header_name_and_it_is_stripped(make_stack: MakeStack, event
 def test_client_sent_owner_header_has_no_influence(make_stack: MakeStack, events: list[AuditEvent]) -> None:
     stack = make_stack(**guard_options(events))
     got = stack.send(Reply(headers=JSON_CT, chunks=[b'{"user_id": "bob-9c2e"}']), headers=[("X-Data-Owner", BOB)])
-    assert_block(got.status, got.headers, got.body)
+    assert_block(got.status, got.headers, got.body, sets_binding=True)
     got = stack.send(Reply(headers=JSON_CT, chunks=[b'{"user_id": "alice-7f3a"}']), headers=[("X-Data-Owner", BOB)])
     assert got.status == 200
 
@@ -475,5 +475,5 @@ def test_content_encoding_that_cannot_be_undone_is_a_scan_error(
     if status == 200:
         assert (got.status, got.body) == (200, body) and events == []
     else:
-        assert_block(got.status, got.headers, got.body, original=body)
+        assert_block(got.status, got.headers, got.body, original=body, sets_binding=True)
         assert kinds(events) == [("scan_error", "blocked")]

@@ -118,7 +118,7 @@ def all_headers(response: Any) -> list[tuple[str, str]]:
 def test_cross_owner_response_is_blocked(events: list[AuditEvent], path: str) -> None:
     client = shop(True, events).test_client()
     response = client.get(path, query_string={"as": ALICE, "shown": BOB})
-    assert_block(response.status_code, all_headers(response), response.data)
+    assert_block(response.status_code, all_headers(response), response.data, sets_binding=True)
     assert b"Bob" not in response.data and b"1881" not in response.data
     assert cookie(client, "app_session") is None
     assert kinds(events) == [("owner_mismatch", "blocked")]
@@ -152,7 +152,7 @@ def test_session_swap_is_drift(events: list[AuditEvent]) -> None:
 def test_head_and_error_pages(events: list[AuditEvent]) -> None:
     client = shop(True, events).test_client()
     head = client.head("/me.txt", query_string={"as": ALICE, "shown": BOB})
-    assert_block(head.status_code, all_headers(head), head.data, head=True)
+    assert_block(head.status_code, all_headers(head), head.data, head=True, sets_binding=True)
     missing = client.get("/missing", query_string={"as": ALICE})
     assert missing.status_code == 404 and b"Not Found" in missing.data
     assert kinds(events) == [("owner_mismatch", "blocked")]

@@ -302,7 +302,7 @@ def test_a_newsletter_carrying_13011_addresses_is_blocked(stack: Callable[..., G
     guarded = stack(on_event=events.append)
     body = ("Spring news\n\nTo: " + ", ".join(_mailing_list(13011))).encode()
     got = guarded.send(Reply(headers=[("Content-Type", "text/plain; charset=utf-8")], chunks=[body]))
-    assert_block(got.status, got.headers, got.body, original=body[:400])
+    assert_block(got.status, got.headers, got.body, original=body[:400], sets_binding=True)
     assert kinds(events) == [("bulk_personal_data", "blocked")]
     assert events[0].counts == (("email", 13011),)
     assert "member00001" not in events[0].to_json()
@@ -400,7 +400,7 @@ def test_personal_response_marked_public_is_blocked_or_reported(stack: Callable[
     )
     events: list[AuditEvent] = []
     got = stack(on_event=events.append).send(public)
-    assert_block(got.status, got.headers, got.body, original=mine)
+    assert_block(got.status, got.headers, got.body, original=mine, sets_binding=True)
     assert kinds(events) == [("shared_cache", "blocked")]
     events.clear()
     got = stack(on_event=events.append, on_shared_cache="report").send(public)
@@ -472,7 +472,7 @@ def test_filter_never_hides_a_foreign_owner_outside_the_body(stack: Callable[...
     )
     records = json.dumps({"items": [{"customer_id": ALICE}, {"customer_id": BOB}]}).encode()
     got = guarded.send(Reply(headers=[("Content-Type", "application/json"), ("X-Data-Owner", CAROL)], chunks=[records]))
-    assert_block(got.status, got.headers, got.body, original=records)
+    assert_block(got.status, got.headers, got.body, original=records, sets_binding=True)
     assert kinds(events) == [("owner_mismatch", "blocked")]
     assert events[0].owner_count == 2
 
@@ -489,7 +489,7 @@ def test_personal_response_with_a_targeted_cache_field_is_blocked(
     headers = [("Content-Type", "application/json"), *cache_control, (field, "max-age=600")]
     events: list[AuditEvent] = []
     got = stack(on_event=events.append).send(Reply(headers=headers, chunks=[mine]))
-    assert_block(got.status, got.headers, got.body, original=mine)
+    assert_block(got.status, got.headers, got.body, original=mine, sets_binding=True)
     assert kinds(events) == [("shared_cache", "blocked")]
     reported = stack(mode="report").send(Reply(headers=headers, chunks=[mine]))
     assert (reported.status, values(reported.headers, field.lower())) == (200, ["no-store"])

@@ -147,7 +147,7 @@ def all_headers(response: Any) -> list[tuple[str, str]]:
 def test_cross_owner_response_is_blocked(events: list[AuditEvent], path: str) -> None:
     with TestClient(auth_app(events)) as client:
         response = client.get(path, params={"shown": BOB}, headers=bearer(ALICE))
-    assert_block(response.status_code, all_headers(response), response.content)
+    assert_block(response.status_code, all_headers(response), response.content, sets_binding=True)
     assert b"Bob" not in response.content and b"1881" not in response.content
     assert kinds(events) == [("owner_mismatch", "blocked")]
     assert_no_raw_ids(events, "1881")
@@ -227,7 +227,7 @@ def test_report_only(events: list[AuditEvent]) -> None:
 def test_oversize_blocks(events: list[AuditEvent]) -> None:
     with TestClient(auth_app(events, max_body_bytes=20)) as client:
         response = client.get("/me", headers=bearer(ALICE))
-    assert_block(response.status_code, all_headers(response), response.content)
+    assert_block(response.status_code, all_headers(response), response.content, sets_binding=True)
     assert kinds(events) == [("oversize", "blocked")]
 
 

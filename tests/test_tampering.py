@@ -135,7 +135,7 @@ def test_an_empty_binding_cookie_is_no_binding(kind: str) -> None:
     assert s.guard.codec.loads(new_binding(result.headers)).id_hash == s.guard.codec.hash(ALICE)
     assert events == []
     blocked = s.send(Reply(headers=JSON_CT, chunks=[FOREIGN]), headers=[("Cookie", f"{BINDING}=")], cookie="")
-    assert_block(blocked.status, blocked.headers, blocked.body, original=FOREIGN)
+    assert_block(blocked.status, blocked.headers, blocked.body, original=FOREIGN, sets_binding=True)
     assert kinds(events) == [("owner_mismatch", "blocked")]
 
 
@@ -143,8 +143,8 @@ def test_a_bad_cookie_never_lets_a_mismatch_through(kind: str) -> None:
     events: list[AuditEvent] = []
     s = stack(kind, events)
     result = s.send(Reply(requester=ALICE, chunks=(FOREIGN,)), headers=[("Cookie", f"{BINDING}={_tampered()}")])
-    # the block clears the bad cookie: the browser held no binding to keep
-    assert_block(result.status, result.headers, result.body, clears_binding=True, original=FOREIGN)
+    # the block replaces the bad cookie with the requester's binding, as a pass would
+    assert_block(result.status, result.headers, result.body, sets_binding=True, original=FOREIGN)
     assert kinds(events) == [("binding_rejected", "ignored"), ("owner_mismatch", "blocked")]
 
 
@@ -255,7 +255,7 @@ def test_a_client_sent_owner_header_never_influences_the_decision(kind: str, sen
     assert own.status == 200 and own.body == OWN and events == []
     assert [v for k, v in header_list(own.headers) if k == "x-data-owner"] == []
     foreign = s.send(Reply(requester=ALICE, chunks=(FOREIGN,)), headers=[("X-Data-Owner", sent)], cookie="")
-    assert_block(foreign.status, foreign.headers, foreign.body, original=FOREIGN)
+    assert_block(foreign.status, foreign.headers, foreign.body, original=FOREIGN, sets_binding=True)
     assert kinds(events) == [("owner_mismatch", "blocked")]
     assert events[0].owners == (s.guard.hasher(BOB),)
 
@@ -321,7 +321,7 @@ def test_a_bad_page_from_block_response_falls_back_to_the_default_block(kind: st
     events: list[AuditEvent] = []
     s = stack(kind, events, block_response=lambda event: page)
     result = s.send(Reply(requester=ALICE, chunks=(FOREIGN,)))
-    assert_block(result.status, result.headers, result.body, original=FOREIGN)
+    assert_block(result.status, result.headers, result.body, original=FOREIGN, sets_binding=True)
     _no_crlf(result.headers)
     assert kinds(events) == [("owner_mismatch", "blocked")]
 

@@ -52,7 +52,7 @@ def test_foreign_json_is_blocked_and_the_iterable_closed_once(events: list[Audit
     app = wsgi_reply(headers=[*JSON_HEADERS, ("Set-Cookie", "session=s3cr3t-bob")], chunks=[FOREIGN])
     got = wsgi_call(guarded(app, events))
     assert got.status_line == "403 Forbidden"
-    assert_block(got.status, got.headers, got.body, original=FOREIGN)
+    assert_block(got.status, got.headers, got.body, original=FOREIGN, sets_binding=True)
     assert app.close_calls == [1]
     assert kinds(events) == [("owner_mismatch", "blocked")]
     assert_no_raw_ids(events)
@@ -104,7 +104,7 @@ def test_generator_app_is_closed_in_every_path(events: list[AuditEvent], max_bod
             state["closed"] += 1
 
     got = wsgi_call(guarded(app, events, max_body_bytes=max_body_bytes))
-    assert_block(got.status, got.headers, got.body)
+    assert_block(got.status, got.headers, got.body, sets_binding=True)
     assert state["closed"] == 1
     expected = "oversize" if max_body_bytes == 10 else "owner_mismatch"
     assert kinds(events) == [(expected, "blocked")]
@@ -130,7 +130,7 @@ def test_write_callable_output_is_held_and_scanned(events: list[AuditEvent]) -> 
         return [b'{"user_id": "bob-9c2e"}]']
 
     got = wsgi_call(WSGIMiddleware(app, **guard_options(events)), lint=False)
-    assert_block(got.status, got.headers, got.body)
+    assert_block(got.status, got.headers, got.body, sets_binding=True)
 
     def own_app(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         set_requester(environ, ALICE)
@@ -146,10 +146,10 @@ def test_html_and_header_owners(events: list[AuditEvent]) -> None:
     page = b'<div data-owner="bob-9c2e">Bob</div>'
     app = wsgi_reply(headers=[("Content-Type", "text/html")], chunks=[page])
     got = wsgi_call(guarded(app, events))
-    assert_block(got.status, got.headers, got.body, original=page)
+    assert_block(got.status, got.headers, got.body, original=page, sets_binding=True)
     app = wsgi_reply(headers=[("Content-Type", "text/html"), ("X-Data-Owner", f"{ALICE}, {BOB}")], chunks=[b"<p/>"])
     got = wsgi_call(guarded(app, events))
-    assert_block(got.status, got.headers, got.body)
+    assert_block(got.status, got.headers, got.body, sets_binding=True)
     app = wsgi_reply(headers=[("Content-Type", "text/html"), ("X-Data-Owner", ALICE)], chunks=[b"<p/>"])
     got = wsgi_call(guarded(app, events))
     assert got.status == 200 and got.body == b"<p/>"
@@ -166,7 +166,7 @@ def test_add_owner_from_the_view(events: list[AuditEvent]) -> None:
         return [b"%PDF-bob"]
 
     got = wsgi_call(WSGIMiddleware(app, **guard_options(events)))
-    assert_block(got.status, got.headers, got.body, original=b"%PDF-bob")
+    assert_block(got.status, got.headers, got.body, original=b"%PDF-bob", sets_binding=True)
     assert kinds(events) == [("owner_mismatch", "blocked")]
 
 
@@ -185,7 +185,7 @@ def test_compressed_bodies_scanned_and_sent_as_they_were(events: list[AuditEvent
     assert values(got.headers, "content-length") == [str(len(own))]
     foreign = encode(FOREIGN)
     got = wsgi_call(guarded(wsgi_reply(headers=headers, chunks=[foreign]), events))
-    assert_block(got.status, got.headers, got.body, original=foreign)
+    assert_block(got.status, got.headers, got.body, original=foreign, sets_binding=True)
     assert kinds(events) == [("owner_mismatch", "blocked")]
 
 
@@ -202,7 +202,7 @@ def test_oversize_blocks_and_closes(events: list[AuditEvent], split: int) -> Non
     assert got.status == 200 and got.body == body
     over = wsgi_reply(chunks=chunks, content_length=False)
     got = wsgi_call(guarded(over, events, max_body_bytes=len(body) - 1))
-    assert_block(got.status, got.headers, got.body, original=body)
+    assert_block(got.status, got.headers, got.body, original=body, sets_binding=True)
     assert at_limit.close_calls == [1] and over.close_calls == [1]
     assert kinds(events) == [("oversize", "blocked")]
 
@@ -224,7 +224,7 @@ def test_on_oversize_pass_streams_the_rest_and_closes_once(events: list[AuditEve
 def test_head_decided_on_headers(events: list[AuditEvent]) -> None:
     app = wsgi_reply(headers=[*JSON_HEADERS, ("X-Data-Owner", BOB)], chunks=[])
     got = wsgi_call(guarded(app, events), method="HEAD", lint=False)
-    assert_block(got.status, got.headers, got.body, head=True)
+    assert_block(got.status, got.headers, got.body, head=True, sets_binding=True)
     assert app.close_calls == [1]
     own = wsgi_reply(headers=[*JSON_HEADERS, ("Content-Length", "55")], chunks=[], content_length=False)
     got = wsgi_call(WSGIMiddleware(own, **guard_options(events)), method="HEAD", lint=False)
@@ -284,7 +284,7 @@ def test_exc_info_error_page_is_still_guarded(events: list[AuditEvent]) -> None:
         return [FOREIGN]
 
     got = wsgi_call(WSGIMiddleware(app, **guard_options(events)))
-    assert_block(got.status, got.headers, got.body, original=FOREIGN)
+    assert_block(got.status, got.headers, got.body, original=FOREIGN, sets_binding=True)
     assert kinds(events) == [("owner_mismatch", "blocked")]
 
 
