@@ -67,10 +67,12 @@ _OTHER, _LETTER, _DIGIT = 0, 1, 2
 _MARKS = frozenset({"Mn", "Me"})
 #: Letters that draw as blank space (Hangul fillers): not part of the word a reader sees.
 _FILLERS = frozenset("\u115f\u1160\u3164\uffa0")
-#: Dashes that are not punctuation (``Pd``) but read as the hyphen: the minus signs Unicode's ``Dash``
-#: property lists (U+2212, and the superscript and subscript U+207B, U+208B), its swung dash, and
-#: the other minus signs (the modifier letter U+02D7, the heavy U+2796).
-_MINUS_SIGNS = frozenset("\u2212\u207b\u208b\u2053\u02d7\u2796")
+#: Characters that are not punctuation dashes (``Pd``) but read as the hyphen: the minus signs
+#: Unicode's ``Dash`` property lists (U+2212, and the superscript and subscript U+207B, U+208B), its
+#: swung dash, the other minus signs (the modifier letter U+02D7, the heavy U+2796), the hyphen
+#: bullet U+2043, the horizontal lines U+2500 and U+23AF, the Ogham space mark U+1680, the Coptic
+#: dialect hyphen U+2CBB and the long-vowel marks U+30FC and U+FF70 (a redaction too many is safe).
+_HYPHEN_LIKE = frozenset("\u2212\u207b\u208b\u2053\u02d7\u2796\u2043\u2500\u23af\u1680\u2cbb\u30fc\uff70")
 
 
 def _fold_char(ch: str) -> str:
@@ -79,7 +81,7 @@ def _fold_char(ch: str) -> str:
     category = unicodedata.category(ch)
     if category == "Cf" or category in _MARKS or ch in _FILLERS:  # zero-width, soft hyphens, marks: not seen
         return ""
-    if category == "Pd" or ch in _MINUS_SIGNS:  # a dash of any kind (U+2013, U+2212) reads as the hyphen
+    if category == "Pd" or ch in _HYPHEN_LIKE:  # a dash of any kind (U+2013, U+2212) reads as the hyphen
         return "-"
     digit = unicodedata.decimal(ch, -1)
     if digit >= 0:  # a digit of any script (U+0669): the number ``int()`` and Werkzeug's int read

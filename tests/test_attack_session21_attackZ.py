@@ -63,7 +63,11 @@ SECRET = "session21-attackZ-secret-77e0"
 # ------------------------------------------------------------------ 1. a minus sign in the path
 
 
-@pytest.mark.parametrize("dash", ["\u2212", "\u207b", "\u208b", "\u2053", "\u2796", "\u02d7"])
+@pytest.mark.parametrize(
+    "dash",
+    ["\u2212", "\u207b", "\u208b", "\u2053", "\u2796", "\u02d7"]
+    + ["\u2043", "\u2500", "\u23af", "\u1680", "\u2cbb", "\u30fc", "\uff70"],  # (review 21's)
+)
 def test_an_id_spelt_with_a_minus_sign_is_redacted_from_the_path(
     make_stack: Callable[..., GuardedStack], dash: str
 ) -> None:
