@@ -272,17 +272,19 @@ def _disposition_is_plain(disposition: bytes | str) -> bool:
     return names <= 1
 
 
-def _refuse_many_fields(body: bytes, boundary: bytes | None) -> None:
+def _refuse_many_fields(body: bytes, boundary: bytes | None) -> int:
     """Refuse a form of more than :data:`MAX_FORM_FIELDS` fields before it is parsed: a parser
     costs a few microseconds a field (python-multipart's callbacks in Python), and 4 MiB of
     ``a&a&a...`` is two million fields (4.5 s), where Starlette stops at its thousandth. Counted
-    from above: every ``&`` or ``;`` of an urlencoded body, every delimiter of a multipart one."""
+    from above: every ``&`` or ``;`` of an urlencoded body, every delimiter of a multipart one
+    (the count, returned)."""
     if boundary is None:
         count = body.count(b"&") + body.count(b";")
     else:
         count = body.count(b"--" + boundary)
     if count > MAX_FORM_FIELDS:
         raise InboundError(TOO_MANY_FIELDS)
+    return count
 
 
 #: A parameter value every reader takes alike: a token, or one quoted string whose only escapes
@@ -366,7 +368,7 @@ def parse_form_python_multipart(content_type: str, body: bytes) -> tuple[list[tu
             # ``boundary=A,B``, ``boundary=A B``, ``boundary="A"B``: Werkzeug (a Flask app mounted
             # in the ASGI app) cuts the body at another delimiter (``--A``) than python-multipart
             raise Ambiguous(AMBIGUOUS_NAME)
-        _refuse_many_fields(body, boundary)
+        delimiters = _refuse_many_fields(body, boundary)
         header_name = bytearray()
         header_value = bytearray()
         part: dict[str, Any] = {}
@@ -433,7 +435,7 @@ def parse_form_python_multipart(content_type: str, body: bytes) -> tuple[list[tu
         )
         parser.write(body)
         parser.finalize()
-        if parts[1] != parts[0] or body.count(b"--" + boundary) != parts[0] + 1:
+        if parts[1] != parts[0] or delimiters != parts[0] + 1:
             # ``--boundary`` inside a part, its preamble or epilogue, where python-multipart saw no
             # delimiter, or a last part it dropped unended: Werkzeug (a Flask app mounted in the
             # ASGI app) may read a part there (after a bare CR or LF: ``\n--XyZ``, ``--XyZ\r``;
