@@ -619,9 +619,14 @@ def scan_record(
                 and (extractor.mentioned(record.text) or bool(wide) and extractor.mentioned(wide))
             ):
                 return Failure(EventKind.SCAN_ERROR, f"{extractor.name}: {UNREAD_KEY}", extractor.name)
-            if document and len(found.owners) == before and extractor.mentioned(record.text):
-                # (A record read whole holds its keys as the document does; one that names a key
-                # and holds none, a bare string, may be the document's key.)
+            if (
+                document
+                and len(found.owners) == before
+                and record.text.lstrip(JS_SPACE)[:1] == '"'
+                and extractor.mentioned(record.text)
+            ):
+                # (A record that parses holds its keys as the document does; a bare string that
+                # names a key may be the document's key. One that does not parse is refused above.)
                 return Failure(EventKind.SCAN_ERROR, f"{extractor.name}: {KEY_IN_DOCUMENT}", extractor.name)
         except ScanError as exc:
             return Failure(EventKind.SCAN_ERROR, scan_reason(extractor.name, exc), extractor.name)

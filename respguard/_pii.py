@@ -61,6 +61,9 @@ _INVISIBLE = (
     "\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0000-\U000e0fff"
 )
 _INVISIBLE_RE = re.compile(f"[{_INVISIBLE}]+")
+#: A URL whose reader shows its text percent-decoded, in a tag's attributes (the scheme in any
+#: case): a ``mailto:`` link (a mail client), a ``data:`` URL (a frame's page, Fetch decodes it).
+_DECODED_URL = re.compile("mailto:|data:", re.IGNORECASE)
 #: Full-width ASCII (U+FF01-FF5E, ``ｔａｒｏ＠ｅｘａｍｐｌｅ．ｊｐ``) and the small '@' (U+FE6B) read as ASCII.
 _WIDE = {c: c - 0xFEE0 for c in range(0xFF01, 0xFF5F)}
 _WIDE[0xFE6B] = 0x40
@@ -174,9 +177,11 @@ def render_html(text: str) -> str:
             # like ``<bob@example.com>`` that is markup to the parser but text in the source
             attributes = _refs(text[match.start(2) : end])
             hidden.append(attributes)
-            if "%" in attributes:
-                # and as a URL's reader decodes it: a mail client opens ``mailto:bob%40example.com``
-                # (Django's ``urlencode`` filter writes an '@' so) with bob's address
+            if "%" in attributes and _DECODED_URL.search(attributes) is not None:
+                # and as such a URL's reader decodes it: a mail client opens
+                # ``mailto:bob%40example.com`` (Django's ``urlencode`` filter writes an '@' so) with
+                # bob's address, a frame shows a data: URL's text (an asset's ``icon%402x.png`` is
+                # no address to anyone)
                 hidden.append(urllib.parse.unquote(attributes))
         tag = name.lower()
         position = end
@@ -452,6 +457,8 @@ def _at_bound(body: bytes, media: str, wide: tuple[bytes, ...]) -> int:
         unbounding = _BACKSLASH_OR_PERCENT_REF if media == "html" else _BACKSLASH_REF
         if unbounding.search(body) or (body.find(b"\\") >= 0 and _REF_IN_ESCAPE.search(body)):
             return -1
+        if media == "html" and body.find(b"%") >= 0 and body.find(b"&#") >= 0:
+            return -1  # a numeric reference may make a digit of a %40 (``%&#52;0``): count
         bound += body.count(b"&commat;") + len(_AT_REF.findall(body))
     if media == "html":
         bound += body.count(b"%40")  # a URL's '@', as its reader decodes it (mailto:)

@@ -108,8 +108,10 @@ def _ranged_media(content: ContentPlan) -> bool:
     return media_type.partition("/")[0] in _RANGED_TYPES or media_type == "application/pdf"
 
 
-#: Multipart types whose parts a client reads, each as the body of its own type.
-_MIXED_PARTS = frozenset({"multipart/mixed", "multipart/x-mixed-replace"})
+#: Multipart types whose parts a client reads, each as the body of its own type (not
+#: ``multipart/x-mixed-replace``: its parts are a camera's JPEG frames, as Flask streams them,
+#: which only Firefox would render as pages were they HTML: a documented limit).
+_MIXED_PARTS = frozenset({"multipart/mixed"})
 
 #: Types read as streams even in an htmx answer (record by record: EventSource, JSON lines).
 _STREAM_TYPES = JSON_LINES | {"text/event-stream"}
@@ -519,8 +521,7 @@ def _plan_body(
     if content.media_type in _MIXED_PARTS and planner.sniffs:
         # Each part is a body of its own type that its reader reads: Apollo Client parses the JSON
         # parts of a GraphQL @defer or subscription answer (multipart/mixed, as Strawberry sends
-        # it), Firefox renders each HTML part of multipart/x-mixed-replace as the page. respguard
-        # reads no part (fail closed).
+        # it). respguard reads no part (fail closed).
         return ResponsePlan(Strategy.REFUSE, content, encodings, "multipart body cannot be scanned")
     lines = content.media_type in JSON_LINES
     stream = lines or content.media_type == "text/event-stream"

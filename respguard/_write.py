@@ -302,11 +302,14 @@ def _plain_value(value: str) -> bool:
 def _werkzeug_boundary(content_type: str) -> bytes | None:
     """The boundary Werkzeug's form parser reads from this Content-Type (``b""``: none);
     ``None`` where Werkzeug is not installed."""
+    # (``werkzeug.http.parse_options_header`` by its module: mypyc binds a name a function
+    # imports as a module global, and python-multipart's function of the same name is the
+    # form parser's)
     try:
-        from werkzeug.http import parse_options_header
+        import werkzeug.http
     except ImportError:  # pragma: no cover - Werkzeug not installed
         return None
-    return parse_options_header(content_type)[1].get("boundary", "").encode("latin-1", "replace")
+    return werkzeug.http.parse_options_header(content_type)[1].get("boundary", "").encode("latin-1", "replace")
 
 
 def parse_form_python_multipart(content_type: str, body: bytes) -> tuple[list[tuple[str, str]], list[str]]:
