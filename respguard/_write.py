@@ -453,11 +453,11 @@ def parse_form_werkzeug(content_type: str, body: bytes) -> tuple[list[tuple[str,
     """(fields, file field names) as Flask's ``request.form``/``request.files`` read them (Werkzeug)."""
     try:
         from werkzeug.formparser import MultiPartParser
-        from werkzeug.http import parse_options_header
+        from werkzeug.http import parse_options_header as werkzeug_options_header
         from werkzeug.sansio.multipart import Data, Epilogue, Field, File, MultipartDecoder, NeedData
     except ImportError:
         return parse_form_python_multipart(content_type, body)
-    media, options = parse_options_header(content_type)
+    media, options = werkzeug_options_header(content_type)
     media = media.lower()  # as Werkzeug's Request.mimetype gives it to the form parser
     if media == "application/x-www-form-urlencoded":
         _refuse_many_fields(body, None)

@@ -71,6 +71,24 @@ def test_the_core_imports_no_web_framework() -> None:
                     assert lazy, f"{path.name} imports {name}"
 
 
+def test_no_two_function_imports_of_a_module_bind_one_name_to_two_things() -> None:
+    """mypyc compiles an import inside a function as a module global: two functions importing
+    ``parse_options_header`` from python-multipart and from Werkzeug made one replace the other
+    mid-parse in the compiled core (every ASGI multipart write refused). Import such a name by its
+    module (``werkzeug.http.parse_options_header``), or under another name."""
+    clashes = []
+    for path in PACKAGE.glob("*.py"):
+        tree = ast.parse(path.read_text())
+        top_level = {id(node) for node in tree.body}
+        bound: dict[str, set[str]] = {}
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and id(node) not in top_level and node.module:
+                for alias in node.names:
+                    bound.setdefault(alias.asname or alias.name, set()).add(f"{node.module}.{alias.name}")
+        clashes += [(path.name, name, sorted(sources)) for name, sources in bound.items() if len(sources) > 1]
+    assert clashes == []
+
+
 def test_the_design_diagram_is_drawn_from_the_transition_table() -> None:
     import sys
 
