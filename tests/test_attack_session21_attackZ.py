@@ -60,6 +60,15 @@ from respguard import AuditEvent, JsonKeys, _write
 SECRET = "session21-attackZ-secret-77e0"
 
 
+def _customer_page(owner: str, requester: str) -> Reply:
+    """A JSON page naming ``owner``'s customer_id, answered to ``requester``."""
+    return Reply(
+        headers=[("Content-Type", "application/json")],
+        chunks=[json.dumps({"customer_id": owner}).encode()],
+        requester=requester,
+    )
+
+
 # ------------------------------------------------------------------ 1. a minus sign in the path
 
 
@@ -73,8 +82,7 @@ def test_an_id_spelt_with_a_minus_sign_is_redacted_from_the_path(
 ) -> None:
     events: list[AuditEvent] = []
     stack = make_stack(secret_key=SECRET, extractors=[JsonKeys("customer_id")], on_event=events.append)
-    reply = Reply(headers=[("Content-Type", "application/json")], chunks=[json.dumps({"customer_id": BOB}).encode()])
-    reply.requester = ALICE
+    reply = _customer_page(BOB, requester=ALICE)
     spelt = ALICE.replace("-", dash)
     got = stack.send(reply, path=f"/contacts/{spelt}.vcf", cookie="")
     assert_block(got.status, got.headers, got.body, sets_binding=True)
@@ -214,8 +222,7 @@ RENEE = "ren\u00e9e-93f0"
 def test_an_id_percent_encoded_in_latin_1_is_not_logged(make_stack: Callable[..., GuardedStack], spelt: str) -> None:
     events: list[AuditEvent] = []
     stack = make_stack(secret_key=SECRET, extractors=[JsonKeys("customer_id")], on_event=events.append)
-    reply = Reply(headers=[("Content-Type", "application/json")], chunks=[json.dumps({"customer_id": BOB}).encode()])
-    reply.requester = RENEE
+    reply = _customer_page(BOB, requester=RENEE)
     # the path the app sees: the server decoded the client's %25 once (Werkzeug's test environ decodes)
     path = f"/c/{spelt}" if stack.kind == "asgi" else f"/c/{spelt.replace('%', '%25')}"
     got = stack.send(reply, path=path, cookie="")
@@ -233,11 +240,9 @@ def test_a_drifted_browsers_user_percent_encoded_in_latin_1_is_not_logged(
     # path's candidates (``_redact.id_candidates``) read the Latin-1 escapes too.
     events: list[AuditEvent] = []
     stack = make_stack(secret_key=SECRET, extractors=[JsonKeys("customer_id")], on_event=events.append)
-    own = Reply(headers=[("Content-Type", "application/json")], chunks=[json.dumps({"customer_id": RENEE}).encode()])
-    own.requester = RENEE
+    own = _customer_page(RENEE, requester=RENEE)
     assert stack.send(own).status == 200
-    bobs = Reply(headers=[("Content-Type", "application/json")], chunks=[json.dumps({"customer_id": BOB}).encode()])
-    bobs.requester = BOB
+    bobs = _customer_page(BOB, requester=BOB)
     path = f"/c/{spelt}" if stack.kind == "asgi" else f"/c/{spelt.replace('%', '%25')}"
     got = stack.send(bobs, path=path)
     assert_block(got.status, got.headers, got.body)
