@@ -87,7 +87,7 @@ class State:
 
 #: (state, what happened) -> the states it may lead to.
 TRANSITIONS: dict[tuple[str, str], frozenset[str]] = {
-    (State.START, "start"): frozenset({State.HOLD, State.SNIFF, State.STREAM, State.PASS, State.DISCARD}),
+    (State.START, "start"): frozenset({State.HOLD, State.SNIFF, State.STREAM, State.PASS, State.DISCARD, State.DONE}),
     (State.SNIFF, "body"): frozenset({State.SNIFF, State.PASS, State.DONE, State.DISCARD}),
     (State.HOLD, "body"): frozenset({State.HOLD, State.DONE, State.PASS, State.DISCARD}),
     (State.STREAM, "body"): frozenset({State.STREAM, State.DONE, State.PASS, State.DISCARD}),
@@ -303,6 +303,12 @@ class Exchange:
             self.body_reader = RecordStream(lines, seq, guard.max_body_bytes)
             self._move("start", State.STREAM)
             return Action(verdict, None, True)
+        if strategy == Strategy.NONE and not verdict.blocked and guard.enforce:
+            # A 1xx, 204 or 304 has no body (RFC 9110): a client stops at the head, and a server
+            # that writes the app's bytes anyway puts them where the next response's head is read.
+            # The response ends with its head; whatever the app sends after it is dropped.
+            self._move("start", State.DONE)
+            return Action(verdict, b"", False)
         return self._finish_head(verdict)
 
     def _finish_head(self, verdict: Verdict) -> Action:

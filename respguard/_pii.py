@@ -51,16 +51,17 @@ _NOT_DIGITS = bytes(c for c in range(256) if not 48 <= c <= 57)
 
 # ------------------------------------------------------------------ what a reader sees
 
-#: Characters browsers don't draw: Unicode's Default_Ignorable_Code_Point, which the shaper
+#: Characters browsers don't draw (one list: the bulk check and event redaction drop them alike):
+#: Unicode's Default_Ignorable_Code_Point, which the shaper
 #: (HarfBuzz) renders as nothing: soft hyphen, zero-width space/joiners, word joiner, bidi
 #: controls, BOM, Hangul fillers, variation selectors (and their supplement, U+E0100-E01EF),
 #: tag characters (U+E0020-E007F), shorthand format controls, musical formatting controls.
-_INVISIBLE = (
+INVISIBLE = (
     "\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f\u202a-\u202e"
     "\u2060-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0\ufff0-\ufff8"
     "\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0000-\U000e0fff"
 )
-_INVISIBLE_RE = re.compile(f"[{_INVISIBLE}]+")
+INVISIBLE_RE = re.compile(f"[{INVISIBLE}]+")
 #: A URL whose reader shows its text percent-decoded, in a tag's attributes (the scheme in any
 #: case): a ``mailto:`` link (a mail client), a ``data:`` URL (a frame's page, Fetch decodes it).
 _DECODED_URL = re.compile("mailto:|data:", re.IGNORECASE)
@@ -115,8 +116,8 @@ def _js_unescape(text: str) -> str:
 def _on_screen(text: str) -> str:
     """Drop what browsers don't draw; full-width letters as their ASCII twins."""
     if not text.isascii():
-        if _INVISIBLE_RE.search(text):
-            text = _INVISIBLE_RE.sub("", text)
+        if INVISIBLE_RE.search(text):
+            text = INVISIBLE_RE.sub("", text)
         if _WIDE_RE.search(text):
             text = text.translate(_WIDE)
     return text

@@ -42,6 +42,8 @@ import unicodedata
 from collections.abc import Iterable
 from urllib.parse import quote, unquote
 
+from ._pii import INVISIBLE_RE
+
 REDACTED = "{redacted}"
 PLACEHOLDER = "{id}"
 
@@ -65,8 +67,6 @@ _OTHER, _LETTER, _DIGIT = 0, 1, 2
 #: Combining marks: a reader sees the letter under them (``A\u0301``, the dot ``\u0130`` casefolds
 #: to), or nothing (the combining grapheme joiner, variation selectors: U+034F, U+FE0F).
 _MARKS = frozenset({"Mn", "Me"})
-#: Letters that draw as blank space (Hangul fillers): not part of the word a reader sees.
-_FILLERS = frozenset("\u115f\u1160\u3164\uffa0")
 #: Characters that are not punctuation dashes (``Pd``) but read as the hyphen: the minus signs
 #: Unicode's ``Dash`` property lists (U+2212, and the superscript and subscript U+207B, U+208B), its
 #: swung dash, the other minus signs (the modifier letter U+02D7, the heavy U+2796), the hyphen
@@ -79,8 +79,8 @@ def _fold_char(ch: str) -> str:
     if ch.isascii():
         return ch.lower()
     category = unicodedata.category(ch)
-    if category == "Cf" or category in _MARKS or ch in _FILLERS:  # zero-width, soft hyphens, marks: not seen
-        return ""
+    if category == "Cf" or category in _MARKS or INVISIBLE_RE.match(ch) is not None:
+        return ""  # zero-width, soft hyphens, marks, fillers, unassigned tags: a reader sees nothing
     if category == "Pd" or ch in _HYPHEN_LIKE:  # a dash of any kind (U+2013, U+2212) reads as the hyphen
         return "-"
     digit = unicodedata.decimal(ch, -1)

@@ -188,6 +188,8 @@ class RespGuardMiddleware:
             return _passed(response, raw, action)  # the body goes out untouched (a file wrapper too)
         if exchange.state == State.DISCARD:
             return _blocked(response, action)
+        if exchange.state == State.DONE:
+            return _without_body(response, raw, action)
         if not response.streaming:
             return _document(exchange, response, raw, action)
         if response.is_async:
@@ -219,6 +221,8 @@ class RespGuardMiddleware:
             return _passed(response, raw, action)
         if exchange.state == State.DISCARD:
             return _blocked(response, action)
+        if exchange.state == State.DONE:
+            return _without_body(response, raw, action)
         chunks = aiter(response.streaming_content)
         if exchange.state == State.STREAM:
             response.streaming_content = _ascanned(exchange, chunks)
@@ -484,6 +488,17 @@ def _passed(response: Any, raw: RawHeaders, action: Action) -> Any:
     if verdict.headers != raw:
         _set_head(response, raw, verdict.headers)
     return response
+
+
+def _without_body(response: Any, raw: RawHeaders, action: Action) -> Any:
+    """A response with no body (1xx, 204, 304): the app's response, its body dropped (a
+    streamed one is still closed with the response)."""
+    if response.streaming:
+        response.streaming_content = _aprefixed(b"", None) if response.is_async else iter(())
+        response.file_to_stream = None
+    else:
+        response.content = b""
+    return _passed(response, raw, action)
 
 
 def _blocked(response: Any, action: Action) -> Any:

@@ -28,7 +28,7 @@
    (U+E0101), a shorthand format control (U+1BCA0) or a musical formatting control (U+1D173)
    before its ``@``: Unicode's Default_Ignorable_Code_Point, which HarfBuzz renders as nothing,
    so the reader sees ``person0@example.com``. respguard dropped only some of them, counted no
-   address, and the list went out on both stacks. Fixed (``_pii._INVISIBLE``): every
+   address, and the list went out on both stacks. Fixed (``_pii.INVISIBLE``): every
    default-ignorable code point is dropped before counting.
 5. **Addresses a URL percent-encodes.** 25 ``<a href="mailto:person0%40example.com">`` links
    (Django's ``urlencode`` filter writes an address so): a mail client opens each one with its

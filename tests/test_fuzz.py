@@ -469,7 +469,8 @@ def test_no_input_makes_the_middleware_raise(
             assert (b"content-length", str(len(BLOCK)).encode()) in out_headers
         else:
             assert out_status == status
-            assert out_body == body, "a pass is byte-identical"
+            # A pass is byte-identical, but for a body on a response that has none: dropped.
+            assert out_body == (b"" if status < 200 or status in (204, 304) else body), "a pass is byte-identical"
             assert b"x-data-owner" not in [k.lower() for k, _ in out_headers]
     assert len(decisions) == 1, "ASGI and WSGI decide alike"
 
