@@ -3,10 +3,12 @@
 1. **A body on a response that has none.** A ``204 No Content`` or ``304 Not Modified`` is
    decided on its head (RFC 9110: neither has a body, and a client stops reading at its head).
    An app that sends bytes after it anyway (bob's record, say) had them passed through
-   untouched on both stacks: a server that writes them (no Content-Length, keep-alive) puts them
-   where the client reads the next response's head. Fixed (``Exchange.start``): in enforce
-   mode such a response ends with its head and the app's body is dropped, unread and unlogged;
-   report mode still changes nothing.
+   untouched on both stacks, and servers differ on them: Werkzeug 3.1's development server
+   writes them on the wire after the 204's head; uvicorn 0.55 (h11 and httptools) raises on them
+   and drops the keep-alive connection; gunicorn's gthread worker drops them. Fixed
+   (``Exchange.start``): in enforce mode such a response ends with its head and the app's body
+   is dropped, unread and unlogged (then each server answers a second request on the
+   connection); report mode still changes nothing.
 2. **An id spelt with a character no reader draws, in an event's path.** The bulk check drops
    every default-ignorable code point before it counts (session 21); event redaction folded
    away only the format controls, marks and Hangul fillers, not the unassigned ones the list
