@@ -94,7 +94,20 @@ class WriteCheck:
 
 
 def _media(content_type: str) -> str:
-    return content_type.split(";", 1)[0].strip(" \t").lower()
+    """The media type as Django reads it (``parse_header_parameters``: ``line.strip().lower()``, or
+    ``email.message``'s first parameter, its name before any ``=``): Python white space stripped
+    (``\\xa0``, ``\\x85``, ``\\x1c``..``\\x1f``, ``\\x0b``: legal obs-text or control bytes a client
+    may send), and ``application/x-www-form-urlencoded=1`` the form type. A superset of
+    Starlette's and Werkzeug's reading (spaces and tabs), which parse no form there: a Django app
+    under the generic middleware does (``request.POST``)."""
+    return content_type.split(";", 1)[0].split("=", 1)[0].strip().lower()
+
+
+def _form_type(content_type: str) -> str:
+    """``content_type`` with its media type as :func:`_media` reads it, for the form parsers (which
+    read ``multipart/form-data\\x0b`` as no form at all): the parameters are kept as sent."""
+    cut = content_type.find(";")
+    return _media(content_type) + ("" if cut < 0 else content_type[cut:])
 
 
 class _Rules:
@@ -523,7 +536,8 @@ def _named(
     files: Sequence[str] = ()
     if body is not None and content_type is not None and plan == _FORM:
         try:
-            fields, names = (parse_form_werkzeug if wsgi else parse_form_python_multipart)(content_type, body)
+            parse = parse_form_werkzeug if wsgi else parse_form_python_multipart
+            fields, names = parse(_form_type(content_type), body)
         except Ambiguous as ambiguous:  # (which part names the owner depends on the reader)
             ambiguous.named = Named(path, query=query, form=_lenient_form(guard, body))
             raise

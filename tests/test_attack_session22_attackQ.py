@@ -1,0 +1,89 @@
+"""Adversarial findings, session 22 (attackQ).
+
+1. **A form type Django reads and the write check did not.** ``Content-Type:
+   application/x-www-form-urlencoded\\xa0`` (or ``\\x85``, ``\\x1c``..``\\x1f``, ``\\x0b``, ``\\x0c``
+   around it: what Python's ``str.strip()`` strips; obs-text such as ``\\xa0`` and ``\\x85`` is a
+   legal header byte that h11 and gunicorn pass on), or ``application/x-www-form-urlencoded=1;
+   charset=utf-8`` (``email.message``'s parameter reading keeps the text before ``=``): Django
+   reads its media type with ``parse_header_parameters`` (``line.strip().lower()``, or
+   ``email.message``'s ``get_params``), so ``request.POST`` is the form ``customer_id=bob``. The
+   write check before the app (``ASGIMiddleware``, ``WSGIMiddleware``: "any ASGI or WSGI app", a
+   Django project's ``get_wsgi_application()``/``get_asgi_application()`` among them) read the
+   type as written, stripped of spaces and tabs only: no form type, so the body was sniffed for
+   JSON and passed (200, no event), and the Django view wrote bob's record. Fixed
+   (``_write._media``, ``_write._form_type``): the media type is read as Django reads it (the
+   first parameter's name, Python white space stripped), a superset of Starlette's and
+   Werkzeug's reading, and the form is parsed under that type (a form those frameworks leave
+   unread only adds owners: never a write they run on a foreign id).
+"""
+
+from __future__ import annotations
+
+import pytest
+from conftest import BLOCK_BODY, assert_block, assert_no_raw_ids, kinds
+from ids import BOB, NUMERIC
+from test_write_middleware import WriteApp, login_cookie, multipart, part, send_write
+from werkzeug.test import create_environ
+
+# ------------------------------------------------------------------ 1. a form type Django reads
+
+B = BOB.encode()
+URLENCODED_ROWS = [
+    "application/x-www-form-urlencoded\xa0",
+    "application/x-www-form-urlencoded\x85",
+    "\x85application/x-www-form-urlencoded",
+    "application/x-www-form-urlencoded\x0b",
+    " \x1capplication/x-www-form-urlencoded\x1f; charset=utf-8",
+    "application/x-www-form-urlencoded=1; charset=utf-8",
+    "application/x-www-form-urlencoded\xa0; charset=utf-8",
+]
+MULTIPART_ROWS = [
+    "multipart/form-data\x0b; boundary=XyZ",
+    "multipart/form-data\x1f; boundary=XyZ",
+    "multipart/form-data=1; boundary=XyZ",
+]
+
+
+def _form(content_type: str, value: bytes) -> bytes:
+    if content_type.lstrip(" \x1c\x85").startswith("application"):
+        return b"customer_id=" + value + b"&card_last4=4242"
+    return multipart(part('form-data; name="customer_id"', value), part('form-data; name="card_last4"', b"4242"))
+
+
+def _django_post(content_type: str, body: bytes) -> dict[str, list[str]]:
+    """What a Django view reads as ``request.POST``."""
+    import test_django  # noqa: F401  (configures Django once per process)
+    from django.core.handlers.wsgi import WSGIRequest
+
+    request = WSGIRequest(create_environ("/api/card", method="POST", data=body, content_type=content_type))
+    return {key: request.POST.getlist(key) for key in request.POST}
+
+
+@pytest.mark.parametrize("content_type", URLENCODED_ROWS + MULTIPART_ROWS, ids=repr)
+def test_a_form_type_django_reads_is_a_form_to_the_write_check(kind: str, content_type: str) -> None:
+    body = _form(content_type, B)
+    assert _django_post(content_type, body)["customer_id"] == [BOB]  # what the Django view writes
+    app = WriteApp()
+    status, headers, out, events = send_write(kind, app, body=body, content_type=content_type, cookie=login_cookie())
+    assert app.writes == []
+    assert_block(status, headers, out)
+    assert (status, out) == (403, BLOCK_BODY)
+    assert kinds(events) == [("cross_owner_write", "blocked")]
+    assert events[0].reason == "request names another owner's record"
+    assert_no_raw_ids(events)
+
+
+@pytest.mark.parametrize("content_type", URLENCODED_ROWS + MULTIPART_ROWS, ids=repr)
+def test_an_own_form_under_such_a_type_runs(kind: str, content_type: str) -> None:
+    body = _form(content_type, NUMERIC.encode())
+    app = WriteApp()
+    status, _, out, events = send_write(
+        kind, app, body=body, content_type=content_type, cookie=login_cookie(NUMERIC), chunks=2
+    )
+    assert (status, out, events) == (200, b"written", [])
+    assert app.writes == [("/api/card", body)]
+
+
+@pytest.fixture(params=["asgi", "wsgi"])
+def kind(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
