@@ -14,6 +14,7 @@ policy, event) is the exchange's ``check_write``.
 
 from __future__ import annotations
 
+import codecs
 import io
 import json
 import re
@@ -368,8 +369,6 @@ def parse_form_python_multipart(content_type: str, body: bytes) -> tuple[list[tu
             return fields, files
         charset = params.get(b"charset", b"utf-8").decode("latin-1")
         try:
-            import codecs
-
             charset = codecs.lookup(charset).name
         except LookupError:
             charset = "latin-1"
@@ -462,6 +461,18 @@ def parse_form_python_multipart(content_type: str, body: bytes) -> tuple[list[tu
     return fields, files
 
 
+def _hides_ascii(charset: str | None) -> bool:
+    """Does a multipart body's ``charset`` parameter name a codec that reads ASCII as other text
+    (UTF-16/32, EBCDIC)? An unknown label: no (Django answers it with an error, nothing is written)."""
+    if not charset:
+        return False
+    try:
+        name = codecs.lookup(charset).name
+    except LookupError:
+        return False
+    return reads_ascii(name) is not True
+
+
 def parse_form_werkzeug(content_type: str, body: bytes) -> tuple[list[tuple[str, str]], list[str]]:
     """(fields, file field names) as Flask's ``request.form``/``request.files`` read them (Werkzeug)."""
     try:
@@ -482,6 +493,10 @@ def parse_form_werkzeug(content_type: str, body: bytes) -> tuple[list[tuple[str,
     boundary = options.get("boundary", "").encode("ascii", "replace")
     if not boundary:
         raise InboundError(MALFORMED_FORM)
+    if _hides_ascii(options.get("charset")):
+        # Django (a Django app under the middleware) decodes names and values in it (utf-16:
+        # "customer_id" is other bytes to Werkzeug, which ignores the request's charset)
+        raise Ambiguous(AMBIGUOUS_NAME)
     _refuse_many_fields(body, boundary)
     charsets = MultiPartParser()
     decoder = MultipartDecoder(boundary)

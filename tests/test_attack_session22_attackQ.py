@@ -15,6 +15,13 @@
    first parameter's name, Python white space stripped), a superset of Starlette's and
    Werkzeug's reading, and the form is parsed under that type (a form those frameworks leave
    unread only adds owners: never a write they run on a foreign id).
+2. **A multipart charset Django decodes names in, on WSGI.** ``multipart/form-data; boundary=XyZ;
+   charset=utf-16-le`` with a part whose name and value are UTF-16 bytes: Django's
+   ``MultiPartParser`` decodes names and values in the request's charset (``customer_id=bob``);
+   Werkzeug ignores it, so ``WSGIMiddleware``'s check read a name full of NULs, no owner, and
+   passed the write (200) to a Django WSGI app. (``ASGIMiddleware`` refused it already: Starlette
+   decodes in it too.) Fixed (``_write.parse_form_werkzeug``): a charset that does not read ASCII
+   as ASCII is refused as ambiguous there too ("ambiguous multipart field name").
 """
 
 from __future__ import annotations
@@ -22,8 +29,10 @@ from __future__ import annotations
 import pytest
 from conftest import BLOCK_BODY, assert_block, assert_no_raw_ids, kinds
 from ids import BOB, NUMERIC
-from test_write_middleware import WriteApp, login_cookie, multipart, part, send_write
+from test_write_middleware import MP, WriteApp, login_cookie, multipart, part, send_write
 from werkzeug.test import create_environ
+
+from respguard import _write
 
 # ------------------------------------------------------------------ 1. a form type Django reads
 
@@ -87,3 +96,28 @@ def test_an_own_form_under_such_a_type_runs(kind: str, content_type: str) -> Non
 @pytest.fixture(params=["asgi", "wsgi"])
 def kind(request: pytest.FixtureRequest) -> str:
     return str(request.param)
+
+
+# ------------------------------------------------------------------ 2. a charset Django decodes names in
+
+WIDE = ["utf-16-le", "utf-16-be", "utf-32-le"]
+
+
+@pytest.mark.parametrize("charset", WIDE)
+def test_a_multipart_charset_django_decodes_names_in_is_refused(kind: str, charset: str) -> None:
+    content_type = MP + "; charset=" + charset
+    body = (
+        b'--XyZ\r\nContent-Disposition: form-data; name="'
+        + "customer_id".encode(charset)
+        + b'"\r\n\r\n'
+        + BOB.encode(charset)
+        + b"\r\n--XyZ--\r\n"
+    )
+    assert _django_post(content_type, body)["customer_id"] == [BOB]
+    app = WriteApp()
+    status, headers, out, events = send_write(kind, app, body=body, content_type=content_type, cookie=login_cookie())
+    assert app.writes == []
+    assert_block(status, headers, out)
+    assert kinds(events) == [("cross_owner_write", "blocked")]
+    assert events[0].reason == _write.AMBIGUOUS_NAME
+    assert_no_raw_ids(events)
