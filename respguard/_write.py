@@ -56,6 +56,7 @@ MALFORMED_FORM = "malformed form body"
 NO_FORM_PARSER = "no form parser installed"
 REPEATED_TYPE = "repeated Content-Type on a write"
 AMBIGUOUS_NAME = "ambiguous multipart field name"
+TRANSFER_ENCODED = "multipart part with a transfer encoding"
 TOO_MANY_FIELDS = "form with too many fields"
 #: Fields (or parts) a form may have for respguard to read it: ten times what the frameworks take by
 #: default (Starlette's ``max_fields``/``max_files``, Werkzeug's ``max_form_parts``, Django's
@@ -286,6 +287,19 @@ def _disposition_is_plain(disposition: bytes | str) -> bool:
     return names <= 1
 
 
+#: The transfer encodings that leave a part's bytes as sent (RFC 2045's identities).
+_IDENTITY_CODINGS = frozenset(("", "7bit", "8bit", "binary"))
+
+
+def _check_codings(codings: Sequence[str]) -> None:
+    """A part's ``Content-Transfer-Encoding`` headers: Django decodes a ``base64`` field (an attacker
+    whose username is ``Ym9i`` names bob), Werkzeug and python-multipart read it as sent. RFC 7578
+    deprecates the header and browsers never send it: any coding but an identity, or two headers,
+    is refused."""
+    if codings and (len(codings) > 1 or codings[0].strip().lower() not in _IDENTITY_CODINGS):
+        raise Ambiguous(TRANSFER_ENCODED)
+
+
 def _refuse_many_fields(body: bytes, boundary: bytes | None) -> int:
     """Refuse a form of more than :data:`MAX_FORM_FIELDS` fields before it is parsed: a parser
     costs a few microseconds a field (python-multipart's callbacks in Python), and 4 MiB of
@@ -400,6 +414,7 @@ def parse_form_python_multipart(content_type: str, body: bytes) -> tuple[list[tu
             part.clear()
             part["data"] = bytearray()
             part["disposition"] = None
+            part["codings"] = []
 
         def part_data(data: bytes, start: int, end: int) -> None:
             if not part.get("file"):
@@ -423,6 +438,8 @@ def parse_form_python_multipart(content_type: str, body: bytes) -> tuple[list[tu
                 if part["disposition"] is not None:
                     raise Ambiguous(AMBIGUOUS_NAME)
                 part["disposition"] = bytes(header_value)
+            elif header_name.lower() == b"content-transfer-encoding":
+                part["codings"].append(header_value.decode("latin-1"))
             header_name.clear()
             header_value.clear()
 
@@ -430,6 +447,7 @@ def parse_form_python_multipart(content_type: str, body: bytes) -> tuple[list[tu
             disposition = part["disposition"]
             if disposition is None or not _disposition_is_plain(disposition):
                 raise Ambiguous(AMBIGUOUS_NAME)
+            _check_codings(part["codings"])
             _, options = parse_options_header(disposition)
             if b"name" not in options:
                 raise InboundError(MALFORMED_FORM)  # Starlette answers 400
@@ -515,6 +533,7 @@ def parse_form_werkzeug(content_type: str, body: bytes) -> tuple[list[tuple[str,
                         event.headers.get("content-disposition")
                     ] or not _disposition_is_plain(event.headers.get("content-disposition", "")):
                         raise Ambiguous(AMBIGUOUS_NAME)
+                    _check_codings(event.headers.getlist("content-transfer-encoding"))
                     current = event
                     data = []
                 elif isinstance(event, Data):

@@ -22,9 +22,19 @@
    passed the write (200) to a Django WSGI app. (``ASGIMiddleware`` refused it already: Starlette
    decodes in it too.) Fixed (``_write.parse_form_werkzeug``): a charset that does not read ASCII
    as ASCII is refused as ambiguous there too ("ambiguous multipart field name").
+3. **A base64 part only Django decodes.** A part ``customer_id`` with ``Content-Transfer-Encoding:
+   base64`` and the value ``Ym9iLTljMmU=``: Django decodes a field's base64 (``bob-9c2e``);
+   Werkzeug and python-multipart (as Starlette drives it) read the text as sent. A user whose
+   chosen username is ``Ym9iLTljMmU=`` names *their own* id to the write check (200, no event)
+   and writes bob's record in a Django app under the generic middleware. Fixed
+   (``_write._check_part``): a part with a transfer encoding other than ``7bit``, ``8bit`` or
+   ``binary`` (RFC 7578 deprecates it; browsers never send one), or with two, is refused on both
+   stacks (``cross_owner_write``, "multipart part with a transfer encoding").
 """
 
 from __future__ import annotations
+
+import base64
 
 import pytest
 from conftest import BLOCK_BODY, assert_block, assert_no_raw_ids, kinds
@@ -121,3 +131,36 @@ def test_a_multipart_charset_django_decodes_names_in_is_refused(kind: str, chars
     assert kinds(events) == [("cross_owner_write", "blocked")]
     assert events[0].reason == _write.AMBIGUOUS_NAME
     assert_no_raw_ids(events)
+
+
+# ------------------------------------------------------------------ 3. a base64 part
+
+#: An attacker's chosen username: the base64 of bob's id.
+ENCODED_BOB = base64.b64encode(B).decode()
+
+
+@pytest.mark.parametrize("coding", ["base64", "BASE64", " base64 ", "quoted-printable", "x-uuencode"])
+def test_a_part_with_a_transfer_encoding_is_refused(kind: str, coding: str) -> None:
+    body = multipart(
+        part('form-data; name="customer_id"', ENCODED_BOB.encode(), f"Content-Transfer-Encoding: {coding}\r\n")
+    )
+    if coding.strip().lower() == "base64":
+        assert _django_post(MP, body)["customer_id"] == [BOB]  # Django decodes it: bob's record
+    app = WriteApp()
+    status, headers, out, events = send_write(kind, app, body=body, content_type=MP, cookie=login_cookie(ENCODED_BOB))
+    assert app.writes == []
+    assert_block(status, headers, out)
+    assert kinds(events) == [("cross_owner_write", "blocked")]
+    assert events[0].reason == _write.TRANSFER_ENCODED
+    assert_no_raw_ids(events, ENCODED_BOB)
+
+
+@pytest.mark.parametrize("coding", ["7bit", "8bit", "binary", "Binary"])
+def test_an_identity_transfer_encoding_is_read_as_sent(kind: str, coding: str) -> None:
+    body = multipart(
+        part('form-data; name="customer_id"', NUMERIC.encode(), f"Content-Transfer-Encoding: {coding}\r\n")
+    )
+    app = WriteApp()
+    status, _, out, events = send_write(kind, app, body=body, content_type=MP, cookie=login_cookie(NUMERIC))
+    assert (status, out, events) == (200, b"written", [])
+    assert app.writes == [("/api/card", body)]
