@@ -300,6 +300,13 @@ def _check_codings(codings: Sequence[str]) -> None:
         raise Ambiguous(TRANSFER_ENCODED)
 
 
+def _check_name(name: str) -> None:
+    """A part name with white space around it (``" customer_id"``, a tab, ``\\x0b``): Django strips
+    it (``disposition["name"].strip()``), Werkzeug and python-multipart keep it."""
+    if name != name.strip():
+        raise Ambiguous(AMBIGUOUS_NAME)
+
+
 def _refuse_many_fields(body: bytes, boundary: bytes | None) -> int:
     """Refuse a form of more than :data:`MAX_FORM_FIELDS` fields before it is parsed: a parser
     costs a few microseconds a field (python-multipart's callbacks in Python), and 4 MiB of
@@ -452,6 +459,7 @@ def parse_form_python_multipart(content_type: str, body: bytes) -> tuple[list[tu
             if b"name" not in options:
                 raise InboundError(MALFORMED_FORM)  # Starlette answers 400
             part["name"] = decode(options[b"name"])
+            _check_name(part["name"])
             part["file"] = b"filename" in options
 
         parser = python_multipart.MultipartParser(
@@ -534,6 +542,7 @@ def parse_form_werkzeug(content_type: str, body: bytes) -> tuple[list[tuple[str,
                     ] or not _disposition_is_plain(event.headers.get("content-disposition", "")):
                         raise Ambiguous(AMBIGUOUS_NAME)
                     _check_codings(event.headers.getlist("content-transfer-encoding"))
+                    _check_name(event.name)
                     current = event
                     data = []
                 elif isinstance(event, Data):

@@ -30,6 +30,11 @@
    (``_write._check_part``): a part with a transfer encoding other than ``7bit``, ``8bit`` or
    ``binary`` (RFC 7578 deprecates it; browsers never send one), or with two, is refused on both
    stacks (``cross_owner_write``, "multipart part with a transfer encoding").
+4. **A part name Django strips.** ``name=" customer_id"``, ``name="customer_id "`` (a tab, a
+   ``\x0b``...): Django strips the name (``disposition["name"].strip()``), Werkzeug and
+   python-multipart keep the white space: the check read a field nobody owns (200, no event),
+   Django's ``request.POST["customer_id"]`` was bob. Fixed (``_write._check_part``): a name with
+   white space around it is refused as ambiguous on both stacks.
 """
 
 from __future__ import annotations
@@ -164,3 +169,19 @@ def test_an_identity_transfer_encoding_is_read_as_sent(kind: str, coding: str) -
     status, _, out, events = send_write(kind, app, body=body, content_type=MP, cookie=login_cookie(NUMERIC))
     assert (status, out, events) == (200, b"written", [])
     assert app.writes == [("/api/card", body)]
+
+
+# ------------------------------------------------------------------ 4. a part name Django strips
+
+
+@pytest.mark.parametrize("name", [" customer_id", "customer_id ", "customer_id\t", "\tcustomer_id", "customer_id\x0b"])
+def test_a_part_name_with_white_space_around_it_is_refused(kind: str, name: str) -> None:
+    body = multipart(part(f'form-data; name="{name}"', B))
+    assert _django_post(MP, body)["customer_id"] == [BOB]
+    app = WriteApp()
+    status, headers, out, events = send_write(kind, app, body=body, content_type=MP, cookie=login_cookie())
+    assert app.writes == []
+    assert_block(status, headers, out)
+    assert kinds(events) == [("cross_owner_write", "blocked")]
+    assert events[0].reason == _write.AMBIGUOUS_NAME
+    assert_no_raw_ids(events)
