@@ -19,6 +19,8 @@ import io
 import json
 import re
 from collections.abc import Awaitable, Callable, Iterable, Iterator, MutableMapping, Sequence
+from email.message import Message as HeaderMessage
+from email.utils import collapse_rfc2231_value
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, unquote_plus
 
@@ -587,8 +589,22 @@ def _named(
         form, files = fields, names
     named = Named(path, query=query, form=form, files=files)
     if body is not None and rules_of(guard).keys:
-        named.json = named_json(named, body, guard, strict=plan == _JSON)
+        named.json = named_json(named, body, guard, strict=plan == _JSON, charset=_charset_of(content_type))
     return named
+
+
+def _charset_of(content_type: str | None) -> str | None:
+    """The ``charset`` a Content-Type names, as Django reads it into ``request.encoding``
+    (``email.message``'s parameters: any case, quoted, RFC 2231), which DRF's ``JSONParser``
+    decodes the body in: a DRF project under the middleware reads its JSON so."""
+    if not content_type or ";" not in content_type:
+        return None
+    message = HeaderMessage()
+    message["content-type"] = content_type
+    value = message.get_param("charset")
+    if value is None:
+        return None
+    return collapse_rfc2231_value(value) if isinstance(value, tuple) else value
 
 
 #: The longest line of a refused form body its event redacts (an id is far shorter).

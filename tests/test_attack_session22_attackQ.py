@@ -35,15 +35,28 @@
    python-multipart keep the white space: the check read a field nobody owns (200, no event),
    Django's ``request.POST["customer_id"]`` was bob. Fixed (``_write._check_part``): a name with
    white space around it is refused as ambiguous on both stacks.
+5. **JSON in the charset DRF decodes it in, before the app.** ``Content-Type: application/json;
+   charset=utf-7`` and ``{"customer_id": "alice-7f3a", "z": "+ACI-, +ACI-customer_id+ACI-:
+   +ACI-bob-9c2e"}``: as UTF-8 (``json.loads(bytes)``, what Starlette and Flask read) it is alice's
+   own write; DRF's ``JSONParser`` decodes the body in the request's charset, where ``+ACI-`` is a
+   quote: ``{"customer_id": "alice-7f3a", "z": "", "customer_id": "bob-9c2e"}``, the last key
+   wins: bob. The Django adapter reads both (README: "also as decoded in the charset its
+   Content-Type names"); the generic middleware, in front of a DRF project, read only the bytes
+   (200, no event). Fixed (``_write._named``): the body is also read in the charset its
+   Content-Type names (``email.message``'s reading, as Django's ``request.encoding``), on every
+   stack: a reading that differs and repeats an owner key is refused (``cross_owner_write``,
+   "owner field repeated").
 """
 
 from __future__ import annotations
 
 import base64
+import io
+import json
 
 import pytest
 from conftest import BLOCK_BODY, assert_block, assert_no_raw_ids, kinds
-from ids import BOB, NUMERIC
+from ids import ALICE, BOB, NUMERIC
 from test_write_middleware import MP, WriteApp, login_cookie, multipart, part, send_write
 from werkzeug.test import create_environ
 
@@ -185,3 +198,37 @@ def test_a_part_name_with_white_space_around_it_is_refused(kind: str, name: str)
     assert kinds(events) == [("cross_owner_write", "blocked")]
     assert events[0].reason == _write.AMBIGUOUS_NAME
     assert_no_raw_ids(events)
+
+
+# ------------------------------------------------------------------ 5. JSON in its declared charset
+
+UTF7_BODY = b'{"customer_id": "' + ALICE.encode() + b'", "z": "+ACI-, +ACI-customer_id+ACI-: +ACI-' + B + b'"}'
+
+
+@pytest.mark.parametrize("content_type", ["application/json; charset=utf-7", 'application/json; Charset="UTF-7"'])
+def test_json_is_also_read_in_the_charset_drf_decodes_it_in(kind: str, content_type: str) -> None:
+    import test_django  # noqa: F401  (configures Django once per process)
+    from rest_framework.parsers import JSONParser
+
+    assert json.loads(UTF7_BODY)["customer_id"] == ALICE  # Starlette's and Flask's reading
+    drf = JSONParser().parse(io.BytesIO(UTF7_BODY), parser_context={"encoding": "utf-7"})
+    assert drf["customer_id"] == BOB  # a DRF view's request.data
+    app = WriteApp()
+    status, headers, out, events = send_write(
+        kind, app, body=UTF7_BODY, content_type=content_type, cookie=login_cookie()
+    )
+    assert app.writes == []
+    assert_block(status, headers, out)
+    assert kinds(events) == [("cross_owner_write", "blocked")]
+    assert events[0].reason == "owner field repeated"
+    assert_no_raw_ids(events)
+
+
+def test_json_in_a_charset_that_reads_it_alike_runs(kind: str) -> None:
+    body = b'{"customer_id": "' + NUMERIC.encode() + b'"}'
+    app = WriteApp()
+    status, _, out, events = send_write(
+        kind, app, body=body, content_type="application/json; charset=utf-7", cookie=login_cookie(NUMERIC)
+    )
+    assert (status, out, events) == (200, b"written", [])
+    assert app.writes == [("/api/card", body)]
