@@ -59,6 +59,7 @@ NO_FORM_PARSER = "no form parser installed"
 REPEATED_TYPE = "repeated Content-Type on a write"
 AMBIGUOUS_NAME = "ambiguous multipart field name"
 TRANSFER_ENCODED = "multipart part with a transfer encoding"
+CHARSET_FORM = "form read otherwise in its charset"
 TOO_MANY_FIELDS = "form with too many fields"
 #: Fields (or parts) a form may have for respguard to read it: ten times what the frameworks take by
 #: default (Starlette's ``max_fields``/``max_files``, Werkzeug's ``max_form_parts``, Django's
@@ -587,10 +588,51 @@ def _named(
             ambiguous.named = Named(path, query=query, form=_lenient_form(guard, body))
             raise
         form, files = fields, names
+        if _media(content_type) == "application/x-www-form-urlencoded":
+            _refuse_charset_reading(guard, path, query, content_type, body, fields)
     named = Named(path, query=query, form=form, files=files)
     if body is not None and rules_of(guard).keys:
         named.json = named_json(named, body, guard, strict=plan == _JSON, charset=_charset_of(content_type))
     return named
+
+
+def _refuse_charset_reading(
+    guard: Guard,
+    path: str,
+    query: Sequence[tuple[str, object]],
+    content_type: str,
+    body: bytes,
+    fields: list[tuple[str, str]],
+) -> None:
+    """An urlencoded body with a ``charset``, read as DRF's ``FormParser`` reads it (``QueryDict(body,
+    encoding=charset)``: the body decoded in it, ISO-8859-1 where it can't be, and its escapes
+    decoded in it too): where that reading gives the owner fields other values than the UTF-8
+    reading the frameworks make (UTF-16 text, UTF-7's ``+ACY-``), the write is :class:`Ambiguous`.
+    An ASCII form labelled ``ISO-8859-1`` (Apache HttpClient's default) reads alike and runs."""
+    charset = _charset_of(content_type)
+    if not charset:
+        return
+    try:
+        codec = codecs.lookup(charset).name
+    except LookupError:  # QueryDict raises: nothing is written
+        return
+    if codec == "utf-8":
+        return
+    try:
+        text = body.decode(codec)
+    except UnicodeDecodeError:
+        text = body.decode("iso-8859-1")
+    except (LookupError, UnicodeError):  # a codec of bytes (bz2_codec): QueryDict raises too
+        return
+    try:
+        declared = parse_qsl(text, keep_blank_values=True, encoding=codec, errors="replace")
+    except (LookupError, UnicodeError):
+        return
+    names = {name for rule in guard.inbound if isinstance(rule, FormOwner) for name in rule.names}
+    if [pair for pair in fields if pair[0] in names] != [pair for pair in declared if pair[0] in names]:
+        ambiguous = Ambiguous(CHARSET_FORM)
+        ambiguous.named = Named(path, query=query, form=[*fields, *declared])
+        raise ambiguous
 
 
 def _charset_of(content_type: str | None) -> str | None:
