@@ -259,6 +259,23 @@ class Guard:
             raise ValueError("binding_same_site='none' needs binding_secure=True (browsers require it)")
         if not binding_cookie or not re.fullmatch(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+", binding_cookie):
             raise ValueError(f"binding_cookie {binding_cookie!r} is not a valid cookie name")
+        # Browsers store a __Secure- or __Host- cookie only with Secure (and a __Host- one only
+        # without Domain, on Path=/), the prefix matched in any case (RFC 6265bis 4.1.3): any
+        # other, and no browser ever holds the binding (a swapped session is never a drift). The
+        # name says HTTPS: it is Secure whatever the request's scheme (a TLS-terminating proxy).
+        lowered = binding_cookie.lower()
+        host_prefix = lowered.startswith("__host-")
+        if host_prefix or lowered.startswith("__secure-"):
+            if binding_secure is False:
+                raise ValueError(
+                    f"binding_cookie {binding_cookie!r} can't be binding_secure=False (browsers refuse it)"
+                )
+            binding_secure = True
+            if host_prefix and (binding_domain is not None or binding_path != "/"):
+                raise ValueError(
+                    f"binding_cookie {binding_cookie!r} needs binding_path='/' and no binding_domain "
+                    "(browsers refuse it)"
+                )
         if not valid_page(block_page):
             raise ValueError(
                 "block_page must be a BlockPage with a 4xx/5xx status, bytes body and a printable latin-1 content_type"

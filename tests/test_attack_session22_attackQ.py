@@ -56,6 +56,16 @@
    reads it, and where the two readings give the owner fields other values it is refused
    (``cross_owner_write``, "form read otherwise in its charset"). An ASCII form labelled
    ``charset=ISO-8859-1`` (Apache HttpClient's default), or one whose other fields differ, runs.
+7. **A prefixed binding cookie browsers never store.** ``binding_cookie="__Host-respguard_bind"``
+   (a hardening a reviewer asks for) behind a TLS-terminating proxy, with the default
+   ``binding_secure=None``: the request's scheme is ``http``, so the cookie went out without
+   ``Secure``, and browsers refuse a ``__Host-`` or ``__Secure-`` cookie without it (RFC 6265bis
+   4.1.3; ``__Host-`` also with a ``Domain`` or a ``Path`` other than ``/``; the prefixes match
+   in any case). The browser then never held a binding: every request was a first visit, a
+   swapped session never a drift, and nothing said so. Fixed (``Guard``): such a name is always
+   ``Secure`` (the name says HTTPS); ``binding_secure=False`` with it, or a ``__Host-`` name with a
+   ``binding_domain`` or a ``binding_path`` other than ``/``, raises ``ValueError`` at start-up
+   naming ``binding_cookie``.
 """
 
 from __future__ import annotations
@@ -63,15 +73,16 @@ from __future__ import annotations
 import base64
 import io
 import json
+from collections.abc import Callable
 from urllib.parse import quote
 
 import pytest
-from conftest import BLOCK_BODY, assert_block, assert_no_raw_ids, kinds
+from conftest import BLOCK_BODY, GuardedStack, Reply, assert_block, assert_no_raw_ids, kinds
 from ids import ALICE, BOB, NUMERIC
 from test_write_middleware import MP, WriteApp, login_cookie, multipart, part, send_write
 from werkzeug.test import create_environ
 
-from respguard import _write
+from respguard import Guard, JsonKeys, _write
 
 # ------------------------------------------------------------------ 1. a form type Django reads
 
@@ -285,3 +296,38 @@ def test_a_latin_1_form_that_names_the_same_owner_runs(kind: str, body: bytes) -
     )
     assert (status, out, events) == (200, b"written", [])
     assert app.writes == [("/api/card", body)]
+
+
+# ------------------------------------------------------------------ 7. a prefixed binding cookie
+
+
+@pytest.mark.parametrize(
+    ("name", "options"),
+    [
+        ("__Host-respguard_bind", {"binding_secure": False}),
+        ("__host-respguard_bind", {"binding_secure": False}),
+        ("__SECURE-respguard_bind", {"binding_secure": False}),
+        ("__Host-respguard_bind", {"binding_secure": True, "binding_domain": "example.test"}),
+        ("__Host-respguard_bind", {"binding_secure": True, "binding_path": "/app"}),
+    ],
+)
+def test_a_prefixed_binding_cookie_browsers_would_refuse_is_refused_at_start_up(
+    name: str, options: dict[str, object]
+) -> None:
+    with pytest.raises(ValueError, match="binding_cookie"):
+        Guard(secret_key="k", extractors=[JsonKeys("customer_id")], binding_cookie=name, **options)
+
+
+@pytest.mark.parametrize("name", ["__Host-respguard_bind", "__Secure-respguard_bind", "__host-respguard_bind"])
+@pytest.mark.parametrize("secure", [None, True])
+def test_a_prefixed_binding_cookie_goes_out_secure_over_http(
+    make_stack: Callable[..., GuardedStack], name: str, secure: bool | None
+) -> None:
+    # Behind a TLS-terminating proxy the app sees http: the cookie must still be one browsers keep.
+    stack = make_stack(secret_key="k", extractors=[JsonKeys("customer_id")], binding_cookie=name, binding_secure=secure)
+    got = stack.send(Reply(chunks=[json.dumps({"customer_id": ALICE}).encode()], requester=ALICE), scheme="http")
+    (cookie,) = [v for k, v in got.headers if k == "set-cookie"]
+    attributes = sorted(a.strip() for a in cookie.split(";")[1:])
+    assert cookie.startswith(name + "=") and got.status == 200
+    assert "Secure" in attributes and "Path=/" in attributes
+    assert not [a for a in attributes if a.lower().startswith("domain")]
