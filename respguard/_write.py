@@ -14,9 +14,11 @@ policy, event) is the exchange's ``check_write``.
 
 from __future__ import annotations
 
+import binascii
 import codecs
 import io
 import json
+import quopri
 import re
 from collections.abc import Awaitable, Callable, Iterable, Iterator, MutableMapping, Sequence
 from email.message import Message as HeaderMessage
@@ -585,7 +587,7 @@ def _named(
             parse = parse_form_werkzeug if wsgi else parse_form_python_multipart
             fields, names = parse(_form_type(content_type), body)
         except Ambiguous as ambiguous:  # (which part names the owner depends on the reader)
-            ambiguous.named = Named(path, query=query, form=_lenient_form(guard, body))
+            ambiguous.named = Named(path, query=query, form=_lenient_form(guard, body, content_type))
             raise
         form, files = fields, names
         if _media(content_type) == "application/x-www-form-urlencoded":
@@ -653,16 +655,62 @@ def _charset_of(content_type: str | None) -> str | None:
 _LENIENT_LINE = 320
 
 
-def _lenient_form(guard: Guard, body: bytes) -> list[tuple[str, object]]:
+def _lenient_form(guard: Guard, body: bytes, content_type: str | None = None) -> list[tuple[str, object]]:
     """A form body no two readers parse alike, read for its refusal's event: every line of it
-    (each part's value is one, however its name is read), under each form rule's name."""
+    (each part's value is one, however its name is read), under each form rule's name. Also in
+    the charset its Content-Type names (at each alignment of a UTF-16/32 unit: Starlette and
+    Django decode a part in it), and each line base64- and quoted-printable-decoded (a part's
+    transfer encoding, as Django decodes base64): an id in any of them is redacted."""
     names = [min(rule.names) for rule in guard.inbound if isinstance(rule, FormOwner)]
+    texts = [body.decode("utf-8", "replace")]
+    charset = _charset_of(content_type)
+    codec = "utf-8"
+    if charset:
+        try:
+            codec = codecs.lookup(charset).name
+            "".encode(codec)  # a text codec (not bz2_codec)
+        except (LookupError, UnicodeError, TypeError):
+            codec = "utf-8"
+    if codec != "utf-8":
+        # the whole body in it, and each of its lines (the framing is ASCII, a part in the charset)
+        # at each alignment of a code unit
+        _decode_aligned(body, codec, texts)
+        for raw in body.replace(b"\r", b"\n").split(b"\n"):
+            if 0 < len(raw) <= 4 * _LENIENT_LINE:
+                _decode_aligned(raw, codec, texts)
     lines: dict[str, None] = {}
-    for line in body.decode("utf-8", "replace").replace("\r", "\n").split("\n"):
-        if 0 < len(line) <= _LENIENT_LINE:
-            lines[line] = None
-            lines[line.strip()] = None
+    for text in texts:
+        for line in text.replace("\r", "\n").split("\n"):
+            if 0 < len(line) <= _LENIENT_LINE:
+                lines[line] = None
+                stripped = line.strip()
+                lines[stripped] = None
+                for decoded in _transfer_decoded(stripped):
+                    lines[decoded] = None
     return [(name, line) for name in names for line in lines if line]
+
+
+def _decode_aligned(data: bytes, codec: str, out: list[str]) -> None:
+    """``data`` decoded in ``codec`` from each of its first four bytes (a UTF-16/32 unit's
+    alignment), bad bytes replaced; a codec that can't (``idna``, ``punycode``) adds nothing."""
+    for start in range(4):
+        try:
+            out.append(data[start:].decode(codec, "replace"))
+        except (LookupError, UnicodeError, TypeError, ValueError):
+            return
+
+
+def _transfer_decoded(line: str) -> list[str]:
+    """``line`` as a part's base64 and quoted-printable transfer encodings decode it (where they do)."""
+    if not line.isascii():
+        return []
+    raw = line.encode("ascii")
+    found = [quopri.decodestring(raw).decode("utf-8", "replace")]
+    try:
+        found.append(binascii.a2b_base64(raw).decode("utf-8", "replace"))
+    except (binascii.Error, ValueError):
+        pass
+    return [text.strip() for text in found if text.strip() and text != line]
 
 
 def _owners(guard: Guard, named: Named) -> list[tuple[str, str]]:

@@ -66,6 +66,15 @@
    ``Secure`` (the name says HTTPS); ``binding_secure=False`` with it, or a ``__Host-`` name with a
    ``binding_domain`` or a ``binding_path`` other than ``/``, raises ``ValueError`` at start-up
    naming ``binding_cookie``.
+8. **The id a refused form names, in its event's path.** A write refused as ambiguous before its
+   owners could be read is about every value its body holds: its event's path redacts each line
+   of the body (README, "Audit events"). A part whose value is base64 (``Content-Transfer-Encoding:
+   base64``, finding 3) or quoted-printable, or a multipart body in UTF-16 (``charset=utf-16-le``:
+   Starlette and Django decode it), holds bob's id in bytes that are no line of UTF-8 text: the
+   event of ``POST /api/notes/bob-9c2e`` logged ``/api/notes/bob-9c2e``, the id of the record
+   the write was after. Fixed (``_write._lenient_form``): the body is also read in its declared
+   charset (at each alignment of a UTF-16/32 unit), and each line also base64- and
+   quoted-printable-decoded, for the redaction.
 """
 
 from __future__ import annotations
@@ -331,3 +340,54 @@ def test_a_prefixed_binding_cookie_goes_out_secure_over_http(
     assert cookie.startswith(name + "=") and got.status == 200
     assert "Secure" in attributes and "Path=/" in attributes
     assert not [a for a in attributes if a.lower().startswith("domain")]
+
+
+# ------------------------------------------------------------------ 8. a refused form's event path
+
+REFUSED_SPELLINGS = [
+    (
+        "base64",
+        multipart(part('form-data; name="customer_id"', base64.b64encode(B), "Content-Transfer-Encoding: base64\r\n")),
+        MP,
+    ),
+    (
+        "quoted-printable",
+        multipart(
+            part('form-data; name="customer_id"', b"=62=6F=62-9c2e", "Content-Transfer-Encoding: quoted-printable\r\n")
+        ),
+        MP,
+    ),
+    (
+        "utf-16-le",
+        b'--XyZ\r\nContent-Disposition: form-data; name="'
+        + "customer_id".encode("utf-16-le")
+        + b'"\r\n\r\n'
+        + BOB.encode("utf-16-le")
+        + b"\r\n--XyZ--\r\n",
+        MP + "; charset=utf-16-le",
+    ),
+    (
+        "utf-16-le-odd",
+        b'--XyZ\r\nContent-Disposition: form-data; name="'
+        + "customer_id".encode("utf-16-le")
+        + b'"\r\n\r\n\x00'
+        + BOB.encode("utf-16-le")
+        + b"\r\n--XyZ--\r\n",
+        MP + "; charset=utf-16-le",
+    ),
+]
+
+
+@pytest.mark.parametrize(("row", "body", "content_type"), REFUSED_SPELLINGS, ids=[r[0] for r in REFUSED_SPELLINGS])
+def test_a_refused_forms_event_path_shows_no_id_its_body_names(
+    kind: str, row: str, body: bytes, content_type: str
+) -> None:
+    app = WriteApp()
+    status, headers, out, events = send_write(
+        kind, app, body=body, content_type=content_type, cookie=login_cookie(), path="/api/notes/" + BOB
+    )
+    assert app.writes == []
+    assert_block(status, headers, out)
+    assert [k for k, _ in kinds(events)] == ["cross_owner_write"]
+    assert events[0].path == "/api/notes/{id}"
+    assert_no_raw_ids(events)
