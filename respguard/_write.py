@@ -36,6 +36,7 @@ from ._inbound import (
     InboundError,
     JsonBodyOwner,
     Named,
+    QueryOwner,
     TooLarge,
     named_owners,
     named_texts,
@@ -62,6 +63,7 @@ REPEATED_TYPE = "repeated Content-Type on a write"
 AMBIGUOUS_NAME = "ambiguous multipart field name"
 TRANSFER_ENCODED = "multipart part with a transfer encoding"
 CHARSET_FORM = "form read otherwise in its charset"
+CHARSET_QUERY = "query read otherwise in the request's charset"
 TOO_MANY_FIELDS = "form with too many fields"
 #: Fields (or parts) a form may have for respguard to read it: ten times what the frameworks take by
 #: default (Starlette's ``max_fields``/``max_files``, Werkzeug's ``max_form_parts``, Django's
@@ -578,8 +580,10 @@ def _named(
     body: bytes | None,
     plan: int,
     wsgi: bool,
+    raw_query: bytes = b"",
 ) -> Named:
     """The request as the framework will parse it; raises InboundError/Ambiguous."""
+    _refuse_charset_query(guard, path, query, content_type, raw_query)
     form: Sequence[tuple[str, object]] = ()
     files: Sequence[str] = ()
     if body is not None and content_type is not None and plan == _FORM:
@@ -607,34 +611,64 @@ def _refuse_charset_reading(
     fields: list[tuple[str, str]],
 ) -> None:
     """An urlencoded body with a ``charset``, read as DRF's ``FormParser`` reads it (``QueryDict(body,
-    encoding=charset)``: the body decoded in it, ISO-8859-1 where it can't be, and its escapes
-    decoded in it too): where that reading gives the owner fields other values than the UTF-8
+    encoding=charset)``): where that reading gives the owner fields other values than the UTF-8
     reading the frameworks make (UTF-16 text, UTF-7's ``+ACY-``), the write is :class:`Ambiguous`.
     An ASCII form labelled ``ISO-8859-1`` (Apache HttpClient's default) reads alike and runs."""
-    charset = _charset_of(content_type)
-    if not charset:
-        return
-    try:
-        codec = codecs.lookup(charset).name
-    except LookupError:  # QueryDict raises: nothing is written
-        return
-    if codec == "utf-8":
-        return
-    try:
-        text = body.decode(codec)
-    except UnicodeDecodeError:
-        text = body.decode("iso-8859-1")
-    except (LookupError, UnicodeError):  # a codec of bytes (bz2_codec): QueryDict raises too
-        return
-    try:
-        declared = parse_qsl(text, keep_blank_values=True, encoding=codec, errors="replace")
-    except (LookupError, UnicodeError):
+    codec = _declared_codec(content_type)
+    declared = None if codec is None else _querydict_pairs(body, codec)
+    if declared is None:
         return
     names = {name for rule in guard.inbound if isinstance(rule, FormOwner) for name in rule.names}
     if [pair for pair in fields if pair[0] in names] != [pair for pair in declared if pair[0] in names]:
         ambiguous = Ambiguous(CHARSET_FORM)
         ambiguous.named = Named(path, query=query, form=[*fields, *declared])
         raise ambiguous
+
+
+def _refuse_charset_query(
+    guard: Guard, path: str, query: Sequence[tuple[str, object]], content_type: str | None, raw_query: bytes
+) -> None:
+    """Django reads ``request.GET`` as ``QueryDict(QUERY_STRING, encoding=request.encoding)``, and the
+    encoding is the Content-Type's ``charset``: where that reading gives the query's owner fields
+    other values than the UTF-8 one (percent-escaped UTF-16 names), the write is :class:`Ambiguous`."""
+    if not raw_query:
+        return
+    codec = _declared_codec(content_type)
+    declared = None if codec is None else _querydict_pairs(raw_query, codec)
+    if declared is None:
+        return
+    names = {name for rule in guard.inbound if isinstance(rule, QueryOwner) for name in rule.names}
+    if [pair for pair in query if pair[0] in names] != [pair for pair in declared if pair[0] in names]:
+        ambiguous = Ambiguous(CHARSET_QUERY)
+        ambiguous.named = Named(path, query=[*query, *declared])
+        raise ambiguous
+
+
+def _declared_codec(content_type: str | None) -> str | None:
+    """The codec of the Content-Type's ``charset`` where it is a known one but UTF-8, else ``None``."""
+    charset = _charset_of(content_type)
+    if not charset:
+        return None
+    try:
+        codec = codecs.lookup(charset).name
+    except LookupError:  # Django's QueryDict raises: nothing is written
+        return None
+    return None if codec == "utf-8" else codec
+
+
+def _querydict_pairs(raw: bytes, codec: str) -> list[tuple[str, str]] | None:
+    """``raw`` as Django's ``QueryDict(raw, encoding=codec)`` reads it: decoded in the codec
+    (ISO-8859-1 where it can't be), its escapes decoded in it too. ``None``: QueryDict raises."""
+    try:
+        text = raw.decode(codec)
+    except UnicodeDecodeError:
+        text = raw.decode("iso-8859-1")
+    except (LookupError, UnicodeError, TypeError, ValueError):  # a codec of bytes (bz2_codec)
+        return None
+    try:
+        return parse_qsl(text, keep_blank_values=True, encoding=codec, errors="replace")
+    except (LookupError, UnicodeError, TypeError, ValueError):
+        return None
 
 
 def _charset_of(content_type: str | None) -> str | None:
@@ -881,10 +915,14 @@ async def check_asgi_write(
                 break
     if not refused:
         body = b"".join(chunks) if plan != _SKIP else None
-        query = parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
+        raw_query: bytes = scope.get("query_string", b"")
+        query = parse_qsl(raw_query.decode("latin-1"), keep_blank_values=True)
         path = scope.get("path", "")
         verdict = decide_before_app(
-            exchange, scope, lambda: _named(guard, path, query, content_type, body, plan, False), body is not None
+            exchange,
+            scope,
+            lambda: _named(guard, path, query, content_type, body, plan, False, raw_query),
+            body is not None,
         )
     if verdict is not None:
         await send({"type": "http.response.start", "status": verdict.status, "headers": verdict.headers})
@@ -994,10 +1032,15 @@ def check_wsgi_write(exchange: Exchange, environ: dict[str, Any]) -> Verdict | N
             return exchange.inbound_oversize()
         if body is None:
             plan = _SKIP
-    query = _werkzeug_query(environ.get("QUERY_STRING", ""))
+    query_string: str = environ.get("QUERY_STRING", "")
+    query = _werkzeug_query(query_string)
+    raw_query = query_string.encode("latin-1", "replace")
     path = exchange.request.path
     return decide_before_app(
-        exchange, environ, lambda: _named(guard, path, query, content_type, body, plan, True), body is not None
+        exchange,
+        environ,
+        lambda: _named(guard, path, query, content_type, body, plan, True, raw_query),
+        body is not None,
     )
 
 

@@ -75,6 +75,15 @@
    the write was after. Fixed (``_write._lenient_form``): the body is also read in its declared
    charset (at each alignment of a UTF-16/32 unit), and each line also base64- and
    quoted-printable-decoded, for the redaction.
+9. **A query string Django decodes in the body's charset.** Django reads ``request.GET`` as
+   ``QueryDict(QUERY_STRING, encoding=request.encoding)``, and ``request.encoding`` is the
+   ``charset`` of the request's ``Content-Type``: ``POST /api/card?%63%00%75%00...=%62%00...`` (a
+   ``QueryOwner`` field's name and bob's id, percent-escaped UTF-16) with ``Content-Type:
+   application/json; charset=utf-16-le`` is ``customer_id=bob`` to a Django view, a name of NULs
+   to the UTF-8 reading of the check before the app (200, no event). Fixed (``_write._named``):
+   where the Content-Type names a charset, the query is also read as ``QueryDict`` reads it, and
+   owner fields that read otherwise are refused (``cross_owner_write``, "query read otherwise in
+   the request's charset").
 """
 
 from __future__ import annotations
@@ -391,3 +400,48 @@ def test_a_refused_forms_event_path_shows_no_id_its_body_names(
     assert [k for k, _ in kinds(events)] == ["cross_owner_write"]
     assert events[0].path == "/api/notes/{id}"
     assert_no_raw_ids(events)
+
+
+# ------------------------------------------------------------------ 9. a query in the body's charset
+
+UTF16_QUERY = quote("customer_id".encode("utf-16-le")) + "=" + quote(B.decode().encode("utf-16-le"))
+
+
+@pytest.mark.parametrize(
+    ("content_type", "body"),
+    [
+        ("application/json; charset=utf-16-le", b"{}"),
+        ("text/plain; charset=utf-16-le", b""),
+        ("text/plain; charset=utf-7", b""),
+    ],
+)
+def test_a_query_django_decodes_in_the_bodys_charset_is_refused(kind: str, content_type: str, body: bytes) -> None:
+    query = UTF16_QUERY if "utf-16" in content_type else "x=+ACY-customer_id+AD0-" + BOB
+    import test_django  # noqa: F401  (configures Django once per process)
+    from django.core.handlers.wsgi import WSGIRequest
+
+    environ = create_environ("/api/card", method="POST", data=body, content_type=content_type, query_string=query)
+    assert WSGIRequest(environ).GET.getlist("customer_id") == [BOB]  # a Django view's request.GET
+    app = WriteApp()
+    status, headers, out, events = send_write(
+        kind, app, body=body, content_type=content_type, query=query, cookie=login_cookie()
+    )
+    assert app.writes == []
+    assert_block(status, headers, out)
+    assert kinds(events) == [("cross_owner_write", "blocked")]
+    assert events[0].reason == _write.CHARSET_QUERY
+    assert_no_raw_ids(events)
+
+
+def test_an_ascii_query_under_a_latin_1_body_runs(kind: str) -> None:
+    body = b'{"card_last4": "4242"}'
+    app = WriteApp()
+    status, _, out, events = send_write(
+        kind,
+        app,
+        body=body,
+        content_type="application/json; charset=ISO-8859-1",
+        query="customer_id=" + NUMERIC + "&city=M%FCnchen",
+        cookie=login_cookie(NUMERIC),
+    )
+    assert (status, out, events) == (200, b"written", [])
