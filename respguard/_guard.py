@@ -169,11 +169,19 @@ def _without_public(extractors: Sequence[Extractor], route: Route) -> tuple[Extr
     return tuple(kept)
 
 
-def _check_exemptions(exempt_paths: Sequence[str], routes: Sequence[Route], inbound: Sequence[InboundRule]) -> None:
+def _check_exemptions(
+    exempt_paths: Sequence[str],
+    routes: Sequence[Route],
+    inbound: Sequence[InboundRule],
+    login_paths: Sequence[str] = (),
+) -> None:
     """Exemption never silently switches off an inbound rule: an exempt pattern that covers a
-    rule's path (a PathOwner's, or every path for a catch-all) is a configuration error."""
+    rule's path (a PathOwner's, or every path for a catch-all) is a configuration error. So is a
+    login path that does (inbound rules skip login paths: ``"/auth/*"`` beside
+    ``PathOwner("/auth/users/{user_id}/password")`` would let any user's password be written)."""
     exempts = [(f"exempt_paths {p!r}", exempt_path_tokens(p)) for p in exempt_paths]
     exempts += [(f"routes {r!r} (exempt=True)", route_tokens(r.segments)) for r in routes if r.exempt]
+    exempts += [(f"login_paths {p!r}", exempt_path_tokens(p)) for p in login_paths]
     for where, tokens in exempts:
         for rule in inbound:
             if isinstance(rule, PathOwner):
@@ -352,7 +360,7 @@ class Guard:
             seen_patterns.add(route.segments)
             own = self.extractors if route.extractors is None else tuple(as_extractor(e) for e in route.extractors)
             route_extractors.append(_without_public(own, route))
-        _check_exemptions(exempt_paths, routes, self.inbound)
+        _check_exemptions(exempt_paths, routes, self.inbound, login_paths)
         every = [*self.extractors, *(e for found in route_extractors for e in found)]
         #: Every owner header any route reads: stripped from every response, whichever route it is.
         self.strip_headers = frozenset(e.raw_name for e in every if isinstance(e, OwnerHeader))

@@ -84,6 +84,14 @@
    where the Content-Type names a charset, the query is also read as ``QueryDict`` reads it, and
    owner fields that read otherwise are refused (``cross_owner_write``, "query read otherwise in
    the request's charset").
+10. **A login path that switches the inbound rules off.** Inbound rules skip login paths
+    (README: "Login paths are not checked"), and ``login_paths`` takes prefixes: ``login_paths=
+    ["/auth/*"]`` (the log-in, the OAuth callback, the password reset under one prefix) beside
+    ``PathOwner("/auth/users/{user_id}/password")`` let alice's ``POST
+    /auth/users/bob-9c2e/password`` through to the app (200, no event), and ``"/*"`` switched
+    every rule off. Exemption is refused at start-up where it covers an inbound rule's path;
+    a login path was not. Fixed (``Guard``): a login path that covers a ``PathOwner``'s path, or
+    every path beside any inbound rule, raises ``ValueError`` naming both.
 """
 
 from __future__ import annotations
@@ -100,7 +108,7 @@ from ids import ALICE, BOB, NUMERIC
 from test_write_middleware import MP, WriteApp, login_cookie, multipart, part, send_write
 from werkzeug.test import create_environ
 
-from respguard import Guard, JsonKeys, _write
+from respguard import Guard, JsonBodyOwner, JsonKeys, PathOwner, _write
 
 # ------------------------------------------------------------------ 1. a form type Django reads
 
@@ -445,3 +453,37 @@ def test_an_ascii_query_under_a_latin_1_body_runs(kind: str) -> None:
         cookie=login_cookie(NUMERIC),
     )
     assert (status, out, events) == (200, b"written", [])
+
+
+# ------------------------------------------------------------------ 10. a login path over an inbound rule
+
+
+@pytest.mark.parametrize(
+    ("login_paths", "rule"),
+    [
+        (["/auth/*"], PathOwner("/auth/users/{user_id}/password")),
+        (["/auth/users/bob/password"], PathOwner("/auth/users/{user_id}/password")),
+        (["/*"], PathOwner("/auth/users/{user_id}/password")),
+        (["/*"], JsonBodyOwner("user_id")),
+    ],
+)
+def test_a_login_path_that_covers_an_inbound_rule_is_refused_at_start_up(login_paths: list[str], rule: object) -> None:
+    with pytest.raises(ValueError, match="login_paths") as raised:
+        Guard(secret_key="k", extractors=[JsonKeys("customer_id")], login_paths=login_paths, inbound=[rule])
+    assert "inbound rule" in str(raised.value)
+
+
+def test_a_login_path_beside_the_inbound_rules_is_fine(kind: str) -> None:
+    app = WriteApp()
+    status, _, out, events = send_write(
+        kind,
+        app,
+        body=b'{"password": "x"}',
+        path="/auth/users/" + BOB + "/password",
+        cookie=login_cookie(),
+        login_paths=["/auth/login", "/auth/oauth/*"],
+        inbound=[PathOwner("/auth/users/{user_id}/password")],
+    )
+    assert app.writes == []
+    assert (status, out) == (403, BLOCK_BODY)
+    assert kinds(events) == [("cross_owner_write", "blocked")]
