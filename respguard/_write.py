@@ -354,6 +354,38 @@ def _werkzeug_boundary(content_type: str) -> bytes | None:
     return werkzeug.http.parse_options_header(content_type)[1].get("boundary", "").encode("latin-1", "replace")
 
 
+#: The boundaries Django's ``MultiPartParser`` takes (``boundary_re``, matched at the start).
+_DJANGO_BOUNDARY = re.compile(r"[ -~]{0,200}[!-~]")
+
+
+def _django_boundary(content_type: str) -> bytes | None:
+    """The boundary Django's form parser reads from this Content-Type (``parse_header_parameters``:
+    ``email.message``'s parameters, RFC 2231 continuations joined, the last ``boundary`` kept, a
+    value up to the next ``;``); ``None`` where Django refuses the body (none, an invalid one, an
+    unknown RFC 2231 charset): nothing is written there."""
+    if ";" not in content_type:
+        return None
+    message = HeaderMessage()
+    message["content-type"] = content_type
+    params = message.get_params()
+    found: str | None = None
+    for name, value in (params or [])[1:]:
+        if not name:
+            continue
+        if isinstance(value, tuple):
+            if value[0]:
+                try:
+                    codecs.lookup(value[0])
+                except LookupError:
+                    return None  # Django raises ValueError: a 400
+            value = collapse_rfc2231_value(value)
+        if name == "boundary":
+            found = value
+    if not found or not _DJANGO_BOUNDARY.match(found):
+        return None
+    return found.encode("latin-1", "replace")
+
+
 def parse_form_python_multipart(content_type: str, body: bytes) -> tuple[list[tuple[str, str]], list[str]]:
     """(fields, file field names) as Starlette's ``Request.form()`` reads them, with python-multipart."""
     try:
@@ -407,7 +439,10 @@ def parse_form_python_multipart(content_type: str, body: bytes) -> tuple[list[tu
         boundary = params.get(b"boundary")
         if not boundary:
             raise InboundError(MALFORMED_FORM)
-        if _werkzeug_boundary(content_type) not in (None, boundary):
+        if _werkzeug_boundary(content_type) not in (None, boundary) or _django_boundary(content_type) not in (
+            None,
+            boundary,
+        ):
             # ``boundary=A,B``, ``boundary=A B``, ``boundary="A"B``: Werkzeug (a Flask app mounted
             # in the ASGI app) cuts the body at another delimiter (``--A``) than python-multipart
             raise Ambiguous(AMBIGUOUS_NAME)
@@ -526,6 +561,10 @@ def parse_form_werkzeug(content_type: str, body: bytes) -> tuple[list[tuple[str,
     boundary = options.get("boundary", "").encode("ascii", "replace")
     if not boundary:
         raise InboundError(MALFORMED_FORM)
+    if _django_boundary(content_type) not in (None, boundary):
+        # ``boundary*0=A; boundary*1=B; boundary=XyZ``, ``boundary=A (c)``: Django (a Django app
+        # under the middleware) cuts the body at another delimiter than Werkzeug
+        raise Ambiguous(AMBIGUOUS_NAME)
     if _hides_ascii(options.get("charset")):
         # Django (a Django app under the middleware) decodes names and values in it (utf-16:
         # "customer_id" is other bytes to Werkzeug, which ignores the request's charset)

@@ -208,8 +208,9 @@ def test_a_boundary_the_readers_cut_apart_is_refused(kind: str, content_type: st
     assert app.writes == []
     assert_block(status, headers, out, clears_binding=False)
     assert kinds(events) == [("cross_owner_write", "blocked")]
-    reason = _write.AMBIGUOUS_NAME if kind == "asgi" else "request names another owner's record"
-    assert events[0].reason == reason
+    # (WSGI too since session 22's finding 11: Django reads each of these boundaries otherwise
+    # than Werkzeug, up to the next ``;``, so the body is ambiguous before any owner is read)
+    assert events[0].reason == _write.AMBIGUOUS_NAME
     assert BOB not in events[0].to_json()
 
 

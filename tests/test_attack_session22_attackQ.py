@@ -92,6 +92,16 @@
     every rule off. Exemption is refused at start-up where it covers an inbound rule's path;
     a login path was not. Fixed (``Guard``): a login path that covers a ``PathOwner``'s path, or
     every path beside any inbound rule, raises ``ValueError`` naming both.
+11. **A boundary Django reads otherwise.** Django reads a multipart boundary with
+    ``email.message``'s parameters: RFC 2231 continuations joined (``boundary*0=A; boundary*1=B``
+    is ``AB``, wherever a plain ``boundary=`` stands beside them), a value up to the next ``;``
+    (``boundary=A (c)``, ``boundary=A\\B``, ``boundary=A, boundary=B``). Werkzeug reads ``XyZ``
+    or ``B`` from the first two, a token (``A``) from the others; python-multipart ``XyZ`` from
+    the first. A body framed by the parser's boundary around a harmless ``note``, then by
+    Django's around ``customer_id=bob``, is a note to the check (200, no event) and bob's record
+    to a Django app under the generic middleware (WSGI: all five; ASGI: the first). Fixed
+    (``_write._django_boundary``): a boundary Django reads otherwise than the parser is refused
+    as ambiguous on both stacks ("ambiguous multipart field name").
 """
 
 from __future__ import annotations
@@ -487,3 +497,48 @@ def test_a_login_path_beside_the_inbound_rules_is_fine(kind: str) -> None:
     assert app.writes == []
     assert (status, out) == (403, BLOCK_BODY)
     assert kinds(events) == [("cross_owner_write", "blocked")]
+
+
+# ------------------------------------------------------------------ 11. a boundary Django reads otherwise
+
+
+def _framed(boundary: bytes, name: bytes, value: bytes) -> bytes:
+    disposition = b'\r\nContent-Disposition: form-data; name="' + name + b'"\r\n\r\n'
+    return b"--" + boundary + disposition + value + b"\r\n--" + boundary + b"--\r\n"
+
+
+BOUNDARIES = [
+    ("multipart/form-data; boundary*0=A; boundary*1=B; boundary=XyZ", b"XyZ", b"AB"),
+    ("multipart/form-data; boundary*0=A; boundary=XyZ; boundary*1=B", b"B", b"AB"),
+    ("multipart/form-data; boundary=A\\B", b"A", b"A\\B"),
+    ("multipart/form-data; boundary=A (c)", b"A", b"A (c)"),
+    ("multipart/form-data; boundary=A, boundary=B", b"A", b"A, boundary=B"),
+]
+
+
+@pytest.mark.parametrize(("content_type", "theirs", "djangos"), BOUNDARIES, ids=[r[0] for r in BOUNDARIES])
+def test_a_boundary_django_reads_otherwise_is_refused(
+    kind: str, content_type: str, theirs: bytes, djangos: bytes
+) -> None:
+    body = _framed(theirs, b"note", b"hi") + _framed(djangos, b"customer_id", B)
+    assert _django_post(content_type, body)["customer_id"] == [BOB]
+    app = WriteApp()
+    status, headers, out, events = send_write(kind, app, body=body, content_type=content_type, cookie=login_cookie())
+    assert app.writes == []
+    assert_block(status, headers, out)
+    assert kinds(events) == [("cross_owner_write", "blocked")]
+    assert events[0].reason == _write.AMBIGUOUS_NAME
+    assert_no_raw_ids(events)
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    ['multipart/form-data; boundary="XyZ"', "multipart/form-data; Boundary=XyZ", "multipart/form-data;boundary=XyZ"],
+)
+def test_a_boundary_every_reader_reads_alike_runs(kind: str, content_type: str) -> None:
+    body = multipart(part('form-data; name="customer_id"', NUMERIC.encode()))
+    app = WriteApp()
+    status, _, out, events = send_write(
+        kind, app, body=body, content_type=content_type, cookie=login_cookie(NUMERIC), chunks=2
+    )
+    assert (status, out, events) == (200, b"written", [])
