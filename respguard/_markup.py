@@ -718,16 +718,24 @@ def _refresh_url(content: str) -> str | None:
     return url
 
 
+#: What the text a frame shows may hold of a record or an address (a text with none shows neither).
+_SHOWN_RECORD = re.compile(r"[{\[@]")
+
+
 def refresh_frames_a_page(value: str) -> bool:
     """Does a refresh declaration (a ``Refresh`` header's value) navigate to a ``data:`` URL that
-    is a page (HTML, XML), or one respguard can't decode?"""
+    is a page (HTML, XML), or one respguard can't decode, or one a frame shows as text (no type,
+    ``text/*``, JSON) whose text may show a record or an address (a ``{``, ``[`` or ``@``)?"""
     url = _refresh_url(value)
     if url is None:
         return False
     try:
-        return data_url_page(url) is not None
+        if data_url_page(url) is not None:
+            return True
+        shown = data_url_page(url, shown=True)
     except UnreadableFrame:
         return True
+    return shown is not None and _SHOWN_RECORD.search(shown.text) is not None
 
 
 def _javascript_source(url: str) -> str | None:
