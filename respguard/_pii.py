@@ -22,7 +22,7 @@ import re
 import urllib.parse
 from collections.abc import Callable, Iterable, Mapping
 
-from ._content import opens_like_wide_json, wide_json_encoding
+from ._content import TEXT, opens_like_wide_json, wide_json_encoding
 from ._encoding import bom_encoding
 
 EMAIL = "email"
@@ -372,12 +372,18 @@ class BulkPII:
             return {}
         found: dict[str, int] = {}
         text: str | None = None
+        unfolded: str | None = None
         for kind in self.kinds:
             if _surely_under(kind, body, media, threshold, charset):
                 continue
             if text is None:
                 text = _unescape(body, media, charset)
+                unfolded = _unfolded(text) if media == TEXT else None
             count = _count(kind, text, own, threshold)
+            if count <= threshold and unfolded is not None:
+                # A calendar's or a vCard's reader unfolds its lines: that reading counted on its own
+                # (one address folded is not two people).
+                count = max(count, _count(kind, unfolded, own, threshold))
             if count > threshold:
                 found[kind] = count
         return found
@@ -395,6 +401,10 @@ class BulkPII:
                 continue  # not one value of this kind
             if text is None:
                 text = _unescape(body, media, charset)
+                if media == TEXT:
+                    unfolded = _unfolded(text)
+                    if unfolded is not None:
+                        text += "\n" + unfolded  # (the values a reading names: both readings')
             values = _distinct(kind, text, own)
             if values:
                 found[kind] = values
@@ -553,6 +563,19 @@ def _unescape(body: bytes, media: str, charset: str | None = None) -> str:
         if wide is not None:
             text += "\n" + wide
     return _on_screen(text)
+
+
+#: A folded line's break (RFC 5545 3.1, RFC 6350 3.2: a CRLF, or a bare LF as parsers accept it,
+#: then one space or tab), which an iCalendar or vCard reader takes out.
+_FOLD = re.compile(r"\r?\n[ \t]")
+
+
+def _unfolded(text: str) -> str | None:
+    """Text whose lines a calendar's or a contact list's reader unfolds, unfolded; ``None`` where
+    no line is folded."""
+    if text.find("\n ") < 0 and text.find("\n\t") < 0:
+        return None
+    return _FOLD.sub("", text)
 
 
 def _wide_json_reading(body: bytes) -> str | None:

@@ -10,17 +10,28 @@
    stacks, whatever its body. Fixed (``_markup.refresh_frames_a_page``): a Refresh header to a
    data: URL a frame shows as text is refused too where that text holds a ``{``, ``[`` or ``@``
    (a record or an address it may show); ``data:text/plain,hello`` still passes.
+2. **Addresses a calendar or a contact list folds.** iCalendar (RFC 5545) and vCard (RFC 6350)
+   lines longer than 75 octets are folded: a CRLF and a space are put in, anywhere, and every
+   reader takes them out (the ``icalendar`` and ``vobject`` parsers, Google Calendar, Outlook,
+   a phone's contacts import). A meeting's export with 25 attendees,
+   ``ATTENDEE;CN=Person Number 00;ROLE=REQ-PARTICIPANT;RSVP=TRUE:mailto:person0@`` CRLF
+   `` example.com``, shows 25 addresses to its reader; respguard counted the text as it is, where
+   each ``@`` is followed by a line break, found no address and the list went out (200, no event)
+   on both stacks (``text/calendar``, ``text/vcard``, served as the README says exports should be).
+   Fixed (``_pii.BulkPII.over``): a text body's lines are also read unfolded (a line break
+   followed by a space or a tab taken out), and the larger of the two readings' counts is its count.
 """
 
 from __future__ import annotations
 
 import base64
+import re
 import urllib.parse
 from collections.abc import Callable
 
 import pytest
 from _attacks import HTML_CT, assert_refused, guarded
-from conftest import GuardedStack, Reply
+from conftest import GuardedStack, Reply, assert_block, kinds
 from ids import ALICE, BOB
 
 from respguard import AuditEvent
@@ -70,4 +81,66 @@ def test_control_a_refresh_header_to_a_text_data_url_without_a_record_passes(
     page = f"<p data-owner={ALICE}>hi</p>".encode()
     got = guarded(make_stack, events).send(Reply(headers=[HTML_CT, ("Refresh", "0;url=" + url)], chunks=[page]))
     assert (got.status, got.body) == (200, page)
+    assert events == []
+
+
+# ------------------------------------------------------------------ 2. addresses a calendar or a vCard folds
+
+
+def _fold(line: str) -> bytes:
+    """An iCalendar/vCard content line folded at 75 octets (RFC 5545 3.1), as the producers fold it."""
+    raw = line.encode()
+    parts = [raw[:75]]
+    raw = raw[75:]
+    while raw:
+        parts.append(b" " + raw[:74])
+        raw = raw[74:]
+    return b"\r\n".join(parts)
+
+
+def _calendar(count: int) -> bytes:
+    attendees = [
+        _fold(f"ATTENDEE;CN=Person Number {n:02d};ROLE=REQ-PARTICIPANT;RSVP=TRUE:mailto:person{n}@example.com")
+        for n in range(count)
+    ]
+    return b"\r\n".join([b"BEGIN:VCALENDAR", b"BEGIN:VEVENT", *attendees, b"END:VEVENT", b"END:VCALENDAR", b""])
+
+
+def _contacts(count: int) -> bytes:
+    cards = [
+        b"BEGIN:VCARD\r\nVERSION:4.0\r\nFN:Person\r\n"
+        + _fold(f"EMAIL;TYPE=work;PREF=1;LABEL=Office of the department:first.last.p{n:02d}@example.com")
+        + b"\r\nEND:VCARD"
+        for n in range(count)
+    ]
+    return b"\r\n".join(cards) + b"\r\n"
+
+
+@pytest.mark.parametrize(
+    ("content_type", "body"),
+    [("text/calendar", _calendar(25)), ("text/vcard", _contacts(25)), ("text/plain", _calendar(25))],
+    ids=["calendar", "vcard", "plain"],
+)
+def test_addresses_a_calendar_or_a_vcard_folds_are_counted(
+    make_stack: Callable[..., GuardedStack], events: list[AuditEvent], content_type: str, body: bytes
+) -> None:
+    assert re.search(rb"[a-z0-9.]+@example\.com", body) is None  # every address is folded
+    got = guarded(make_stack, events).send(Reply(headers=[("Content-Type", content_type)], chunks=[body]))
+    assert_block(got.status, got.headers, got.body, original=body)
+    assert kinds(events) == [("bulk_personal_data", "blocked")]
+    assert events[0].counts == (("email", 25),)
+
+
+def test_control_a_folded_calendar_of_twenty_attendees_passes(
+    make_stack: Callable[..., GuardedStack], events: list[AuditEvent]
+) -> None:
+    # Each address is counted once however it is folded (not once folded and once unfolded).
+    lines = [
+        _fold(f"ATTENDEE;CN=P{n:02d};ROLE=REQ-PARTICIPANT;RSVP=TRUE;X-A=aaaaaaa:mailto:person{n}@example.com")
+        for n in range(20)
+    ]
+    body = b"\r\n".join([b"BEGIN:VCALENDAR", *lines, b"END:VCALENDAR", b""])
+    assert body.count(b"\r\n ") == 20
+    got = guarded(make_stack, events).send(Reply(headers=[("Content-Type", "text/calendar")], chunks=[body]))
+    assert (got.status, got.body) == (200, body)
     assert events == []
