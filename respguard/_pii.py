@@ -169,6 +169,14 @@ def render_html(text: str) -> str:
             position = size if closing is None else closing.end()
             continue
         if name is None:  # <!DOCTYPE>, <?xml?>, </ 3>: a bogus comment up to '>'
+            if text.startswith("<![CDATA[", match.start()):
+                # In an XML page (a feed, XHTML, SVG) and in <svg> or <math>, a CDATA section is
+                # text, shown as written to its "]]>" (a bogus comment elsewhere in HTML: a superset).
+                after = match.start() + 9
+                cdata_end = text.find("]]>", after)
+                shown.append(text[after:] if cdata_end < 0 else text[after:cdata_end])
+                position = size if cdata_end < 0 else cdata_end + 3
+                continue
             close = text.find(">", match.end())
             position = size if close < 0 else close + 1
             continue

@@ -20,6 +20,14 @@
    on both stacks (``text/calendar``, ``text/vcard``, served as the README says exports should be).
    Fixed (``_pii.BulkPII.over``): a text body's lines are also read unfolded (a line break
    followed by a space or a tab taken out), and the larger of the two readings' counts is its count.
+3. **Addresses in CDATA sections.** An RSS or Atom feed writes its text in CDATA sections
+   (WordPress's ``<dc:creator><![CDATA[...]]>``, ``<author><![CDATA[person0@example.com
+   (Person 0)]]></author>``), and in an XML page (a feed, XHTML, SVG) or in ``<svg>`` in an HTML
+   page a CDATA section is text: a feed reader lists the 25 authors, Chromium's XML viewer and an
+   SVG ``<text>`` show them. The bulk check read ``<![CDATA[`` as HTML's bogus comment, dropped to
+   its first ``>``: no address was counted and the feed went out (200, no event) on both stacks,
+   under every XML type. Fixed (``_pii.render_html``): a CDATA section's text is counted as shown
+   text (in HTML outside foreign content, where it is a comment, a superset).
 """
 
 from __future__ import annotations
@@ -142,5 +150,45 @@ def test_control_a_folded_calendar_of_twenty_attendees_passes(
     body = b"\r\n".join([b"BEGIN:VCALENDAR", *lines, b"END:VCALENDAR", b""])
     assert body.count(b"\r\n ") == 20
     got = guarded(make_stack, events).send(Reply(headers=[("Content-Type", "text/calendar")], chunks=[body]))
+    assert (got.status, got.body) == (200, body)
+    assert events == []
+
+
+# ------------------------------------------------------------------ 3. addresses in CDATA sections
+
+_AUTHORS = "".join(
+    f"<item><title>Post {n}</title><author><![CDATA[person{n}@example.com (Person {n})]]></author></item>"
+    for n in range(25)
+)
+_FEED = f'<?xml version="1.0"?><rss version="2.0"><channel><title>news</title>{_AUTHORS}</channel></rss>'.encode()
+_SVG_TEXT = "".join(f"<text y='{n}'><![CDATA[person{n}@example.com]]></text>\n" for n in range(25))
+
+
+@pytest.mark.parametrize(
+    ("content_type", "body"),
+    [
+        ("application/rss+xml", _FEED),
+        ("application/atom+xml", _FEED),
+        ("text/xml", _FEED),
+        ("image/svg+xml", f'<svg xmlns="http://www.w3.org/2000/svg">{_SVG_TEXT}</svg>'.encode()),
+        ("text/html; charset=utf-8", f"<!DOCTYPE html><body><svg>{_SVG_TEXT}</svg></body>".encode()),
+    ],
+    ids=["rss", "atom", "text-xml", "svg", "html-svg"],
+)
+def test_addresses_in_cdata_sections_are_counted(
+    make_stack: Callable[..., GuardedStack], events: list[AuditEvent], content_type: str, body: bytes
+) -> None:
+    got = guarded(make_stack, events).send(Reply(headers=[("Content-Type", content_type)], chunks=[body]))
+    assert_block(got.status, got.headers, got.body, original=body)
+    assert kinds(events) == [("bulk_personal_data", "blocked")]
+    assert events[0].counts == (("email", 25),)
+
+
+def test_control_a_feed_of_twenty_cdata_authors_passes(
+    make_stack: Callable[..., GuardedStack], events: list[AuditEvent]
+) -> None:
+    authors = "".join(f"<item><author><![CDATA[person{n}@example.com]]></author></item>" for n in range(20))
+    body = f'<?xml version="1.0"?><rss version="2.0"><channel>{authors}</channel></rss>'.encode()
+    got = guarded(make_stack, events).send(Reply(headers=[("Content-Type", "application/rss+xml")], chunks=[body]))
     assert (got.status, got.body) == (200, body)
     assert events == []
