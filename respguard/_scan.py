@@ -60,6 +60,19 @@ class RequestInfo:
         return f"RequestInfo({self.method} {self.path})"
 
 
+#: Request headers Turbo (Hotwire) sends on the requests whose answer it renders from
+#: ``fetch()``'s ``response.text()`` (Turbo Drive's visits, Turbo Frames).
+_TURBO_HEADERS = (b"x-turbo-request-id", b"turbo-frame")
+
+
+def fetched_by_turbo(request: RequestInfo) -> bool:
+    """Is this Turbo's request (``X-Turbo-Request-Id``, ``Turbo-Frame``), whose answer it reads as UTF-8?"""
+    for name, _ in request.headers.raw:
+        if name.lower() in _TURBO_HEADERS:
+            return True
+    return False
+
+
 class ResponseView:
     """A response under scan: status, headers, media class and un-compressed body.
 
@@ -138,6 +151,9 @@ class ResponseView:
                 label = self.charset_label
                 xhr = bom_encoding(self.body) or (lookup(label) if label else None) or "utf-8"
                 encodings = tuple(dict.fromkeys((*encodings, xhr)))
+            if "utf-8" not in encodings and not self.body.isascii() and fetched_by_turbo(self.request):
+                # Turbo renders ``await response.text()``: UTF-8, whatever the page declares.
+                encodings = (*encodings, "utf-8")
             self._encodings = encodings
         return self._encodings
 
@@ -149,8 +165,9 @@ class ResponseView:
     def texts(self) -> tuple[str, ...]:
         """Every reading of the body some client may see, the main reader's first.
 
-        HTML: each encoding a browser may end up using. JSON: what ``fetch().json()`` parses
-        (UTF-8, BOM stripped, bad bytes replaced), and a UTF-16/32 body as JSON parsers detect it.
+        HTML: each encoding a browser may end up using (and UTF-8 where Turbo fetched it). JSON:
+        what ``fetch().json()`` parses (UTF-8, BOM stripped, bad bytes replaced), and a UTF-16/32
+        body as JSON parsers detect it.
         Other text: the browser's reading, and ``fetch().text()``'s UTF-8 one.
         """
         if self._texts is None:

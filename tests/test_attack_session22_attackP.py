@@ -28,6 +28,17 @@
    its first ``>``: no address was counted and the feed went out (200, no event) on both stacks,
    under every XML type. Fixed (``_pii.render_html``): a CDATA section's text is counted as shown
    text (in HTML outside foreign content, where it is a comment, a superset).
+4. **A page Turbo fetches is read as UTF-8.** Turbo (Hotwire: Turbo Drive's visits and Turbo
+   Frames) loads a page with ``fetch()`` and renders ``await response.text()``
+   (``FetchResponse.responseHTML``), which is UTF-8 whatever the page declares; the browser's
+   navigation reads it in its charset. In ``text/html; charset=shift_jis`` (or a ``<meta
+   charset="shift_jis">``), ``<div \x81data-owner="bob-9c2e">`` is a Shift_JIS character that
+   takes the ``d``: no ``data-owner`` to respguard, which read the page as the browser's
+   navigation does, while Turbo's UTF-8 text holds bob's div (U+FFFD, then the attribute) and
+   renders it into Alice's page. The answer to a request carrying Turbo's ``X-Turbo-Request-Id``
+   (every request Turbo 7.3 and later makes) or ``Turbo-Frame`` header went out (200, no event)
+   on both stacks. Fixed (``ResponseView.html_encodings``): such a request's page is also read in
+   UTF-8 (only a page that has non-ASCII bytes and is not read in UTF-8 already).
 """
 
 from __future__ import annotations
@@ -191,4 +202,50 @@ def test_control_a_feed_of_twenty_cdata_authors_passes(
     body = f'<?xml version="1.0"?><rss version="2.0"><channel>{authors}</channel></rss>'.encode()
     got = guarded(make_stack, events).send(Reply(headers=[("Content-Type", "application/rss+xml")], chunks=[body]))
     assert (got.status, got.body) == (200, body)
+    assert events == []
+
+
+# ------------------------------------------------------------------ 4. a page Turbo fetches is read as UTF-8
+
+#: ``\x81d`` is one Shift_JIS character (U+2025): the browser's navigation sees no ``data-owner``.
+_SJIS_DIV = f'<div \x81data-owner="{BOB}">Bob</div>'.encode("latin-1")
+_TURBO = ("X-Turbo-Request-Id", "6f1c1e0c-3b8e-4d6a-9a57-9f1c2b0d7e11")
+
+
+@pytest.mark.parametrize(
+    ("content_type", "page"),
+    [
+        ("text/html; charset=shift_jis", b"<p>\x82\xa0</p>" + _SJIS_DIV),
+        ("text/html", b'<meta charset="shift_jis"><p>\x82\xa0</p>' + _SJIS_DIV),
+        ("text/html; charset=gbk", "<p>你好</p>".encode("gbk") + _SJIS_DIV),
+    ],
+    ids=["shift_jis", "meta-shift_jis", "gbk"],
+)
+@pytest.mark.parametrize("turbo", [_TURBO, ("Turbo-Frame", "cards")], ids=["drive", "frame"])
+def test_a_page_turbo_fetches_is_read_as_utf8(
+    make_stack: Callable[..., GuardedStack],
+    events: list[AuditEvent],
+    content_type: str,
+    page: bytes,
+    turbo: tuple[str, str],
+) -> None:
+    stack = guarded(make_stack, events)
+    got = stack.send(Reply(headers=[("Content-Type", content_type)], chunks=[page]), headers=[turbo])
+    assert_block(got.status, got.headers, got.body, original=page)
+    assert kinds(events) == [("owner_mismatch", "blocked")]
+    assert BOB not in events[0].to_json()
+
+
+def test_control_the_same_page_navigated_to_passes_and_turbo_reads_alices_own(
+    make_stack: Callable[..., GuardedStack], events: list[AuditEvent]
+) -> None:
+    stack = guarded(make_stack, events)
+    page = b"<p>\x82\xa0</p>" + _SJIS_DIV
+    sjis = [("Content-Type", "text/html; charset=shift_jis")]
+    # The browser's navigation reads it in Shift_JIS: no attribute there.
+    got = stack.send(Reply(headers=sjis, chunks=[page]))
+    assert (got.status, got.body) == (200, page)
+    own = "<p>こんにちは</p>".encode("shift_jis") + f'<div data-owner="{ALICE}">'.encode()
+    got = stack.send(Reply(headers=sjis, chunks=[own]), headers=[_TURBO])
+    assert (got.status, got.body) == (200, own)
     assert events == []
