@@ -51,6 +51,7 @@ from ._guard import Guard, Rules
 from ._headers import Headers, RawHeaders
 from ._identity import ID, Identity, RequesterLike, as_identity, normalise
 from ._inbound import Named, PathOwner, named_owners
+from ._mime import is_xml_essence
 from ._pii import PHONE, BulkPII
 from ._plan import ContentPlan, HeadFacts, ResponsePlan, Strategy, plan_response
 from ._redact import id_candidates, redact_fields
@@ -787,10 +788,11 @@ class Exchange:
         path = self.request.path
         if bulk.surely_under(body, media, path, charset=charset):
             return None
-        counts = bulk.over(body, media, path, self._own_pii, charset=charset)
+        xml = media == HTML and is_xml_essence(self._view(HTML, body).media_type)  # (its comments are shown)
+        counts = bulk.over(body, media, path, self._own_pii, charset=charset, xml=xml)
         if not counts:
             return None
-        self._count_people(bulk.values(body, media, self._own_pii, charset=charset))
+        self._count_people(bulk.values(body, media, self._own_pii, charset=charset, xml=xml))
         return self._violation(EventKind.BULK_PERSONAL_DATA, _BULK_REASON, (), counts=counts)
 
     def _count_people(self, seen: dict[str, set[str]]) -> None:

@@ -439,9 +439,10 @@ def rendered_json(page: Page) -> list[str] | None:
     foreign content, it is a bogus comment the cut already dropped). A start inside a document
     already read is not read again. The text of each raw-text element the page shows
     (:func:`shown_raw_texts`: a ``<textarea>``'s value, ``<xmp>``...) that opens like JSON is read
-    too, on its own. A document nested deeper than Python parses is given as the rest of its text
-    (the caller refuses it if it names a key). ``None``: more than the page's size four times over
-    to read (refused: time stays linear)."""
+    too, on its own; in an XML page, so is each comment's text (Chromium shows an XML document
+    without style as its tree, comments included). A document nested deeper than Python parses
+    is given as the rest of its text (the caller refuses it if it names a key). ``None``: more
+    than the page's size four times over to read (refused: time stays linear)."""
     markup = page.markup()
     pieces: list[str] = []
     starts: list[int] = []
@@ -472,7 +473,7 @@ def rendered_json(page: Page) -> list[str] | None:
             break
         position = token.end()
     texts = [("".join(pieces), starts)] if starts else []
-    for shown in [] if page.xml else shown_raw_texts(page.text):
+    for shown in xml_comments(markup) if page.xml else shown_raw_texts(page.text):
         opening = len(shown) - len(shown.lstrip(_JSON_SPACE))
         if shown[opening : opening + 1] in ("{", "["):
             texts.append((shown, [opening]))
@@ -496,6 +497,22 @@ def rendered_json(page: Page) -> list[str] | None:
                     covered = end
             if budget < 0:
                 return None
+    return found
+
+
+def xml_comments(text: str) -> list[str]:
+    """An XML page's comments, each one's text (an unclosed one's to the end; found in one pass):
+    Chromium shows an XML document without style as its tree, comments included, and a feed (RSS,
+    Atom) as its source text."""
+    found: list[str] = []
+    start = text.find("<!--")
+    while start >= 0:
+        close = text.find("-->", start + 4)
+        if close < 0:
+            found.append(text[start + 4 :])
+            break
+        found.append(text[start + 4 : close])
+        start = text.find("<!--", close + 3)
     return found
 
 

@@ -146,9 +146,11 @@ def _tag_end(text: str, position: int) -> int:
     return size
 
 
-def render_html(text: str) -> str:
+def render_html(text: str, xml: bool = False) -> str:
     """The text a reader gets from a page: what is on screen, then attribute values and
-    script/style text (scripts read them), each on its own line."""
+    script/style text (scripts read them), each on its own line. ``xml``: an XML page, whose
+    comments are on screen too (Chromium shows an XML document without style as its tree, a
+    feed as its source text)."""
     shown: list[str] = []
     hidden: list[str] = []
     position = 0
@@ -166,6 +168,8 @@ def render_html(text: str) -> str:
                 position = text.find(">", after) + 1
                 continue
             closing = _COMMENT_END.search(text, after)
+            if xml:
+                shown.append("\n" + text[after : size if closing is None else closing.start()] + "\n")
             position = size if closing is None else closing.end()
             continue
         if name is None:  # <!DOCTYPE>, <?xml?>, </ 3>: a bogus comment up to '>'
@@ -369,11 +373,13 @@ class BulkPII:
         own: Callable[[str, str], bool],
         *,
         charset: str | None = None,
+        xml: bool = False,
     ) -> dict[str, int]:
         """Kinds whose distinct foreign values exceed the path's threshold, with their counts.
 
         ``charset`` is the one the browser decodes an HTML or text page in (a byte-order
-        mark still wins); JSON is always UTF-8, as ``fetch().json()`` reads it.
+        mark still wins); JSON is always UTF-8, as ``fetch().json()`` reads it. ``xml``: an
+        HTML-class body is an XML page (its comments are shown).
         """
         threshold = self.threshold_for(path)
         if threshold is None or not body:
@@ -385,7 +391,7 @@ class BulkPII:
             if _surely_under(kind, body, media, threshold, charset):
                 continue
             if text is None:
-                text = _unescape(body, media, charset)
+                text = _unescape(body, media, charset, xml)
                 unfolded = _unfolded(text) if media == TEXT else None
             count = _count(kind, text, own, threshold)
             if count <= threshold and unfolded is not None:
@@ -397,7 +403,13 @@ class BulkPII:
         return found
 
     def values(
-        self, body: bytes, media: str, own: Callable[[str, str], bool], *, charset: str | None = None
+        self,
+        body: bytes,
+        media: str,
+        own: Callable[[str, str], bool],
+        *,
+        charset: str | None = None,
+        xml: bool = False,
     ) -> dict[str, set[str]]:
         """The distinct foreign values of each kind in one record of a stream, as its reader reads
         them: a stream is one response, so its records' values add up (the caller keeps the sum
@@ -408,7 +420,7 @@ class BulkPII:
             if not body or _surely_under(kind, body, media, 0, charset):
                 continue  # not one value of this kind
             if text is None:
-                text = _unescape(body, media, charset)
+                text = _unescape(body, media, charset, xml)
                 if media == TEXT:
                     unfolded = _unfolded(text)
                     if unfolded is not None:
@@ -552,7 +564,7 @@ def _one_address(body: bytes) -> bool:
     return body.count(b'"' + address + b'"') == body.count(b"@")
 
 
-def _unescape(body: bytes, media: str, charset: str | None = None) -> str:
+def _unescape(body: bytes, media: str, charset: str | None = None, xml: bool = False) -> str:
     """The text the reader gets from the body (see the module docstring)."""
     if media == "json":
         text = _decode(body, "utf-8")  # fetch().json(): UTF-8, BOM stripped, invalid bytes replaced
@@ -564,7 +576,7 @@ def _unescape(body: bytes, media: str, charset: str | None = None) -> str:
         return _on_screen(text)
     text = _decode(body, charset)
     if media == "html":
-        text = render_html(text)
+        text = render_html(text, xml)
     text = _js_unescape(text)
     if opens_like_wide_json(body):  # JSON to Python's clients' .json(), whatever the type says
         wide = _wide_json_reading(body)

@@ -47,6 +47,16 @@
    ``websockets`` client hands it to the caller (``InvalidStatus.response.body``). Not fixed: a
    socket's messages are no response respguard can replace, and reading the denial alone would
    promise what the messages don't keep; the README's limits say so ("WebSockets").
+6. **An XML document's comments are on screen.** Chromium shows an XML document that has no
+   style (a feed, any ``text/xml`` or ``application/xml`` whose root is not XHTML, SVG or MathML)
+   as its tree, comments included (``<!-- {"user_id": "bob-9c2e"} -->`` in grey), and an RSS or
+   Atom feed as its source text (headless Chromium's screenshot and ``--dump-dom``: a ``<pre>`` of
+   the feed, comments and all). respguard read a record a page shows as text, and counted the
+   addresses a page shows, but dropped comments as HTML drops them: a feed with bob's record, or
+   25 subscribers' addresses, in comments went out (200, no event) on both stacks. Fixed
+   (``_markup.rendered_json``, ``_pii.render_html``): in an XML page a comment's text is shown
+   text (a superset for XHTML and SVG, which render without them); an HTML page's comments still
+   vanish.
 """
 
 from __future__ import annotations
@@ -300,3 +310,41 @@ def test_limit_a_websocket_denial_response_is_not_read(events: list[AuditEvent])
     body = b"".join(m.get("body", b"") for m in sent if m["type"] == "websocket.http.response.body")
     assert body == BLOCK_BODY
     assert kinds(events) == [("owner_mismatch", "blocked")]
+
+
+# ------------------------------------------------------------------ 6. an XML document's comments are on screen
+
+_XML_TYPES = ["application/rss+xml", "application/atom+xml", "text/xml", "application/xml"]
+
+
+@pytest.mark.parametrize("content_type", _XML_TYPES)
+def test_a_record_in_an_xml_comment_is_read(
+    make_stack: Callable[..., GuardedStack], events: list[AuditEvent], content_type: str
+) -> None:
+    body = f'<?xml version="1.0"?><rss version="2.0"><channel><!-- {_RECORD} --></channel></rss>'.encode()
+    got = guarded(make_stack, events).send(Reply(headers=[("Content-Type", content_type)], chunks=[body]))
+    assert_block(got.status, got.headers, got.body, original=body)
+    assert kinds(events) == [("owner_mismatch", "blocked")]
+    assert BOB not in events[0].to_json()
+
+
+@pytest.mark.parametrize("content_type", _XML_TYPES)
+def test_addresses_in_xml_comments_are_counted(
+    make_stack: Callable[..., GuardedStack], events: list[AuditEvent], content_type: str
+) -> None:
+    comments = "".join(f"<!-- subscriber: person{n}@example.com -->\n" for n in range(25))
+    body = f'<?xml version="1.0"?><rss version="2.0"><channel>{comments}</channel></rss>'.encode()
+    got = guarded(make_stack, events).send(Reply(headers=[("Content-Type", content_type)], chunks=[body]))
+    assert_block(got.status, got.headers, got.body, original=body)
+    assert kinds(events) == [("bulk_personal_data", "blocked")]
+    assert events[0].counts == (("email", 25),)
+
+
+def test_control_an_html_pages_comments_still_vanish(
+    make_stack: Callable[..., GuardedStack], events: list[AuditEvent]
+) -> None:
+    comments = "".join(f"<!-- person{n}@example.com -->\n" for n in range(25))
+    body = f"<!DOCTYPE html><p>hi</p><!-- {_RECORD} -->{comments}".encode()
+    got = guarded(make_stack, events).send(Reply(headers=[HTML_CT], chunks=[body]))
+    assert (got.status, got.body) == (200, body)
+    assert events == []
