@@ -8,6 +8,7 @@ from typing import Any
 
 from ._content import HTML, JSON
 from ._encoding import (
+    ASCII_SAFE,
     UndecodableBody,
     bom_encoding,
     decode,
@@ -151,8 +152,13 @@ class ResponseView:
                 label = self.charset_label
                 xhr = bom_encoding(self.body) or (lookup(label) if label else None) or "utf-8"
                 encodings = tuple(dict.fromkeys((*encodings, xhr)))
-            if "utf-8" not in encodings and not self.body.isascii() and fetched_by_turbo(self.request):
-                # Turbo renders ``await response.text()``: UTF-8, whatever the page declares.
+            if (
+                "utf-8" not in encodings
+                and (not self.body.isascii() or not ASCII_SAFE.issuperset(encodings))
+                and fetched_by_turbo(self.request)
+            ):
+                # Turbo renders ``await response.text()``: UTF-8, whatever the page declares (a
+                # page under a label of the replacement decoder, one U+FFFD to a navigation, whole).
                 encodings = (*encodings, "utf-8")
             self._encodings = encodings
         return self._encodings
