@@ -385,19 +385,14 @@ class BulkPII:
         if threshold is None or not body:
             return {}
         found: dict[str, int] = {}
-        text: str | None = None
-        unfolded: str | None = None
+        readings: list[str] = []
         for kind in self.kinds:
             if _surely_under(kind, body, media, threshold, charset):
                 continue
-            if text is None:
-                text = _unescape(body, media, charset, xml)
-                unfolded = _unfolded(text) if media == TEXT else None
-            count = _count(kind, text, own, threshold)
-            if count <= threshold and unfolded is not None:
-                # A calendar's or a vCard's reader unfolds its lines: that reading counted on its own
-                # (one address folded is not two people).
-                count = max(count, _count(kind, unfolded, own, threshold))
+            if not readings:
+                readings = _readings(body, media, charset, xml)
+            # Each reading counted on its own (one address folded is not two people).
+            count = max(_count(kind, text, own, threshold) for text in readings)
             if count > threshold:
                 found[kind] = count
         return found
@@ -420,11 +415,7 @@ class BulkPII:
             if not body or _surely_under(kind, body, media, 0, charset):
                 continue  # not one value of this kind
             if text is None:
-                text = _unescape(body, media, charset, xml)
-                if media == TEXT:
-                    unfolded = _unfolded(text)
-                    if unfolded is not None:
-                        text += "\n" + unfolded  # (the values a reading names: both readings')
+                text = "\n".join(_readings(body, media, charset, xml))  # (the values every reading names)
             values = _distinct(kind, text, own)
             if values:
                 found[kind] = values
@@ -588,6 +579,23 @@ def _unescape(body: bytes, media: str, charset: str | None = None, xml: bool = F
 #: A folded line's break (RFC 5545 3.1, RFC 6350 3.2: a CRLF, or a bare LF as parsers accept it,
 #: then one space or tab), which an iCalendar or vCard reader takes out.
 _FOLD = re.compile(r"\r?\n[ \t]")
+
+
+def _readings(body: bytes, media: str, charset: str | None, xml: bool) -> list[str]:
+    """The texts the body's readers get: one, but for text, which is also read with its lines
+    unfolded (a calendar's or a contact list's reader), and, where its charset is not UTF-8, in
+    UTF-8 (``fetch().text()``, and a downloaded file's reader, who never sees the label)."""
+    text = _unescape(body, media, charset, xml)
+    if media != TEXT:
+        return [text]
+    readings = [text]
+    if _codec(bom_encoding(body) or charset) != "utf-8":
+        readings.append(_unescape(body, media, "utf-8"))
+    for reading in readings[:]:
+        unfolded = _unfolded(reading)
+        if unfolded is not None:
+            readings.append(unfolded)
+    return readings
 
 
 def _unfolded(text: str) -> str | None:

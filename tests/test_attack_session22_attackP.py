@@ -59,6 +59,13 @@
    (``_markup.rendered_json``, ``_pii.render_html``): in an XML page a comment's text is shown
    text (a superset for XHTML and SVG, which render without them); an HTML page's comments still
    vanish.
+7. **An export whose charset label hides its addresses.** ``text/csv; charset=utf-16le`` (or
+   ``utf-16``, ``utf-16be``) over a body that is plain ASCII: the bulk check counted the text in
+   its charset, CJK characters with no ``@``, and the export of 25 addresses went out (200, no
+   event) on both stacks. The file's readers never see the label: a downloaded ``.csv`` is read by
+   the spreadsheet from its bytes (the 25 addresses), as are ``fetch().text()`` (UTF-8) and a
+   script's ``response.content``. Fixed (``_pii.BulkPII.over``): a text body read in a charset
+   other than UTF-8 is also counted in UTF-8, the larger count being its count.
 """
 
 from __future__ import annotations
@@ -349,5 +356,40 @@ def test_control_an_html_pages_comments_still_vanish(
     comments = "".join(f"<!-- person{n}@example.com -->\n" for n in range(25))
     body = f"<!DOCTYPE html><p>hi</p><!-- {_RECORD} -->{comments}".encode()
     got = guarded(make_stack, events).send(Reply(headers=[HTML_CT], chunks=[body]))
+    assert (got.status, got.body) == (200, body)
+    assert events == []
+
+
+# ------------------------------------------------------------------ 7. an export whose charset hides its addresses
+
+_LIST = "email\r\n" + "".join(f"person{n}@example.com\r\n" for n in range(25))
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    [
+        "text/csv; charset=utf-16le",
+        "text/csv; charset=utf-16",
+        "text/plain; charset=utf-32",
+        "text/vcard; charset=utf-16be",
+    ],
+)
+def test_addresses_a_charset_label_hides_are_counted(
+    make_stack: Callable[..., GuardedStack], events: list[AuditEvent], content_type: str
+) -> None:
+    body = _LIST.encode()
+    got = guarded(make_stack, events).send(Reply(headers=[("Content-Type", content_type)], chunks=[body]))
+    assert_block(got.status, got.headers, got.body, original=body)
+    assert kinds(events) == [("bulk_personal_data", "blocked")]
+    assert events[0].counts == (("email", 25),)
+
+
+def test_control_a_utf16_export_of_twenty_addresses_passes(
+    make_stack: Callable[..., GuardedStack], events: list[AuditEvent]
+) -> None:
+    body = ("email\r\n" + "".join(f"person{n}@example.com\r\n" for n in range(20))).encode("utf-16le")
+    got = guarded(make_stack, events).send(
+        Reply(headers=[("Content-Type", "text/csv; charset=utf-16le")], chunks=[body])
+    )
     assert (got.status, got.body) == (200, body)
     assert events == []
