@@ -784,12 +784,22 @@ class Exchange:
         bulk = self.rules.bulk_pii
         if bulk is None or media not in TEXT_MEDIA:
             return None
-        charset = None if media == JSON else self._reader_charset(body, media)
         path = self.request.path
-        if bulk.surely_under(body, media, path, charset=charset):
-            return None
-        xml = media == HTML and is_xml_essence(self._view(HTML, body).media_type)  # (its comments are shown)
-        counts = bulk.over(body, media, path, self._own_pii, charset=charset, xml=xml)
+        xml = False
+        if media == HTML:
+            # Every encoding the page is read in (the browser's, a later <meta>'s, Turbo's UTF-8...).
+            view = self._view(HTML, body)
+            charsets: tuple[str | None, ...] = view.html_encodings()
+            xml = is_xml_essence(view.media_type)  # (its comments are shown)
+        else:
+            charsets = (None if media == JSON else self._reader_charset(body, media),)
+        counts: dict[str, int] = {}
+        for charset in charsets:
+            if bulk.surely_under(body, media, path, charset=charset):
+                continue
+            counts = bulk.over(body, media, path, self._own_pii, charset=charset, xml=xml)
+            if counts:
+                break
         if not counts:
             return None
         self._count_people(bulk.values(body, media, self._own_pii, charset=charset, xml=xml))

@@ -66,6 +66,12 @@
    the spreadsheet from its bytes (the 25 addresses), as are ``fetch().text()`` (UTF-8) and a
    script's ``response.content``. Fixed (``_pii.BulkPII.over``): a text body read in a charset
    other than UTF-8 is also counted in UTF-8, the larger count being its count.
+8. **Addresses only Turbo's reading of a page shows.** The bulk check counted a page in the
+   browser's first encoding only: ``text/html; charset=utf-16le`` over an ASCII page of 25
+   addresses is CJK text to a navigation, and the page Turbo renders from ``fetch().text()``
+   (UTF-8; finding 4 reads its owners) lists them all: the answer to Turbo's request went out
+   (200, no event) on both stacks. Fixed (``Exchange._bulk_check``): a page is counted in every
+   encoding respguard reads it in, the largest count being its count.
 """
 
 from __future__ import annotations
@@ -393,3 +399,18 @@ def test_control_a_utf16_export_of_twenty_addresses_passes(
     )
     assert (got.status, got.body) == (200, body)
     assert events == []
+
+
+# ------------------------------------------------------------------ 8. addresses only Turbo's reading shows
+
+
+def test_addresses_only_turbos_reading_of_a_page_shows_are_counted(
+    make_stack: Callable[..., GuardedStack], events: list[AuditEvent]
+) -> None:
+    body = ("<ul>" + "".join(f"<li>person{n}@example.com</li>" for n in range(25)) + "</ul>").encode()
+    got = guarded(make_stack, events).send(
+        Reply(headers=[("Content-Type", "text/html; charset=utf-16le")], chunks=[body]), headers=[_TURBO]
+    )
+    assert_block(got.status, got.headers, got.body, original=body)
+    assert kinds(events) == [("bulk_personal_data", "blocked")]
+    assert events[0].counts == (("email", 25),)
