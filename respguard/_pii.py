@@ -410,13 +410,14 @@ class BulkPII:
         them: a stream is one response, so its records' values add up (the caller keeps the sum
         and compares it with :meth:`threshold_for`)."""
         found: dict[str, set[str]] = {}
-        text: str | None = None
+        readings: list[str] = []
         for kind in self.kinds:
             if not body or _surely_under(kind, body, media, 0, charset):
                 continue  # not one value of this kind
-            if text is None:
-                text = "\n".join(_readings(body, media, charset, xml))  # (the values every reading names)
-            values = _distinct(kind, text, own)
+            if not readings:
+                readings = _readings(body, media, charset, xml)
+            # The reading that names the most (not their union: one address folded is not two people).
+            values = max((_distinct(kind, text, own) for text in readings), key=len)
             if values:
                 found[kind] = values
         return found

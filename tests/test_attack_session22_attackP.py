@@ -414,3 +414,16 @@ def test_addresses_only_turbos_reading_of_a_page_shows_are_counted(
     assert_block(got.status, got.headers, got.body, original=body)
     assert kinds(events) == [("bulk_personal_data", "blocked")]
     assert events[0].counts == (("email", 25),)
+
+
+def test_control_a_stream_is_not_counted_twice_for_its_unfolded_reading(
+    make_stack: Callable[..., GuardedStack], events: list[AuditEvent]
+) -> None:
+    # Each event's text read unfolded names another "address" (person0@example.comnote): a stream
+    # adds up the values of its records' one reading, never of two.
+    body = b"".join(f"data: person{n}@example.com\n note\n\n".encode() for n in range(15))
+    got = guarded(make_stack, events).send(
+        Reply(headers=[("Content-Type", "text/event-stream")], chunks=[body], content_length=False)
+    )
+    assert (got.status, got.body) == (200, body)
+    assert events == []
