@@ -11,14 +11,16 @@ from ._encoding import (
     ASCII_SAFE,
     UndecodableBody,
     bom_encoding,
+    declared_encoding,
     decode,
     html_encoding_candidates,
     lookup,
     text_encoding,
     utf8_decode,
+    xml_declaration_encoding,
 )
 from ._headers import Headers, RawHeaders
-from ._mime import extract_mime_type
+from ._mime import extract_mime_type, is_xml_essence
 
 #: Distinct texts an HTML page may be read as before it is refused (a page of no declared charset
 #: is read in each encoding it names anywhere: a few, for a page that means it).
@@ -155,13 +157,25 @@ class ResponseView:
             if (
                 "utf-8" not in encodings
                 and (not self.body.isascii() or not ASCII_SAFE.issuperset(encodings))
-                and fetched_by_turbo(self.request)
+                and (self._xml_in_utf8() or fetched_by_turbo(self.request))
             ):
                 # Turbo renders ``await response.text()``: UTF-8, whatever the page declares (a
                 # page under a label of the replacement decoder, one U+FFFD to a navigation, whole).
+                # And the XML parser reads an undeclared XML page as UTF-8: a <meta> is no
+                # declaration to it (a superset: the HTML readings are kept).
                 encodings = (*encodings, "utf-8")
             self._encodings = encodings
         return self._encodings
+
+    def _xml_in_utf8(self) -> bool:
+        """Is this an XML page that neither a byte-order mark, nor its Content-Type, nor an XML
+        declaration's first bytes give an encoding (the XML parser's default is UTF-8)?"""
+        body = self.body
+        return (
+            is_xml_essence(self.media_type)
+            and declared_encoding(body, self.charset_label) is None
+            and xml_declaration_encoding(body) is None
+        )
 
     def text(self) -> str:
         """The body as its main reader reads it; raises :class:`BodyDecodeError` where respguard

@@ -72,6 +72,15 @@
    (UTF-8; finding 4 reads its owners) lists them all: the answer to Turbo's request went out
    (200, no event) on both stacks. Fixed (``Exchange._bulk_check``): a page is counted in every
    encoding respguard reads it in, the largest count being its count.
+9. **An XML page's ``<meta>`` is no declaration.** respguard read an XML page (SVG, XHTML, a body
+   sniffed as XML) with HTML's encoding sniffing, whose ``<meta>`` prescan took
+   ``<meta charset="iso-2022-kr"/>`` (or a ``http-equiv`` one naming ``hz-gb-2312``): the
+   replacement decoder, one U+FFFD, no owner. The XML parser reads an undeclared XML document as
+   UTF-8 and ignores ``<meta>``: headless Chromium's SVG and XHTML frames said ``UTF-8`` and
+   posted ``["bob-9c2e"]``. The page went out (200, no event) on both stacks. Fixed
+   (``ResponseView.html_encodings``): an XML page that no byte-order mark, Content-Type charset
+   or XML declaration's first bytes declare is also read in UTF-8 (a superset: the HTML readings
+   are kept).
 """
 
 from __future__ import annotations
@@ -425,5 +434,52 @@ def test_control_a_stream_is_not_counted_twice_for_its_unfolded_reading(
     got = guarded(make_stack, events).send(
         Reply(headers=[("Content-Type", "text/event-stream")], chunks=[body], content_length=False)
     )
+    assert (got.status, got.body) == (200, body)
+    assert events == []
+
+
+# ------------------------------------------------------------------ 9. an XML page's <meta> is no declaration
+
+_SVG_NS = "http://www.w3.org/2000/svg"
+_XHTML_NS = "http://www.w3.org/1999/xhtml"
+
+
+@pytest.mark.parametrize(
+    ("headers", "page"),
+    [
+        (
+            [("Content-Type", "image/svg+xml")],
+            f'<svg xmlns="{_SVG_NS}"><meta charset="iso-2022-kr"/><g data-owner="{BOB}"/></svg>',
+        ),
+        (
+            [("Content-Type", "application/xhtml+xml")],
+            f'<html xmlns="{_XHTML_NS}"><head><meta charset="iso-2022-kr"/></head>'
+            f'<body><div data-owner="{BOB}"/></body></html>',
+        ),
+        (
+            [("Content-Type", "application/xhtml+xml")],
+            f'<html xmlns="{_XHTML_NS}"><head><meta http-equiv="Content-Type" content="text/html; '
+            f'charset=hz-gb-2312"/></head><body><div data-owner="{BOB}"/></body></html>',
+        ),
+        ([], f'<?xml version="1.0"?><svg xmlns="{_SVG_NS}"><meta charset="iso-2022-kr"/><g data-owner="{BOB}"/></svg>'),
+    ],
+    ids=["svg", "xhtml", "xhtml-http-equiv", "sniffed-xml"],
+)
+def test_an_xml_pages_meta_is_no_declaration(
+    make_stack: Callable[..., GuardedStack], events: list[AuditEvent], headers: list[tuple[str, str]], page: str
+) -> None:
+    body = page.encode()
+    got = guarded(make_stack, events).send(Reply(headers=headers, chunks=[body]))
+    assert_block(got.status, got.headers, got.body, original=body)
+    assert kinds(events) == [("owner_mismatch", "blocked")]
+    assert BOB not in events[0].to_json()
+
+
+def test_control_an_html_page_under_such_a_meta_passes(
+    make_stack: Callable[..., GuardedStack], events: list[AuditEvent]
+) -> None:
+    # The HTML parser obeys it: the page is one U+FFFD to the browser.
+    body = f'<meta charset="iso-2022-kr"><div data-owner="{BOB}">Bob</div>'.encode()
+    got = guarded(make_stack, events).send(Reply(headers=[("Content-Type", "text/html")], chunks=[body]))
     assert (got.status, got.body) == (200, body)
     assert events == []
