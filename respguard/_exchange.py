@@ -139,6 +139,18 @@ def _read_as(plan: ResponsePlan, decoded: bytes) -> str:
     return sniffed if not content.typed or sniffed == JSON else OTHER
 
 
+_LONGER_THAN_DECLARED = "body longer than its Content-Length"
+
+
+def _declared_length(headers: RawHeaders) -> int:
+    """The Content-Length a head declares (its first), ``-1`` where it can't be read."""
+    for name, value in headers:
+        if name.lower() == b"content-length":
+            digits = value.strip()
+            return int(digits) if digits.isdigit() else -1
+    return -1
+
+
 class Exchange:
     """One request/response through the guard; nothing request-specific lives on the Guard."""
 
@@ -164,6 +176,7 @@ class Exchange:
         "facts",
         "body_reader",
         "held",
+        "declared_length",
         "loaded",
         "rejected",
         "cookie",
@@ -207,6 +220,7 @@ class Exchange:
         self.facts: HeadFacts | None = None
         self.body_reader: Sniffer | RecordStream | None = None  # the strategy's reader, where it has one
         self.held: HeldDocument | None = None  # a DOCUMENT's pieces, once one must wait for the next
+        self.declared_length = -1  # a held document's Content-Length (-1: none, or none readable)
         self.loaded: tuple[list[Binding], bool] | None = None  # the binding cookies, read once a request
         # Why the first bad binding cookie was rejected, until its one event is emitted (see
         # _load_bindings); "" once it was, or when none was.
@@ -284,9 +298,13 @@ class Exchange:
                 return self._finish_head(self._violation(failure.kind, failure.reason, (), failure.extractor))
         strategy = plan.strategy
         if strategy == Strategy.DOCUMENT or strategy == Strategy.LINES_DOCUMENT or strategy == Strategy.EVENTS_DOCUMENT:
+            if facts.length:
+                self.declared_length = _declared_length(headers)
             self._move("start", State.HOLD)  # the HeldDocument is made once a piece must wait
             return HOLD
         if strategy == Strategy.SNIFF:
+            if facts.length:
+                self.declared_length = _declared_length(headers)
             self.body_reader = Sniffer(guard.max_body_bytes, plan.encodings, plan.content.typed)
             self._move("start", State.SNIFF)
             return HOLD
@@ -403,14 +421,14 @@ class Exchange:
             if reader is None:
                 if not more and len(chunk) <= self.guard.max_body_bytes:
                     # the whole body in one piece: nothing to hold
-                    return self._release_with(self._scan_document(chunk), chunk, False)
+                    return self._release_with(self._scan_whole(chunk), chunk, False)
                 reader = self.held = HeldDocument(self.guard.max_body_bytes)
             if not reader.add(chunk):
                 return self._release(self.oversize(), more)
             if more:
                 return HOLD
             whole = reader.whole()
-            return self._release_with(self._scan_document(whole), whole, False)
+            return self._release_with(self._scan_whole(whole), whole, False)
         if state == State.STREAM:
             return self._stream(chunk, more)
         if state == State.SNIFF:
@@ -418,6 +436,15 @@ class Exchange:
         if state == State.PASS:
             return Action(None, chunk, more)  # decided and allowed: as the app sent it
         raise ProtocolError(f"respguard: a body chunk in state {state!r}")
+
+    def _scan_whole(self, body: bytes) -> Verdict:
+        """A held document, whole: scanned, unless it is longer than its Content-Length. A client
+        reads the declared bytes only (servers send no more), and what follows may change how
+        they read (a ``<meta>`` the prescan of the whole takes, which the client's never sees)."""
+        verdict = self._scan_document(body)
+        if verdict.blocked or verdict.body is not None or not 0 <= self.declared_length < len(body):
+            return verdict  # (a block gives its own reason; a body respguard rewrote has its own length)
+        return self._violation(EventKind.SCAN_ERROR, _LONGER_THAN_DECLARED, ())
 
     def peek(self, head: bytes) -> Action | None:
         """The body's first bytes, read without taking them (a file the app sends): if they show
@@ -476,7 +503,7 @@ class Exchange:
         if more:
             return HOLD
         whole = reader.held.whole()
-        return self._release_with(self._scan_document(whole), whole, False)
+        return self._release_with(self._scan_whole(whole), whole, False)
 
     def _scan_document(self, body: bytes) -> Verdict:
         """The whole body is here (at most ``max_body_bytes``): decode, scan and decide."""

@@ -81,6 +81,16 @@
    (``ResponseView.html_encodings``): an XML page that no byte-order mark, Content-Type charset
    or XML declaration's first bytes declare is also read in UTF-8 (a superset: the HTML readings
    are kept).
+10. **A body longer than its Content-Length.** A client reads the bytes the Content-Length
+   declares and no more (gunicorn and waitress send no more; a browser over any server reads no
+   more), while respguard read the whole body. Where the rest changes how the declared part
+   reads, the client sees what respguard did not: ``<div data-owner="bob-9c2e">`` declared by
+   ``Content-Length``, then ``<meta charset="iso-2022-kr">`` within the first 1024 bytes.
+   respguard's prescan of the whole body took the meta (the replacement decoder: one U+FFFD, no
+   owner), the client's of its 34 bytes finds none and reads windows-1252: bob's div (200, no
+   event) on both stacks. (A ``Content-Length`` counted in characters, not bytes, is a common bug
+   that sends such bodies.) Fixed (``Exchange.body``): a held document longer than its declared
+   Content-Length is refused (``scan_error``, "body longer than its Content-Length").
 """
 
 from __future__ import annotations
@@ -480,6 +490,36 @@ def test_control_an_html_page_under_such_a_meta_passes(
 ) -> None:
     # The HTML parser obeys it: the page is one U+FFFD to the browser.
     body = f'<meta charset="iso-2022-kr"><div data-owner="{BOB}">Bob</div>'.encode()
+    got = guarded(make_stack, events).send(Reply(headers=[("Content-Type", "text/html")], chunks=[body]))
+    assert (got.status, got.body) == (200, body)
+    assert events == []
+
+
+# ------------------------------------------------------------------ 10. a body longer than its Content-Length
+
+_LONGER = "body longer than its Content-Length"
+
+
+@pytest.mark.parametrize("typed", [True, False], ids=["html", "untyped"])
+@pytest.mark.parametrize("pieces", [1, 2], ids=["one-piece", "two-pieces"])
+def test_a_body_longer_than_its_content_length_is_refused(
+    make_stack: Callable[..., GuardedStack], events: list[AuditEvent], pieces: int, typed: bool
+) -> None:
+    declared = f'<div data-owner="{BOB}">Bob</div>'.encode()
+    body = declared + b'<meta charset="iso-2022-kr"><p>more</p>'
+    chunks = [body] if pieces == 1 else [declared, body[len(declared) :]]
+    headers = [("Content-Type", "text/html")] if typed else []
+    headers.append(("Content-Length", str(len(declared))))
+    got = guarded(make_stack, events).send(Reply(headers=headers, chunks=chunks, content_length=False))
+    assert_block(got.status, got.headers, got.body, original=body)
+    assert kinds(events) == [("scan_error", "blocked")]
+    assert events[0].reason == _LONGER
+
+
+def test_control_a_body_as_long_as_its_content_length_passes(
+    make_stack: Callable[..., GuardedStack], events: list[AuditEvent]
+) -> None:
+    body = f'<div data-owner="{ALICE}">Alice</div><meta charset="iso-2022-kr">'.encode()
     got = guarded(make_stack, events).send(Reply(headers=[("Content-Type", "text/html")], chunks=[body]))
     assert (got.status, got.body) == (200, body)
     assert events == []
