@@ -660,20 +660,26 @@ def html_encoding_candidates(body: bytes, mime_charset: str | None) -> tuple[str
     if certain is not None:
         return (certain,)
     candidates, _ = _prescan(body[:PRESCAN_BYTES], True)
-    declared = bool(candidates)
-    if not declared:
-        candidates.append(DEFAULT_HTML_ENCODING)
+    if not candidates:
+        return undeclared_html_encodings(body)
     candidates.extend(declared_anywhere(body))
-    if not declared:
-        if not body.isascii() or b"\x1b" in body:
-            if b"\x1b" in body:
-                candidates.append("iso-2022-jp")
-            try:
-                body.decode("utf-8")
-            except UnicodeDecodeError:
-                pass
-            else:
-                candidates.append("utf-8")
+    return tuple(dict.fromkeys(candidates))
+
+
+def undeclared_html_encodings(body: bytes) -> tuple[str, ...]:
+    """Every encoding a browser may read a page in that nothing declares: the default, each
+    encoding a ``<meta>`` anywhere may switch to, and the browser's own guesses (see
+    :func:`html_encoding_candidates`)."""
+    candidates = [DEFAULT_HTML_ENCODING, *declared_anywhere(body)]
+    if not body.isascii() or b"\x1b" in body:
+        if b"\x1b" in body:
+            candidates.append("iso-2022-jp")
+        try:
+            body.decode("utf-8")
+        except UnicodeDecodeError:
+            pass
+        else:
+            candidates.append("utf-8")
     return tuple(dict.fromkeys(candidates))
 
 
@@ -799,5 +805,6 @@ __all__ = [
     "reads_ascii",
     "text_encoding",
     "utf8_decode",
+    "undeclared_html_encodings",
     "xml_declaration_encoding",
 ]

@@ -9,17 +9,21 @@ from typing import Any
 from ._content import HTML, JSON
 from ._encoding import (
     ASCII_SAFE,
+    PRESCAN_BYTES,
     UndecodableBody,
     bom_encoding,
     declared_encoding,
     decode,
     html_encoding_candidates,
     lookup,
+    prescan_html,
     text_encoding,
+    undeclared_html_encodings,
     utf8_decode,
     xml_declaration_encoding,
 )
 from ._headers import Headers, RawHeaders
+from ._markup import markup_text
 from ._mime import extract_mime_type, is_xml_essence
 
 #: Distinct texts an HTML page may be read as before it is refused (a page of no declared charset
@@ -154,6 +158,10 @@ class ResponseView:
                 label = self.charset_label
                 xhr = bom_encoding(self.body) or (lookup(label) if label else None) or "utf-8"
                 encodings = tuple(dict.fromkeys((*encodings, xhr)))
+            if encodings[0] == "replacement" and self._replacement_only_prescanned():
+                # Chromium's charset scan tokenizes: a <meta> in a script, a style, a title or a
+                # textarea is no declaration to it, and it reads the page as an undeclared one.
+                encodings = tuple(dict.fromkeys((*encodings, *undeclared_html_encodings(self.body))))
             if (
                 "utf-8" not in encodings
                 and (not self.body.isascii() or not ASCII_SAFE.issuperset(encodings))
@@ -166,6 +174,15 @@ class ResponseView:
                 encodings = (*encodings, "utf-8")
             self._encodings = encodings
         return self._encodings
+
+    def _replacement_only_prescanned(self) -> bool:
+        """Is the replacement decoder this page's only by the byte prescan (no byte-order mark or
+        Content-Type says so, and its markup, raw text and comments cut, names no such ``<meta>``)?"""
+        body = self.body
+        if declared_encoding(body, self.charset_label) is not None or xml_declaration_encoding(body) is not None:
+            return False
+        head = body[:PRESCAN_BYTES].decode("latin-1")
+        return prescan_html(markup_text(head).encode("latin-1")) != "replacement"
 
     def _xml_in_utf8(self) -> bool:
         """Is this an XML page that neither a byte-order mark, nor its Content-Type, nor an XML

@@ -91,6 +91,15 @@
    event) on both stacks. (A ``Content-Length`` counted in characters, not bytes, is a common bug
    that sends such bodies.) Fixed (``Exchange.body``): a held document longer than its declared
    Content-Length is refused (``scan_error``, "body longer than its Content-Length").
+11. **A ``<meta>`` in a script is no declaration to Chromium.** The HTML standard's prescan reads
+   the first 1024 bytes as bytes, and takes ``<meta charset="iso-2022-kr">`` inside a
+   ``<script>`` string, a ``<style>``, a ``<title>`` or a ``<textarea>``; respguard followed it
+   (the replacement decoder: one U+FFFD, no owner). Chromium's charset scan tokenizes the page,
+   where that text is no tag: headless Chromium read such pages as windows-1252 and posted
+   ``["bob-9c2e"]`` from the ``<div data-owner>`` after it. They went out (200, no event) on
+   both stacks. Fixed (``ResponseView.html_encodings``): where the prescan's encoding is the
+   replacement decoder and the page's markup (raw text and comments cut, as the tokenizer reads
+   it) declares none such, the page is also read as an undeclared one.
 """
 
 from __future__ import annotations
@@ -523,3 +532,28 @@ def test_control_a_body_as_long_as_its_content_length_passes(
     got = guarded(make_stack, events).send(Reply(headers=[("Content-Type", "text/html")], chunks=[body]))
     assert (got.status, got.body) == (200, body)
     assert events == []
+
+
+# ------------------------------------------------------------------ 11. a <meta> in a script, to Chromium
+
+_KR_META = '<meta charset="iso-2022-kr">'
+
+
+@pytest.mark.parametrize(
+    "opening",
+    [
+        f"<script>var s = '{_KR_META}';</script>",
+        f"<style>/* {_KR_META} */</style>",
+        f"<title>{_KR_META}</title>",
+        f"<textarea>{_KR_META}</textarea>",
+    ],
+    ids=["script", "style", "title", "textarea"],
+)
+def test_a_meta_in_raw_text_is_no_declaration_to_chromium(
+    make_stack: Callable[..., GuardedStack], events: list[AuditEvent], opening: str
+) -> None:
+    body = f'{opening}<div data-owner="{BOB}">Bob</div>'.encode()
+    got = guarded(make_stack, events).send(Reply(headers=[("Content-Type", "text/html")], chunks=[body]))
+    assert_block(got.status, got.headers, got.body, original=body)
+    assert kinds(events) == [("owner_mismatch", "blocked")]
+    assert BOB not in events[0].to_json()
