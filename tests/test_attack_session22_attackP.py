@@ -87,10 +87,12 @@
    reads, the client sees what respguard did not: ``<div data-owner="bob-9c2e">`` declared by
    ``Content-Length``, then ``<meta charset="iso-2022-kr">`` within the first 1024 bytes.
    respguard's prescan of the whole body took the meta (the replacement decoder: one U+FFFD, no
-   owner), the client's of its 34 bytes finds none and reads windows-1252: bob's div (200, no
-   event) on both stacks. (A ``Content-Length`` counted in characters, not bytes, is a common bug
-   that sends such bodies.) Fixed (``Exchange.body``): a held document longer than its declared
-   Content-Length is refused (``scan_error``, "body longer than its Content-Length").
+   owner), the client's of its 36 bytes finds none and reads windows-1252: bob's div (headless
+   Chromium, served the whole body, read the declared bytes as windows-1252 and posted
+   ``["bob-9c2e"]``); 200, no event, on both stacks. (A ``Content-Length`` counted in characters,
+   not bytes, is a common bug that sends such bodies.) Fixed (``Exchange.body``): a held document
+   longer than its declared Content-Length is refused (``scan_error``, "body longer than its
+   Content-Length").
 11. **A ``<meta>`` in a script is no declaration to Chromium.** The HTML standard's prescan reads
    the first 1024 bytes as bytes, and takes ``<meta charset="iso-2022-kr">`` inside a
    ``<script>`` string, a ``<style>``, a ``<title>`` or a ``<textarea>``; respguard followed it
