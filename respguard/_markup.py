@@ -439,10 +439,11 @@ def rendered_json(page: Page) -> list[str] | None:
     foreign content, it is a bogus comment the cut already dropped). A start inside a document
     already read is not read again. The text of each raw-text element the page shows
     (:func:`shown_raw_texts`: a ``<textarea>``'s value, ``<xmp>``...) that opens like JSON is read
-    too, on its own; in an XML page, so is each comment's text (Chromium shows an XML document
-    without style as its tree, comments included). A document nested deeper than Python parses
-    is given as the rest of its text (the caller refuses it if it names a key). ``None``: more
-    than the page's size four times over to read (refused: time stays linear)."""
+    too, on its own; in an XML page, so is each comment's and processing instruction's text
+    (Chromium shows an XML document without style as its tree, comments included). A document
+    nested deeper than Python parses is given as the rest of its text (the caller refuses it if it
+    names a key). ``None``: more than the page's size four times over to read (refused: time
+    stays linear)."""
     markup = page.markup()
     pieces: list[str] = []
     starts: list[int] = []
@@ -501,18 +502,22 @@ def rendered_json(page: Page) -> list[str] | None:
 
 
 def xml_comments(text: str) -> list[str]:
-    """An XML page's comments, each one's text (an unclosed one's to the end; found in one pass):
-    Chromium shows an XML document without style as its tree, comments included, and a feed (RSS,
-    Atom) as its source text."""
+    """An XML page's comments and processing instructions, each one's text (an unclosed one's to
+    the end; each kind found in one pass): Chromium shows an XML document without style as its
+    tree, comments and processing instructions included, and a feed (RSS, Atom) as its source text."""
     found: list[str] = []
-    start = text.find("<!--")
-    while start >= 0:
-        close = text.find("-->", start + 4)
-        if close < 0:
-            found.append(text[start + 4 :])
-            break
-        found.append(text[start + 4 : close])
-        start = text.find("<!--", close + 3)
+    for opening, closing in (("<!--", "-->"), ("<?", "?>")):
+        start = text.find(opening)
+        while start >= 0:
+            close = text.find(closing, start + len(opening))
+            shown = text[start + len(opening) :] if close < 0 else text[start + len(opening) : close]
+            if opening == "<?":
+                parts = shown.split(None, 1)
+                shown = parts[1] if len(parts) > 1 else ""  # a processing instruction's data, after its target
+            found.append(shown)
+            if close < 0:
+                break
+            start = text.find(opening, close + len(closing))
     return found
 
 

@@ -149,7 +149,7 @@ def _tag_end(text: str, position: int) -> int:
 def render_html(text: str, xml: bool = False) -> str:
     """The text a reader gets from a page: what is on screen, then attribute values and
     script/style text (scripts read them), each on its own line. ``xml``: an XML page, whose
-    comments are on screen too (Chromium shows an XML document without style as its tree, a
+    comments and processing instructions are on screen too (Chromium shows an XML document without style as its tree, a
     feed as its source text)."""
     shown: list[str] = []
     hidden: list[str] = []
@@ -173,6 +173,13 @@ def render_html(text: str, xml: bool = False) -> str:
             position = size if closing is None else closing.end()
             continue
         if name is None:  # <!DOCTYPE>, <?xml?>, </ 3>: a bogus comment up to '>'
+            if xml and text.startswith("<?", match.start()):
+                # An XML page's processing instruction, shown in its tree (a feed's source) to "?>".
+                after = match.start() + 2
+                pi_end = text.find("?>", after)
+                shown.append("\n" + (text[after:] if pi_end < 0 else text[after:pi_end]) + "\n")
+                position = size if pi_end < 0 else pi_end + 2
+                continue
             if text.startswith("<![CDATA[", match.start()):
                 # In an XML page (a feed, XHTML, SVG) and in <svg> or <math>, a CDATA section is
                 # text, shown as written to its "]]>" (a bogus comment elsewhere in HTML: a superset).

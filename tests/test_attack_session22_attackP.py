@@ -102,6 +102,12 @@
    both stacks. Fixed (``ResponseView.html_encodings``): where the prescan's encoding is the
    replacement decoder and the page's markup (raw text and comments cut, as the tokenizer reads
    it) declares none such, the page is also read as an undeclared one.
+12. **An XML document's processing instructions are on screen too.** Chromium's tree of an XML
+   document without style shows each processing instruction (``<?owner {"user_id": "bob-9c2e"}?>``
+   as written; a feed's source text holds them too), which finding 6's fix still dropped: a record
+   in one, or 25 addresses in ``<?subscriber person0@example.com?>`` instructions, went out (200,
+   no event) on both stacks. Fixed (``_markup.xml_comments``, ``_pii.render_html``): an XML page's
+   processing instructions are shown text (their data, after the target, read for a record).
 """
 
 from __future__ import annotations
@@ -380,6 +386,29 @@ def test_addresses_in_xml_comments_are_counted(
 ) -> None:
     comments = "".join(f"<!-- subscriber: person{n}@example.com -->\n" for n in range(25))
     body = f'<?xml version="1.0"?><rss version="2.0"><channel>{comments}</channel></rss>'.encode()
+    got = guarded(make_stack, events).send(Reply(headers=[("Content-Type", content_type)], chunks=[body]))
+    assert_block(got.status, got.headers, got.body, original=body)
+    assert kinds(events) == [("bulk_personal_data", "blocked")]
+    assert events[0].counts == (("email", 25),)
+
+
+@pytest.mark.parametrize("content_type", _XML_TYPES)
+def test_a_record_in_an_xml_processing_instruction_is_read(
+    make_stack: Callable[..., GuardedStack], events: list[AuditEvent], content_type: str
+) -> None:
+    body = f'<?xml version="1.0"?><root><?owner {_RECORD}?><title>x</title></root>'.encode()
+    got = guarded(make_stack, events).send(Reply(headers=[("Content-Type", content_type)], chunks=[body]))
+    assert_block(got.status, got.headers, got.body, original=body)
+    assert kinds(events) == [("owner_mismatch", "blocked")]
+    assert BOB not in events[0].to_json()
+
+
+@pytest.mark.parametrize("content_type", _XML_TYPES)
+def test_addresses_in_xml_processing_instructions_are_counted(
+    make_stack: Callable[..., GuardedStack], events: list[AuditEvent], content_type: str
+) -> None:
+    instructions = "".join(f"<?subscriber person{n}@example.com?>\n" for n in range(25))
+    body = f'<?xml version="1.0"?><root>{instructions}</root>'.encode()
     got = guarded(make_stack, events).send(Reply(headers=[("Content-Type", content_type)], chunks=[body]))
     assert_block(got.status, got.headers, got.body, original=body)
     assert kinds(events) == [("bulk_personal_data", "blocked")]
