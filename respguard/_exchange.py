@@ -142,6 +142,16 @@ def _read_as(plan: ResponsePlan, decoded: bytes) -> str:
 _LONGER_THAN_DECLARED = "body longer than its Content-Length"
 
 
+def _longer_than_declared(headers: RawHeaders, length: int) -> bool:
+    """Is a body of ``length`` bytes longer than the Content-Length its head declares (the first
+    one; none readable: no)? The head that declares the body's own length, as frameworks spell it,
+    is found without a loop of ours (most held documents)."""
+    spelt = str(length).encode()
+    if (b"content-length", spelt) in headers or (b"Content-Length", spelt) in headers:
+        return False
+    return 0 <= _declared_length(headers) < length
+
+
 def _declared_length(headers: RawHeaders) -> int:
     """The Content-Length a head declares (its first), ``-1`` where it can't be read."""
     for name, value in headers:
@@ -176,7 +186,6 @@ class Exchange:
         "facts",
         "body_reader",
         "held",
-        "declared_length",
         "loaded",
         "rejected",
         "cookie",
@@ -220,7 +229,6 @@ class Exchange:
         self.facts: HeadFacts | None = None
         self.body_reader: Sniffer | RecordStream | None = None  # the strategy's reader, where it has one
         self.held: HeldDocument | None = None  # a DOCUMENT's pieces, once one must wait for the next
-        self.declared_length = -1  # a held document's Content-Length (-1: none, or none readable)
         self.loaded: tuple[list[Binding], bool] | None = None  # the binding cookies, read once a request
         # Why the first bad binding cookie was rejected, until its one event is emitted (see
         # _load_bindings); "" once it was, or when none was.
@@ -298,13 +306,9 @@ class Exchange:
                 return self._finish_head(self._violation(failure.kind, failure.reason, (), failure.extractor))
         strategy = plan.strategy
         if strategy == Strategy.DOCUMENT or strategy == Strategy.LINES_DOCUMENT or strategy == Strategy.EVENTS_DOCUMENT:
-            if facts.length:
-                self.declared_length = _declared_length(headers)
             self._move("start", State.HOLD)  # the HeldDocument is made once a piece must wait
             return HOLD
         if strategy == Strategy.SNIFF:
-            if facts.length:
-                self.declared_length = _declared_length(headers)
             self.body_reader = Sniffer(guard.max_body_bytes, plan.encodings, plan.content.typed)
             self._move("start", State.SNIFF)
             return HOLD
@@ -442,8 +446,10 @@ class Exchange:
         reads the declared bytes only (servers send no more), and what follows may change how
         they read (a ``<meta>`` the prescan of the whole takes, which the client's never sees)."""
         verdict = self._scan_document(body)
-        if verdict.blocked or verdict.body is not None or not 0 <= self.declared_length < len(body):
+        if verdict.blocked or verdict.body is not None or self.facts is None or not self.facts.length:
             return verdict  # (a block gives its own reason; a body respguard rewrote has its own length)
+        if not _longer_than_declared(self.headers, len(body)):
+            return verdict
         return self._violation(EventKind.SCAN_ERROR, _LONGER_THAN_DECLARED, ())
 
     def peek(self, head: bytes) -> Action | None:
