@@ -177,12 +177,14 @@ def _check_exemptions(
 ) -> None:
     """Exemption never silently switches off an inbound rule: an exempt pattern that covers a
     rule's path (a PathOwner's, or every path for a catch-all) is a configuration error. So is a
-    login path that does (inbound rules skip login paths: ``"/auth/*"`` beside
-    ``PathOwner("/auth/users/{user_id}/password")`` would let any user's password be written)."""
-    exempts = [(f"exempt_paths {p!r}", exempt_path_tokens(p)) for p in exempt_paths]
-    exempts += [(f"routes {r!r} (exempt=True)", route_tokens(r.segments)) for r in routes if r.exempt]
-    exempts += [(f"login_paths {p!r}", exempt_path_tokens(p)) for p in login_paths]
-    for where, tokens in exempts:
+    login prefix that does (inbound rules skip login paths: ``"/auth/*"`` beside
+    ``PathOwner("/auth/users/{user_id}/password")`` would let any user's password be written). An
+    exact login path is one page, the app's log-in, not a record: ``"/accounts/login/"`` beside
+    ``PathOwner("/accounts/{account_id}/")`` (Django's ``LOGIN_URL``) is no error."""
+    exempts = [(f"exempt_paths {p!r}", exempt_path_tokens(p), "exemption") for p in exempt_paths]
+    exempts += [(f"routes {r!r} (exempt=True)", route_tokens(r.segments), "exemption") for r in routes if r.exempt]
+    exempts += [(f"login_paths {p!r}", exempt_path_tokens(p), "login prefix") for p in login_paths if p.endswith("*")]
+    for where, tokens, what in exempts:
         for rule in inbound:
             if isinstance(rule, PathOwner):
                 covered = any(
@@ -194,9 +196,10 @@ def _check_exemptions(
                 covered = covers_every_path(tokens)
                 name = f"{type(rule).__name__}(...)"
             if covered:
+                login = what == "login prefix"
+                skipped = "login paths skip inbound rules" if login else "inbound rules are never exempt"
                 raise ValueError(
-                    f"{where} covers the path of the inbound rule {name}: inbound rules are never exempt; "
-                    "narrow the exemption or drop the rule"
+                    f"{where} covers the path of the inbound rule {name}: {skipped}; narrow the {what} or drop the rule"
                 )
 
 
@@ -263,8 +266,6 @@ class Guard:
             raise ValueError("binding_max_age must be a positive int (seconds)")
         if binding_same_site not in ("lax", "strict", "none"):
             raise ValueError(f"binding_same_site must be 'lax', 'strict' or 'none', not {binding_same_site!r}")
-        if binding_same_site == "none" and binding_secure is not True:
-            raise ValueError("binding_same_site='none' needs binding_secure=True (browsers require it)")
         if not binding_cookie or not re.fullmatch(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+", binding_cookie):
             raise ValueError(f"binding_cookie {binding_cookie!r} is not a valid cookie name")
         # Browsers store a __Secure- or __Host- cookie only with Secure (and a __Host- one only
@@ -284,6 +285,8 @@ class Guard:
                     f"binding_cookie {binding_cookie!r} needs binding_path='/' and no binding_domain "
                     "(browsers refuse it)"
                 )
+        if binding_same_site == "none" and binding_secure is not True:  # (a prefix made it True above)
+            raise ValueError("binding_same_site='none' needs binding_secure=True (browsers require it)")
         if not valid_page(block_page):
             raise ValueError(
                 "block_page must be a BlockPage with a 4xx/5xx status, bytes body and a printable latin-1 content_type"

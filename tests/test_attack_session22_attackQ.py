@@ -369,6 +369,16 @@ def test_a_prefixed_binding_cookie_goes_out_secure_over_http(
     assert not [a for a in attributes if a.lower().startswith("domain")]
 
 
+def test_a_prefixed_binding_cookie_may_be_same_site_none() -> None:
+    """(Review 22q, 13.) The prefix makes it Secure, which SameSite=None needs: no start-up error."""
+    guard = Guard(
+        secret_key="k", extractors=[JsonKeys("customer_id")], binding_cookie="__Host-b", binding_same_site="none"
+    )
+    assert guard.codec.secure is True
+    with pytest.raises(ValueError, match="binding_same_site='none' needs binding_secure=True"):
+        Guard(secret_key="k", extractors=[JsonKeys("customer_id")], binding_same_site="none")
+
+
 # ------------------------------------------------------------------ 8. a refused form's event path
 
 REFUSED_SPELLINGS = [
@@ -472,7 +482,6 @@ def test_an_ascii_query_under_a_latin_1_body_runs(kind: str) -> None:
     ("login_paths", "rule"),
     [
         (["/auth/*"], PathOwner("/auth/users/{user_id}/password")),
-        (["/auth/users/bob/password"], PathOwner("/auth/users/{user_id}/password")),
         (["/*"], PathOwner("/auth/users/{user_id}/password")),
         (["/*"], JsonBodyOwner("user_id")),
     ],
@@ -481,6 +490,31 @@ def test_a_login_path_that_covers_an_inbound_rule_is_refused_at_start_up(login_p
     with pytest.raises(ValueError, match="login_paths") as raised:
         Guard(secret_key="k", extractors=[JsonKeys("customer_id")], login_paths=login_paths, inbound=[rule])
     assert "inbound rule" in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    ("login_paths", "rule"),
+    [
+        (["/accounts/login/"], PathOwner("/accounts/{account_id}/")),  # Django's LOGIN_URL
+        (["/users/login", "/users/sign_up"], PathOwner("/users/{user_id}")),
+        (["/login", "/signup"], PathOwner("/{username}")),
+    ],
+)
+def test_an_exact_login_path_a_pattern_could_match_starts(login_paths: list[str], rule: PathOwner) -> None:
+    """(Review 22q, 11.) An exact login path is one page, the app's log-in: the pattern would read
+    ``login`` as an owner, and the rule still checks every other path it matches."""
+    Guard(secret_key="k", extractors=[JsonKeys("customer_id")], login_paths=login_paths, inbound=[rule])
+
+
+def test_an_exact_login_path_leaves_the_rule_on_the_records_beside_it(kind: str) -> None:
+    app = WriteApp()
+    options = {"login_paths": ["/accounts/login/"], "inbound": [PathOwner("/accounts/{account_id}/")]}
+    status, _, out, events = send_write(
+        kind, app, body=b'{"note": "x"}', path="/accounts/" + BOB + "/", cookie=login_cookie(), **options
+    )
+    assert app.writes == []
+    assert (status, out) == (403, BLOCK_BODY)
+    assert kinds(events) == [("cross_owner_write", "blocked")]
 
 
 def test_a_login_path_beside_the_inbound_rules_is_fine(kind: str) -> None:
