@@ -42,7 +42,7 @@ from ._content import (
 )
 from ._context import RequestContext
 from ._decide import Decision, decide, foreign_owners, is_own
-from ._encoding import text_encoding
+from ._encoding import ASCII_SAFE, text_encoding
 from ._events import MAX_EVENT_OWNERS, AuditEvent, EventKind, emit
 from ._events import Action as EventAction
 from ._extractors import OWN, UNPROVEN, header_owners
@@ -142,13 +142,24 @@ def _read_as(plan: ResponsePlan, decoded: bytes) -> str:
 _LONGER_THAN_DECLARED = "body longer than its Content-Length"
 
 
+#: The longest Content-Length value read as a number (``int()`` refuses more than 4300 digits).
+_LENGTH_DIGITS = 32
+
+
 def _declared_length(headers: RawHeaders) -> int:
-    """The Content-Length a head declares (its first), ``-1`` where it can't be read."""
+    """The smallest Content-Length a head declares, read as servers read it (gunicorn's
+    ``int(value.strip())``: ``+36`` and ``3_6`` are 36; it keeps the last of several, h11 the
+    same one: the smallest is what some server sends); ``-1`` where none can be read."""
+    smallest = -1
     for name, value in headers:
-        if name.lower() == b"content-length":
-            digits = value.strip()
-            return int(digits) if digits.isdigit() else -1
-    return -1
+        if name.lower() == b"content-length" and len(value) <= _LENGTH_DIGITS:
+            try:
+                length = int(value.decode("latin-1").strip())
+            except ValueError:
+                continue
+            if 0 <= length and (smallest < 0 or length < smallest):
+                smallest = length
+    return smallest
 
 
 class Exchange:
@@ -439,12 +450,12 @@ class Exchange:
         facts = self.facts
         if verdict.blocked or verdict.body is not None or facts is None or not facts.length:
             return verdict  # (a block gives its own reason; a body respguard rewrote has its own length)
-        # The head that declares the body's own length, as frameworks spell it, is found by one
-        # list search (most held documents); another is read (its first Content-Length).
+        # The head that declares the body's own length once, as frameworks spell it, is found by
+        # one list search (most held documents); another is read (its smallest Content-Length).
         length = len(body)
         spelt = b"%d" % length
         headers = self.headers
-        if (b"content-length", spelt) in headers or (b"Content-Length", spelt) in headers:
+        if facts.lengths <= 1 and ((b"content-length", spelt) in headers or (b"Content-Length", spelt) in headers):
             return verdict
         if not 0 <= _declared_length(headers) < length:
             return verdict
@@ -821,6 +832,8 @@ class Exchange:
             # Every encoding the page is read in (the browser's, a later <meta>'s, Turbo's UTF-8...).
             view = self._view(HTML, body)
             charsets: tuple[str | None, ...] = view.html_encodings()
+            if len(charsets) > 1 and body.isascii() and ASCII_SAFE.issuperset(charsets):
+                charsets = charsets[:1]  # (one text in all of them: counted once)
             xml = is_xml_essence(view.media_type)  # (its comments are shown)
         else:
             charsets = (None if media == JSON else self._reader_charset(body, media),)

@@ -740,14 +740,16 @@ def _refresh_url(content: str) -> str | None:
     return url
 
 
-#: What the text a frame shows may hold of a record or an address (a text with none shows neither).
-_SHOWN_RECORD = re.compile(r"[{\[@]")
+#: What the text a frame shows may hold of a record, an address, a phone or a card number (a
+#: text with none shows none of them: ``data:,Loading the next page``).
+_SHOWN_RECORD = re.compile(r"[{\[@0-9]")
 
 
 def refresh_frames_a_page(value: str) -> bool:
     """Does a refresh declaration (a ``Refresh`` header's value) navigate to a ``data:`` URL that
     is a page (HTML, XML), or one respguard can't decode, or one a frame shows as text (no type,
-    ``text/*``, JSON) whose text may show a record or an address (a ``{``, ``[`` or ``@``)?"""
+    ``text/*``, JSON) whose text may show a record, an address or a number (a ``{``, ``[``, ``@``
+    or a digit)?"""
     url = _refresh_url(value)
     if url is None:
         return False

@@ -101,6 +101,15 @@ _BREAKS = frozenset(
 )
 
 
+#: In an XML page, the elements whose text runs on with their neighbours' (XHTML's phrasing
+#: elements, SVG's text spans): any other element (a feed's ``<item>``, ``<author>``) is a line of
+#: its own to a feed reader and in Chromium's tree of an unstyled document.
+_XML_INLINE = frozenset(
+    "a abbr b bdi bdo cite code data del dfn em font i ins kbd mark q rp rt ruby s samp small span strike"
+    " strong sub sup time tt u var wbr tspan textpath".split()
+)
+
+
 def _js_unescape(text: str) -> str:
     def one(match: re.Match[str]) -> str:
         code = int(match.group(1) or match.group(2) or match.group(3), 16)
@@ -169,7 +178,9 @@ def render_html(text: str, xml: bool = False) -> str:
                 continue
             closing = _COMMENT_END.search(text, after)
             if xml:
-                shown.append("\n" + text[after : size if closing is None else closing.start()] + "\n")
+                # Its own node in the tree Chromium shows: its text is read apart, while the text
+                # around it joins (``person0@exa<!---->mple.com`` is one address to textContent).
+                hidden.append(text[after : size if closing is None else closing.start()])
             position = size if closing is None else closing.end()
             continue
         if name is None:  # <!DOCTYPE>, <?xml?>, </ 3>: a bogus comment up to '>'
@@ -177,17 +188,21 @@ def render_html(text: str, xml: bool = False) -> str:
                 # An XML page's processing instruction, shown in its tree (a feed's source) to "?>".
                 after = match.start() + 2
                 pi_end = text.find("?>", after)
-                shown.append("\n" + (text[after:] if pi_end < 0 else text[after:pi_end]) + "\n")
+                hidden.append(text[after:] if pi_end < 0 else text[after:pi_end])  # (a node apart, as a comment)
                 position = size if pi_end < 0 else pi_end + 2
                 continue
             if text.startswith("<![CDATA[", match.start()):
-                # In an XML page (a feed, XHTML, SVG) and in <svg> or <math>, a CDATA section is
-                # text, shown as written to its "]]>" (a bogus comment elsewhere in HTML: a superset).
                 after = match.start() + 9
                 cdata_end = text.find("]]>", after)
-                shown.append(text[after:] if cdata_end < 0 else text[after:cdata_end])
-                position = size if cdata_end < 0 else cdata_end + 3
-                continue
+                if xml:
+                    # In an XML page (a feed, XHTML, SVG) a CDATA section is text, shown as written
+                    # to its "]]>".
+                    shown.append(text[after:] if cdata_end < 0 else text[after:cdata_end])
+                    position = size if cdata_end < 0 else cdata_end + 3
+                    continue
+                # In HTML a bogus comment to the first '>' (what follows is markup again), but text
+                # to its "]]>" inside <svg> or <math>: that text is read apart too (a superset).
+                hidden.append(text[after:] if cdata_end < 0 else text[after:cdata_end])
             close = text.find(">", match.end())
             position = size if close < 0 else close + 1
             continue
@@ -205,7 +220,7 @@ def render_html(text: str, xml: bool = False) -> str:
                 hidden.append(urllib.parse.unquote(attributes))
         tag = name.lower()
         position = end
-        if tag in _BREAKS:
+        if tag in _BREAKS or xml and tag not in _XML_INLINE:
             shown.append("\n")
         if match.group(1) or end >= size or tag not in _SPECIAL:
             continue  # an end tag, or an element whose content is markup
@@ -586,7 +601,9 @@ def _unescape(body: bytes, media: str, charset: str | None = None, xml: bool = F
 
 #: A folded line's break (RFC 5545 3.1, RFC 6350 3.2: a CRLF, or a bare LF as parsers accept it,
 #: then one space or tab), which an iCalendar or vCard reader takes out.
-_FOLD = re.compile(r"\r?\n[ \t]")
+_FOLD = re.compile(r"(?<![\r\n])(?:\r\n|\r|\n)+[ \t]")
+#: What makes a text a calendar or a contact list, whose reader unfolds its lines (any case).
+_FOLDED_CONTENT = re.compile(r"begin:v(?:calendar|card)", re.IGNORECASE)
 
 
 def _readings(body: bytes, media: str, charset: str | None, xml: bool) -> list[str]:
@@ -607,11 +624,16 @@ def _readings(body: bytes, media: str, charset: str | None, xml: bool) -> list[s
 
 
 def _unfolded(text: str) -> str | None:
-    """Text whose lines a calendar's or a contact list's reader unfolds, unfolded; ``None`` where
-    no line is folded."""
-    if text.find("\n ") < 0 and text.find("\n\t") < 0:
+    """An iCalendar or vCard text (a ``BEGIN:VCALENDAR`` or ``BEGIN:VCARD`` line, whatever its
+    type), unfolded as its readers unfold it (the ``icalendar`` library's ``(\r?\n)+[ \t]``,
+    vobject's bare CR too); ``None`` for any other text (a log's tab-indented continuation lines
+    are no folds: unfolded, one address followed by 22 words would be 22 addresses) or where no
+    line break is followed by white space. (The look-behind starts a fold at the first break of a
+    run only: linear in a body of line breaks.)"""
+    if _FOLDED_CONTENT.search(text) is None:
         return None
-    return _FOLD.sub("", text)
+    unfolded = _FOLD.sub("", text)
+    return None if unfolded == text else unfolded
 
 
 def _wide_json_reading(body: bytes) -> str | None:

@@ -225,6 +225,7 @@ class HeadFacts:
         "content",
         "encodings",
         "length",
+        "lengths",
         "owner_header",
         "cache_set",
         "refresh_page",
@@ -237,6 +238,7 @@ class HeadFacts:
         self.content = content  # what the Content-Type values mean (Planner.content)
         self.encodings: tuple[bytes, ...] = ()
         self.length = False  # a Content-Length header
+        self.lengths = 0  # how many (0 or 1 on a quiet head, whose facts are shared)
         self.owner_header = False  # a header an OwnerHeader reads (and strips)
         self.cache_set = False  # a caching field (Cache-Control, Vary, CDN-Cache-Control...): the app set a policy
         self.refresh_page = False  # a Refresh header that navigates (a frame) to a data: URL page
@@ -429,6 +431,7 @@ class Planner:
                         codings.append(value)
                 elif meaning == _LENGTH:
                     facts.length = True
+                    facts.lengths += 1
                 elif meaning == _OWNER:
                     facts.owner_header = True
                 elif meaning == _REFRESH:
@@ -479,7 +482,7 @@ def plan_response(
             return _read_both(planner, method, status, facts)
     if status < 200 or status in NO_BODY_STATUSES:
         return ResponsePlan(Strategy.NONE, content, _encodings(facts))
-    if facts.refresh_page and (planner.by_media[HTML] or planner.by_media[JSON]):
+    if facts.refresh_page and (planner.by_media[HTML] or planner.by_media[JSON] or planner.bulk):
         # A Refresh header navigates a frame to its data: URL (Chromium renders that page there,
         # as it does a <meta http-equiv=refresh>'s), whatever this response's body is: its page
         # is no body respguard reads (fail closed).

@@ -165,10 +165,12 @@ class ResponseView:
             if (
                 "utf-8" not in encodings
                 and (not self.body.isascii() or not ASCII_SAFE.issuperset(encodings))
-                and (self._xml_in_utf8() or fetched_by_turbo(self.request))
+                and (encodings[0] == "replacement" or self._xml_in_utf8() or fetched_by_turbo(self.request))
             ):
                 # Turbo renders ``await response.text()``: UTF-8, whatever the page declares (a
-                # page under a label of the replacement decoder, one U+FFFD to a navigation, whole).
+                # page under a label of the replacement decoder, one U+FFFD to a navigation, whole);
+                # so does any navigator that fetches (Turbo before its request headers, Swup), and
+                # under that label the navigation's own reading shows nothing to block.
                 # And the XML parser reads an undeclared XML page as UTF-8: a <meta> is no
                 # declaration to it (a superset: the HTML readings are kept).
                 encodings = (*encodings, "utf-8")
