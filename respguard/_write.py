@@ -217,13 +217,29 @@ def json_document(body: bytes, keys: frozenset[str] | Guard, strict: bool, chars
     return other if document is NO_JSON else [document, other]
 
 
-def _declared_text(body: bytes, charset: str | None) -> str | None:
-    """The body decoded in a declared charset, as DRF decodes it (a text codec, strictly)."""
-    if not charset:
+def _codec(label: str | None) -> str | None:
+    """The text codec a charset label names (``codecs``' name for it), or ``None``: no label, no such
+    codec, a codec of bytes (``bz2_codec``), or a label no lookup takes (a NUL in it: ``ValueError``;
+    RFC 2231's ``charset*=utf-8''%00x`` decodes to one). Every charset label the write check reads
+    is looked up here: a label no reader decodes in reads as none, never as an error."""
+    if not label:
         return None
     try:
-        return body.decode(charset)
-    except (LookupError, UnicodeError):  # no such codec, a codec of bytes (bz2_codec), bad bytes
+        name = codecs.lookup(label).name
+        "".encode(name)  # a text codec
+    except (LookupError, ValueError, TypeError, UnicodeError):
+        return None
+    return name
+
+
+def _declared_text(body: bytes, charset: str | None) -> str | None:
+    """The body decoded in a declared charset, as DRF decodes it (a text codec, strictly)."""
+    codec = _codec(charset)
+    if codec is None:
+        return None
+    try:
+        return body.decode(codec)
+    except UnicodeError:  # bad bytes
         return None
 
 
@@ -373,11 +389,8 @@ def _django_boundary(content_type: str) -> bytes | None:
         if not name:
             continue
         if isinstance(value, tuple):
-            if value[0]:
-                try:
-                    codecs.lookup(value[0])
-                except LookupError:
-                    return None  # Django raises ValueError: a 400
+            if value[0] and _codec(value[0]) is None:
+                return None  # Django raises ValueError: a 400
             value = collapse_rfc2231_value(value)
         if name == "boundary":
             found = value
@@ -427,11 +440,7 @@ def parse_form_python_multipart(content_type: str, body: bytes) -> tuple[list[tu
             query.write(body)
             query.finalize()
             return fields, files
-        charset = params.get(b"charset", b"utf-8").decode("latin-1")
-        try:
-            charset = codecs.lookup(charset).name
-        except LookupError:
-            charset = "latin-1"
+        charset = _codec(params.get(b"charset", b"utf-8").decode("latin-1")) or "latin-1"
         if reads_ascii(charset) is not True:
             # Starlette decodes names and values in it (utf-16: "owner_id" is four other letters);
             # Werkzeug, which a Flask app mounted in the ASGI app reads with, does not
@@ -532,13 +541,8 @@ def parse_form_python_multipart(content_type: str, body: bytes) -> tuple[list[tu
 def _hides_ascii(charset: str | None) -> bool:
     """Does a multipart body's ``charset`` parameter name a codec that reads ASCII as other text
     (UTF-16/32, EBCDIC)? An unknown label: no (Django answers it with an error, nothing is written)."""
-    if not charset:
-        return False
-    try:
-        name = codecs.lookup(charset).name
-    except LookupError:
-        return False
-    return reads_ascii(name) is not True
+    name = _codec(charset)
+    return name is not None and reads_ascii(name) is not True
 
 
 def parse_form_werkzeug(content_type: str, body: bytes) -> tuple[list[tuple[str, str]], list[str]]:
@@ -685,13 +689,7 @@ def _refuse_charset_query(
 
 def _declared_codec(content_type: str | None) -> str | None:
     """The codec of the Content-Type's ``charset`` where it is a known one but UTF-8, else ``None``."""
-    charset = _charset_of(content_type)
-    if not charset:
-        return None
-    try:
-        codec = codecs.lookup(charset).name
-    except LookupError:  # Django's QueryDict raises: nothing is written
-        return None
+    codec = _codec(_charset_of(content_type))  # (no codec: Django's QueryDict raises, nothing is written)
     return None if codec == "utf-8" else codec
 
 
@@ -736,14 +734,7 @@ def _lenient_form(guard: Guard, body: bytes, content_type: str | None = None) ->
     transfer encoding, as Django decodes base64): an id in any of them is redacted."""
     names = [min(rule.names) for rule in guard.inbound if isinstance(rule, FormOwner)]
     texts = [body.decode("utf-8", "replace")]
-    charset = _charset_of(content_type)
-    codec = "utf-8"
-    if charset:
-        try:
-            codec = codecs.lookup(charset).name
-            "".encode(codec)  # a text codec (not bz2_codec)
-        except (LookupError, UnicodeError, TypeError):
-            codec = "utf-8"
+    codec = _codec(_charset_of(content_type)) or "utf-8"
     if codec != "utf-8":
         # the whole body in it, and each of its lines (the framing is ASCII, a part in the charset)
         # at each alignment of a code unit
