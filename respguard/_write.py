@@ -22,7 +22,7 @@ import quopri
 import re
 from collections.abc import Awaitable, Callable, Iterable, Iterator, MutableMapping, Sequence
 from email.message import Message as HeaderMessage
-from email.utils import collapse_rfc2231_value
+from email.utils import collapse_rfc2231_value, unquote
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, unquote_plus
 
@@ -65,6 +65,12 @@ TRANSFER_ENCODED = "multipart part with a transfer encoding"
 CHARSET_FORM = "form read otherwise in its charset"
 CHARSET_QUERY = "query read otherwise in the request's charset"
 TOO_MANY_FIELDS = "form with too many fields"
+LONG_TYPE = "Content-Type too long on a write"
+#: The longest Content-Type a write may have for respguard to read it (real clients send fewer than
+#: 200 characters): ``email.message``'s parameter parser, which Django's ``parse_header_parameters``
+#: (and so the check's reading of it) is, is quadratic in a value's semicolons. Past it the write is
+#: refused before anything parses the type.
+MAX_CONTENT_TYPE = 4096
 #: Fields (or parts) a form may have for respguard to read it: ten times what the frameworks take by
 #: default (Starlette's ``max_fields``/``max_files``, Werkzeug's ``max_form_parts``, Django's
 #: ``DATA_UPLOAD_MAX_NUMBER_FIELDS``: 1000), which refuse more; past it the form is refused unread.
@@ -379,24 +385,35 @@ def _django_boundary(content_type: str) -> bytes | None:
     ``email.message``'s parameters, RFC 2231 continuations joined, the last ``boundary`` kept, a
     value up to the next ``;``); ``None`` where Django refuses the body (none, an invalid one, an
     unknown RFC 2231 charset): nothing is written there."""
-    if ";" not in content_type:
-        return None
-    message = HeaderMessage()
-    message["content-type"] = content_type
-    params = message.get_params()
-    found: str | None = None
-    for name, value in (params or [])[1:]:
-        if not name:
-            continue
-        if isinstance(value, tuple):
-            if value[0] and _codec(value[0]) is None:
-                return None  # Django raises ValueError: a 400
-            value = collapse_rfc2231_value(value)
-        if name == "boundary":
-            found = value
+    found = _django_params(content_type).get("boundary")
     if not found or not _DJANGO_BOUNDARY.match(found):
         return None
     return found.encode("latin-1", "replace")
+
+
+def _django_params(content_type: str | None) -> dict[str, str]:
+    """The Content-Type's parameters as Django's ``parse_header_parameters`` reads them (the
+    boundary ``MultiPartParser`` cuts at; the charset of ``request.encoding``, which DRF's parsers
+    and Django's ``QueryDict`` and ``MultiPartParser`` decode in): ``email.message``'s
+    ``get_params()`` (names lowered, values unquoted, RFC 2231 continuations joined, its parameters
+    after the plain ones), the last of a name kept, an RFC 2231 value collapsed in its charset
+    (``collapse_rfc2231_value``: the text as sent where no codec reads it, as Django 4.2 reads it;
+    5.2 answers 400 there). Called only on a Content-Type of at most :data:`MAX_CONTENT_TYPE`."""
+    found: dict[str, str] = {}
+    if not content_type or ";" not in content_type:
+        return found
+    message = HeaderMessage()
+    message["content-type"] = content_type
+    for name, value in (message.get_params() or [])[1:]:
+        if not name:
+            continue
+        if isinstance(value, tuple):
+            if value[0] and _codec(value[0]) is None:  # (a NUL in it: str() raises ValueError)
+                found[name] = unquote(value[2])
+                continue
+            value = collapse_rfc2231_value(value)
+        found[name] = value
+    return found
 
 
 def parse_form_python_multipart(content_type: str, body: bytes) -> tuple[list[tuple[str, str]], list[str]]:
@@ -441,8 +458,9 @@ def parse_form_python_multipart(content_type: str, body: bytes) -> tuple[list[tu
             query.finalize()
             return fields, files
         charset = _codec(params.get(b"charset", b"utf-8").decode("latin-1")) or "latin-1"
-        if reads_ascii(charset) is not True:
-            # Starlette decodes names and values in it (utf-16: "owner_id" is four other letters);
+        if reads_ascii(charset) is not True or _hides_ascii(_charset_of(content_type)):
+            # Starlette decodes names and values in it (utf-16: "owner_id" is four other letters),
+            # and Django in its own reading of it (the last ``charset``, RFC 2231's ``charset*=``);
             # Werkzeug, which a Flask app mounted in the ASGI app reads with, does not
             raise Ambiguous(AMBIGUOUS_NAME)
         boundary = params.get(b"boundary")
@@ -569,9 +587,9 @@ def parse_form_werkzeug(content_type: str, body: bytes) -> tuple[list[tuple[str,
         # ``boundary*0=A; boundary*1=B; boundary=XyZ``, ``boundary=A (c)``: Django (a Django app
         # under the middleware) cuts the body at another delimiter than Werkzeug
         raise Ambiguous(AMBIGUOUS_NAME)
-    if _hides_ascii(options.get("charset")):
-        # Django (a Django app under the middleware) decodes names and values in it (utf-16:
-        # "customer_id" is other bytes to Werkzeug, which ignores the request's charset)
+    if _hides_ascii(_charset_of(content_type)):
+        # Django (a Django app under the middleware) decodes names and values in its reading of it
+        # (utf-16: "customer_id" is other bytes to Werkzeug, which ignores the request's charset)
         raise Ambiguous(AMBIGUOUS_NAME)
     _refuse_many_fields(body, boundary)
     charsets = MultiPartParser()
@@ -626,6 +644,8 @@ def _named(
     raw_query: bytes = b"",
 ) -> Named:
     """The request as the framework will parse it; raises InboundError/Ambiguous."""
+    if content_type is not None and len(content_type) > MAX_CONTENT_TYPE:
+        raise InboundError(LONG_TYPE)  # refused unread: its parameters' parser is quadratic
     _refuse_charset_query(guard, path, query, content_type, raw_query)
     form: Sequence[tuple[str, object]] = ()
     files: Sequence[str] = ()
@@ -710,16 +730,9 @@ def _querydict_pairs(raw: bytes, codec: str) -> list[tuple[str, str]] | None:
 
 def _charset_of(content_type: str | None) -> str | None:
     """The ``charset`` a Content-Type names, as Django reads it into ``request.encoding``
-    (``email.message``'s parameters: any case, quoted, RFC 2231), which DRF's ``JSONParser``
-    decodes the body in: a DRF project under the middleware reads its JSON so."""
-    if not content_type or ";" not in content_type:
-        return None
-    message = HeaderMessage()
-    message["content-type"] = content_type
-    value = message.get_param("charset")
-    if value is None:
-        return None
-    return collapse_rfc2231_value(value) if isinstance(value, tuple) else value
+    (:func:`_django_params`: any case, quoted, RFC 2231, the last one), which DRF's ``JSONParser``
+    and ``FormParser``, Django's ``QueryDict`` and ``MultiPartParser`` decode in."""
+    return _django_params(content_type).get("charset")
 
 
 #: The longest line of a refused form body its event redacts (an id is far shorter).

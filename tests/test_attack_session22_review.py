@@ -6,11 +6,32 @@
    the refusal of an ambiguous form and ``read_owners``' catch-all logged a ``scan_error`` whose path
    held the raw id (``/api/notes/bob-9c2e``). Fixed (``_write._codec``): one lookup of a charset label
    for every site, ``None`` for any label it can't read.
+2. **The first charset, where Django and DRF take the last.** ``application/json; charset=utf-8;
+   charset=utf-7`` with a UTF-7 body (``+ACI-`` a quote), ``application/x-www-form-urlencoded;
+   charset=utf-8; charset=utf-16-le`` with a UTF-16 form, a query under ``application/json;
+   charset=utf-8; charset=utf-16-le``, a trailing ``charset*=`` (RFC 2231): Django's
+   ``parse_header_parameters`` builds a dict of ``email.message``'s parameters (the last one wins, RFC
+   2231 ones come last), the write check read ``get_param("charset")``, the first: UTF-8, no
+   difference, 200; the DRF view wrote bob's record. Fixed (``_write._django_params``): one reading
+   of the Content-Type's parameters, as Django's, for every charset reading and the boundary.
+3. **A multipart charset only Django reads.** ``multipart/form-data; boundary=XyZ; charset*0=utf-16-;
+   charset*1=le``, ``charset*=utf-8''utf-16-le``, ``charset*=utf-16le''%75%00...``: Django decodes
+   names and values in ``utf-16-le`` (``customer_id=bob``), the check read the charset as
+   python-multipart or Werkzeug read it (none, or ``utf-8``) and passed the write. Fixed
+   (``_write.parse_form_python_multipart``, ``parse_form_werkzeug``): Django's reading of the charset
+   is also refused where it hides ASCII, on both stacks.
+4. **A Content-Type parsed in quadratic time.** ``email.message``'s parameter parser is quadratic in
+   the semicolons of a quoted value (``application/json; x="`` and 64,000 ``;``: 2.3 s a reading).
+   Fixed (``_write._named``): a write whose Content-Type is longer than 4096 characters is refused
+   before anything parses it (``scan_error``, "Content-Type too long on a write").
 """
 
 from __future__ import annotations
 
+import json
+import time
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from conftest import BLOCK_BODY, assert_block, assert_no_raw_ids, kinds
@@ -85,3 +106,97 @@ def test_a_charset_label_with_a_nul_leaves_the_refusal_redacted(kind: str, suffi
 
 def test_a_charset_label_with_a_nul_beside_a_query_is_no_scan_error(kind: str) -> None:
     _runs(kind, b'{"customer_id": "alice-7f3a"}', "application/json; charset*=utf-8''%00x", query="q=1")
+
+
+# ------------------------------------------------------------------ 2. the last charset wins
+
+UTF7_BODY = b'{"customer_id": "alice-7f3a", "z": "+ACI-, +ACI-customer_id+ACI-: +ACI-' + B + b'"}'
+UTF16_FORM = ("customer_id=" + BOB).encode("utf-16-le")
+UTF16_QUERY = quote("customer_id".encode("utf-16-le")) + "=" + quote(BOB.encode("utf-16-le"))
+LAST_JSON = [
+    "application/json; charset=utf-8; charset=utf-7",
+    "application/json; charset=utf-8; charset*=utf-8''utf-7",
+    "application/json; charset*=utf-8''utf-7; charset=utf-8",
+]
+
+
+@pytest.mark.parametrize("content_type", LAST_JSON, ids=repr)
+def test_json_in_the_last_charset_is_read_in_it(kind: str, content_type: str) -> None:
+    assert json.loads(UTF7_BODY)["customer_id"] == "alice-7f3a"
+    assert _drf_data(content_type, UTF7_BODY)["customer_id"] == BOB  # type: ignore[index]
+    _refused(kind, UTF7_BODY, content_type, "owner field repeated")
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    [
+        "application/x-www-form-urlencoded; charset=utf-8; charset=utf-16-le",
+        "application/x-www-form-urlencoded; charset=utf-8; charset*=utf-8''utf-16-le",
+    ],
+    ids=repr,
+)
+def test_a_form_in_the_last_charset_is_read_in_it(kind: str, content_type: str) -> None:
+    assert _drf_data(content_type, UTF16_FORM)["customer_id"] == BOB  # type: ignore[index]
+    _refused(kind, UTF16_FORM, content_type, _write.CHARSET_FORM)
+
+
+def test_a_query_in_the_last_charset_is_read_in_it(kind: str) -> None:
+    content_type = "application/json; charset=utf-8; charset=utf-16-le"
+    assert _django_get(content_type, UTF16_QUERY)["customer_id"] == [BOB]
+    _refused(kind, b"{}", content_type, _write.CHARSET_QUERY, query=UTF16_QUERY)
+
+
+def test_a_repeated_charset_that_reads_alike_runs(kind: str) -> None:
+    _runs(kind, b"customer_id=alice-7f3a", "application/x-www-form-urlencoded; charset=utf-16-le; charset=utf-8")
+
+
+def _django_get(content_type: str, query: str) -> dict[str, list[str]]:
+    import test_django  # noqa: F401
+    from django.core.handlers.wsgi import WSGIRequest
+
+    request = WSGIRequest(
+        create_environ("/api/card", method="POST", data=b"{}", content_type=content_type, query_string=query)
+    )
+    return {key: request.GET.getlist(key) for key in request.GET}
+
+
+# ------------------------------------------------------------------ 3. a multipart charset only Django reads
+
+CS = "utf-16-le"
+WIDE_BODY = (
+    b'--XyZ\r\nContent-Disposition: form-data; name="'
+    + "customer_id".encode(CS)
+    + b'"\r\n\r\n'
+    + BOB.encode(CS)
+    + b"\r\n--XyZ--\r\n"
+)
+HIDDEN = "%75%00%74%00%66%00%2D%00%31%00%36%00%2D%00%6C%00%65%00"  # "utf-16-le" in UTF-16-LE
+RFC2231_CHARSETS = [
+    MP + "; charset*0=utf-16-; charset*1=le",
+    MP + "; charset*=utf-8''utf-16-le",
+    MP + f"; charset*=utf-16le''{HIDDEN}",
+    MP + "; charset=utf-8; charset=utf-16-le",
+]
+
+
+@pytest.mark.parametrize("content_type", RFC2231_CHARSETS, ids=repr)
+def test_a_multipart_charset_django_reads_is_refused_where_it_hides_ascii(kind: str, content_type: str) -> None:
+    assert _django_post(content_type, WIDE_BODY)["customer_id"] == [BOB]  # the Django view writes bob's
+    _refused(kind, WIDE_BODY, content_type, _write.AMBIGUOUS_NAME)
+
+
+# ------------------------------------------------------------------ 4. a long Content-Type
+
+
+@pytest.mark.parametrize("count", [4100, 64_000])
+def test_a_long_content_type_is_refused_before_it_is_parsed(kind: str, count: int) -> None:
+    content_type = 'application/json; x="' + ";" * count
+    start = time.perf_counter()
+    _refused(kind, b'{"customer_id": "alice-7f3a"}', content_type, _write.LONG_TYPE, "scan_error", query="q=1")
+    assert time.perf_counter() - start < 0.5
+
+
+def test_a_content_type_under_the_cap_runs(kind: str) -> None:
+    content_type = "application/json; x=" + "a" * (_write.MAX_CONTENT_TYPE - 20)
+    assert len(content_type) == _write.MAX_CONTENT_TYPE
+    _runs(kind, b'{"customer_id": "alice-7f3a"}', content_type, query="q=1")
