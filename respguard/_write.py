@@ -66,6 +66,7 @@ CHARSET_FORM = "form read otherwise in its charset"
 CHARSET_QUERY = "query read otherwise in the request's charset"
 TOO_MANY_FIELDS = "form with too many fields"
 LONG_TYPE = "Content-Type too long on a write"
+WILDCARD_TYPE = "wildcard Content-Type on a write"
 #: The longest Content-Type a write may have for respguard to read it (real clients send fewer than
 #: 200 characters): ``email.message``'s parameter parser, which Django's ``parse_header_parameters``
 #: (and so the check's reading of it) is, is quadratic in a value's semicolons. Past it the write is
@@ -80,6 +81,7 @@ UNREADABLE = "write could not be read"
 _FORM = 1
 _JSON = 2  # a JSON type, or no type: FastAPI and Starlette parse it as JSON
 _SNIFF = 3  # any other type: read as JSON where it opens like JSON (Flask's get_json(force=True))
+_WILDCARD = 4  # a type with a ``*`` (``multipart/*``, ``*/*``): DRF picks a parser for it; refused
 _SKIP = 0
 
 #: Bytes that may come before a JSON document's first ``{`` or ``[``: JSON white space,
@@ -167,6 +169,10 @@ def body_plan(guard: Guard, content_type: str | None) -> int:
     forms = info.forms
     keys = bool(info.keys)
     media = _media(content_type or "")
+    if "*" in media and (forms or keys):
+        # DRF's parser negotiation matches a ``*`` in the request's type: ``*/x-www-form-urlencoded``
+        # is a form to it, ``*/*; charset=utf-7`` JSON in UTF-7; read whole (for the redaction)
+        return _WILDCARD
     if media in ("multipart/form-data", "application/x-www-form-urlencoded"):
         if forms:
             return _FORM
@@ -646,6 +652,10 @@ def _named(
     """The request as the framework will parse it; raises InboundError/Ambiguous."""
     if content_type is not None and len(content_type) > MAX_CONTENT_TYPE:
         raise InboundError(LONG_TYPE)  # refused unread: its parameters' parser is quadratic
+    if plan == _WILDCARD:
+        wildcard = Ambiguous(WILDCARD_TYPE)
+        wildcard.named = _wildcard_named(guard, path, query, content_type, body or b"")
+        raise wildcard
     _refuse_charset_query(guard, path, query, content_type, raw_query)
     form: Sequence[tuple[str, object]] = ()
     files: Sequence[str] = ()
@@ -663,6 +673,30 @@ def _named(
     if body is not None and rules_of(guard).keys:
         named.json = named_json(named, body, guard, strict=plan == _JSON, charset=_charset_of(content_type))
     return named
+
+
+def _wildcard_named(
+    guard: Guard, path: str, query: Sequence[tuple[str, object]], content_type: str | None, body: bytes
+) -> Named:
+    """A write under a wildcard type, read for its refusal's event as DRF's parsers could read it:
+    every line of it (a multipart part's value), its fields as a form and its document as JSON,
+    as UTF-8 and in its declared charset (DRF decodes both in it): an id in any is redacted."""
+    names = [min(rule.names) for rule in guard.inbound if isinstance(rule, FormOwner)]
+    form: list[tuple[str, object]] = list(_lenient_form(guard, body, content_type))
+    documents: list[object] = []
+    texts = [body.decode("utf-8", "replace")]
+    codec = _codec(_charset_of(content_type))
+    if codec is not None and codec != "utf-8":
+        _decode_aligned(body, codec, texts, 1)
+    for text in texts:
+        if names and text.count("&") + text.count(";") <= MAX_FORM_FIELDS:  # (a form parser's limit)
+            for _, value in parse_qsl(text, keep_blank_values=True, errors="replace"):
+                form.extend((name, value) for name in names)
+        try:
+            documents.append(_LENIENT.decode(text.strip()))
+        except (ValueError, RecursionError):
+            pass
+    return Named(path, query=query, form=form, json=documents)
 
 
 def _refuse_charset_reading(
@@ -767,10 +801,10 @@ def _lenient_form(guard: Guard, body: bytes, content_type: str | None = None) ->
     return [(name, line) for name in names for line in lines if line]
 
 
-def _decode_aligned(data: bytes, codec: str, out: list[str]) -> None:
-    """``data`` decoded in ``codec`` from each of its first four bytes (a UTF-16/32 unit's
+def _decode_aligned(data: bytes, codec: str, out: list[str], alignments: int = 4) -> None:
+    """``data`` decoded in ``codec`` from each of its first ``alignments`` bytes (a UTF-16/32 unit's
     alignment), bad bytes replaced; a codec that can't (``idna``, ``punycode``) adds nothing."""
-    for start in range(4):
+    for start in range(alignments):
         try:
             out.append(data[start:].decode(codec, "replace"))
         except (LookupError, UnicodeError, TypeError, ValueError):

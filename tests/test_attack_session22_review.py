@@ -24,6 +24,15 @@
    the semicolons of a quoted value (``application/json; x="`` and 64,000 ``;``: 2.3 s a reading).
    Fixed (``_write._named``): a write whose Content-Type is longer than 4096 characters is refused
    before anything parses it (``scan_error``, "Content-Type too long on a write").
+5. **A wildcard type DRF picks a parser for.** DRF's parser negotiation matches a ``*`` in the
+   request's type: ``*/x-www-form-urlencoded`` (``customer_id=bob``) goes to ``FormParser``,
+   ``multipart/*; boundary=XyZ`` to ``MultiPartParser``, ``*/*``, ``application/*`` and ``*/json`` to
+   ``JSONParser``, which decodes in the request's charset (``*/*; charset=utf-7`` and
+   ``+AHs-"customer_id": "bob-9c2e"+AH0-``, EBCDIC under ``application/*; charset=cp500``). The check
+   read no form type there and sniffed the bytes for JSON, found none, and let the body through
+   (200, no event) to a DRF view that wrote bob's record. Fixed (``_write.body_plan``, ``_named``): a
+   write whose media type has a ``*`` is refused where a rule reads the body (``cross_owner_write``,
+   "wildcard Content-Type on a write").
 """
 
 from __future__ import annotations
@@ -200,3 +209,25 @@ def test_a_content_type_under_the_cap_runs(kind: str) -> None:
     content_type = "application/json; x=" + "a" * (_write.MAX_CONTENT_TYPE - 20)
     assert len(content_type) == _write.MAX_CONTENT_TYPE
     _runs(kind, b'{"customer_id": "alice-7f3a"}', content_type, query="q=1")
+
+
+# ------------------------------------------------------------------ 5. a wildcard type
+
+WILDCARDS = [
+    ("*/x-www-form-urlencoded", b"customer_id=" + B),
+    ("multipart/*; boundary=XyZ", multipart(part('form-data; name="customer_id"', B))),
+    ("*/*; charset=utf-7", b'+AHs-"customer_id": "' + B + b'"+AH0-'),
+    ("application/*; charset=cp500", ('{"customer_id": "' + BOB + '"}').encode("cp500")),
+    ("*/json; charset=utf-7", b'+AHs-"customer_id": "' + B + b'"+AH0-'),
+]
+
+
+@pytest.mark.parametrize(("content_type", "body"), WILDCARDS, ids=[row[0] for row in WILDCARDS])
+def test_a_wildcard_type_drf_picks_a_parser_for_is_refused(kind: str, content_type: str, body: bytes) -> None:
+    assert _drf_data(content_type, body)["customer_id"] == BOB  # type: ignore[index]
+    events = _refused(kind, body, content_type, _write.WILDCARD_TYPE, path=f"/api/notes/{BOB}")
+    assert events[0].path == "/api/notes/{id}"
+
+
+def test_a_concrete_type_beside_a_wildcard_parameter_runs(kind: str) -> None:
+    _runs(kind, b'{"customer_id": "alice-7f3a"}', 'application/json; x="*/*"')
