@@ -130,10 +130,11 @@ def _form_type(content_type: str) -> str:
 class _Rules:
     """What a guard's inbound rules read, worked out once per rule list."""
 
-    __slots__ = ("forms", "keys", "decoder")
+    __slots__ = ("forms", "form_names", "keys", "decoder")
 
     def __init__(self, rules: tuple[Any, ...]) -> None:
         self.forms = any(isinstance(rule, FormOwner) for rule in rules)
+        self.form_names = frozenset(name for rule in rules if isinstance(rule, FormOwner) for name in rule.names)
         keys: set[str] = set()
         for rule in rules:
             if isinstance(rule, JsonBodyOwner):
@@ -326,19 +327,21 @@ def _disposition_is_plain(disposition: bytes | str) -> bool:
 _IDENTITY_CODINGS = frozenset(("", "7bit", "8bit", "binary"))
 
 
-def _check_codings(codings: Sequence[str]) -> None:
-    """A part's ``Content-Transfer-Encoding`` headers: Django decodes a ``base64`` field (an attacker
-    whose username is ``Ym9i`` names bob), Werkzeug and python-multipart read it as sent. RFC 7578
-    deprecates the header and browsers never send it: any coding but an identity, or two headers,
-    is refused."""
+def _check_part(name: str, codings: Sequence[str], owners: frozenset[str] | None) -> None:
+    """A part whose name, as Django reads it (``disposition["name"].strip()``: Python white space
+    stripped), is an owner field's (of ``owners``; ``None``: every name is), read alike by every
+    reader. Its ``Content-Transfer-Encoding`` headers: Django decodes a ``base64`` field (an
+    attacker whose username is ``Ym9i`` names bob), Werkzeug and python-multipart read it as sent;
+    RFC 7578 deprecates the header and browsers never send it: any coding but an identity, or two
+    headers, is refused. White space around its name (``" customer_id"``, a tab, ``\\x0b``):
+    Django strips it, Werkzeug and python-multipart keep it. Any other part (a base64 file a
+    JavaMail client sends, ``name="Vorname "``) is read as sent: no owner is in it to any reader."""
+    stripped = name.strip()
+    if owners is not None and stripped not in owners:
+        return
     if codings and (len(codings) > 1 or codings[0].strip().lower() not in _IDENTITY_CODINGS):
         raise Ambiguous(TRANSFER_ENCODED)
-
-
-def _check_name(name: str) -> None:
-    """A part name with white space around it (``" customer_id"``, a tab, ``\\x0b``): Django strips
-    it (``disposition["name"].strip()``), Werkzeug and python-multipart keep it."""
-    if name != name.strip():
+    if name != stripped:
         raise Ambiguous(AMBIGUOUS_NAME)
 
 
@@ -422,8 +425,11 @@ def _django_params(content_type: str | None) -> dict[str, str]:
     return found
 
 
-def parse_form_python_multipart(content_type: str, body: bytes) -> tuple[list[tuple[str, str]], list[str]]:
-    """(fields, file field names) as Starlette's ``Request.form()`` reads them, with python-multipart."""
+def parse_form_python_multipart(
+    content_type: str, body: bytes, owners: frozenset[str] | None = None
+) -> tuple[list[tuple[str, str]], list[str]]:
+    """(fields, file field names) as Starlette's ``Request.form()`` reads them, with python-multipart;
+    ``owners``: the owner fields' names, whose parts every reader must read alike (``None``: all)."""
     try:
         import python_multipart
         from python_multipart.exceptions import FormParserError
@@ -529,12 +535,11 @@ def parse_form_python_multipart(content_type: str, body: bytes) -> tuple[list[tu
             disposition = part["disposition"]
             if disposition is None or not _disposition_is_plain(disposition):
                 raise Ambiguous(AMBIGUOUS_NAME)
-            _check_codings(part["codings"])
             _, options = parse_options_header(disposition)
             if b"name" not in options:
                 raise InboundError(MALFORMED_FORM)  # Starlette answers 400
             part["name"] = decode(options[b"name"])
-            _check_name(part["name"])
+            _check_part(part["name"], part["codings"], owners)
             part["file"] = b"filename" in options
 
         parser = python_multipart.MultipartParser(
@@ -569,14 +574,17 @@ def _hides_ascii(charset: str | None) -> bool:
     return name is not None and reads_ascii(name) is not True
 
 
-def parse_form_werkzeug(content_type: str, body: bytes) -> tuple[list[tuple[str, str]], list[str]]:
-    """(fields, file field names) as Flask's ``request.form``/``request.files`` read them (Werkzeug)."""
+def parse_form_werkzeug(
+    content_type: str, body: bytes, owners: frozenset[str] | None = None
+) -> tuple[list[tuple[str, str]], list[str]]:
+    """(fields, file field names) as Flask's ``request.form``/``request.files`` read them (Werkzeug);
+    ``owners``: the owner fields' names, whose parts every reader must read alike (``None``: all)."""
     try:
         from werkzeug.formparser import MultiPartParser
         from werkzeug.http import parse_options_header as werkzeug_options_header
         from werkzeug.sansio.multipart import Data, Epilogue, Field, File, MultipartDecoder, NeedData
     except ImportError:
-        return parse_form_python_multipart(content_type, body)
+        return parse_form_python_multipart(content_type, body, owners)
     media, options = werkzeug_options_header(content_type)
     media = media.lower()  # as Werkzeug's Request.mimetype gives it to the form parser
     if media == "application/x-www-form-urlencoded":
@@ -615,8 +623,7 @@ def parse_form_werkzeug(content_type: str, body: bytes) -> tuple[list[tuple[str,
                         event.headers.get("content-disposition")
                     ] or not _disposition_is_plain(event.headers.get("content-disposition", "")):
                         raise Ambiguous(AMBIGUOUS_NAME)
-                    _check_codings(event.headers.getlist("content-transfer-encoding"))
-                    _check_name(event.name)
+                    _check_part(event.name, event.headers.getlist("content-transfer-encoding"), owners)
                     current = event
                     data = []
                 elif isinstance(event, Data):
@@ -662,7 +669,7 @@ def _named(
     if body is not None and content_type is not None and plan == _FORM:
         try:
             parse = parse_form_werkzeug if wsgi else parse_form_python_multipart
-            fields, names = parse(_form_type(content_type), body)
+            fields, names = parse(_form_type(content_type), body, rules_of(guard).form_names)
         except Ambiguous as ambiguous:  # (which part names the owner depends on the reader)
             ambiguous.named = Named(path, query=query, form=_lenient_form(guard, body, content_type))
             raise

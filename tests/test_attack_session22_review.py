@@ -33,6 +33,11 @@
    (200, no event) to a DRF view that wrote bob's record. Fixed (``_write.body_plan``, ``_named``): a
    write whose media type has a ``*`` is refused where a rule reads the body (``cross_owner_write``,
    "wildcard Content-Type on a write").
+6. **Refusals of parts no owner is in.** A part with ``Content-Transfer-Encoding: base64`` (a file
+   JavaMail or Python's ``email.mime`` sends), a quoted-printable text part, a field
+   ``name="Vorname "`` (white space around a name): refused on every part (403), though no reader
+   reads an owner there. Fixed (``_write._check_part``): those refusals apply where the part's name,
+   stripped as Django strips it, is an owner field's; any other part is read as sent.
 """
 
 from __future__ import annotations
@@ -231,3 +236,45 @@ def test_a_wildcard_type_drf_picks_a_parser_for_is_refused(kind: str, content_ty
 
 def test_a_concrete_type_beside_a_wildcard_parameter_runs(kind: str) -> None:
     _runs(kind, b'{"customer_id": "alice-7f3a"}', 'application/json; x="*/*"')
+
+
+# ------------------------------------------------------------------ 6. parts no owner is in
+
+A = b"alice-7f3a"
+OTHER_PARTS = [
+    (
+        "mime base64 file",
+        part(
+            'form-data; name="doc"; filename="a.pdf"',
+            b"JVBERi0xLjQK",
+            "Content-Type: application/pdf\r\nContent-Transfer-Encoding: base64\r\n",
+        ),
+    ),
+    (
+        "qp text field",
+        part(
+            'form-data; name="comment"',
+            b"Gr=C3=BC=C3=9Fe",
+            "Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n",
+        ),
+    ),
+    ("html name with trailing space", part('form-data; name="Vorname "', b"Max")),
+    (
+        "two codings on another part",
+        part(
+            'form-data; name="x"', b"eA==", "Content-Transfer-Encoding: base64\r\nContent-Transfer-Encoding: 7bit\r\n"
+        ),
+    ),
+]
+
+
+@pytest.mark.parametrize(("row", "other"), OTHER_PARTS, ids=[row[0] for row in OTHER_PARTS])
+def test_a_part_no_owner_is_in_is_read_as_sent(kind: str, row: str, other: bytes) -> None:
+    _runs(kind, multipart(part('form-data; name="customer_id"', A), other), MP)
+
+
+@pytest.mark.parametrize("name", ["customer_id ", "\tcustomer_id"], ids=repr)
+def test_an_owner_part_django_strips_the_name_of_with_a_coding_is_refused(kind: str, name: str) -> None:
+    body = multipart(part(f'form-data; name="{name}"', b"Ym9iLTljMmU=", "Content-Transfer-Encoding: base64\r\n"))
+    assert _django_post(MP, body)["customer_id"] == [BOB]
+    _refused(kind, body, MP, _write.TRANSFER_ENCODED)
