@@ -574,6 +574,34 @@ def _hides_ascii(charset: str | None) -> bool:
     return name is not None and reads_ascii(name) is not True
 
 
+def _refuse_django_header_lines(body: bytes, boundary: bytes) -> None:
+    """Refuse a part whose header lines Django cuts otherwise than Werkzeug. Django reads a part's
+    headers up to its first CRLF CRLF, one line per CRLF, each line stripped (``str.strip()``:
+    ``\\x0b``, ``\\x0c``, ``\\x1c``..``\\x1f``, U+0085, U+00A0, U+3000...) before the header name is
+    cut at ``:``, the last ``Content-Disposition`` kept; Werkzeug ends the headers at a blank line of
+    any line break (``\\n\\n``), cuts lines at a bare CR or LF too, folds a line led by a space or
+    a tab into the header before, and strips spaces and tabs only. So a header line led by white
+    space (``\\x0bContent-Disposition: form-data; name="customer_id"``, or a folded one) or a bare CR
+    or LF in a part's header block is a header to Django that Werkzeug reads otherwise: refused.
+    Every part (its block runs from a delimiter to its CRLF CRLF, within the text before the next
+    delimiter, as Django cuts it): linear. A part without a CRLF CRLF has no headers to Django."""
+    delimiter = b"--" + boundary
+    at = body.find(delimiter)
+    while at >= 0:
+        start = at + len(delimiter)
+        at = body.find(delimiter, start)
+        end = body.find(b"\r\n\r\n", start, len(body) if at < 0 else at)
+        if end < 0:
+            continue
+        block = body[start:end]
+        breaks = block.count(b"\r\n")
+        if block.count(b"\r") != breaks or block.count(b"\n") != breaks:
+            raise Ambiguous(AMBIGUOUS_NAME)  # a bare CR or LF
+        for line in block.split(b"\r\n")[1:]:  # (the first is the delimiter line's rest)
+            if line[:4].decode("utf-8", "replace")[:1].isspace():
+                raise Ambiguous(AMBIGUOUS_NAME)
+
+
 def parse_form_werkzeug(
     content_type: str, body: bytes, owners: frozenset[str] | None = None
 ) -> tuple[list[tuple[str, str]], list[str]]:
@@ -606,6 +634,7 @@ def parse_form_werkzeug(
         # (utf-16: "customer_id" is other bytes to Werkzeug, which ignores the request's charset)
         raise Ambiguous(AMBIGUOUS_NAME)
     _refuse_many_fields(body, boundary)
+    _refuse_django_header_lines(body, boundary)
     charsets = MultiPartParser()
     decoder = MultipartDecoder(boundary)
     fields: list[tuple[str, str]] = []

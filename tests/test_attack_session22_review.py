@@ -38,6 +38,19 @@
    ``name="Vorname "`` (white space around a name): refused on every part (403), though no reader
    reads an owner there. Fixed (``_write._check_part``): those refusals apply where the part's name,
    stripped as Django strips it, is an owner field's; any other part is read as sent.
+7. **A part header line Django reads and Werkzeug does not (WSGI).** Django cuts a part's header
+   block at its first CRLF CRLF into CRLF lines and strips each line (``str.strip()``) before it cuts
+   the name at ``:`` (the last ``Content-Disposition`` wins); Werkzeug ends headers at any blank
+   line (``\\n\\n``), breaks lines at a bare CR or LF, folds a line led by a space or a tab into the
+   header before it and strips spaces and tabs only. ``Content-Disposition: form-data;
+   name="note"`` then ``\\x0bContent-Disposition: form-data; name="customer_id"`` (or ``\\x0c``,
+   ``\\x1c``..``\\x1f``, U+0085, U+00A0, U+3000 first; a folded line after another header; a bare
+   ``\\n`` before it; ``\\n\\n`` inside the block), or ``\\x0bContent-Transfer-Encoding: base64`` on a
+   ``customer_id`` part: a note (or a plain value) to Werkzeug, 200 on WSGI; bob's record to a
+   Django app under ``WSGIMiddleware``. Fixed (``_write._refuse_django_header_lines``): a part header
+   block holding a bare CR or LF, or a line led by white space Python strips, is refused as
+   ambiguous on WSGI. On ASGI python-multipart refuses every one of them already (a malformed form,
+   or a delimiter it did not take).
 """
 
 from __future__ import annotations
@@ -49,7 +62,7 @@ from urllib.parse import quote
 
 import pytest
 from conftest import BLOCK_BODY, assert_block, assert_no_raw_ids, kinds
-from ids import BOB
+from ids import ALICE, BOB
 from test_write_middleware import MP, WriteApp, login_cookie, multipart, part, send_write
 from werkzeug.test import create_environ
 
@@ -278,3 +291,61 @@ def test_an_owner_part_django_strips_the_name_of_with_a_coding_is_refused(kind: 
     body = multipart(part(f'form-data; name="{name}"', b"Ym9iLTljMmU=", "Content-Transfer-Encoding: base64\r\n"))
     assert _django_post(MP, body)["customer_id"] == [BOB]
     _refused(kind, body, MP, _write.TRANSFER_ENCODED)
+
+
+# ------------------------------------------------------------------ 7. part header lines Django reads
+
+LEADS = [b" ", b"\t", b"\x0b", b"\x0c", b"\x1c", b"\x1f", "\x85".encode(), "\xa0".encode(), "\u3000".encode()]
+NOTE = b'--XyZ\r\nContent-Disposition: form-data; name="note"'
+SECOND = b'Content-Disposition: form-data; name="customer_id"\r\n\r\n' + B + b"\r\n--XyZ--\r\n"
+ENCODED_BOB = b"Ym9iLTljMmU="
+MALFORMED = ("scan_error", _write.MALFORMED_FORM)
+AMBIGUOUS = ("cross_owner_write", _write.AMBIGUOUS_NAME)
+HEADER_LINES: list[tuple[str, bytes, str, tuple[str, str]]] = [
+    *[(f"{lead!r} second disposition", NOTE + b"\r\n" + lead + SECOND, ALICE, MALFORMED) for lead in LEADS],
+    *[
+        (f"{lead!r} folded after a header", NOTE + b"\r\nX-Foo: a\r\n" + lead + SECOND, ALICE, MALFORMED)
+        for lead in LEADS
+    ],
+    *[
+        (
+            f"{lead!r} base64",
+            b'--XyZ\r\nContent-Disposition: form-data; name="customer_id"\r\n'
+            + lead
+            + b"Content-Transfer-Encoding: base64\r\n\r\n"
+            + ENCODED_BOB
+            + b"\r\n--XyZ--\r\n",
+            ENCODED_BOB.decode(),
+            MALFORMED,
+        )
+        for lead in LEADS[2:]
+    ],
+    ("bare LF then x0b", NOTE + b"\n\x0b" + SECOND, ALICE, AMBIGUOUS),
+    ("bare CR then x0b", NOTE + b"\r\x0b" + SECOND, ALICE, MALFORMED),
+    ("LF LF inside the block", NOTE + b"\n\n" + SECOND, ALICE, AMBIGUOUS),
+    ("bare LF then a folded line", NOTE + b"\nX-Foo: a\r\n " + SECOND, ALICE, MALFORMED),
+]
+
+
+@pytest.mark.parametrize(("row", "body", "user", "asgi"), HEADER_LINES, ids=[row[0] for row in HEADER_LINES])
+def test_a_part_header_line_django_reads_otherwise_is_refused(
+    kind: str, row: str, body: bytes, user: str, asgi: tuple[str, str]
+) -> None:
+    assert _django_post(MP, body)["customer_id"] == [BOB]  # the Django view writes bob's record
+    event, reason = asgi if kind == "asgi" else AMBIGUOUS
+    app = WriteApp()
+    status, headers, out, events = send_write(kind, app, body=body, content_type=MP, cookie=login_cookie(user))
+    assert app.writes == []
+    assert_block(status, headers, out)
+    assert (status, out) == (403, BLOCK_BODY)
+    assert kinds(events) == [(event, "blocked")]
+    assert events[0].reason == reason
+    assert_no_raw_ids(events)
+
+
+def test_white_space_in_a_parts_value_is_read_as_sent(kind: str) -> None:
+    body = multipart(
+        part('form-data; name="customer_id"', A),
+        part('form-data; name="comment"', b" indented\r\n\x0bline\n\n\r\n\r\n\tmore"),
+    )
+    _runs(kind, body, MP)
