@@ -792,6 +792,10 @@ def _querydict_pairs(raw: bytes, codec: str) -> list[tuple[str, str]] | None:
         text = raw.decode("iso-8859-1")
     except (LookupError, UnicodeError, TypeError, ValueError):  # a codec of bytes (bz2_codec)
         return None
+    if text.count("&") > MAX_FORM_FIELDS:
+        # fields the count from above never saw (UTF-7's ``+ACY-`` is ``&``): Django stops at its
+        # thousandth, as the frameworks do
+        raise InboundError(TOO_MANY_FIELDS)
     try:
         return parse_qsl(text, keep_blank_values=True, encoding=codec, errors="replace")
     except (LookupError, UnicodeError, TypeError, ValueError):
@@ -811,30 +815,49 @@ _LENIENT_LINE = 320
 
 def _lenient_form(guard: Guard, body: bytes, content_type: str | None = None) -> list[tuple[str, object]]:
     """A form body no two readers parse alike, read for its refusal's event: every line of it
-    (each part's value is one, however its name is read), under each form rule's name. Also in
-    the charset its Content-Type names (at each alignment of a UTF-16/32 unit: Starlette and
-    Django decode a part in it), and each line base64- and quoted-printable-decoded (a part's
-    transfer encoding, as Django decodes base64): an id in any of them is redacted."""
+    (each part's value is one, however its name is read; :func:`_body_lines`), under each form
+    rule's name, and where a part declares a transfer encoding each line base64- and
+    quoted-printable-decoded too (as Django decodes base64): an id in any of them is redacted."""
     names = [min(rule.names) for rule in guard.inbound if isinstance(rule, FormOwner)]
+    if not names:
+        return []
+    lines = _body_lines(body, _codec(_charset_of(content_type)))
+    if _CODING_HEADER.search(body) is not None:
+        for line in list(lines):
+            for decoded in _transfer_decoded(line):
+                lines[decoded] = None
+    return [(name, line) for name in names for line in lines]
+
+
+#: A part header naming a transfer encoding other than the identities (RFC 2045), in any case.
+_CODING_HEADER = re.compile(rb"content-transfer-encoding[ \t]*:(?![ \t]*(?:7bit|8bit|binary)[ \t]*\r?$)", re.I | re.M)
+
+
+def _body_lines(body: bytes, codec: str | None) -> dict[str, None]:
+    """Every line of a body of at most :data:`_LENIENT_LINE` characters, once, as sent and stripped:
+    read as UTF-8, and in ``codec`` (the charset its Content-Type names: Starlette and Django decode
+    a part in it) at each alignment of its code unit (a UTF-16/32 one; a byte). Where the codec reads ASCII otherwise
+    (UTF-16, EBCDIC, UTF-7: the framing is ASCII, a part in the charset), each distinct line of its
+    bytes is also decoded on its own, at each alignment of its code unit; where it reads ASCII as
+    ASCII (``latin-1``, ``shift_jis``), the whole body's reading has those lines already."""
     texts = [body.decode("utf-8", "replace")]
-    codec = _codec(_charset_of(content_type)) or "utf-8"
-    if codec != "utf-8":
-        # the whole body in it, and each of its lines (the framing is ASCII, a part in the charset)
-        # at each alignment of a code unit
-        _decode_aligned(body, codec, texts)
-        for raw in body.replace(b"\r", b"\n").split(b"\n"):
-            if 0 < len(raw) <= 4 * _LENIENT_LINE:
-                _decode_aligned(raw, codec, texts)
+    if codec is not None and codec != "utf-8":
+        width = 4 if codec.startswith("utf-32") else 2 if codec.startswith("utf-16") else 1
+        _decode_aligned(body, codec, texts, width)
+        if reads_ascii(codec) is not True:
+            for raw in dict.fromkeys(body.replace(b"\r", b"\n").split(b"\n")):
+                if 0 < len(raw) <= 4 * _LENIENT_LINE:
+                    _decode_aligned(raw, codec, texts, width)
     lines: dict[str, None] = {}
     for text in texts:
         for line in text.replace("\r", "\n").split("\n"):
             if 0 < len(line) <= _LENIENT_LINE:
                 lines[line] = None
-                stripped = line.strip()
-                lines[stripped] = None
-                for decoded in _transfer_decoded(stripped):
-                    lines[decoded] = None
-    return [(name, line) for name in names for line in lines if line]
+    for line in list(lines):
+        stripped = line.strip()
+        if stripped:
+            lines[stripped] = None
+    return lines
 
 
 def _decode_aligned(data: bytes, codec: str, out: list[str], alignments: int = 4) -> None:
