@@ -692,7 +692,7 @@ def _named(
         wildcard = Ambiguous(WILDCARD_TYPE)
         wildcard.named = _wildcard_named(guard, path, query, content_type, body or b"")
         raise wildcard
-    _refuse_charset_query(guard, path, query, content_type, raw_query)
+    _refuse_charset(guard, path, query, content_type, raw_query, query, False)
     form: Sequence[tuple[str, object]] = ()
     files: Sequence[str] = ()
     if body is not None and content_type is not None and plan == _FORM:
@@ -704,7 +704,7 @@ def _named(
             raise
         form, files = fields, names
         if _media(content_type) == "application/x-www-form-urlencoded":
-            _refuse_charset_reading(guard, path, query, content_type, body, fields)
+            _refuse_charset(guard, path, query, content_type, body, fields, True)
     named = Named(path, query=query, form=form, files=files)
     if body is not None and rules_of(guard).keys:
         named.json = named_json(named, body, guard, strict=plan == _JSON, charset=_charset_of(content_type))
@@ -735,45 +735,34 @@ def _wildcard_named(
     return Named(path, query=query, form=form, json=documents)
 
 
-def _refuse_charset_reading(
+def _refuse_charset(
     guard: Guard,
     path: str,
     query: Sequence[tuple[str, object]],
-    content_type: str,
-    body: bytes,
-    fields: list[tuple[str, str]],
+    content_type: str | None,
+    raw: bytes,
+    read: Sequence[tuple[str, object]],
+    form: bool,
 ) -> None:
-    """An urlencoded body with a ``charset``, read as DRF's ``FormParser`` reads it (``QueryDict(body,
-    encoding=charset)``): where that reading gives the owner fields other values than the UTF-8
-    reading the frameworks make (UTF-16 text, UTF-7's ``+ACY-``), the write is :class:`Ambiguous`.
-    An ASCII form labelled ``ISO-8859-1`` (Apache HttpClient's default) reads alike and runs."""
-    codec = _declared_codec(content_type)
-    declared = None if codec is None else _querydict_pairs(body, codec)
+    """``raw`` (an urlencoded body where ``form``, else the query string) read as Django reads it in
+    the Content-Type's charset (``QueryDict(raw, encoding=charset)``): DRF's ``FormParser`` reads
+    a form so, Django ``request.GET`` (its ``request.encoding`` is the body's charset). Where that
+    reading gives the owner fields (of the form's, or the query's rules) other values than ``read``,
+    the UTF-8 reading the frameworks make (UTF-16 text, percent-escaped UTF-16 names, UTF-7's
+    ``+ACY-``), the write is :class:`Ambiguous`. An ASCII form labelled ``ISO-8859-1`` (Apache
+    HttpClient's default) reads alike and runs."""
+    codec = _declared_codec(content_type) if raw else None
+    declared = None if codec is None else _querydict_pairs(raw, codec)
     if declared is None:
         return
-    names = {name for rule in guard.inbound if isinstance(rule, FormOwner) for name in rule.names}
-    if [pair for pair in fields if pair[0] in names] != [pair for pair in declared if pair[0] in names]:
-        ambiguous = Ambiguous(CHARSET_FORM)
-        ambiguous.named = Named(path, query=query, form=[*fields, *declared])
-        raise ambiguous
-
-
-def _refuse_charset_query(
-    guard: Guard, path: str, query: Sequence[tuple[str, object]], content_type: str | None, raw_query: bytes
-) -> None:
-    """Django reads ``request.GET`` as ``QueryDict(QUERY_STRING, encoding=request.encoding)``, and the
-    encoding is the Content-Type's ``charset``: where that reading gives the query's owner fields
-    other values than the UTF-8 one (percent-escaped UTF-16 names), the write is :class:`Ambiguous`."""
-    if not raw_query:
-        return
-    codec = _declared_codec(content_type)
-    declared = None if codec is None else _querydict_pairs(raw_query, codec)
-    if declared is None:
-        return
-    names = {name for rule in guard.inbound if isinstance(rule, QueryOwner) for name in rule.names}
-    if [pair for pair in query if pair[0] in names] != [pair for pair in declared if pair[0] in names]:
-        ambiguous = Ambiguous(CHARSET_QUERY)
-        ambiguous.named = Named(path, query=[*query, *declared])
+    rule_type = FormOwner if form else QueryOwner
+    names = {name for rule in guard.inbound if isinstance(rule, rule_type) for name in rule.names}
+    if [pair for pair in read if pair[0] in names] != [pair for pair in declared if pair[0] in names]:
+        ambiguous = Ambiguous(CHARSET_FORM if form else CHARSET_QUERY)
+        if form:
+            ambiguous.named = Named(path, query=query, form=[*read, *declared])
+        else:
+            ambiguous.named = Named(path, query=[*query, *declared])
         raise ambiguous
 
 
