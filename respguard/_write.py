@@ -390,10 +390,10 @@ _DJANGO_BOUNDARY = re.compile(r"[ -~]{0,200}[!-~]")
 
 
 def _django_boundary(content_type: str) -> bytes | None:
-    """The boundary Django's form parser reads from this Content-Type (``parse_header_parameters``:
+    """The boundary Django's form parser reads from this Content-Type (:func:`_django_params`:
     ``email.message``'s parameters, RFC 2231 continuations joined, the last ``boundary`` kept, a
-    value up to the next ``;``); ``None`` where Django refuses the body (none, an invalid one, an
-    unknown RFC 2231 charset): nothing is written there."""
+    value up to the next ``;``); ``None`` where Django refuses the body (none, an invalid one):
+    nothing is written there."""
     found = _django_params(content_type).get("boundary")
     if not found or not _DJANGO_BOUNDARY.match(found):
         return None
@@ -413,7 +413,10 @@ def _django_params(content_type: str | None) -> dict[str, str]:
         return found
     message = HeaderMessage()
     message["content-type"] = content_type
-    for name, value in (message.get_params() or [])[1:]:
+    # (``Any``: typeshed types a value as ``str``, and mypyc would check it is one; an RFC 2231
+    # value is a tuple)
+    params: list[tuple[str, Any]] = message.get_params() or []
+    for name, value in params[1:]:
         if not name:
             continue
         if isinstance(value, tuple):
