@@ -785,10 +785,27 @@ def reads_ascii(codec: str) -> bool | None:
     return encoded == _ASCII_PROBE_BYTES and decoded == _ASCII_BYTES_TEXT
 
 
+def python_codec(label: str | None) -> str | None:
+    """The text codec a charset label names to Python (``codecs``' name for it), or ``None``: no
+    label, no such codec, a codec of bytes (``bz2_codec``), or a label no lookup takes (a NUL in it:
+    ``ValueError``; RFC 2231's ``charset*=utf-8''%00x`` decodes to one). Every charset label
+    respguard reads as Python's clients and frameworks do is looked up here, requests and responses
+    alike: a label nothing decodes in reads as none, never as an error."""
+    if not label:
+        return None
+    try:
+        name = codecs.lookup(label).name
+        "".encode(name)  # a text codec
+    except (LookupError, ValueError, TypeError, UnicodeError):
+        return None
+    return name
+
+
 __all__ = [
     "DEFAULT_HTML_ENCODING",
     "ASCII_SAFE",
     "certain_html_encoding",
+    "python_codec",
     "ENCODINGS",
     "LABELS",
     "PRESCAN_BYTES",

@@ -834,7 +834,7 @@ class Exchange:
             charsets: tuple[str | None, ...] = view.html_encodings()
             if len(charsets) > 1 and body.isascii() and ASCII_SAFE.issuperset(charsets):
                 charsets = charsets[:1]  # (one text in all of them: counted once)
-            xml = is_xml_essence(view.media_type)  # (its comments are shown)
+            xml = is_xml_essence(view.media_type)  # (its comments are read, its sibling elements apart)
         else:
             charsets = (None if media == JSON else self._reader_charset(body, media),)
         counts: dict[str, int] = {}

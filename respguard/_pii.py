@@ -14,7 +14,6 @@ phone and card patterns are bounded.
 
 from __future__ import annotations
 
-import codecs
 import functools
 import html
 import json
@@ -23,7 +22,7 @@ import urllib.parse
 from collections.abc import Callable, Iterable, Mapping
 
 from ._content import TEXT, opens_like_wide_json, wide_json_encoding
-from ._encoding import bom_encoding
+from ._encoding import bom_encoding, python_codec
 
 EMAIL = "email"
 PHONE = "phone"
@@ -102,11 +101,11 @@ _BREAKS = frozenset(
 
 
 #: In an XML page, the elements whose text runs on with their neighbours' (XHTML's phrasing
-#: elements, SVG's text spans): any other element (a feed's ``<item>``, ``<author>``) is a line of
-#: its own to a feed reader and in Chromium's tree of an unstyled document.
+#: elements, SVG's text spans): any other element's siblings (a feed's ``<item>``, ``<author>``)
+#: are apart to a feed reader and in Chromium's tree of an unstyled document.
 _XML_INLINE = frozenset(
-    "a abbr b bdi bdo cite code data del dfn em font i ins kbd mark q rp rt ruby s samp small span strike"
-    " strong sub sup time tt u var wbr tspan textpath".split()
+    "a abbr acronym b bdi bdo big button cite code data del dfn em font i ins kbd label mark nobr output q rp rt"
+    " ruby s samp small span strike strong sub sup time tt u var wbr tspan textpath".split()
 )
 
 
@@ -158,18 +157,23 @@ def _tag_end(text: str, position: int) -> int:
 def render_html(text: str, xml: bool = False) -> str:
     """The text a reader gets from a page: what is on screen, then attribute values and
     script/style text (scripts read them), each on its own line. ``xml``: an XML page, whose
-    comments and processing instructions are on screen too (Chromium shows an XML document without style as its tree, a
-    feed as its source text)."""
+    comments and processing instructions are read apart (Chromium shows an XML document without
+    style as its tree, a feed as its source text), and whose sibling elements are apart (a feed
+    reader shows each ``<author>``), while an element within a run of text joins it
+    (``person0@exa<x/>mple.com`` is one address to the element's ``textContent``)."""
     shown: list[str] = []
     hidden: list[str] = []
     position = 0
     size = len(text)
+    closed = False  # (XML) an element ended since the last text: the next one to start is its sibling
     while position < size:
         match = _MARKUP.search(text, position)
         if match is None:
             shown.append(_refs(text[position:]))
             break
-        shown.append(_refs(text[position : match.start()]))
+        if match.start() > position:
+            shown.append(_refs(text[position : match.start()]))
+            closed = False
         name = match.group(2)
         if match.group(3):  # <!-- comment -->, also the abrupt <!--> and <!--->
             after = match.end()
@@ -220,8 +224,14 @@ def render_html(text: str, xml: bool = False) -> str:
                 hidden.append(urllib.parse.unquote(attributes))
         tag = name.lower()
         position = end
-        if tag in _BREAKS or xml and tag not in _XML_INLINE:
+        if tag in _BREAKS:
             shown.append("\n")
+        elif xml and tag not in _XML_INLINE:
+            if match.group(1):
+                closed = True
+            elif closed:
+                shown.append("\n")  # a sibling of the element that ended: apart
+                closed = False
         if match.group(1) or end >= size or tag not in _SPECIAL:
             continue  # an end tag, or an element whose content is markup
         if tag == "plaintext":  # the rest of the page is shown as it is
@@ -259,12 +269,7 @@ def _end_tag(tag: str) -> re.Pattern[str]:
 @functools.lru_cache(maxsize=64)
 def _codec(charset: str | None) -> str:
     """Python's codec for a charset name (``utf-8`` when Python has none)."""
-    if not charset:
-        return "utf-8"
-    try:
-        return codecs.lookup(charset).name
-    except LookupError:
-        return "utf-8"
+    return python_codec(charset) or "utf-8"
 
 
 @functools.lru_cache(maxsize=64)
@@ -401,7 +406,7 @@ class BulkPII:
 
         ``charset`` is the one the browser decodes an HTML or text page in (a byte-order
         mark still wins); JSON is always UTF-8, as ``fetch().json()`` reads it. ``xml``: an
-        HTML-class body is an XML page (its comments are shown).
+        HTML-class body is an XML page (its comments are read, its sibling elements apart).
         """
         threshold = self.threshold_for(path)
         if threshold is None or not body:
@@ -599,9 +604,14 @@ def _unescape(body: bytes, media: str, charset: str | None = None, xml: bool = F
     return _on_screen(text)
 
 
-#: A folded line's break (RFC 5545 3.1, RFC 6350 3.2: a CRLF, or a bare LF as parsers accept it,
-#: then one space or tab), which an iCalendar or vCard reader takes out.
-_FOLD = re.compile(r"(?<![\r\n])(?:\r\n|\r|\n)+[ \t]")
+#: A folded line's break (RFC 5545 3.1, RFC 6350 3.2), which an iCalendar or vCard reader takes
+#: out: line breaks (CRLF, LF or a bare CR, one or more: the ``icalendar`` library's
+#: ``(\r?\n)+[ \t]``, vobject's CR) and a space or tab. One character class, never alternatives:
+#: a CRLF that ``\r\n|\r|\n`` reads two ways makes a run of them exponential.
+_FOLD = re.compile(r"(?<![\r\n])[\r\n]+[ \t]")
+#: An iCalendar text (any case), and the lines of its properties that hold an event's id.
+_CALENDAR = re.compile(r"begin:vcalendar", re.IGNORECASE)
+_EVENT_IDS = re.compile(r"^(?:uid|related-to)[;:][^\r\n]*", re.IGNORECASE | re.MULTILINE)
 #: What makes a text a calendar or a contact list, whose reader unfolds its lines (any case).
 _FOLDED_CONTENT = re.compile(r"begin:v(?:calendar|card)", re.IGNORECASE)
 
@@ -620,6 +630,11 @@ def _readings(body: bytes, media: str, charset: str | None, xml: bool) -> list[s
         unfolded = _unfolded(reading)
         if unfolded is not None:
             readings.append(unfolded)
+    if _CALENDAR.search(text) is not None or _CALENDAR.search(readings[-1]) is not None:
+        # A calendar's UID (and RELATED-TO, which names one) is an event's id, not a person's
+        # address, though Google's and Outlook's read like one (``7kq...@google.com``): an export
+        # of 25 events of one person is one person.
+        readings = [_EVENT_IDS.sub("", reading) for reading in readings]
     return readings
 
 
@@ -630,10 +645,10 @@ def _unfolded(text: str) -> str | None:
     are no folds: unfolded, one address followed by 22 words would be 22 addresses) or where no
     line break is followed by white space. (The look-behind starts a fold at the first break of a
     run only: linear in a body of line breaks.)"""
-    if _FOLDED_CONTENT.search(text) is None:
-        return None
     unfolded = _FOLD.sub("", text)
-    return None if unfolded == text else unfolded
+    if unfolded == text or _FOLDED_CONTENT.search(unfolded) is None:  # (unfolded first, as its readers do)
+        return None
+    return unfolded
 
 
 def _wide_json_reading(body: bytes) -> str | None:

@@ -7,14 +7,13 @@ headers) into what happens to the body. Its answers for a Content-Type are cache
 
 from __future__ import annotations
 
-import codecs
 import email.message
 from collections.abc import Iterable, Sequence
 from typing import Final
 
 from ._cache import is_cache_field
 from ._content import HTML, JSON, JSON_LINES, OTHER, TEXT, TEXT_MEDIA
-from ._encoding import lookup, reads_ascii
+from ._encoding import lookup, python_codec, reads_ascii
 from ._extractors import Extractor, HtmlAttribute, JsonKeys, OwnerHeader
 from ._headers import RawHeaders
 from ._markup import refresh_frames_a_page
@@ -37,11 +36,8 @@ def _hides_ascii(label: str | None) -> bool:
     httpx reads the first as UTF-8, and no client decodes a stream's text in the second."""
     if not label:
         return False
-    try:
-        name = codecs.lookup(label.strip(" \t")).name
-    except LookupError:
-        return False
-    return reads_ascii(name) is False
+    name = python_codec(label.strip(" \t"))
+    return name is not None and reads_ascii(name) is False
 
 
 def _client_labels(values: Sequence[bytes], fetch_label: str | None) -> list[str]:
@@ -75,7 +71,8 @@ def _client_labels(values: Sequence[bytes], fetch_label: str | None) -> list[str
 def _detected(label: str) -> bool:
     """Does a charset label name UTF-16 or UTF-32 to Python's codecs (a JSON body in it is read as
     ``json.loads`` detects it)?"""
-    return codecs.lookup(label.strip(" \t")).name.startswith(("utf-16", "utf-32"))
+    name = python_codec(label.strip(" \t"))
+    return name is not None and name.startswith(("utf-16", "utf-32"))
 
 
 def _chromium_reads_apart(planner: Planner, fetch: MimeType | None, chromium: MimeType | None) -> bool:

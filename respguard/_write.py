@@ -15,7 +15,6 @@ policy, event) is the exchange's ``check_write``.
 from __future__ import annotations
 
 import binascii
-import codecs
 import io
 import json
 import quopri
@@ -26,7 +25,7 @@ from email.utils import collapse_rfc2231_value, unquote
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, unquote_plus
 
-from ._encoding import reads_ascii
+from ._encoding import python_codec, reads_ascii
 from ._events import EventKind
 from ._inbound import (
     NO_JSON,
@@ -230,24 +229,9 @@ def json_document(body: bytes, keys: frozenset[str] | Guard, strict: bool, chars
     return other if document is NO_JSON else [document, other]
 
 
-def _codec(label: str | None) -> str | None:
-    """The text codec a charset label names (``codecs``' name for it), or ``None``: no label, no such
-    codec, a codec of bytes (``bz2_codec``), or a label no lookup takes (a NUL in it: ``ValueError``;
-    RFC 2231's ``charset*=utf-8''%00x`` decodes to one). Every charset label the write check reads
-    is looked up here: a label no reader decodes in reads as none, never as an error."""
-    if not label:
-        return None
-    try:
-        name = codecs.lookup(label).name
-        "".encode(name)  # a text codec
-    except (LookupError, ValueError, TypeError, UnicodeError):
-        return None
-    return name
-
-
 def _declared_text(body: bytes, charset: str | None) -> str | None:
     """The body decoded in a declared charset, as DRF decodes it (a text codec, strictly)."""
-    codec = _codec(charset)
+    codec = python_codec(charset)
     if codec is None:
         return None
     try:
@@ -420,7 +404,7 @@ def _django_params(content_type: str | None) -> dict[str, str]:
         if not name:
             continue
         if isinstance(value, tuple):
-            if value[0] and _codec(value[0]) is None:  # (a NUL in it: str() raises ValueError)
+            if value[0] and python_codec(value[0]) is None:  # (a NUL in it: str() raises ValueError)
                 found[name] = unquote(value[2])
                 continue
             value = collapse_rfc2231_value(value)
@@ -472,7 +456,7 @@ def parse_form_python_multipart(
             query.write(body)
             query.finalize()
             return fields, files
-        charset = _codec(params.get(b"charset", b"utf-8").decode("latin-1")) or "latin-1"
+        charset = python_codec(params.get(b"charset", b"utf-8").decode("latin-1")) or "latin-1"
         if reads_ascii(charset) is not True or _hides_ascii(_charset_of(content_type)):
             # Starlette decodes names and values in it (utf-16: "owner_id" is four other letters),
             # and Django in its own reading of it (the last ``charset``, RFC 2231's ``charset*=``);
@@ -573,7 +557,7 @@ def parse_form_python_multipart(
 def _hides_ascii(charset: str | None) -> bool:
     """Does a multipart body's ``charset`` parameter name a codec that reads ASCII as other text
     (UTF-16/32, EBCDIC)? An unknown label: no (Django answers it with an error, nothing is written)."""
-    name = _codec(charset)
+    name = python_codec(charset)
     return name is not None and reads_ascii(name) is not True
 
 
@@ -691,7 +675,7 @@ def _named(
     """The request as the framework will parse it; raises InboundError/Ambiguous."""
     if content_type is not None and len(content_type) > MAX_CONTENT_TYPE:
         raise InboundError(LONG_TYPE)  # refused unread: its parameters' parser is quadratic
-    if plan == _WILDCARD:
+    if plan == _WILDCARD and body:  # (an empty body is no body to any parser: DRF parses nothing)
         wildcard = Ambiguous(WILDCARD_TYPE)
         wildcard.named = _wildcard_named(guard, path, query, content_type, body or b"")
         raise wildcard
@@ -724,7 +708,7 @@ def _wildcard_named(
     form: list[tuple[str, object]] = list(_lenient_form(guard, body, content_type))
     documents: list[object] = []
     texts = [body.decode("utf-8", "replace")]
-    codec = _codec(_charset_of(content_type))
+    codec = python_codec(_charset_of(content_type))
     if codec is not None and codec != "utf-8":
         _decode_aligned(body, codec, texts, 1)
     for text in texts:
@@ -771,7 +755,7 @@ def _refuse_charset(
 
 def _declared_codec(content_type: str | None) -> str | None:
     """The codec of the Content-Type's ``charset`` where it is a known one but UTF-8, else ``None``."""
-    codec = _codec(_charset_of(content_type))  # (no codec: Django's QueryDict raises, nothing is written)
+    codec = python_codec(_charset_of(content_type))  # (no codec: Django's QueryDict raises, nothing is written)
     return None if codec == "utf-8" else codec
 
 
@@ -813,7 +797,7 @@ def _lenient_form(guard: Guard, body: bytes, content_type: str | None = None) ->
     names = [min(rule.names) for rule in guard.inbound if isinstance(rule, FormOwner)]
     if not names:
         return []
-    lines = _body_lines(body, _codec(_charset_of(content_type)))
+    lines = _body_lines(body, python_codec(_charset_of(content_type)))
     if _CODING_HEADER.search(body) is not None:
         for line in list(lines):
             for decoded in _transfer_decoded(line):

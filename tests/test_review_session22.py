@@ -27,6 +27,28 @@
 (6, the Content-Length spellings servers read, 5, a Content-Length of thousands of digits, and 8,
 the UTF-8 reading of a page under the replacement decoder for any request, are in
 tests/test_attack_session22_attackP.py.)
+
+Review 22r, on those fixes:
+
+6. **The fold's alternatives were exponential.** ``(?:\r\n|\r|\n)+[ \t]`` reads a CRLF two ways:
+   24 CRLFs not followed by a space, in a text holding ``BEGIN:VCARD`` and 30 ``@``, took 2.7 s, each
+   two more four times that (a stall of the app). Fixed: one character class, ``[\r\n]+``.
+7. **Every element of an XML page was a line of its own.** ``person0@exa<x/>mple.com`` in a feed's
+   ``<author>`` (one address to ``textContent``) and XHTML's ``<label>``, ``<big>``, ``<button>``
+   split 25 addresses (blocked before review 22p). Fixed: in an XML page an element is apart only
+   from a sibling that follows it (an end tag, then a start tag); one within a run of text joins it;
+   XHTML's inline names are those Chromium's stylesheet shows inline.
+8. **A folded ``BEGIN:VCARD``** (``BEGIN:VC`` CRLF `` ARD``) turned unfolding off: the text is
+   unfolded first, then looked at, as its readers do.
+9. **A NUL in a response's charset** (``text/plain; charset="a\x00b"``) raised ``ValueError`` out
+   of the middleware: one ``_encoding.python_codec`` lookup for every charset label, requests and
+   responses.
+10. **A calendar of one person's events was bulk data (a false block).** Each event's
+    ``UID:...@google.com`` counted as an address: 25 standups were 25 people. An iCalendar text's
+    ``UID`` and ``RELATED-TO`` lines (an event's id) are not counted.
+11. **A bodiless write under a wildcard type** (``DELETE`` with ``Content-Type: */*``) was refused:
+    an empty body is no body to any parser (the wildcard refusal is in
+    tests/test_attack_session22_review.py).
 """
 
 from __future__ import annotations
@@ -38,6 +60,7 @@ from collections.abc import Callable
 import pytest
 from _attacks import HTML_CT, guarded
 from conftest import SECRET, GuardedStack, Reply, assert_block, kinds
+from test_write_middleware import WriteApp, login_cookie, send_write
 
 from respguard import AuditEvent, BulkPII, OwnerHeader
 
@@ -168,3 +191,92 @@ def test_a_refresh_to_an_address_list_is_refused_by_the_bulk_check_alone(
     got = stack.send(Reply(headers=[HTML_CT, refresh], chunks=[b"<p>hi</p>"]))
     assert_block(got.status, got.headers, got.body, original=b"<p>hi</p>")
     assert kinds(events) == [("scan_error", "blocked")] and events[0].reason == REFRESH_REFUSED
+
+
+# ------------------------------------------------------------------ review 22r
+
+
+def test_a_run_of_crlfs_in_a_vcard_text_is_read_in_linear_time(
+    make_stack: Callable[..., GuardedStack], events: list[AuditEvent]
+) -> None:
+    """(6.) With the old pattern this case took minutes (2^30 ways to read 30 CRLFs)."""
+    people = "".join(f"EMAIL:person{n}@example.com\r\n" for n in range(25))
+    body = ("BEGIN:VCARD\r\n" + people + "\r\n" * 30 + "x").encode()
+    _blocked(guarded(make_stack, events), events, "text/vcard", body)
+
+
+@pytest.mark.parametrize(
+    ("content_type", "item"),
+    [
+        ("application/rss+xml", "<item><author>person{n}@exa<x/>mple.com</author></item>"),
+        ("application/rss+xml", "<item><author>person{n}@exa<x></x>mple.com</author></item>"),
+        ("application/xhtml+xml", "<li>person{n}@<label>example.com</label></li>"),
+        ("application/xhtml+xml", "<li>person{n}@<big>example.com</big></li>"),
+    ],
+    ids=["empty-element", "empty-pair", "label", "big"],
+)
+def test_an_element_within_an_address_in_an_xml_page_joins_it(
+    make_stack: Callable[..., GuardedStack], events: list[AuditEvent], content_type: str, item: str
+) -> None:
+    """(7.)"""
+    items = "".join(item.format(n=n) for n in range(25))
+    body = f'<?xml version="1.0"?><rss version="2.0" xmlns="http://www.w3.org/1999/xhtml"><channel>{items}</channel></rss>'
+    _blocked(guarded(make_stack, events), events, content_type, body.encode())
+
+
+def test_a_vcard_list_whose_begin_line_is_folded_is_unfolded(
+    make_stack: Callable[..., GuardedStack], events: list[AuditEvent]
+) -> None:
+    """(8.)"""
+    cards = "".join(f"BEGIN:VC\r\n ARD\r\nEMAIL:person{n}@exa\r\n mple.com\r\nEND:VCARD\r\n" for n in range(25))
+    _blocked(guarded(make_stack, events), events, "text/vcard", cards.encode())
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    ['text/plain; charset="a\x00b"', "text/csv; charset=a\x00b", "text/html; charset=a\x00b"],
+    ids=["text", "csv", "html"],
+)
+def test_a_nul_in_a_response_charset_raises_nothing(
+    make_stack: Callable[..., GuardedStack], events: list[AuditEvent], content_type: str
+) -> None:
+    """(9.) The label names no codec: read as none (UTF-8, windows-1252 for a page), and counted."""
+    body = "".join(f"person{n}@example.com\n" for n in range(25)).encode()
+    _blocked(guarded(make_stack, events), events, content_type, body)
+
+
+def test_control_a_calendar_of_one_persons_events_passes(
+    make_stack: Callable[..., GuardedStack], events: list[AuditEvent]
+) -> None:
+    """(10.)"""
+    lines = ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//Google Inc//Google Calendar 70.9054//EN"]
+    for n in range(25):
+        lines += [
+            "BEGIN:VEVENT",
+            f"UID:{n:04d}kukuqrfedlm2f9t0vinvmt3a1@google.com",
+            f"RELATED-TO:{n:04d}parent@google.com",
+            f"SUMMARY:Standup {n}",
+            "ORGANIZER;CN=Me:mailto:me@example.com",
+            "END:VEVENT",
+        ]
+    lines.append("END:VCALENDAR")
+    body = ("\r\n".join(lines) + "\r\n").encode()
+    _passes(guarded(make_stack, events), events, "text/calendar; charset=utf-8", body)
+
+
+def test_a_calendar_of_25_attendees_is_still_counted(
+    make_stack: Callable[..., GuardedStack], events: list[AuditEvent]
+) -> None:
+    lines = ["BEGIN:VCALENDAR", "BEGIN:VEVENT", "UID:1@google.com"]
+    lines += [f"ATTENDEE;CN=P{n}:mailto:person{n}@example.com" for n in range(25)]
+    body = ("\r\n".join([*lines, "END:VEVENT", "END:VCALENDAR", ""])).encode()
+    _blocked(guarded(make_stack, events), events, "text/calendar", body)
+
+
+@pytest.mark.parametrize("kind", ["asgi", "wsgi"])
+@pytest.mark.parametrize("content_type", ["*/*", "application/*"])
+def test_a_bodiless_write_under_a_wildcard_type_runs(kind: str, content_type: str) -> None:
+    """(11.)"""
+    app = WriteApp()
+    status, _, out, events = send_write(kind, app, body=b"", content_type=content_type, cookie=login_cookie())
+    assert (status, out, events) == (200, b"written", [])
