@@ -473,6 +473,7 @@ def parse_form_python_multipart(
             # in the ASGI app) cuts the body at another delimiter (``--A``) than python-multipart
             raise Ambiguous(AMBIGUOUS_NAME)
         delimiters = _refuse_many_fields(body, boundary)
+        _refuse_django_header_lines(body, boundary)  # (a Django app under the ASGI middleware)
         header_name = bytearray()
         header_value = bytearray()
         part: dict[str, Any] = {}
@@ -571,11 +572,27 @@ def _refuse_django_header_lines(body: bytes, boundary: bytes) -> None:
     space (``\\x0bContent-Disposition: form-data; name="customer_id"``, or a folded one) or a bare CR
     or LF in a part's header block is a header to Django that Werkzeug reads otherwise: refused.
     Every part (its block runs from a delimiter to its CRLF CRLF, within the text before the next
-    delimiter, as Django cuts it): linear. A part without a CRLF CRLF has no headers to Django."""
+    delimiter, as Django cuts it): linear. A part without a CRLF CRLF has no headers to Django.
+    So are a delimiter Werkzeug takes for no delimiter (``--XyZ Content-Disposition: ...``: text on
+    its line) and a header block in the preamble or after the close, which Django reads as a part
+    and Werkzeug never reads."""
     delimiter = b"--" + boundary
     at = body.find(delimiter)
+    if at > 0 and body.find(b"\r\n\r\n", 0, at) >= 0:
+        raise Ambiguous(AMBIGUOUS_NAME)  # a preamble with a header block: a part to Django
     while at >= 0:
         start = at + len(delimiter)
+        # Django cuts at the boundary wherever it stands; Werkzeug only where the rest of the line
+        # is white space (or "--" and white space: the close, after which it reads nothing).
+        line_end = body.find(b"\r\n", start)
+        rest = body[start : len(body) if line_end < 0 else line_end]
+        closing = rest[:2] == b"--"
+        if (rest[2:] if closing else rest).strip(b" \t"):
+            raise Ambiguous(AMBIGUOUS_NAME)
+        if closing:
+            if body.find(b"\r\n\r\n", start) >= 0:
+                raise Ambiguous(AMBIGUOUS_NAME)  # a header block after the close: a part to Django
+            return
         at = body.find(delimiter, start)
         end = body.find(b"\r\n\r\n", start, len(body) if at < 0 else at)
         if end < 0:

@@ -46,6 +46,12 @@ Review 22r, on those fixes:
 10. **A calendar of one person's events was bulk data (a false block).** Each event's
     ``UID:...@google.com`` counted as an address: 25 standups were 25 people. An iCalendar text's
     ``UID`` and ``RELATED-TO`` lines (an event's id) are not counted.
+12. **WSGI: header lines Django reads where Werkzeug sees none.** Django cuts a multipart body at
+    its boundary wherever it stands and reads a header block after it: the rest of a delimiter line
+    (``--XyZ Content-Disposition: form-data; name="customer_id"``, led by a tab, ``\x0b``, U+00A0, or
+    after ``x`` CRLF), a block after the close (``--XyZ--`` CRLF ``Content-Disposition...``), a block
+    in the preamble. Werkzeug read a note, and a Django app under ``WSGIMiddleware`` wrote bob's
+    record. Fixed (``_write._refuse_django_header_lines``): refused as ambiguous.
 11. **A bodiless write under a wildcard type** (``DELETE`` with ``Content-Type: */*``) was refused:
     an empty body is no body to any parser (the wildcard refusal is in
     tests/test_attack_session22_review.py).
@@ -59,7 +65,8 @@ from collections.abc import Callable
 
 import pytest
 from _attacks import HTML_CT, guarded
-from conftest import SECRET, GuardedStack, Reply, assert_block, kinds
+from conftest import BLOCK_BODY, SECRET, GuardedStack, Reply, assert_block, kinds
+from ids import BOB
 from test_write_middleware import WriteApp, login_cookie, send_write
 
 from respguard import AuditEvent, BulkPII, OwnerHeader
@@ -280,3 +287,27 @@ def test_a_bodiless_write_under_a_wildcard_type_runs(kind: str, content_type: st
     app = WriteApp()
     status, _, out, events = send_write(kind, app, body=b"", content_type=content_type, cookie=login_cookie())
     assert (status, out, events) == (200, b"written", [])
+
+
+_NOTE = b'--XyZ\r\nContent-Disposition: form-data; name="note"\r\n\r\nhello\r\n'
+_OWNER = b'Content-Disposition: form-data; name="customer_id"\r\n\r\n' + BOB.encode() + b"\r\n"
+_WRITES = [
+    *((f"line-rest-{n}", _NOTE + b"--XyZ" + sep + _OWNER + b"--XyZ--\r\n") for n, sep in
+      enumerate([b" ", b"\t", b"\x0b", b"\xc2\xa0", b"x\r\n"])),
+    ("after-the-close", _NOTE + b"--XyZ--\r\n" + _OWNER),
+    ("preamble", _OWNER + _NOTE + b"--XyZ--\r\n"),
+]
+
+
+@pytest.mark.parametrize("kind", ["asgi", "wsgi"])
+@pytest.mark.parametrize("body", [b for _, b in _WRITES], ids=[n for n, _ in _WRITES])
+def test_a_header_block_django_reads_outside_werkzeugs_parts_is_refused(kind: str, body: bytes) -> None:
+    """(12.) Django's MultiPartParser reads customer_id=bob in each (tests/test_attack_session22_review.py
+    checks Django's reading of such bodies)."""
+    app = WriteApp()
+    options = {"content_type": "multipart/form-data; boundary=XyZ", "cookie": login_cookie()}
+    status, headers, out, events = send_write(kind, app, body=body, **options)
+    assert app.writes == []
+    assert (status, out) == (403, BLOCK_BODY)
+    assert kinds(events) == [("cross_owner_write", "blocked")]
+    assert BOB not in events[0].to_json()
