@@ -165,15 +165,24 @@ def render_html(text: str, xml: bool = False) -> str:
     hidden: list[str] = []
     position = 0
     size = len(text)
-    closed = False  # (XML) an element ended since the last text: the next one to start is its sibling
+    # (XML) For each open element, has it held text? An element ended since the last text is
+    # apart from a sibling that starts next only where their parent holds no text of its own
+    # (``<item><author>..</author><title>..</title></item>``); within a run of text it joins
+    # (``person0@<e>exa</e><f>mple.com</f>`` is one address to the parent's ``textContent``).
+    texty: list[bool] = []
+    closed = False
     while position < size:
         match = _MARKUP.search(text, position)
         if match is None:
             shown.append(_refs(text[position:]))
             break
         if match.start() > position:
-            shown.append(_refs(text[position : match.start()]))
-            closed = False
+            run = text[position : match.start()]
+            shown.append(_refs(run))
+            if xml and not run.isspace():
+                closed = False
+                if texty:
+                    texty[-1] = True
         name = match.group(2)
         if match.group(3):  # <!-- comment -->, also the abrupt <!--> and <!--->
             after = match.end()
@@ -226,12 +235,17 @@ def render_html(text: str, xml: bool = False) -> str:
         position = end
         if tag in _BREAKS:
             shown.append("\n")
-        elif xml and tag not in _XML_INLINE:
-            if match.group(1):
+        elif xml:
+            if match.group(1):  # an end tag
+                if texty:
+                    texty.pop()
                 closed = True
-            elif closed:
-                shown.append("\n")  # a sibling of the element that ended: apart
+            else:
+                if closed and not (texty and texty[-1]) and tag.rpartition(":")[2] not in _XML_INLINE:
+                    shown.append("\n")  # a sibling of the element that ended, in element-only content
                 closed = False
+                if text[end - 2 : end] != "/>":
+                    texty.append(False)
         if match.group(1) or end >= size or tag not in _SPECIAL:
             continue  # an end tag, or an element whose content is markup
         if tag == "plaintext":  # the rest of the page is shown as it is
@@ -609,9 +623,11 @@ def _unescape(body: bytes, media: str, charset: str | None = None, xml: bool = F
 #: ``(\r?\n)+[ \t]``, vobject's CR) and a space or tab. One character class, never alternatives:
 #: a CRLF that ``\r\n|\r|\n`` reads two ways makes a run of them exponential.
 _FOLD = re.compile(r"(?<![\r\n])[\r\n]+[ \t]")
-#: An iCalendar text (any case), and the lines of its properties that hold an event's id.
-_CALENDAR = re.compile(r"begin:vcalendar", re.IGNORECASE)
-_EVENT_IDS = re.compile(r"^(?:uid|related-to)[;:][^\r\n]*", re.IGNORECASE | re.MULTILINE)
+#: An iCalendar text (one that opens so, any case), and the lines of its properties that hold an event's id.
+_CALENDAR = re.compile(r"[\ufeff\s]*begin:vcalendar", re.IGNORECASE)
+_EVENT_IDS = re.compile(
+    r"^(?:uid|related-to)[;:][^\r\n]*(?:[\r\n]+[ \t][^\r\n]*)*", re.IGNORECASE | re.MULTILINE
+)  # (with its folded continuation lines; the classes never overlap: linear)
 #: What makes a text a calendar or a contact list, whose reader unfolds its lines (any case).
 _FOLDED_CONTENT = re.compile(r"begin:v(?:calendar|card)", re.IGNORECASE)
 
@@ -630,7 +646,7 @@ def _readings(body: bytes, media: str, charset: str | None, xml: bool) -> list[s
         unfolded = _unfolded(reading)
         if unfolded is not None:
             readings.append(unfolded)
-    if _CALENDAR.search(text) is not None or _CALENDAR.search(readings[-1]) is not None:
+    if _CALENDAR.match(text) is not None or _CALENDAR.match(readings[-1]) is not None:
         # A calendar's UID (and RELATED-TO, which names one) is an event's id, not a person's
         # address, though Google's and Outlook's read like one (``7kq...@google.com``): an export
         # of 25 events of one person is one person.

@@ -578,23 +578,22 @@ def _refuse_django_header_lines(body: bytes, boundary: bytes) -> None:
     and Werkzeug never reads."""
     delimiter = b"--" + boundary
     at = body.find(delimiter)
-    if at > 0 and body.find(b"\r\n\r\n", 0, at) >= 0:
-        raise Ambiguous(AMBIGUOUS_NAME)  # a preamble with a header block: a part to Django
+    if at > 0 and _django_reads_a_part(body, 0, at):
+        raise Ambiguous(AMBIGUOUS_NAME)  # a part in the preamble, to Django
     while at >= 0:
         start = at + len(delimiter)
+        at = body.find(delimiter, start)
+        stop = len(body) if at < 0 else at
         # Django cuts at the boundary wherever it stands; Werkzeug only where the rest of the line
         # is white space (or "--" and white space: the close, after which it reads nothing).
-        line_end = body.find(b"\r\n", start)
-        rest = body[start : len(body) if line_end < 0 else line_end]
+        line_end = body.find(b"\r\n", start, stop)
+        rest = body[start : stop if line_end < 0 else line_end]
         closing = rest[:2] == b"--"
-        if (rest[2:] if closing else rest).strip(b" \t"):
-            raise Ambiguous(AMBIGUOUS_NAME)
-        if closing:
-            if body.find(b"\r\n\r\n", start) >= 0:
-                raise Ambiguous(AMBIGUOUS_NAME)  # a header block after the close: a part to Django
-            return
-        at = body.find(delimiter, start)
-        end = body.find(b"\r\n\r\n", start, len(body) if at < 0 else at)
+        if closing or rest.strip(b" \t"):
+            if _django_reads_a_part(body, start, stop):
+                raise Ambiguous(AMBIGUOUS_NAME)  # a part Werkzeug never reads, to Django
+            continue
+        end = body.find(b"\r\n\r\n", start, stop)
         if end < 0:
             continue
         block = body[start:end]
@@ -604,6 +603,19 @@ def _refuse_django_header_lines(body: bytes, boundary: bytes) -> None:
         for line in block.split(b"\r\n")[1:]:  # (the first is the delimiter line's rest)
             if line[:4].decode("utf-8", "replace")[:1].isspace():
                 raise Ambiguous(AMBIGUOUS_NAME)
+
+
+def _django_reads_a_part(body: bytes, start: int, stop: int) -> bool:
+    """Does Django read a part from ``body[start:stop]`` (text its boundary cuts out): a header
+    block, to its first CRLF CRLF, with a ``Content-Disposition`` line (stripped, any case, as
+    ``parse_boundary_stream`` reads it)? A preamble of prose, an epilogue, blank lines: no part."""
+    end = body.find(b"\r\n\r\n", start, stop)
+    if end < 0:
+        return False
+    for line in body[start:end].split(b"\r\n"):
+        if line.decode("utf-8", "replace").strip().lower().startswith("content-disposition"):
+            return True
+    return False
 
 
 def parse_form_werkzeug(
@@ -694,7 +706,7 @@ def _named(
         raise InboundError(LONG_TYPE)  # refused unread: its parameters' parser is quadratic
     if plan == _WILDCARD and body:  # (an empty body is no body to any parser: DRF parses nothing)
         wildcard = Ambiguous(WILDCARD_TYPE)
-        wildcard.named = _wildcard_named(guard, path, query, content_type, body or b"")
+        wildcard.named = _wildcard_named(guard, path, query, content_type, body)
         raise wildcard
     _refuse_charset(guard, path, query, content_type, raw_query, query, False)
     form: Sequence[tuple[str, object]] = ()

@@ -52,6 +52,23 @@ Review 22r, on those fixes:
     after ``x`` CRLF), a block after the close (``--XyZ--`` CRLF ``Content-Disposition...``), a block
     in the preamble. Werkzeug read a note, and a Django app under ``WSGIMiddleware`` wrote bob's
     record. Fixed (``_write._refuse_django_header_lines``): refused as ambiguous.
+Review 22s, on those:
+
+13. **Prose around a multipart body is no part (false refusals).** Item 12 refused any CRLF CRLF
+    in the preamble or after the close: ``--XyZ--`` CRLF CRLF, an epilogue of paragraphs, a blank
+    preamble, ``email.mime``'s "This is a multi-part message in MIME format." (RFC 2046: both are
+    ignored). Fixed (``_write._django_reads_a_part``): refused only where the text Django cuts
+    out has a header block with a ``Content-Disposition`` line, as Django's
+    ``parse_boundary_stream`` reads a part.
+14. **XML siblings within a run of text.** ``person0@<e>exa</e><f>mple.com</f>`` in an
+    ``<email>`` (its ``textContent`` is the address) was split between the siblings: an XML element
+    is apart from its sibling only where their parent holds no text of its own (each open
+    element is followed); a prefixed name (``h:b``) is looked up by its local name.
+15. **A calendar's folded UID** (RFC 5545 folds at 75 octets: ``UID:`` and 70 characters, then
+    `` ...@calendar.example.com``) still counted its continuation line: 25 events of one person
+    were bulk data. The id's continuation lines go with it.
+16. **A text that only mentions BEGIN:VCALENDAR** had its ``uid:`` lines (an LDIF export's
+    addresses) dropped: only a text that opens as a calendar is one.
 11. **A bodiless write under a wildcard type** (``DELETE`` with ``Content-Type: */*``) was refused:
     an empty body is no body to any parser (the wildcard refusal is in
     tests/test_attack_session22_review.py).
@@ -311,3 +328,74 @@ def test_a_header_block_django_reads_outside_werkzeugs_parts_is_refused(kind: st
     assert (status, out) == (403, BLOCK_BODY)
     assert kinds(events) == [("cross_owner_write", "blocked")]
     assert BOB not in events[0].to_json()
+
+
+# ------------------------------------------------------------------ review 22s
+
+_PARTS = (
+    b'--XyZ\r\nContent-Disposition: form-data; name="customer_id"\r\n\r\n'
+    + b"alice-7f3a\r\n--XyZ\r\nContent-Disposition: form-data; name=\"note\"\r\n\r\nhello\r\n"
+)
+_PROSE = [
+    ("trailing-crlfs", _PARTS + b"--XyZ--\r\n\r\n"),
+    ("epilogue", _PARTS + b"--XyZ--\r\nend of message\r\n\r\nsignature\r\n"),
+    ("blank-preamble", b"\r\n\r\n" + _PARTS + b"--XyZ--\r\n"),
+]
+
+
+@pytest.mark.parametrize("kind", ["asgi", "wsgi"])
+@pytest.mark.parametrize("body", [b for _, b in _PROSE], ids=[n for n, _ in _PROSE])
+def test_control_prose_around_a_multipart_body_is_no_part(kind: str, body: bytes) -> None:
+    """(13.)"""
+    app = WriteApp()
+    options = {"content_type": "multipart/form-data; boundary=XyZ", "cookie": login_cookie()}
+    status, _, out, events = send_write(kind, app, body=body, **options)
+    assert (status, out, events) == (200, b"written", [])
+
+
+def test_control_a_prose_preamble_is_no_part_to_the_wsgi_check() -> None:
+    """(13.) python-multipart refuses any preamble text on ASGI (as before); Werkzeug skips it."""
+    body = b"This is a multi-part message in MIME format.\r\n\r\n" + _PARTS + b"--XyZ--\r\n"
+    app = WriteApp()
+    options = {"content_type": "multipart/form-data; boundary=XyZ", "cookie": login_cookie()}
+    status, _, out, events = send_write("wsgi", app, body=body, **options)
+    assert (status, out, events) == (200, b"written", [])
+
+
+@pytest.mark.parametrize(
+    "item",
+    [
+        "<entry><author><email>person{n}@<e>exa</e><f>mple.com</f></email></author></entry>",
+        "<item><author>contact: person{n}@<d>example</d><t>.com</t></author></item>",
+        "<item><author>person{n}@exa<x></x><y></y>mple.com</author></item>",
+        '<item><author xmlns:h="http://www.w3.org/1999/xhtml">person{n}@<h:b>exa</h:b><h:i>mple.com</h:i></author></item>',
+    ],
+    ids=["nested-siblings", "after-text", "two-empty-pairs", "prefixed"],
+)
+def test_siblings_within_a_run_of_text_join_it(
+    make_stack: Callable[..., GuardedStack], events: list[AuditEvent], item: str
+) -> None:
+    """(14.)"""
+    items = "".join(item.format(n=n) for n in range(25))
+    body = f'<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom">{items}</feed>'.encode()
+    _blocked(guarded(make_stack, events), events, "application/atom+xml", body)
+
+
+def test_control_a_calendar_with_folded_long_uids_passes(
+    make_stack: Callable[..., GuardedStack], events: list[AuditEvent]
+) -> None:
+    """(15.)"""
+    lines = ["BEGIN:VCALENDAR", "VERSION:2.0"]
+    for n in range(25):
+        uid = ["UID:" + "a" * 70, f" {n:04d}-event-series-recurrence-id@calendar.example.com"]
+        lines += ["BEGIN:VEVENT", *uid, "ORGANIZER:mailto:me@example.com", "END:VEVENT"]
+    body = ("\r\n".join([*lines, "END:VCALENDAR", ""])).encode()
+    _passes(guarded(make_stack, events), events, "text/calendar", body)
+
+
+def test_uid_lines_of_a_text_that_only_mentions_a_calendar_are_counted(
+    make_stack: Callable[..., GuardedStack], events: list[AuditEvent]
+) -> None:
+    """(16.)"""
+    body = "see BEGIN:VCALENDAR docs\n" + "".join(f"uid: person{n}@example.com\n" for n in range(25))
+    _blocked(guarded(make_stack, events), events, "text/plain", body.encode())
