@@ -110,6 +110,7 @@ import base64
 import io
 import json
 from collections.abc import Callable
+from typing import Any
 from urllib.parse import quote
 
 import pytest
@@ -158,14 +159,7 @@ def _django_post(content_type: str, body: bytes) -> dict[str, list[str]]:
 def test_a_form_type_django_reads_is_a_form_to_the_write_check(kind: str, content_type: str) -> None:
     body = _form(content_type, B)
     assert _django_post(content_type, body)["customer_id"] == [BOB]  # what the Django view writes
-    app = WriteApp()
-    status, headers, out, events = send_write(kind, app, body=body, content_type=content_type, cookie=login_cookie())
-    assert app.writes == []
-    assert_block(status, headers, out)
-    assert (status, out) == (403, BLOCK_BODY)
-    assert kinds(events) == [("cross_owner_write", "blocked")]
-    assert events[0].reason == "request names another owner's record"
-    assert_no_raw_ids(events)
+    _refused("request names another owner's record", kind, body=body, content_type=content_type, cookie=login_cookie())
 
 
 @pytest.mark.parametrize("content_type", URLENCODED_ROWS + MULTIPART_ROWS, ids=repr)
@@ -184,6 +178,20 @@ def kind(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
+def _refused(reason: str, kind: str, **write: Any) -> None:
+    """The write is refused before the app runs: the block page, one cross_owner_write event giving
+    ``reason``, no raw id in it."""
+    app = WriteApp()
+    status, headers, out, events = send_write(kind, app, **write)
+    assert app.writes == []
+    assert_block(status, headers, out)
+    assert (status, out) == (403, BLOCK_BODY)
+    assert kinds(events) == [("cross_owner_write", "blocked")]
+    assert events[0].reason == reason
+    assert_no_raw_ids(events)
+
+
+
 # ------------------------------------------------------------------ 2. a charset Django decodes names in
 
 WIDE = ["utf-16-le", "utf-16-be", "utf-32-le"]
@@ -200,13 +208,7 @@ def test_a_multipart_charset_django_decodes_names_in_is_refused(kind: str, chars
         + b"\r\n--XyZ--\r\n"
     )
     assert _django_post(content_type, body)["customer_id"] == [BOB]
-    app = WriteApp()
-    status, headers, out, events = send_write(kind, app, body=body, content_type=content_type, cookie=login_cookie())
-    assert app.writes == []
-    assert_block(status, headers, out)
-    assert kinds(events) == [("cross_owner_write", "blocked")]
-    assert events[0].reason == _write.AMBIGUOUS_NAME
-    assert_no_raw_ids(events)
+    _refused(_write.AMBIGUOUS_NAME, kind, body=body, content_type=content_type, cookie=login_cookie())
 
 
 # ------------------------------------------------------------------ 3. a base64 part
@@ -249,13 +251,7 @@ def test_an_identity_transfer_encoding_is_read_as_sent(kind: str, coding: str) -
 def test_a_part_name_with_white_space_around_it_is_refused(kind: str, name: str) -> None:
     body = multipart(part(f'form-data; name="{name}"', B))
     assert _django_post(MP, body)["customer_id"] == [BOB]
-    app = WriteApp()
-    status, headers, out, events = send_write(kind, app, body=body, content_type=MP, cookie=login_cookie())
-    assert app.writes == []
-    assert_block(status, headers, out)
-    assert kinds(events) == [("cross_owner_write", "blocked")]
-    assert events[0].reason == _write.AMBIGUOUS_NAME
-    assert_no_raw_ids(events)
+    _refused(_write.AMBIGUOUS_NAME, kind, body=body, content_type=MP, cookie=login_cookie())
 
 
 # ------------------------------------------------------------------ 5. JSON in its declared charset
@@ -271,15 +267,7 @@ def test_json_is_also_read_in_the_charset_drf_decodes_it_in(kind: str, content_t
     assert json.loads(UTF7_BODY)["customer_id"] == ALICE  # Starlette's and Flask's reading
     drf = JSONParser().parse(io.BytesIO(UTF7_BODY), parser_context={"encoding": "utf-7"})
     assert drf["customer_id"] == BOB  # a DRF view's request.data
-    app = WriteApp()
-    status, headers, out, events = send_write(
-        kind, app, body=UTF7_BODY, content_type=content_type, cookie=login_cookie()
-    )
-    assert app.writes == []
-    assert_block(status, headers, out)
-    assert kinds(events) == [("cross_owner_write", "blocked")]
-    assert events[0].reason == "owner field repeated"
-    assert_no_raw_ids(events)
+    _refused("owner field repeated", kind, body=UTF7_BODY, content_type=content_type, cookie=login_cookie())
 
 
 def test_json_in_a_charset_that_reads_it_alike_runs(kind: str) -> None:
@@ -308,13 +296,7 @@ def test_a_form_is_also_read_in_the_charset_drf_decodes_it_in(kind: str, row: st
 
     assert FormParser().parse(io.BytesIO(body), parser_context={"encoding": charset})["customer_id"] == BOB
     content_type = "application/x-www-form-urlencoded; charset=" + charset
-    app = WriteApp()
-    status, headers, out, events = send_write(kind, app, body=body, content_type=content_type, cookie=login_cookie())
-    assert app.writes == []
-    assert_block(status, headers, out)
-    assert kinds(events) == [("cross_owner_write", "blocked")]
-    assert events[0].reason == _write.CHARSET_FORM
-    assert_no_raw_ids(events)
+    _refused(_write.CHARSET_FORM, kind, body=body, content_type=content_type, cookie=login_cookie())
 
 
 @pytest.mark.parametrize(
@@ -450,15 +432,7 @@ def test_a_query_django_decodes_in_the_bodys_charset_is_refused(kind: str, conte
 
     environ = create_environ("/api/card", method="POST", data=body, content_type=content_type, query_string=query)
     assert WSGIRequest(environ).GET.getlist("customer_id") == [BOB]  # a Django view's request.GET
-    app = WriteApp()
-    status, headers, out, events = send_write(
-        kind, app, body=body, content_type=content_type, query=query, cookie=login_cookie()
-    )
-    assert app.writes == []
-    assert_block(status, headers, out)
-    assert kinds(events) == [("cross_owner_write", "blocked")]
-    assert events[0].reason == _write.CHARSET_QUERY
-    assert_no_raw_ids(events)
+    _refused(_write.CHARSET_QUERY, kind, body=body, content_type=content_type, query=query, cookie=login_cookie())
 
 
 def test_an_ascii_query_under_a_latin_1_body_runs(kind: str) -> None:
@@ -556,13 +530,7 @@ def test_a_boundary_django_reads_otherwise_is_refused(
 ) -> None:
     body = _framed(theirs, b"note", b"hi") + _framed(djangos, b"customer_id", B)
     assert _django_post(content_type, body)["customer_id"] == [BOB]
-    app = WriteApp()
-    status, headers, out, events = send_write(kind, app, body=body, content_type=content_type, cookie=login_cookie())
-    assert app.writes == []
-    assert_block(status, headers, out)
-    assert kinds(events) == [("cross_owner_write", "blocked")]
-    assert events[0].reason == _write.AMBIGUOUS_NAME
-    assert_no_raw_ids(events)
+    _refused(_write.AMBIGUOUS_NAME, kind, body=body, content_type=content_type, cookie=login_cookie())
 
 
 @pytest.mark.parametrize(

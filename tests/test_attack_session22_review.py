@@ -113,9 +113,8 @@ def _drf_data(content_type: str, body: bytes, query: str = "") -> object:
 
 def _refused(kind: str, body: bytes, content_type: str, reason: str, event: str = "cross_owner_write", **kw: Any):
     app = WriteApp()
-    status, headers, out, events = send_write(
-        kind, app, body=body, content_type=content_type, cookie=login_cookie(), **kw
-    )
+    kw.setdefault("cookie", login_cookie())
+    status, headers, out, events = send_write(kind, app, body=body, content_type=content_type, **kw)
     assert app.writes == []
     assert_block(status, headers, out)
     assert (status, out) == (403, BLOCK_BODY)
@@ -346,14 +345,7 @@ def test_a_part_header_line_django_reads_otherwise_is_refused(
     # (``asgi``: python-multipart's own refusal, before the Django header-line check ran on both
     # stacks, session 22 review 22r; now each stack refuses them as ambiguous, first.)
     event, reason = AMBIGUOUS
-    app = WriteApp()
-    status, headers, out, events = send_write(kind, app, body=body, content_type=MP, cookie=login_cookie(user))
-    assert app.writes == []
-    assert_block(status, headers, out)
-    assert (status, out) == (403, BLOCK_BODY)
-    assert kinds(events) == [(event, "blocked")]
-    assert events[0].reason == reason
-    assert_no_raw_ids(events)
+    _refused(kind, body, MP, reason, event, cookie=login_cookie(user))
 
 
 def test_white_space_in_a_parts_value_is_read_as_sent(kind: str) -> None:
