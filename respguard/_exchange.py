@@ -836,7 +836,8 @@ class Exchange:
                 charsets = charsets[:1]  # (one text in all of them: counted once)
             xml = is_xml_essence(view.media_type)  # (its comments are read, its sibling elements apart)
         else:
-            charsets = (None if media == JSON else self._reader_charset(body, media),)
+            # (JSON is UTF-8 to fetch().json(); text, in the encoding the browser reads it in)
+            charsets = (None if media == JSON else text_encoding(body, self.plan.content.label, "utf-8"),)
         counts: dict[str, int] = {}
         for charset in charsets:
             if bulk.surely_under(body, media, path, charset=charset):
@@ -853,12 +854,6 @@ class Exchange:
         """The values a bulk event is about: redacted from its path and request id like an owner's
         (``/contacts/carol@example.com/friends`` answered with carol's address among many)."""
         self.counted = tuple(value for values in seen.values() for value in values)
-
-    def _reader_charset(self, body: bytes, media: str) -> str | None:
-        """The encoding the browser reads this HTML or text in."""
-        if media == HTML:
-            return self._view(HTML, body).html_charset()  # (the scan's view: its encodings, read once)
-        return text_encoding(body, self.plan.content.label, "utf-8")
 
     def _own_pii(self, kind: str, value: str) -> bool:
         requester = self.requester
