@@ -142,8 +142,9 @@ def _read_as(plan: ResponsePlan, decoded: bytes) -> str:
 _LONGER_THAN_DECLARED = "body longer than its Content-Length"
 
 
-#: The longest Content-Length value read as a number (``int()`` refuses more than 4300 digits).
-_LENGTH_DIGITS = 32
+#: The longest Content-Length value read as a number: ``int()`` (and so gunicorn) refuses more
+#: than 4300 digits, leading zeros counted (``sys.int_info.default_max_str_digits``).
+_LENGTH_DIGITS = 4300
 
 
 def _declared_length(headers: RawHeaders) -> int:
@@ -152,9 +153,12 @@ def _declared_length(headers: RawHeaders) -> int:
     same one: the smallest is what some server sends); ``-1`` where none can be read."""
     smallest = -1
     for name, value in headers:
-        if name.lower() == b"content-length" and len(value) <= _LENGTH_DIGITS:
+        if name.lower() == b"content-length":
+            digits = value.strip()  # (bytes.strip: the ASCII white space int() strips)
+            if len(digits) > _LENGTH_DIGITS:
+                continue
             try:
-                length = int(value.decode("latin-1").strip())
+                length = int(digits.decode("latin-1"))
             except ValueError:
                 continue
             if 0 <= length and (smallest < 0 or length < smallest):

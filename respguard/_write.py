@@ -312,8 +312,9 @@ _IDENTITY_CODINGS = frozenset(("", "7bit", "8bit", "binary"))
 
 
 def _check_part(name: str, codings: Sequence[str], owners: frozenset[str] | None) -> None:
-    """A part whose name, as Django reads it (``disposition["name"].strip()``: Python white space
-    stripped), is an owner field's (of ``owners``; ``None``: every name is), read alike by every
+    """A part whose name, as Django reads it (``disposition["name"].strip()``: ASCII white space
+    stripped from the bytes in Django 5.2; Python's ``str.strip()`` here, a superset that refuses
+    ``customer_id\xa0`` too), is an owner field's (of ``owners``; ``None``: every name is), read alike by every
     reader. Its ``Content-Transfer-Encoding`` headers: Django decodes a ``base64`` field (an
     attacker whose username is ``Ym9i`` names bob), Werkzeug and python-multipart read it as sent;
     RFC 7578 deprecates the header and browsers never send it: any coding but an identity, or two

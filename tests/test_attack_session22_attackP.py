@@ -564,8 +564,8 @@ def test_a_body_longer_than_its_content_length_is_refused(
 
 @pytest.mark.parametrize(
     "length",
-    ["36", " 36 ", "+36", "3_6", "036"],
-    ids=["plain", "spaces", "plus", "underscore", "leading-zero"],
+    ["36", " 36 ", "+36", "3_6", "036", "0" * 40 + "36", " " * 40 + "36"],
+    ids=["plain", "spaces", "plus", "underscore", "leading-zero", "40-zeros", "40-spaces"],
 )
 @pytest.mark.parametrize("repeated", [False, True], ids=["once", "with-a-larger-one"])
 def test_a_body_longer_than_any_content_length_servers_read_is_refused(
