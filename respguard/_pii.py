@@ -154,13 +154,15 @@ def _tag_end(text: str, position: int) -> int:
     return size
 
 
-def render_html(text: str, xml: bool = False) -> str:
+def render_html(text: str, xml: bool = False, apart: bool = False) -> str:
     """The text a reader gets from a page: what is on screen, then attribute values and
     script/style text (scripts read them), each on its own line. ``xml``: an XML page, whose
     comments and processing instructions are read apart (Chromium shows an XML document without
     style as its tree, a feed as its source text), and whose sibling elements are apart (a feed
     reader shows each ``<author>``), while an element within a run of text joins it
-    (``person0@exa<x/>mple.com`` is one address to the element's ``textContent``)."""
+    (``person0@exa<x/>mple.com`` is one address to the element's ``textContent``); with ``apart``,
+    every element but an inline one is apart from its neighbours (the tree view's reading: the
+    caller counts both, as neither is a superset of the other)."""
     shown: list[str] = []
     hidden: list[str] = []
     position = 0
@@ -233,15 +235,19 @@ def render_html(text: str, xml: bool = False) -> str:
                 hidden.append(urllib.parse.unquote(attributes))
         tag = name.lower()
         position = end
-        if tag in _BREAKS:
+        breaks = tag in _BREAKS
+        if breaks:
             shown.append("\n")
-        elif xml:
+        if xml:
+            inline = tag.rpartition(":")[2] in _XML_INLINE
+            if apart and not inline and not breaks:
+                shown.append("\n")
             if match.group(1):  # an end tag
                 if texty:
                     texty.pop()
                 closed = True
             else:
-                if closed and not (texty and texty[-1]) and tag.rpartition(":")[2] not in _XML_INLINE:
+                if closed and not breaks and not inline and not (texty and texty[-1]):
                     shown.append("\n")  # a sibling of the element that ended, in element-only content
                 closed = False
                 if text[end - 2 : end] != "/>":
@@ -597,7 +603,7 @@ def _one_address(body: bytes) -> bool:
     return body.count(b'"' + address + b'"') == body.count(b"@")
 
 
-def _unescape(body: bytes, media: str, charset: str | None = None, xml: bool = False) -> str:
+def _unescape(body: bytes, media: str, charset: str | None = None, xml: bool = False, apart: bool = False) -> str:
     """The text the reader gets from the body (see the module docstring)."""
     if media == "json":
         text = _decode(body, "utf-8")  # fetch().json(): UTF-8, BOM stripped, invalid bytes replaced
@@ -609,7 +615,7 @@ def _unescape(body: bytes, media: str, charset: str | None = None, xml: bool = F
         return _on_screen(text)
     text = _decode(body, charset)
     if media == "html":
-        text = render_html(text, xml)
+        text = render_html(text, xml, apart)
     text = _js_unescape(text)
     if opens_like_wide_json(body):  # JSON to Python's clients' .json(), whatever the type says
         wide = _wide_json_reading(body)
@@ -633,12 +639,15 @@ _FOLDED_CONTENT = re.compile(r"begin:v(?:calendar|card)", re.IGNORECASE)
 
 
 def _readings(body: bytes, media: str, charset: str | None, xml: bool) -> list[str]:
-    """The texts the body's readers get: one, but for text, which is also read with its lines
+    """The texts the body's readers get: one, but for an XML page (two: see :func:`render_html`)
+    and for text, which is also read with its lines
     unfolded (a calendar's or a contact list's reader), and, where its charset is not UTF-8, in
     UTF-8 (``fetch().text()``, and a downloaded file's reader, who never sees the label)."""
     text = _unescape(body, media, charset, xml)
     if media != TEXT:
-        return [text]
+        # An XML page, also as its tree shows it: every element apart (a parent's own text joins
+        # its children's runs in the first reading: ``Team:<m>p0@...</m><m>p1@...</m>``).
+        return [text, _unescape(body, media, charset, xml, apart=True)] if xml else [text]
     readings = [text]
     if _codec(bom_encoding(body) or charset) != "utf-8":
         readings.append(_unescape(body, media, "utf-8"))

@@ -581,6 +581,7 @@ def _refuse_django_header_lines(body: bytes, boundary: bytes) -> None:
     at = body.find(delimiter)
     if at > 0 and _django_reads_a_part(body, 0, at):
         raise Ambiguous(AMBIGUOUS_NAME)  # a part in the preamble, to Django
+    closed = False  # past the close: Werkzeug reads nothing more, Django every part after it
     while at >= 0:
         start = at + len(delimiter)
         at = body.find(delimiter, start)
@@ -589,8 +590,8 @@ def _refuse_django_header_lines(body: bytes, boundary: bytes) -> None:
         # is white space (or "--" and white space: the close, after which it reads nothing).
         line_end = body.find(b"\r\n", start, stop)
         rest = body[start : stop if line_end < 0 else line_end]
-        closing = rest[:2] == b"--"
-        if closing or rest.strip(b" \t"):
+        closed = closed or rest[:2] == b"--"
+        if closed or rest.strip(b" \t"):
             if _django_reads_a_part(body, start, stop):
                 raise Ambiguous(AMBIGUOUS_NAME)  # a part Werkzeug never reads, to Django
             continue

@@ -69,6 +69,17 @@ Review 22s, on those:
     were bulk data. The id's continuation lines go with it.
 16. **A text that only mentions BEGIN:VCALENDAR** had its ``uid:`` lines (an LDIF export's
     addresses) dropped: only a text that opens as a calendar is one.
+Review 22t, on those:
+
+17. **A part after the close.** Item 13 sent only the text right after ``--XyZ--`` to the part
+    test; a later ``--XyZ`` CRLF part (bob's ``customer_id``, which Django reads and Werkzeug
+    never does) took the ordinary path and the write ran on WSGI. Fixed: everything after the
+    close goes to the part test.
+18. **A page's text-holding parent hid its children's addresses.** With the sibling rule, an
+    element holding text of its own (``<contacts>Team:<m>p0@...</m>...``), or one a block name
+    (``<summary>``) had marked so, joined all its children: 30 addresses counted none. Fixed: an
+    XML page is read twice, as its ``textContent`` joins it and as its tree shows it (every element
+    apart), the larger count being its count; block names take part in the element stack too.
 11. **A bodiless write under a wildcard type** (``DELETE`` with ``Content-Type: */*``) was refused:
     an empty body is no body to any parser (the wildcard refusal is in
     tests/test_attack_session22_review.py).
@@ -399,3 +410,37 @@ def test_uid_lines_of_a_text_that_only_mentions_a_calendar_are_counted(
     """(16.)"""
     body = "see BEGIN:VCALENDAR docs\n" + "".join(f"uid: person{n}@example.com\n" for n in range(25))
     _blocked(guarded(make_stack, events), events, "text/plain", body.encode())
+
+
+# ------------------------------------------------------------------ review 22t
+
+
+@pytest.mark.parametrize("kind", ["asgi", "wsgi"])
+def test_a_part_after_the_close_is_refused(kind: str) -> None:
+    """(17.) Django's request.POST: customer_id alice, then bob (the last wins)."""
+    own = b'--XyZ\r\nContent-Disposition: form-data; name="customer_id"\r\n\r\nalice-7f3a\r\n--XyZ--\r\n'
+    body = own + b"--XyZ\r\n" + _OWNER + b"--XyZ--\r\n"
+    app = WriteApp()
+    options = {"content_type": "multipart/form-data; boundary=XyZ", "cookie": login_cookie()}
+    status, _, out, events = send_write(kind, app, body=body, **options)
+    assert app.writes == []
+    assert (status, out) == (403, BLOCK_BODY)
+    assert kinds(events) == [("cross_owner_write", "blocked")]
+    assert BOB not in events[0].to_json()
+
+
+@pytest.mark.parametrize(
+    "page",
+    [
+        "<contacts><summary>Team list</summary>{items}</contacts>",
+        "<contacts>Team:{items}</contacts>",
+    ],
+    ids=["block-name-sibling", "text-holding-parent"],
+)
+def test_children_of_a_text_holding_parent_are_counted_apart(
+    make_stack: Callable[..., GuardedStack], events: list[AuditEvent], page: str
+) -> None:
+    """(18.)"""
+    items = "".join(f"<email>person{n}@example.com</email>" for n in range(30))
+    body = ('<?xml version="1.0"?>' + page.format(items=items)).encode()
+    _blocked(guarded(make_stack, events), events, "application/xml", body)
