@@ -15,11 +15,12 @@ policy, event) is the exchange's ``check_write``.
 from __future__ import annotations
 
 import binascii
+import functools
 import io
 import json
 import quopri
 import re
-from collections.abc import Awaitable, Callable, Iterable, Iterator, MutableMapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, MutableMapping, Sequence
 from email.message import Message as HeaderMessage
 from email.utils import collapse_rfc2231_value, unquote
 from typing import TYPE_CHECKING, Any
@@ -385,14 +386,16 @@ def _django_boundary(content_type: str) -> bytes | None:
     return found.encode("latin-1", "replace")
 
 
-def _django_params(content_type: str | None) -> dict[str, str]:
+@functools.lru_cache(maxsize=64)
+def _django_params(content_type: str | None) -> Mapping[str, str]:
     """The Content-Type's parameters as Django's ``parse_header_parameters`` reads them (the
     boundary ``MultiPartParser`` cuts at; the charset of ``request.encoding``, which DRF's parsers
     and Django's ``QueryDict`` and ``MultiPartParser`` decode in): ``email.message``'s
     ``get_params()`` (names lowered, values unquoted, RFC 2231 continuations joined, its parameters
     after the plain ones), the last of a name kept, an RFC 2231 value collapsed in its charset
     (``collapse_rfc2231_value``: the text as sent where no codec reads it, as Django 4.2 reads it;
-    5.2 answers 400 there). Called only on a Content-Type of at most :data:`MAX_CONTENT_TYPE`."""
+    5.2 answers 400 there). Called only on a Content-Type of at most :data:`MAX_CONTENT_TYPE`;
+    read once a Content-Type (a write's charset and boundary are asked for four times or so)."""
     found: dict[str, str] = {}
     if not content_type or ";" not in content_type:
         return found
